@@ -1,0 +1,155 @@
+"""Video in and out with the ffmpeg binary that ships in imageio-ffmpeg (no system ffmpeg needed).
+
+Encoding and concatenation go through ffmpeg-python; reading goes through imageio-ffmpeg's
+frame reader. Every renderer and the assembler use these helpers, so all clips share one
+codec setup and the final concat can stream-copy.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import ffmpeg
+import imageio_ffmpeg
+import numpy as np
+from pydantic import BaseModel
+
+#: One codec setup for every clip, so assembly can stream-copy.
+X264_ARGS = {
+    "vcodec": "libx264",
+    "pix_fmt": "yuv420p",
+    "preset": "veryfast",
+    "crf": 18,
+    "movflags": "+faststart",
+    "fflags": "+bitexact",
+    "flags:v": "+bitexact",
+    "map_metadata": -1,
+}
+
+
+class VideoError(RuntimeError):
+    pass
+
+
+class VideoInfo(BaseModel):
+    width: int
+    height: int
+    fps: float
+    frames: int
+    duration: float
+    codec: str
+    pix_fmt: str
+
+
+def ffmpeg_exe() -> str:
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def _run(stream: ffmpeg.nodes.OutputStream, stdin: bytes | None = None) -> None:
+    try:
+        stream.overwrite_output().global_args("-nostdin" if stdin is None else "-y").run(
+            cmd=ffmpeg_exe(), input=stdin, capture_stdout=True, capture_stderr=True
+        )
+    except ffmpeg.Error as exc:
+        tail = (exc.stderr or b"").decode(errors="replace").strip().splitlines()[-3:]
+        raise VideoError("ffmpeg failed: " + " | ".join(tail)) from None
+
+
+def encode_frames(frames: Iterable[np.ndarray], out_path: Path, fps: int) -> None:
+    """Encode RGB uint8 frames (H, W, 3) to an H.264 MP4, streaming them into ffmpeg."""
+    iterator = iter(frames)
+    first = next(iterator, None)
+    if first is None:
+        raise VideoError("no frames to encode")
+    height, width = first.shape[:2]
+    process = (
+        ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{width}x{height}", framerate=fps)
+        .output(str(out_path), r=fps, **X264_ARGS)
+        .overwrite_output()
+        .run_async(cmd=ffmpeg_exe(), pipe_stdin=True, pipe_stderr=True, quiet=False)
+    )
+    try:
+        process.stdin.write(np.ascontiguousarray(first, dtype=np.uint8).tobytes())
+        for frame in iterator:
+            if frame.shape[:2] != (height, width):
+                raise VideoError(f"frame size changed from {width}x{height} to {frame.shape[1]}x{frame.shape[0]}")
+            process.stdin.write(np.ascontiguousarray(frame, dtype=np.uint8).tobytes())
+        process.stdin.close()
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+    stderr = process.stderr.read()
+    if process.wait() != 0:
+        tail = stderr.decode(errors="replace").strip().splitlines()[-3:]
+        raise VideoError("ffmpeg failed to encode: " + " | ".join(tail))
+
+
+def encode_mp4(frames: Iterable[np.ndarray], fps: int) -> bytes:
+    """Encode frames and return the MP4's bytes."""
+    with tempfile.TemporaryDirectory(prefix="filmstitch-enc-") as tmp:
+        path = Path(tmp) / "clip.mp4"
+        encode_frames(frames, path, fps)
+        return path.read_bytes()
+
+
+def probe(path: Path) -> VideoInfo:
+    """Stream parameters, frame count and duration of a video file."""
+    reader = imageio_ffmpeg.read_frames(str(path))
+    try:
+        meta = next(reader)
+    except Exception as exc:
+        raise VideoError(f"cannot read {path.name}: {exc}") from None
+    finally:
+        reader.close()
+    frames, seconds = imageio_ffmpeg.count_frames_and_secs(str(path))
+    width, height = meta["size"]
+    return VideoInfo(
+        width=width,
+        height=height,
+        fps=float(meta["fps"]),
+        frames=frames,
+        duration=seconds,
+        codec=str(meta.get("codec", "")).split()[0],
+        pix_fmt=str(meta.get("pix_fmt", "")).split("(")[0],
+    )
+
+
+def decode_frames(path: Path) -> np.ndarray:
+    """All frames as a (N, H, W, 3) uint8 array."""
+    reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
+    meta = next(reader)
+    width, height = meta["size"]
+    frames = [np.frombuffer(chunk, dtype=np.uint8).reshape(height, width, 3) for chunk in reader]
+    return np.stack(frames)
+
+
+def concat_mp4(clips: Sequence[Path], out_path: Path) -> bool:
+    """Join clips into one MP4. Stream copy when all clips share codec parameters, else re-encode.
+
+    Returns True when the clips were stream-copied.
+    """
+    if not clips:
+        raise VideoError("no clips to assemble")
+    infos = [probe(clip) for clip in clips]
+    signature = {(i.width, i.height, round(i.fps, 3), i.codec, i.pix_fmt) for i in infos}
+    list_file = out_path.with_suffix(".concat.txt")
+    list_file.write_text("".join(f"file '{Path(clip).resolve().as_posix()}'\n" for clip in clips))
+    try:
+        source = ffmpeg.input(str(list_file), format="concat", safe=0)
+        if len(signature) == 1:
+            _run(source.output(str(out_path), c="copy", movflags="+faststart", map_metadata=-1))
+            return True
+        width, height = infos[0].width, infos[0].height
+        fps = round(infos[0].fps)
+        scaled = [
+            ffmpeg.input(str(clip)).video.filter("scale", width, height).filter("fps", fps=fps).filter("setsar", 1)
+            for clip in clips
+        ]
+        joined = ffmpeg.concat(*scaled, v=1, a=0)
+        _run(joined.output(str(out_path), r=fps, **X264_ARGS))
+        return False
+    finally:
+        list_file.unlink(missing_ok=True)

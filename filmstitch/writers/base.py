@@ -1,0 +1,55 @@
+"""The writer interface: four calls that turn an idea into a film plan.
+
+Implementations: ``offline`` (a deterministic story engine, no language model) and ``claude``
+(the Anthropic Messages API). Each call is its own Prefect task in ``tasks/write.py``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from pydantic import BaseModel, ConfigDict
+
+from filmstitch.models import Character, Environment, FilmRequest, Keyframe, Script
+
+
+class CallUsage(BaseModel):
+    """Token usage and estimated cost of one writer call (zero for the offline writer)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    stage: str
+    model: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cost_usd: float = 0.0
+    attempts: int = 1
+
+
+class Writer(ABC):
+    #: Shown in the film's metadata, so nobody mistakes an offline film for a model's work.
+    label: str
+
+    def __init__(self) -> None:
+        self.usage: list[CallUsage] = []
+
+    def take_usage(self) -> list[CallUsage]:
+        """Usage recorded since the last call (tasks store it in the manifest)."""
+        usage, self.usage = self.usage, []
+        return usage
+
+    @abstractmethod
+    def write_script(self, request: FilmRequest) -> Script: ...
+
+    @abstractmethod
+    def describe_characters(self, request: FilmRequest, script: Script) -> list[Character]: ...
+
+    @abstractmethod
+    def describe_environment(self, request: FilmRequest, script: Script) -> Environment: ...
+
+    @abstractmethod
+    def write_keyframes(
+        self, request: FilmRequest, script: Script, characters: list[Character], environment: Environment
+    ) -> list[Keyframe]: ...
