@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from filmstitch.writers.base import CallUsage, Writer
+from filmstitch.writers.base import CallUsage, TransientWriterError, Writer, WriterError
 
 
 def get_writer(name: str) -> Writer:
@@ -17,4 +17,4 @@ def get_writer(name: str) -> Writer:
     raise ValueError(f"unknown writer {name!r}: choose 'offline' or 'claude'")
 
 
-__all__ = ["CallUsage", "Writer", "get_writer"]
+__all__ = ["CallUsage", "TransientWriterError", "Writer", "WriterError", "get_writer"]

@@ -13,6 +13,16 @@ from pydantic import BaseModel, ConfigDict
 from filmstitch.models import Character, Environment, FilmRequest, Keyframe, Script
 
 
+class WriterError(RuntimeError):
+    """A writer failure with a message safe to show. `retryable` tells Prefect whether to try again."""
+
+    retryable = False
+
+
+class TransientWriterError(WriterError):
+    retryable = True
+
+
 class CallUsage(BaseModel):
     """Token usage and estimated cost of one writer call (zero for the offline writer)."""
 
