@@ -182,7 +182,7 @@ class Environment(Strict):
 
 class Placement(Strict):
     character: ShortText
-    x: float = Field(ge=0.0, le=1.0, description="Horizontal position, 0 = left edge, 1 = right edge.")
+    x: float = Field(ge=0.0, le=1.0, description="Horizontal position in the frame: 0 = left edge, 1 = right edge.")
     pose: Pose = "stand"
     facing: Literal["left", "right", "camera"] = "camera"
 
@@ -191,7 +191,9 @@ class Staging(Strict):
     """How a keyframe is framed: enough for the animatic to draw it and to move between two of them."""
 
     shot: Shot = "medium"
-    camera_x: float = Field(0.5, ge=0.0, le=1.0, description="Where the camera looks across the set.")
+    camera_x: float = Field(
+        0.5, ge=0.0, le=1.0, description="Where across the wide set the camera looks; changing it pans the background."
+    )
     light: float = Field(1.0, ge=0.2, le=1.3, description="Overall brightness relative to the environment.")
     placements: list[Placement] = Field(default_factory=list, max_length=6)
 
