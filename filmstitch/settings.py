@@ -26,7 +26,7 @@ class StorageConfig(BaseModel):
     kind: Literal["local", "s3"] = "local"
     root: str = Field("films", description="Local directory (kind=local).")
     bucket: str | None = Field(None, description="Bucket name (kind=s3).")
-    prefix: str = Field("", description="Key prefix inside the bucket (kind=s3).")
+    prefix: str = Field("films", description="Key prefix inside the bucket (kind=s3).")
     endpoint_url: str | None = Field(None, description="Any S3-compatible endpoint; None means AWS.")
     region: str | None = None
 
@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     storage: Literal["local", "s3"] = "local"
     storage_dir: str = "films"
     s3_bucket: str | None = None
-    s3_prefix: str = ""
+    s3_prefix: str = "films"
     s3_endpoint_url: str | None = None
     s3_region: str | None = None
     s3_access_key_id: SecretStr | None = None

@@ -269,7 +269,8 @@ class FilmStore:
     def __init__(self, store: ObjectStore, film_id: str) -> None:
         self.store = store
         self.film_id = validate_film_id(film_id)
-        self.base = f"films/{film_id}"
+        # The store itself is rooted at the films folder (local root, or the S3 prefix "films").
+        self.base = film_id
 
     @classmethod
     def open(cls, config: StorageConfig, film_id: str) -> FilmStore:
