@@ -1,0 +1,205 @@
+"""The `filmstitch` command line.
+
+    filmstitch make "an idea" --auto --out films/   # idea in, film out, no questions asked
+    filmstitch make "an idea"                       # pauses at both checkpoints: answer in the
+                                                    # Prefect UI, over the REST API or right here
+    filmstitch server                               # Prefect server + the flow served for the UI
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import select
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import unquote, urlparse
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from filmstitch.models import FilmRequest
+from filmstitch.settings import Settings
+
+# The server's telemetry write races the flow's writes on SQLite ("database is locked"); it sends nothing here anyway.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="FilmStitch: a one-sentence idea in, a short film out.")
+console = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2) -> None:
+    console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def validation_message(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}" for e in exc.errors())
+
+
+def film_path(location: str) -> str:
+    """A file:// location as a plain path; other locations (s3, https) as they are."""
+    parsed = urlparse(location)
+    return unquote(parsed.path) if parsed.scheme == "file" else location
+
+
+@app.command()
+def make(
+    idea: Annotated[str, typer.Argument(help="The film idea, e.g. 'a stranded astronaut on the moon discovers nature'.")],
+    auto: Annotated[bool, typer.Option("--auto", help="Pick variants automatically; never pause.")] = False,
+    out: Annotated[Path | None, typer.Option(help="Local folder for films (default: FILMSTITCH_STORAGE_DIR or ./films).")] = None,
+    segments: Annotated[int, typer.Option(help="Number of clips.")] = 10,
+    seconds: Annotated[float, typer.Option(help="Seconds per clip.")] = 8.0,
+    width: Annotated[int, typer.Option(help="Frame width, a multiple of 32.")] = 768,
+    height: Annotated[int, typer.Option(help="Frame height, a multiple of 32.")] = 512,
+    fps: Annotated[int, typer.Option(help="Frames per second.")] = 24,
+    seed: Annotated[int, typer.Option(help="Seed; the same seed reproduces the same film.")] = 0,
+    variants: Annotated[int, typer.Option(help="Variants per reference and keyframe.")] = 3,
+    writer: Annotated[str | None, typer.Option(help="offline | claude | auto")] = None,
+    renderer: Annotated[str | None, typer.Option(help="animatic | local-gpu | modal")] = None,
+    pause_timeout: Annotated[int | None, typer.Option(help="Seconds a checkpoint waits before picking by itself.")] = None,
+    film_id: Annotated[str | None, typer.Option(help="Name the film (default: derived from the request).")] = None,
+) -> None:
+    """Make a film. The last line printed is the film's path."""
+    try:
+        FilmRequest(idea=idea, segments=segments, seconds_per_segment=seconds, width=width, height=height, fps=fps,
+                    seed=seed, variants=variants)
+        Settings(**{k: v for k, v in {"writer": writer, "renderer": renderer}.items() if v})
+    except ValidationError as exc:
+        fail(validation_message(exc))
+    if out is not None:
+        os.environ["FILMSTITCH_STORAGE_DIR"] = str(out)
+    parameters: dict[str, Any] = dict(
+        idea=idea, segments=segments, seconds_per_segment=seconds, width=width, height=height, fps=fps, seed=seed,
+        variants=variants, writer=writer, renderer=renderer, pause_timeout_s=pause_timeout, film_id=film_id,
+    )
+    from flows.make_film import make_film
+
+    if auto:
+        try:
+            result = make_film(**parameters, auto_pick=True)
+        except Exception as exc:
+            fail(f"the film failed: {exc}", code=1)
+    else:
+        result = run_with_checkpoints(make_film, parameters)
+    console.print(f"[bold green]{result.title}[/] ({result.duration_s:.1f} s) written by {result.writer}")
+    print(film_path(result.location))
+
+
+def run_with_checkpoints(make_film: Any, parameters: dict[str, Any]) -> Any:
+    """Run the flow against a Prefect server and answer its pauses (UI, REST, or this terminal)."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from filmstitch.prefect_server import start_server, stop_server
+
+    api_url = os.environ.get("PREFECT_API_URL")
+    server = None
+    if not api_url:
+        console.print("Starting a local Prefect server (SQLite)...")
+        server, api_url = start_server()
+    run_name = f"film-{uuid.uuid4().hex[:8]}"
+    outcome: dict[str, Any] = {}
+
+    def run_flow() -> None:
+        try:
+            outcome["result"] = make_film.with_options(flow_run_name=run_name)(**parameters)
+        except BaseException as exc:  # reported by the main thread
+            outcome["error"] = exc
+
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: api_url}):
+            thread = threading.Thread(target=contextvars.copy_context().run, args=(run_flow,), daemon=True)
+            thread.start()
+            answer_checkpoints(api_url, run_name, thread)
+            thread.join()
+    finally:
+        if server is not None:
+            stop_server(server)
+    if "error" in outcome:
+        fail(f"the film failed: {outcome['error']}", code=1)
+    return outcome["result"]
+
+
+def answer_checkpoints(api_url: str, run_name: str, thread: threading.Thread) -> None:
+    """Watch the run; at each pause say how to answer, and ask here when this is a terminal."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+
+    ui_url = api_url.removesuffix("/api")
+    handled: set[str] = set()
+    with get_client(sync_client=True) as client:
+        while thread.is_alive():
+            runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[run_name])))
+            run = runs[0] if runs else None
+            if run and run.state and run.state.is_paused() and run.state.state_details.run_input_keyset:
+                keyset = run.state.state_details.run_input_keyset
+                if keyset["schema"] not in handled:
+                    handled.add(keyset["schema"])
+                    console.print(
+                        f"\n[bold]The film is waiting for your picks.[/] Answer in the Prefect UI: "
+                        f"{ui_url}/runs/flow-run/{run.id}\n  or over REST: POST {api_url}/flow_runs/{run.id}/resume "
+                        '{"run_input": {...}}'
+                    )
+                    if sys.stdin.isatty():
+                        prompt_for_picks(client, run.id, keyset, thread)
+            time.sleep(1)
+
+
+def prompt_for_picks(client: Any, run_id: uuid.UUID, keyset: dict[str, str], thread: threading.Thread) -> None:
+    """Ask for each field in the terminal; give up quietly if someone answers elsewhere first."""
+    import json
+
+    schema = json.loads(client.read_flow_run_input(run_id, keyset["schema"]))
+    answers: dict[str, int] = {}
+    for field, spec in schema.get("properties", {}).items():
+        console.print(f"{spec.get('description', field)} [default {spec.get('default', 0)}]: ", end="")
+        while True:
+            line = read_line_unless_resumed(client, run_id)
+            if line is None:
+                console.print("\n(answered elsewhere)")
+                return
+            text = line.strip() or str(spec.get("default", 0))
+            if text.isdigit() and spec.get("minimum", 0) <= int(text) <= spec.get("maximum", 99):
+                answers[field] = int(text)
+                break
+            console.print(f"  choose {spec.get('minimum', 0)}-{spec.get('maximum')}: ", end="")
+    result = client.resume_flow_run(run_id, run_input=answers)
+    console.print(f"Picks sent: {result.status.value}")
+
+
+def read_line_unless_resumed(client: Any, run_id: uuid.UUID) -> str | None:
+    while True:
+        ready, _, _ = select.select([sys.stdin], [], [], 1.0)
+        if ready:
+            return sys.stdin.readline()
+        if not client.read_flow_run(run_id).state.is_paused():
+            return None
+
+
+@app.command()
+def server(
+    port: Annotated[int, typer.Option(help="Port of the Prefect UI and API.")] = 4200,
+) -> None:
+    """Start a local Prefect server (SQLite) and serve the make-film flow, so films can be launched and
+    resumed from the UI at http://127.0.0.1:PORT."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from filmstitch.prefect_server import start_server, stop_server
+    from flows.make_film import make_film
+
+    process, api_url = start_server(port=port)
+    console.print(f"Prefect UI: {api_url.removesuffix('/api')}  (Ctrl-C to stop)")
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: api_url}):
+            make_film.serve(name="make-film", tags=["filmstitch"])
+    finally:
+        stop_server(process)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,60 @@
+"""Start and find a local Prefect server (SQLite), for the CLI and the tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def is_healthy(api_url: str) -> bool:
+    try:
+        return httpx.get(f"{api_url}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def start_server(
+    port: int | None = None, home: Path | None = None, log_path: Path | None = None, timeout_s: float = 120
+) -> tuple[subprocess.Popen, str]:
+    """Start `prefect server start` on 127.0.0.1 and wait until it answers. Returns (process, API URL)."""
+    port = port or free_port()
+    env = os.environ.copy()
+    env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    env.pop("PREFECT_API_URL", None)
+    if home:
+        env["PREFECT_HOME"] = str(home)
+    log = open(log_path, "ab") if log_path else subprocess.DEVNULL
+    process = subprocess.Popen(
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    api_url = f"http://127.0.0.1:{port}/api"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the Prefect server exited with code {process.returncode} while starting")
+        if is_healthy(api_url):
+            return process, api_url
+        time.sleep(0.5)
+    process.terminate()
+    raise RuntimeError(f"the Prefect server did not answer on {api_url} within {timeout_s:.0f} s")
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
