@@ -185,13 +185,27 @@ def _saved_picks(store: FilmStore, key: str, fingerprint: str) -> dict | None:
     return saved if saved.get("fingerprint") == fingerprint else None
 
 
-def _ask(form: type, description: str, timeout: int, key: str) -> dict[str, int] | None:
-    """Pause for a person; None when nobody answered in time."""
-    try:
-        answer = pause_flow_run(wait_for_input=form.with_initial_data(description=description), timeout=timeout, key=key)
-    except FlowPauseTimeout:
-        return None
-    return answer.model_dump()
+def _ask(
+    form: type, description: str, timeout: int, key: str, fields: list[str], variants: int
+) -> dict[str, int] | None:
+    """Pause for a person; None when nobody answered in time. Answers are checked again here: one
+    that slips past the form's schema is refused and the question asked again, so nothing is lost."""
+    note = ""
+    for attempt in range(3):
+        try:
+            answer = pause_flow_run(
+                wait_for_input=form.with_initial_data(description=note + description),
+                timeout=timeout,
+                key=f"{key}-{attempt}",
+            )
+        except FlowPauseTimeout:
+            return None
+        try:
+            return checkpoints.check_picks(answer.model_dump(), fields, variants)
+        except ValueError as exc:
+            get_run_logger().warning("Refused an answer: %s", exc)
+            note = f"**Your last answer was refused:** {exc}. Please pick again.\n\n"
+    raise ValueError("three answers in a row were refused; start the run again to continue")
 
 
 def _announce(store: FilmStore, name: str, form: type, variants: dict[str, list[VariantRef]]) -> None:
@@ -217,15 +231,14 @@ def choose_references(
         variants = {sid: _variants_for_form(store, vs) for sid, vs in references.items()}
         form, description = checkpoints.reference_form(plan, variants, timeout)
         _announce(store, "references", form, {sid: vs for sid, vs in references.items()})
-        answer = _ask(form, description, timeout, key=f"references-{fingerprint}")
+        answer = _ask(form, description, timeout, f"references-{fingerprint}", list(references), plan.request.variants)
     if answer is None:
         picks = checkpoints.auto_pick_references(
             {sid: [store.get_verified(v.thumb) for v in vs] for sid, vs in references.items()}
         )
         picked_by = "auto"
     else:
-        picks = checkpoints.check_picks(answer, list(references), plan.request.variants)
-        picked_by = "person"
+        picks, picked_by = answer, "person"
     store.put_json("picks/references.json", {"fingerprint": fingerprint, "picks": picks, "picked_by": picked_by})
     return picks
 
@@ -240,18 +253,16 @@ def choose_keyframes(
         get_run_logger().info("Reusing the keyframe picks made earlier for this film")
         return saved["picks"], saved["picked_by"] == "auto"
     answer = None
+    fields = [checkpoints.keyframe_field(k.index) for k in plan.keyframes]
     if not auto:
         form, description = checkpoints.keyframe_form(plan, [_variants_for_form(store, vs) for vs in variants], timeout)
-        _announce(store, "keyframes", form, {checkpoints.keyframe_field(i): vs for i, vs in enumerate(variants)})
-        answer = _ask(form, description, timeout, key=f"keyframes-{fingerprint}")
+        _announce(store, "keyframes", form, dict(zip(fields, variants)))
+        answer = _ask(form, description, timeout, f"keyframes-{fingerprint}", fields, plan.request.variants)
     if answer is None:
         picks = checkpoints.auto_pick_keyframes([[store.get_verified(v.thumb) for v in vs] for vs in variants])
         picked_by = "auto"
     else:
-        fields = [checkpoints.keyframe_field(k.index) for k in plan.keyframes]
-        checked = checkpoints.check_picks(answer, fields, plan.request.variants)
-        picks = [checked[field] for field in fields]
-        picked_by = "person"
+        picks, picked_by = [answer[field] for field in fields], "person"
     store.put_json("picks/keyframes.json", {"fingerprint": fingerprint, "picks": picks, "picked_by": picked_by})
     return picks, picked_by == "auto"
 
