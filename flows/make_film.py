@@ -148,7 +148,7 @@ def make_film(
     clips = wait_with_progress(ctx, "clips", futures)
     film = assemble_film(ctx, clips)
 
-    location = store.url(film.key)
+    location = film_location(store, film.key)
     store.update_manifest(status="finished", film=film.key, title=plan.script.title, picks=picks.model_dump())
     publish_film(ctx, plan, film, location)
     logger.info("Finished %r: %s", plan.script.title, location)
@@ -163,6 +163,12 @@ def make_film(
         writer=plan.writer,
         renderer=renderer_name,
     )
+
+
+def film_location(store: FilmStore, key: str) -> str:
+    """file:///... for local storage, s3://bucket/... for S3 (a presigned link would expire)."""
+    url = store.url(key)
+    return url if url.startswith("file://") else f"{store.store.describe()}/{store.full_key(key)}"
 
 
 def wait_with_progress(ctx: FilmContext, stage: str, futures: Sequence[PrefectFuture]) -> list:
@@ -302,11 +308,12 @@ def publish_picks(ctx: FilmContext, plan: FilmPlan, picks: Picks) -> None:
 
 @task(name="publish-film")
 def publish_film(ctx: FilmContext, plan: FilmPlan, film: ArtifactRef, location: str) -> None:
-    create_link_artifact(location, link_text=plan.script.title, key=artifact_key(ctx.film_id, "film"),
+    link = location if location.startswith("file://") else ctx.store().url(film.key, expires_s=7 * 24 * 3600)
+    create_link_artifact(link, link_text=plan.script.title, key=artifact_key(ctx.film_id, "film"),
                          description="The finished film")
     meta = film.meta
     create_markdown_artifact(
-        f"# {plan.script.title}\n\n[{location}]({location})\n\n"
+        f"# {plan.script.title}\n\n{location}\n\n[Download]({link})\n\n"
         f"{meta.get('duration_s')} s, {meta.get('width')}x{meta.get('height')} at {meta.get('fps')} fps, "
         f"{len(plan.script.segments)} segments, sha256 `{film.sha256}`\n\nWritten by: {plan.writer}",
         key=artifact_key(ctx.film_id, "film-summary"),
