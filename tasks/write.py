@@ -6,24 +6,32 @@ Each task stores what it wrote in the film's storage (so a person can read it) a
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from prefect import task
 
 from filmstitch.models import Character, Environment, FilmPlan, FilmRequest, Keyframe, Script
-from filmstitch.writers import Writer, get_writer
+from filmstitch.writers import Writer, get_writer, writer_class
 from tasks.common import CACHED, RETRIES, FilmContext
 
 
-def _record_usage(ctx: FilmContext, stage: str, writer: Writer) -> None:
-    usage = writer.take_usage()
-    if usage:
-        ctx.store().put_json(f"usage/{stage}.json", [u.model_dump() for u in usage], stage=stage)
+@contextlib.contextmanager
+def recording_usage(ctx: FilmContext, stage: str, writer: Writer) -> Iterator[None]:
+    """Store the call's token usage and cost, also when it failed (failed attempts cost money too)."""
+    try:
+        yield
+    finally:
+        usage = writer.take_usage()
+        if usage:
+            ctx.store().put_json(f"usage/{stage}.json", [u.model_dump() for u in usage], stage=stage)
 
 
 @task(name="write-script", **RETRIES, **CACHED)
 def write_script(ctx: FilmContext, request: FilmRequest) -> Script:
     writer = get_writer(ctx.writer)
-    script = writer.write_script(request)
-    _record_usage(ctx, "script", writer)
+    with recording_usage(ctx, "script", writer):
+        script = writer.write_script(request)
     ctx.store().put_json("plan/script.json", script, stage="script")
     return script
 
@@ -31,8 +39,8 @@ def write_script(ctx: FilmContext, request: FilmRequest) -> Script:
 @task(name="describe-characters", **RETRIES, **CACHED)
 def describe_characters(ctx: FilmContext, request: FilmRequest, script: Script) -> list[Character]:
     writer = get_writer(ctx.writer)
-    characters = writer.describe_characters(request, script)
-    _record_usage(ctx, "characters", writer)
+    with recording_usage(ctx, "characters", writer):
+        characters = writer.describe_characters(request, script)
     ctx.store().put_json("plan/characters.json", [c.model_dump() for c in characters], stage="characters")
     return characters
 
@@ -40,8 +48,8 @@ def describe_characters(ctx: FilmContext, request: FilmRequest, script: Script) 
 @task(name="describe-environment", **RETRIES, **CACHED)
 def describe_environment(ctx: FilmContext, request: FilmRequest, script: Script) -> Environment:
     writer = get_writer(ctx.writer)
-    environment = writer.describe_environment(request, script)
-    _record_usage(ctx, "environment", writer)
+    with recording_usage(ctx, "environment", writer):
+        environment = writer.describe_environment(request, script)
     ctx.store().put_json("plan/environment.json", environment, stage="environment")
     return environment
 
@@ -51,8 +59,8 @@ def write_keyframe_prompts(
     ctx: FilmContext, request: FilmRequest, script: Script, characters: list[Character], environment: Environment
 ) -> list[Keyframe]:
     writer = get_writer(ctx.writer)
-    keyframes = writer.write_keyframes(request, script, characters, environment)
-    _record_usage(ctx, "keyframes", writer)
+    with recording_usage(ctx, "keyframes", writer):
+        keyframes = writer.write_keyframes(request, script, characters, environment)
     ctx.store().put_json("plan/keyframes.json", [k.model_dump() for k in keyframes], stage="keyframes")
     return keyframes
 
@@ -69,7 +77,7 @@ def assemble_plan(
     """Cross-check everything the writer produced and store the plan every later stage reads."""
     plan = FilmPlan(
         request=request,
-        writer=get_writer(ctx.writer).label,
+        writer=writer_class(ctx.writer).label,
         script=script,
         characters=characters,
         environment=environment,

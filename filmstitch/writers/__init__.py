@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import importlib
+
 from filmstitch.writers.base import CallUsage, TransientWriterError, Writer, WriterError
+
+WRITERS = {"offline": "filmstitch.writers.offline:OfflineWriter", "claude": "filmstitch.writers.claude:ClaudeWriter"}
+
+
+def writer_class(name: str) -> type[Writer]:
+    if name not in WRITERS:
+        raise ValueError(f"unknown writer {name!r}: choose one of {sorted(WRITERS)}")
+    module, cls = WRITERS[name].split(":")
+    return getattr(importlib.import_module(module), cls)
 
 
 def get_writer(name: str) -> Writer:
-    if name == "offline":
-        from filmstitch.writers.offline import OfflineWriter
-
-        return OfflineWriter()
-    if name == "claude":
-        from filmstitch.writers.claude import ClaudeWriter
-
-        return ClaudeWriter()
-    raise ValueError(f"unknown writer {name!r}: choose 'offline' or 'claude'")
+    return writer_class(name)()
 
 
-__all__ = ["CallUsage", "TransientWriterError", "Writer", "WriterError", "get_writer"]
+__all__ = ["CallUsage", "TransientWriterError", "Writer", "WriterError", "get_writer", "writer_class"]
