@@ -2,4 +2,6 @@
 
 pytest_plugins = [
     "tests.support.env",
+    "tests.support.prefect",
+    "tests.support.fake_anthropic",
 ]
