@@ -1,0 +1,119 @@
+"""A small, hand-written FilmPlan for tests that need one without running a writer.
+
+Two characters on the moon: Mira (an astronaut) is in every keyframe; Bolt (a robot) is in
+every segment and stands in the odd keyframes, so he walks in during even segments and out
+during odd ones. Shots cycle wide -> medium -> close, poses cycle through all of them.
+"""
+
+from __future__ import annotations
+
+from typing import get_args
+
+from filmstitch.models import (
+    Character,
+    DialogueLine,
+    Environment,
+    FilmPlan,
+    FilmRequest,
+    Keyframe,
+    Placement,
+    Pose,
+    Script,
+    Segment,
+    Shot,
+    Staging,
+)
+
+SHOTS: tuple[Shot, ...] = ("wide", "medium", "close")
+POSES: tuple[Pose, ...] = get_args(Pose)
+
+
+def handmade_characters() -> list[Character]:
+    return [
+        Character(
+            name="Mira",
+            role="stranded astronaut",
+            description="A slim astronaut in a white space suit with an orange stripe, short black hair behind the visor.",
+            palette=["#EDEDED", "#3A4A6B", "#F08A24"],
+            build="slim",
+        ),
+        Character(
+            name="Bolt",
+            role="maintenance robot",
+            description="A small boxy robot with a teal chassis and yellow lamp eyes.",
+            palette=["#2A9D8F", "#264653"],
+            build="small",
+        ),
+    ]
+
+
+def handmade_environment() -> Environment:
+    return Environment(
+        name="Lunar garden",
+        description="A grey lunar plain with craters and rocks where tiny green plants and flowers bloom.",
+        lighting="harsh white sunlight, black sky, Earth hanging above the horizon",
+        materials="grey regolith, white suit fabric, green leaves",
+        atmosphere="silent, lonely, then hopeful",
+        palette=["#05070F", "#2B3350", "#8F8F94", "#5DBB63", "#E76F51"],
+    )
+
+
+def _keyframe(index: int, with_bolt: bool) -> Keyframe:
+    shot = SHOTS[index % len(SHOTS)]
+    placements = [
+        Placement(
+            character="Mira",
+            x=(0.3, 0.55, 0.7)[index % 3],
+            pose=POSES[index % len(POSES)],
+            facing=("right", "camera", "left")[index % 3],
+        )
+    ]
+    if with_bolt:
+        placements.append(Placement(character="Bolt", x=0.25 if index % 3 == 2 else 0.78, pose="wave", facing="left"))
+    names = [p.character for p in placements]
+    return Keyframe(
+        index=index,
+        prompt=f"Keyframe {index}: {' and '.join(names)} on the lunar plain, {shot} shot.",
+        clip_summary=f"{' and '.join(names)} on the moon, {shot} shot",
+        characters=names,
+        staging=Staging(shot=shot, camera_x=(0.3, 0.5, 0.7)[index % 3], light=1.0 - 0.1 * (index % 2), placements=placements),
+    )
+
+
+def handmade_plan(
+    segments: int = 2, width: int = 256, height: int = 160, fps: int = 8, seconds: float = 2.0
+) -> FilmPlan:
+    """A valid plan of `segments` clips at a small size, fast to render."""
+    request = FilmRequest(
+        idea="A stranded astronaut on the moon walks around and discovers nature.",
+        segments=segments,
+        seconds_per_segment=seconds,
+        width=width,
+        height=height,
+        fps=fps,
+        seed=7,
+    )
+    script = Script(
+        title="Green on Grey",
+        logline="A stranded astronaut and a small robot find life on the moon.",
+        segments=[
+            Segment(
+                index=i,
+                title=f"Part {i + 1}",
+                narration=f"Mira crosses the plain. Part {i + 1} of the search goes on.",
+                action="Mira walks across the plain while Bolt rolls along.",
+                dialogue=[DialogueLine(speaker="Mira", line="Bolt, look at this!")] if i % 2 else [],
+                characters=["Mira", "Bolt"],
+                setting="the lunar plain",
+            )
+            for i in range(segments)
+        ],
+    )
+    return FilmPlan(
+        request=request,
+        writer="hand-written test plan",
+        script=script,
+        characters=handmade_characters(),
+        environment=handmade_environment(),
+        keyframes=[_keyframe(i, with_bolt=i % 2 == 1) for i in range(segments + 1)],
+    )
