@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -26,12 +25,8 @@ def command() -> list[str]:
     ]
 
 
-def clip_entries(manifest_path: Path) -> dict[str, dict]:
-    try:
-        manifest = json.loads(manifest_path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return {}
-    return {k: v for k, v in manifest.get("artifacts", {}).items() if k.startswith("clips/")}
+def clip_entries(store: FilmStore) -> dict[str, dict]:
+    return {k: v for k, v in store.manifest().get("artifacts", {}).items() if k.startswith("clips/")}
 
 
 def test_kill_during_clips_then_rerun_reuses_finished_clips(tmp_path: Path) -> None:
@@ -42,31 +37,30 @@ def test_kill_during_clips_then_rerun_reuses_finished_clips(tmp_path: Path) -> N
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     }
     film_id = FilmRequest(idea=IDEA, **FILM).film_id("offline", "animatic")
-    manifest_path = tmp_path / "films" / film_id / "manifest.json"
+    store = FilmStore.open(StorageConfig(root=str(tmp_path / "films")), film_id)
 
     first = subprocess.Popen(command(), env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                              start_new_session=True)
     deadline = time.monotonic() + 240
-    while len(clip_entries(manifest_path)) < 2:
+    while len(clip_entries(store)) < 2:
         assert first.poll() is None, "the first run ended before it could be killed"
         assert time.monotonic() < deadline, "no clip was rendered in time"
         time.sleep(0.05)
     os.killpg(first.pid, signal.SIGKILL)
     first.wait()
-    before = clip_entries(manifest_path)
+    before = clip_entries(store)
     assert 2 <= len(before) < FILM["segments"], f"kill came too late: {len(before)} clips"
-    assert not (tmp_path / "films" / film_id / "film.mp4").exists()
+    assert not store.exists("film.mp4")
 
     second = subprocess.run(command(), env=env, capture_output=True, text=True, timeout=300)
     assert second.returncode == 0, second.stderr[-2000:]
     film = Path(second.stdout.strip().splitlines()[-1])
     assert film.is_file() and film.name == "film.mp4"
 
-    after = clip_entries(manifest_path)
+    after = clip_entries(store)
     assert len(after) == FILM["segments"]
     for key, entry in before.items():
         assert after[key]["written_at"] == entry["written_at"], f"{key} was rendered again"
         assert after[key]["sha256"] == entry["sha256"]
-    store = FilmStore.open(StorageConfig(root=str(tmp_path / "films")), film_id)
     assert store.verify() == []
     assert store.manifest()["status"] == "finished"
