@@ -42,6 +42,7 @@ def main() -> None:
         started = time.perf_counter()
         from prefect.client.orchestration import get_client
         from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+        from prefect.client.schemas.sorting import TaskRunSort
 
         from flows.make_film import make_film
 
@@ -51,7 +52,9 @@ def main() -> None:
         result = state.result()
         with get_client(sync_client=True) as client:
             task_runs = client.read_task_runs(
-                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id])),
+                sort=TaskRunSort.EXPECTED_START_TIME_ASC,
+                limit=200,
             )
         spans: dict[str, list] = defaultdict(list)
         for run in task_runs:

@@ -95,8 +95,9 @@ def encode_mp4(frames: Iterable[np.ndarray], fps: int) -> bytes:
         return path.read_bytes()
 
 
-def probe(path: Path) -> VideoInfo:
-    """Stream parameters, frame count and duration of a video file."""
+def probe(path: Path, count_frames: bool = False) -> VideoInfo:
+    """Stream parameters and duration of a video file. The exact frame count needs a full decode,
+    so it is only taken with `count_frames`; otherwise it is duration x fps."""
     reader = imageio_ffmpeg.read_frames(str(path))
     try:
         meta = next(reader)
@@ -104,8 +105,12 @@ def probe(path: Path) -> VideoInfo:
         raise VideoError(f"cannot read {path.name}: {exc}") from None
     finally:
         reader.close()
-    frames, seconds = imageio_ffmpeg.count_frames_and_secs(str(path))
     width, height = meta["size"]
+    if count_frames:
+        frames, seconds = imageio_ffmpeg.count_frames_and_secs(str(path))
+    else:
+        seconds = float(meta["duration"])
+        frames = round(seconds * float(meta["fps"]))
     return VideoInfo(
         width=width,
         height=height,
