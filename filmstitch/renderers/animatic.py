@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-from filmstitch.models import Character, Environment, FilmPlan, Subject
+from filmstitch.models import Character, Environment, FilmPlan, Subject, derive_seed
 from filmstitch.renderers._drawing import (
     FEET_V,
     POSES,
@@ -173,6 +173,7 @@ def keyframe_state(
     request = plan.request
     aspect = request.width / request.height
     staging = plan.keyframes[index].staging
+    # Separate random streams, so adding a character never reframes the shot.
     rng = np.random.default_rng([seed, variant, index])
     zoom, cam_y = SHOTS[staging.shot]
     span = SET_SPAN * aspect
@@ -181,7 +182,7 @@ def keyframe_state(
     actors = tuple(
         Actor(
             look=looks[p.character],
-            x=staged.x + (p.x + float(rng.uniform(-0.03, 0.03)) - 0.5) * staged_view,
+            x=staged.x + (p.x + _nudge(seed, variant, index, p.character) - 0.5) * staged_view,
             limbs=POSES[p.pose],
             facing=p.facing,
         )
@@ -197,12 +198,22 @@ def keyframe_state(
     return FrameState(camera=camera, light=light, actors=actors)  # type: ignore[arg-type]
 
 
+def _nudge(seed: int, variant: int, index: int, name: str) -> float:
+    """A keyframe variant's small shift of one character's mark (fraction of the frame width)."""
+    return float(np.random.default_rng([seed, variant, index, derive_seed(0, name)]).uniform(-0.03, 0.03))
+
+
 # --------------------------------------------------------------------------- motion between keyframes
 
 
 def ease(t: float) -> float:
     """Smoothstep: starts and ends at rest."""
     return t * t * (3 - 2 * t)
+
+
+def lerp(a: float, b: float, t: float) -> float:
+    """Linear blend that returns `a` and `b` exactly at t=0 and t=1 (keyframes are met to the bit)."""
+    return a * (1 - t) + b * t
 
 
 def _window(t: float, start: float, length: float) -> float:
@@ -276,10 +287,12 @@ class Motion:
 
     def camera(self, t: float) -> Camera:
         a, b, e = self.a.camera, self.b.camera, ease(t)
-        arc = math.sin(math.pi * t)  # zero at both ends, so the keyframes are met exactly
-        zoom = a.zoom * (b.zoom / a.zoom) ** e * (1 + self.push * arc)
+        if t <= 0.0 or t >= 1.0:
+            return a if t <= 0.0 else b
+        arc = math.sin(math.pi * t)  # zero at both ends: push-in and drift never move a keyframe
+        zoom = math.exp(lerp(math.log(a.zoom), math.log(b.zoom), e)) * (1 + self.push * arc)
         drift = 0.012 * arc * math.sin(2 * math.pi * 0.7 * t + self.drift_phase) * self.aspect / zoom
-        return clamp_camera(Camera(a.x + (b.x - a.x) * e + drift, a.y + (b.y - a.y) * e, zoom), self.aspect)
+        return clamp_camera(Camera(lerp(a.x, b.x, e) + drift, lerp(a.y, b.y, e), zoom), self.aspect)
 
     def actor(self, track: Track, t: float) -> Actor:
         distance = track.x1 - track.x0
@@ -294,18 +307,18 @@ class Motion:
         pose_t = _window(t, 0.35, 0.4)
         limbs = track.limbs0.blend(track.limbs1, pose_t).blend(gait(phase, run), gait_weight)
         wave = (track.wave0 + (track.wave1 - track.wave0) * pose_t) * (1 - gait_weight)
-        if wave:
+        if wave and 0.0 < t < 1.0:
             swing = math.sin(math.pi * self.waves * t)
             limbs = limbs._replace(elbow1=limbs.elbow1 + 28 * wave * swing, arm1=limbs.arm1 + 6 * wave * swing)
         if gait_weight > 0.25 and abs(distance) > 1e-3:
             facing = track.direction
         else:
             facing = track.facing0 if t < 0.5 else track.facing1
-        return Actor(look=track.look, x=track.x0 + distance * e, limbs=limbs, facing=facing)
+        return Actor(look=track.look, x=lerp(track.x0, track.x1, e), limbs=limbs, facing=facing)
 
     def state(self, t: float) -> FrameState:
         e = ease(t)
-        light = tuple(la + (lb - la) * e for la, lb in zip(self.a.light, self.b.light, strict=True))
+        light = tuple(lerp(la, lb, e) for la, lb in zip(self.a.light, self.b.light, strict=True))
         return FrameState(
             camera=self.camera(t),
             light=light,  # type: ignore[arg-type]
@@ -349,12 +362,18 @@ def subtitle_overlay(text: str, size: tuple[int, int]) -> tuple[Image.Image, tup
 
 
 def _cue_schedule(cues: Sequence[str], frames: int) -> list[tuple[int, int, str]]:
-    """(first frame, last frame, text) per cue, inside the clip's middle 80%: never on an end frame."""
-    if not cues or frames < 10:
+    """(first frame, last frame, text) per cue, inside the clip's middle 80%: never on an end frame.
+
+    Cues share the window equally; in a clip too short for all of them the later ones are dropped.
+    """
+    start, stop = max(1, round(frames * 0.1)), min(frames - 2, round(frames * 0.9))
+    usable = stop - start + 1
+    cues = list(cues)[: max(0, usable)]
+    if not cues:
         return []
-    start, stop = round(frames * 0.1), round(frames * 0.9)
-    slot = (stop - start) / len(cues)
-    return [(round(start + i * slot) + 1, round(start + (i + 1) * slot) - 2, cue) for i, cue in enumerate(cues)]
+    bounds = [start + i * usable // len(cues) for i in range(len(cues) + 1)]
+    gap = 1 if usable // len(cues) >= 4 else 0  # a blank frame between cues when there is room
+    return [(bounds[i], bounds[i + 1] - 1 - gap, cue) for i, cue in enumerate(cues)]
 
 
 # --------------------------------------------------------------------------- reference sheets
