@@ -63,7 +63,8 @@ def _words(*texts: str) -> str:
 
 
 def _has(text: str, *words: str) -> bool:
-    return any(re.search(rf"\b{re.escape(word)}", text) for word in words)
+    """Whether any of `words` occurs as a whole word (plurals included): 'wood' is not 'wooden'."""
+    return any(re.search(rf"\b{re.escape(word)}(?:s|es)?\b", text) for word in words)
 
 
 # --------------------------------------------------------------------------- character looks
@@ -71,15 +72,34 @@ def _has(text: str, *words: str) -> bool:
 HUMAN_HEADWEAR = ("hair_short", "hair_long", "hair_bun", "hair_spiky", "cap", "beanie", "brim_hat")
 ASTRONAUT_HEADWEAR = ("helmet_round", "helmet_visor", "helmet_antenna")
 ROBOT_HEADWEAR = ("antenna", "dome", "ear_bolts")
+ANIMAL_EARS = ("ears_pointed", "ears_round", "ears_floppy", "ears_long")
 HUMAN_ACCESSORIES = ("scarf", "satchel", "backpack", "belt", "none")
 ASTRONAUT_ACCESSORIES = ("backpack", "oxygen_tank", "belt")
 ROBOT_ACCESSORIES = ("chest_light", "belt", "backpack")
+ANIMAL_ACCESSORIES = ("scarf", "collar", "satchel")
 SKIN_TONES: tuple[RGB, ...] = ((241, 204, 178), (224, 172, 138), (198, 134, 98), (150, 98, 66), (104, 68, 48))
 HAIR_WORDS: dict[str, RGB] = {
-    "red": (176, 62, 34), "ginger": (196, 96, 40), "auburn": (140, 60, 40), "blond": (226, 196, 110),
-    "golden": (218, 176, 80), "black": (34, 30, 32), "dark": (52, 40, 36), "brown": (104, 70, 44),
-    "grey": (168, 168, 170), "gray": (168, 168, 170), "silver": (198, 200, 206), "white": (232, 232, 228),
-    "blue": (60, 100, 200), "green": (60, 150, 90), "pink": (230, 120, 170), "purple": (120, 70, 160),
+    "red": (176, 62, 34), "ginger": (196, 96, 40), "auburn": (140, 60, 40), "copper": (184, 90, 44),
+    "blond": (226, 196, 110), "golden": (218, 176, 80), "black": (34, 30, 32), "dark": (52, 40, 36),
+    "brown": (104, 70, 44), "grey": (168, 168, 170), "gray": (168, 168, 170), "silver": (198, 200, 206),
+    "white": (232, 232, 228), "blue": (60, 100, 200), "green": (60, 150, 90), "pink": (230, 120, 170),
+    "purple": (120, 70, 160),
+}
+#: Species -> (ears, tail, default fur). Tails: bushy (tip lighter), thin, stub.
+ANIMALS: dict[str, tuple[str, str, RGB]] = {
+    "fox": ("ears_pointed", "bushy", (196, 92, 42)), "wolf": ("ears_pointed", "bushy", (140, 140, 146)),
+    "cat": ("ears_pointed", "thin", (150, 150, 156)), "kitten": ("ears_pointed", "thin", (214, 170, 100)),
+    "dog": ("ears_floppy", "thin", (140, 96, 60)), "puppy": ("ears_floppy", "thin", (214, 170, 100)),
+    "rabbit": ("ears_long", "stub", (236, 232, 226)), "bunny": ("ears_long", "stub", (236, 232, 226)),
+    "bear": ("ears_round", "stub", (120, 80, 50)), "mouse": ("ears_round", "thin", (160, 156, 160)),
+    "raccoon": ("ears_round", "bushy", (120, 118, 120)), "squirrel": ("ears_pointed", "bushy", (170, 96, 50)),
+    "otter": ("ears_round", "thin", (110, 76, 50)), "creature": ("ears_round", "bushy", (120, 150, 110)),
+    "animal": ("ears_round", "thin", (150, 120, 90)),
+}
+FUR_WORDS: dict[str, RGB] = {
+    "red": (196, 92, 42), "rust": (190, 88, 40), "ginger": (206, 110, 50), "orange": (220, 120, 50),
+    "brown": (120, 80, 50), "grey": (150, 150, 156), "gray": (150, 150, 156), "silver": (190, 192, 198),
+    "black": (48, 46, 50), "white": (236, 236, 232), "golden": (214, 170, 100), "sandy": (214, 180, 120),
 }
 BUILDS: dict[str, tuple[float, float, float]] = {
     # build: (standing height in world units, torso girth / height, head diameter / height)
@@ -89,6 +109,7 @@ BUILDS: dict[str, tuple[float, float, float]] = {
     "small": (0.22, 0.25, 0.27),
     "tall": (0.35, 0.21, 0.19),
 }
+WHITE: RGB = (240, 240, 242)
 
 
 @dataclass(frozen=True)
@@ -96,35 +117,44 @@ class CharacterLook:
     """Everything needed to draw one character the same way in every frame."""
 
     name: str
-    kind: Literal["human", "astronaut", "robot"]
+    kind: Literal["human", "astronaut", "robot", "animal"]
     body: RGB
     legs: RGB
     accent: RGB
-    skin: RGB
+    skin: RGB  # face and hands; fur for animals, metal for robots
     hair: RGB
     outline: RGB
-    headwear: str
+    headwear: str  # hair or hat, helmet, robot top, or an animal's ears
     accessory: str
     height: float
     girth: float
     head: float
+    tail: str = "none"
+    stripe: RGB | None = None  # suit stripes on the upper arms (astronauts)
+
+
+def _kind(text: str) -> tuple[str, str | None]:
+    """What sort of figure a description calls for, and the species for animals."""
+    species = next((name for name in ANIMALS if _has(text, name)), None)
+    if _has(text, "robot", "android", "droid", "automaton", "machine"):
+        return "robot", None
+    if _has(text, "astronaut", "spacesuit", "space suit", "space-suit", "helmet", "cosmonaut", "eva suit"):
+        return "astronaut", None
+    if species and not _has(text, "person", "man", "woman", "boy", "girl", "child", "kid"):
+        return "animal", species
+    return "human", None
 
 
 def character_look(character: Character, variant: int, seed: int) -> CharacterLook:
     """Derive a character's look from its plan entry and one reference variant.
 
-    The kind of figure, the palette and the build come from the plan, so every variant is
-    recognisably the same character. Headwear and accessory come from a per-character
-    permutation indexed by the variant (so variants 0..2 always differ), colour and
-    proportion jitter from the variant's seed.
+    The kind of figure (person, astronaut, robot, animal), the palette and the build come
+    from the plan, so every variant is recognisably the same character. Headwear and
+    accessory come from a per-character permutation indexed by the variant (so variants
+    0..2 always differ), colour and proportion jitter from the variant's seed.
     """
     text = _words(character.name, character.role, character.description)
-    if _has(text, "robot", "android", "droid", "automaton", "machine"):
-        kind, headwear, accessories = "robot", ROBOT_HEADWEAR, ROBOT_ACCESSORIES
-    elif _has(text, "astronaut", "spacesuit", "space suit", "space-suit", "helmet", "cosmonaut"):
-        kind, headwear, accessories = "astronaut", ASTRONAUT_HEADWEAR, ASTRONAUT_ACCESSORIES
-    else:
-        kind, headwear, accessories = "human", HUMAN_HEADWEAR, HUMAN_ACCESSORIES
+    kind, species = _kind(text)
     subject_rng = np.random.default_rng(derive_seed(0, "look", character.name))
     variant_rng = np.random.default_rng([seed, variant, derive_seed(0, character.name)])
     palette = [hex_rgb(c) for c in character.palette]
@@ -136,23 +166,42 @@ def character_look(character: Character, variant: int, seed: int) -> CharacterLo
         accent = adjust(accent, float(variant_rng.uniform(25, 60)) * (-1) ** variant, 1.0, 1.0)
         body = adjust(body, float(variant_rng.uniform(-8, 8)), 1.0, float(variant_rng.uniform(0.9, 1.08)))
     height, girth, head = BUILDS[character.build]
-    skin = _skin_tone(text, subject_rng)
+    skin, hair, stripe, tail = _skin_tone(text, subject_rng), _hair_colour(text, subject_rng), None, "none"
+    options = {"human": (HUMAN_HEADWEAR, HUMAN_ACCESSORIES), "astronaut": (ASTRONAUT_HEADWEAR, ASTRONAUT_ACCESSORIES),
+               "robot": (ROBOT_HEADWEAR, ROBOT_ACCESSORIES), "animal": (ANIMAL_EARS, ANIMAL_ACCESSORIES)}[kind]
+    headwear = options[0][int(subject_rng.permutation(len(options[0]))[variant % len(options[0])])]
     if kind == "robot":
         skin = mix(body, (190, 196, 204), 0.55)
+    elif kind == "astronaut" and (_has(text, "white") or luminance(body) > 0.8):
+        # A white suit: the palette's main colour becomes its stripes, the second its trim.
+        stripe, accent = body, (legs if variant == 0 else accent)
+        body, legs = mix(body, WHITE, 0.88), mix(body, WHITE, 0.8)
+    elif kind == "animal":
+        assert species is not None
+        ears, tail, fur = ANIMALS[species]
+        headwear = ears
+        match = re.search(r"\b([a-z]+)(?:[- ][a-z]+)?[- ]fur\b", text)
+        fur = next((FUR_WORDS[w] for w in (match.groups() if match else ()) if w in FUR_WORDS), fur)
+        if variant:
+            fur = adjust(fur, float(variant_rng.uniform(-6, 6)), 1.0, float(variant_rng.uniform(0.88, 1.1)))
+        accent = body  # the palette colour is what the animal wears (bandana, collar)
+        skin, hair, body, legs = fur, mix(fur, WHITE, 0.75), fur, shade(fur, 0.82)
     return CharacterLook(
         name=character.name,
-        kind=kind,
+        kind=kind,  # type: ignore[arg-type]
         body=body,
         legs=legs,
         accent=accent,
         skin=skin,
-        hair=_hair_colour(text, subject_rng),
+        hair=hair,
         outline=shade(mix(body, (30, 30, 40), 0.7), 0.6),
-        headwear=headwear[int(subject_rng.permutation(len(headwear))[variant % len(headwear)])],
-        accessory=accessories[int(subject_rng.permutation(len(accessories))[variant % len(accessories)])],
+        headwear=headwear,
+        accessory=options[1][int(subject_rng.permutation(len(options[1]))[variant % len(options[1])])],
         height=height * float(variant_rng.uniform(0.95, 1.05)),
         girth=girth * float(variant_rng.uniform(0.88, 1.12)),
         head=head * float(variant_rng.uniform(0.92, 1.08)),
+        tail=tail,
+        stripe=stripe,
     )
 
 
@@ -164,11 +213,11 @@ def _skin_tone(text: str, rng: np.random.Generator) -> RGB:
 
 
 def _hair_colour(text: str, rng: np.random.Generator) -> RGB:
-    match = re.search(r"\b([a-z]+)[- ](?:hair|haired|curls|braid|ponytail|beard)", text)
-    if match and match.group(1).rstrip("e") in HAIR_WORDS:
-        return HAIR_WORDS[match.group(1).rstrip("e")]
-    if match and match.group(1) in HAIR_WORDS:
-        return HAIR_WORDS[match.group(1)]
+    match = re.search(r"\b([a-z]+)[- ](?:hair|haired|curls|braid|ponytail|beard|bun|waves|mop)\b", text)
+    word = match.group(1) if match else ""
+    for candidate in (word, word.rstrip("e")):
+        if candidate in HAIR_WORDS:
+            return HAIR_WORDS[candidate]
     return list(HAIR_WORDS.values())[int(rng.integers(8))]
 
 
@@ -368,7 +417,7 @@ def figure_sprite(
     """
     bones = skeleton(look, limbs, facing)
     ss = 2 if height_px < 320 else 1  # supersample small figures (cheap), big ones are smooth enough
-    left, top, right = _extent(bones)
+    left, top, right = _extent(bones, look)
     ax, ay = math.ceil(-left * height_px) + 2, math.ceil((bones.ground - top) * height_px) + 2
     size = (ax + math.ceil(right * height_px) + 3, ay + math.ceil(0.04 * height_px) + 3)
     sprite = Image.new("RGBA", (size[0] * ss, size[1] * ss), (*look.outline, 0))
@@ -383,15 +432,16 @@ def figure_sprite(
     return sprite, ax, ay
 
 
-def _extent(bones: Skeleton) -> tuple[float, float, float]:
+def _extent(bones: Skeleton, look: CharacterLook) -> tuple[float, float, float]:
     """Left, top and right edge of everything drawn for a skeleton (figure units, hip at 0)."""
     xs = [p[0] for part in (*bones.arms, *bones.legs) for p in part]
     pad = LIMB_W * bones.scale + 0.03  # limb half-widths, feet, hands and outlines
     hx, hy = bones.head
     reach = bones.head_r * 1.9  # helmets, hats, hair and antennas stick out of the head
-    left = min(-SHADOW_W, min(xs) - pad, hx - reach, -0.24)  # -0.24: backpacks, seats, satchels
-    right = max(SHADOW_W, max(xs) + pad, hx + reach, 0.24)
-    top = min(hy - bones.head_r * 2.5, min(p[1] for arm in bones.arms for p in arm) - pad)
+    tail = 0.47 if look.tail != "none" else 0.0  # tails reach back beside the hips
+    left = min(-SHADOW_W, min(xs) - pad, hx - reach, -0.24, -tail)  # -0.24: backpacks, seats, satchels
+    right = max(SHADOW_W, max(xs) + pad, hx + reach, 0.24, tail)
+    top = min(hy - bones.head_r * 2.5, min(p[1] for arm in bones.arms for p in arm) - pad, -tail * 0.7)
     return left, top, right
 
 
@@ -406,12 +456,13 @@ def _draw_figure(pen: _Pen, look: CharacterLook, limbs: Limbs, bones: Skeleton) 
     if limbs.seat > 0.5:
         seat_top, seat_x = bones.hips[0][1] + limb_w * 0.6, -d * 0.04
         pen.rect((seat_x - 0.17, seat_top, seat_x + 0.17, bones.ground), (120, 110, 100), 0.03)
-    boots = shade(look.legs, 0.45) if look.kind == "human" else mix(look.body, (240, 240, 240), 0.4)
-    hands = look.skin if look.kind == "human" else mix(look.body, (250, 250, 250), 0.5)
+    boots, hands = _extremities(look)
     near, far = 0, 1  # limb 1 is the near limb in profile
     back_tint = 0.78 if d else 1.0
+    if look.tail != "none":
+        _tail(pen, look, bones)
     if d:
-        _arm(pen, bones.arms[far], limb_w, shade(look.body, back_tint), shade(hands, back_tint))
+        _arm(pen, look, bones.arms[far], limb_w, shade(look.body, back_tint), shade(hands, back_tint))
     if look.accessory in ("backpack", "oxygen_tank"):
         _backpack(pen, look, bones, torso_w)
     if look.headwear == "hair_long" and look.kind == "human":
@@ -425,17 +476,44 @@ def _draw_figure(pen: _Pen, look: CharacterLook, limbs: Limbs, bones: Skeleton) 
     _torso_details(pen, look, bones, torso_w, hip_c, shoulder_c)
     if not d:
         for arm in bones.arms:
-            _arm(pen, arm, limb_w, look.body, hands)
+            _arm(pen, look, arm, limb_w, look.body, hands)
     _head(pen, look, limbs, bones)
     if d:
-        _arm(pen, bones.arms[near], limb_w, look.body, hands)
+        _arm(pen, look, bones.arms[near], limb_w, look.body, hands)
     if look.accessory == "scarf":
         _scarf(pen, look, bones)
 
 
-def _arm(pen: _Pen, arm: list[tuple[float, float]], width: float, sleeve: RGB, hand: RGB) -> None:
+def _extremities(look: CharacterLook) -> tuple[RGB, RGB]:
+    """Colours of the feet and hands: boots and skin, suit gloves, metal, or paws."""
+    if look.kind == "human":
+        return shade(look.legs, 0.45), look.skin
+    if look.kind == "animal":
+        return shade(look.skin, 0.6), shade(look.skin, 0.7)
+    return mix(look.body, WHITE, 0.4), mix(look.body, WHITE, 0.5)
+
+
+def _arm(pen: _Pen, look: CharacterLook, arm: list[tuple[float, float]], width: float, sleeve: RGB, hand: RGB) -> None:
     pen.capsule(arm, width, sleeve)
+    if look.stripe is not None:  # a suit band just below the shoulder
+        (x0, y0), (x1, y1) = arm[0], arm[1]
+        band = [(x0 + (x1 - x0) * 0.3, y0 + (y1 - y0) * 0.3), (x0 + (x1 - x0) * 0.5, y0 + (y1 - y0) * 0.5)]
+        pen.capsule(band, width * 0.98, look.stripe)
     pen.ellipse(arm[-1], width * 0.62, width * 0.62, hand)
+
+
+def _tail(pen: _Pen, look: CharacterLook, bones: Skeleton) -> None:
+    """Behind the hips, curving up and away from where the animal faces."""
+    back = -(bones.direction or 1)
+    hip = (back * 0.06, -0.02)
+    if look.tail == "stub":
+        pen.ellipse((back * 0.13, -0.03), 0.06, 0.06, look.hair)
+        return
+    width = 0.09 if look.tail == "bushy" else 0.035
+    points = [hip, (back * 0.2, 0.02), (back * 0.32, -0.1), (back * 0.36, -0.24)]
+    pen.capsule(points, width, look.body)
+    if look.tail == "bushy":
+        pen.capsule(points[-2:], width * 0.9, look.hair)
 
 
 def _foot(pen: _Pen, ankle: tuple[float, float], width: float, direction: int, colour: RGB) -> None:
@@ -459,6 +537,10 @@ def _torso_details(
         bag = (hip[0] - (d or 1) * width * 0.45, hip[1] - 0.01)
         pen.capsule([strap_top, bag], 0.016, shade(look.accent, 0.8))
         pen.rect((bag[0] - 0.06, bag[1] - 0.04, bag[0] + 0.06, bag[1] + 0.05), look.accent, 0.015)
+    elif look.accessory == "collar":
+        nx, ny = bones.neck
+        pen.capsule([(nx - 0.045, ny + 0.015), (nx + 0.045, ny + 0.015)], 0.035, look.accent)
+        pen.ellipse((nx + d * 0.02, ny + 0.05), 0.018, 0.018, (230, 190, 70))
     elif look.accessory == "chest_light":
         c = (shoulder[0] + d * width * 0.2, shoulder[1] + 0.08)
         pen.ellipse(c, 0.035, 0.035, look.accent)
@@ -513,11 +595,42 @@ def _head(pen: _Pen, look: CharacterLook, limbs: Limbs, bones: Skeleton) -> None
     if look.kind == "astronaut":
         _helmet(pen, look, cx, cy, r, d, tilt)
         return
+    if look.kind == "animal":
+        _animal_head(pen, look, cx, cy, r, d, tilt)
+        return
     if d:  # a nose in profile, drawn first so the head's outline joins it
         pen.ellipse((cx + d * r * 0.93, cy + r * 0.12 - r * 0.3 * tilt), r * 0.16, r * 0.14, look.skin)
     pen.ellipse((cx, cy), r, r * 1.02, look.skin)
     _face(pen, cx, cy, r, d, tilt)
     _human_top(pen, look, cx, cy, r, d)
+
+
+def _animal_head(pen: _Pen, look: CharacterLook, cx: float, cy: float, r: float, d: int, tilt: float) -> None:
+    """Ears, a round head, a lighter muzzle that points where the animal looks, a dark nose."""
+    fur, light = look.skin, look.hair
+    ears = look.headwear
+    for side in ((-1, 1) if not d else (-d * 0.3, 0.45)):
+        ex = cx + side * r * (0.6 if not d else 1.0)
+        if ears == "ears_pointed":
+            pen.polygon([(ex - r * 0.35, cy - r * 0.55), (ex + r * 0.35, cy - r * 0.55), (ex + side * r * 0.1, cy - r * 1.5)], fur)
+        elif ears == "ears_long":
+            pen.ellipse((ex, cy - r * 1.35), r * 0.22, r * 0.7, fur)
+        elif ears == "ears_floppy":
+            pen.ellipse((ex + side * r * 0.35, cy - r * 0.1), r * 0.28, r * 0.55, shade(fur, 0.75))
+        else:
+            pen.ellipse((ex, cy - r * 0.8), r * 0.3, r * 0.3, fur)
+    pen.ellipse((cx, cy), r, r * 0.95, fur)
+    lift = r * 0.3 * tilt
+    if d:
+        mx = cx + d * r * 0.75
+        pen.ellipse((mx, cy + r * 0.25 - lift), r * 0.5, r * 0.36, light)
+        pen.ellipse((mx + d * r * 0.45, cy + r * 0.15 - lift), r * 0.14, r * 0.12, (30, 28, 36), outline=False)
+        pen.ellipse((cx + d * r * 0.25, cy - r * 0.2 - lift), r * 0.11, r * 0.13, (30, 28, 36), outline=False)
+    else:
+        pen.ellipse((cx, cy + r * 0.38 - lift), r * 0.5, r * 0.38, light)
+        pen.ellipse((cx, cy + r * 0.22 - lift), r * 0.15, r * 0.11, (30, 28, 36), outline=False)
+        for side in (-1, 1):
+            pen.ellipse((cx + side * r * 0.38, cy - r * 0.15 - lift), r * 0.11, r * 0.13, (30, 28, 36), outline=False)
 
 
 def _face(pen: _Pen, cx: float, cy: float, r: float, d: int, tilt: float) -> None:
@@ -603,20 +716,27 @@ def _robot_top(pen: _Pen, look: CharacterLook, cx: float, cy: float, r: float) -
 
 PROP_WORDS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("moon", "lunar", "crater", "regolith", "asteroid", "mars", "martian"), ("rock", "rock", "boulder")),
-    (("plant", "flower", "garden", "nature", "bloom", "moss", "grass", "meadow", "fern", "vine", "sprout", "green"),
-     ("flower", "fern", "grass", "flower")),
-    (("tree", "forest", "wood", "jungle", "orchard", "park"), ("tree", "pine", "bush")),
+    (("plant", "flower", "garden", "nature", "bloom", "blossom", "moss", "mossy", "grass", "meadow", "fern", "vine",
+      "sprout", "life", "oasis"), ("flower", "fern", "grass", "flower")),
+    (("tree", "forest", "woods", "jungle", "orchard", "park", "grove"), ("tree", "pine", "bush")),
     (("city", "street", "town", "building", "tower", "alley", "market", "village"), ("building", "lamp")),
-    (("desert", "dune", "sand"), ("cactus", "rock")),
-    (("crystal", "alien", "cave", "ice", "glacier"), ("crystal",)),
+    (("desert", "dune", "canyon"), ("cactus", "rock")),
+    (("snow", "snowfield", "glacier", "ice", "arctic", "frozen"), ("pine", "rock", "crystal")),
+    (("crystal", "alien", "cave"), ("crystal",)),
     (("beach", "sea", "ocean", "shore", "coast", "lake"), ("rock",)),
 )
 RIDGE_WORDS: tuple[tuple[tuple[str, ...], str], ...] = (
-    (("city", "street", "town", "building", "skyline"), "skyline"),
-    (("forest", "wood", "jungle", "tree"), "treeline"),
-    (("desert", "dune", "sand"), "dunes"),
     (("beach", "sea", "ocean", "shore", "coast", "lake"), "flat"),
-    (("moon", "lunar", "crater", "mountain", "rock", "cliff", "canyon", "mars", "alien", "planet"), "jagged"),
+    (("city", "street", "town", "building", "skyline"), "skyline"),
+    (("forest", "woods", "jungle", "tree", "grove"), "treeline"),
+    (("desert", "dune"), "dunes"),
+    (("moon", "lunar", "crater", "mountain", "peak", "rock", "cliff", "canyon", "mars", "alien", "planet"), "jagged"),
+)
+LANDMARK_WORDS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("lander", "rocket", "spaceship", "capsule", "stranded"), "lander"),
+    (("lighthouse",), "lighthouse"),
+    (("hut", "cabin", "cottage"), "hut"),
+    (("lone tree",), "big_tree"),
 )
 
 
@@ -647,14 +767,16 @@ class EnvironmentLook:
     layout_seed: int
 
 
-def environment_look(env: Environment, variant: int, seed: int) -> EnvironmentLook:
+def environment_look(env: Environment, variant: int, seed: int, context: str = "") -> EnvironmentLook:
     """Derive the world's look from the plan's environment and one reference variant.
 
-    Keywords of the description pick the terrain, props and sky; the palette gives the
-    colours. Variant 0 keeps the written palette, later ones shift it; every variant lays
-    out terrain and props from its own seed.
+    Keywords of the description pick the terrain, props and sky (`context`, the film's
+    idea, may add props: an idea about discovering nature plants flowers); the palette gives
+    the colours. Variant 0 keeps the written palette, later ones shift it; every variant
+    lays out terrain and props from its own seed.
     """
     text = _words(env.name, env.description, env.lighting, env.materials, env.atmosphere)
+    story = _words(text, context)
     rng = np.random.default_rng([seed, variant, derive_seed(0, "environment", env.name)])
     hue, val = (0.0, 1.0) if variant == 0 else (float(rng.uniform(6, 14)) * (-1) ** variant, float(rng.uniform(0.9, 1.1)))
     palette = [adjust(hex_rgb(c), hue, 1.0, val) for c in env.palette]
@@ -662,7 +784,7 @@ def environment_look(env: Environment, variant: int, seed: int) -> EnvironmentLo
     accents = tuple(palette[3:]) or (adjust(ground, 120, 1.4, 1.2), adjust(ground, 220, 1.4, 1.2))
     props: list[str] = []
     for words, kinds in PROP_WORDS:
-        if _has(text, *words):
+        if _has(story, *words):
             props.extend(kinds)
     ridge = next((kind for words, kind in RIDGE_WORDS if _has(text, *words)), "rolling")
     dark_sky = luminance(sky) < 0.3
@@ -670,7 +792,7 @@ def environment_look(env: Environment, variant: int, seed: int) -> EnvironmentLo
         body = "planet"
     elif _has(text, "night", "midnight", "starlit", "moonlit"):
         body = "moon"
-    elif _has(text, "sun", "dawn", "dusk", "golden", "day", "noon", "bright"):
+    elif _has(text, "sun", "sunlight", "sunny", "dawn", "dusk", "golden", "day", "daylight", "noon", "bright"):
         body = "sun"
     else:
         body = "none"
@@ -687,27 +809,35 @@ def environment_look(env: Environment, variant: int, seed: int) -> EnvironmentLo
         accents=accents,
         light=_light_tint(text),
         horizon=float(rng.uniform(0.53, 0.6)),
-        stars=dark_sky or _has(text, "night", "star", "space"),
+        stars=_has(text, "night", "star", "starlit", "space") or (dark_sky and body in ("planet", "moon", "none")),
         sky_body=body,
         body_u=float(rng.uniform(0.15, 0.85)),
         ridge=ridge,
         props=tuple(props) or ("rock", "bush", "grass"),
         craters=_has(text, "moon", "lunar", "crater", "asteroid"),
         water=ridge == "flat",
-        landmark="lander" if _has(text, "stranded", "lander", "rocket", "spaceship", "ship", "capsule") else "none",
+        landmark=_landmark(story, space=body == "planet"),
         density=(14, 22, 30, 18)[variant % 4],
         layout_seed=int(rng.integers(2**31)),
     )
+
+
+def _landmark(text: str, space: bool) -> str:
+    """One bigger set piece the story calls for (a lander only where there is no air)."""
+    for words, landmark in LANDMARK_WORDS:
+        if _has(text, *words) and (landmark != "lander" or space):
+            return landmark
+    return "none"
 
 
 def _light_tint(text: str) -> tuple[float, float, float]:
     """Colour of the light, read from the environment's words."""
     if _has(text, "sunset", "golden", "dusk", "warm", "amber", "candle", "fire"):
         return (1.08, 0.98, 0.84)
-    if _has(text, "night", "moonlit", "cold", "blue", "icy", "twilight"):
-        return (0.86, 0.94, 1.08)
-    if _has(text, "harsh", "stark", "white", "glaring"):
+    if _has(text, "harsh", "stark", "glaring"):
         return (1.04, 1.04, 1.04)
+    if _has(text, "night", "moonlit", "cold", "blue", "icy", "twilight"):
+        return (0.88, 0.95, 1.08)
     if _has(text, "green", "toxic", "alien"):
         return (0.95, 1.06, 0.96)
     return (1.0, 1.0, 1.0)
@@ -879,8 +1009,8 @@ def _near_layer(look: EnvironmentLook, span: float, scale: float) -> Image.Image
         (float(rng.uniform(look.horizon + 0.01, FEET_V - 0.05)), float(rng.uniform(0, span)), str(rng.choice(look.props)))
         for _ in range(round(look.density * span / 3))
     )
-    if look.landmark == "lander":
-        placements.append((look.horizon + 0.08, float(rng.uniform(0.3, 0.7)) * span, "lander"))
+    if look.landmark != "none":
+        placements.append((look.horizon + 0.08, float(rng.uniform(0.3, 0.7)) * span, look.landmark))
         placements.sort()
     for v, u, kind in placements:
         PROPS[kind](draw, look, u * scale, v * scale, depth_scale(look, v) * figure, rng)
@@ -1021,10 +1151,40 @@ def _lander(draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float
     draw.rectangle((x + w * 0.55, y - h * 2.4, x + w * 0.85, y - h * 2.1), fill=(*look.accents[0], 255))
 
 
+def _lighthouse(draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, s: float,
+                rng: np.random.Generator) -> None:
+    w0, w1, h = s * 0.32, s * 0.2, s * 2.4
+    bands = 6
+    for i in range(bands):  # a striped tower, narrowing upward
+        t0, t1 = i / bands, (i + 1) / bands
+        wa, wb = w0 + (w1 - w0) * t0, w0 + (w1 - w0) * t1
+        colour = (236, 236, 230, 255) if i % 2 == 0 else (*shade(look.accents[-1], 0.9), 255)
+        draw.polygon([(x - wa, y - h * t0), (x + wa, y - h * t0), (x + wb, y - h * t1), (x - wb, y - h * t1)], fill=colour)
+    draw.rectangle((x - w1 * 0.9, y - h - s * 0.25, x + w1 * 0.9, y - h), fill=(250, 232, 160, 255))
+    draw.polygon([(x - w1 * 1.2, y - h - s * 0.25), (x + w1 * 1.2, y - h - s * 0.25), (x, y - h - s * 0.5)],
+                 fill=(60, 60, 66, 255))
+
+
+def _hut(draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, s: float,
+         rng: np.random.Generator) -> None:
+    w, h = s * 0.8, s * 0.55
+    draw.rectangle((x - w / 2, y - h, x + w / 2, y), fill=(122, 84, 56, 255))
+    draw.polygon([(x - w * 0.65, y - h), (x + w * 0.65, y - h), (x, y - h - s * 0.45)], fill=(84, 56, 40, 255))
+    draw.polygon([(x - w * 0.6, y - h - s * 0.02), (x + w * 0.6, y - h - s * 0.02), (x, y - h - s * 0.42)],
+                 fill=(*mix(look.ground_near, WHITE, 0.5), 255))
+    draw.rectangle((x - w * 0.12, y - h * 0.6, x + w * 0.12, y), fill=(60, 40, 30, 255))
+    draw.rectangle((x + w * 0.2, y - h * 0.75, x + w * 0.4, y - h * 0.5), fill=(250, 210, 120, 255))
+
+
+def _big_tree(draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, s: float,
+              rng: np.random.Generator) -> None:
+    _tree(draw, look, x, y, s * 2.2, rng)
+
+
 PROPS = {
     "rock": _rock, "boulder": _boulder, "flower": _flower, "fern": _fern, "grass": _grass, "bush": _bush,
     "tree": _tree, "pine": _pine, "building": _building, "lamp": _lamp, "cactus": _cactus, "crystal": _crystal,
-    "lander": _lander,
+    "lander": _lander, "lighthouse": _lighthouse, "hut": _hut, "big_tree": _big_tree,
 }
 
 

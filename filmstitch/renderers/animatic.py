@@ -455,7 +455,7 @@ class AnimaticRenderer(Renderer):
         ref = references.get(plan.environment.subject_id)
         if ref is None:
             raise AnimaticError(f"{where}: no reference image for the environment (subject id 'environment')")
-        return environment_look(plan.environment, ref.variant, ref.seed)
+        return environment_look(plan.environment, ref.variant, ref.seed, plan.request.idea)
 
     def _character_looks(
         self, plan: FilmPlan, names: Sequence[str], references: dict[str, RenderedImage], where: str
@@ -484,7 +484,8 @@ class AnimaticRenderer(Renderer):
         size = (plan.request.width, plan.request.height)
         if subject.kind == "environment" and subject.id == plan.environment.subject_id:
             env = plan.environment
-            return [_png(environment_sheet(environment_look(env, v, s), env, size)) for v, s in enumerate(seeds)]
+            looks = [environment_look(env, v, s, plan.request.idea) for v, s in enumerate(seeds)]
+            return [_png(environment_sheet(look, env, size)) for look in looks]
         character = next((c for c in plan.characters if c.subject_id == subject.id), None)
         if subject.kind != "character" or character is None:
             known = [s.id for s in plan.subjects]
