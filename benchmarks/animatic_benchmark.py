@@ -20,20 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from filmstitch.models import FilmPlan, FilmRequest, derive_seed  # noqa: E402
+from filmstitch.models import FilmRequest, derive_seed  # noqa: E402
 from filmstitch.renderers.animatic import AnimaticRenderer  # noqa: E402
 from filmstitch.renderers.base import RenderedImage  # noqa: E402
-from filmstitch.writers.offline import OfflineWriter  # noqa: E402
-
-
-def offline_plan(request: FilmRequest) -> FilmPlan:
-    writer = OfflineWriter()
-    script = writer.write_script(request)
-    characters = writer.describe_characters(request, script)
-    environment = writer.describe_environment(request, script)
-    keyframes = writer.write_keyframes(request, script, characters, environment)
-    return FilmPlan(request=request, writer=writer.label, script=script, characters=characters,
-                    environment=environment, keyframes=keyframes)
+from tests.support.plans import offline_plan  # noqa: E402
 
 
 def _children_cpu() -> float:

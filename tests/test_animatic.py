@@ -22,7 +22,9 @@ from filmstitch.renderers.animatic import (
     AnimaticRenderer,
     Motion,
     _cue_schedule,
-    compose,
+    _overlays,
+    action_beats,
+    draw_frame,
     keyframe_state,
     set_layers,
 )
@@ -224,7 +226,7 @@ def test_keyframes_render_the_same_from_several_threads(film: Film) -> None:
 
 def test_clip_has_the_requested_frames_size_and_rate(film: Film, clip0: tuple[Path, np.ndarray]) -> None:
     path, frames = clip0
-    info = probe(path)
+    info = probe(path, count_frames=True)
     request = film.plan.request
     assert (info.width, info.height, info.frames, info.codec) == (256, 160, request.frames_per_clip, "h264")
     assert info.fps == pytest.approx(request.fps)
@@ -258,8 +260,10 @@ def test_drawn_motion_meets_both_keyframes_exactly(film: Film) -> None:
     b = keyframe_state(plan, 1, last.variant, last.seed, looks, env)
     motion = Motion(a, b, plan, plan.request.seconds_per_segment, 5)
     layers = set_layers(env, 256, 160)
-    assert np.array_equal(np.asarray(compose(layers, motion.state(0.0), (256, 160))), pixels(first.png))
-    assert np.array_equal(np.asarray(compose(layers, motion.state(1.0), (256, 160))), pixels(last.png))
+    overlays = _overlays(plan, 0, plan.request.frames_per_clip, (256, 160), subtitles=True, captions=True)
+    for t, keyframe in ((0.0, first), (1.0, last)):
+        drawn = draw_frame(layers, motion.state(t), (256, 160), overlays, t)
+        assert np.array_equal(np.asarray(drawn), pixels(keyframe.png))
 
 
 def test_characters_walk_and_enter_by_walking_in(film: Film) -> None:
@@ -283,6 +287,22 @@ def test_characters_walk_and_enter_by_walking_in(film: Film) -> None:
     assert not 0 <= screen_x <= 256 / 160, "Bolt starts off-screen"
 
 
+def test_a_gesture_in_the_action_is_played_mid_clip(film: Film) -> None:
+    """"Mira kneels..." makes a Mira who stays on her mark kneel halfway, and stand up again."""
+    plan = film.plan
+    segment = plan.script.segments[0].model_copy(update={"action": "Mira kneels, then looks up at the sky."})
+    plan = plan.model_copy(update={"script": plan.script.model_copy(update={"segments": [segment, *plan.script.segments[1:]]})})
+    beats = action_beats(plan, 0)
+    assert beats == {"Mira": POSES["kneel"]}
+    env = film.renderer._environment_look(plan, film.refs, "test")
+    looks = film.renderer._character_looks(plan, ["Mira"], film.refs, "test")
+    a = keyframe_state(plan, 2, 0, 1, looks, env)  # Mira alone, same mark at both ends
+    motion = Motion(a, a, plan, 8.0, 5, beats)
+    mira = [next(x for x in motion.state(t).actors if x.look.name == "Mira") for t in (0.0, 0.5, 1.0)]
+    assert mira[1].limbs == POSES["kneel"]
+    assert mira[0].limbs == mira[2].limbs == a.actors[0].limbs
+
+
 def test_clip_is_deterministic(film: Film, clip0: tuple[Path, np.ndarray], tmp_path: Path) -> None:
     _, frames = clip0
     again = film.clip(0, tmp_path, AnimaticRenderer())
@@ -299,6 +319,14 @@ def test_subtitles_appear_mid_clip_only(film: Film, clip0: tuple[Path, np.ndarra
     bottom, top = slice(110, 160), slice(0, 60)
     assert changed_fraction(plain[middle][bottom], frames[middle][bottom]) > 0.05, "a caption at the bottom"
     assert mean_abs_diff(plain[middle][top], frames[middle][top]) < 2.5, "the picture itself is the same"
+
+
+def test_keyframes_carry_a_caption_of_their_segment(film: Film) -> None:
+    plain = AnimaticRenderer(captions=False).keyframe_variants(film.plan, 1, film.present(1), kf_seeds(1)[:1])[0]
+    captioned, bare = pixels(film.kf_pngs[1][0]), pixels(plain)
+    corner, rest = (slice(0, 22), slice(0, 56)), (slice(40, 160), slice(None))
+    assert changed_fraction(captioned[corner], bare[corner]) > 0.05, "a caption box in the top left corner"
+    assert np.array_equal(captioned[rest], bare[rest])
 
 
 @pytest.mark.parametrize("frames", [2, 3, 5, 10, 16, 192])

@@ -1066,20 +1066,24 @@ def _grass(draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float,
         draw.polygon([(bx - s * 0.012, y), (bx + s * 0.012, y), (bx + lean, y - h)], fill=colour)
 
 
+def _clump(draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, size: tuple[float, float],
+           blobs: tuple[tuple[float, float, float], ...], rng: np.random.Generator) -> None:
+    """Foliage: overlapping discs in shades of the plant colour, at offsets scaled by `size`."""
+    for dx, dy, r in blobs:
+        cx, cy, rr = x + dx * size[0], y + dy * size[1], r * size[0] * rng.uniform(0.85, 1.15)
+        draw.ellipse((cx - rr, cy - rr, cx + rr, cy + rr), fill=(*shade(look.plant, float(rng.uniform(0.6, 0.92))), 255))
+
+
 def _bush(draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, s: float,
           rng: np.random.Generator) -> None:
-    for dx, dy, r in ((-0.12, -0.08, 0.11), (0.1, -0.08, 0.1), (0.0, -0.15, 0.13)):
-        cx, cy, rr = x + dx * s, y + dy * s, r * s * rng.uniform(0.85, 1.15)
-        draw.ellipse((cx - rr, cy - rr, cx + rr, cy + rr), fill=(*shade(look.plant, float(rng.uniform(0.6, 0.9))), 255))
+    _clump(draw, look, x, y, (s, s), ((-0.12, -0.08, 0.11), (0.1, -0.08, 0.1), (0.0, -0.15, 0.13)), rng)
 
 
 def _tree(draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, s: float,
           rng: np.random.Generator) -> None:
     h = s * rng.uniform(1.1, 1.6)
     draw.rectangle((x - s * 0.04, y - h * 0.6, x + s * 0.04, y), fill=(96, 66, 44, 255))
-    for dx, dy, r in ((-0.15, -0.62, 0.22), (0.15, -0.64, 0.2), (0.0, -0.85, 0.26)):
-        cx, cy, rr = x + dx * s, y + dy * h, r * s * rng.uniform(0.9, 1.15)
-        draw.ellipse((cx - rr, cy - rr, cx + rr, cy + rr), fill=(*shade(look.plant, float(rng.uniform(0.6, 0.95))), 255))
+    _clump(draw, look, x, y, (s, h), ((-0.15, -0.62, 0.22), (0.15, -0.64, 0.2), (0.0, -0.85, 0.26)), rng)
 
 
 def _pine(draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, s: float,

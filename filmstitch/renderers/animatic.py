@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -239,11 +240,50 @@ class Track:
         return "right" if self.x1 >= self.x0 else "left"
 
 
+#: Words of a segment's action -> the pose its first-named character strikes mid-clip.
+ACTION_POSES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("kneel", ("kneel", "kneels", "kneeling", "crouch", "crouches", "crouching")),
+    ("look_up", ("looks up", "look up", "gazes up", "glances up", "stares up", "looking up")),
+    ("reach", ("reaches", "reaching", "touches", "grabs", "picks up")),
+    ("wave", ("waves", "waving")),
+    ("sit", ("sits", "sitting", "sits down")),
+)
+
+
+def action_beats(plan: FilmPlan, segment: int) -> dict[str, Limbs]:
+    """The mid-clip gesture the action text asks of its first-named character, if any.
+
+    "Mira freezes, kneels, then looks up" -> Mira kneels halfway through the clip. Only the
+    first gesture is played, between the two keyframe poses.
+    """
+    seg = plan.script.segments[segment]
+    text = seg.action.lower()
+    named = [(text.find(name.lower()), name) for name in seg.characters if name.lower() in text]
+    found = [
+        (match.start(), pose)
+        for pose, words in ACTION_POSES
+        for word in words
+        if (match := re.search(rf"\b{re.escape(word)}\b", text))
+    ]
+    if not named or not found:
+        return {}
+    return {min(named)[1]: POSES[min(found)[1]]}
+
+
 class Motion:
     """The interpolated staging of one clip: `state(t)` for t in [0, 1]."""
 
-    def __init__(self, a: FrameState, b: FrameState, plan: FilmPlan, seconds: float, seed: int) -> None:
+    def __init__(
+        self,
+        a: FrameState,
+        b: FrameState,
+        plan: FilmPlan,
+        seconds: float,
+        seed: int,
+        beats: dict[str, Limbs] | None = None,
+    ) -> None:
         self.a, self.b, self.seconds = a, b, seconds
+        self.beats = beats or {}
         self.aspect = plan.request.width / plan.request.height
         rng = np.random.default_rng([seed, 11])
         self.drift_phase = float(rng.uniform(0, 2 * math.pi))
@@ -305,7 +345,11 @@ class Motion:
         gait_weight = min(1.0, speed / 0.35)
         run = min(1.0, max(0.0, (peak - 1.3) / 0.8))
         pose_t = _window(t, 0.35, 0.4)
-        limbs = track.limbs0.blend(track.limbs1, pose_t).blend(gait(phase, run), gait_weight)
+        limbs = track.limbs0.blend(track.limbs1, pose_t)
+        beat = self.beats.get(track.look.name)
+        if beat is not None and peak < 0.5:  # a gesture, for someone who mostly stays on their mark
+            limbs = limbs.blend(beat, _window(t, 0.2, 0.2) * (1 - _window(t, 0.62, 0.2)))
+        limbs = limbs.blend(gait(phase, run), gait_weight)
         wave = (track.wave0 + (track.wave1 - track.wave0) * pose_t) * (1 - gait_weight)
         if wave and 0.0 < t < 1.0:
             swing = math.sin(math.pi * self.waves * t)
@@ -344,21 +388,49 @@ def subtitle_cues(plan: FilmPlan, segment: int) -> list[str]:
     return [cue + "." for cue in cues[:3]]
 
 
-def subtitle_overlay(text: str, size: tuple[int, int]) -> tuple[Image.Image, tuple[int, int]]:
-    """A translucent caption box with up to two lines, and where to paste it."""
-    width, height = size
-    face = font(max(10, round(height / 24)))
-    lines = wrap(text, face, width * 0.8, 2)
+def text_box(text: str, font_px: int, max_width: float, max_lines: int) -> Image.Image:
+    """White text on a translucent dark rounded box (subtitles, captions, labels)."""
+    face = font(max(8, font_px))
+    lines = wrap(text, face, max_width, max_lines)
     line_h = round(face.size * 1.25)
     box_w = round(max(face.getlength(line) for line in lines) + face.size * 1.2)
     box_h = line_h * len(lines) + round(face.size * 0.6)
-    overlay = Image.new("RGBA", (box_w, box_h), (0, 0, 0, 0))
-    draw = ImageDraw.Draw(overlay)
+    box = Image.new("RGBA", (box_w, box_h), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(box)
     draw.rounded_rectangle((0, 0, box_w - 1, box_h - 1), radius=face.size // 2, fill=(10, 10, 16, 165))
     for i, line in enumerate(lines):
         x = (box_w - face.getlength(line)) / 2
         draw.text((x, round(face.size * 0.3) + i * line_h), line, font=face, fill=(250, 250, 245, 255))
-    return overlay, ((width - box_w) // 2, height - box_h - round(height * 0.05))
+    return box
+
+
+def subtitle_overlay(text: str, size: tuple[int, int]) -> tuple[Image.Image, tuple[int, int]]:
+    """A subtitle of up to two lines, bottom centre, and where to paste it."""
+    width, height = size
+    box = text_box(text, round(height / 24), width * 0.8, 2)
+    return box, ((width - box.width) // 2, height - box.height - round(height * 0.05))
+
+
+def keyframe_caption(plan: FilmPlan, index: int) -> str:
+    """A storyboard caption: the number and title of the segment that starts here, or the end."""
+    segments = plan.script.segments
+    return f"{index + 1} · {segments[index].title}" if index < len(segments) else "The end"
+
+
+def caption_overlay(text: str, size: tuple[int, int]) -> tuple[Image.Image, tuple[int, int]]:
+    """A one-line caption, top left, and where to paste it."""
+    width, height = size
+    margin = round(height * 0.03)
+    return text_box(text, round(height / 28), width * 0.6, 1), (margin, margin)
+
+
+def paste_faded(frame: Image.Image, overlay: tuple[Image.Image, tuple[int, int]], alpha: float) -> None:
+    """Paste an RGBA overlay with its transparency scaled by `alpha` (0 = invisible)."""
+    image, position = overlay
+    if alpha >= 1.0:
+        frame.paste(image, position, image)
+    elif alpha > 0.0:
+        frame.paste(image, position, image.getchannel("A").point(lambda a: round(a * alpha)))
 
 
 def _cue_schedule(cues: Sequence[str], frames: int) -> list[tuple[int, int, str]]:
@@ -411,17 +483,11 @@ def environment_sheet(look: EnvironmentLook, environment: Environment, size: tup
     width, height = size
     layers = set_layers(look, width, height)
     state = FrameState(Camera(layers.span / 2, 0.5, 1.0), look.light, ())
-    sheet = compose(layers, state, size).convert("RGBA")
-    face = font(max(10, round(height / 18)))
-    label = wrap(environment.name, face, width * 0.8, 1)[0]
-    pad = face.size // 2
-    overlay = Image.new("RGBA", sheet.size, (0, 0, 0, 0))
-    draw = ImageDraw.Draw(overlay)
-    draw.rounded_rectangle(
-        (pad, pad, pad * 3 + face.getlength(label), pad * 2 + face.size * 1.3), radius=pad, fill=(10, 10, 16, 150)
-    )
-    draw.text((pad * 2, pad * 1.5), label, font=face, fill=(250, 250, 245, 255))
-    return Image.alpha_composite(sheet, overlay).convert("RGB")
+    sheet = compose(layers, state, size)
+    label = text_box(environment.name, round(height / 18), width * 0.8, 1)
+    margin = round(height * 0.03)
+    sheet.paste(label, (margin, margin), label)
+    return sheet
 
 
 # --------------------------------------------------------------------------- the renderer
@@ -446,8 +512,11 @@ class AnimaticRenderer(Renderer):
 
     name = "animatic"
 
-    def __init__(self, subtitles: bool = True) -> None:
+    def __init__(self, subtitles: bool = True, captions: bool = True) -> None:
+        """`subtitles`: dialogue or narration mid-clip. `captions`: each keyframe's segment title,
+        which fades out at the start of a clip and the next one fades in at its end."""
         self.subtitles = subtitles
+        self.captions = captions
 
     # -- looks from chosen references
 
@@ -503,8 +572,12 @@ class AnimaticRenderer(Renderer):
         looks = self._character_looks(plan, plan.keyframes[index].characters, references, where)
         size = (plan.request.width, plan.request.height)
         layers = set_layers(env, *size)
+        # The same drawing as a clip's end frame: the scene plus this boundary's caption.
+        overlays: list[Overlay] = []
+        if self.captions:
+            overlays.append((caption_overlay(keyframe_caption(plan, index), size), lambda t: 1.0))
         return [
-            _png(compose(layers, keyframe_state(plan, index, variant, seed, looks, env), size))
+            _png(draw_frame(layers, keyframe_state(plan, index, variant, seed, looks, env), size, overlays, 0.0))
             for variant, seed in enumerate(seeds)
         ]
 
@@ -530,9 +603,9 @@ class AnimaticRenderer(Renderer):
         last_px = _decode(last, size, f"{where}: last keyframe")
         a = self._keyframe_state(plan, segment, first, looks, env)
         b = self._keyframe_state(plan, segment + 1, last, looks, env)
-        motion = Motion(a, b, plan, request.seconds_per_segment, seed)
-        cues = subtitle_cues(plan, segment) if self.subtitles else []
-        frames = _clip_frames(set_layers(env, *size), motion, first_px, last_px, request.frames_per_clip, cues, size)
+        motion = Motion(a, b, plan, request.seconds_per_segment, seed, action_beats(plan, segment))
+        overlays = _overlays(plan, segment, request.frames_per_clip, size, self.subtitles, self.captions)
+        frames = _clip_frames(set_layers(env, *size), motion, first_px, last_px, request.frames_per_clip, overlays)
         return encode_mp4(frames, request.fps)
 
 
@@ -547,22 +620,44 @@ def _decode(image: RenderedImage, size: tuple[int, int], what: str) -> np.ndarra
     return pixels
 
 
+#: An overlay of a clip: the picture, where it goes, and its opacity at time t.
+Overlay = tuple[tuple[Image.Image, tuple[int, int]], Callable[[float], float]]
+
+
+def _overlays(
+    plan: FilmPlan, segment: int, frames: int, size: tuple[int, int], subtitles: bool, captions: bool
+) -> list[Overlay]:
+    """Captions fading out / in at the ends (the keyframes carry them) and subtitles in the middle."""
+    overlays: list[Overlay] = []
+    if captions:
+        fade = 0.5 / max(1.0, plan.request.seconds_per_segment)  # half a second
+        overlays.append((caption_overlay(keyframe_caption(plan, segment), size), lambda t: 1 - _window(t, 0, fade)))
+        overlays.append((caption_overlay(keyframe_caption(plan, segment + 1), size), lambda t: _window(t, 1 - fade, fade)))
+    cues = subtitle_cues(plan, segment) if subtitles else []
+    for start, stop, text in _cue_schedule(cues, frames):
+        shown = (start / (frames - 1), stop / (frames - 1))
+        overlays.append((subtitle_overlay(text, size), lambda t, shown=shown: float(shown[0] <= t <= shown[1])))
+    return overlays
+
+
+def draw_frame(layers: SetLayers, state: FrameState, size: tuple[int, int], overlays: list[Overlay], t: float):
+    """A finished clip frame: the scene, then each overlay at its opacity for time t."""
+    frame = compose(layers, state, size)
+    for overlay, opacity in overlays:
+        paste_faded(frame, overlay, opacity(t))
+    return frame
+
+
 def _clip_frames(
-    layers: SetLayers,
-    motion: Motion,
-    first: np.ndarray,
-    last: np.ndarray,
-    count: int,
-    cues: list[str],
-    size: tuple[int, int],
+    layers: SetLayers, motion: Motion, first: np.ndarray, last: np.ndarray, count: int, overlays: list[Overlay]
 ) -> Iterator[np.ndarray]:
-    """The clip's frames, lazily (the encoder consumes them as they are drawn)."""
-    schedule = [(start, stop, *subtitle_overlay(text, size)) for start, stop, text in _cue_schedule(cues, count)]
+    """The clip's frames, lazily (the encoder consumes them as they are drawn).
+
+    The end frames are the keyframe images themselves, pixel for pixel.
+    """
+    size = (first.shape[1], first.shape[0])
     yield first
     for k in range(1, count - 1):
-        frame = compose(layers, motion.state(k / (count - 1)), size)
-        for start, stop, overlay, position in schedule:
-            if start <= k <= stop:
-                frame.paste(overlay, position, overlay)
-        yield np.asarray(frame)
+        t = k / (count - 1)
+        yield np.asarray(draw_frame(layers, motion.state(t), size, overlays, t))
     yield last

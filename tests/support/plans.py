@@ -1,6 +1,6 @@
-"""A small, hand-written FilmPlan for tests that need one without running a writer.
+"""Film plans for tests and benchmarks: a small hand-written one, and the offline writer's.
 
-Two characters on the moon: Mira (an astronaut) is in every keyframe; Bolt (a robot) is in
+`handmade_plan` needs no writer at all. Two characters on the moon: Mira (an astronaut) is in every keyframe; Bolt (a robot) is in
 every segment and stands in the odd keyframes, so he walks in during even segments and out
 during odd ones. Shots cycle wide -> medium -> close, poses cycle through all of them.
 """
@@ -23,6 +23,7 @@ from filmstitch.models import (
     Shot,
     Staging,
 )
+from filmstitch.writers.offline import OfflineWriter
 
 SHOTS: tuple[Shot, ...] = ("wide", "medium", "close")
 POSES: tuple[Pose, ...] = get_args(Pose)
@@ -117,3 +118,14 @@ def handmade_plan(
         environment=handmade_environment(),
         keyframes=[_keyframe(i, with_bolt=i % 2 == 1) for i in range(segments + 1)],
     )
+
+
+def offline_plan(request: FilmRequest) -> FilmPlan:
+    """The plan the offline story engine writes for `request` (all four writer calls)."""
+    writer = OfflineWriter()
+    script = writer.write_script(request)
+    characters = writer.describe_characters(request, script)
+    environment = writer.describe_environment(request, script)
+    keyframes = writer.write_keyframes(request, script, characters, environment)
+    return FilmPlan(request=request, writer=writer.label, script=script, characters=characters,
+                    environment=environment, keyframes=keyframes)
