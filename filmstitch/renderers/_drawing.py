@@ -426,7 +426,10 @@ def figure_sprite(
     pen = _Pen(draw, origin, height_px * ss, look.outline)
     _draw_figure(pen, look, limbs, bones)
     if ss > 1:
-        sprite = sprite.reduce(ss)
+        # Average 2x2 blocks without premultiplying alpha: every transparent pixel already has
+        # the outline's colour, so edges come out right and the costly conversions are skipped.
+        raw = Image.frombuffer("RGBa", sprite.size, sprite.tobytes(), "raw", "RGBa", 0, 1).reduce(ss)
+        sprite = Image.frombuffer("RGBA", raw.size, raw.tobytes(), "raw", "RGBA", 0, 1)
     if alpha < 1.0:
         sprite.putalpha(sprite.getchannel("A").point(lambda a: round(a * alpha)))
     return sprite, ax, ay
@@ -865,15 +868,34 @@ class SetLayers:
     near_solid: float
 
 
-@lru_cache(maxsize=8)
+#: Layers are drawn larger than they are kept and scaled down, which smooths their edges.
+SUPERSAMPLE, MAX_DRAW_PX = 4, 8192
+
+
+@lru_cache(maxsize=4)
 def set_layers(look: EnvironmentLook, width: int, height: int) -> SetLayers:
-    """Draw the set once per (look, frame size); cached because every clip of a film shares it."""
+    """Draw the set once per (look, frame size); cached because every clip of a film shares it.
+
+    The far layer is kept at 1 px per frame pixel of a wide shot, the near layer at 1x and 2x
+    (close shots magnify it). Both are drawn supersampled and scaled down, for smooth edges.
+    """
     span = SET_SPAN * width / height
+
+    def drawn(draw_layer, keep: float, extra: float) -> Image.Image:
+        scale = min(keep * extra, MAX_DRAW_PX / span)
+        return draw_layer(look, span, scale)
+
+    def kept(image: Image.Image, scale: float) -> Image.Image:
+        return image.resize((math.ceil(span * scale), math.ceil(scale)), Image.Resampling.BOX)
+
     far_scale = float(height)
-    far = _far_layer(look, span, far_scale)
-    fine = _near_layer(look, span, height * 2.0)
-    coarse = fine.reduce(2)
-    levels = tuple((scale, im.convert("RGB"), im.getchannel("A")) for scale, im in ((height * 1.0, coarse), (height * 2.0, fine)))
+    far = kept(drawn(_far_layer, far_scale, 2), far_scale)
+    # Premultiply once, so scaling the big near layer twice does not convert it twice.
+    near = drawn(_near_layer, height * 2.0, SUPERSAMPLE / 2).convert("RGBa")
+    levels = []
+    for scale in (height * 1.0, height * 2.0):
+        image = kept(near, scale).convert("RGBA")
+        levels.append((scale, image.convert("RGB"), image.getchannel("A")))
     tops, solids = [], []
     for scale, _, mask in levels:
         alpha = np.asarray(mask)
@@ -881,7 +903,8 @@ def set_layers(look: EnvironmentLook, width: int, height: int) -> SetLayers:
         tops.append(rows[0] / scale if rows.size else 1.0)
         soft = np.flatnonzero(alpha.min(axis=1) < 255)
         solids.append((soft[-1] + 1) / scale if soft.size else 0.0)
-    return SetLayers(far=far, far_scale=far_scale, near=levels, span=span, near_top=min(tops), near_solid=max(solids))
+    return SetLayers(far=far, far_scale=far_scale, near=tuple(levels), span=span, near_top=min(tops),
+                     near_solid=max(solids))
 
 
 def _gradient(size: tuple[int, int], stops: list[tuple[float, RGB]]) -> Image.Image:
@@ -890,7 +913,7 @@ def _gradient(size: tuple[int, int], stops: list[tuple[float, RGB]]) -> Image.Im
     pos = [p for p, _ in stops]
     column = np.stack([np.interp(ys, pos, [c[i] for _, c in stops]) for i in range(3)], axis=1)
     column = np.clip(np.round(column), 0, 255).astype(np.uint8)
-    return Image.fromarray(np.ascontiguousarray(np.broadcast_to(column[:, None, :], (size[1], size[0], 3))))
+    return Image.fromarray(column[:, None, :]).resize(size, Image.Resampling.NEAREST)
 
 
 def _ridge_profile(kind: str, xs: np.ndarray, rng: np.random.Generator, base: float, amp: float) -> np.ndarray:
