@@ -50,9 +50,11 @@ class Timer:
         self.child.append(_children_cpu() - self._child)
 
     def line(self, what: str) -> str:
-        return (f"{what:<28} n={len(self.wall):<3} wall mean {statistics.mean(self.wall):6.3f} s  "
-                f"max {max(self.wall):6.3f} s   cpu mean {statistics.mean(self.cpu):6.3f} s "
-                f"+ ffmpeg {statistics.mean(self.child):6.3f} s")
+        return (
+            f"{what:<28} n={len(self.wall):<3} wall mean {statistics.mean(self.wall):6.3f} s  "
+            f"max {max(self.wall):6.3f} s   cpu mean {statistics.mean(self.cpu):6.3f} s "
+            f"+ ffmpeg {statistics.mean(self.child):6.3f} s"
+        )
 
 
 def main() -> None:
@@ -90,16 +92,26 @@ def main() -> None:
     clips = Timer()
     for segment in range(min(args.clips, request.segments)):
         with clips:
-            renderer.clip(plan, segment, keyframes[segment], keyframes[segment + 1], chosen,
-                          derive_seed(request.seed, "clip", segment))
+            renderer.clip(
+                plan,
+                segment,
+                keyframes[segment],
+                keyframes[segment + 1],
+                chosen,
+                derive_seed(request.seed, "clip", segment),
+            )
     print(clips.line(f"clip ({request.frames_per_clip} frames)"))
     frames = request.frames_per_clip
-    print(f"clip frame rate              {frames / statistics.mean(clips.wall):6.1f} frames/s wall, "
-          f"{frames / statistics.mean(clips.cpu):6.1f} frames/s per CPU second (encoder runs in its own process)")
-    whole = (sum(refs.wall) + sum(kfs.wall) + statistics.mean(clips.wall) * request.segments)
-    print(f"estimated whole film, one thread: {whole:5.1f} s  ({request.segments} clips, {len(plan.subjects)} "
-          f"subjects, {len(plan.keyframes)} keyframes at {args.width}x{args.height}); "
-          f"this run took {time.perf_counter() - started:5.1f} s")
+    print(
+        f"clip frame rate              {frames / statistics.mean(clips.wall):6.1f} frames/s wall, "
+        f"{frames / statistics.mean(clips.cpu):6.1f} frames/s per CPU second (encoder runs in its own process)"
+    )
+    whole = sum(refs.wall) + sum(kfs.wall) + statistics.mean(clips.wall) * request.segments
+    print(
+        f"estimated whole film, one thread: {whole:5.1f} s  ({request.segments} clips, {len(plan.subjects)} "
+        f"subjects, {len(plan.keyframes)} keyframes at {args.width}x{args.height}); "
+        f"this run took {time.perf_counter() - started:5.1f} s"
+    )
 
 
 if __name__ == "__main__":

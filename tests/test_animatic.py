@@ -64,14 +64,16 @@ class Film:
         self.plan, self.renderer = plan, renderer
         self.ref_pngs = {s.id: renderer.reference_variants(plan, s, ref_seeds(s.id)) for s in plan.subjects}
         self.refs = {sid: self.reference(sid, 0) for sid in self.ref_pngs}
-        self.kf_pngs = [renderer.keyframe_variants(plan, k.index, self.present(k.index), kf_seeds(k.index))
-                        for k in plan.keyframes]
+        self.kf_pngs = [
+            renderer.keyframe_variants(plan, k.index, self.present(k.index), kf_seeds(k.index)) for k in plan.keyframes
+        ]
         # Pick a different variant per boundary, as a person might.
         self.chosen = [self.keyframe(k, k % 3) for k in range(len(plan.keyframes))]
 
     def reference(self, subject_id: str, variant: int) -> RenderedImage:
-        return RenderedImage(variant=variant, seed=ref_seeds(subject_id)[variant],
-                             png=self.ref_pngs[subject_id][variant])
+        return RenderedImage(
+            variant=variant, seed=ref_seeds(subject_id)[variant], png=self.ref_pngs[subject_id][variant]
+        )
 
     def keyframe(self, index: int, variant: int) -> RenderedImage:
         return RenderedImage(variant=variant, seed=kf_seeds(index)[variant], png=self.kf_pngs[index][variant])
@@ -81,8 +83,14 @@ class Film:
         return {s.id: refs[s.id] for s in self.plan.subjects_at(index)}
 
     def clip(self, segment: int, tmp: Path, renderer: AnimaticRenderer | None = None) -> np.ndarray:
-        mp4 = (renderer or self.renderer).clip(self.plan, segment, self.chosen[segment], self.chosen[segment + 1],
-                                               self.refs, derive_seed(SEED, "clip", segment))
+        mp4 = (renderer or self.renderer).clip(
+            self.plan,
+            segment,
+            self.chosen[segment],
+            self.chosen[segment + 1],
+            self.refs,
+            derive_seed(SEED, "clip", segment),
+        )
         path = tmp / f"clip{segment}-{id(renderer)}.mp4"
         path.write_bytes(mp4)
         return decode_frames(path).astype(np.int16)
@@ -288,10 +296,12 @@ def test_characters_walk_and_enter_by_walking_in(film: Film) -> None:
 
 
 def test_a_gesture_in_the_action_is_played_mid_clip(film: Film) -> None:
-    """"Mira kneels..." makes a Mira who stays on her mark kneel halfway, and stand up again."""
+    """ "Mira kneels..." makes a Mira who stays on her mark kneel halfway, and stand up again."""
     plan = film.plan
     segment = plan.script.segments[0].model_copy(update={"action": "Mira kneels, then looks up at the sky."})
-    plan = plan.model_copy(update={"script": plan.script.model_copy(update={"segments": [segment, *plan.script.segments[1:]]})})
+    plan = plan.model_copy(
+        update={"script": plan.script.model_copy(update={"segments": [segment, *plan.script.segments[1:]]})}
+    )
     beats = action_beats(plan, 0)
     assert beats == {"Mira": POSES["kneel"]}
     env = film.renderer._environment_look(plan, film.refs, "test")
@@ -365,10 +375,23 @@ def test_missing_environment_reference_is_a_clear_error(film: Film) -> None:
         (lambda f: f.renderer.keyframe_variants(f.plan, 0, f.present(0), []), "no seeds"),
         (lambda f: f.renderer.keyframe_variants(f.plan, 0, f.present(0), [-1]), "non-negative"),
         (lambda f: f.renderer.clip(f.plan, 2, f.chosen[0], f.chosen[1], f.refs, 1), "segment 2 does not exist"),
-        (lambda f: f.renderer.clip(f.plan, 0, f.chosen[0].model_copy(update={"png": b"nope"}), f.chosen[1], f.refs, 1),
-         "first keyframe is not a readable image"),
-        (lambda f: f.renderer.clip(f.plan, 0, f.chosen[0], f.refs["char_mira"].model_copy(
-            update={"png": _png_of_size(128, 128)}), f.refs, 1), "last keyframe is 128x128, the film is 256x160"),
+        (
+            lambda f: f.renderer.clip(
+                f.plan, 0, f.chosen[0].model_copy(update={"png": b"nope"}), f.chosen[1], f.refs, 1
+            ),
+            "first keyframe is not a readable image",
+        ),
+        (
+            lambda f: f.renderer.clip(
+                f.plan,
+                0,
+                f.chosen[0],
+                f.refs["char_mira"].model_copy(update={"png": _png_of_size(128, 128)}),
+                f.refs,
+                1,
+            ),
+            "last keyframe is 128x128, the film is 256x160",
+        ),
     ],
 )
 def test_bad_input_is_refused_before_drawing(film: Film, call, message: str) -> None:

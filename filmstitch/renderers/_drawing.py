@@ -79,27 +79,55 @@ ROBOT_ACCESSORIES = ("chest_light", "belt", "backpack")
 ANIMAL_ACCESSORIES = ("scarf", "collar", "satchel")
 SKIN_TONES: tuple[RGB, ...] = ((241, 204, 178), (224, 172, 138), (198, 134, 98), (150, 98, 66), (104, 68, 48))
 HAIR_WORDS: dict[str, RGB] = {
-    "red": (176, 62, 34), "ginger": (196, 96, 40), "auburn": (140, 60, 40), "copper": (184, 90, 44),
-    "blond": (226, 196, 110), "golden": (218, 176, 80), "black": (34, 30, 32), "dark": (52, 40, 36),
-    "brown": (104, 70, 44), "grey": (168, 168, 170), "gray": (168, 168, 170), "silver": (198, 200, 206),
-    "white": (232, 232, 228), "blue": (60, 100, 200), "green": (60, 150, 90), "pink": (230, 120, 170),
+    "red": (176, 62, 34),
+    "ginger": (196, 96, 40),
+    "auburn": (140, 60, 40),
+    "copper": (184, 90, 44),
+    "blond": (226, 196, 110),
+    "golden": (218, 176, 80),
+    "black": (34, 30, 32),
+    "dark": (52, 40, 36),
+    "brown": (104, 70, 44),
+    "grey": (168, 168, 170),
+    "gray": (168, 168, 170),
+    "silver": (198, 200, 206),
+    "white": (232, 232, 228),
+    "blue": (60, 100, 200),
+    "green": (60, 150, 90),
+    "pink": (230, 120, 170),
     "purple": (120, 70, 160),
 }
 #: Species -> (ears, tail, default fur). Tails: bushy (tip lighter), thin, stub.
 ANIMALS: dict[str, tuple[str, str, RGB]] = {
-    "fox": ("ears_pointed", "bushy", (196, 92, 42)), "wolf": ("ears_pointed", "bushy", (140, 140, 146)),
-    "cat": ("ears_pointed", "thin", (150, 150, 156)), "kitten": ("ears_pointed", "thin", (214, 170, 100)),
-    "dog": ("ears_floppy", "thin", (140, 96, 60)), "puppy": ("ears_floppy", "thin", (214, 170, 100)),
-    "rabbit": ("ears_long", "stub", (236, 232, 226)), "bunny": ("ears_long", "stub", (236, 232, 226)),
-    "bear": ("ears_round", "stub", (120, 80, 50)), "mouse": ("ears_round", "thin", (160, 156, 160)),
-    "raccoon": ("ears_round", "bushy", (120, 118, 120)), "squirrel": ("ears_pointed", "bushy", (170, 96, 50)),
-    "otter": ("ears_round", "thin", (110, 76, 50)), "creature": ("ears_round", "bushy", (120, 150, 110)),
+    "fox": ("ears_pointed", "bushy", (196, 92, 42)),
+    "wolf": ("ears_pointed", "bushy", (140, 140, 146)),
+    "cat": ("ears_pointed", "thin", (150, 150, 156)),
+    "kitten": ("ears_pointed", "thin", (214, 170, 100)),
+    "dog": ("ears_floppy", "thin", (140, 96, 60)),
+    "puppy": ("ears_floppy", "thin", (214, 170, 100)),
+    "rabbit": ("ears_long", "stub", (236, 232, 226)),
+    "bunny": ("ears_long", "stub", (236, 232, 226)),
+    "bear": ("ears_round", "stub", (120, 80, 50)),
+    "mouse": ("ears_round", "thin", (160, 156, 160)),
+    "raccoon": ("ears_round", "bushy", (120, 118, 120)),
+    "squirrel": ("ears_pointed", "bushy", (170, 96, 50)),
+    "otter": ("ears_round", "thin", (110, 76, 50)),
+    "creature": ("ears_round", "bushy", (120, 150, 110)),
     "animal": ("ears_round", "thin", (150, 120, 90)),
 }
 FUR_WORDS: dict[str, RGB] = {
-    "red": (196, 92, 42), "rust": (190, 88, 40), "ginger": (206, 110, 50), "orange": (220, 120, 50),
-    "brown": (120, 80, 50), "grey": (150, 150, 156), "gray": (150, 150, 156), "silver": (190, 192, 198),
-    "black": (48, 46, 50), "white": (236, 236, 232), "golden": (214, 170, 100), "sandy": (214, 180, 120),
+    "red": (196, 92, 42),
+    "rust": (190, 88, 40),
+    "ginger": (206, 110, 50),
+    "orange": (220, 120, 50),
+    "brown": (120, 80, 50),
+    "grey": (150, 150, 156),
+    "gray": (150, 150, 156),
+    "silver": (190, 192, 198),
+    "black": (48, 46, 50),
+    "white": (236, 236, 232),
+    "golden": (214, 170, 100),
+    "sandy": (214, 180, 120),
 }
 BUILDS: dict[str, tuple[float, float, float]] = {
     # build: (standing height in world units, torso girth / height, head diameter / height)
@@ -167,8 +195,12 @@ def character_look(character: Character, variant: int, seed: int) -> CharacterLo
         body = adjust(body, float(variant_rng.uniform(-8, 8)), 1.0, float(variant_rng.uniform(0.9, 1.08)))
     height, girth, head = BUILDS[character.build]
     skin, hair, stripe, tail = _skin_tone(text, subject_rng), _hair_colour(text, subject_rng), None, "none"
-    options = {"human": (HUMAN_HEADWEAR, HUMAN_ACCESSORIES), "astronaut": (ASTRONAUT_HEADWEAR, ASTRONAUT_ACCESSORIES),
-               "robot": (ROBOT_HEADWEAR, ROBOT_ACCESSORIES), "animal": (ANIMAL_EARS, ANIMAL_ACCESSORIES)}[kind]
+    options = {
+        "human": (HUMAN_HEADWEAR, HUMAN_ACCESSORIES),
+        "astronaut": (ASTRONAUT_HEADWEAR, ASTRONAUT_ACCESSORIES),
+        "robot": (ROBOT_HEADWEAR, ROBOT_ACCESSORIES),
+        "animal": (ANIMAL_EARS, ANIMAL_ACCESSORIES),
+    }[kind]
     headwear = options[0][int(subject_rng.permutation(len(options[0]))[variant % len(options[0])])]
     if kind == "robot":
         skin = mix(body, (190, 196, 204), 0.55)
@@ -528,7 +560,12 @@ def _foot(pen: _Pen, ankle: tuple[float, float], width: float, direction: int, c
 
 
 def _torso_details(
-    pen: _Pen, look: CharacterLook, bones: Skeleton, width: float, hip: tuple[float, float], shoulder: tuple[float, float]
+    pen: _Pen,
+    look: CharacterLook,
+    bones: Skeleton,
+    width: float,
+    hip: tuple[float, float],
+    shoulder: tuple[float, float],
 ) -> None:
     """Belt, satchel strap, chest light: small accent-coloured marks that tell variants apart."""
     d = bones.direction
@@ -591,8 +628,16 @@ def _head(pen: _Pen, look: CharacterLook, limbs: Limbs, bones: Skeleton) -> None
             pen.rect((ex - r * 0.2, eye_y - r * 0.14, ex + r * 0.35, eye_y + r * 0.14), look.accent, r * 0.08)
         else:
             for side in (-1, 1):
-                pen.rect((cx + side * r * 0.45 - r * 0.2, eye_y - r * 0.14, cx + side * r * 0.45 + r * 0.2,
-                          eye_y + r * 0.14), look.accent, r * 0.08)
+                pen.rect(
+                    (
+                        cx + side * r * 0.45 - r * 0.2,
+                        eye_y - r * 0.14,
+                        cx + side * r * 0.45 + r * 0.2,
+                        eye_y + r * 0.14,
+                    ),
+                    look.accent,
+                    r * 0.08,
+                )
         _robot_top(pen, look, cx, cy, r)
         return
     if look.kind == "astronaut":
@@ -612,10 +657,13 @@ def _animal_head(pen: _Pen, look: CharacterLook, cx: float, cy: float, r: float,
     """Ears, a round head, a lighter muzzle that points where the animal looks, a dark nose."""
     fur, light = look.skin, look.hair
     ears = look.headwear
-    for side in ((-1, 1) if not d else (-d * 0.3, 0.45)):
+    for side in (-1, 1) if not d else (-d * 0.3, 0.45):
         ex = cx + side * r * (0.6 if not d else 1.0)
         if ears == "ears_pointed":
-            pen.polygon([(ex - r * 0.35, cy - r * 0.55), (ex + r * 0.35, cy - r * 0.55), (ex + side * r * 0.1, cy - r * 1.5)], fur)
+            pen.polygon(
+                [(ex - r * 0.35, cy - r * 0.55), (ex + r * 0.35, cy - r * 0.55), (ex + side * r * 0.1, cy - r * 1.5)],
+                fur,
+            )
         elif ears == "ears_long":
             pen.ellipse((ex, cy - r * 1.35), r * 0.22, r * 0.7, fur)
         elif ears == "ears_floppy":
@@ -652,8 +700,10 @@ def _human_top(pen: _Pen, look: CharacterLook, cx: float, cy: float, r: float, d
     """Hair or hat: the most visible difference between a human character's variants."""
     hw = look.headwear
     hair = look.hair
-    cap_pts = [(cx + r * math.cos(a) * 1.06, cy - r * 0.1 + r * math.sin(a) * 1.06)
-               for a in np.linspace(math.pi, 2 * math.pi, 12)]
+    cap_pts = [
+        (cx + r * math.cos(a) * 1.06, cy - r * 0.1 + r * math.sin(a) * 1.06)
+        for a in np.linspace(math.pi, 2 * math.pi, 12)
+    ]
     back = -d * r * 0.15
     if hw in ("hair_short", "hair_long", "hair_bun", "hair_spiky"):
         pen.polygon([(x + back, y) for x, y in cap_pts], hair)
@@ -685,15 +735,21 @@ def _helmet(pen: _Pen, look: CharacterLook, cx: float, cy: float, r: float, d: i
     shell = mix(look.body, (245, 245, 248), 0.55)
     hr = r * 1.3
     if look.headwear == "helmet_antenna":
-        pen.capsule([(cx - (d or 1) * hr * 0.5, cy - hr * 0.7), (cx - (d or 1) * hr * 0.9, cy - hr * 1.6)], r * 0.06, shell)
+        pen.capsule(
+            [(cx - (d or 1) * hr * 0.5, cy - hr * 0.7), (cx - (d or 1) * hr * 0.9, cy - hr * 1.6)], r * 0.06, shell
+        )
         pen.ellipse((cx - (d or 1) * hr * 0.9, cy - hr * 1.6), r * 0.15, r * 0.15, look.accent)
     pen.ellipse((cx, cy), hr, hr, shell)
     if look.headwear == "helmet_visor":
         vx = cx + d * hr * 0.25
-        pen.rect((vx - hr * 0.72, cy - hr * 0.45 - hr * 0.2 * tilt, vx + hr * 0.72, cy + hr * 0.35 - hr * 0.2 * tilt),
-                 look.accent, hr * 0.3)
-        pen.ellipse((vx - hr * 0.38, cy - hr * 0.25 - hr * 0.2 * tilt), hr * 0.12, hr * 0.07, (255, 255, 255),
-                    outline=False)
+        pen.rect(
+            (vx - hr * 0.72, cy - hr * 0.45 - hr * 0.2 * tilt, vx + hr * 0.72, cy + hr * 0.35 - hr * 0.2 * tilt),
+            look.accent,
+            hr * 0.3,
+        )
+        pen.ellipse(
+            (vx - hr * 0.38, cy - hr * 0.25 - hr * 0.2 * tilt), hr * 0.12, hr * 0.07, (255, 255, 255), outline=False
+        )
         return
     glass = mix(look.accent, (20, 30, 60), 0.55)
     gx = cx + d * hr * 0.2
@@ -708,8 +764,13 @@ def _robot_top(pen: _Pen, look: CharacterLook, cx: float, cy: float, r: float) -
         pen.capsule([(cx, cy - r), (cx, cy - r * 1.7)], r * 0.08, shade(look.skin, 0.7))
         pen.ellipse((cx, cy - r * 1.75), r * 0.2, r * 0.2, look.accent)
     elif look.headwear == "dome":
-        pen.polygon([(cx + r * 0.7 * math.cos(a), cy - r * 0.9 + r * 0.6 * math.sin(a))
-                     for a in np.linspace(math.pi, 2 * math.pi, 10)], look.accent)
+        pen.polygon(
+            [
+                (cx + r * 0.7 * math.cos(a), cy - r * 0.9 + r * 0.6 * math.sin(a))
+                for a in np.linspace(math.pi, 2 * math.pi, 10)
+            ],
+            look.accent,
+        )
     else:
         for side in (-1, 1):
             pen.ellipse((cx + side * r * 1.08, cy), r * 0.2, r * 0.35, look.accent)
@@ -719,8 +780,26 @@ def _robot_top(pen: _Pen, look: CharacterLook, cx: float, cy: float, r: float) -
 
 PROP_WORDS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("moon", "lunar", "crater", "regolith", "asteroid", "mars", "martian"), ("rock", "rock", "boulder")),
-    (("plant", "flower", "garden", "nature", "bloom", "blossom", "moss", "mossy", "grass", "meadow", "fern", "vine",
-      "sprout", "life", "oasis"), ("flower", "fern", "grass", "flower")),
+    (
+        (
+            "plant",
+            "flower",
+            "garden",
+            "nature",
+            "bloom",
+            "blossom",
+            "moss",
+            "mossy",
+            "grass",
+            "meadow",
+            "fern",
+            "vine",
+            "sprout",
+            "life",
+            "oasis",
+        ),
+        ("flower", "fern", "grass", "flower"),
+    ),
     (("tree", "forest", "woods", "jungle", "orchard", "park", "grove"), ("tree", "pine", "bush")),
     (("city", "street", "town", "building", "tower", "alley", "market", "village"), ("building", "lamp")),
     (("desert", "dune", "canyon"), ("cactus", "rock")),
@@ -781,7 +860,9 @@ def environment_look(env: Environment, variant: int, seed: int, context: str = "
     text = _words(env.name, env.description, env.lighting, env.materials, env.atmosphere)
     story = _words(text, context)
     rng = np.random.default_rng([seed, variant, derive_seed(0, "environment", env.name)])
-    hue, val = (0.0, 1.0) if variant == 0 else (float(rng.uniform(6, 14)) * (-1) ** variant, float(rng.uniform(0.9, 1.1)))
+    hue, val = (
+        (0.0, 1.0) if variant == 0 else (float(rng.uniform(6, 14)) * (-1) ** variant, float(rng.uniform(0.9, 1.1)))
+    )
     palette = [adjust(hex_rgb(c), hue, 1.0, val) for c in env.palette]
     sky, horizon_c, ground = palette[0], palette[1], palette[2]
     accents = tuple(palette[3:]) or (adjust(ground, 120, 1.4, 1.2), adjust(ground, 220, 1.4, 1.2))
@@ -903,8 +984,9 @@ def set_layers(look: EnvironmentLook, width: int, height: int) -> SetLayers:
         tops.append(rows[0] / scale if rows.size else 1.0)
         soft = np.flatnonzero(alpha.min(axis=1) < 255)
         solids.append((soft[-1] + 1) / scale if soft.size else 0.0)
-    return SetLayers(far=far, far_scale=far_scale, near=tuple(levels), span=span, near_top=min(tops),
-                     near_solid=max(solids))
+    return SetLayers(
+        far=far, far_scale=far_scale, near=tuple(levels), span=span, near_top=min(tops), near_solid=max(solids)
+    )
 
 
 def _gradient(size: tuple[int, int], stops: list[tuple[float, RGB]]) -> Image.Image:
@@ -919,8 +1001,14 @@ def _gradient(size: tuple[int, int], stops: list[tuple[float, RGB]]) -> Image.Im
 def _ridge_profile(kind: str, xs: np.ndarray, rng: np.random.Generator, base: float, amp: float) -> np.ndarray:
     """Heights (world v, smaller = higher) of a ridge line across the set."""
     heights = np.zeros_like(xs)
-    octaves = {"jagged": (3, 9, 22), "rolling": (1.2, 3, 6), "dunes": (1.5, 3.5), "treeline": (2, 5),
-               "skyline": (2,), "flat": (1,)}[kind]
+    octaves = {
+        "jagged": (3, 9, 22),
+        "rolling": (1.2, 3, 6),
+        "dunes": (1.5, 3.5),
+        "treeline": (2, 5),
+        "skyline": (2,),
+        "flat": (1,),
+    }[kind]
     for i, freq in enumerate(octaves):
         phase = rng.uniform(0, 2 * math.pi)
         heights += np.sin(xs * freq + phase) / (i + 1) ** (0.8 if kind == "jagged" else 1.4)
@@ -934,8 +1022,15 @@ def _ridge_profile(kind: str, xs: np.ndarray, rng: np.random.Generator, base: fl
 def _far_layer(look: EnvironmentLook, span: float, scale: float) -> Image.Image:
     size = (math.ceil(span * scale), math.ceil(scale))
     h = look.horizon
-    image = _gradient(size, [(0.0, look.sky_top), (h * 0.55, mix(look.sky_top, look.sky_low, 0.45)), (h, look.sky_low),
-                             (1.0, look.ridge_far)])
+    image = _gradient(
+        size,
+        [
+            (0.0, look.sky_top),
+            (h * 0.55, mix(look.sky_top, look.sky_low, 0.45)),
+            (h, look.sky_low),
+            (1.0, look.ridge_far),
+        ],
+    )
     draw = ImageDraw.Draw(image, "RGBA")
     rng = np.random.default_rng([look.layout_seed, 1])
     if look.stars:
@@ -945,8 +1040,10 @@ def _far_layer(look: EnvironmentLook, span: float, scale: float) -> Image.Image:
             draw.ellipse((x - r, y - r, x + r, y + r), fill=(255, 255, 240, int(rng.integers(120, 255))))
     _sky_body(draw, look, span, scale)
     xs = np.linspace(0, span * 2 * math.pi / 3, 400)
-    for colour, base, amp, kind in ((look.ridge_far, h + 0.005, 0.17, look.ridge), (look.ridge_near, h + 0.01, 0.09,
-                                                                                     "rolling" if look.ridge == "skyline" else look.ridge)):
+    for colour, base, amp, kind in (
+        (look.ridge_far, h + 0.005, 0.17, look.ridge),
+        (look.ridge_near, h + 0.01, 0.09, "rolling" if look.ridge == "skyline" else look.ridge),
+    ):
         profile = _ridge_profile(kind, xs, rng, base, amp)
         if kind == "skyline":
             _skyline(draw, look, colour, span, scale, base, rng)
@@ -983,8 +1080,15 @@ def _sky_body(draw: ImageDraw.ImageDraw, look: EnvironmentLook, span: float, sca
         draw.ellipse((x - r * 0.6, y - r * 0.9, x + r * 0.2, y - r * 0.5), fill=(255, 255, 255, 90))
 
 
-def _skyline(draw: ImageDraw.ImageDraw, look: EnvironmentLook, colour: RGB, span: float, scale: float, base: float,
-             rng: np.random.Generator) -> None:
+def _skyline(
+    draw: ImageDraw.ImageDraw,
+    look: EnvironmentLook,
+    colour: RGB,
+    span: float,
+    scale: float,
+    base: float,
+    rng: np.random.Generator,
+) -> None:
     x = 0.0
     while x < span:
         w, hgt = rng.uniform(0.06, 0.16), rng.uniform(0.06, 0.24)
@@ -992,8 +1096,10 @@ def _skyline(draw: ImageDraw.ImageDraw, look: EnvironmentLook, colour: RGB, span
         for wy in np.arange(base - hgt + 0.015, base - 0.01, 0.03):
             for wx in np.arange(x + 0.012, x + w - 0.012, 0.025):
                 if rng.random() < 0.4:
-                    draw.rectangle((wx * scale, wy * scale, (wx + 0.008) * scale, (wy + 0.012) * scale),
-                                   fill=(*look.accents[0], 200))
+                    draw.rectangle(
+                        (wx * scale, wy * scale, (wx + 0.008) * scale, (wy + 0.012) * scale),
+                        fill=(*look.accents[0], 200),
+                    )
         x += w + rng.uniform(0.0, 0.03)
 
 
@@ -1027,9 +1133,15 @@ def _near_layer(look: EnvironmentLook, span: float, scale: float) -> Image.Image
             x, s = rng.uniform(0, size[0]), depth_scale(look, v) * figure * rng.uniform(0.25, 0.6)
             y = v * scale
             draw.ellipse((x - s, y - s * 0.3, x + s, y + s * 0.3), fill=(*shade(look.ground_near, 1.18), 255))
-            draw.ellipse((x - s * 0.85, y - s * 0.22, x + s * 0.85, y + s * 0.24), fill=(*shade(look.ground_near, 0.7), 255))
+            draw.ellipse(
+                (x - s * 0.85, y - s * 0.22, x + s * 0.85, y + s * 0.24), fill=(*shade(look.ground_near, 0.7), 255)
+            )
     placements = sorted(
-        (float(rng.uniform(look.horizon + 0.01, FEET_V - 0.05)), float(rng.uniform(0, span)), str(rng.choice(look.props)))
+        (
+            float(rng.uniform(look.horizon + 0.01, FEET_V - 0.05)),
+            float(rng.uniform(0, span)),
+            str(rng.choice(look.props)),
+        )
         for _ in range(round(look.density * span / 3))
     )
     if look.landmark != "none":
@@ -1040,8 +1152,15 @@ def _near_layer(look: EnvironmentLook, span: float, scale: float) -> Image.Image
     return image
 
 
-def _rock(draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, s: float, rng: np.random.Generator,
-          big: float = 1.0) -> None:
+def _rock(
+    draw: ImageDraw.ImageDraw,
+    look: EnvironmentLook,
+    x: float,
+    y: float,
+    s: float,
+    rng: np.random.Generator,
+    big: float = 1.0,
+) -> None:
     w, h = s * rng.uniform(0.18, 0.32) * big, s * rng.uniform(0.12, 0.22) * big
     angles = np.linspace(math.pi, 2 * math.pi, 7)
     pts = [(x + math.cos(a) * w * rng.uniform(0.8, 1.1), y + math.sin(a) * h * rng.uniform(0.75, 1.1)) for a in angles]
@@ -1050,13 +1169,15 @@ def _rock(draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, 
     draw.polygon([pts[1], pts[2], pts[3], (x, y - h * 0.3)], fill=(*shade(base, 1.35), 255))
 
 
-def _boulder(draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, s: float,
-             rng: np.random.Generator) -> None:
+def _boulder(
+    draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, s: float, rng: np.random.Generator
+) -> None:
     _rock(draw, look, x, y, s, rng, big=2.0)
 
 
-def _flower(draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, s: float,
-            rng: np.random.Generator) -> None:
+def _flower(
+    draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, s: float, rng: np.random.Generator
+) -> None:
     for i in range(int(rng.integers(2, 5))):
         fx, stem = x + (i - 1.5) * s * 0.07 + rng.uniform(-0.02, 0.02) * s, s * rng.uniform(0.12, 0.3)
         draw.line((x, y, fx, y - stem), fill=(*look.plant, 255), width=max(1, round(s * 0.015)))
@@ -1068,8 +1189,9 @@ def _flower(draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float
         draw.ellipse((fx - r * 0.6, y - stem - r * 0.6, fx + r * 0.6, y - stem + r * 0.6), fill=(250, 220, 90, 255))
 
 
-def _fern(draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, s: float,
-          rng: np.random.Generator) -> None:
+def _fern(
+    draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, s: float, rng: np.random.Generator
+) -> None:
     colour = (*shade(look.plant, float(rng.uniform(0.75, 1.1))), 255)
     for a in np.linspace(-1.1, 1.1, 7):
         length = s * rng.uniform(0.2, 0.35) * (1.2 - abs(a) * 0.3)
@@ -1081,36 +1203,49 @@ def _fern(draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, 
             draw.ellipse((lx - r, ly - r * 0.6, lx + r, ly + r * 0.6), fill=colour)
 
 
-def _grass(draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, s: float,
-           rng: np.random.Generator) -> None:
+def _grass(
+    draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, s: float, rng: np.random.Generator
+) -> None:
     colour = (*shade(look.plant, float(rng.uniform(0.7, 1.0))), 255)
     for _ in range(8):
         bx, h, lean = x + rng.uniform(-0.08, 0.08) * s, s * rng.uniform(0.08, 0.18), rng.uniform(-0.05, 0.05) * s
         draw.polygon([(bx - s * 0.012, y), (bx + s * 0.012, y), (bx + lean, y - h)], fill=colour)
 
 
-def _clump(draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, size: tuple[float, float],
-           blobs: tuple[tuple[float, float, float], ...], rng: np.random.Generator) -> None:
+def _clump(
+    draw: ImageDraw.ImageDraw,
+    look: EnvironmentLook,
+    x: float,
+    y: float,
+    size: tuple[float, float],
+    blobs: tuple[tuple[float, float, float], ...],
+    rng: np.random.Generator,
+) -> None:
     """Foliage: overlapping discs in shades of the plant colour, at offsets scaled by `size`."""
     for dx, dy, r in blobs:
         cx, cy, rr = x + dx * size[0], y + dy * size[1], r * size[0] * rng.uniform(0.85, 1.15)
-        draw.ellipse((cx - rr, cy - rr, cx + rr, cy + rr), fill=(*shade(look.plant, float(rng.uniform(0.6, 0.92))), 255))
+        draw.ellipse(
+            (cx - rr, cy - rr, cx + rr, cy + rr), fill=(*shade(look.plant, float(rng.uniform(0.6, 0.92))), 255)
+        )
 
 
-def _bush(draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, s: float,
-          rng: np.random.Generator) -> None:
+def _bush(
+    draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, s: float, rng: np.random.Generator
+) -> None:
     _clump(draw, look, x, y, (s, s), ((-0.12, -0.08, 0.11), (0.1, -0.08, 0.1), (0.0, -0.15, 0.13)), rng)
 
 
-def _tree(draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, s: float,
-          rng: np.random.Generator) -> None:
+def _tree(
+    draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, s: float, rng: np.random.Generator
+) -> None:
     h = s * rng.uniform(1.1, 1.6)
     draw.rectangle((x - s * 0.04, y - h * 0.6, x + s * 0.04, y), fill=(96, 66, 44, 255))
     _clump(draw, look, x, y, (s, h), ((-0.15, -0.62, 0.22), (0.15, -0.64, 0.2), (0.0, -0.85, 0.26)), rng)
 
 
-def _pine(draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, s: float,
-          rng: np.random.Generator) -> None:
+def _pine(
+    draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, s: float, rng: np.random.Generator
+) -> None:
     h = s * rng.uniform(1.2, 1.8)
     draw.rectangle((x - s * 0.035, y - h * 0.25, x + s * 0.035, y), fill=(90, 60, 40, 255))
     colour = (*shade(look.plant, 0.6), 255)
@@ -1119,8 +1254,9 @@ def _pine(draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, 
         draw.polygon([(x - w, base), (x + w, base), (x, tip)], fill=colour)
 
 
-def _building(draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, s: float,
-              rng: np.random.Generator) -> None:
+def _building(
+    draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, s: float, rng: np.random.Generator
+) -> None:
     w, h = s * rng.uniform(0.5, 0.9), s * rng.uniform(1.2, 2.6)
     wall = mix(look.ground_far, (120, 120, 130), 0.5)
     draw.rectangle((x - w / 2, y - h, x + w / 2, y), fill=(*shade(wall, float(rng.uniform(0.8, 1.1))), 255))
@@ -1130,8 +1266,9 @@ def _building(draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: flo
             draw.rectangle((wx, wy, wx + s * 0.08, wy + s * 0.1), fill=(*lit, 255))
 
 
-def _lamp(draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, s: float,
-          rng: np.random.Generator) -> None:
+def _lamp(
+    draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, s: float, rng: np.random.Generator
+) -> None:
     h = s * 1.2
     draw.line((x, y, x, y - h), fill=(60, 60, 66, 255), width=max(1, round(s * 0.03)))
     r = s * 0.06
@@ -1139,19 +1276,22 @@ def _lamp(draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, 
     draw.ellipse((x - r, y - h - r, x + r, y - h + r), fill=(255, 240, 200, 255))
 
 
-def _cactus(draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, s: float,
-            rng: np.random.Generator) -> None:
+def _cactus(
+    draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, s: float, rng: np.random.Generator
+) -> None:
     colour, w, h = (*shade(look.plant, 0.8), 255), s * 0.07, s * rng.uniform(0.5, 0.8)
     draw.rounded_rectangle((x - w, y - h, x + w, y), radius=w, fill=colour)
     for side in (-1, 1):
         ax, ay = x + side * s * 0.14, y - h * rng.uniform(0.45, 0.7)
-        draw.rounded_rectangle((min(x, ax) - w * 0.6, ay - w * 0.6, max(x, ax) + w * 0.6, ay + w * 0.6), radius=w * 0.6,
-                               fill=colour)
+        draw.rounded_rectangle(
+            (min(x, ax) - w * 0.6, ay - w * 0.6, max(x, ax) + w * 0.6, ay + w * 0.6), radius=w * 0.6, fill=colour
+        )
         draw.rounded_rectangle((ax - w * 0.6, ay - h * 0.3, ax + w * 0.6, ay + w * 0.6), radius=w * 0.6, fill=colour)
 
 
-def _crystal(draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, s: float,
-             rng: np.random.Generator) -> None:
+def _crystal(
+    draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, s: float, rng: np.random.Generator
+) -> None:
     colour = look.accents[int(rng.integers(len(look.accents)))]
     for lean in (-0.35, 0.0, 0.3):
         h, w = s * rng.uniform(0.2, 0.45), s * 0.05
@@ -1161,57 +1301,88 @@ def _crystal(draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: floa
         draw.polygon([(base_x, y), (base_x + w, y), tip], fill=(*shade(colour, 1.3), 230))
 
 
-def _lander(draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, s: float,
-            rng: np.random.Generator) -> None:
+def _lander(
+    draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, s: float, rng: np.random.Generator
+) -> None:
     """A small landing craft: the stranded traveller's way home (drawn once per set)."""
     w, h = s * 0.9, s * 0.45
     foil, grey = (206, 168, 64, 255), (188, 190, 196, 255)
     for side in (-1, 1):
         draw.line((x + side * w * 0.4, y - h * 0.9, x + side * w * 0.75, y), fill=grey, width=max(2, round(s * 0.03)))
-        draw.ellipse((x + side * w * 0.75 - s * 0.06, y - s * 0.02, x + side * w * 0.75 + s * 0.06, y + s * 0.02),
-                     fill=grey)
+        draw.ellipse(
+            (x + side * w * 0.75 - s * 0.06, y - s * 0.02, x + side * w * 0.75 + s * 0.06, y + s * 0.02), fill=grey
+        )
     draw.rectangle((x - w * 0.45, y - h * 1.35, x + w * 0.45, y - h * 0.75), fill=foil)
-    draw.polygon([(x - w * 0.38, y - h * 1.35), (x + w * 0.38, y - h * 1.35), (x + w * 0.28, y - h * 2.1),
-                  (x - w * 0.3, y - h * 2.05)], fill=grey)
+    draw.polygon(
+        [
+            (x - w * 0.38, y - h * 1.35),
+            (x + w * 0.38, y - h * 1.35),
+            (x + w * 0.28, y - h * 2.1),
+            (x - w * 0.3, y - h * 2.05),
+        ],
+        fill=grey,
+    )
     draw.ellipse((x - s * 0.07, y - h * 1.85, x + s * 0.07, y - h * 1.65), fill=(40, 50, 80, 255))
     draw.line((x + w * 0.55, y, x + w * 0.55, y - h * 2.4), fill=(220, 220, 220, 255), width=max(1, round(s * 0.015)))
     draw.rectangle((x + w * 0.55, y - h * 2.4, x + w * 0.85, y - h * 2.1), fill=(*look.accents[0], 255))
 
 
-def _lighthouse(draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, s: float,
-                rng: np.random.Generator) -> None:
+def _lighthouse(
+    draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, s: float, rng: np.random.Generator
+) -> None:
     w0, w1, h = s * 0.32, s * 0.2, s * 2.4
     bands = 6
     for i in range(bands):  # a striped tower, narrowing upward
         t0, t1 = i / bands, (i + 1) / bands
         wa, wb = w0 + (w1 - w0) * t0, w0 + (w1 - w0) * t1
         colour = (236, 236, 230, 255) if i % 2 == 0 else (*shade(look.accents[-1], 0.9), 255)
-        draw.polygon([(x - wa, y - h * t0), (x + wa, y - h * t0), (x + wb, y - h * t1), (x - wb, y - h * t1)], fill=colour)
+        draw.polygon(
+            [(x - wa, y - h * t0), (x + wa, y - h * t0), (x + wb, y - h * t1), (x - wb, y - h * t1)], fill=colour
+        )
     draw.rectangle((x - w1 * 0.9, y - h - s * 0.25, x + w1 * 0.9, y - h), fill=(250, 232, 160, 255))
-    draw.polygon([(x - w1 * 1.2, y - h - s * 0.25), (x + w1 * 1.2, y - h - s * 0.25), (x, y - h - s * 0.5)],
-                 fill=(60, 60, 66, 255))
+    draw.polygon(
+        [(x - w1 * 1.2, y - h - s * 0.25), (x + w1 * 1.2, y - h - s * 0.25), (x, y - h - s * 0.5)],
+        fill=(60, 60, 66, 255),
+    )
 
 
-def _hut(draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, s: float,
-         rng: np.random.Generator) -> None:
+def _hut(
+    draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, s: float, rng: np.random.Generator
+) -> None:
     w, h = s * 0.8, s * 0.55
     draw.rectangle((x - w / 2, y - h, x + w / 2, y), fill=(122, 84, 56, 255))
     draw.polygon([(x - w * 0.65, y - h), (x + w * 0.65, y - h), (x, y - h - s * 0.45)], fill=(84, 56, 40, 255))
-    draw.polygon([(x - w * 0.6, y - h - s * 0.02), (x + w * 0.6, y - h - s * 0.02), (x, y - h - s * 0.42)],
-                 fill=(*mix(look.ground_near, WHITE, 0.5), 255))
+    draw.polygon(
+        [(x - w * 0.6, y - h - s * 0.02), (x + w * 0.6, y - h - s * 0.02), (x, y - h - s * 0.42)],
+        fill=(*mix(look.ground_near, WHITE, 0.5), 255),
+    )
     draw.rectangle((x - w * 0.12, y - h * 0.6, x + w * 0.12, y), fill=(60, 40, 30, 255))
     draw.rectangle((x + w * 0.2, y - h * 0.75, x + w * 0.4, y - h * 0.5), fill=(250, 210, 120, 255))
 
 
-def _big_tree(draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, s: float,
-              rng: np.random.Generator) -> None:
+def _big_tree(
+    draw: ImageDraw.ImageDraw, look: EnvironmentLook, x: float, y: float, s: float, rng: np.random.Generator
+) -> None:
     _tree(draw, look, x, y, s * 2.2, rng)
 
 
 PROPS = {
-    "rock": _rock, "boulder": _boulder, "flower": _flower, "fern": _fern, "grass": _grass, "bush": _bush,
-    "tree": _tree, "pine": _pine, "building": _building, "lamp": _lamp, "cactus": _cactus, "crystal": _crystal,
-    "lander": _lander, "lighthouse": _lighthouse, "hut": _hut, "big_tree": _big_tree,
+    "rock": _rock,
+    "boulder": _boulder,
+    "flower": _flower,
+    "fern": _fern,
+    "grass": _grass,
+    "bush": _bush,
+    "tree": _tree,
+    "pine": _pine,
+    "building": _building,
+    "lamp": _lamp,
+    "cactus": _cactus,
+    "crystal": _crystal,
+    "lander": _lander,
+    "lighthouse": _lighthouse,
+    "hut": _hut,
+    "big_tree": _big_tree,
 }
 
 

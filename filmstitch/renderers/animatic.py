@@ -24,7 +24,7 @@ import io
 import math
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -55,7 +55,12 @@ SHOTS: dict[str, tuple[float, float]] = {"wide": (1.0, 0.5), "medium": (1.75, 0.
 #: Keyframe variant -> (zoom factor, pan in view widths): variants always differ in framing.
 FRAMINGS: tuple[tuple[float, float], ...] = ((1.0, 0.0), (1.15, -0.08), (0.88, 0.09), (1.07, 0.05))
 #: Keyframe variant -> light tint (neutral, warm, cool, magenta).
-TINTS: tuple[tuple[float, float, float], ...] = ((1.0, 1.0, 1.0), (1.07, 1.0, 0.88), (0.9, 0.98, 1.09), (1.02, 0.93, 1.04))
+TINTS: tuple[tuple[float, float, float], ...] = (
+    (1.0, 1.0, 1.0),
+    (1.07, 1.0, 0.88),
+    (0.9, 0.98, 1.09),
+    (1.02, 0.93, 1.04),
+)
 #: How much the far layer (sky, ridges) follows a camera pan: less than the ground, so it feels far.
 PARALLAX = 0.35
 
@@ -100,7 +105,12 @@ def clamp_camera(camera: Camera, aspect: float) -> Camera:
 
 
 def _crop(
-    image: Image.Image, scale: float, cam: Camera, view: tuple[float, float], size: tuple[int, int], rows: tuple[int, int]
+    image: Image.Image,
+    scale: float,
+    cam: Camera,
+    view: tuple[float, float],
+    size: tuple[int, int],
+    rows: tuple[int, int],
 ) -> Image.Image:
     """Rows `rows` of the camera's view of a layer, scaled to the frame's width.
 
@@ -109,7 +119,14 @@ def _crop(
     """
     left, top = (cam.x - view[0] / 2) * scale, (cam.y - view[1] / 2) * scale
     row_h = view[1] * scale / size[1]
-    box = (left, top + rows[0] * row_h, left + view[0] * scale, top + rows[1] * row_h)
+    # The camera is clamped to the set; max/min only absorb float rounding (Pillow refuses a box
+    # even 1e-12 outside the image).
+    box = (
+        max(0.0, left),
+        max(0.0, top + rows[0] * row_h),
+        min(float(image.width), left + view[0] * scale),
+        min(float(image.height), top + rows[1] * row_h),
+    )
     return image.resize((size[0], rows[1] - rows[0]), Image.Resampling.BILINEAR, box=box)
 
 
@@ -195,8 +212,8 @@ def keyframe_state(
     camera = clamp_camera(Camera(staged.x + pan_x, staged.y + float(rng.uniform(-0.01, 0.01)), zoom), aspect)
     tint = TINTS[variant % len(TINTS)]
     wobble = float(rng.uniform(0.97, 1.03))
-    light = tuple(staging.light * env.light[i] * tint[i] * wobble for i in range(3))
-    return FrameState(camera=camera, light=light, actors=actors)  # type: ignore[arg-type]
+    red, green, blue = (staging.light * env.light[i] * tint[i] * wobble for i in range(3))
+    return FrameState(camera=camera, light=(red, green, blue), actors=actors)
 
 
 def _nudge(seed: int, variant: int, index: int, name: str) -> float:
@@ -295,30 +312,29 @@ class Motion:
         """Pair up characters of both keyframes; the missing end of an entrance or exit is off-screen."""
         start = {actor.look.name: actor for actor in self.a.actors}
         end = {actor.look.name: actor for actor in self.b.actors}
-        tracks = []
-        for character in plan.characters:  # plan order = stable drawing order
-            name = character.name
-            if name not in start and name not in end:
-                continue
-            first, last = start.get(name), end.get(name)
-            look = (first or last).look  # type: ignore[union-attr]
-            x0 = first.x if first else self._offscreen(self.a.camera, last.x, look)  # type: ignore[union-attr]
-            x1 = last.x if last else self._offscreen(self.b.camera, first.x, look)  # type: ignore[union-attr]
-            walking: Facing = "right" if x1 >= x0 else "left"
-            tracks.append(
-                Track(
-                    look=look,
-                    x0=x0,
-                    x1=x1,
-                    limbs0=first.limbs if first else POSES["walk"],
-                    limbs1=last.limbs if last else POSES["walk"],
-                    facing0=first.facing if first else walking,
-                    facing1=last.facing if last else walking,
-                    wave0=float(first is not None and first.limbs == POSES["wave"]),
-                    wave1=float(last is not None and last.limbs == POSES["wave"]),
-                )
-            )
-        return tracks
+        # Plan order, so characters overlap the same way in every frame.
+        return [self._track(start.get(c.name), end.get(c.name)) for c in plan.characters if c.name in start | end]
+
+    def _track(self, first: Actor | None, last: Actor | None) -> Track:
+        if first is None and last is None:
+            raise ValueError("a track needs at least one end")
+        if first is None:  # an entrance: walk in from the nearer edge of the opening shot
+            first = Actor(last.look, self._offscreen(self.a.camera, last.x, last.look), POSES["walk"], "camera")
+            first = replace(first, facing="right" if last.x >= first.x else "left")
+        if last is None:  # an exit: walk out at the nearer edge of the closing shot
+            last = Actor(first.look, self._offscreen(self.b.camera, first.x, first.look), POSES["walk"], "camera")
+            last = replace(last, facing="right" if last.x >= first.x else "left")
+        return Track(
+            look=first.look,
+            x0=first.x,
+            x1=last.x,
+            limbs0=first.limbs,
+            limbs1=last.limbs,
+            facing0=first.facing,
+            facing1=last.facing,
+            wave0=float(first.limbs == POSES["wave"]),
+            wave1=float(last.limbs == POSES["wave"]),
+        )
 
     def _offscreen(self, camera: Camera, toward: float, look: CharacterLook) -> float:
         """A world position just outside the camera's view, on the side nearest `toward`."""
@@ -362,10 +378,10 @@ class Motion:
 
     def state(self, t: float) -> FrameState:
         e = ease(t)
-        light = tuple(lerp(la, lb, e) for la, lb in zip(self.a.light, self.b.light, strict=True))
+        red, green, blue = (lerp(la, lb, e) for la, lb in zip(self.a.light, self.b.light, strict=True))
         return FrameState(
             camera=self.camera(t),
-            light=light,  # type: ignore[arg-type]
+            light=(red, green, blue),
             actors=tuple(self.actor(track, t) for track in self.tracks),
         )
 
@@ -464,8 +480,9 @@ def character_sheet(look: CharacterLook, character: Character, size: tuple[int, 
     floor_y = floor * height
     for y in (floor_y, floor_y - figure_px):  # height guides, like a turnaround sheet
         draw.line((width * 0.05, y, width * 0.95, y), fill=(170, 174, 184), width=1)
-    for fx, limbs, facing in ((0.32, POSES["stand"], "camera"), (0.7, POSES["walk"], "right")):
-        sprite, ax, ay = figure_sprite(look, limbs, facing, figure_px)  # type: ignore[arg-type]
+    views: tuple[tuple[float, Limbs, Facing], ...] = ((0.32, POSES["stand"], "camera"), (0.7, POSES["walk"], "right"))
+    for fx, limbs, facing in views:
+        sprite, ax, ay = figure_sprite(look, limbs, facing, figure_px)
         sheet.paste(sprite, (round(width * fx) - ax, round(floor_y) - ay), sprite)
     title, small = font(max(10, round(height / 13))), font(max(8, round(height / 26)))
     draw.text((width * 0.04, height * 0.035), character.name, font=title, fill=(28, 28, 36))
@@ -592,7 +609,9 @@ class AnimaticRenderer(Renderer):
     ) -> bytes:
         request = plan.request
         if not 0 <= segment < len(plan.script.segments):
-            raise AnimaticError(f"segment {segment} does not exist: the plan has segments 0..{len(plan.script.segments) - 1}")
+            raise AnimaticError(
+                f"segment {segment} does not exist: the plan has segments 0..{len(plan.script.segments) - 1}"
+            )
         _check_seeds([seed])
         size = (request.width, request.height)
         where = f"clip {segment}"
@@ -632,7 +651,9 @@ def _overlays(
     if captions:
         fade = 0.5 / max(1.0, plan.request.seconds_per_segment)  # half a second
         overlays.append((caption_overlay(keyframe_caption(plan, segment), size), lambda t: 1 - _window(t, 0, fade)))
-        overlays.append((caption_overlay(keyframe_caption(plan, segment + 1), size), lambda t: _window(t, 1 - fade, fade)))
+        overlays.append(
+            (caption_overlay(keyframe_caption(plan, segment + 1), size), lambda t: _window(t, 1 - fade, fade))
+        )
     cues = subtitle_cues(plan, segment) if subtitles else []
     for start, stop, text in _cue_schedule(cues, frames):
         shown = (start / (frames - 1), stop / (frames - 1))

@@ -1,8 +1,9 @@
 """Film plans for tests and benchmarks: a small hand-written one, and the offline writer's.
 
-`handmade_plan` needs no writer at all. Two characters on the moon: Mira (an astronaut) is in every keyframe; Bolt (a robot) is in
-every segment and stands in the odd keyframes, so he walks in during even segments and out
-during odd ones. Shots cycle wide -> medium -> close, poses cycle through all of them.
+`handmade_plan` needs no writer at all. Two characters on the moon: Mira (an astronaut) is
+in every keyframe; Bolt (a robot) is in every segment and stands in the odd keyframes, so he
+walks in during even segments and out during odd ones. Shots cycle wide -> medium -> close,
+poses cycle through all of them.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ def handmade_characters() -> list[Character]:
         Character(
             name="Mira",
             role="stranded astronaut",
-            description="A slim astronaut in a white space suit with an orange stripe, short black hair behind the visor.",
+            description="A slim astronaut in a white space suit with an orange stripe, short black hair "
+            "behind the visor.",
             palette=["#EDEDED", "#3A4A6B", "#F08A24"],
             build="slim",
         ),
@@ -77,7 +79,9 @@ def _keyframe(index: int, with_bolt: bool) -> Keyframe:
         prompt=f"Keyframe {index}: {' and '.join(names)} on the lunar plain, {shot} shot.",
         clip_summary=f"{' and '.join(names)} on the moon, {shot} shot",
         characters=names,
-        staging=Staging(shot=shot, camera_x=(0.3, 0.5, 0.7)[index % 3], light=1.0 - 0.1 * (index % 2), placements=placements),
+        staging=Staging(
+            shot=shot, camera_x=(0.3, 0.5, 0.7)[index % 3], light=1.0 - 0.1 * (index % 2), placements=placements
+        ),
     )
 
 
@@ -127,5 +131,11 @@ def offline_plan(request: FilmRequest) -> FilmPlan:
     characters = writer.describe_characters(request, script)
     environment = writer.describe_environment(request, script)
     keyframes = writer.write_keyframes(request, script, characters, environment)
-    return FilmPlan(request=request, writer=writer.label, script=script, characters=characters,
-                    environment=environment, keyframes=keyframes)
+    return FilmPlan(
+        request=request,
+        writer=writer.label,
+        script=script,
+        characters=characters,
+        environment=environment,
+        keyframes=keyframes,
+    )
