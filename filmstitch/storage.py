@@ -22,7 +22,6 @@ with its sha256 and size. The guarantees, and how each is kept:
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import fcntl
 import functools
 import hashlib
@@ -37,8 +36,8 @@ import threading
 import time
 import uuid
 from abc import ABC, abstractmethod
-from concurrent.futures import Future
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -87,7 +86,7 @@ def validate_key(key: str) -> str:
     unicode look-alikes (full-width dots and slashes) and hidden names (our temp and lock files).
     """
     if not isinstance(key, str) or not key:
-        raise ValueError("invalid artifact key: empty")
+        raise ValueError("invalid artifact key: it must be a non-empty string")
     parts = key.split("/")
     if len(key) > MAX_KEY_CHARS or len(parts) > MAX_KEY_PARTS:
         raise ValueError(f"invalid artifact key {_shorten(key)}: longer than {MAX_KEY_CHARS} characters or {MAX_KEY_PARTS} parts")

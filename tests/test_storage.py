@@ -20,6 +20,7 @@ import sys
 import textwrap
 import threading
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -37,7 +38,6 @@ from filmstitch.storage import (
     S3Store,
     StorageError,
     open_store,
-    sha256_hex,
 )
 from tests.support.flaky_proxy import FaultPlan, FlakyProxy
 from tests.support.s3 import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY, MotoS3, S3Bucket, run_film_through_faults
@@ -208,7 +208,7 @@ FILM_IDS = st.one_of(
 )
 
 
-def assert_key_stays_in_film(store: ObjectStore, all_keys: callable, film_id: str, key: str) -> None:
+def assert_key_stays_in_film(store: ObjectStore, all_keys: Callable[[], list[str]], film_id: str, key: str) -> None:
     """Either ValueError, or the object is exactly films/<film_id>/<key> and everything stays under films/."""
     try:
         film = FilmStore(store, film_id)
@@ -223,7 +223,7 @@ def assert_key_stays_in_film(store: ObjectStore, all_keys: callable, film_id: st
         assert ".." not in parts and "" not in parts and storage.FILM_ID.fullmatch(parts[1]), stored
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(film_id=FILM_IDS, key=KEYS)
 def test_property_local_writes_never_leave_the_film_prefix(tmp_path: Path, film_id: str, key: str) -> None:
     store = LocalStore(tmp_path / "store")
@@ -237,7 +237,7 @@ def test_property_local_writes_never_leave_the_film_prefix(tmp_path: Path, film_
     assert_key_stays_in_film(store, all_files, film_id, key)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(film_id=FILM_IDS, key=KEYS)
 def test_property_s3_writes_never_leave_the_film_prefix(s3_bucket: S3Bucket, film_id: str, key: str) -> None:
     store = S3Store(s3_bucket.config)
