@@ -21,6 +21,7 @@ from filmstitch.renderers.animatic import (
     AnimaticError,
     AnimaticRenderer,
     Motion,
+    Track,
     _cue_schedule,
     _overlays,
     action_beats,
@@ -311,6 +312,21 @@ def test_a_gesture_in_the_action_is_played_mid_clip(film: Film) -> None:
     mira = [next(x for x in motion.state(t).actors if x.look.name == "Mira") for t in (0.0, 0.5, 1.0)]
     assert mira[1].limbs == POSES["kneel"]
     assert mira[0].limbs == mira[2].limbs == a.actors[0].limbs
+
+
+@pytest.mark.parametrize("x1", [1.0, 1.6, 0.4])
+def test_characters_turn_through_the_front_view(film: Film, x1: float) -> None:
+    """Standing still or walking, a turn from right to left shows the front for a moment."""
+    env = film.renderer._environment_look(film.plan, film.refs, "test")
+    looks = film.renderer._character_looks(film.plan, ["Mira"], film.refs, "test")
+    a = keyframe_state(film.plan, 0, 0, 1, looks, env)
+    motion = Motion(a, a, film.plan, 8.0, 5)
+    still = POSES["stand"]
+    track = Track(looks["Mira"], 1.0, x1, still, still, "right", "left", 0.0, 0.0)
+    facings = [motion.facing(track, t) for t in np.linspace(0.0, 1.0, 193)]
+    assert (facings[0], facings[-1]) == ("right", "left")
+    assert "camera" in facings
+    assert all({a, b} != {"left", "right"} for a, b in itertools.pairwise(facings))
 
 
 def test_clip_is_deterministic(film: Film, clip0: tuple[Path, np.ndarray], tmp_path: Path) -> None:

@@ -354,11 +354,10 @@ class Motion:
         distance = track.x1 - track.x0
         e = ease(t)
         height = track.look.height
-        speed = abs(distance) * 6 * t * (1 - t) / self.seconds / height  # figure heights per second
-        peak = abs(distance) * 1.5 / self.seconds / height
+        peak = abs(distance) * 1.5 / self.seconds / height  # top speed in figure heights per second
         stride = 0.85 * height  # world distance of one full walk cycle
         phase = 2 * math.pi * abs(distance) * e / stride
-        gait_weight = min(1.0, speed / 0.35)
+        gait_weight = self._gait_weight(track, t)
         run = min(1.0, max(0.0, (peak - 1.3) / 0.8))
         pose_t = _window(t, 0.35, 0.4)
         limbs = track.limbs0.blend(track.limbs1, pose_t)
@@ -370,11 +369,31 @@ class Motion:
         if wave and 0.0 < t < 1.0:
             swing = math.sin(math.pi * self.waves * t)
             limbs = limbs._replace(elbow1=limbs.elbow1 + 28 * wave * swing, arm1=limbs.arm1 + 6 * wave * swing)
-        if gait_weight > 0.25 and abs(distance) > 1e-3:
-            facing = track.direction
-        else:
-            facing = track.facing0 if t < 0.5 else track.facing1
-        return Actor(look=track.look, x=lerp(track.x0, track.x1, e), limbs=limbs, facing=facing)
+        return Actor(look=track.look, x=lerp(track.x0, track.x1, e), limbs=limbs, facing=self.facing(track, t))
+
+    def _gait_weight(self, track: Track, t: float) -> float:
+        """How much of a walk cycle a character shows at t: 0 at rest, 1 at walking speed."""
+        speed = abs(track.x1 - track.x0) * 6 * t * (1 - t) / self.seconds / track.look.height
+        return min(1.0, speed / 0.35)
+
+    def facing(self, track: Track, t: float) -> Facing:
+        """Where a character faces: where they walk, else their keyframe facing.
+
+        A turn from left to right (or back) passes through the front view for a moment,
+        instead of flipping between two frames.
+        """
+
+        def plain(u: float) -> Facing:
+            if self._gait_weight(track, u) > 0.25 and abs(track.x1 - track.x0) > 1e-3:
+                return track.direction
+            return track.facing0 if u < 0.5 else track.facing1
+
+        now = plain(t)
+        if t <= 0.0 or t >= 1.0 or now == "camera":
+            return now
+        turn = 0.12 / self.seconds  # seconds of front view on each side of a flip
+        around = {plain(max(0.0, t - turn)), plain(min(1.0, t + turn)), now}
+        return "camera" if {"left", "right"} <= around else now
 
     def state(self, t: float) -> FrameState:
         e = ease(t)
@@ -655,9 +674,17 @@ def _overlays(
             (caption_overlay(keyframe_caption(plan, segment + 1), size), lambda t: _window(t, 1 - fade, fade))
         )
     cues = subtitle_cues(plan, segment) if subtitles else []
+    step = 1 / (frames - 1)  # one frame in clip time
+    fade = max(step, 0.2 / max(1.0, plan.request.seconds_per_segment))  # subtitles fade in and out
     for start, stop, text in _cue_schedule(cues, frames):
-        shown = (start / (frames - 1), stop / (frames - 1))
-        overlays.append((subtitle_overlay(text, size), lambda t, shown=shown: float(shown[0] <= t <= shown[1])))
+        shown = (start * step, stop * step)
+
+        def opacity(t: float, shown: tuple[float, float] = shown) -> float:
+            if not shown[0] <= t <= shown[1]:
+                return 0.0
+            return min(1.0, (min(t - shown[0], shown[1] - t) + step) / fade)
+
+        overlays.append((subtitle_overlay(text, size), opacity))
     return overlays
 
 
