@@ -2,6 +2,7 @@
 
 pytest_plugins = [
     "tests.support.env",
+    "tests.support.s3",
     "tests.support.prefect",
     "tests.support.fake_anthropic",
 ]
