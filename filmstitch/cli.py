@@ -3,7 +3,7 @@
     filmstitch make "an idea" --auto --out films/   # idea in, film out, no questions asked
     filmstitch make "an idea"                       # pauses at both checkpoints: answer in the
                                                     # Prefect UI, over the REST API or right here
-    filmstitch server                               # Prefect server + the flow served for the UI
+    filmstitch server                               # Prefect server + both deployments served (UI, REST)
 """
 
 from __future__ import annotations
@@ -184,21 +184,40 @@ def read_line_unless_resumed(client: Any, run_id: uuid.UUID) -> str | None:
 @app.command()
 def server(
     port: Annotated[int, typer.Option(help="Port of the Prefect UI and API.")] = 4200,
+    api_url: Annotated[
+        str | None, typer.Option(help="Use this running Prefect server (its /api URL) instead of starting one.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Flow runs executed at the same time (default: no limit).")] = None,
+    gpu_slots: Annotated[
+        int | None, typer.Option(help="GPU renders at the same time, across all runs (the filmstitch-gpu limit).")
+    ] = None,
 ) -> None:
-    """Start a local Prefect server (SQLite) and serve the make-film flow, so films can be launched and
-    resumed from the UI at http://127.0.0.1:PORT."""
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    """Everything a local user needs, in one command: a Prefect server (SQLite) with its UI at
+    http://127.0.0.1:PORT, the make-film and film-batch deployments of prefect.yaml registered, and a
+    runner that executes their runs. Launch films from the UI, the REST API or filmstitch.client.
+    Ctrl-C stops it all."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_RUNNER_POLL_FREQUENCY, temporary_settings
 
+    from deployments.serve import serve
     from filmstitch.prefect_server import start_server, stop_server
-    from flows.make_film import make_film
 
-    process, api_url = start_server(port=port)
-    console.print(f"Prefect UI: {api_url.removesuffix('/api')}  (Ctrl-C to stop)")
+    process = None
+    if api_url is None:
+        console.print("Starting a local Prefect server (SQLite)...")
+        process, api_url = start_server(port=port)
+    # Runs execute in subprocesses of the runner: they find the server through the environment.
+    os.environ["PREFECT_API_URL"] = api_url
+    console.print(
+        f"[bold green]Prefect UI:[/] {api_url.removesuffix('/api')}/deployments  "
+        f"(REST API: {api_url}; Ctrl-C to stop)"
+    )
     try:
-        with temporary_settings(updates={PREFECT_API_URL: api_url}):
-            make_film.serve(name="make-film", tags=["filmstitch"])
+        # Poll for new runs every 2 s instead of 10 s: a run launched in the UI starts at once.
+        with temporary_settings(updates={PREFECT_API_URL: api_url, PREFECT_RUNNER_POLL_FREQUENCY: 2}):
+            serve(limit=limit, gpu_slots=gpu_slots)
     finally:
-        stop_server(process)
+        if process is not None:
+            stop_server(process)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,11 @@ def start_server(
     env = os.environ.copy()
     env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     env.pop("PREFECT_API_URL", None)
+    api_url = f"http://127.0.0.1:{port}/api"
+    # The UI's pages call the API at this URL; by default it is built from PREFECT_SERVER_API_PORT
+    # (4200), not from --port, so on any other port the UI would show "Can't connect to Server API".
+    env.setdefault("PREFECT_UI_API_URL", api_url)
+    env.setdefault("PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT", "false")
     if home:
         env["PREFECT_HOME"] = str(home)
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL
@@ -40,7 +45,6 @@ def start_server(
         [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
         env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
-    api_url = f"http://127.0.0.1:{port}/api"
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -67,16 +67,41 @@ CACHED: dict[str, Any] = {"cache_policy": INPUTS + TASK_SOURCE, "persist_result"
 _render_slots: dict[str, threading.BoundedSemaphore] = {}
 _slots_guard = threading.Lock()
 
+#: The Prefect global concurrency limit every GPU render holds a slot of, across all runs, batches and
+#: machines that share a Prefect server. `filmstitch server` creates it (`--gpu-slots`); where it does
+#: not exist Prefect skips it with a warning, so a film without a server still runs.
+GPU_LIMIT = "filmstitch-gpu"
+GPU_RENDERERS = frozenset({"local-gpu", "modal"})
+
 
 @contextlib.contextmanager
 def render_slot(renderer: str) -> Iterator[None]:
-    """Cap concurrent renders on this machine (animatic, local GPU); Modal scales out by itself."""
+    """Wait for a slot to render in: on this machine a semaphore per renderer (animatic, local GPU; Modal
+    scales out by itself), then, for GPU renderers, a slot of the `filmstitch-gpu` global limit."""
+    with _local_slot(renderer), _gpu_slot(renderer):
+        yield
+
+
+@contextlib.contextmanager
+def _local_slot(renderer: str) -> Iterator[None]:
     if renderer == "modal":
         yield
         return
     with _slots_guard:
         slot = _render_slots.setdefault(renderer, threading.BoundedSemaphore(Settings().render_workers))
     with slot:
+        yield
+
+
+@contextlib.contextmanager
+def _gpu_slot(renderer: str) -> Iterator[None]:
+    if renderer not in GPU_RENDERERS:
+        yield
+        return
+    from prefect.concurrency.sync import concurrency
+
+    # Taken after the local slot, so a render queued on this machine does not sit on a global slot.
+    with concurrency(GPU_LIMIT, occupy=1):
         yield
 
 

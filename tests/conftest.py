@@ -4,5 +4,6 @@ pytest_plugins = [
     "tests.support.env",
     "tests.support.s3",
     "tests.support.prefect",
+    "tests.support.served",
     "tests.support.fake_anthropic",
 ]
