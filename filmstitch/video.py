@@ -68,6 +68,8 @@ def encode_frames(frames: Iterable[np.ndarray], out_path: Path, fps: int) -> Non
         ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{width}x{height}", framerate=fps)
         .output(str(out_path), r=fps, **X264_ARGS)
         .overwrite_output()
+        # Errors only: stderr is read after the last frame, so it must never fill its pipe.
+        .global_args("-loglevel", "error", "-nostats")
         .run_async(cmd=ffmpeg_exe(), pipe_stdin=True, pipe_stderr=True, quiet=False)
     )
     try:

@@ -10,7 +10,8 @@ from PIL import Image, ImageFilter
 
 from filmstitch import checkpoints
 from filmstitch.models import FilmRequest
-from tests.test_models import IDEA, plan_for
+from tests.support.plans import offline_plan as plan_for
+from tests.test_models import IDEA
 
 
 def png(array: np.ndarray) -> bytes:

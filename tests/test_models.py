@@ -6,19 +6,9 @@ import pytest
 from pydantic import ValidationError
 
 from filmstitch.models import FilmPlan, FilmRequest, Keyframe, Placement, Script, Segment, Staging, derive_seed
-from filmstitch.writers.offline import OfflineWriter
+from tests.support.plans import offline_plan as plan_for
 
 IDEA = "a stranded astronaut on the moon walks around and discovers nature"
-
-
-def plan_for(request: FilmRequest) -> FilmPlan:
-    writer = OfflineWriter()
-    script = writer.write_script(request)
-    characters = writer.describe_characters(request, script)
-    environment = writer.describe_environment(request, script)
-    keyframes = writer.write_keyframes(request, script, characters, environment)
-    return FilmPlan(request=request, writer=writer.label, script=script, characters=characters,
-                    environment=environment, keyframes=keyframes)
 
 
 @pytest.mark.parametrize(

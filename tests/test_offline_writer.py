@@ -8,7 +8,8 @@ from pydantic import ValidationError
 
 from filmstitch.models import FilmRequest
 from filmstitch.writers.offline import LABEL, OfflineWriter, read_idea
-from tests.test_models import IDEA, plan_for
+from tests.support.plans import offline_plan as plan_for
+from tests.test_models import IDEA
 
 
 def test_reads_who_where_and_what() -> None:

@@ -207,7 +207,10 @@ def read_idea(idea: str) -> ReadIdea:
     for i, word in enumerate(words):
         if word in ARTICLES and not hero:
             continue
-        if word in PREPOSITIONS or word in STOP_AFTER_PLACE or len(hero) == 3:
+        next_word = words[i + 1] if i + 1 < len(words) else ""
+        # "a girl crosses the desert": a word in -s right before an article or preposition is the verb
+        looks_like_verb = bool(hero) and word.endswith("s") and next_word in ARTICLES | PREPOSITIONS
+        if word in PREPOSITIONS or word in STOP_AFTER_PLACE or looks_like_verb or len(hero) == 3:
             rest = words[i:]
             break
         hero.append(word)
