@@ -1,6 +1,7 @@
 """Artifact storage: a local directory or any S3-compatible bucket, behind one small interface.
 
-Layout: ``films/<film_id>/<key>``, plus ``films/<film_id>/manifest.json`` listing every artifact
+Layout: ``films/<film_id>/<key>`` (the local root defaults to ``./films``, the S3 prefix to
+``films``), plus ``films/<film_id>/manifest.json`` listing every artifact
 with its sha256 and size. The guarantees, and how each is kept:
 
 * **No half-written object is ever visible.** Local: write a hidden temp file, fsync, rename over
@@ -663,12 +664,13 @@ def _group_commit(store: ObjectStore, key: str) -> _GroupCommit:
 
 
 class FilmStore:
-    """One film's artifacts under ``films/<film_id>/`` plus its manifest."""
+    """One film's artifacts under ``<film_id>/`` of the store, plus its manifest."""
 
     def __init__(self, store: ObjectStore, film_id: str) -> None:
         self.store = store
         self.film_id = validate_film_id(film_id)
-        self.base = f"films/{film_id}"
+        # The store is rooted at the films folder: ./films locally, the "films" prefix on S3.
+        self.base = film_id
 
     @classmethod
     def open(cls, config: StorageConfig, film_id: str) -> FilmStore:
