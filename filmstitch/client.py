@@ -20,6 +20,7 @@ The REST calls behind each method are listed in docs/deployments.md, for program
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -34,6 +35,8 @@ from filmstitch.models import FilmRequest
 
 DEFAULT_API_URL = "http://127.0.0.1:4200/api"
 MAKE_FILM = "make-film/make-film"
+FILM_BATCH = "film-batch/film-batch"
+BATCH_REPORT_KEY = "film-batch-report"
 RETRIES = 5
 RETRY_STATUSES = frozenset({408, 429, 502, 503, 504})
 TERMINAL = frozenset({"COMPLETED", "FAILED", "CRASHED", "CANCELLED"})
@@ -153,9 +156,23 @@ class FilmStitchClient:
         except ValidationError as exc:
             reasons = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'request'}: {e['msg']}" for e in exc.errors())
             raise ValueError(f"invalid film request: {reasons}") from None
+        return self.create_run(deployment, {"idea": idea, **parameters}, run_name)
+
+    def create_batch_run(
+        self, ideas: list[str] | None = None, *, ideas_file: str | None = None, ideas_s3_prefix: str | None = None,
+        deployment: str = FILM_BATCH, run_name: str | None = None, **parameters: Any,
+    ) -> RunState:
+        """Start a film-batch run: one auto-picked film per idea. `parameters` are film-batch's."""
+        if not (ideas or ideas_file or ideas_s3_prefix):
+            raise ValueError("no ideas: give ideas, ideas_file or ideas_s3_prefix")
+        sources = {"ideas": ideas, "ideas_file": ideas_file, "ideas_s3_prefix": ideas_s3_prefix}
+        return self.create_run(deployment, {**sources, **parameters}, run_name)
+
+    def create_run(self, deployment: str, parameters: dict[str, Any], run_name: str | None = None) -> RunState:
+        """A run of any deployment (`flow-name/deployment-name`); parameters left None take the defaults."""
         flow_name, _, deployment_name = deployment.partition("/")
         found = self._call("GET", f"/deployments/name/{flow_name}/{deployment_name}")
-        body: dict[str, Any] = {"parameters": {"idea": idea, **{k: v for k, v in parameters.items() if v is not None}}}
+        body: dict[str, Any] = {"parameters": {k: v for k, v in parameters.items() if v is not None}}
         if run_name:
             body["name"] = run_name
         return self._run_state(self._call("POST", f"/deployments/{found['id']}/create_flow_run", json=body))
@@ -230,12 +247,22 @@ class FilmStitchClient:
         answer = self._call("POST", f"/flow_runs/{run_id}/resume", json={"run_input": dict(picks)})
         return ResumeResult(status=answer["status"], reason=(answer.get("details") or {}).get("reason"))
 
-    # ------------------------------------------------------------------ the film
+    # ------------------------------------------------------------------ results
+
+    def _artifacts(self, run_id: str) -> list[dict[str, Any]]:
+        return self._call("POST", "/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [run_id]}}})
+
+    def batch_report(self, run_id: str) -> list[dict[str, Any]]:
+        """A film-batch run's report: one row per idea (idea, status, film, title, duration_s, cost_usd, error)."""
+        for artifact in self._artifacts(run_id):
+            if artifact.get("key") == BATCH_REPORT_KEY:
+                data = artifact["data"]
+                return json.loads(data) if isinstance(data, str) else data
+        raise FilmStitchError(f"run {run_id} has no {BATCH_REPORT_KEY} artifact (yet): is it a finished batch run?")
 
     def film(self, run_id: str) -> FilmLink:
         """The finished film, from the run's `film-<film_id>` link artifact."""
-        artifacts = self._call("POST", "/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [run_id]}}})
-        by_key = {a["key"]: a for a in artifacts if a.get("key")}
+        by_key = {a["key"]: a for a in self._artifacts(run_id) if a.get("key")}
         scripts = [key for key in by_key if key.startswith("script-")]
         film = by_key.get("film-" + scripts[0].removeprefix("script-")) if scripts else None
         match = _MARKDOWN_LINK.match(str(film["data"]).strip()) if film else None

@@ -37,7 +37,7 @@ class Served:
         return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
 
 
-def _serve_env(api_url: str, root: Path) -> dict[str, str]:
+def serve_env(api_url: str, root: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FILMSTITCH_") and k != "ANTHROPIC_API_KEY"}
     env.update(
         PREFECT_API_URL=api_url,
@@ -71,16 +71,16 @@ def served_deployments(prefect_api: str, tmp_path_factory: pytest.TempPathFactor
     with open(served.log_path, "ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "deployments.serve", "--gpu-slots", "1"],
-            cwd=REPO, env=_serve_env(prefect_api, root), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=REPO, env=serve_env(prefect_api, root), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
     try:
         _wait_until_registered(process, served)
         yield served
     finally:
-        _stop(process)
+        stop_process_group(process)
 
 
-def _stop(process: subprocess.Popen) -> None:
+def stop_process_group(process: subprocess.Popen) -> None:
     """SIGTERM the runner's process group (the runner and any flow run it started), then SIGKILL."""
     for sig, wait_s in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
         try:

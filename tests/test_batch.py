@@ -1,0 +1,141 @@
+"""film-batch: a served batch of three ideas (one invalid), where ideas come from, what a film cost,
+and the filmstitch-gpu global concurrency limit that caps GPU renders across runs."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import threading
+import time
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import boto3
+import httpx
+import pytest
+from moto import mock_aws
+
+from deployments.serve import ensure_gpu_limit
+from filmstitch.client import FilmStitchClient, FilmStitchError
+from filmstitch.settings import StorageConfig
+from filmstitch.storage import FilmStore
+from flows.film_batch import collect_ideas, film_cost, ideas_from_s3, read_ideas_text
+from tasks.common import render_slot
+from tests.support.served import Served
+
+SMALL = dict(segments=2, seconds_per_segment=2.0, width=256, height=160, fps=8)
+GOOD_IDEAS = ["a paper boat sails down a rainy street", "two robots share one umbrella"]
+TOO_LONG = "a story " * 300  # 2400 characters: FilmRequest refuses more than 2000
+
+
+@pytest.mark.prefect_server
+def test_batch_of_three_ideas_one_invalid(served_deployments: Served, tmp_path: Path) -> None:
+    api = served_deployments.api_url
+    ideas_file = tmp_path / "ideas.txt"
+    ideas_file.write_text(f"# tonight's films\n\n{GOOD_IDEAS[1]}\n")
+    with FilmStitchClient(api) as films:
+        run = films.create_batch_run([GOOD_IDEAS[0], TOO_LONG], ideas_file=str(ideas_file), parallel_films=2, **SMALL)
+        with pytest.raises(FilmStitchError, match="2 of 3 films made, 1 failed"):
+            films.wait(run.id, timeout_s=300)
+        # The report: idea -> film, status, duration, cost; the bad idea is a clear failure, in input order.
+        rows = films.batch_report(run.id)
+    assert [r["status"] for r in rows] == ["finished", "failed", "finished"]
+    assert rows[0]["idea"] == GOOD_IDEAS[0] and rows[2]["idea"] == GOOD_IDEAS[1]
+    assert rows[1]["idea"].endswith("...") and len(rows[1]["idea"]) <= 120
+    assert "idea" in rows[1]["error"] and "the limit is 2000" in rows[1]["error"] and not rows[1]["film"]
+    assert all(r["duration_s"] > 0 for r in rows)
+    for row in (rows[0], rows[2]):
+        film = Path(unquote(urlparse(row["film"]).path))
+        assert film.is_relative_to(served_deployments.storage_dir) and film.stat().st_size > 1000
+        assert row["film_seconds"] == 4.0 and row["title"] and row["error"] == ""
+        assert row["cost_usd"] == ""  # the offline writer records no usage
+        assert json.loads((film.parent / "picks" / "keyframes.json").read_text())["picked_by"] == "auto"
+
+    # One make-film subflow per idea: two completed, one failed, none left running.
+    body = {"flow_runs": {"parent_flow_run_id": {"any_": [run.id]}}}
+    children = httpx.post(f"{api}/flow_runs/filter", json=body, timeout=10).json()
+    assert sorted(c["state"]["type"] for c in children) == ["COMPLETED", "COMPLETED", "FAILED"]
+    assert all(c["parameters"]["auto_pick"] is True for c in children)
+
+
+@pytest.mark.prefect_server
+def test_the_batch_deployment_is_scheduled_but_off(served_deployments: Served) -> None:
+    deployment = httpx.get(f"{served_deployments.api_url}/deployments/name/film-batch/film-batch", timeout=10).json()
+    [schedule] = deployment["schedules"]
+    assert schedule["schedule"]["cron"] == "0 2 * * *" and schedule["active"] is False
+    assert schedule["parameters"] == {"ideas_file": "ideas.txt"}
+    make_film = httpx.get(f"{served_deployments.api_url}/deployments/name/make-film/make-film", timeout=10).json()
+    properties = make_film["parameter_openapi_schema"]["properties"]
+    assert {"idea", "segments", "width", "height", "seed", "writer", "renderer", "auto_pick"} <= set(properties)
+    assert all(spec.get("description") for spec in properties.values()), "every parameter needs a description"
+
+
+def test_ideas_from_a_list_a_file_and_their_errors(tmp_path: Path) -> None:
+    assert read_ideas_text("# a comment\n\n  first idea  \n#another\nsecond idea\n") == ["first idea", "second idea"]
+    path = tmp_path / "ideas.txt"
+    path.write_text("from the file\n")
+    assert collect_ideas(["from the list"], str(path), None) == ["from the list", "from the file"]
+    with pytest.raises(ValueError, match="no ideas"):
+        collect_ideas(None, None, None)
+    with pytest.raises(ValueError, match="does not exist"):
+        collect_ideas(None, str(tmp_path / "missing.txt"), None)
+    with pytest.raises(ValueError, match="s3://bucket/prefix"):
+        collect_ideas(None, None, "https://example.invalid/ideas")
+
+
+def test_ideas_from_an_s3_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FILMSTITCH_S3_ACCESS_KEY_ID", "testing-key-id")
+    monkeypatch.setenv("FILMSTITCH_S3_SECRET_ACCESS_KEY", "testing-secret")
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="film-ideas")
+        s3.put_object(Bucket="film-ideas", Key="nightly/b.txt", Body=b"third idea\n")
+        s3.put_object(Bucket="film-ideas", Key="nightly/a.txt", Body=b"# from marketing\nfirst idea\nsecond idea\n")
+        s3.put_object(Bucket="film-ideas", Key="other/c.txt", Body=b"not this one\n")
+        assert ideas_from_s3("s3://film-ideas/nightly") == ["first idea", "second idea", "third idea"]
+        with pytest.raises(ValueError, match="no idea files under s3://film-ideas/empty"):
+            ideas_from_s3("s3://film-ideas/empty/")
+
+
+def test_film_cost_sums_the_usage_records(tmp_path: Path) -> None:
+    storage = StorageConfig(root=str(tmp_path))
+    film = FilmStore.open(storage, "film-1")
+    film.put_json("plan/script.json", {"title": "t"})
+    assert film_cost(storage, "film-1") is None
+    film.put_json("usage/script.json", [{"stage": "script", "model": "m", "cost_usd": 0.0125}])
+    film.put_json("usage/keyframes.json", [{"cost_usd": 0.01}, {"cost_usd": 0.0005}])
+    assert film_cost(storage, "film-1") == pytest.approx(0.023)
+
+
+@pytest.mark.prefect_server
+def test_gpu_renders_share_one_global_limit(prefect_client_settings: str) -> None:
+    """Renders on GPU renderers hold a slot of `filmstitch-gpu` (Modal has no local cap, so only the
+    global limit can keep them apart): with 1 slot they never overlap, with 3 they do."""
+
+    def overlaps(renderer: str) -> int:
+        spans: list[tuple[float, float]] = []
+
+        def render() -> None:
+            with render_slot(renderer):
+                start = time.monotonic()
+                time.sleep(0.6)
+                spans.append((start, time.monotonic()))
+
+        threads = [threading.Thread(target=contextvars.copy_context().run, args=(render,)) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert len(spans) == 3
+        spans.sort()
+        return sum(later[0] < earlier[1] for earlier, later in zip(spans, spans[1:]))
+
+    try:
+        assert ensure_gpu_limit(1) == 1
+        assert overlaps("modal") == 0
+        assert ensure_gpu_limit(3) == 3
+        assert overlaps("modal") >= 1
+    finally:
+        ensure_gpu_limit(1)
+    limit = httpx.get(f"{prefect_client_settings}/v2/concurrency_limits/filmstitch-gpu", timeout=10).json()
+    assert limit["active_slots"] == 0  # every slot was given back
