@@ -1,0 +1,276 @@
+"""Pipelines assembled in code, with random weights: tiny ones for CPU tests, full-size ones for benchmarks.
+
+Nothing here downloads anything. Tokenizers are word-level over a small vocabulary (``tokenizers``'
+``WordLevel`` wrapped in ``PreTrainedTokenizerFast``): unknown words map to ``[UNK]``, which is all a
+random-weight model needs. The *architectures* of the full-size builders are FLUX.1-dev's (12B
+transformer, T5-XXL, CLIP-L, 16-channel VAE) and LTX-Video 0.9.5's (2B transformer, 0.9.5 VAE), so
+the compute and memory they take are the real models'; the weights are random, so the pictures are noise.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+from diffusers import (
+    AutoencoderKL,
+    AutoencoderKLLTXVideo,
+    FlowMatchEulerDiscreteScheduler,
+    FluxPipeline,
+    FluxTransformer2DModel,
+    LTXConditionPipeline,
+    LTXVideoTransformer3DModel,
+)
+from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
+from transformers import (
+    CLIPConfig,
+    CLIPImageProcessor,
+    CLIPModel,
+    CLIPTextConfig,
+    CLIPTextModel,
+    CLIPVisionConfig,
+    PreTrainedTokenizerFast,
+    T5Config,
+    T5EncoderModel,
+)
+
+WORDS = (
+    "a an the of in on at with and to from under over through into near her his their "
+    "astronaut moon garden flower crater helmet suit robot girl boy woman man dog cat city forest river sea sky "
+    "night day dawn dusk light dark red blue green gold silver white black warm cold soft bright "
+    "walks runs looks stands kneels sits reaches waves smiles discovers finds opens holds "
+    "wide medium close shot camera cinematic film still portrait reference sheet environment "
+    "worst quality inconsistent motion blurry jittery distorted"
+).split()
+SPECIAL = ("[PAD]", "[EOS]", "[UNK]")
+
+
+def word_tokenizer(max_length: int, vocab_size: int | None = None) -> PreTrainedTokenizerFast:
+    """A lower-casing whitespace tokenizer over :data:`WORDS` that appends ``[EOS]`` (ids: PAD 0, EOS 1, UNK 2)."""
+    vocab = {token: i for i, token in enumerate((*SPECIAL, *WORDS))}
+    if vocab_size is not None and len(vocab) > vocab_size:
+        raise ValueError(f"vocabulary of {len(vocab)} words does not fit vocab_size {vocab_size}")
+    tokenizer = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.Lowercase()
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer.post_processor = processors.TemplateProcessing(single="$A [EOS]", special_tokens=[("[EOS]", 1)])
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer, pad_token="[PAD]", eos_token="[EOS]", unk_token="[UNK]", model_max_length=max_length
+    )
+
+
+@contextlib.contextmanager
+def building_on(device: str | torch.device, dtype: torch.dtype) -> Iterator[None]:
+    """Create modules' parameters directly on ``device`` in ``dtype`` (a 12B model never touches host memory)."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        with torch.device(device):
+            yield
+    finally:
+        torch.set_default_dtype(previous)
+
+
+def _frozen(module: torch.nn.Module) -> torch.nn.Module:
+    return module.eval().requires_grad_(False)
+
+
+# ---------------------------------------------------------------- CLIP-L parts (shared by FLUX and references)
+
+
+def clip_text_config(hidden: int, layers: int, heads: int, intermediate: int, projection: int, vocab: int) -> CLIPTextConfig:
+    return CLIPTextConfig(
+        vocab_size=vocab,
+        hidden_size=hidden,
+        intermediate_size=intermediate,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        max_position_embeddings=77,
+        projection_dim=projection,
+        hidden_act="quick_gelu",
+        pad_token_id=0,
+        bos_token_id=1,
+        eos_token_id=1,
+    )
+
+
+def tiny_clip_model(seed: int = 0) -> CLIPModel:
+    """A tiny CLIP with both towers and projections (text hidden 32, vision hidden 24, joint space 16)."""
+    torch.manual_seed(seed)
+    text = clip_text_config(hidden=32, layers=2, heads=4, intermediate=37, projection=16, vocab=len(SPECIAL) + len(WORDS))
+    vision = CLIPVisionConfig(
+        hidden_size=24, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4,
+        image_size=32, patch_size=8, projection_dim=16,
+    )
+    config = CLIPConfig(text_config=text.to_dict(), vision_config=vision.to_dict(), projection_dim=16)
+    return _frozen(CLIPModel(config))
+
+
+def tiny_clip_processor() -> CLIPImageProcessor:
+    return CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+
+
+def save_tiny_clip(directory: Path, seed: int = 0) -> Path:
+    """Write a tiny CLIP (model.safetensors with both projections, preprocessor config) like clip-vit-large-patch14."""
+    tiny_clip_model(seed).save_pretrained(directory)
+    tiny_clip_processor().save_pretrained(directory)
+    return directory
+
+
+# ---------------------------------------------------------------- FLUX
+
+
+def tiny_flux_pipeline(seed: int = 0) -> FluxPipeline:
+    """FLUX pipeline with 1+1 transformer blocks and 32-wide encoders: a 32x32 image in milliseconds on a CPU.
+
+    The CLIP text tower is the tiny CLIP's (same seed), so its pooler space matches ``text_projection``
+    saved by :func:`save_tiny_clip`, as FLUX.1-dev's text encoder matches clip-vit-large-patch14.
+    """
+    clip = tiny_clip_model(seed)
+    text_encoder = _frozen(CLIPTextModel(clip.config.text_config))
+    # transformers 5 flattens CLIPTextModel (no `.text_model`); 4.x nests it.
+    getattr(text_encoder, "text_model", text_encoder).load_state_dict(clip.text_model.state_dict())
+    torch.manual_seed(seed + 1)
+    t5 = _frozen(T5EncoderModel(T5Config(
+        vocab_size=len(SPECIAL) + len(WORDS), d_model=32, d_ff=37, d_kv=8, num_layers=2, num_heads=4,
+        relative_attention_num_buckets=8, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0,
+    )))
+    transformer = _frozen(FluxTransformer2DModel(
+        patch_size=1, in_channels=16, num_layers=1, num_single_layers=1, attention_head_dim=16,
+        num_attention_heads=2, joint_attention_dim=32, pooled_projection_dim=32, guidance_embeds=True,
+        axes_dims_rope=(4, 6, 6),
+    ))
+    vae = _frozen(AutoencoderKL(
+        in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(8, 8), layers_per_block=1,
+        down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2,
+        norm_num_groups=4, use_quant_conv=False, use_post_quant_conv=False, sample_size=32,
+        scaling_factor=0.3611, shift_factor=0.1159,
+    ))
+    return FluxPipeline(
+        scheduler=FlowMatchEulerDiscreteScheduler(),
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=word_tokenizer(77),
+        text_encoder_2=t5,
+        tokenizer_2=word_tokenizer(512),
+        transformer=transformer,
+    )
+
+
+def full_flux_pipeline(device: str | torch.device = "cuda", dtype: torch.dtype = torch.bfloat16) -> FluxPipeline:
+    """FLUX.1-dev's architecture (11.9B transformer, 4.8B T5-XXL, CLIP-L, VAE) with random weights on ``device``."""
+    with building_on(device, dtype):
+        transformer = FluxTransformer2DModel(
+            patch_size=1, in_channels=64, num_layers=19, num_single_layers=38, attention_head_dim=128,
+            num_attention_heads=24, joint_attention_dim=4096, pooled_projection_dim=768, guidance_embeds=True,
+            axes_dims_rope=(16, 56, 56),
+        )
+        t5 = T5EncoderModel(t5_xxl_config())
+        text_encoder = CLIPTextModel(clip_text_config(768, 12, 12, 3072, 768, 49408))
+        vae = AutoencoderKL(
+            in_channels=3, out_channels=3, latent_channels=16, block_out_channels=(128, 256, 512, 512),
+            layers_per_block=2, down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
+            norm_num_groups=32, use_quant_conv=False, use_post_quant_conv=False, sample_size=1024,
+            scaling_factor=0.3611, shift_factor=0.1159,
+        )
+    scheduler = FlowMatchEulerDiscreteScheduler(
+        shift=3.0, use_dynamic_shifting=True, base_shift=0.5, max_shift=1.15,
+        base_image_seq_len=256, max_image_seq_len=4096,
+    )
+    return FluxPipeline(
+        scheduler=scheduler,
+        vae=_frozen(vae),
+        text_encoder=_frozen(text_encoder),
+        tokenizer=word_tokenizer(77, 49408),
+        text_encoder_2=_frozen(t5),
+        tokenizer_2=word_tokenizer(512, 32128),
+        transformer=_frozen(transformer),
+    )
+
+
+def full_clip_model(device: str | torch.device = "cuda", dtype: torch.dtype = torch.bfloat16) -> CLIPModel:
+    """clip-vit-large-patch14's architecture (both towers, 768-d joint space) with random weights."""
+    text = clip_text_config(768, 12, 12, 3072, 768, 49408)
+    vision = CLIPVisionConfig(
+        hidden_size=1024, intermediate_size=4096, num_hidden_layers=24, num_attention_heads=16,
+        image_size=224, patch_size=14, projection_dim=768, hidden_act="quick_gelu",
+    )
+    with building_on(device, dtype):
+        model = CLIPModel(CLIPConfig(text_config=text.to_dict(), vision_config=vision.to_dict(), projection_dim=768))
+    return _frozen(model)
+
+
+def t5_xxl_config() -> T5Config:
+    return T5Config(
+        vocab_size=32128, d_model=4096, d_ff=10240, d_kv=64, num_layers=24, num_heads=64,
+        relative_attention_num_buckets=32, feed_forward_proj="gated-gelu", dense_act_fn="gelu_new",
+        is_gated_act=True, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0,
+    )
+
+
+# ---------------------------------------------------------------- LTX-Video
+
+
+def tiny_ltx_pipeline(seed: int = 0) -> LTXConditionPipeline:
+    """LTX condition pipeline with 1 transformer block and a small VAE that compresses 8x in space and time,
+    as the real one does in time, so clips have 8k+1 frames and 32x32 frames give 4x4 latents."""
+    torch.manual_seed(seed)
+    t5 = _frozen(T5EncoderModel(T5Config(
+        vocab_size=len(SPECIAL) + len(WORDS), d_model=32, d_ff=37, d_kv=8, num_layers=2, num_heads=4,
+        relative_attention_num_buckets=8, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0,
+    )))
+    transformer = _frozen(LTXVideoTransformer3DModel(
+        in_channels=8, out_channels=8, patch_size=1, patch_size_t=1, num_attention_heads=4,
+        attention_head_dim=8, cross_attention_dim=32, num_layers=1, caption_channels=32,
+    ))
+    vae = _frozen(AutoencoderKLLTXVideo(
+        in_channels=3, out_channels=3, latent_channels=8, block_out_channels=(8, 8, 8, 8),
+        decoder_block_out_channels=(8, 8, 8, 8), layers_per_block=(1, 1, 1, 1, 1),
+        decoder_layers_per_block=(1, 1, 1, 1, 1), spatio_temporal_scaling=(True, True, True, False),
+        decoder_spatio_temporal_scaling=(True, True, True, False), decoder_inject_noise=(False,) * 5,
+        upsample_residual=(False,) * 4, upsample_factor=(1,) * 4, timestep_conditioning=False,
+        patch_size=1, patch_size_t=1, encoder_causal=True, decoder_causal=False,
+    ))
+    return LTXConditionPipeline(
+        scheduler=FlowMatchEulerDiscreteScheduler(),
+        vae=vae,
+        text_encoder=t5,
+        tokenizer=word_tokenizer(128),
+        transformer=transformer,
+    )
+
+
+def full_ltx_pipeline(
+    device: str | torch.device = "cuda", dtype: torch.dtype = torch.bfloat16, text_encoder: T5EncoderModel | None = None
+) -> LTXConditionPipeline:
+    """LTX-Video 0.9.5's architecture (1.9B transformer, 0.9.5 VAE, T5-XXL) with random weights on ``device``.
+
+    Pass ``text_encoder`` to share one T5-XXL with a FLUX pipeline built in the same process.
+    """
+    with building_on(device, dtype):
+        transformer = LTXVideoTransformer3DModel(
+            in_channels=128, out_channels=128, patch_size=1, patch_size_t=1, num_attention_heads=32,
+            attention_head_dim=64, cross_attention_dim=2048, num_layers=28, caption_channels=4096,
+        )
+        vae = AutoencoderKLLTXVideo(
+            in_channels=3, out_channels=3, latent_channels=128, block_out_channels=(128, 256, 512, 1024, 2048),
+            down_block_types=("LTXVideo095DownBlock3D",) * 4, decoder_block_out_channels=(256, 512, 1024),
+            layers_per_block=(4, 6, 6, 2, 2), decoder_layers_per_block=(5, 5, 5, 5),
+            spatio_temporal_scaling=(True, True, True, True), decoder_spatio_temporal_scaling=(True, True, True),
+            decoder_inject_noise=(False, False, False, False),
+            downsample_type=("spatial", "temporal", "spatiotemporal", "spatiotemporal"),
+            upsample_residual=(True, True, True), upsample_factor=(2, 2, 2), timestep_conditioning=True,
+            patch_size=4, patch_size_t=1, resnet_norm_eps=1e-6, scaling_factor=1.0, encoder_causal=True,
+            decoder_causal=False, spatial_compression_ratio=32, temporal_compression_ratio=8,
+        )
+        t5 = text_encoder if text_encoder is not None else T5EncoderModel(t5_xxl_config())
+    return LTXConditionPipeline(
+        # LTXConditionPipeline passes its own (linear-quadratic) timesteps, so no dynamic shifting.
+        scheduler=FlowMatchEulerDiscreteScheduler(use_dynamic_shifting=False, shift_terminal=0.1),
+        vae=_frozen(vae),
+        text_encoder=_frozen(t5),
+        tokenizer=word_tokenizer(128, 32128),
+        transformer=_frozen(transformer),
+    )
