@@ -25,6 +25,7 @@ from rich.console import Console
 
 from filmstitch.models import FilmRequest
 from filmstitch.settings import Settings
+from filmstitch.storage import FilmStore, StorageError
 
 # The server's telemetry write races the flow's writes on SQLite ("database is locked"); it sends nothing here anyway.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -115,7 +116,7 @@ def run_with_checkpoints(make_film: Any, parameters: dict[str, Any]) -> Any:
         with temporary_settings(updates={PREFECT_API_URL: api_url}):
             thread = threading.Thread(target=contextvars.copy_context().run, args=(run_flow,), daemon=True)
             thread.start()
-            answer_checkpoints(api_url, run_name, thread)
+            answer_checkpoints(api_url, run_name, thread, film_store_for(parameters))
             thread.join()
     finally:
         if server is not None:
@@ -125,16 +126,31 @@ def run_with_checkpoints(make_film: Any, parameters: dict[str, Any]) -> Any:
     return outcome["result"]
 
 
-def answer_checkpoints(api_url: str, run_name: str, thread: threading.Thread) -> None:
+def film_store_for(parameters: dict[str, Any]) -> FilmStore:
+    """The store of the film these parameters make (the same id the flow derives)."""
+    settings = Settings()
+    request_fields = {k: v for k, v in parameters.items() if k in FilmRequest.model_fields}
+    film_id = parameters.get("film_id") or FilmRequest(**request_fields).film_id(
+        *settings.backends(parameters.get("writer"), parameters.get("renderer"))
+    )
+    return FilmStore.open(settings.storage_config(), film_id)
+
+
+def answer_checkpoints(api_url: str, run_name: str, thread: threading.Thread, store: FilmStore) -> None:
     """Watch the run; at each pause say how to answer, and ask here when this is a terminal."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+    from prefect.client.schemas.sorting import FlowRunSort
 
     ui_url = api_url.removesuffix("/api")
     handled: set[str] = set()
     with get_client(sync_client=True) as client:
         while thread.is_alive():
-            runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[run_name])))
+            runs = client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[run_name])),
+                sort=FlowRunSort.START_TIME_DESC,  # this server refuses a request without sort and limit
+                limit=1,
+            )
             run = runs[0] if runs else None
             if run and run.state and run.state.is_paused() and run.state.state_details.run_input_keyset:
                 keyset = run.state.state_details.run_input_keyset
@@ -146,17 +162,32 @@ def answer_checkpoints(api_url: str, run_name: str, thread: threading.Thread) ->
                         '{"run_input": {...}}'
                     )
                     if sys.stdin.isatty():
-                        prompt_for_picks(client, run.id, keyset, thread)
+                        prompt_for_picks(client, run.id, keyset, store)
             time.sleep(1)
 
 
-def prompt_for_picks(client: Any, run_id: uuid.UUID, keyset: dict[str, str], thread: threading.Thread) -> None:
+def variant_locations(store: FilmStore, fields: list[str]) -> dict[str, list[str]]:
+    """Where to look at each field's variants (paths for local storage), from the checkpoint's record."""
+    for name in ("references", "keyframes"):
+        try:
+            record = store.get_json(f"checkpoints/{name}.json")
+        except StorageError:
+            continue
+        if list(record["fields"]) == fields:
+            return {f: [film_path(store.url(k)) for k in info["images"]] for f, info in record["fields"].items()}
+    return {}
+
+
+def prompt_for_picks(client: Any, run_id: uuid.UUID, keyset: dict[str, str], store: FilmStore) -> None:
     """Ask for each field in the terminal; give up quietly if someone answers elsewhere first."""
     import json
 
     schema = json.loads(client.read_flow_run_input(run_id, keyset["schema"]))
     answers: dict[str, int] = {}
+    locations = variant_locations(store, list(schema.get("properties", {})))
     for field, spec in schema.get("properties", {}).items():
+        for variant, location in enumerate(locations.get(field, [])):
+            console.print(f"  variant {variant}: {location}", soft_wrap=True)
         console.print(f"{spec.get('description', field)} [default {spec.get('default', 0)}]: ", end="")
         while True:
             line = read_line_unless_resumed(client, run_id)

@@ -64,6 +64,11 @@ class Settings(BaseSettings):
             region=self.s3_region,
         )
 
+    def backends(self, writer: str | None = None, renderer: str | None = None) -> tuple[str, str]:
+        """(writer, renderer) a run uses: the given names, else these settings; `auto` resolved."""
+        chosen = self.model_copy(update={"writer": writer}) if writer else self
+        return chosen.resolved_writer(), renderer or self.renderer
+
     def resolved_writer(self) -> Literal["offline", "claude"]:
         """`auto` means Claude when an API key is configured, otherwise the offline story engine."""
         if self.writer != "auto":
