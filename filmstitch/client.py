@@ -172,6 +172,11 @@ class FilmStitchClient:
         """A run of any deployment (`flow-name/deployment-name`); parameters left None take the defaults."""
         flow_name, _, deployment_name = deployment.partition("/")
         found = self._call("GET", f"/deployments/name/{flow_name}/{deployment_name}")
+        # The server checks types but lets unknown names through (the run would then fail): refuse them here.
+        known = set((found.get("parameter_openapi_schema") or {}).get("properties") or {})
+        unknown = sorted(set(parameters) - known) if known else []
+        if unknown:
+            raise ValueError(f"{deployment} has no parameter {', '.join(unknown)}; it has {', '.join(sorted(known))}")
         body: dict[str, Any] = {"parameters": {k: v for k, v in parameters.items() if v is not None}}
         if run_name:
             body["name"] = run_name
