@@ -175,7 +175,7 @@ class FluxImageEngine:
         device = rt.resolve_device(settings, device)
         dtype = rt.resolve_dtype(settings, device)
         directory = rt.require_dir(settings.flux_dir, "FLUX.1-dev", "FILMSTITCH_GPU_FLUX_DIR")
-        pipe = FluxPipeline.from_pretrained(directory, torch_dtype=dtype)
+        pipe = FluxPipeline.from_pretrained(directory, dtype=dtype)
         references = None
         if settings.reference_weight > 0:
             references = ReferenceEncoder.load(settings.clip_vision_dir, device, dtype)

@@ -112,7 +112,7 @@ class LtxVideoEngine:
         device = rt.resolve_device(settings, device)
         dtype = rt.resolve_dtype(settings, device)
         directory = rt.require_dir(settings.ltx_dir, "LTX-Video 0.9.5", "FILMSTITCH_GPU_LTX_DIR")
-        pipe = LTXConditionPipeline.from_pretrained(directory, torch_dtype=dtype)
+        pipe = LTXConditionPipeline.from_pretrained(directory, dtype=dtype)
         return cls.from_pipeline(pipe, settings, device)
 
     @classmethod
