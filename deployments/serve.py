@@ -56,35 +56,54 @@ def import_flow(entrypoint: str) -> Flow:
     return flow
 
 
-def schedules(spec: dict[str, Any]) -> list[Schedule]:
-    """prefect.yaml's cron schedules, with their `active` flag (off stays off)."""
+def schedules(spec: dict[str, Any], switched: dict[str, bool] | None = None) -> list[Schedule]:
+    """prefect.yaml's cron schedules. `active` comes from prefect.yaml the first time; after that a switch
+    flipped in the UI (passed in `switched`, by slug) is kept, so a restart does not undo it."""
     result = []
     for entry in spec.get("schedules") or []:
         if "cron" not in entry:
             raise ValueError(f"deployment {spec['name']}: only cron schedules are supported here, got {entry}")
+        active = (switched or {}).get(entry.get("slug"), entry.get("active", True))
         result.append(
-            Cron(entry["cron"], timezone=entry.get("timezone"), active=entry.get("active", True),
+            Cron(entry["cron"], timezone=entry.get("timezone"), active=active,
                  parameters=entry.get("parameters") or {}, slug=entry.get("slug"))
         )
     return result
 
 
+def switched_schedules(flow_name: str, deployment_name: str) -> dict[str, bool]:
+    """Slug -> active of the deployment's schedules as the server has them now (empty if it has none)."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            deployment = client.read_deployment_by_name(f"{flow_name}/{deployment_name}")
+        except ObjectNotFound:
+            return {}
+    return {s.slug: s.active for s in deployment.schedules if s.slug}
+
+
 def runner_deployments(path: Path = PREFECT_YAML, work_pool: bool = False, suffix: str = "") -> list[RunnerDeployment]:
     """One RunnerDeployment per prefect.yaml deployment (named `name + suffix`), served by this process or,
     with `work_pool`, on the work pool prefect.yaml names. Parameter descriptions come from the docstrings."""
-    return [
-        import_flow(spec["entrypoint"]).to_deployment(
-            name=spec["name"] + suffix,
-            description=spec.get("description"),
-            tags=spec.get("tags"),
-            parameters=spec.get("parameters") or {},
-            schedules=schedules(spec),
-            entrypoint_type=EntrypointType.MODULE_PATH,
-            work_pool_name=spec["work_pool"]["name"] if work_pool else None,
-            work_queue_name=spec["work_pool"].get("work_queue_name") if work_pool else None,
+    deployments = []
+    for spec in deployment_specs(path):
+        flow = import_flow(spec["entrypoint"])
+        name = spec["name"] + suffix
+        deployments.append(
+            flow.to_deployment(
+                name=name,
+                description=spec.get("description"),
+                tags=spec.get("tags"),
+                parameters=spec.get("parameters") or {},
+                schedules=schedules(spec, switched_schedules(flow.name, name) if spec.get("schedules") else None),
+                entrypoint_type=EntrypointType.MODULE_PATH,
+                work_pool_name=spec["work_pool"]["name"] if work_pool else None,
+                work_queue_name=spec["work_pool"].get("work_queue_name") if work_pool else None,
+            )
         )
-        for spec in deployment_specs(path)
-    ]
+    return deployments
 
 
 def register(path: Path = PREFECT_YAML, suffix: str = "", gpu_slots: int | None = None) -> list[str]:

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from moto import mock_aws
 
-from deployments.serve import ensure_gpu_limit
+from deployments.serve import ensure_gpu_limit, switched_schedules
 from filmstitch.client import FilmStitchClient, FilmStitchError
 from filmstitch.settings import StorageConfig
 from filmstitch.storage import FilmStore
@@ -59,11 +59,14 @@ def test_batch_of_three_ideas_one_invalid(served_deployments: Served, tmp_path: 
 
 
 @pytest.mark.prefect_server
-def test_the_batch_deployment_is_scheduled_but_off(served_deployments: Served) -> None:
+def test_the_batch_deployment_is_scheduled_but_off(served_deployments: Served, prefect_client_settings: str) -> None:
     deployment = httpx.get(f"{served_deployments.api_url}/deployments/name/film-batch/film-batch", timeout=10).json()
     [schedule] = deployment["schedules"]
     assert schedule["schedule"]["cron"] == "0 2 * * *" and schedule["active"] is False
     assert schedule["parameters"] == {"ideas_file": "ideas.txt"}
+    # What the next start of `filmstitch server` keeps (a switch flipped in the UI would show here).
+    assert switched_schedules("film-batch", "film-batch") == {"nightly": False}
+    assert switched_schedules("film-batch", "not-registered") == {}
     make_film = httpx.get(f"{served_deployments.api_url}/deployments/name/make-film/make-film", timeout=10).json()
     properties = make_film["parameter_openapi_schema"]["properties"]
     assert {"idea", "segments", "width", "height", "seed", "writer", "renderer", "auto_pick"} <= set(properties)

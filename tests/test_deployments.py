@@ -31,6 +31,8 @@ def test_prefect_yaml_declares_both_deployments() -> None:
     assert specs["make-film"].get("schedules") is None
     [nightly] = schedules(specs["film-batch"])
     assert nightly.cron == "0 2 * * *" and nightly.active is False  # off until someone turns it on
+    [switched_on] = schedules(specs["film-batch"], {"nightly": True})  # ... and then it stays on
+    assert switched_on.active is True and switched_on.parameters == {"ideas_file": "ideas.txt"}
 
 
 @pytest.mark.prefect_server
