@@ -13,7 +13,9 @@ stopped. Picks are stored too: a resumed run does not ask the same question twic
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import json
+from collections.abc import Iterator, Sequence
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import (
@@ -51,6 +53,56 @@ class FilmResult(BaseModel):
     picks: Picks
     writer: str
     renderer: str
+
+
+class StageFailed(RuntimeError):
+    """A stage failed for good (its task's retries are spent). Work finished before it is kept."""
+
+
+@contextlib.contextmanager
+def stage(name: str) -> Iterator[None]:
+    """Name the stage in any failure that escapes it, so the message says where the film stopped."""
+    try:
+        yield
+    except StageFailed:
+        raise
+    except Exception as exc:  # pauses and cancellations are BaseExceptions: they pass through untouched
+        raise StageFailed(
+            f"the {name} stage failed: {type(exc).__name__}: {exc}. Finished work is kept: "
+            "run the film again with the same inputs to resume here"
+        ) from exc
+
+
+class FilmIdTaken(ValueError):
+    """The film id already names a different film."""
+
+
+#: What a film is (request, writer, renderer), written once by the film's first run, never changed.
+FILM_IDENTITY = "film.json"
+
+
+def claim_film(store: FilmStore, identity: dict) -> None:
+    """Make sure this film id names this film, before anything is written.
+
+    The first run of a film id records what the film is, atomically (an atomic read-modify-write
+    that keeps what is there), so of two runs started at once with different inputs under one id
+    exactly one wins; the other, and any later run with other inputs, is refused here. Without this,
+    both would write into one folder and each report a film.mp4 that may be the other's.
+    """
+    wanted = json.dumps(identity, sort_keys=True, indent=2).encode()
+    store.store.ensure_writable()
+    stored = store.store.update(
+        store.full_key(FILM_IDENTITY), lambda current: wanted if current is None else current, "application/json"
+    )
+    try:
+        same = json.loads(stored) == json.loads(wanted)
+    except ValueError:
+        same = False
+    if not same:
+        raise FilmIdTaken(
+            f"film id {store.film_id!r} already holds a different film (another idea, settings, writer or renderer); "
+            "give this film another id, or leave the id out to derive one from the request"
+        )
 
 
 def artifact_key(film_id: str, what: str) -> str:
@@ -112,29 +164,33 @@ def make_film(
     )
     timeout = pause_timeout_s or settings.pause_timeout_s
     store = ctx.store()
+    claim_film(store, {"request": request.model_dump(), "writer": writer_name, "renderer": renderer_name})
     store.update_manifest(status="running", request=request.model_dump(), writer=writer_name, renderer=renderer_name)
     logger.info("Film %s: writer=%s renderer=%s storage=%s", ctx.film_id, writer_name, renderer_name,
                 settings.storage_config().describe())
 
     # Phase 1: writing. Each call depends on the previous ones.
-    script = write_script(ctx, request)
-    characters = describe_characters(ctx, request, script)
-    environment = describe_environment(ctx, request, script)
-    keyframes = write_keyframe_prompts(ctx, request, script, characters, environment)
-    plan = assemble_plan(ctx, request, script, characters, environment, keyframes)
-    publish_script(ctx, plan)
+    with stage("writing"):
+        script = write_script(ctx, request)
+        characters = describe_characters(ctx, request, script)
+        environment = describe_environment(ctx, request, script)
+        keyframes = write_keyframe_prompts(ctx, request, script, characters, environment)
+        plan = assemble_plan(ctx, request, script, characters, environment, keyframes)
+        publish_script(ctx, plan)
 
     # Phase 1: reference variants, fanned out over subjects.
     subject_ids = [s.id for s in plan.subjects]
-    futures = [render_reference_variants.submit(ctx, plan, sid) for sid in subject_ids]
-    references = dict(zip(subject_ids, wait_with_progress(ctx, "references", futures)))
+    with stage("references"):
+        futures = [render_reference_variants.submit(ctx, plan, sid) for sid in subject_ids]
+        references = dict(zip(subject_ids, wait_with_progress(ctx, "references", futures)))
 
     reference_picks = choose_references(ctx, store, plan, references, auto_pick, timeout)
     chosen_refs = {sid: references[sid][v] for sid, v in reference_picks.items()}
 
     # Phase 2: keyframe variants, fanned out over boundaries.
-    futures = [render_keyframe_variants.submit(ctx, plan, k.index, chosen_refs) for k in plan.keyframes]
-    keyframe_variants = wait_with_progress(ctx, "keyframes", futures)
+    with stage("keyframes"):
+        futures = [render_keyframe_variants.submit(ctx, plan, k.index, chosen_refs) for k in plan.keyframes]
+        keyframe_variants = wait_with_progress(ctx, "keyframes", futures)
 
     keyframe_picks, auto = choose_keyframes(ctx, store, plan, keyframe_variants, auto_pick, timeout)
     chosen = [keyframe_variants[i][v] for i, v in enumerate(keyframe_picks)]
@@ -142,11 +198,13 @@ def make_film(
     publish_picks(ctx, plan, picks)
 
     # Phase 3: one clip per segment between its two chosen keyframes, then assembly.
-    futures = [
-        render_clip.submit(ctx, plan, i, chosen[i], chosen[i + 1], chosen_refs) for i in range(request.segments)
-    ]
-    clips = wait_with_progress(ctx, "clips", futures)
-    film = assemble_film(ctx, clips)
+    with stage("clips"):
+        futures = [
+            render_clip.submit(ctx, plan, i, chosen[i], chosen[i + 1], chosen_refs) for i in range(request.segments)
+        ]
+        clips = wait_with_progress(ctx, "clips", futures)
+    with stage("assembly"):
+        film = assemble_film(ctx, clips)
 
     location = film_location(store, film.key)
     store.update_manifest(status="finished", film=film.key, title=plan.script.title, picks=picks.model_dump())
