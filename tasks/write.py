@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from prefect import task
 
 from filmstitch.models import Character, Environment, FilmPlan, FilmRequest, Keyframe, Script
-from filmstitch.writers import Writer, get_writer, writer_class
+from filmstitch.writers import Writer, get_writer
 from tasks.common import CACHED, RETRIES, FilmContext
 
 
@@ -77,7 +77,8 @@ def assemble_plan(
     """Cross-check everything the writer produced and store the plan every later stage reads."""
     plan = FilmPlan(
         request=request,
-        writer=writer_class(ctx.writer).label,
+        # The instance's label: the Claude writer's names its model, so it exists only on instances.
+        writer=get_writer(ctx.writer).label,
         script=script,
         characters=characters,
         environment=environment,
