@@ -249,14 +249,14 @@ class ModalRenderer(Renderer):
             return self._workers[key]
 
     def reference_variants(self, plan: FilmPlan, subject: Subject, seeds: list[int]) -> list[bytes]:
-        worker = self._worker(self.settings.modal_image_cls)
-        return worker.reference_pngs.remote(**reference_request(plan, subject, seeds))
+        request = reference_request(plan, subject, seeds)  # bad input fails here, before any remote call
+        return self._worker(self.settings.modal_image_cls).reference_pngs.remote(**request)
 
     def keyframe_variants(
         self, plan: FilmPlan, index: int, references: dict[str, RenderedImage], seeds: list[int]
     ) -> list[bytes]:
-        worker = self._worker(self.settings.modal_image_cls)
-        return worker.keyframe_pngs.remote(**keyframe_request(plan, index, references, seeds))
+        request = keyframe_request(plan, index, references, seeds)
+        return self._worker(self.settings.modal_image_cls).keyframe_pngs.remote(**request)
 
     def clip(
         self,
@@ -267,5 +267,5 @@ class ModalRenderer(Renderer):
         references: dict[str, RenderedImage],
         seed: int,
     ) -> bytes:
-        worker = self._worker(self.settings.modal_video_cls)
-        return worker.clip_mp4.remote(**clip_request(plan, segment, first, last, seed))
+        request = clip_request(plan, segment, first, last, seed)
+        return self._worker(self.settings.modal_video_cls).clip_mp4.remote(**request)
