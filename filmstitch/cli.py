@@ -187,8 +187,9 @@ def prompt_for_picks(client: Any, run_id: uuid.UUID, keyset: dict[str, str], sto
     locations = variant_locations(store, list(schema.get("properties", {})))
     for field, spec in schema.get("properties", {}).items():
         for variant, location in enumerate(locations.get(field, [])):
-            console.print(f"  variant {variant}: {location}", soft_wrap=True)
-        console.print(f"{spec.get('description', field)} [default {spec.get('default', 0)}]: ", end="")
+            console.print(f"  variant {variant}: {location}", soft_wrap=True, markup=False, highlight=False)
+        question = f"{spec.get('description', field)} [default {spec.get('default', 0)}]: "
+        console.print(question, end="", markup=False, highlight=False)
         while True:
             line = read_line_unless_resumed(client, run_id)
             if line is None:
@@ -198,7 +199,7 @@ def prompt_for_picks(client: Any, run_id: uuid.UUID, keyset: dict[str, str], sto
             if text.isdigit() and spec.get("minimum", 0) <= int(text) <= spec.get("maximum", 99):
                 answers[field] = int(text)
                 break
-            console.print(f"  choose {spec.get('minimum', 0)}-{spec.get('maximum')}: ", end="")
+            console.print(f"  choose {spec.get('minimum', 0)}-{spec.get('maximum')}: ", end="", highlight=False)
     result = client.resume_flow_run(run_id, run_input=answers)
     console.print(f"Picks sent: {result.status.value}")
 
