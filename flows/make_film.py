@@ -260,6 +260,7 @@ def _ask(
             answer = pause_flow_run(
                 wait_for_input=form.with_initial_data(description=note + description),
                 timeout=timeout,
+                poll_interval=2,  # the film goes on within ~2 s of an answer (Prefect's default is 10 s)
                 key=f"{key}-{attempt}",
             )
         except FlowPauseTimeout:
