@@ -73,7 +73,9 @@ def test_app_module_imports_without_modal_credentials(tmp_path: Path) -> None:
         "m.container_env['FILMSTITCH_GPU_FLUX_DIR'], sorted(m.app.registered_classes), "
         "sorted(m.app.registered_functions))"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split()[:4] == ["filmstitch-gpu", "H100", "30", "/weights/flux1-dev"]
     assert "'FluxWorker'" in out.stdout and "'LtxWorker'" in out.stdout and "download_weights" in out.stdout

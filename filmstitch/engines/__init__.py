@@ -109,4 +109,4 @@ class GpuSettings(BaseSettings):
         return self.fast_video_steps if self.fast else self.video_steps
 
 
-__all__ = ["GpuSettings", "LTX_FRAME_STEP"]
+__all__ = ["LTX_FRAME_STEP", "GpuSettings"]

@@ -118,7 +118,7 @@ def load_text_projection(clip_dir: Path) -> torch.Tensor:
     """CLIP-L's ``text_projection.weight`` (joint x pooler), read straight from the checkpoint's safetensors."""
     for path in sorted(clip_dir.glob("*.safetensors")):
         with safe_open(str(path), framework="pt") as handle:
-            if "text_projection.weight" in handle.keys():
+            if "text_projection.weight" in handle.keys():  # noqa: SIM118 - safe_open is not a dict
                 return handle.get_tensor("text_projection.weight")
     raise FileNotFoundError(
         f"no text_projection.weight in {clip_dir}/*.safetensors: download the full openai/clip-vit-large-patch14"

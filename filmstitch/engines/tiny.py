@@ -36,14 +36,7 @@ from transformers import (
     T5EncoderModel,
 )
 
-WORDS = (
-    "a an the of in on at with and to from under over through into near her his their "
-    "astronaut moon garden flower crater helmet suit robot girl boy woman man dog cat city forest river sea sky "
-    "night day dawn dusk light dark red blue green gold silver white black warm cold soft bright "
-    "walks runs looks stands kneels sits reaches waves smiles discovers finds opens holds "
-    "wide medium close shot camera cinematic film still portrait reference sheet environment "
-    "worst quality inconsistent motion blurry jittery distorted"
-).split()
+WORDS = ["a", "an", "the", "of", "in", "on", "at", "with", "and", "to", "from", "under", "over", "through", "into", "near", "her", "his", "their", "astronaut", "moon", "garden", "flower", "crater", "helmet", "suit", "robot", "girl", "boy", "woman", "man", "dog", "cat", "city", "forest", "river", "sea", "sky", "night", "day", "dawn", "dusk", "light", "dark", "red", "blue", "green", "gold", "silver", "white", "black", "warm", "cold", "soft", "bright", "walks", "runs", "looks", "stands", "kneels", "sits", "reaches", "waves", "smiles", "discovers", "finds", "opens", "holds", "wide", "medium", "close", "shot", "camera", "cinematic", "film", "still", "portrait", "reference", "sheet", "environment", "worst", "quality", "inconsistent", "motion", "blurry", "jittery", "distorted"]
 SPECIAL = ("[PAD]", "[EOS]", "[UNK]")
 
 
@@ -122,6 +115,14 @@ def save_tiny_clip(directory: Path, seed: int = 0) -> Path:
 # ---------------------------------------------------------------- FLUX
 
 
+def tiny_t5() -> T5EncoderModel:
+    """A 2-layer, 32-wide T5 encoder over the tiny vocabulary (the T5-XXL of the tiny pipelines)."""
+    return _frozen(T5EncoderModel(T5Config(
+        vocab_size=len(SPECIAL) + len(WORDS), d_model=32, d_ff=37, d_kv=8, num_layers=2, num_heads=4,
+        relative_attention_num_buckets=8, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0,
+    )))
+
+
 def tiny_flux_pipeline(seed: int = 0) -> FluxPipeline:
     """FLUX pipeline with 1+1 transformer blocks and 32-wide encoders: a 32x32 image in milliseconds on a CPU.
 
@@ -133,10 +134,7 @@ def tiny_flux_pipeline(seed: int = 0) -> FluxPipeline:
     # transformers 5 flattens CLIPTextModel (no `.text_model`); 4.x nests it.
     getattr(text_encoder, "text_model", text_encoder).load_state_dict(clip.text_model.state_dict())
     torch.manual_seed(seed + 1)
-    t5 = _frozen(T5EncoderModel(T5Config(
-        vocab_size=len(SPECIAL) + len(WORDS), d_model=32, d_ff=37, d_kv=8, num_layers=2, num_heads=4,
-        relative_attention_num_buckets=8, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0,
-    )))
+    t5 = tiny_t5()
     transformer = _frozen(FluxTransformer2DModel(
         patch_size=1, in_channels=16, num_layers=1, num_single_layers=1, attention_head_dim=16,
         num_attention_heads=2, joint_attention_dim=32, pooled_projection_dim=32, guidance_embeds=True,
@@ -217,10 +215,7 @@ def tiny_ltx_pipeline(seed: int = 0) -> LTXConditionPipeline:
     """LTX condition pipeline with 1 transformer block and a small VAE that compresses 8x in space and time,
     as the real one does in time, so clips have 8k+1 frames and 32x32 frames give 4x4 latents."""
     torch.manual_seed(seed)
-    t5 = _frozen(T5EncoderModel(T5Config(
-        vocab_size=len(SPECIAL) + len(WORDS), d_model=32, d_ff=37, d_kv=8, num_layers=2, num_heads=4,
-        relative_attention_num_buckets=8, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0,
-    )))
+    t5 = tiny_t5()
     transformer = _frozen(LTXVideoTransformer3DModel(
         in_channels=8, out_channels=8, patch_size=1, patch_size_t=1, num_attention_heads=4,
         attention_head_dim=8, cross_attention_dim=32, num_layers=1, caption_channels=32,

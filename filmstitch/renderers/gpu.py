@@ -20,7 +20,7 @@ import logging
 import queue
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 from filmstitch.engines import GpuSettings
 from filmstitch.models import MAX_CLIP_SUMMARY_WORDS, FilmPlan, Subject
@@ -93,7 +93,7 @@ def keyframe_request(
 def clip_request(plan: FilmPlan, segment: int, first: RenderedImage, last: RenderedImage, seed: int) -> dict[str, Any]:
     """Keyword arguments of ``LtxVideoEngine.clip_mp4``: keyframes `segment` and `segment + 1`, the motion prompt
     from the segment's action and narration, and the film's frame count, size and rate."""
-    from filmstitch.engines.ltx import clip_prompt  # noqa: PLC0415 - keeps torch out of this module's import
+    from filmstitch.engines.ltx import clip_prompt  # imported here: keeps torch out of this module's import
 
     segments = plan.script.segments
     if not 0 <= segment < len(segments):
@@ -138,7 +138,7 @@ class _LocalEngines:
         settings = self.configure()
         with self.lock:
             if self.flux is None:
-                from filmstitch.engines.flux import FluxImageEngine  # noqa: PLC0415
+                from filmstitch.engines.flux import FluxImageEngine
 
                 self.flux = FluxImageEngine.load(settings, visible_devices(settings)[0])
             return self.flux
@@ -154,7 +154,7 @@ class _LocalEngines:
                 engine = self.ltx.get(device)
                 if engine is None:
                     self._make_room_for_ltx(device, settings)
-                    from filmstitch.engines.ltx import LtxVideoEngine  # noqa: PLC0415
+                    from filmstitch.engines.ltx import LtxVideoEngine
 
                     engine = self.ltx[device] = LtxVideoEngine.load(settings, device)
             yield engine
@@ -165,9 +165,9 @@ class _LocalEngines:
         """Phases run in order (images, then clips), so on a small GPU the FLUX engine is let go first."""
         if self.flux is None or str(self.flux.device) != device or not device.startswith("cuda"):
             return
-        import torch  # noqa: PLC0415
+        import torch
 
-        from filmstitch.engines.runtime import memory_budget_bytes  # noqa: PLC0415
+        from filmstitch.engines.runtime import memory_budget_bytes
 
         budget = memory_budget_bytes(settings, torch.device(device))
         if budget is not None and budget < SHARED_GPU_BYTES:
@@ -187,9 +187,9 @@ _ENGINES = _LocalEngines()
 
 def visible_devices(settings: GpuSettings) -> list[str]:
     """'cuda:0', 'cuda:1', ... for every visible GPU, or ['cpu'] where there is none (or the settings say so)."""
-    import torch  # noqa: PLC0415
+    import torch
 
-    from filmstitch.engines.runtime import resolve_device  # noqa: PLC0415
+    from filmstitch.engines.runtime import resolve_device
 
     if resolve_device(settings).type == "cuda":
         return [f"cuda:{i}" for i in range(torch.cuda.device_count())]
@@ -230,8 +230,8 @@ class ModalRenderer(Renderer):
     """Calls the deployed Modal app (``modal deploy modal_workers/film_gpu.py``): one remote call per method."""
 
     name = "modal"
-    _workers: dict[tuple[str, str], Any] = {}
-    _guard = threading.Lock()
+    _workers: ClassVar[dict[tuple[str, str], Any]] = {}
+    _guard: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, settings: GpuSettings | None = None) -> None:
         self.settings = settings or GpuSettings()
@@ -242,7 +242,7 @@ class ModalRenderer(Renderer):
         with self._guard:
             if key not in self._workers:
                 try:
-                    import modal  # noqa: PLC0415
+                    import modal
                 except ImportError as exc:
                     raise ImportError("the modal renderer needs the 'modal' extra: pip install 'filmstitch[modal]'") from exc
                 self._workers[key] = modal.Cls.from_name(self.settings.modal_app, cls_name)()
