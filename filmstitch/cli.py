@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextvars
 import os
 import select
+import signal
 import sys
 import threading
 import time
@@ -233,6 +234,9 @@ def server(
     from deployments.serve import serve
     from filmstitch.prefect_server import start_server, stop_server
 
+    # Until Prefect's runner installs its own handler, SIGTERM would kill this process on the spot and
+    # leave the Prefect server running; as SystemExit it runs the `finally` below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     process = None
     if api_url is None:
         console.print("Starting a local Prefect server (SQLite)...")

@@ -18,11 +18,11 @@ from urllib.parse import unquote, urlparse
 
 import httpx
 import pytest
+from playwright.sync_api import sync_playwright  # pip install playwright (the `test` extra); never `playwright install`
 
 from filmstitch.client import FilmStitchClient
 from tests.support.served import REPO, Served
 
-playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (scripts/test.sh does)")
 pytestmark = pytest.mark.prefect_server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -43,7 +43,7 @@ def page(tmp_path: Path) -> Iterator[object]:
         pytest.fail(f"{CHROMIUM} is missing: `apt-get install chromium` (scripts/test.sh does it)")
     shutil.rmtree(SHOTS, ignore_errors=True)
     SHOTS.mkdir(parents=True)
-    with playwright_api.sync_playwright() as p:
+    with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
             str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
             viewport={"width": 1400, "height": 1000},
