@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import uuid
 from collections.abc import Iterator, Sequence
 
 from prefect import flow, get_run_logger, task
@@ -81,28 +82,36 @@ class FilmIdTaken(ValueError):
 FILM_IDENTITY = "film.json"
 
 
-def claim_film(store: FilmStore, identity: dict) -> None:
-    """Make sure this film id names this film, before anything is written.
+def claim_film(store: FilmStore, identity: dict) -> str:
+    """Make sure this film id names this film, before anything is written; return its incarnation.
 
     The first run of a film id records what the film is, atomically (an atomic read-modify-write
     that keeps what is there), so of two runs started at once with different inputs under one id
     exactly one wins; the other, and any later run with other inputs, is refused here. Without this,
     both would write into one folder and each report a film.mp4 that may be the other's.
+
+    The record also holds a random incarnation id. It is part of every task's cache key (through
+    FilmContext), so a film whose folder was deleted starts a new incarnation and is rendered again,
+    instead of Prefect's cache pointing at artifacts that are gone.
     """
-    wanted = json.dumps(identity, sort_keys=True, indent=2).encode()
+    wanted = {"identity": identity, "incarnation": uuid.uuid4().hex}
     store.store.ensure_writable()
     stored = store.store.update(
-        store.full_key(FILM_IDENTITY), lambda current: wanted if current is None else current, "application/json"
+        store.full_key(FILM_IDENTITY),
+        lambda current: json.dumps(wanted, sort_keys=True, indent=2).encode() if current is None else current,
+        "application/json",
     )
     try:
-        same = json.loads(stored) == json.loads(wanted)
-    except ValueError:
+        record = json.loads(stored)
+        same = record["identity"] == json.loads(json.dumps(identity))
+    except (ValueError, KeyError, TypeError):
         same = False
     if not same:
         raise FilmIdTaken(
             f"film id {store.film_id!r} already holds a different film (another idea, settings, writer or renderer); "
             "give this film another id, or leave the id out to derive one from the request"
         )
+    return record["incarnation"]
 
 
 def artifact_key(film_id: str, what: str) -> str:
@@ -156,15 +165,17 @@ def make_film(
     )
     writer_name = (Settings(writer=writer) if writer else settings).resolved_writer()
     renderer_name = renderer or settings.renderer
+    film_id = validate_film_id(film_id) if film_id else request.film_id(writer_name, renderer_name)
+    store = FilmStore.open(settings.storage_config(), film_id)
+    incarnation = claim_film(store, {"request": request.model_dump(), "writer": writer_name, "renderer": renderer_name})
     ctx = FilmContext(
-        film_id=validate_film_id(film_id) if film_id else request.film_id(writer_name, renderer_name),
+        film_id=film_id,
         storage=settings.storage_config(),
         writer=writer_name,
         renderer=renderer_name,
+        incarnation=incarnation,
     )
     timeout = pause_timeout_s or settings.pause_timeout_s
-    store = ctx.store()
-    claim_film(store, {"request": request.model_dump(), "writer": writer_name, "renderer": renderer_name})
     store.update_manifest(status="running", request=request.model_dump(), writer=writer_name, renderer=renderer_name)
     logger.info("Film %s: writer=%s renderer=%s storage=%s", ctx.film_id, writer_name, renderer_name,
                 settings.storage_config().describe())

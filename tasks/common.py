@@ -24,6 +24,8 @@ class FilmContext(BaseModel):
     storage: StorageConfig
     writer: str
     renderer: str
+    #: Changes when a film's folder is deleted and made again, so cached results never point at lost files.
+    incarnation: str = ""
 
     def store(self) -> FilmStore:
         return FilmStore.open(self.storage, self.film_id)

@@ -64,3 +64,23 @@ def test_kill_during_clips_then_rerun_reuses_finished_clips(tmp_path: Path) -> N
         assert after[key]["sha256"] == entry["sha256"]
     assert store.verify() == []
     assert store.manifest()["status"] == "finished"
+
+
+def test_a_deleted_film_folder_is_made_again_not_served_from_stale_cache(
+    prefect_client_settings: str, tmp_path: Path, monkeypatch
+) -> None:
+    """Prefect's cache must not point at artifacts that are gone: the film's incarnation changes."""
+    import shutil
+
+    from flows.make_film import make_film
+
+    monkeypatch.setenv("FILMSTITCH_STORAGE_DIR", str(tmp_path / "films"))
+    small = dict(segments=2, seconds_per_segment=2.0, width=256, height=160, fps=8)
+    first = make_film(idea=IDEA, auto_pick=True, **small)
+    shutil.rmtree(tmp_path / "films")
+    second = make_film(idea=IDEA, auto_pick=True, **small)
+    film = Path(second.location.removeprefix("file://"))
+    assert film.is_file()
+    assert second.sha256 == first.sha256  # same inputs, same seed: the same film, rendered again
+    store = FilmStore.open(StorageConfig(root=str(tmp_path / "films")), second.film_id)
+    assert store.verify() == [] and len([k for k in store.manifest()["artifacts"] if k.startswith("clips/")]) == 2
