@@ -17,6 +17,8 @@ wrapping the real backends where the stage tasks look them up (``tasks.*.get_ren
 
 from __future__ import annotations
 
+from tests.support.prefect import drain_prefect_services  # noqa: F401  (re-exported for the reliability tests)
+
 import argparse
 import contextlib
 import json
@@ -540,19 +542,6 @@ def run_in_process(
     run = find_run(api_url, name)
     assert run is not None, f"flow run {name} is not on the server"
     return outcome, run
-
-
-def drain_prefect_services(timeout: float = 30) -> None:
-    """Send the logs and events Prefect still queues in this process, while the server is up.
-
-    Otherwise they are sent at interpreter exit, after the test server stopped, and the exit waits
-    a minute or more on connection retries.
-    """
-    from prefect.events.worker import EventsWorker
-    from prefect.logging.handlers import APILogWorker
-
-    for service in (APILogWorker, EventsWorker):
-        service.drain_all(timeout=timeout)
 
 
 # --------------------------------------------------------------------------- crash and resume

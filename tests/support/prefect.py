@@ -24,7 +24,21 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     try:
         yield api_url
     finally:
+        drain_prefect_services()
         stop_server(process)
+
+
+def drain_prefect_services(timeout: float = 30) -> None:
+    """Send the logs and events Prefect still queues in this process, while the server is up.
+
+    Otherwise they are sent at interpreter exit, after the test server stopped, and the exit waits
+    a minute or more on connection retries.
+    """
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for service in (APILogWorker, EventsWorker):
+        service.drain_all(timeout=timeout)
 
 
 @pytest.fixture
