@@ -163,8 +163,7 @@ def make_film(
         idea=idea, segments=segments, seconds_per_segment=seconds_per_segment, width=width, height=height,
         fps=fps, seed=seed, variants=variants,
     )
-    writer_name = (Settings(writer=writer) if writer else settings).resolved_writer()
-    renderer_name = renderer or settings.renderer
+    writer_name, renderer_name = settings.backends(writer, renderer)
     film_id = validate_film_id(film_id) if film_id else request.film_id(writer_name, renderer_name)
     store = FilmStore.open(settings.storage_config(), film_id)
     incarnation = claim_film(store, {"request": request.model_dump(), "writer": writer_name, "renderer": renderer_name})
