@@ -25,9 +25,9 @@ from filmstitch.cli import app
 from filmstitch.models import MAX_IDEA_CHARS, FilmPlan, FilmRequest
 from filmstitch.settings import StorageConfig
 from filmstitch.storage import FILM_ID, FilmStore, LocalStore, validate_film_id
-from filmstitch.writers.offline import OfflineWriter
 from flows.make_film import make_film
 from tests.support.faults import SmallFilm, film_folder
+from tests.support.plans import offline_plan
 from tests.support.prefect import FlowThread, find_run, read_input, resume
 
 # Strings people and attackers actually send: paths, markup, template and query injection, bidi
@@ -85,19 +85,7 @@ def test_any_idea_is_refused_clearly_or_written_as_plain_data_inside_its_film(id
     film_id = request.film_id("offline", "animatic")
     assert validate_film_id(film_id) == film_id and FILM_ID.fullmatch(film_id)
 
-    writer = OfflineWriter()
-    script = writer.write_script(request)
-    characters = writer.describe_characters(request, script)
-    environment = writer.describe_environment(request, script)
-    keyframes = writer.write_keyframes(request, script, characters, environment)
-    plan = FilmPlan(
-        request=request,
-        writer=writer.label,
-        script=script,
-        characters=characters,
-        environment=environment,
-        keyframes=keyframes,
-    )
+    plan = offline_plan(request)
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "store"
