@@ -90,7 +90,9 @@ def _local_slot(renderer: str) -> Iterator[None]:
         yield
         return
     with _slots_guard:
-        slot = _render_slots.setdefault(renderer, threading.BoundedSemaphore(Settings().render_workers))
+        if renderer not in _render_slots:  # settings are read once, when the first render asks
+            _render_slots[renderer] = threading.BoundedSemaphore(Settings().render_workers)
+        slot = _render_slots[renderer]
     with slot:
         yield
 
