@@ -7,6 +7,7 @@ codec setup and the final concat can stream-copy.
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -57,13 +58,24 @@ def _run(stream: ffmpeg.nodes.OutputStream, stdin: bytes | None = None) -> None:
         raise VideoError("ffmpeg failed: " + " | ".join(tail)) from None
 
 
-def encode_frames(frames: Iterable[np.ndarray], out_path: Path, fps: int) -> None:
-    """Encode RGB uint8 frames (H, W, 3) to an H.264 MP4, streaming them into ffmpeg."""
-    iterator = iter(frames)
-    first = next(iterator, None)
-    if first is None:
-        raise VideoError("no frames to encode")
-    height, width = first.shape[:2]
+def encode_frames(frames: Iterable[np.ndarray] | np.ndarray, out_path: Path, fps: int) -> None:
+    """Encode RGB uint8 frames (H, W, 3) to an H.264 MP4, streaming them into ffmpeg.
+
+    A whole clip given as one (F, H, W, 3) array goes to ffmpeg in a single write of its buffer (no
+    per-frame copies: 226 MB for a 192-frame 768x512 clip); an iterator of frames is written frame by frame.
+    """
+    if isinstance(frames, np.ndarray):
+        if frames.ndim != 4 or frames.shape[-1] != 3 or not len(frames):
+            raise VideoError(f"expected frames shaped (F, H, W, 3), got {frames.shape}")
+        chunks: Iterable[np.ndarray] = [frames]
+        height, width = frames.shape[1:3]
+    else:
+        iterator = iter(frames)
+        first = next(iterator, None)
+        if first is None:
+            raise VideoError("no frames to encode")
+        height, width = first.shape[:2]
+        chunks = itertools.chain([first], iterator)
     process = (
         ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{width}x{height}", framerate=fps)
         .output(str(out_path), r=fps, **X264_ARGS)
@@ -73,11 +85,10 @@ def encode_frames(frames: Iterable[np.ndarray], out_path: Path, fps: int) -> Non
         .run_async(cmd=ffmpeg_exe(), pipe_stdin=True, pipe_stderr=True, quiet=False)
     )
     try:
-        process.stdin.write(np.ascontiguousarray(first, dtype=np.uint8).tobytes())
-        for frame in iterator:
-            if frame.shape[:2] != (height, width):
-                raise VideoError(f"frame size changed from {width}x{height} to {frame.shape[1]}x{frame.shape[0]}")
-            process.stdin.write(np.ascontiguousarray(frame, dtype=np.uint8).tobytes())
+        for chunk in chunks:
+            if chunk.shape[-3:-1] != (height, width):
+                raise VideoError(f"frame size changed from {width}x{height} to {chunk.shape[-2]}x{chunk.shape[-3]}")
+            process.stdin.write(memoryview(np.ascontiguousarray(chunk, dtype=np.uint8)).cast("B"))
         process.stdin.close()
     except BaseException:
         process.kill()
@@ -89,7 +100,7 @@ def encode_frames(frames: Iterable[np.ndarray], out_path: Path, fps: int) -> Non
         raise VideoError("ffmpeg failed to encode: " + " | ".join(tail))
 
 
-def encode_mp4(frames: Iterable[np.ndarray], fps: int) -> bytes:
+def encode_mp4(frames: Iterable[np.ndarray] | np.ndarray, fps: int) -> bytes:
     """Encode frames and return the MP4's bytes."""
     with tempfile.TemporaryDirectory(prefix="filmstitch-enc-") as tmp:
         path = Path(tmp) / "clip.mp4"

@@ -76,10 +76,18 @@ def resample_frames(frames: torch.Tensor, count: int) -> torch.Tensor:
     return torch.lerp(frames[lower], frames[upper], weight)
 
 
-def to_uint8_video(frames: torch.Tensor) -> np.ndarray:
-    """(F, C, H, W) floats in [0, 1] -> (F, H, W, 3) uint8, converted on the frames' device (one small copy back)."""
-    pixels = (frames.float().clamp(0, 1) * 255).round().to(torch.uint8)
-    return pixels.permute(0, 2, 3, 1).contiguous().cpu().numpy()
+def to_uint8_video(frames: torch.Tensor, pinned: bool = False) -> np.ndarray:
+    """(F, C, H, W) floats in [0, 1] -> (F, H, W, 3) uint8, converted on the frames' device, then copied back.
+
+    With ``pinned`` a CUDA copy lands in page-locked host memory (PyTorch's caching host allocator reuses
+    it between clips): 226 MB per 192-frame 768x512 clip took ~180 ms to pageable memory on an H100.
+    """
+    pixels = (frames.float().clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).contiguous()
+    if pinned and pixels.is_cuda:
+        host = torch.empty(pixels.shape, dtype=torch.uint8, pin_memory=True)
+        host.copy_(pixels)
+        return host.numpy()
+    return pixels.cpu().numpy()
 
 
 def vae_decode_bytes(width: int, height: int, frames: int) -> int:
@@ -190,7 +198,8 @@ class LtxVideoEngine:
                 # pipeline's float numpy output plus a CPU resample took ~2 s per clip (H100 benchmark).
                 output_type="pt",
             )
-            video = to_uint8_video(resample_frames(output.frames[0], frames))
+            pinned = self.settings.optimise and self.device.type == "cuda"
+            video = to_uint8_video(resample_frames(output.frames[0], frames), pinned=pinned)
         if self.settings.pin_keyframes:
             video[0] = np.asarray(first, dtype=np.uint8)
             video[-1] = np.asarray(last, dtype=np.uint8)
@@ -211,7 +220,7 @@ class LtxVideoEngine:
         first = rt.open_image(first_png, "first keyframe")
         last = rt.open_image(last_png, "last keyframe")
         video = self.clip_frames(first, last, prompt, seed, width, height, frames, fps)
-        return encode_mp4(iter(video), fps)
+        return encode_mp4(video, fps)
 
 
 def clip_prompt(narration: str, action: str, extra: Sequence[str] = ()) -> str:
