@@ -7,6 +7,7 @@ Both: loading from a `save_pretrained` directory, clear errors on bad input.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 from diffusers import FluxPipeline, LTXConditionPipeline
+from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
 from PIL import Image
 
 from filmstitch.engines import GpuSettings
@@ -21,6 +23,7 @@ from filmstitch.engines import runtime as rt
 from filmstitch.engines.flux import FluxImageEngine, ReferenceEncoder, blend_pooled
 from filmstitch.engines.ltx import (
     LtxVideoEngine,
+    conditioning_noise_ahead,
     ltx_frame_count,
     needs_vae_tiling,
     resample_frames,
@@ -294,11 +297,58 @@ def test_clip_conditions_pin_the_keyframes_at_the_first_and_last_frame(
     start, end = call["conditions"]
     assert (start.frame_index, end.frame_index) == (0, 48)
     assert start.image.tobytes() == first.tobytes() and end.image.tobytes() == last.tobytes()
-    assert call["prompt"] == "the astronaut walks to the garden"
-    assert call["negative_prompt"] == ltx.settings.negative_prompt
+    # The prompt and the negative prompt go in as their cached T5 embeddings.
+    assert torch.equal(call["prompt_embeds"], ltx.encode_text("the astronaut walks to the garden")[0])
+    assert torch.equal(call["negative_prompt_embeds"], ltx.encode_text(ltx.settings.negative_prompt)[0])
     assert call["frame_rate"] == pytest.approx(48 * 24 / 47)  # 49 generated frames span the 48-frame clip
     assert video.shape == (48, 32, 32, 3)
     assert np.array_equal(video[0], np.asarray(first)) and np.array_equal(video[-1], np.asarray(last))
+
+
+def test_text_embeddings_match_the_pipelines_and_the_negative_prompt_is_encoded_once(
+    ltx: LtxVideoEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encodes = CallSpy(monkeypatch, LTXConditionPipeline, "_get_t5_prompt_embeds").calls
+    for prompt in ("walks", "runs", "walks"):
+        ltx.clip_frames(solid((9, 9, 9)), solid((99, 99, 99)), prompt, 1, 32, 32, 9, 8)
+    # "walks", the negative prompt, "runs": three texts, each encoded once over three clips.
+    assert [call["prompt"] for call in encodes] == [["walks"], [ltx.settings.negative_prompt], ["runs"]]
+    stock, stock_mask, negative, negative_mask = ltx.pipe.encode_prompt(
+        "runs", ltx.settings.negative_prompt, max_sequence_length=256, device=CPU
+    )
+    assert torch.equal(ltx.encode_text("runs")[0], stock) and torch.equal(ltx.encode_text("runs")[1], stock_mask)
+    assert torch.equal(ltx.encode_text(ltx.settings.negative_prompt)[0], negative)
+
+
+def test_noise_drawn_ahead_is_the_noise_the_pipeline_would_draw() -> None:
+    """Same frames, and the generator left in the same state (so the decode's noise is unchanged too)."""
+    pipe = tiny_ltx_pipeline()
+    pipe.set_progress_bar_config(disable=True)
+    first, last = solid((250, 10, 10)), solid((10, 10, 250))
+
+    def render(ahead: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        generator = torch.Generator("cpu").manual_seed(11)
+        context = conditioning_noise_ahead(pipe, generator, 5) if ahead else contextlib.nullcontext()
+        with context:
+            frames = pipe(
+                conditions=[LTXVideoCondition(image=first, frame_index=0), LTXVideoCondition(image=last, frame_index=8)],
+                prompt="walks", width=32, height=32, num_frames=9, num_inference_steps=5, generator=generator,
+                image_cond_noise_scale=0.5, output_type="pt",
+            ).frames[0]
+        return frames, generator.get_state()
+
+    stock_frames, stock_state = render(ahead=False)
+    ahead_frames, ahead_state = render(ahead=True)
+    assert torch.equal(stock_frames, ahead_frames)
+    assert torch.equal(stock_state, ahead_state)
+    assert "add_noise_to_image_conditioning_latents" not in vars(pipe)  # the stock method is back
+    # The noise really matters to the frames: another noise scale gives other frames.
+    other = pipe(
+        conditions=[LTXVideoCondition(image=first, frame_index=0), LTXVideoCondition(image=last, frame_index=8)],
+        prompt="walks", width=32, height=32, num_frames=9, num_inference_steps=5,
+        generator=torch.Generator("cpu").manual_seed(11), image_cond_noise_scale=0.0, output_type="pt",
+    ).frames[0]
+    assert not torch.equal(other, stock_frames)
 
 
 def test_long_clips_are_generated_at_the_cap_and_resampled(ltx: LtxVideoEngine, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -23,13 +23,21 @@ The story of one clip:
    the decode's memory and doubles its time, so it is used only where it is needed.
 4. **Output.** Frames are encoded with :func:`filmstitch.video.encode_mp4`, the codec setup every clip
    of the film shares, so the final concat can stream-copy.
+5. **No idle GPU between steps.** Each step the pipeline adds fresh noise to the conditioning latents,
+   drawn from the clip's CPU generator (so a seed gives the same clip on any GPU) and copied up from
+   pageable memory: a copy that waits for the GPU to finish the previous step, leaving it idle while
+   Python prepares the next one (~10 ms a step on an H100). :class:`ConditioningNoise` draws the same
+   numbers, in the same order, one step ahead, into pinned memory with an asynchronous copy. The text
+   embeddings are cached per text, so the negative prompt, the same for every clip, is encoded once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -47,6 +55,9 @@ log = logging.getLogger(__name__)
 VAE_DECODE_BYTES_PER_VOXEL = 160
 #: Fraction of the budget the engine lets itself plan for (the allocator fragments; leave some slack).
 BUDGET_FILL = 0.9
+#: T5 tokens per text: LTXConditionPipeline's own default.
+MAX_TEXT_TOKENS = 256
+PROMPT_CACHE_SIZE = 32
 
 
 def ltx_frame_count(requested: int, max_frames: int, step: int = 8) -> int:
@@ -102,6 +113,60 @@ def needs_vae_tiling(width: int, height: int, frames: int, resident_bytes: int, 
     return resident_bytes + vae_decode_bytes(width, height, frames) > BUDGET_FILL * budget_bytes
 
 
+class ConditioningNoise:
+    """Per-step noise for the conditioning latents, drawn one step ahead (see the module docstring, step 5).
+
+    Replaces ``LTXConditionPipeline.add_noise_to_image_conditioning_latents`` for one call. The numbers are
+    those the pipeline would draw: ``torch.randn`` on the clip's CPU generator, one draw per step, in step
+    order, and exactly ``steps`` draws, so the generator is left where the VAE's decode noise expects it.
+    """
+
+    def __init__(self, generator: torch.Generator, steps: int) -> None:
+        self.generator, self.steps = generator, steps
+        self.drawn = 0
+        self.ready: torch.Tensor | None = None
+
+    def _draw(self, like: torch.Tensor) -> torch.Tensor:
+        self.drawn += 1
+        noise = torch.randn(like.shape, generator=self.generator, dtype=like.dtype)
+        if like.is_cuda:  # pinned + non_blocking: queued behind the running step instead of waiting for it
+            return noise.pin_memory().to(like.device, non_blocking=True)
+        return noise.to(like.device)
+
+    def __call__(
+        self,
+        t: torch.Tensor,
+        init_latents: torch.Tensor,
+        latents: torch.Tensor,
+        noise_scale: float,
+        conditioning_mask: torch.Tensor,
+        generator: torch.Generator,
+        eps: float = 1e-6,
+    ) -> torch.Tensor:
+        noise = self.ready if self.ready is not None else self._draw(latents)
+        self.ready = self._draw(latents) if self.drawn < self.steps else None
+        # The pipeline's own arithmetic (diffusers 0.42): noise only the hard-conditioned latents, scaled by t^2.
+        need_to_noise = (conditioning_mask > 1.0 - eps).unsqueeze(-1)
+        noised_latents = init_latents + noise_scale * noise * (t**2)
+        return torch.where(need_to_noise, noised_latents, latents)
+
+
+@contextlib.contextmanager
+def conditioning_noise_ahead(pipe: LTXConditionPipeline, generator: torch.Generator, steps: int) -> Iterator[None]:
+    """Let one pipeline call draw its conditioning noise through :class:`ConditioningNoise`."""
+    pipe.add_noise_to_image_conditioning_latents = ConditioningNoise(generator, steps)
+    try:
+        yield
+    finally:
+        del pipe.add_noise_to_image_conditioning_latents  # back to the class's own method
+
+
+@contextlib.contextmanager
+def _stock_noise(_pipe: LTXConditionPipeline, _generator: torch.Generator, _steps: int) -> Iterator[None]:
+    """The pipeline's own per-step noise (``optimise=False``: the plain-diffusers baseline)."""
+    yield
+
+
 class LtxVideoEngine:
     """LTX-Video 0.9.5 on one device. Thread-safe: calls are serialised (a pipeline is not re-entrant)."""
 
@@ -112,6 +177,7 @@ class LtxVideoEngine:
         self.optimisations: list[str] = []
         self.last_tiling: bool | None = None
         self._lock = threading.Lock()
+        self._text_cache: OrderedDict[str, tuple[torch.Tensor, torch.Tensor]] = OrderedDict()
         pipe.set_progress_bar_config(disable=True)
 
     @classmethod
@@ -153,6 +219,21 @@ class LtxVideoEngine:
         return tiling
 
     @torch.no_grad()
+    def encode_text(self, text: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """T5 embeddings and attention mask of one text, computed once (LRU-cached) and reused."""
+        cached = self._text_cache.get(text)
+        if cached is not None:
+            self._text_cache.move_to_end(text)
+            return cached
+        embeds, mask, _, _ = self.pipe.encode_prompt(
+            prompt=text, do_classifier_free_guidance=False, max_sequence_length=MAX_TEXT_TOKENS, device=self.device
+        )
+        self._text_cache[text] = (embeds, mask)
+        if len(self._text_cache) > PROMPT_CACHE_SIZE:
+            self._text_cache.popitem(last=False)
+        return embeds, mask
+
+    @torch.no_grad()
     def clip_frames(
         self,
         first: Image.Image,
@@ -179,25 +260,34 @@ class LtxVideoEngine:
             LTXVideoCondition(image=first, frame_index=0),
             LTXVideoCondition(image=last, frame_index=generated - 1),
         ]
+        steps = self.settings.effective_video_steps
+        generator = torch.Generator("cpu").manual_seed(seed)
         with self._lock:
             self._set_tiling(width, height, generated)
-            output = self.pipe(
-                conditions=conditions,
-                prompt=prompt,
-                negative_prompt=self.settings.negative_prompt,
-                width=width,
-                height=height,
-                num_frames=generated,
-                frame_rate=frame_rate,
-                num_inference_steps=self.settings.effective_video_steps,
-                guidance_scale=self.settings.video_guidance,
-                generator=torch.Generator("cpu").manual_seed(seed),
-                decode_timestep=self.settings.video_decode_timestep,
-                decode_noise_scale=self.settings.video_decode_noise_scale,
-                # Stay on the GPU: resampling and the uint8 conversion there take milliseconds, where the
-                # pipeline's float numpy output plus a CPU resample took ~2 s per clip (H100 benchmark).
-                output_type="pt",
-            )
+            prompt_embeds, prompt_mask = self.encode_text(prompt)
+            negative_embeds, negative_mask = self.encode_text(self.settings.negative_prompt)
+            noise_ahead = conditioning_noise_ahead if self.settings.optimise else _stock_noise
+            with noise_ahead(self.pipe, generator, steps):
+                output = self.pipe(
+                    conditions=conditions,
+                    prompt_embeds=prompt_embeds,
+                    prompt_attention_mask=prompt_mask,
+                    negative_prompt_embeds=negative_embeds,
+                    negative_prompt_attention_mask=negative_mask,
+                    max_sequence_length=MAX_TEXT_TOKENS,
+                    width=width,
+                    height=height,
+                    num_frames=generated,
+                    frame_rate=frame_rate,
+                    num_inference_steps=steps,
+                    guidance_scale=self.settings.video_guidance,
+                    generator=generator,
+                    decode_timestep=self.settings.video_decode_timestep,
+                    decode_noise_scale=self.settings.video_decode_noise_scale,
+                    # Stay on the GPU: resampling and the uint8 conversion there take milliseconds, where the
+                    # pipeline's float numpy output plus a CPU resample took ~2 s per clip (H100 benchmark).
+                    output_type="pt",
+                )
             pinned = self.settings.optimise and self.device.type == "cuda"
             video = to_uint8_video(resample_frames(output.frames[0], frames), pinned=pinned)
         if self.settings.pin_keyframes:
