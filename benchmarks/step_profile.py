@@ -156,7 +156,16 @@ def profile_config(config: str, pipe: Any, make: Any, args: argparse.Namespace, 
     configure_inductor(config)
     if config == "baseline":
         pipe.transformer.set_attention_backend("native")
-    engine = make(settings_for(config, args))
+    if "unfused" in config:  # keep separate Q/K/V projections (only before any fused configuration runs)
+        import filmstitch.engines.runtime as runtime_module
+
+        original, runtime_module.fuse_qkv_in_place = runtime_module.fuse_qkv_in_place, lambda _t: 0
+        try:
+            engine = make(settings_for(config, args))
+        finally:
+            runtime_module.fuse_qkv_in_place = original
+    else:
+        engine = make(settings_for(config, args))
     call = engine_call(args.model, engine, args)
     warm_s, inputs = timed(lambda: capture_transformer_inputs(pipe.transformer, call))
     short_s, _ = timed(lambda: call(2))
@@ -175,14 +184,37 @@ def profile_config(config: str, pipe: Any, make: Any, args: argparse.Namespace, 
     return row
 
 
+def flux_vae_decode(pipe: Any, tiny_run: bool) -> dict[str, Any]:
+    """FLUX's VAE decode of a batch of 3, one image at a time (sliced) or all at once: time and extra memory."""
+    rows: dict[str, Any] = {}
+    sizes = [(32, 32)] if tiny_run else [(768, 512), (1024, 576)]
+    for width, height in sizes:
+        latents = torch.randn(3, pipe.vae.config.latent_channels, height // 8, width // 8,
+                              device=pipe.vae.device, dtype=pipe.vae.dtype)
+        for sliced in (True, False):
+            pipe.vae.enable_slicing() if sliced else pipe.vae.disable_slicing()
+            pipe.vae.decode(latents)
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+                torch.cuda.reset_peak_memory_stats()
+            before = torch.cuda.memory_allocated() if torch.cuda.is_available() else 0
+            seconds, _ = timed(lambda latents=latents: [pipe.vae.decode(latents) for _ in range(3)])
+            extra = (torch.cuda.max_memory_allocated() - before) / 1024**3 if torch.cuda.is_available() else 0.0
+            rows[f"{width}x{height}_{'sliced' if sliced else 'batched'}"] = {
+                "ms": round(seconds / 3 * 1000, 1), "extra_gib": round(extra, 2)}
+    pipe.vae.enable_slicing()
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", choices=["flux", "ltx"], required=True)
     parser.add_argument("--configs", default="baseline,compiled,compiled-tuned",
-                        help="comma list of baseline, eager, compiled, compiled-tuned, compiled-graphs")
+                        help="comma list of baseline, eager, compiled, compiled-tuned, compiled-unfused, compiled-graphs")
     parser.add_argument("--attention", default="")
     parser.add_argument("--steps", type=int, default=12, help="steps of the long call in the per-step timing")
     parser.add_argument("--tiny", action="store_true")
+    parser.add_argument("--vae", action="store_true", help="FLUX: also time the VAE decode, sliced vs batched")
     parser.add_argument("--cache-dir", default="/tmp/filmstitch-compile-cache")
     parser.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", "bench-out")))
     args = parser.parse_args()
@@ -203,6 +235,9 @@ def main() -> None:
     for config in configs:
         row = profile_config(config, pipe, make, args, with_phases=config == configs[-1])
         results[config] = row
+        if args.vae and args.model == "flux" and config == configs[0]:
+            results["vae_decode_batch3"] = flux_vae_decode(pipe, args.tiny)
+            print("vae_decode_batch3", json.dumps(results["vae_decode_batch3"]), flush=True)
         print(config, json.dumps(row), flush=True)
         (args.out / f"step-profile-{args.model}.json").write_text(json.dumps(results, indent=2))
 
