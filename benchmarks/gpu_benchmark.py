@@ -3,7 +3,8 @@
 Random weights take the same compute and memory as the real ones, so the timings and peaks hold for real
 films (the pictures are noise). Everything is built directly on the GPU in bf16, then the *engine code*
 (``FluxImageEngine.keyframe_pngs``, ``LtxVideoEngine.clip_frames`` + ``encode_mp4``) is timed, baseline
-(eager, no speed-ups) and optimised (fused QKV, channels-last VAE, torch.compile, ...) in the same process.
+(eager, no speed-ups) and optimised (torch.compile, channels-last VAE, no idle GPU between steps, ...) in the same
+process.
 
     python benchmarks/gpu_benchmark.py --part flux --out /tmp/bench     # on a CUDA machine
     python benchmarks/gpu_benchmark.py --part ltx --out /tmp/bench

@@ -156,16 +156,7 @@ def profile_config(config: str, pipe: Any, make: Any, args: argparse.Namespace, 
     configure_inductor(config)
     if config == "baseline":
         pipe.transformer.set_attention_backend("native")
-    if "unfused" in config:  # keep separate Q/K/V projections (only before any fused configuration runs)
-        import filmstitch.engines.runtime as runtime_module
-
-        original, runtime_module.fuse_qkv_in_place = runtime_module.fuse_qkv_in_place, lambda _t: 0
-        try:
-            engine = make(settings_for(config, args))
-        finally:
-            runtime_module.fuse_qkv_in_place = original
-    else:
-        engine = make(settings_for(config, args))
+    engine = make(settings_for(config, args))
     call = engine_call(args.model, engine, args)
     warm_s, inputs = timed(lambda: capture_transformer_inputs(pipe.transformer, call))
     short_s, _ = timed(lambda: call(2))
@@ -210,7 +201,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", choices=["flux", "ltx"], required=True)
     parser.add_argument("--configs", default="baseline,compiled,compiled-tuned",
-                        help="comma list of baseline, eager, compiled, compiled-tuned, compiled-unfused, compiled-graphs")
+                        help="comma list of baseline, eager, compiled, compiled-tuned, compiled-graphs")
     parser.add_argument("--attention", default="")
     parser.add_argument("--steps", type=int, default=12, help="steps of the long call in the per-step timing")
     parser.add_argument("--tiny", action="store_true")

@@ -203,6 +203,21 @@ def test_clip_spaces_must_match(references: ReferenceEncoder) -> None:
         ReferenceEncoder(references.vision, references.processor, torch.zeros(5, 32))
 
 
+@pytest.mark.parametrize(("budget_gb", "sliced"), [(None, False), (1e-4, True), (1000.0, False)])
+def test_flux_decodes_the_batch_at_once_unless_memory_is_short(
+    references: ReferenceEncoder, budget_gb: float | None, sliced: bool
+) -> None:
+    engine = FluxImageEngine.from_pipeline(tiny_flux_pipeline(), tiny_settings(memory_budget_gb=budget_gb), CPU, references)
+    images = engine.reference_images(PROMPT, SUMMARY, [4, 5, 6], 32, 32)
+    assert engine.last_vae_slicing is sliced and engine.pipe.vae.use_slicing is sliced
+    # Sliced or not, the same pixels.
+    other = FluxImageEngine.from_pipeline(
+        tiny_flux_pipeline(), tiny_settings(memory_budget_gb=1e-4 if not sliced else None), CPU, references
+    )
+    assert [i.tobytes() for i in other.reference_images(PROMPT, SUMMARY, [4, 5, 6], 32, 32)] == [i.tobytes() for i in images]
+    assert other.last_vae_slicing is not sliced
+
+
 def test_flux_refuses_bad_input_before_rendering(flux: FluxImageEngine) -> None:
     with pytest.raises(ValueError, match="1 to 8 seeds"):
         flux.reference_images(PROMPT, SUMMARY, [], 32, 32)
@@ -212,28 +227,6 @@ def test_flux_refuses_bad_input_before_rendering(flux: FluxImageEngine) -> None:
         flux.reference_images(PROMPT, SUMMARY, [1], 40, 32)
     with pytest.raises(ValueError, match="reference image 0 is not a readable image"):
         flux.keyframe_pngs(PROMPT, SUMMARY, [b"not a png"], [1], 32, 32)
-
-
-def test_fused_qkv_gives_the_same_transformer_output_without_extra_weights() -> None:
-    pipe = tiny_flux_pipeline()
-    transformer = pipe.transformer
-    torch.manual_seed(0)
-    inputs = {
-        "hidden_states": torch.randn(1, 16, 16),
-        "encoder_hidden_states": torch.randn(1, 8, 32),
-        "pooled_projections": torch.randn(1, 32),
-        "timestep": torch.tensor([0.5]),
-        "img_ids": torch.zeros(16, 3),
-        "txt_ids": torch.zeros(8, 3),
-        "guidance": torch.tensor([3.5]),
-    }
-    with torch.no_grad():
-        before = transformer(**inputs).sample
-        size = rt.module_bytes(transformer)
-        assert rt.fuse_qkv_in_place(transformer) == 2
-        after = transformer(**inputs).sample
-    torch.testing.assert_close(after, before, atol=1e-5, rtol=1e-4)
-    assert rt.module_bytes(transformer) == size
 
 
 # ------------------------------------------------------------------------------------------ loading

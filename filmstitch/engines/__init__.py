@@ -67,8 +67,8 @@ class GpuSettings(BaseSettings):
     fast_video_steps: int = Field(20, ge=1, le=100)
     optimise: bool = Field(
         True,
-        description="Lossless speed-ups on CUDA: fused QKV projections (FLUX), channels-last VAE convolutions (FLUX), "
-        "clip frames copied back through pinned memory (LTX).",
+        description="Lossless speed-ups on CUDA: channels-last VAE convolutions (FLUX), the attention backend below, "
+        "conditioning noise drawn a step ahead and clip frames copied back through pinned memory (LTX).",
     )
     fp8: bool = Field(False, description="Experimental: FP8 transformer weights via torchao (lossy; see docs/gpu.md).")
     compile: bool = Field(False, description="torch.compile the transformers (CUDA only).")
