@@ -6,8 +6,9 @@ Modal bills per second and scales to zero, so each engine gets its own GPU class
 * ``FluxWorker`` renders reference variants and keyframe variants (FLUX.1-dev, bf16, with the
   multi-reference CLIP conditioning of :mod:`filmstitch.engines.flux`);
 * ``LtxWorker`` renders one clip between two chosen keyframes (LTX-Video 0.9.5, first/last-frame
-  conditioning, :mod:`filmstitch.engines.ltx`). Ten clips arrive at once (Prefect fans out), so up to
-  ``max_containers`` containers film them side by side.
+  conditioning, :mod:`filmstitch.engines.ltx`). Ten clips arrive at once (Prefect fans out); each
+  container takes two (``clips_per_gpu``), one denoising while the other is encoded, so five
+  containers film them side by side.
 
 Each container loads its pipeline once, in ``@modal.enter``, from a Volume that holds the weights
 (mounted read-only: containers only read it). Transient failures (a preempted container, a CUDA hiccup)
@@ -125,6 +126,9 @@ class FluxWorker:
 
 
 @gpu_class
+# A container films `clips_per_gpu` clips at once: the engine serialises the GPU work, so one clip's MP4
+# encode (CPU) overlaps the next one's denoising, and a film needs half the containers (and cold starts).
+@modal.concurrent(max_inputs=settings.clips_per_gpu, target_inputs=settings.clips_per_gpu)
 class LtxWorker:
     """LTX-Video 0.9.5: one clip from a first keyframe to a last keyframe, as MP4 bytes."""
 

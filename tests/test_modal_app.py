@@ -240,6 +240,35 @@ def test_local_gpu_spreads_clips_over_the_visible_devices(monkeypatch: pytest.Mo
     assert len(loaded) == 2
 
 
+def test_local_gpu_gives_each_device_a_second_clip_to_denoise_while_the_first_encodes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+
+    from filmstitch.engines import ltx
+
+    monkeypatch.setenv("FILMSTITCH_GPU_CLIPS_PER_GPU", "2")
+    engines = gpu_renderers._LocalEngines()
+    monkeypatch.setattr(gpu_renderers, "visible_devices", lambda settings: ["cuda:0"])
+    loaded: list[str] = []
+    monkeypatch.setattr(ltx.LtxVideoEngine, "load", classmethod(lambda cls, s, d: loaded.append(d) or object()))
+    inside = threading.Barrier(2, timeout=10)
+    passed: list[bool] = []
+
+    def clip() -> None:
+        with engines.video_engine():
+            inside.wait()  # two clips inside at once on the one device
+            passed.append(True)
+
+    threads = [threading.Thread(target=clip) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert passed == [True, True] and loaded == ["cuda:0"]  # one engine, shared
+    assert engines.free_devices is not None and engines.free_devices.qsize() == 2
+
+
 def test_reference_prompts_describe_the_subject_and_fit_clip(plan: Any) -> None:
     for subject in plan.subjects:
         request = gpu_renderers.reference_request(plan, subject, [1])

@@ -56,6 +56,13 @@ class GpuSettings(BaseSettings):
     video_max_frames: int = Field(
         97, ge=9, le=257, description="Most frames LTX generates per clip (8k+1); longer clips are time-resampled."
     )
+    clips_per_gpu: int = Field(
+        2,
+        ge=1,
+        le=4,
+        description="Clips a GPU (local) or an LtxWorker container (Modal) takes at once: the engine runs one "
+        "clip's GPU work at a time, so a second clip denoises while the first is encoded to MP4 on the CPU.",
+    )
     negative_prompt: str = "worst quality, inconsistent motion, blurry, jittery, distorted"
     video_decode_timestep: float = Field(0.05, ge=0.0, le=1.0, description="LTX 0.9.1+ timestep-conditioned VAE decode.")
     video_decode_noise_scale: float = Field(0.025, ge=0.0, le=1.0)

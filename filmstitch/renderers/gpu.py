@@ -130,8 +130,11 @@ class _LocalEngines:
             if self.settings is None:
                 self.settings = GpuSettings()
                 self.free_devices = queue.Queue()
-                for device in visible_devices(self.settings):
-                    self.free_devices.put(device)
+                # Every device once, then every device again...: clips spread over the GPUs first, then
+                # a GPU takes a second clip, which denoises while the first is encoded.
+                for _ in range(self.settings.clips_per_gpu):
+                    for device in visible_devices(self.settings):
+                        self.free_devices.put(device)
             return self.settings
 
     def image_engine(self) -> Any:
@@ -145,7 +148,7 @@ class _LocalEngines:
 
     @contextlib.contextmanager
     def video_engine(self) -> Iterator[Any]:
-        """A free device's LTX engine, held for the duration of one clip."""
+        """A device's LTX engine with a free clip slot, held for the duration of one clip."""
         settings = self.configure()
         assert self.free_devices is not None
         device = self.free_devices.get()
