@@ -24,9 +24,9 @@ Deploy, once the weights are in the Volume::
     modal deploy modal_workers/film_gpu.py
     FILMSTITCH_RENDERER=modal filmstitch make "a stranded astronaut on the moon discovers nature"
 
-torch.compile is off by default here: on an H100 it saves 1.8 s per FLUX batch and 2.3 s per clip, but
-costs 22 s / 13 s per new container even with the compile cache Volume warm (107 s / 70 s cold), and a
-clip container usually films one clip. Set ``FILMSTITCH_GPU_COMPILE=1`` for long-lived containers.
+torch.compile is off by default here: on an H100 it saves 2.0 s per FLUX batch and 2.6 s per clip, but
+costs 22 s / 13 s per new container even with the compile cache Volume warm (~95 s / ~50 s cold), and a
+clip container films few clips. Set ``FILMSTITCH_GPU_COMPILE=1`` for long-lived containers.
 """
 
 from __future__ import annotations
