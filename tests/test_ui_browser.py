@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlparse
 
 import httpx
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright  # pip install playwright (the `test` extra); never `playwright install`
 
 from filmstitch.client import FilmStitchClient
@@ -71,8 +72,7 @@ def test_launch_and_resume_a_film_in_the_browser(served_deployments: Served, pag
     page.goto(ui + "/")
     page.get_by_role("link", name="Deployments").click()
     page.get_by_role("link", name="make-film").first.click()
-    page.get_by_role("button", name="Run").click()
-    page.get_by_role("menuitem", name="Custom run").click()
+    open_menu_item(page, page.get_by_role("button", name="Run"), "Custom run")
 
     # 2. The Run form explains every parameter (from the flow's docstring); type the idea and a small film.
     idea_box = page.get_by_label("idea", exact=True)
@@ -153,10 +153,23 @@ def test_launch_and_resume_a_film_in_the_browser(served_deployments: Served, pag
     assert saved == {**saved, "picks": keyframe_picks, "picked_by": "person"}
 
 
+def open_menu_item(page: object, button: object, item: str) -> None:
+    """Open a dropdown and pick an item. A click that lands while the page is still hydrating opens
+    nothing (a CI run timed out so), so the button is clicked again until the item shows."""
+    entry = page.get_by_role("menuitem", name=item)
+    for _ in range(4):
+        button.click()
+        try:
+            entry.wait_for(timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+    entry.click()
+
+
 def open_resume_dialog(page: object, heading: str) -> object:
     """The run's menu -> Resume; wait until the form (loaded separately) shows the checkpoint's heading."""
-    page.get_by_role("button", name="Open menu").first.click()
-    page.get_by_role("menuitem", name="Resume").click()
+    open_menu_item(page, page.get_by_role("button", name="Open menu").first, "Resume")
     dialog = page.get_by_role("dialog")
     dialog.get_by_text(heading).wait_for()
     return dialog
