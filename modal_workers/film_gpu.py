@@ -24,8 +24,8 @@ Deploy, once the weights are in the Volume::
     modal deploy modal_workers/film_gpu.py
     FILMSTITCH_RENDERER=modal filmstitch make "a stranded astronaut on the moon discovers nature"
 
-torch.compile is off by default here: on an H100 it saves 2.0 s per FLUX batch and 2.6 s per clip, but
-costs 22 s / 13 s per new container even with the compile cache Volume warm (~95 s / ~50 s cold), and a
+torch.compile is off by default here: on an H100 it saves 2.0 s per FLUX batch and 2.4 s per clip, but
+costs 23 s / 15 s per new container even with the compile cache Volume warm (~100 s / ~60 s cold), and a
 clip container films few clips. Set ``FILMSTITCH_GPU_COMPILE=1`` for long-lived containers.
 """
 
