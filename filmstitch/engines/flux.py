@@ -60,8 +60,6 @@ ACTIVATION_HEADROOM_BYTES = 6 * 1024**3
 #: Extra memory of FLUX's VAE decoding a whole batch at once, per output pixel (H100: 1.98 GiB for 3 x 768x512,
 #: 2.97 GiB for 3 x 1024x576). One image at a time needs a third as much and takes ~35% longer.
 VAE_DECODE_BYTES_PER_PIXEL = 1800
-#: Fraction of the memory budget the engine plans to fill (the allocator fragments; leave slack).
-BUDGET_FILL = 0.9
 
 
 @dataclass(frozen=True)
@@ -246,19 +244,14 @@ class FluxImageEngine:
 
     def _set_vae_slicing(self, batch: int, width: int, height: int) -> bool:
         """Decode the batch at once where memory allows, else one image at a time (same pixels either way)."""
-        budget = rt.memory_budget_bytes(self.settings, self.device)
-        slicing = False
-        if budget is not None:
-            resident = (
-                torch.cuda.memory_allocated(self.device)
-                if self.device.type == "cuda"
-                else rt.module_bytes(self.pipe.transformer, self.pipe.text_encoder, self.pipe.text_encoder_2, self.pipe.vae)
-            )
-            slicing = resident + batch * width * height * VAE_DECODE_BYTES_PER_PIXEL > BUDGET_FILL * budget
+        pipe = self.pipe
+        resident = rt.resident_bytes(self.device, pipe.transformer, pipe.text_encoder, pipe.text_encoder_2, pipe.vae)
+        decode = batch * width * height * VAE_DECODE_BYTES_PER_PIXEL
+        slicing = rt.would_overflow(resident, decode, rt.memory_budget_bytes(self.settings, self.device))
         if slicing:
-            self.pipe.vae.enable_slicing()
+            pipe.vae.enable_slicing()
         else:
-            self.pipe.vae.disable_slicing()
+            pipe.vae.disable_slicing()
         self.last_vae_slicing = slicing
         return slicing
 

@@ -53,8 +53,6 @@ log = logging.getLogger(__name__)
 
 #: Peak bytes of the LTX VAE decode per output pixel-frame (H100: 6.0 GB at 768x512x97, 7.8 GB at 1024x576x97).
 VAE_DECODE_BYTES_PER_VOXEL = 160
-#: Fraction of the budget the engine lets itself plan for (the allocator fragments; leave some slack).
-BUDGET_FILL = 0.9
 #: T5 tokens per text: LTXConditionPipeline's own default.
 MAX_TEXT_TOKENS = 256
 PROMPT_CACHE_SIZE = 32
@@ -108,9 +106,7 @@ def vae_decode_bytes(width: int, height: int, frames: int) -> int:
 
 def needs_vae_tiling(width: int, height: int, frames: int, resident_bytes: int, budget_bytes: int | None) -> bool:
     """Tile the VAE decode only when resident memory plus the decode estimate would overflow the budget."""
-    if budget_bytes is None:
-        return False
-    return resident_bytes + vae_decode_bytes(width, height, frames) > BUDGET_FILL * budget_bytes
+    return rt.would_overflow(resident_bytes, vae_decode_bytes(width, height, frames), budget_bytes)
 
 
 class ConditioningNoise:
@@ -202,14 +198,10 @@ class LtxVideoEngine:
     def frame_step(self) -> int:
         return self.pipe.vae_temporal_compression_ratio
 
-    def _resident_bytes(self) -> int:
-        if self.device.type == "cuda":
-            return torch.cuda.memory_allocated(self.device)
-        return rt.module_bytes(self.pipe.transformer, self.pipe.text_encoder, self.pipe.vae)
-
     def _set_tiling(self, width: int, height: int, frames: int) -> bool:
         budget = rt.memory_budget_bytes(self.settings, self.device)
-        tiling = needs_vae_tiling(width, height, frames, self._resident_bytes(), budget)
+        resident = rt.resident_bytes(self.device, self.pipe.transformer, self.pipe.text_encoder, self.pipe.vae)
+        tiling = needs_vae_tiling(width, height, frames, resident, budget)
         if tiling:
             self.pipe.vae.enable_tiling()
         else:

@@ -120,6 +120,23 @@ def module_bytes(*modules: torch.nn.Module | None) -> int:
     return total
 
 
+#: Fraction of a memory budget the engines plan to fill (the allocator fragments; leave some slack).
+BUDGET_FILL = 0.9
+
+
+def resident_bytes(device: torch.device, *modules: torch.nn.Module | None) -> int:
+    """Memory in use now: what CUDA has allocated on the device, else (CPU) what the modules hold."""
+    if device.type == "cuda":
+        return torch.cuda.memory_allocated(device)
+    return module_bytes(*modules)
+
+
+def would_overflow(resident: int, extra: int, budget: int | None) -> bool:
+    """Whether ``extra`` bytes on top of ``resident`` would pass the planned fill of the budget (None: no budget
+    known, e.g. on the CPU, so never)."""
+    return budget is not None and resident + extra > BUDGET_FILL * budget
+
+
 def memory_budget_bytes(settings: GpuSettings, device: torch.device) -> int | None:
     """GPU memory the engines may plan for: the configured budget, else the device's total; None on the CPU
     without a configured budget (nothing to plan for)."""
