@@ -62,6 +62,7 @@ def test_film_with_both_checkpoints_answered_over_rest(
     schema = read_input(api, run["id"], keyset["schema"])
     assert list(schema["properties"]) == ["k00", "k01", "k02", "k03"]
     assert resume(api, run["id"], {"k00": -1})["status"] == "REJECT"
+    assert wait_for_state(api, run_name) == "PAUSED"
     picks = {"k00": 0, "k01": 2, "k02": 1, "k03": 0}
     assert resume(api, run["id"], picks)["status"] == "ACCEPT"
 

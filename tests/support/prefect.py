@@ -13,6 +13,7 @@ import httpx
 import pytest
 from prefect.settings import PREFECT_API_URL, PREFECT_HOME, PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 
+from filmstitch.client import RETRY_STATUSES
 from filmstitch.prefect_server import start_server, stop_server
 
 
@@ -95,7 +96,16 @@ def wait_for_pause(api_url: str, run_name: str, seen: set[str], flow: FlowThread
 
 
 def resume(api_url: str, run_id: str, run_input: dict) -> dict:
-    return httpx.post(f"{api_url}/flow_runs/{run_id}/resume", json={"run_input": run_input}, timeout=30).json()
+    """The server's answer to a resume (ACCEPT or REJECT). A busy SQLite answers 503 under load (one CI run
+    failed so); like FilmStitchClient and Prefect's own client, such answers are retried."""
+    for attempt in range(6):
+        response = httpx.post(f"{api_url}/flow_runs/{run_id}/resume", json={"run_input": run_input}, timeout=30)
+        if response.status_code not in RETRY_STATUSES:
+            break
+        time.sleep(0.25 * 2**attempt)
+    body = response.json()
+    assert "status" in body, f"resume answered {response.status_code}: {body}"
+    return body
 
 
 def read_input(api_url: str, run_id: str, key: str) -> Any:
