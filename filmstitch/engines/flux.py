@@ -36,9 +36,9 @@ adding them directly would be meaningless. We therefore:
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +54,6 @@ from filmstitch.engines import runtime as rt
 
 log = logging.getLogger(__name__)
 
-PROMPT_CACHE_SIZE = 32
 #: Memory kept free beside the resident weights for activations and the VAE decode of a batch.
 ACTIVATION_HEADROOM_BYTES = 6 * 1024**3
 #: Extra memory of FLUX's VAE decoding a whole batch at once, per output pixel (H100: 1.98 GiB for 3 x 768x512,
@@ -161,7 +160,8 @@ class FluxImageEngine:
         self.offload_text_encoder = offload_text_encoder
         self.optimisations: list[str] = []
         self._lock = threading.Lock()
-        self._prompt_cache: OrderedDict[tuple[str, str], PromptEmbeds] = OrderedDict()
+        # Each prompt pair is encoded once, and repeated for every variant.
+        self.encode = functools.lru_cache(maxsize=rt.PROMPT_CACHE_SIZE)(self._encode_prompts)
         if references is not None and references.pooler_dim != pipe.text_encoder.config.hidden_size:
             raise ValueError(
                 f"CLIP text_projection expects a {references.pooler_dim}-d pooler output but FLUX's CLIP text "
@@ -208,13 +208,8 @@ class FluxImageEngine:
     # ----- prompts -----
 
     @torch.no_grad()
-    def encode(self, clip_prompt: str, t5_prompt: str) -> PromptEmbeds:
-        """Encode a prompt pair once (LRU-cached): CLIP gets ``clip_prompt``, T5 gets ``t5_prompt``."""
-        key = (clip_prompt, t5_prompt)
-        cached = self._prompt_cache.get(key)
-        if cached is not None:
-            self._prompt_cache.move_to_end(key)
-            return cached
+    def _encode_prompts(self, clip_prompt: str, t5_prompt: str) -> PromptEmbeds:
+        """Encode a prompt pair: CLIP gets ``clip_prompt``, T5 ``t5_prompt`` (``self.encode`` is the cached form)."""
         t5 = self.pipe.text_encoder_2
         if self.offload_text_encoder:
             t5.to(self.device)
@@ -229,11 +224,7 @@ class FluxImageEngine:
         finally:
             if self.offload_text_encoder:
                 t5.to("cpu")
-        embeds = PromptEmbeds(t5=t5_embeds, pooled=pooled)
-        self._prompt_cache[key] = embeds
-        if len(self._prompt_cache) > PROMPT_CACHE_SIZE:
-            self._prompt_cache.popitem(last=False)
-        return embeds
+        return PromptEmbeds(t5=t5_embeds, pooled=pooled)
 
     def reference_vector(self, images: Sequence[Image.Image]) -> torch.Tensor:
         if self.references is None:

@@ -34,9 +34,9 @@ The story of one clip:
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -55,7 +55,6 @@ log = logging.getLogger(__name__)
 VAE_DECODE_BYTES_PER_VOXEL = 160
 #: T5 tokens per text: LTXConditionPipeline's own default.
 MAX_TEXT_TOKENS = 256
-PROMPT_CACHE_SIZE = 32
 
 
 def ltx_frame_count(requested: int, max_frames: int, step: int = 8) -> int:
@@ -157,12 +156,6 @@ def conditioning_noise_ahead(pipe: LTXConditionPipeline, generator: torch.Genera
         del pipe.add_noise_to_image_conditioning_latents  # back to the class's own method
 
 
-@contextlib.contextmanager
-def _stock_noise(_pipe: LTXConditionPipeline, _generator: torch.Generator, _steps: int) -> Iterator[None]:
-    """The pipeline's own per-step noise (``optimise=False``: the plain-diffusers baseline)."""
-    yield
-
-
 class LtxVideoEngine:
     """LTX-Video 0.9.5 on one device. Thread-safe: calls are serialised (a pipeline is not re-entrant)."""
 
@@ -173,7 +166,8 @@ class LtxVideoEngine:
         self.optimisations: list[str] = []
         self.last_tiling: bool | None = None
         self._lock = threading.Lock()
-        self._text_cache: OrderedDict[str, tuple[torch.Tensor, torch.Tensor]] = OrderedDict()
+        # Each text is encoded once: the negative prompt, the same for every clip, above all.
+        self.encode_text = functools.lru_cache(maxsize=rt.PROMPT_CACHE_SIZE)(self._encode_text)
         pipe.set_progress_bar_config(disable=True)
 
     @classmethod
@@ -210,18 +204,11 @@ class LtxVideoEngine:
         return tiling
 
     @torch.no_grad()
-    def encode_text(self, text: str) -> tuple[torch.Tensor, torch.Tensor]:
-        """T5 embeddings and attention mask of one text, computed once (LRU-cached) and reused."""
-        cached = self._text_cache.get(text)
-        if cached is not None:
-            self._text_cache.move_to_end(text)
-            return cached
+    def _encode_text(self, text: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """T5 embeddings and attention mask of one text (``self.encode_text`` is its LRU-cached form)."""
         embeds, mask, _, _ = self.pipe.encode_prompt(
             prompt=text, do_classifier_free_guidance=False, max_sequence_length=MAX_TEXT_TOKENS, device=self.device
         )
-        self._text_cache[text] = (embeds, mask)
-        if len(self._text_cache) > PROMPT_CACHE_SIZE:
-            self._text_cache.popitem(last=False)
         return embeds, mask
 
     @torch.no_grad()
@@ -257,8 +244,11 @@ class LtxVideoEngine:
             self._set_tiling(width, height, generated)
             prompt_embeds, prompt_mask = self.encode_text(prompt)
             negative_embeds, negative_mask = self.encode_text(self.settings.negative_prompt)
-            noise_ahead = conditioning_noise_ahead if self.settings.optimise else _stock_noise
-            with noise_ahead(self.pipe, generator, steps):
+            # optimise=False keeps the pipeline's own per-step noise: the plain-diffusers baseline.
+            noise = contextlib.nullcontext()
+            if self.settings.optimise:
+                noise = conditioning_noise_ahead(self.pipe, generator, steps)
+            with noise:
                 output = self.pipe(
                     conditions=conditions,
                     prompt_embeds=prompt_embeds,
@@ -279,8 +269,7 @@ class LtxVideoEngine:
                     # pipeline's float numpy output plus a CPU resample took ~2 s per clip (H100 benchmark).
                     output_type="pt",
                 )
-            pinned = self.settings.optimise and self.device.type == "cuda"
-            video = to_uint8_video(resample_frames(output.frames[0], frames), pinned=pinned)
+            video = to_uint8_video(resample_frames(output.frames[0], frames), pinned=self.settings.optimise)
         if self.settings.pin_keyframes:
             video[0] = np.asarray(first, dtype=np.uint8)
             video[-1] = np.asarray(last, dtype=np.uint8)

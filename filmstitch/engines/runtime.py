@@ -21,6 +21,9 @@ from filmstitch.engines import GpuSettings
 log = logging.getLogger(__name__)
 
 MAX_SEEDS = 8
+#: Prompts whose text-encoder output an engine keeps (LRU): a film reuses a prompt across its variants,
+#: and every clip shares the negative prompt.
+PROMPT_CACHE_SIZE = 32
 _DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
 
 
