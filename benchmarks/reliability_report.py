@@ -59,7 +59,7 @@ FILM = SmallFilm()
 NEEDED = {
     "write_script": 1,
     "describe_characters": 1,
-    "describe_environment": 1,
+    "describe_environments": 1,
     "write_keyframes": 1,
     "reference_variants": 3,
     "keyframe_variants": 4,

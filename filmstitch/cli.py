@@ -36,7 +36,9 @@ console = Console(stderr=True)
 
 
 def fail(message: str, code: int = 2) -> None:
-    console.print(f"[bold red]error:[/] {message}")
+    # One line, never wrapped, and the message is data: Rich must not read markup in it.
+    console.print("[bold red]error:[/]", end=" ")
+    console.print(message, markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -131,9 +133,9 @@ def film_store_for(parameters: dict[str, Any]) -> FilmStore:
     """The store of the film these parameters make (the same id the flow derives)."""
     settings = Settings()
     request_fields = {k: v for k, v in parameters.items() if k in FilmRequest.model_fields}
-    film_id = parameters.get("film_id") or FilmRequest(**request_fields).film_id(
+    film_id = parameters.get("film_id") or FilmRequest(**request_fields).resolved(
         *settings.backends(parameters.get("writer"), parameters.get("renderer"))
-    )
+    ).film_id()
     return FilmStore.open(settings.storage_config(), film_id)
 
 

@@ -2,8 +2,17 @@
 
 A film of N segments has N+1 boundary keyframes: segment i runs from keyframe i to
 keyframe i+1, so neighbouring clips share a frame and the film stays continuous.
-Everything a writer produces lands in a :class:`FilmPlan`; everything a person (or the
-auto-picker) chooses lands in :class:`Picks`.
+
+What the user asks for is one :class:`FilmRequest` (the CLI options, the flow's parameters,
+the deployment form, the batch flow and the client all derive from it). Everything a writer
+produces lands in a :class:`FilmPlan`:
+
+    Script     acts -> scenes -> segments (narration, action, dialogue, characters, staging beats)
+    Character  camera-ready appearance, kind and species (how to draw it), voice casting
+    Environment one per location: look, set, props, ambience
+    Keyframe   N+1 boundary frames: image prompt, CLIP summary, staging
+
+Everything a person (or the auto-picker) chooses lands in :class:`Picks`.
 """
 
 from __future__ import annotations
@@ -17,15 +26,38 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 MAX_IDEA_CHARS = 2000
-MAX_SEGMENTS = 30
+#: 10 minutes of 8-second segments (75) with a little room.
+MAX_SEGMENTS = 80
+MAX_MINUTES = 10.0
 MAX_CLIP_SUMMARY_WORDS = 50
+MAX_SHORT_APPEARANCE_WORDS = 30
 MAX_PIXELS = 1920 * 1088
 
 HexColor = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=400)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=3000)]
+Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_]{0,39}$")]
 Pose = Literal["stand", "walk", "run", "kneel", "sit", "reach", "look_up", "wave"]
 Shot = Literal["wide", "medium", "close"]
+#: How to draw and voice a character. `element` is weather or a force of nature (a storm, the wind, fire).
+CharacterKind = Literal["person", "animal", "bird", "sea_creature", "creature", "robot", "object", "element"]
+#: A gesture a character makes during a segment (the animatic animates it; GPU clip prompts describe it).
+Gesture = Literal[
+    "point", "reach", "touch", "pick_up", "hold_up", "give", "wave", "hug", "jump", "look_around", "nod",
+    "kneel", "sit", "turn", "fly", "swim", "dance", "shiver", "laugh",
+]
+TimeOfDay = Literal["dawn", "day", "dusk", "night"]
+#: The kind of set a location is drawn as by the animatic (GPU renderers read the prose instead).
+SetKind = Literal[
+    "moon", "space", "forest", "coast", "underwater", "ship", "city", "street", "desert", "snow", "mountains",
+    "plains", "salt_flats", "sky", "interior", "bakery", "cave",
+]
+#: Sound beds the offline ambience engine can synthesise (text-to-audio engines get the prose).
+Ambience = Literal[
+    "wind", "surf", "rain", "storm", "room", "city", "forest", "birds", "insects", "stream", "underwater",
+    "fire", "space", "crowd", "machine", "night",
+]
+VoiceAge = Literal["child", "young", "adult", "elder"]
 
 
 class Strict(BaseModel):
@@ -34,12 +66,23 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+#: Line-breaking characters: folded into one space (an idea typed over several lines is still one idea).
+LINE_BREAKS = re.compile(r"[\t\r\n\u0085\u2028\u2029]+")
+#: Invisible format characters that may stay: zero-width (non-)joiners are part of emoji and of some scripts.
+ALLOWED_FORMAT_CHARS = frozenset("\u200c\u200d")
+
+
 def check_plain_text(value: str, what: str) -> str:
-    """Refuse control characters (tabs and newlines are folded into spaces)."""
-    folded = re.sub(r"[\t\r\n]+", " ", value)
+    """User text as plain, visible text: NFC-normalised, line breaks folded into spaces, and refused if it
+    holds a control character, a bidi override or isolate, a zero-width space, a BOM or another invisible
+    format character (they can make text read differently from what it is)."""
+    folded = LINE_BREAKS.sub(" ", unicodedata.normalize("NFC", value))
     for char in folded:
-        if unicodedata.category(char) in ("Cc", "Cs") or char in "\u2028\u2029":
-            raise ValueError(f"{what} contains a control character (U+{ord(char):04X})")
+        category = unicodedata.category(char)
+        if category in ("Cc", "Cs", "Co", "Cn") or (category == "Cf" and char not in ALLOWED_FORMAT_CHARS):
+            name = unicodedata.name(char, "")
+            shown = f"U+{ord(char):04X} {name}" if name else f"U+{ord(char):04X}"
+            raise ValueError(f"{what} contains an invisible or control character ({shown})")
     return folded
 
 
@@ -52,8 +95,16 @@ def slugify(text: str, max_len: int = 40) -> str:
 
 def stable_hash(payload: object, length: int = 12) -> str:
     """Short hash of JSON-able data, stable across processes and machines."""
-    text = json.dumps(payload, sort_keys=True, ensure_ascii=True, default=str)
+    if isinstance(payload, BaseModel):
+        payload = payload.model_dump(mode="json")
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=True, default=_jsonable)
     return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    return str(value)
 
 
 def derive_seed(base_seed: int, *parts: object) -> int:
@@ -62,17 +113,43 @@ def derive_seed(base_seed: int, *parts: object) -> int:
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
+# --------------------------------------------------------------------------- the request
+
+
 class FilmRequest(Strict):
-    """What the user asks for. Validated before any work starts."""
+    """What the user asks for: the one definition of a film's parameters, validated before any work.
+
+    The CLI's options, the flow's parameters (and so the deployment's Run form), the batch flow, the
+    client and the tests all derive from this model. Two equal requests make the same film.
+    """
 
     idea: str = Field(description="The film idea, one sentence or a short paragraph.")
     segments: int = Field(10, ge=1, le=MAX_SEGMENTS, description="Number of clips (segments).")
     seconds_per_segment: float = Field(8.0, ge=1.0, le=20.0, description="Length of each clip in seconds.")
+    minutes: float | None = Field(
+        None, ge=0.25, le=MAX_MINUTES,
+        description="Length of the film in minutes; sets the number of segments (long films are planned as "
+        "acts and scenes). Leave empty to use segments.",
+    )
     width: int = Field(768, ge=128, le=1920, description="Frame width in pixels, a multiple of 32.")
     height: int = Field(512, ge=128, le=1920, description="Frame height in pixels, a multiple of 32.")
     fps: int = Field(24, ge=8, le=60, description="Frames per second.")
-    seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed for every random choice.")
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed for every random choice; the same seed remakes the film.")
     variants: int = Field(3, ge=1, le=4, description="Variants rendered per reference and per keyframe.")
+    writer: Literal["auto", "offline", "claude"] | None = Field(
+        None, description="offline (story engine), claude, or auto (Claude when ANTHROPIC_API_KEY is set). "
+        "Empty: FILMSTITCH_WRITER.",
+    )
+    renderer: Literal["animatic", "local-gpu", "modal"] | None = Field(
+        None, description="animatic (CPU), local-gpu (FLUX.1-dev + LTX-Video here) or modal. Empty: FILMSTITCH_RENDERER.",
+    )
+    sound: bool = Field(True, description="Narration, character voices, ambience and subtitles.")
+    burn_subtitles: bool = Field(False, description="Also burn the subtitles into the picture (the MP4 always "
+                                 "carries them as a subtitle track).")
+    voices: dict[str, str] = Field(
+        default_factory=dict, max_length=24,
+        description="Voice per character name (or 'narrator'), overriding the casting, e.g. {\"Lena\": \"joe:high\"}.",
+    )
 
     @field_validator("idea")
     @classmethod
@@ -83,6 +160,34 @@ class FilmRequest(Strict):
         if len(idea) > MAX_IDEA_CHARS:
             raise ValueError(f"The idea is {len(idea)} characters long; the limit is {MAX_IDEA_CHARS}")
         return idea
+
+    @field_validator("voices")
+    @classmethod
+    def _voice_names_are_plain(cls, voices: dict[str, str]) -> dict[str, str]:
+        for name, voice in voices.items():
+            check_plain_text(name, "A character name in voices")
+            if not re.fullmatch(r"[a-z0-9_]+(:[a-z0-9_]+)?", voice):
+                raise ValueError(f"voice {voice!r} for {name!r} is not a voice id (e.g. 'joe' or 'joe:high')")
+        return voices
+
+    @model_validator(mode="before")
+    @classmethod
+    def _minutes_set_segments(cls, data: object) -> object:
+        """`minutes` is the long-film way to ask for segments: it sets them (and must not contradict them)."""
+        if not isinstance(data, dict) or data.get("minutes") in (None, ""):
+            return data
+        try:
+            minutes, seconds = float(data["minutes"]), float(data.get("seconds_per_segment", 8.0))
+        except (TypeError, ValueError):
+            return data  # the field validators say what is wrong
+        wanted = max(1, round(minutes * 60 / seconds))
+        given = data.get("segments")
+        if given not in (None, wanted) and given != cls.model_fields["segments"].default:
+            raise ValueError(f"minutes={minutes:g} means {wanted} segments of {seconds:g} s, but segments={given}")
+        if wanted > MAX_SEGMENTS:
+            raise ValueError(f"{minutes:g} minutes at {seconds:g} s per segment is {wanted} segments; "
+                             f"at most {MAX_SEGMENTS} (use longer segments)")
+        return {**data, "segments": wanted}
 
     @model_validator(mode="after")
     def _resolution_is_possible(self) -> FilmRequest:
@@ -101,14 +206,36 @@ class FilmRequest(Strict):
     def keyframe_count(self) -> int:
         return self.segments + 1
 
-    def film_id(self, *backends: str) -> str:
-        """Deterministic id: the same request on the same backends resumes the same film."""
-        return f"{slugify(self.idea, 32)}-{stable_hash([self.model_dump(), list(backends)], 10)}"
+    @property
+    def duration_s(self) -> float:
+        return self.segments * self.frames_per_clip / self.fps
+
+    def resolved(self, writer: str, renderer: str) -> FilmRequest:
+        """This request with its backends named (what the film is made with)."""
+        return self.model_copy(update={"writer": writer, "renderer": renderer})
+
+    def film_id(self) -> str:
+        """Deterministic id: the same (resolved) request resumes the same film."""
+        return f"{slugify(self.idea, 32)}-{stable_hash(self.model_dump(mode='json'), 10)}"
+
+
+# --------------------------------------------------------------------------- the script
 
 
 class DialogueLine(Strict):
     speaker: ShortText
     line: ShortText
+    delivery: str = Field("", max_length=200, description="How the line is said: 'whispered, afraid'.")
+
+
+class ActionBeat(Strict):
+    """Something a character does during a segment, at a moment of it: structured staging for the animatic
+    (it never re-reads the prose) and words for the GPU clip prompt."""
+
+    character: ShortText
+    gesture: Gesture
+    at: float = Field(0.5, ge=0.0, le=1.0, description="When in the segment: 0 = start, 1 = end.")
+    prop: str | None = Field(None, max_length=80, description="The prop it involves, one of the location's props.")
 
 
 class Segment(Strict):
@@ -120,26 +247,79 @@ class Segment(Strict):
     action: LongText
     dialogue: list[DialogueLine] = Field(default_factory=list, max_length=6)
     characters: list[ShortText] = Field(default_factory=list, max_length=6)
-    setting: ShortText = Field(description="Where in the film's world this segment happens.")
+    setting: ShortText = Field(description="Where in the location this segment happens, e.g. 'the crater rim'.")
+    location: Identifier = Field(description="Id of the Environment (location) the segment happens in.")
+    scene: int = Field(0, ge=0, description="Index of the scene the segment belongs to.")
+    motion: str = Field(
+        "", max_length=1200,
+        description="What the camera sees move, in order, in plain visual words (the video model's prompt).",
+    )
+    beats: list[ActionBeat] = Field(default_factory=list, max_length=8)
 
     @model_validator(mode="after")
     def _speakers_are_present(self) -> Segment:
         for line in self.dialogue:
             if line.speaker not in self.characters:
                 raise ValueError(f"segment {self.index}: speaker {line.speaker!r} is not listed in its characters")
+        for beat in self.beats:
+            if beat.character not in self.characters:
+                raise ValueError(f"segment {self.index}: beat for {beat.character!r}, who is not in the segment")
         return self
+
+
+class Continuity(Strict):
+    """The continuity ledger of a scene: what must look the same in every frame of it."""
+
+    wardrobe: dict[str, str] = Field(default_factory=dict, description="Character -> what they wear in the scene.")
+    props: list[ShortText] = Field(default_factory=list, max_length=12, description="Props in play.")
+    injuries: dict[str, str] = Field(default_factory=dict, description="Character -> visible marks.")
+
+
+class Scene(Strict):
+    index: int = Field(ge=0)
+    act: int = Field(0, ge=0)
+    title: ShortText
+    location: Identifier
+    time_of_day: TimeOfDay = "day"
+    present: list[ShortText] = Field(default_factory=list, max_length=12)
+    goal: ShortText
+    continuity: Continuity = Field(default_factory=Continuity)
+
+
+class Act(Strict):
+    index: int = Field(ge=0)
+    title: ShortText
+    summary: LongText
 
 
 class Script(Strict):
     title: ShortText
     logline: LongText
+    language: str = Field("en", pattern=r"^[a-z]{2,3}$", description="ISO 639 code of the script's language.")
+    acts: list[Act] = Field(default_factory=list, max_length=12)
+    scenes: list[Scene] = Field(default_factory=list, max_length=MAX_SEGMENTS)
     segments: list[Segment] = Field(min_length=1, max_length=MAX_SEGMENTS)
 
     @model_validator(mode="after")
-    def _segments_in_order(self) -> Script:
-        indices = [segment.index for segment in self.segments]
-        if indices != list(range(len(self.segments))):
-            raise ValueError(f"segment indices must run 0..{len(self.segments) - 1} in order, got {indices}")
+    def _in_order(self) -> Script:
+        for what, items in (("segment", self.segments), ("scene", self.scenes), ("act", self.acts)):
+            indices = [item.index for item in items]
+            if indices != list(range(len(items))):
+                raise ValueError(f"{what} indices must run 0..{len(items) - 1} in order, got {indices}")
+        if self.scenes:
+            for segment in self.segments:
+                if segment.scene >= len(self.scenes):
+                    raise ValueError(f"segment {segment.index} belongs to scene {segment.scene}, which does not exist")
+                if self.scenes[segment.scene].location != segment.location:
+                    raise ValueError(f"segment {segment.index} is at {segment.location!r} but its scene "
+                                     f"{segment.scene} at {self.scenes[segment.scene].location!r}")
+            scenes_in_order = [segment.scene for segment in self.segments]
+            if scenes_in_order != sorted(scenes_in_order):
+                raise ValueError("segments must follow their scenes in order")
+        if self.acts:
+            for scene in self.scenes:
+                if scene.act >= len(self.acts):
+                    raise ValueError(f"scene {scene.index} belongs to act {scene.act}, which does not exist")
         return self
 
     @property
@@ -150,15 +330,52 @@ class Script(Strict):
             names.update(dict.fromkeys(segment.characters))
         return list(names)
 
+    @property
+    def locations(self) -> list[str]:
+        """Every location id of the script, in order of first appearance."""
+        return list(dict.fromkeys(segment.location for segment in self.segments))
+
+
+# --------------------------------------------------------------------------- cast and world
+
+
+class VoiceCasting(Strict):
+    """How a character (or the narrator) sounds: the writer's casting notes, then the concrete voice the
+    sound stage cast (engine voice id and its deterministic shaping), stored so it never changes mid-film."""
+
+    age: VoiceAge = "adult"
+    timbre: str = Field("warm", max_length=120, description="e.g. 'low and gravelly', 'bright, breathy'.")
+    accent: str = Field("neutral", max_length=80)
+    manner: str = Field("calm", max_length=120, description="e.g. 'slow and wry', 'excited, quick'.")
+    voice: str | None = Field(None, max_length=80, description="Engine voice id, set by casting.")
+    pitch_semitones: float = Field(0.0, ge=-8.0, le=8.0)
+    formant: float = Field(1.0, ge=0.75, le=1.3, description="Spectral envelope scale (voice size).")
+    tempo: float = Field(1.0, ge=0.85, le=1.15)
+
 
 class Character(Strict):
     """A character as an image model should draw it every time."""
 
     name: ShortText
     role: ShortText
+    kind: CharacterKind = "person"
+    species: str | None = Field(None, max_length=60, description="What it is when not a person: 'octopus', 'storm'.")
     description: LongText = Field(description="Camera-ready appearance: clothing, hair, face, build, colours.")
+    appearance: str = Field(
+        "", max_length=300,
+        description=f"The appearance in at most {MAX_SHORT_APPEARANCE_WORDS} words, for video prompts.",
+    )
     palette: list[HexColor] = Field(min_length=1, max_length=3, description="Signature colours, main first.")
     build: Literal["slim", "average", "broad", "small", "tall"] = "average"
+    voice: VoiceCasting = Field(default_factory=VoiceCasting)
+
+    @field_validator("appearance")
+    @classmethod
+    def _appearance_is_short(cls, appearance: str) -> str:
+        words = len(appearance.split())
+        if words > MAX_SHORT_APPEARANCE_WORDS:
+            raise ValueError(f"appearance has {words} words; at most {MAX_SHORT_APPEARANCE_WORDS}")
+        return appearance
 
     @property
     def subject_id(self) -> str:
@@ -166,18 +383,24 @@ class Character(Strict):
 
 
 class Environment(Strict):
-    """The one world the film happens in."""
+    """One location of the film's world (a film has one or more)."""
 
+    id: Identifier = "world"
     name: ShortText
     description: LongText
     lighting: ShortText
     materials: ShortText
     atmosphere: ShortText
     palette: list[HexColor] = Field(min_length=3, max_length=5, description="Sky, horizon, ground, accents.")
+    set: SetKind = Field("plains", description="Which kind of set the animatic draws.")
+    time_of_day: TimeOfDay = "day"
+    props: list[ShortText] = Field(default_factory=list, max_length=8, description="Key props found here.")
+    ambience: list[Ambience] = Field(default_factory=lambda: ["wind"], min_length=1, max_length=4)
+    sound: str = Field("", max_length=400, description="The location's sound, in words (text-to-audio prompt).")
 
     @property
     def subject_id(self) -> str:
-        return "environment"
+        return "env_" + self.id
 
 
 class Placement(Strict):
@@ -205,6 +428,9 @@ class Keyframe(Strict):
     prompt: LongText = Field(description="Full image prompt with every present character's appearance (T5 path).")
     clip_summary: ShortText = Field(description=f"At most {MAX_CLIP_SUMMARY_WORDS} words (CLIP path).")
     characters: list[ShortText] = Field(default_factory=list, max_length=6)
+    location: Identifier | None = Field(
+        None, description="The location it shows; empty: the location of the segment it opens (the last: closes)."
+    )
     staging: Staging = Field(default_factory=Staging)
 
     @field_validator("clip_summary")
@@ -224,7 +450,7 @@ class Keyframe(Strict):
 
 
 class Subject(Strict):
-    """Something with reference images: a character or the environment."""
+    """Something with reference images: a character or a location."""
 
     id: str
     name: str
@@ -239,8 +465,9 @@ class FilmPlan(Strict):
     writer: str = Field(description="Which writer produced the plan, e.g. 'offline story engine (no language model)'.")
     script: Script
     characters: list[Character]
-    environment: Environment
+    environments: list[Environment] = Field(min_length=1, max_length=24)
     keyframes: list[Keyframe]
+    narrator: VoiceCasting = Field(default_factory=lambda: VoiceCasting(timbre="warm, even", manner="measured"))
 
     @model_validator(mode="after")
     def _consistent(self) -> FilmPlan:
@@ -255,12 +482,26 @@ class FilmPlan(Strict):
         missing = [name for name in self.script.character_names if name not in defined]
         if missing:
             raise ValueError(f"characters named in the script but not described: {missing}")
+        location_ids = [e.id for e in self.environments]
+        if len(set(location_ids)) != len(location_ids):
+            raise ValueError(f"location ids must be distinct: {location_ids}")
+        unknown = [loc for loc in self.script.locations if loc not in location_ids]
+        unknown += [scene.location for scene in self.script.scenes if scene.location not in location_ids]
+        if unknown:
+            raise ValueError(f"the script uses locations that are not described: {sorted(set(unknown))}")
         for keyframe in self.keyframes:
             allowed = self.characters_near_boundary(keyframe.index)
             stray = [name for name in keyframe.characters if name not in allowed]
             if stray:
                 raise ValueError(f"keyframe {keyframe.index} shows {stray}, who are in neither neighbouring segment")
+            if keyframe.location is not None and keyframe.location not in self._locations_near(keyframe.index):
+                raise ValueError(f"keyframe {keyframe.index} is at {keyframe.location!r}, where neither neighbouring "
+                                 "segment happens")
         return self
+
+    def _locations_near(self, index: int) -> list[str]:
+        segments = self.script.segments
+        return [segments[i].location for i in (index - 1, index) if 0 <= i < len(segments)]
 
     def characters_near_boundary(self, index: int) -> list[str]:
         """Characters of the segments that end (index-1) or start (index) at this boundary."""
@@ -274,26 +515,63 @@ class FilmPlan(Strict):
     def character(self, name: str) -> Character:
         return next(c for c in self.characters if c.name == name)
 
+    def location(self, location_id: str) -> Environment:
+        return next(e for e in self.environments if e.id == location_id)
+
+    def segment_environment(self, segment: int) -> Environment:
+        return self.location(self.script.segments[segment].location)
+
+    def keyframe_environment(self, index: int) -> Environment:
+        """Where keyframe `index` is: its own location, else that of the segment it opens (or closes, the last)."""
+        keyframe = self.keyframes[index]
+        if keyframe.location is not None:
+            return self.location(keyframe.location)
+        return self.segment_environment(min(index, len(self.script.segments) - 1))
+
     @property
     def subjects(self) -> list[Subject]:
-        """Reference subjects: every character, then the environment."""
+        """Reference subjects: every character, then every location."""
         subjects = [
             Subject(id=c.subject_id, name=c.name, kind="character", description=c.description)
             for c in self.characters
         ]
-        env = self.environment
-        subjects.append(Subject(id=env.subject_id, name=env.name, kind="environment", description=env.description))
+        subjects += [
+            Subject(id=e.subject_id, name=e.name, kind="environment", description=e.description)
+            for e in self.environments
+        ]
         return subjects
 
+    def subject_source(self, subject_id: str) -> Character | Environment:
+        """The character or location a subject stands for (everything a renderer may read of it)."""
+        for item in [*self.characters, *self.environments]:
+            if item.subject_id == subject_id:
+                return item
+        raise KeyError(f"no subject {subject_id!r} in this plan")
+
     def subjects_at(self, keyframe_index: int) -> list[Subject]:
-        """The references that condition a keyframe: its characters plus the environment."""
+        """The references that condition a keyframe: its characters plus its location."""
         names = set(self.keyframes[keyframe_index].characters)
-        return [s for s in self.subjects if s.kind == "environment" or s.name in names]
+        env_id = self.keyframe_environment(keyframe_index).subject_id
+        return [s for s in self.subjects if s.id == env_id or (s.kind == "character" and s.name in names)]
+
+    def subjects_in_segment(self, segment: int) -> list[Subject]:
+        """The references that matter to a clip: the segment's characters plus its location."""
+        names = set(self.script.segments[segment].characters)
+        env_id = self.segment_environment(segment).subject_id
+        return [s for s in self.subjects if s.id == env_id or (s.kind == "character" and s.name in names)]
+
+
+PickedBy = Literal["person", "person (accepted recommendation)", "auto", "auto (nobody answered)"]
 
 
 class Picks(Strict):
-    """Chosen variant per reference subject and per keyframe boundary."""
+    """Chosen variant per reference subject and per keyframe boundary, and who chose them."""
 
     references: dict[str, int] = Field(default_factory=dict)
     keyframes: list[int] = Field(default_factory=list)
-    auto: bool = Field(False, description="True when the pipeline picked by itself (no person answered).")
+    picked_by: dict[str, PickedBy] = Field(default_factory=dict, description="Checkpoint name -> who picked.")
+
+    @property
+    def auto(self) -> bool:
+        """True when no person picked at any checkpoint."""
+        return bool(self.picked_by) and all(who.startswith("auto") for who in self.picked_by.values())

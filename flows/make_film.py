@@ -41,7 +41,7 @@ from tasks.clips import render_clip
 from tasks.common import FilmContext, VariantRef
 from tasks.keyframes import render_keyframe_variants
 from tasks.references import render_reference_variants
-from tasks.write import assemble_plan, describe_characters, describe_environment, write_keyframe_prompts, write_script
+from tasks.write import assemble_plan, describe_characters, describe_environments, write_keyframe_prompts, write_script
 
 
 class FilmResult(BaseModel):
@@ -164,7 +164,7 @@ def make_film(
         fps=fps, seed=seed, variants=variants,
     )
     writer_name, renderer_name = settings.backends(writer, renderer)
-    film_id = validate_film_id(film_id) if film_id else request.film_id(writer_name, renderer_name)
+    film_id = validate_film_id(film_id) if film_id else request.resolved(writer_name, renderer_name).film_id()
     store = FilmStore.open(settings.storage_config(), film_id)
     incarnation = claim_film(store, {"request": request.model_dump(), "writer": writer_name, "renderer": renderer_name})
     ctx = FilmContext(
@@ -183,9 +183,9 @@ def make_film(
     with stage("writing"):
         script = write_script(ctx, request)
         characters = describe_characters(ctx, request, script)
-        environment = describe_environment(ctx, request, script)
-        keyframes = write_keyframe_prompts(ctx, request, script, characters, environment)
-        plan = assemble_plan(ctx, request, script, characters, environment, keyframes)
+        environments = describe_environments(ctx, request, script)
+        keyframes = write_keyframe_prompts(ctx, request, script, characters, environments)
+        plan = assemble_plan(ctx, request, script, characters, environments, keyframes)
         publish_script(ctx, plan)
 
     # Phase 1: reference variants, fanned out over subjects.
@@ -204,7 +204,8 @@ def make_film(
 
     keyframe_picks, auto = choose_keyframes(ctx, store, plan, keyframe_variants, auto_pick, timeout)
     chosen = [keyframe_variants[i][v] for i, v in enumerate(keyframe_picks)]
-    picks = Picks(references=reference_picks, keyframes=keyframe_picks, auto=auto)
+    who = "auto" if auto else "person"
+    picks = Picks(references=reference_picks, keyframes=keyframe_picks, picked_by={"keyframes": who})
     publish_picks(ctx, plan, picks)
 
     # Phase 3: one clip per segment between its two chosen keyframes, then assembly.
@@ -363,7 +364,8 @@ def publish_script(ctx: FilmContext, plan: FilmPlan) -> None:
         lines += [f"> **{d.speaker}:** {d.line}" for d in segment.dialogue]
     lines.append("## Characters")
     lines += [f"- **{c.name}** ({c.role}): {c.description}" for c in plan.characters]
-    lines.append(f"## World: {plan.environment.name}\n{plan.environment.description}")
+    lines.append("## Locations")
+    lines += [f"- **{e.name}**: {e.description}" for e in plan.environments]
     create_markdown_artifact("\n\n".join(lines), key=artifact_key(ctx.film_id, "script"), description="The script")
 
 

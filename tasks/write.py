@@ -45,22 +45,22 @@ def describe_characters(ctx: FilmContext, request: FilmRequest, script: Script) 
     return characters
 
 
-@task(name="describe-environment", **RETRIES, **CACHED)
-def describe_environment(ctx: FilmContext, request: FilmRequest, script: Script) -> Environment:
+@task(name="describe-environments", **RETRIES, **CACHED)
+def describe_environments(ctx: FilmContext, request: FilmRequest, script: Script) -> list[Environment]:
     writer = get_writer(ctx.writer)
     with recording_usage(ctx, "environment", writer):
-        environment = writer.describe_environment(request, script)
-    ctx.store().put_json("plan/environment.json", environment, stage="environment")
-    return environment
+        environments = writer.describe_environments(request, script)
+    ctx.store().put_json("plan/environments.json", [e.model_dump() for e in environments], stage="environment")
+    return environments
 
 
 @task(name="write-keyframe-prompts", **RETRIES, **CACHED)
 def write_keyframe_prompts(
-    ctx: FilmContext, request: FilmRequest, script: Script, characters: list[Character], environment: Environment
+    ctx: FilmContext, request: FilmRequest, script: Script, characters: list[Character], environments: list[Environment]
 ) -> list[Keyframe]:
     writer = get_writer(ctx.writer)
     with recording_usage(ctx, "keyframes", writer):
-        keyframes = writer.write_keyframes(request, script, characters, environment)
+        keyframes = writer.write_keyframes(request, script, characters, environments)
     ctx.store().put_json("plan/keyframes.json", [k.model_dump() for k in keyframes], stage="keyframes")
     return keyframes
 
@@ -71,7 +71,7 @@ def assemble_plan(
     request: FilmRequest,
     script: Script,
     characters: list[Character],
-    environment: Environment,
+    environments: list[Environment],
     keyframes: list[Keyframe],
 ) -> FilmPlan:
     """Cross-check everything the writer produced and store the plan every later stage reads."""
@@ -81,7 +81,7 @@ def assemble_plan(
         writer=get_writer(ctx.writer).label,
         script=script,
         characters=characters,
-        environment=environment,
+        environments=environments,
         keyframes=keyframes,
     )
     ctx.store().put_json("plan/plan.json", plan, stage="plan")

@@ -124,7 +124,7 @@ def test_references_are_full_size_pngs(film: Film) -> None:
             assert pixels(png).shape == (160, 256, 3)
 
 
-@pytest.mark.parametrize("subject_id", ["char_mira", "char_bolt", "environment"])
+@pytest.mark.parametrize("subject_id", ["char_mira", "char_bolt", "env_lunar_garden"])
 def test_reference_variants_really_differ(film: Film, subject_id: str) -> None:
     images = [pixels(png) for png in film.ref_pngs[subject_id]]
     for a, b in itertools.combinations(images, 2):
@@ -175,7 +175,7 @@ def test_chosen_character_reference_changes_the_keyframe_where_the_character_is(
 
 
 def test_chosen_environment_reference_changes_the_set(film: Film) -> None:
-    refs = dict(film.refs, environment=film.reference("environment", 2))
+    refs = dict(film.refs, env_lunar_garden=film.reference("env_lunar_garden", 2))
     png = film.renderer.keyframe_variants(film.plan, 0, film.present(0, refs), kf_seeds(0)[:1])[0]
     assert changed_fraction(pixels(png), pixels(film.kf_pngs[0][0])) > 0.1
 
@@ -262,7 +262,7 @@ def test_clip_moves_instead_of_cross_fading(film: Film, clip0: tuple[Path, np.nd
 def test_drawn_motion_meets_both_keyframes_exactly(film: Film) -> None:
     """The first and last drawn states are the keyframes themselves: no jump at clip ends."""
     plan, renderer = film.plan, film.renderer
-    env = renderer._environment_look(plan, film.refs, "test")
+    env = renderer._environment_look(plan, plan.environments[0], film.refs, "test")
     looks = renderer._character_looks(plan, ["Mira", "Bolt"], film.refs, "test")
     first, last = film.chosen[0], film.chosen[1]
     a = keyframe_state(plan, 0, first.variant, first.seed, looks, env)
@@ -278,7 +278,7 @@ def test_drawn_motion_meets_both_keyframes_exactly(film: Film) -> None:
 def test_characters_walk_and_enter_by_walking_in(film: Film) -> None:
     """Clip 0: Mira walks to her next mark swinging her legs; Bolt walks in from off-screen."""
     plan, renderer = film.plan, film.renderer
-    env = renderer._environment_look(plan, film.refs, "test")
+    env = renderer._environment_look(plan, plan.environments[0], film.refs, "test")
     looks = renderer._character_looks(plan, ["Mira", "Bolt"], film.refs, "test")
     a = keyframe_state(plan, 0, 0, 1, looks, env)
     b = keyframe_state(plan, 1, 0, 2, looks, env)
@@ -305,7 +305,7 @@ def test_a_gesture_in_the_action_is_played_mid_clip(film: Film) -> None:
     )
     beats = action_beats(plan, 0)
     assert beats == {"Mira": POSES["kneel"]}
-    env = film.renderer._environment_look(plan, film.refs, "test")
+    env = film.renderer._environment_look(plan, plan.environments[0], film.refs, "test")
     looks = film.renderer._character_looks(plan, ["Mira"], film.refs, "test")
     a = keyframe_state(plan, 2, 0, 1, looks, env)  # Mira alone, same mark at both ends
     motion = Motion(a, a, plan, 8.0, 5, beats)
@@ -317,7 +317,7 @@ def test_a_gesture_in_the_action_is_played_mid_clip(film: Film) -> None:
 @pytest.mark.parametrize("x1", [1.0, 1.6, 0.4])
 def test_characters_turn_through_the_front_view(film: Film, x1: float) -> None:
     """Standing still or walking, a turn from right to left shows the front for a moment."""
-    env = film.renderer._environment_look(film.plan, film.refs, "test")
+    env = film.renderer._environment_look(film.plan, film.plan.environments[0], film.refs, "test")
     looks = film.renderer._character_looks(film.plan, ["Mira"], film.refs, "test")
     a = keyframe_state(film.plan, 0, 0, 1, looks, env)
     motion = Motion(a, a, film.plan, 8.0, 5)
@@ -379,8 +379,8 @@ def test_missing_character_reference_is_a_clear_error(film: Film) -> None:
 
 def test_missing_environment_reference_is_a_clear_error(film: Film) -> None:
     refs = film.present(0)
-    del refs["environment"]
-    with pytest.raises(AnimaticError, match="no reference image for the environment"):
+    del refs["env_lunar_garden"]
+    with pytest.raises(AnimaticError, match="no reference image for location"):
         film.renderer.keyframe_variants(film.plan, 0, refs, kf_seeds(0))
 
 

@@ -42,11 +42,11 @@ def queue_film(fake: FakeAnthropic, answers: dict, **usage: int) -> None:
 def write_film(writer: ClaudeWriter, request: FilmRequest) -> FilmPlan:
     script = writer.write_script(request)
     characters = writer.describe_characters(request, script)
-    environment = writer.describe_environment(request, script)
-    keyframes = writer.write_keyframes(request, script, characters, environment)
+    environments = writer.describe_environments(request, script)
+    keyframes = writer.write_keyframes(request, script, characters, environments)
     return FilmPlan(
         request=request, writer=writer.label, script=script, characters=characters,
-        environment=environment, keyframes=keyframes,
+        environments=environments, keyframes=keyframes,
     )
 
 
@@ -185,7 +185,7 @@ def test_an_answer_without_the_tool_call_gets_a_plain_repair_note(fake_anthropic
     fake_anthropic.reply_tool(TOOL["environment"], offline_answers(small_request())["environment"])
     script = Script.model_validate(offline_answers(small_request())["script"])
 
-    make_writer(fake_anthropic).describe_environment(small_request(), script)
+    make_writer(fake_anthropic).describe_environments(small_request(), script)
 
     messages = fake_anthropic.bodies[1]["messages"]
     assert messages[1] == {"role": "assistant", "content": [{"type": "text", "text": "Here is your script: ..."}]}
@@ -269,7 +269,7 @@ def test_keyframe_cross_checks_get_a_repair_turn(fake_anthropic: FakeAnthropic, 
 
     keyframes = writer.write_keyframes(
         request, script, [Character.model_validate(c) for c in answers["characters"]["characters"]],
-        Environment.model_validate(answers["environment"]),
+        [Environment.model_validate(e) for e in answers["environment"]["environments"]],
     )
 
     assert [k.model_dump(mode="json") for k in keyframes] == answers["keyframes"]["keyframes"]
@@ -285,7 +285,7 @@ def test_keyframe_task_lists_who_may_appear_at_each_boundary(fake_anthropic: Fak
 
     make_writer(fake_anthropic).write_keyframes(
         request, script, [Character.model_validate(c) for c in answers["characters"]["characters"]],
-        Environment.model_validate(answers["environment"]),
+        [Environment.model_validate(e) for e in answers["environment"]["environments"]],
     )
 
     text = user_text(fake_anthropic.bodies[0])

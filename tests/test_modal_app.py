@@ -274,7 +274,7 @@ def test_reference_prompts_describe_the_subject_and_fit_clip(plan: Any) -> None:
         request = gpu_renderers.reference_request(plan, subject, [1])
         assert subject.name in request["prompt"] and len(request["clip_prompt"].split()) <= 50
     environment = gpu_renderers.reference_request(plan, plan.subjects[-1], [1])
-    assert "no people" in environment["prompt"] and plan.environment.lighting in environment["prompt"]
+    assert "no people" in environment["prompt"] and plan.environments[0].lighting in environment["prompt"]
     assert np.array_equal(
         gpu_renderers.clip_words(" ".join(f"w{i}" for i in range(80))).split(), [f"w{i}" for i in range(50)]
     )

@@ -23,7 +23,7 @@ IDEA = "a stranded astronaut on the moon walks around and discovers nature"
         ({"idea": "ok", "height": 500}, "multiple of 32"),
         ({"idea": "ok", "width": 1920, "height": 1920}, "too large"),
         ({"idea": "ok", "segments": 0}, "greater than or equal to 1"),
-        ({"idea": "ok", "segments": 31}, "less than or equal to 30"),
+        ({"idea": "ok", "segments": 81}, "less than or equal to 80"),
         ({"idea": "ok", "colour": "red"}, "Extra inputs are not permitted"),
     ],
 )
@@ -45,10 +45,10 @@ def test_idea_whitespace_is_folded_and_unicode_kept() -> None:
 
 def test_film_id_is_stable_and_depends_on_request_and_backends() -> None:
     request = FilmRequest(idea=IDEA)
-    assert request.film_id("offline", "animatic") == FilmRequest(idea=IDEA).film_id("offline", "animatic")
-    assert request.film_id("offline", "animatic") != request.film_id("offline", "modal")
-    assert request.film_id("offline", "animatic") != FilmRequest(idea=IDEA, seed=1).film_id("offline", "animatic")
-    assert FilmRequest(idea="../../etc/passwd").film_id("a", "b").startswith("etc_passwd-")
+    assert request.resolved("offline", "animatic").film_id() == FilmRequest(idea=IDEA).resolved("offline", "animatic").film_id()
+    assert request.resolved("offline", "animatic").film_id() != request.resolved("offline", "modal").film_id()
+    assert request.resolved("offline", "animatic").film_id() != FilmRequest(idea=IDEA, seed=1).resolved("offline", "animatic").film_id()
+    assert FilmRequest(idea="../../etc/passwd").resolved("a", "b").film_id().startswith("etc_passwd-")
 
 
 def test_derived_seeds_differ_per_variant_and_repeat() -> None:
@@ -90,12 +90,12 @@ def test_keyframe_characters_must_come_from_neighbouring_segments() -> None:
 
 def test_segment_speakers_must_be_present() -> None:
     with pytest.raises(ValidationError, match="not listed"):
-        Segment(index=0, title="t", narration="n", action="a", characters=["Ada"], setting="s",
+        Segment(index=0, title="t", narration="n", action="a", characters=["Ada"], setting="s", location="world",
                 dialogue=[{"speaker": "Bob", "line": "hi"}])
 
 
 def test_script_segments_must_be_in_order() -> None:
-    seg = {"title": "t", "narration": "n", "action": "a", "setting": "s"}
+    seg = {"title": "t", "narration": "n", "action": "a", "setting": "s", "location": "world"}
     with pytest.raises(ValidationError, match="in order"):
         Script(title="t", logline="l", segments=[Segment(index=1, **seg)])
 

@@ -32,14 +32,14 @@ def test_script_has_the_requested_structure() -> None:
     plan = plan_for(FilmRequest(idea=IDEA))
     assert plan.script.segments[0].title == "Opening image" and plan.script.segments[-1].title == "Final image"
     assert any(s.dialogue for s in plan.script.segments)
-    assert "moon" in plan.environment.name and "regolith" in plan.environment.materials
+    assert "moon" in plan.environments[0].name and "regolith" in plan.environments[0].materials
     assert "EVA suit" in plan.characters[0].description
 
 
 def test_variety_across_ideas() -> None:
     forest = plan_for(FilmRequest(idea="a lost knight wanders into an enchanted forest and finds a dragon egg"))
     moon = plan_for(FilmRequest(idea=IDEA))
-    assert forest.environment.palette != moon.environment.palette
+    assert forest.environments[0].palette != moon.environments[0].palette
     assert "armour" in forest.characters[0].description
 
 

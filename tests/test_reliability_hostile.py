@@ -82,7 +82,7 @@ def test_any_idea_is_refused_clearly_or_written_as_plain_data_inside_its_film(id
             reason in message for reason in ("control character", "is empty", f"the limit is {MAX_IDEA_CHARS}")
         ), message
         return
-    film_id = request.film_id("offline", "animatic")
+    film_id = request.resolved("offline", "animatic").film_id()
     assert validate_film_id(film_id) == film_id and FILM_ID.fullmatch(film_id)
 
     plan = offline_plan(request)
@@ -191,7 +191,7 @@ def test_a_hostile_idea_makes_a_film_whose_files_all_stay_in_its_folder(
 ) -> None:
     idea = (
         "../../etc/passwd <script>alert(1)</script> '; DROP TABLE films; -- {{7*7}} ${jndi:ldap://x} "
-        "\u202e ｆｉｌｍ／．． a robot finds a flower"
+        "ｆｉｌｍ／．． a robot finds a flower"
     )
     monkeypatch.setenv("FILMSTITCH_STORAGE_DIR", str(tmp_path / "films"))
     film = SmallFilm(idea=idea)

@@ -48,7 +48,7 @@ def _drained() -> Iterator[None]:
 
 FILM = SmallFilm()
 RENDER_CALLS = {"reference_variants": 3, "keyframe_variants": FILM.segments + 1, "clip": FILM.segments, "concat": 1}
-WRITER_CALLS = dict.fromkeys(["write_script", "describe_characters", "describe_environment", "write_keyframes"], 1)
+WRITER_CALLS = dict.fromkeys(["write_script", "describe_characters", "describe_environments", "write_keyframes"], 1)
 
 
 # --------------------------------------------------------------------------- item 1: SIGKILL in each phase
@@ -209,6 +209,6 @@ def test_a_refused_writer_call_names_the_stage_and_the_rerun_asks_only_what_is_m
     assert tools_called(claude)[3:] == [TOOL["environment"], TOOL["keyframes"]]
     store = FilmStore.open(
         StorageConfig(root=str(tmp_path / "films")),
-        FilmRequest.model_validate(FILM.request().model_dump()).film_id("claude", "animatic"),
+        FilmRequest.model_validate(FILM.request().model_dump()).resolved("claude", "animatic").film_id(),
     )
     assert store.verify() == [] and store.manifest()["status"] == "finished"

@@ -36,7 +36,7 @@ def test_kill_during_clips_then_rerun_reuses_finished_clips(tmp_path: Path) -> N
         "PREFECT_HOME": str(tmp_path / "prefect"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     }
-    film_id = FilmRequest(idea=IDEA, **FILM).film_id("offline", "animatic")
+    film_id = FilmRequest(idea=IDEA, **FILM).resolved("offline", "animatic").film_id()
     store = FilmStore.open(StorageConfig(root=str(tmp_path / "films")), film_id)
 
     first = subprocess.Popen(command(), env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,

@@ -556,11 +556,13 @@ class AnimaticRenderer(Renderer):
 
     # -- looks from chosen references
 
-    def _environment_look(self, plan: FilmPlan, references: dict[str, RenderedImage], where: str) -> EnvironmentLook:
-        ref = references.get(plan.environment.subject_id)
+    def _environment_look(
+        self, plan: FilmPlan, env: Environment, references: dict[str, RenderedImage], where: str
+    ) -> EnvironmentLook:
+        ref = references.get(env.subject_id)
         if ref is None:
-            raise AnimaticError(f"{where}: no reference image for the environment (subject id 'environment')")
-        return environment_look(plan.environment, ref.variant, ref.seed, plan.request.idea)
+            raise AnimaticError(f"{where}: no reference image for location {env.name!r} (subject id {env.subject_id!r})")
+        return environment_look(env, ref.variant, ref.seed, plan.request.idea)
 
     def _character_looks(
         self, plan: FilmPlan, names: Sequence[str], references: dict[str, RenderedImage], where: str
@@ -587,8 +589,8 @@ class AnimaticRenderer(Renderer):
     def reference_variants(self, plan: FilmPlan, subject: Subject, seeds: list[int]) -> list[bytes]:
         _check_seeds(seeds)
         size = (plan.request.width, plan.request.height)
-        if subject.kind == "environment" and subject.id == plan.environment.subject_id:
-            env = plan.environment
+        env = next((e for e in plan.environments if e.subject_id == subject.id), None)
+        if subject.kind == "environment" and env is not None:
             looks = [environment_look(env, v, s, plan.request.idea) for v, s in enumerate(seeds)]
             return [_png(environment_sheet(look, env, size)) for look in looks]
         character = next((c for c in plan.characters if c.subject_id == subject.id), None)
@@ -604,7 +606,7 @@ class AnimaticRenderer(Renderer):
         if not 0 <= index < len(plan.keyframes):
             raise AnimaticError(f"keyframe {index} does not exist: the plan has keyframes 0..{len(plan.keyframes) - 1}")
         where = f"keyframe {index}"
-        env = self._environment_look(plan, references, where)
+        env = self._environment_look(plan, plan.keyframe_environment(index), references, where)
         looks = self._character_looks(plan, plan.keyframes[index].characters, references, where)
         size = (plan.request.width, plan.request.height)
         layers = set_layers(env, *size)
@@ -635,7 +637,7 @@ class AnimaticRenderer(Renderer):
         size = (request.width, request.height)
         where = f"clip {segment}"
         names = list(dict.fromkeys(plan.keyframes[segment].characters + plan.keyframes[segment + 1].characters))
-        env = self._environment_look(plan, references, where)
+        env = self._environment_look(plan, plan.segment_environment(segment), references, where)
         looks = self._character_looks(plan, names, references, where)
         first_px = _decode(first, size, f"{where}: first keyframe")
         last_px = _decode(last, size, f"{where}: last keyframe")

@@ -49,7 +49,7 @@ def subject_prompts(plan: FilmPlan, subject: Subject) -> tuple[str, str]:
             f"studio light, cinematic film still. {character.name}, {character.role}. {character.description}"
         )
         return prompt, clip_words(f"{character.name}, {character.role}: {character.description}")
-    env = plan.environment
+    env = plan.subject_source(subject.id)
     prompt = (
         f"Wide establishing shot, no people, cinematic film still. {env.name}. {env.description} "
         f"Lighting: {env.lighting}. Materials: {env.materials}. Atmosphere: {env.atmosphere}."

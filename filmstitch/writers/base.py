@@ -57,9 +57,10 @@ class Writer(ABC):
     def describe_characters(self, request: FilmRequest, script: Script) -> list[Character]: ...
 
     @abstractmethod
-    def describe_environment(self, request: FilmRequest, script: Script) -> Environment: ...
+    def describe_environments(self, request: FilmRequest, script: Script) -> list[Environment]:
+        """One Environment per location id the script uses (``script.locations``), in that order."""
 
     @abstractmethod
     def write_keyframes(
-        self, request: FilmRequest, script: Script, characters: list[Character], environment: Environment
+        self, request: FilmRequest, script: Script, characters: list[Character], environments: list[Environment]
     ) -> list[Keyframe]: ...

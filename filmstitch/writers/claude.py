@@ -1,6 +1,6 @@
 """The Claude writer: four Messages API calls that turn an idea into a film plan.
 
-Each call forces one tool (``submit_script``, ``submit_characters``, ``submit_environment``,
+Each call forces one tool (``submit_script``, ``submit_characters``, ``submit_environments``,
 ``submit_keyframes``) whose input schema is generated from the pydantic models, so the answer
 arrives as JSON arguments, never as free text to scrape. Every answer is validated with pydantic
 and cross-checked against the film (segment count, cast, appearance details in keyframe
@@ -127,6 +127,10 @@ class CharacterSheet(Strict):
     characters: list[Character] = Field(min_length=1, max_length=12)
 
 
+class LocationSheet(Strict):
+    environments: list[Environment] = Field(min_length=1, max_length=24)
+
+
 class StagingAnswer(Staging):
     """How the keyframe is framed. Every field is required: the animatic draws from it."""
 
@@ -162,7 +166,7 @@ TOOLS = {
     for tool in (
         Tool("script", "submit_script", Script),
         Tool("characters", "submit_characters", CharacterSheet),
-        Tool("environment", "submit_environment", Environment),
+        Tool("environment", "submit_environments", LocationSheet),
         Tool("keyframes", "submit_keyframes", KeyframeSheet),
     )
 }
@@ -322,11 +326,25 @@ class ClaudeWriter(Writer):
             raise WriterError("the script names no characters, so there is nobody to describe")
         return self._call("characters", prompts.characters_task(request, script), check)
 
-    def describe_environment(self, request: FilmRequest, script: Script) -> Environment:
-        return self._call("environment", prompts.environment_task(request, script), lambda env: env)
+    def describe_environments(self, request: FilmRequest, script: Script) -> list[Environment]:
+        wanted = script.locations
+
+        def check(sheet: LocationSheet) -> list[Environment]:
+            ids = [e.id for e in sheet.environments]
+            problems = [f"environments: location {loc!r} of the script is not described" for loc in wanted
+                        if loc not in ids]
+            problems += [f"environments: {loc!r} is not a location of the script" for loc in ids if loc not in wanted]
+            problems += [f"environments: {loc!r} is described more than once" for loc in dict.fromkeys(ids)
+                         if ids.count(loc) > 1]
+            if problems:
+                raise Rejected(problems)
+            by_id = {e.id: e for e in sheet.environments}
+            return [by_id[loc] for loc in wanted]
+
+        return self._call("environment", prompts.environment_task(request, script), check)
 
     def write_keyframes(
-        self, request: FilmRequest, script: Script, characters: list[Character], environment: Environment
+        self, request: FilmRequest, script: Script, characters: list[Character], environments: list[Environment]
     ) -> list[Keyframe]:
         by_name = {c.name: c for c in characters}
         # The boundary rule lives in FilmPlan; borrow it from an unvalidated plan without keyframes.
@@ -345,7 +363,7 @@ class ClaudeWriter(Writer):
                     writer=self.label,
                     script=script,
                     characters=characters,
-                    environment=environment,
+                    environments=environments,
                     keyframes=keyframes,
                 )
             except ValidationError as error:
@@ -360,7 +378,7 @@ class ClaudeWriter(Writer):
             request,
             script,
             [c.model_dump(mode="json") for c in characters],
-            environment.model_dump(mode="json"),
+            [e.model_dump(mode="json") for e in environments],
             boundaries,
             self.appearance.text(),
         )

@@ -28,6 +28,7 @@ from filmstitch.models import (
 from filmstitch.writers.base import Writer
 
 LABEL = "offline story engine (deterministic, no language model)"
+LOCATION_ID = "world"
 
 ARTICLES = {"a", "an", "the", "one", "some"}
 PREPOSITIONS = {"on", "in", "at", "under", "inside", "near", "across", "through", "into", "beneath", "above", "from"}
@@ -299,6 +300,7 @@ class OfflineWriter(Writer):
                     dialogue=lines,
                     characters=cast,
                     setting=setting,
+                    location=LOCATION_ID,
                 )
             )
         found = idea.goal != read_idea("").goal
@@ -337,21 +339,23 @@ class OfflineWriter(Writer):
             )
         return characters
 
-    def describe_environment(self, request: FilmRequest, script: Script) -> Environment:
+    def describe_environments(self, request: FilmRequest, script: Script) -> list[Environment]:
         world = choose_world(request.idea)
         place = read_idea(request.idea).place or world.name
-        return Environment(
+        return [Environment(
+            id=LOCATION_ID,
             name=place,
             description=world.description,
             lighting=world.lighting,
             materials=world.materials,
             atmosphere=world.atmosphere,
             palette=list(world.palette),
-        )
+        )]
 
     def write_keyframes(
-        self, request: FilmRequest, script: Script, characters: list[Character], environment: Environment
+        self, request: FilmRequest, script: Script, characters: list[Character], environments: list[Environment]
     ) -> list[Keyframe]:
+        environment = environments[0]
         rng = self._rng(request, "keyframes")
         by_name = {c.name: c for c in characters}
         segments = script.segments

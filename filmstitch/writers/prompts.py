@@ -34,7 +34,7 @@ NARRATION_WORDS_PER_SECOND = 2.5
 SYSTEM_PROMPT = f"""\
 You are the writers' room of FilmStitch, a pipeline that turns a one-sentence film idea into a short \
 film made of N clips of a few seconds each. You write in four separate calls: (1) the script, \
-(2) the character descriptions, (3) the environment description, (4) the boundary keyframes. \
+(2) the character descriptions, (3) the locations, (4) the boundary keyframes. \
 Programs read your answers, not people: you always answer by calling the tool you are asked to call, \
 with arguments that follow its input schema exactly. Never answer in prose.
 
@@ -65,7 +65,10 @@ resolution that answers the opening image.
 - narration: voice-over for the clip, present tense, paced to the clip length (the task says how many \
 words). action: what the camera sees, concrete and physical (poses, movement, light changes), one visual \
 idea per segment. dialogue: at most six short lines; every speaker must be listed in that segment's \
-characters. setting: where in the film's one world the segment happens (a short place name).
+characters. setting: where in the location the segment happens (a short place name). location: the id of \
+the location (lower-case letters, digits and _, e.g. "lighthouse" or "sunken_ship"); use one id per distinct \
+place of the film, the same id every time the story returns there, and few locations (one to four for a \
+short film).
 - characters: the characters visible in the segment, at most six, usually one to three. Keep the whole \
 cast small (one to four characters) and spell every name exactly the same way in every segment. Use a \
 proper name or a fixed role name ("The Keeper"), never a pronoun or a description that changes.
@@ -80,8 +83,9 @@ distinctive accessories. Use concrete nouns and colour words. No personality, ba
 - palette: one to three hex colours (#rrggbb), the main clothing colour first. build: one of the allowed \
 categories. role: a few words (protagonist, companion, rival...).
 
-# Call 3: the environment (tool submit_environment)
-- One unified world that contains every setting of the script, so all clips look like the same film.
+# Call 3: the locations (tool submit_environments)
+- One entry per location id of the script, with that exact id, and no others; together they are one \
+unified world, so all clips look like the same film.
 - description: 60 to 150 words on the places, landmarks, scale and textures. lighting: the light sources, \
 direction, colour temperature and time of day. materials: the surfaces the camera will see. atmosphere: \
 air, weather, particles, mood. palette: three to five hex colours in this order: sky, horizon, ground, \
@@ -114,7 +118,7 @@ answer as it was.
 TOOL_DESCRIPTIONS = {
     "script": "Submit the film's script: title, logline and the segments in order.",
     "characters": "Submit one camera-ready visual description for every character named in the script.",
-    "environment": "Submit the description of the one unified world the film happens in.",
+    "environment": "Submit one description per location of the script (one unified world).",
     "keyframes": "Submit the N+1 boundary keyframes: image prompt, CLIP summary, characters and staging.",
 }
 
@@ -163,13 +167,12 @@ def characters_task(request: FilmRequest, script: Script) -> str:
 
 
 def environment_task(request: FilmRequest, script: Script) -> str:
-    settings = list(dict.fromkeys(segment.setting for segment in script.segments))
     return "\n\n".join(
         [
             data_block(IDEA_TAG, request.idea),
             json_block(SCRIPT_TAG, script.model_dump(mode="json")),
-            f"Task: describe the one unified world that holds all {len(settings)} distinct settings "
-            "of the script's segments. Call submit_environment.",
+            f"Task: describe the script's {len(script.locations)} locations, one entry each with its id "
+            f"({', '.join(script.locations)}). Call submit_environments.",
         ]
     )
 
@@ -178,7 +181,7 @@ def keyframes_task(
     request: FilmRequest,
     script: Script,
     characters: list[dict],
-    environment: dict,
+    environments: list[dict],
     boundaries: list[dict],
     appearance_rule: str,
 ) -> str:
@@ -187,7 +190,7 @@ def keyframes_task(
             data_block(IDEA_TAG, request.idea),
             json_block(SCRIPT_TAG, script.model_dump(mode="json")),
             json_block(CHARACTERS_TAG, characters),
-            json_block(ENVIRONMENT_TAG, environment),
+            json_block(ENVIRONMENT_TAG, environments),
             json_block(BOUNDARIES_TAG, boundaries),
             f"Task: write the {len(script.segments) + 1} boundary keyframes (indices 0 to {len(script.segments)}) "
             f"for frames of {request.width}x{request.height} pixels. The boundaries block lists, for each "

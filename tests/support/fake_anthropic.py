@@ -185,12 +185,12 @@ def offline_answers(request: FilmRequest) -> dict[str, dict[str, Any]]:
     writer = OfflineWriter()
     script = writer.write_script(request)
     characters = writer.describe_characters(request, script)
-    environment = writer.describe_environment(request, script)
-    keyframes = writer.write_keyframes(request, script, characters, environment)
+    environments = writer.describe_environments(request, script)
+    keyframes = writer.write_keyframes(request, script, characters, environments)
     return {
         "script": script.model_dump(mode="json"),
         "characters": {"characters": [c.model_dump(mode="json") for c in characters]},
-        "environment": environment.model_dump(mode="json"),
+        "environment": {"environments": [e.model_dump(mode="json") for e in environments]},
         "keyframes": {"keyframes": [k.model_dump(mode="json") for k in keyframes]},
     }
 

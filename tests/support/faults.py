@@ -98,7 +98,7 @@ class Fault:
     """Fail calls ``call`` .. ``call + times - 1`` (1-based, counted per process) of one backend method.
 
     Methods: the Renderer's (``reference_variants``, ``keyframe_variants``, ``clip``), the Writer's
-    (``write_script``, ``describe_characters``, ``describe_environment``, ``write_keyframes``) and
+    (``write_script``, ``describe_characters``, ``describe_environments``, ``write_keyframes``) and
     ``concat`` (the assembly's ffmpeg join).
     """
 
@@ -206,9 +206,9 @@ class FaultyWriter(Writer):
             "writer", "describe_characters", "characters", self.inner.describe_characters, request, script
         )
 
-    def describe_environment(self, request: FilmRequest, script: Any) -> Any:
+    def describe_environments(self, request: FilmRequest, script: Any) -> Any:
         return self.injector.call(
-            "writer", "describe_environment", "environment", self.inner.describe_environment, request, script
+            "writer", "describe_environments", "environment", self.inner.describe_environments, request, script
         )
 
     def write_keyframes(self, request: FilmRequest, script: Any, characters: Any, environment: Any) -> Any:
@@ -314,7 +314,7 @@ class SmallFilm:
         )
 
     def id(self, writer: str = "offline", renderer: str = "animatic") -> str:
-        return self.film_id or self.request().film_id(writer, renderer)
+        return self.film_id or self.request().resolved(writer, renderer).film_id()
 
     def flow_kwargs(self) -> dict[str, Any]:
         """Parameters of the make-film flow (auto picks, offline writer, animatic renderer)."""
@@ -549,7 +549,7 @@ def run_in_process(
 #: Where each phase is crashed: its gate call hangs until SIGKILL. Fan-outs hang their second unit,
 #: so other units of the same phase finish (and must be reused) while one is cut off mid-render.
 PHASE_GATES: dict[str, Fault] = {
-    "writing": Fault("describe_environment", 1, "hang"),
+    "writing": Fault("describe_environments", 1, "hang"),
     "references": Fault("reference_variants", 2, "hang"),
     "keyframes": Fault("keyframe_variants", 2, "hang"),
     "clips": Fault("clip", 2, "hang"),
@@ -559,7 +559,7 @@ PHASE_GATES: dict[str, Fault] = {
 WRITER_OUTPUTS = {
     "write_script": "plan/script.json",
     "describe_characters": "plan/characters.json",
-    "describe_environment": "plan/environment.json",
+    "describe_environments": "plan/environments.json",
     "write_keyframes": "plan/keyframes.json",
 }
 

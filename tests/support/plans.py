@@ -52,7 +52,9 @@ def handmade_characters() -> list[Character]:
 
 def handmade_environment() -> Environment:
     return Environment(
+        id="lunar_garden",
         name="Lunar garden",
+        set="moon",
         description="A grey lunar plain with craters and rocks where tiny green plants and flowers bloom.",
         lighting="harsh white sunlight, black sky, Earth hanging above the horizon",
         materials="grey regolith, white suit fabric, green leaves",
@@ -110,6 +112,7 @@ def handmade_plan(
                 dialogue=[DialogueLine(speaker="Mira", line="Bolt, look at this!")] if i % 2 else [],
                 characters=["Mira", "Bolt"],
                 setting="the lunar plain",
+                location="lunar_garden",
             )
             for i in range(segments)
         ],
@@ -119,7 +122,7 @@ def handmade_plan(
         writer="hand-written test plan",
         script=script,
         characters=handmade_characters(),
-        environment=handmade_environment(),
+        environments=[handmade_environment()],
         keyframes=[_keyframe(i, with_bolt=i % 2 == 1) for i in range(segments + 1)],
     )
 
@@ -129,13 +132,13 @@ def offline_plan(request: FilmRequest) -> FilmPlan:
     writer = OfflineWriter()
     script = writer.write_script(request)
     characters = writer.describe_characters(request, script)
-    environment = writer.describe_environment(request, script)
-    keyframes = writer.write_keyframes(request, script, characters, environment)
+    environments = writer.describe_environments(request, script)
+    keyframes = writer.write_keyframes(request, script, characters, environments)
     return FilmPlan(
         request=request,
         writer=writer.label,
         script=script,
         characters=characters,
-        environment=environment,
+        environments=environments,
         keyframes=keyframes,
     )
