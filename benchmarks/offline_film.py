@@ -44,7 +44,7 @@ def main() -> None:
         from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
         from prefect.client.schemas.sorting import TaskRunSort
 
-        from flows.make_film import make_film
+        from filmstitch.flows.make_film import make_film
 
         imported = time.perf_counter()
         state = make_film(idea=args.idea, segments=args.segments, auto_pick=True, return_state=True)

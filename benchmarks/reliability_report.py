@@ -377,7 +377,7 @@ def main() -> None:
         if not args.only or any(word.strip() in name for word in args.only.split(","))
     }
 
-    from filmstitch.prefect_server import start_server, stop_server
+    from filmstitch.app.prefect_server import start_server, stop_server
     from tests.support.s3 import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY, start_moto_server
 
     root = Path(tempfile.mkdtemp(prefix="filmstitch-reliability-"))

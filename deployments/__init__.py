@@ -1,2 +1,2 @@
 """FilmStitch's Prefect deployments: `make-film` and `film-batch`, declared in prefect.yaml and served
-locally by `deployments.serve` (what `filmstitch server` runs)."""
+locally by `filmstitch.deployments.serve` (what `filmstitch server` runs)."""

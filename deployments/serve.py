@@ -9,13 +9,15 @@ is for a shared server with workers elsewhere (`prefect deploy --all` + `prefect
 `prefect.yaml` stays the one declaration of both deployments: this module reads names, entrypoints,
 descriptions, tags, parameters, schedules and the work pool from it, so the ways never disagree.
 
-    python -m deployments.serve                  # serve both, against PREFECT_API_URL (`filmstitch server` does this)
-    python -m deployments.serve --register-only  # register both on the prefect.yaml work pool, for
+    python -m filmstitch.deployments.serve                  # serve both, against PREFECT_API_URL (`filmstitch server` does this)
+    python -m filmstitch.deployments.serve --register-only  # register both on the prefect.yaml work pool, for
                                                  # `prefect worker start --pool filmstitch` (see below)
 
-`--register-only` exists because `prefect deploy --all` of Prefect 3.8.8 stops after the first deployment
-of a work pool with `422 ... workers/filter ... limit: Input should be a valid integer` (its client
-sends `limit: null`); registering through the Python API does not touch that endpoint.
+`prefect deploy --all` (Prefect's own CLI) registers both as well, from the same file.
+
+A work pool's process worker runs each flow in a temporary directory that it deletes afterwards, so every
+deployment registered here carries the directory it was registered from as its `working_dir`: relative
+settings (the films folder, `.env`, `ideas.txt`) mean the same there as here.
 """
 
 from __future__ import annotations
@@ -30,10 +32,7 @@ from prefect import Flow
 from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.schedules import Cron, Schedule
 
-from tasks.common import GPU_LIMIT
-
 PREFECT_YAML = Path(__file__).resolve().parent.parent / "prefect.yaml"
-DEFAULT_GPU_SLOTS = 2
 
 
 def deployment_specs(path: Path = PREFECT_YAML) -> list[dict[str, Any]]:
@@ -47,9 +46,10 @@ def deployment_specs(path: Path = PREFECT_YAML) -> list[dict[str, Any]]:
 
 
 def import_flow(entrypoint: str) -> Flow:
-    """`flows/make_film.py:make_film` -> the flow object, imported as a module (not from the file)."""
+    """`flows/make_film.py:make_film` -> the flow object, imported as `filmstitch.flows.make_film` (not from the
+    file: the folders at the top of the repository are filmstitch's subpackages)."""
     file, _, name = entrypoint.partition(":")
-    module = importlib.import_module(file.removesuffix(".py").replace("/", "."))
+    module = importlib.import_module("filmstitch." + file.removesuffix(".py").replace("/", "."))
     flow = getattr(module, name, None)
     if not isinstance(flow, Flow):
         raise ValueError(f"{entrypoint} is not a Prefect flow")
@@ -101,18 +101,18 @@ def runner_deployments(path: Path = PREFECT_YAML, work_pool: bool = False, suffi
                 entrypoint_type=EntrypointType.MODULE_PATH,
                 work_pool_name=spec["work_pool"]["name"] if work_pool else None,
                 work_queue_name=spec["work_pool"].get("work_queue_name") if work_pool else None,
+                job_variables={"working_dir": str(Path.cwd())} if work_pool else None,
             )
         )
     return deployments
 
 
-def register(path: Path = PREFECT_YAML, suffix: str = "", gpu_slots: int | None = None) -> list[str]:
+def register(path: Path = PREFECT_YAML, suffix: str = "") -> list[str]:
     """Create the process work pool(s) if missing and register every deployment on them. Returns their ids."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import WorkPoolCreate
     from prefect.exceptions import ObjectAlreadyExists
 
-    ensure_gpu_limit(gpu_slots)
     with get_client(sync_client=True) as client:
         for pool in {spec["work_pool"]["name"] for spec in deployment_specs(path)}:
             try:
@@ -122,42 +122,50 @@ def register(path: Path = PREFECT_YAML, suffix: str = "", gpu_slots: int | None 
     return [str(deployment.apply()) for deployment in runner_deployments(path, work_pool=True, suffix=suffix)]
 
 
-def ensure_gpu_limit(slots: int | None = None) -> int:
-    """Create the `filmstitch-gpu` global concurrency limit. An existing one keeps its size (it may have
-    been changed in the UI) unless `slots` is given. Returns the limit in force."""
+def crash_orphaned_runs(path: Path = PREFECT_YAML) -> int:
+    """Mark the runs of our deployments that a previous, killed `filmstitch server` left running, pending or
+    paused as Crashed: nothing runs them any more (their process died with that server), and a server that
+    adopted them silently would show them running for ever. Their films resume from storage when run again.
+    Only called when this process started the Prefect server itself. Returns how many were marked."""
     from prefect.client.orchestration import get_client
-    from prefect.exceptions import ObjectNotFound
+    from prefect.client.schemas.filters import (
+        DeploymentFilter, DeploymentFilterName, FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import Crashed
 
+    names = [spec["name"] for spec in deployment_specs(path)]
     with get_client(sync_client=True) as client:
-        if slots is not None:
-            client.upsert_global_concurrency_limit_by_name(GPU_LIMIT, slots)
-            return slots
-        try:
-            return client.read_global_concurrency_limit_by_name(GPU_LIMIT).limit
-        except ObjectNotFound:
-            client.upsert_global_concurrency_limit_by_name(GPU_LIMIT, DEFAULT_GPU_SLOTS)
-            return DEFAULT_GPU_SLOTS
+        runs = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(
+                any_=[StateType.RUNNING, StateType.PENDING, StateType.PAUSED]))),
+            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=names)),
+            limit=200,
+        )
+        for run in runs:
+            client.set_flow_run_state(run.id, Crashed(
+                message="The filmstitch server that ran this film stopped. Run the film again: finished work is "
+                "reused."), force=True)
+    return len(runs)
 
 
-def serve(limit: int | None = None, gpu_slots: int | None = None, path: Path = PREFECT_YAML) -> None:
+def serve(limit: int | None = None, path: Path = PREFECT_YAML) -> None:
     """Register every deployment and execute their runs until interrupted (at most `limit` at once)."""
     from prefect import serve as prefect_serve
 
-    ensure_gpu_limit(gpu_slots)
     prefect_serve(*runner_deployments(path), limit=limit)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--limit", type=int, default=None, help="Runs executed at the same time (default: no limit).")
-    parser.add_argument("--gpu-slots", type=int, default=None, help=f"Size of the {GPU_LIMIT} concurrency limit.")
     parser.add_argument("--register-only", action="store_true", help="Register on the work pool and exit.")
     args = parser.parse_args()
     if args.register_only:
-        for deployment_id in register(gpu_slots=args.gpu_slots):
+        for deployment_id in register():
             print(f"registered deployment {deployment_id}")
         return
-    serve(limit=args.limit, gpu_slots=args.gpu_slots)
+    serve(limit=args.limit)
 
 
 if __name__ == "__main__":

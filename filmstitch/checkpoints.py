@@ -1,150 +1,541 @@
-"""The two human checkpoints: resume forms with thumbnails, validation, and automatic picks.
+"""The human checkpoints: one mechanism for the reference picks and the keyframe picks.
 
-A form is a Prefect ``RunInput`` built for this film: one integer field per reference subject
-(checkpoint 1) or per boundary keyframe (checkpoint 2), each limited to the variant indices.
-The form's description is markdown with the variants side by side, so a person sees what
-they are choosing right in the Prefect UI's "Resume" dialog.
+A checkpoint is a list of rows (a character or location at checkpoint 1, a boundary keyframe at
+checkpoint 2), each with its variants and a recommended pick. `decide` turns it into picks:
+
+    picks saved by an earlier run for exactly these variants   -> reused (a resumed film never asks twice)
+    auto-pick (`--auto`, batches)                              -> the recommendations
+    otherwise                                                  -> pause the run with a form and wait:
+        nobody answers before the timeout                      -> the recommendations, and the run goes on
+        Submit with the form as shown / REST `{}` / Enter      -> the recommendations, "accepted"
+        changes such as `3:1 7:2`                              -> those rows changed, the rest recommended
+        an answer that does not fit                            -> asked again, with the reason
+
+The form is made for the Prefect UI's Resume dialog, whose text column is 472 px wide and whose
+description pane only gets the height the fields leave free: so it has a single text field, and the
+variants are labelled tiles two abreast (each 228 px wide) in the description, scrolled vertically.
+Every tile carries the label a person types to choose it ("3:1"); the recommended one has a gold frame
+and a star. The same form answers the REST API, the terminal prompt of `filmstitch make`, the review
+page of `filmstitch server` and the Python client: they read the rows from the form's JSON schema
+(its "filmstitch" entry), so there is one description of a checkpoint.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
-from prefect.input import RunInput
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field
 
 from filmstitch import images
-from filmstitch.models import FilmPlan
+from filmstitch.models import FilmPlan, PickedBy, slugify, stable_hash
+from filmstitch.storage import ArtifactRef, FilmStore, LocalStore
+
+log = logging.getLogger(__name__)
+
+#: Where in the form's JSON schema the rows are, for every client that answers a checkpoint.
+SCHEMA_KEY = "filmstitch"
+#: `3:1`, `lena:2`, `env_lighthouse:0`, separated by spaces, commas or semicolons.
+CHANGE = re.compile(r"(?P<tag>[A-Za-z0-9_]+)\s*[:=]\s*(?P<variant>\d+)")
+CHANGES_PATTERN = r"^[\s,;]*([A-Za-z0-9_]+\s*[:=]\s*\d+[\s,;]*)*$"
+MAX_ASKS = 20
+
+#: `ask(checkpoint, note, attempt) -> the form's answer, or None when nobody answered in time`.
+Asker = Callable[["Checkpoint", str, int], "dict[str, Any] | None"]
 
 
 class Variant(BaseModel):
-    """A variant as the checkpoint sees it: index, the thumbnail's URL, and the image for auto-picking."""
+    """A variant as a checkpoint shows it."""
+
+    model_config = ConfigDict(frozen=True)
 
     variant: int
-    thumb_url: str
+    image_key: str = Field(description="The full picture in the film's storage.")
+    thumb_key: str = Field(description="Its thumbnail in the film's storage.")
+    score: str | None = Field(None, description="A renderer's continuity score, as shown.")
 
 
-def keyframe_field(index: int) -> str:
-    return f"k{index:02d}"
+class Row(BaseModel):
+    """One choice: a subject's reference, or a boundary's keyframe."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tag: str = Field(pattern=r"^[a-z0-9_]+$", description="What a person types before ':' to choose in this row.")
+    title: str
+    detail: str = ""
+    variants: list[Variant]
+    recommended: int
+    why: str = Field("", description="Why the recommended variant is recommended.")
 
 
-def _form(name: str, fields: dict[str, tuple[str, str]], variants: int) -> type[RunInput]:
-    """A RunInput with one constrained integer field per (field name -> (title, description))."""
-    definitions: dict[str, Any] = {
-        field: (int, Field(0, ge=0, le=variants - 1, title=title, description=description))
-        for field, (title, description) in fields.items()
+class Checkpoint(BaseModel):
+    """A question a film asks a person."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(pattern=r"^[a-z0-9-]+$", description="references, keyframes, keyframes-scene-2...")
+    film_id: str
+    title: str
+    intro: str
+    rows: list[Row]
+    timeout_s: int
+    #: A later checkpoint of the same kind follows (long films are picked scene by scene).
+    more_follow: bool = False
+
+    @property
+    def recommended(self) -> dict[str, int]:
+        return {row.tag: row.recommended for row in self.rows}
+
+    def fingerprint(self) -> str:
+        """Changes whenever the variants (their pictures) change: saved picks of other pictures are not reused."""
+        return stable_hash([[row.tag, [v.image_key for v in row.variants]] for row in self.rows], 16)
+
+
+class Decision(BaseModel):
+    """What was picked at a checkpoint, and who picked it."""
+
+    picks: dict[str, int]
+    picked_by: PickedBy
+    accept_rest: bool = Field(False, description="The person accepted the recommendations for the checkpoints "
+                                                 "that follow too (long films).")
+
+
+# --------------------------------------------------------------------------- answers
+
+
+def parse_changes(text: str, rows: Sequence[Row] | Sequence[dict[str, Any]]) -> dict[str, int]:
+    """`"3:1 7:2"` -> `{"3": 1, "7": 2}`, checked against the rows; a ValueError says what is wrong.
+
+    Row tags and names are matched without regard to case ("Lena:2" chooses in the row tagged `lena`).
+    """
+    tags = {_get(row, "tag"): len(_get(row, "variants")) for row in rows}
+    by_name = {_get(row, "title").casefold(): _get(row, "tag") for row in rows}
+    text = text.strip()
+    leftover = CHANGE.sub(" ", text).replace(",", " ").replace(";", " ").strip()
+    if leftover:
+        raise ValueError(f"cannot read {leftover[:40]!r}: write changes as row:variant pairs, e.g. "
+                         f"{_example(rows)}")
+    changes: dict[str, int] = {}
+    for match in CHANGE.finditer(text):
+        tag = match["tag"].casefold()
+        tag = tag if tag in tags else by_name.get(tag, tag)
+        if tag not in tags:
+            raise ValueError(f"there is no row {match['tag']!r}: the rows are {', '.join(tags)}")
+        variant = int(match["variant"])
+        if not 0 <= variant < tags[tag]:
+            raise ValueError(f"row {tag} has variants 0-{tags[tag] - 1}, not {variant}")
+        if tag in changes and changes[tag] != variant:
+            raise ValueError(f"row {tag} is given twice ({changes[tag]} and {variant})")
+        changes[tag] = variant
+    return changes
+
+
+def _get(row: Row | dict[str, Any], name: str) -> Any:
+    return getattr(row, name) if isinstance(row, Row) else row[name]
+
+
+def _example(rows: Sequence[Row] | Sequence[dict[str, Any]]) -> str:
+    tags = [_get(row, "tag") for row in rows][:2]
+    return " ".join(f"{tag}:{min(1, len(_get(row, 'variants')) - 1)}" for tag, row in zip(tags, rows))
+
+
+def apply_changes(recommended: dict[str, int], changes: dict[str, int]) -> dict[str, int]:
+    return {tag: changes.get(tag, variant) for tag, variant in recommended.items()}
+
+
+# --------------------------------------------------------------------------- the form
+
+
+def form_schema_extra(checkpoint: Checkpoint) -> dict[str, Any]:
+    """What answering clients need to know, stored in the form's JSON schema."""
+    return {
+        "checkpoint": checkpoint.name,
+        "film_id": checkpoint.film_id,
+        "title": checkpoint.title,
+        "more_follow": checkpoint.more_follow,
+        "contact_sheet": contact_sheet_key(checkpoint),
+        "rows": [row.model_dump(mode="json") for row in checkpoint.rows],
     }
-    return create_model(name, __base__=RunInput, **definitions)
 
 
-def _table(rows: Sequence[tuple[str, Sequence[Variant]]], variants: int) -> str:
-    header = "| | " + " | ".join(f"Variant {v}" for v in range(variants)) + " |"
-    rule = "|---|" + "---|" * variants
-    lines = [header, rule]
-    for label, row in rows:
-        cells = " | ".join(f"![{label} variant {v.variant}]({v.thumb_url})" for v in row)
-        lines.append(f"| **{label}** | {cells} |")
-    return "\n".join(lines)
+def build_form(checkpoint: Checkpoint) -> type:
+    """The checkpoint's RunInput: one `changes` text field (and, when more checkpoints follow, a box that
+    accepts the recommendations for all of them)."""
+    from prefect.input import RunInput
+
+    example = _example(checkpoint.rows)
+    extra = {SCHEMA_KEY: form_schema_extra(checkpoint)}
+
+    class CheckpointForm(RunInput):
+        model_config = ConfigDict(title=f"{checkpoint.title}", json_schema_extra=extra)
+
+        changes: str = Field(
+            "",
+            title="Changes",
+            description=f"Leave empty and Submit to take the recommended picks (\u2605). To choose others, type "
+            f"the labels on the pictures, e.g. {example}.",
+            max_length=4000,
+            pattern=CHANGES_PATTERN,
+        )
+
+    if checkpoint.more_follow:
+
+        class CheckpointFormWithRest(CheckpointForm):
+            accept_rest: bool = Field(
+                False, title="Accept the recommendations for all later scenes",
+                description="Tick to pick these and take the recommended keyframes of every scene that follows.",
+            )
+
+        return CheckpointFormWithRest
+    return CheckpointForm
 
 
-def _timeout_note(timeout_s: int) -> str:
-    minutes = max(1, round(timeout_s / 60))
-    return (
-        f"If nobody answers within **{minutes} minute{'s' if minutes != 1 else ''}**, FilmStitch picks by itself "
-        "and records that it did."
+def form_markdown(checkpoint: Checkpoint, tile_url: Callable[[str, int], str], review_url: str | None) -> str:
+    """The form's description: rows of labelled tiles. `tile_url(tag, variant)` gives a tile's address."""
+    minutes = max(1, round(checkpoint.timeout_s / 60))
+    lines = [f"## {escape_markdown(checkpoint.title)}", escape_markdown(checkpoint.intro)]
+    if review_url:
+        lines.append(f"[Open the large review page (click to pick)]({review_url})")
+    lines.append(
+        f"Press **Submit** to take the recommended pick of every row (\u2605). To choose others, type their labels "
+        f"in *Changes*, e.g. `{_example(checkpoint.rows)}`. If nobody answers within **{minutes} minute"
+        f"{'s' if minutes != 1 else ''}**, FilmStitch takes the recommended picks by itself and records that it did."
     )
+    for row in checkpoint.rows:
+        heading = f"**{row.tag} \u00b7 {escape_markdown(row.title)}**"
+        if row.detail:
+            heading += f" \u2014 {escape_markdown(row.detail)}"
+        lines.append(heading)
+        note = f"recommended: **{row.tag}:{row.recommended}**"
+        if row.why:
+            note += f" ({escape_markdown(row.why)})"
+        scores = [f"{row.tag}:{v.variant} {v.score}" for v in row.variants if v.score]
+        if scores:
+            note += " \u00b7 scores: " + ", ".join(escape_markdown(s) for s in scores)
+        lines.append(note)
+        lines.append(" ".join(
+            f"![{row.tag}:{v.variant}{' recommended' if v.variant == row.recommended else ''}]"
+            f"({tile_url(row.tag, v.variant)})"
+            for v in row.variants
+        ))
+    return "\n\n".join(lines)
 
 
-def reference_form(
-    plan: FilmPlan, variants: dict[str, Sequence[Variant]], timeout_s: int
-) -> tuple[type[RunInput], str]:
-    """Checkpoint 1: choose a reference variant for each character and for the environment."""
-    subjects = plan.subjects
-    fields = {
-        s.id: (s.name, f"{s.kind.capitalize()} reference variant (0-{plan.request.variants - 1}): {s.name}")
-        for s in subjects
-    }
-    form = _form("ReferencePicks", fields, plan.request.variants)
-    description = "\n\n".join(
-        [
-            f"## {plan.script.title}: choose the references",
-            "These pictures fix how each character and the world look in every keyframe. "
-            "Pick one variant per row (0, 1 or 2 from the left).",
-            _table([(s.name, variants[s.id]) for s in subjects], plan.request.variants),
-            _timeout_note(timeout_s),
-        ]
-    )
-    return form, description
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-!|~])")
 
 
-def keyframe_form(
-    plan: FilmPlan, variants: Sequence[Sequence[Variant]], timeout_s: int
-) -> tuple[type[RunInput], str]:
-    """Checkpoint 2: choose a variant for each of the N+1 boundary keyframes."""
-    segments = plan.script.segments
-    fields = {}
-    rows = []
-    for keyframe in plan.keyframes:
-        i = keyframe.index
-        if i == 0:
-            where = f"opens '{segments[0].title}'"
-        elif i == len(segments):
-            where = f"closes '{segments[-1].title}'"
-        else:
-            where = f"between '{segments[i - 1].title}' and '{segments[i].title}'"
-        label = f"Keyframe {i}"
-        fields[keyframe_field(i)] = (label, f"{label}, {where}: variant 0-{plan.request.variants - 1}")
-        rows.append((f"{label} ({where})", variants[i]))
-    form = _form("KeyframePicks", fields, plan.request.variants)
-    description = "\n\n".join(
-        [
-            f"## {plan.script.title}: choose the keyframes",
-            f"Clip i runs from keyframe i to keyframe i+1, so these {len(plan.keyframes)} frames fix the film's "
-            "look and its transitions. Pick one variant per boundary.",
-            _table(rows, plan.request.variants),
-            _timeout_note(timeout_s),
-        ]
-    )
-    return form, description
+def escape_markdown(text: str) -> str:
+    """Model and user text as literal text in markdown (never markup, links or HTML)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(text.split()))
 
 
-def check_picks(answer: dict[str, int], expected_fields: Sequence[str], variants: int) -> dict[str, int]:
-    """Validate picks again in the flow (the form's schema is the first line of defence)."""
-    problems = []
-    picks = {}
-    for field in expected_fields:
-        value = answer.get(field)
-        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < variants:
-            problems.append(f"{field}={value!r} (expected 0-{variants - 1})")
-        else:
-            picks[field] = value
-    unknown = sorted(set(answer) - set(expected_fields))
-    if unknown:
-        problems.append(f"unknown fields {unknown}")
-    if problems:
-        raise ValueError("invalid picks: " + "; ".join(problems))
-    return picks
+def contact_sheet_key(checkpoint: Checkpoint) -> str:
+    return f"checkpoints/{checkpoint.name}-{checkpoint.fingerprint()[:8]}.jpg"
 
 
-def auto_pick_references(images_by_subject: dict[str, Sequence[bytes]]) -> dict[str, int]:
-    """The sharpest, most detailed variant of each subject."""
-    return {sid: _argmax(imgs, images.sharpness) for sid, imgs in images_by_subject.items()}
+def tile_key(checkpoint: Checkpoint, tag: str, variant: int) -> str:
+    return f"checkpoints/{checkpoint.name}-{checkpoint.fingerprint()[:8]}/{tag}-v{variant}.jpg"
 
 
-def auto_pick_keyframes(images_by_boundary: Sequence[Sequence[bytes]]) -> list[int]:
-    """First keyframe: the sharpest. Every later one: the variant closest to the previous pick,
-    so neighbouring clips start and end on frames that flow into each other."""
-    picks: list[int] = []
-    for i, variants in enumerate(images_by_boundary):
-        if i == 0:
-            picks.append(_argmax(variants, images.sharpness))
-        else:
-            previous = images_by_boundary[i - 1][picks[-1]]
-            picks.append(_argmax(variants, lambda img: -images.distance(img, previous)))
-    return picks
+def store_pictures(store: FilmStore, checkpoint: Checkpoint) -> dict[tuple[str, int], bytes]:
+    """Make and store every labelled tile and the contact sheet; returns the tiles' bytes."""
+    tiles: dict[tuple[str, int], bytes] = {}
+    sheet_rows = []
+    for row in checkpoint.rows:
+        row_tiles = []
+        for v in row.variants:
+            tile = images.labelled(store.get(v.image_key), f"{row.tag}:{v.variant}", v.variant == row.recommended)
+            tiles[(row.tag, v.variant)] = images.jpeg(tile)
+            store.put(tile_key(checkpoint, row.tag, v.variant), tiles[(row.tag, v.variant)], "image/jpeg",
+                      stage="checkpoint")
+            row_tiles.append(tile)
+        sheet_rows.append((f"{row.tag} \u00b7 {row.title}", row_tiles))
+    store.put(contact_sheet_key(checkpoint), images.contact_sheet(sheet_rows), "image/jpeg", stage="checkpoint")
+    return tiles
+
+
+# --------------------------------------------------------------------------- deciding
+
+
+def picks_key(checkpoint: Checkpoint) -> str:
+    return f"picks/{checkpoint.name}.json"
+
+
+def saved_decision(store: FilmStore, checkpoint: Checkpoint) -> Decision | None:
+    ref = store.reuse(picks_key(checkpoint), checkpoint.fingerprint())
+    if ref is None:
+        return None
+    decision = Decision.model_validate_json(store.get_verified(ref))
+    if set(decision.picks) != {row.tag for row in checkpoint.rows}:
+        return None
+    return decision
+
+
+def save_decision(store: FilmStore, checkpoint: Checkpoint, decision: Decision) -> None:
+    store.put(picks_key(checkpoint), decision.model_dump_json(indent=2).encode(), "application/json",
+              reuse_key=checkpoint.fingerprint(), stage="picks", picked_by=decision.picked_by)
+
+
+def decide(
+    store: FilmStore,
+    checkpoint: Checkpoint,
+    *,
+    auto: bool,
+    ask: Asker | None = None,
+    auto_label: PickedBy = "auto",
+) -> Decision:
+    """The picks for `checkpoint` (see the module's docstring for the order of ways). `auto_label` is who
+    the auto-picks are recorded as made by ("person (accepted recommendation)" when a person said so).
+
+    `ask(checkpoint, note, attempt)` puts the question to a person (with `note` saying why an earlier answer
+    was refused) and returns their answer (the form's fields), or None when nobody answered in time; by
+    default it pauses the Prefect flow run (`pause_for_answer`).
+    """
+    saved = saved_decision(store, checkpoint)
+    if saved is not None:
+        log.info("Reusing the %s picks made earlier for this film (%s)", checkpoint.name, saved.picked_by)
+        return saved
+    if auto:
+        decision = Decision(picks=checkpoint.recommended, picked_by=auto_label)
+    else:
+        decision = _ask_until_valid(checkpoint, ask or pause_for_answer(store))
+    save_decision(store, checkpoint, decision)
+    return decision
+
+
+def _ask_until_valid(checkpoint: Checkpoint, ask: Asker) -> Decision:
+    note = ""
+    for attempt in range(MAX_ASKS):
+        answer = ask(checkpoint, note, attempt)
+        if answer is None:
+            return Decision(picks=checkpoint.recommended, picked_by="auto (nobody answered)")
+        try:
+            changes = parse_changes(str(answer.get("changes") or ""), checkpoint.rows)
+        except ValueError as exc:
+            log.warning("Refused an answer at %s: %s", checkpoint.name, exc)
+            note = f"**Your last answer was refused:** {escape_markdown(str(exc))}. Please answer again."
+            continue
+        picks = apply_changes(checkpoint.recommended, changes)
+        who: PickedBy = "person" if picks != checkpoint.recommended else "person (accepted recommendation)"
+        return Decision(picks=picks, picked_by=who, accept_rest=bool(answer.get("accept_rest")))
+    raise ValueError(f"{MAX_ASKS} answers in a row were refused at {checkpoint.name}; run the film again to continue")
+
+
+def pause_for_answer(store: FilmStore) -> Asker:
+    """Ask through the Prefect UI (and so REST, the terminal and the review page): pause the flow run."""
+
+    def ask(checkpoint: Checkpoint, note: str, attempt: int) -> dict[str, Any] | None:
+        from prefect.context import FlowRunContext
+        from prefect.exceptions import FlowPauseTimeout
+        from prefect.flow_runs import pause_flow_run
+
+        from filmstitch.settings import Settings
+
+        tiles = store_pictures(store, checkpoint)
+        settings = Settings()
+        run = FlowRunContext.get()
+        run_id = str(run.flow_run.id) if run and run.flow_run else None
+        review = f"{settings.films_url}/review/{run_id}" if settings.films_url and run_id else None
+        description = form_markdown(checkpoint, _tile_urls(store, checkpoint, tiles, settings.films_url), review)
+        if note:
+            description = note + "\n\n" + description
+        form = build_form(checkpoint)
+        try:
+            answer = pause_flow_run(
+                wait_for_input=form.with_initial_data(description=description),
+                timeout=checkpoint.timeout_s,
+                poll_interval=2,  # the film goes on within ~2 s of an answer (Prefect's default is 10 s)
+                key=f"{checkpoint.name}-{checkpoint.fingerprint()[:8]}-{attempt}",
+            )
+        except FlowPauseTimeout:
+            _running_again(run_id)
+            return None
+        return answer.model_dump()
+
+    return ask
+
+
+def _tile_urls(
+    store: FilmStore, checkpoint: Checkpoint, tiles: dict[tuple[str, int], bytes], films_url: str | None
+) -> Callable[[str, int], str]:
+    """http links where the films are served (S3: presigned; `filmstitch server`: its film server), else the
+    tiles themselves as data: URIs (the UI cannot read file://)."""
+
+    def url(tag: str, variant: int) -> str:
+        key = tile_key(checkpoint, tag, variant)
+        if films_url and isinstance(store.store, LocalStore):
+            return f"{films_url}/films/{store.film_id}/{key}"
+        location = store.url(key, expires_s=7 * 24 * 3600)
+        return location if location.startswith("http") else images.data_uri(tiles[(tag, variant)])
+
+    return url
+
+
+def _running_again(run_id: str | None) -> None:
+    """After a pause timed out, Prefect's server marks the run as failed ("paused and never resumed") and
+    would refuse the next pause; FilmStitch goes on with the recommended picks, so it sets the run back to
+    Running first."""
+    if run_id is None:
+        return
+    from prefect.client.orchestration import get_client
+    from prefect.states import Running
+
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(run_id, Running(message="No answer in time: taking the recommended picks"),
+                                  force=True)
+
+
+# --------------------------------------------------------------------------- recommendations
+
+
+def recommend_sharpest(variants: Sequence[bytes]) -> int:
+    """The reference with the most detail and contrast."""
+    return _argmax(variants, images.sharpness)
+
+
+def recommend_closest(variants: Sequence[bytes], previous: bytes | None) -> int:
+    """The keyframe that flows best from the previous boundary's pick (the sharpest for the first)."""
+    if previous is None:
+        return recommend_sharpest(variants)
+    return _argmax(variants, lambda img: -images.distance(img, previous))
 
 
 def _argmax(items: Sequence[bytes], score: Callable[[bytes], float]) -> int:
     scores = [score(item) for item in items]
     return max(range(len(scores)), key=scores.__getitem__)
+
+
+# --------------------------------------------------------------------------- a film's two checkpoints
+
+#: A keyframe checkpoint shows at most this many boundaries; a longer film is picked scene by scene.
+MAX_ROWS_PER_PAGE = 31
+
+
+class StoredVariant(Protocol):
+    """A rendered variant as the stage tasks return it."""
+
+    variant: int
+    image: ArtifactRef
+    thumb: ArtifactRef
+
+
+def _variants(stored: Sequence[StoredVariant]) -> list[Variant]:
+    return [Variant(variant=v.variant, image_key=v.image.key, thumb_key=v.thumb.key) for v in stored]
+
+
+def reference_tags(plan: FilmPlan) -> dict[str, str]:
+    """Subject id -> the row tag a person types ("lena", "lighthouse"); the subject id where names collide."""
+    tags: dict[str, str] = {}
+    for subject in plan.subjects:
+        tag = slugify(subject.name, 24)
+        tags[subject.id] = tag if tag not in tags.values() else subject.id
+    return tags
+
+
+def reference_checkpoint(
+    store: FilmStore, plan: FilmPlan, references: dict[str, Sequence[StoredVariant]], timeout_s: int
+) -> Checkpoint:
+    """Checkpoint 1: a reference for every character and every location."""
+    tags = reference_tags(plan)
+    rows = []
+    for subject in plan.subjects:
+        stored = references[subject.id]
+        if subject.kind == "character":
+            detail = f"character, {plan.character(subject.name).role}"
+        else:
+            detail = "location"
+        rows.append(Row(
+            tag=tags[subject.id], title=subject.name, detail=detail, variants=_variants(stored),
+            recommended=recommend_sharpest([store.get_verified(v.thumb) for v in stored]),
+            why="the sharpest, most detailed",
+        ))
+    return Checkpoint(
+        name="references", film_id=store.film_id, title=f"{plan.script.title}: choose the references",
+        intro="These pictures fix how each character and each place look in every keyframe: pick one per row.",
+        rows=rows, timeout_s=timeout_s,
+    )
+
+
+def keyframe_detail(plan: FilmPlan, index: int) -> str:
+    segments = plan.script.segments
+    if index == 0:
+        return f"opens \u201c{segments[0].title}\u201d"
+    if index == len(segments):
+        return f"closes \u201c{segments[-1].title}\u201d"
+    return f"between \u201c{segments[index - 1].title}\u201d and \u201c{segments[index].title}\u201d"
+
+
+def keyframe_pages(plan: FilmPlan) -> list[list[int]]:
+    """The boundaries each keyframe checkpoint shows: all of them, or scene by scene for a long film."""
+    boundaries = list(range(len(plan.keyframes)))
+    if len(boundaries) <= MAX_ROWS_PER_PAGE:
+        return [boundaries]
+    last = len(plan.script.segments) - 1
+    pages: dict[int, list[int]] = {}
+    for index in boundaries:
+        pages.setdefault(plan.script.segments[min(index, last)].scene, []).append(index)
+    # A scene longer than a page is split; consecutive tiny scenes stay apart (a page is a scene).
+    result = []
+    for page in pages.values():
+        result += [page[i:i + MAX_ROWS_PER_PAGE] for i in range(0, len(page), MAX_ROWS_PER_PAGE)]
+    return result
+
+
+class KeyframePicks(BaseModel):
+    """The pick of every boundary, and who picked at each keyframe checkpoint."""
+
+    picks: list[int]
+    picked_by: dict[str, PickedBy]
+
+    def pick(self, index: int) -> int:
+        return self.picks[index]
+
+
+def decide_keyframes(
+    store: FilmStore,
+    plan: FilmPlan,
+    keyframes: Sequence[Sequence[StoredVariant]],
+    timeout_s: int,
+    *,
+    auto: bool,
+    ask: Asker | None = None,
+) -> KeyframePicks:
+    """Checkpoint 2, page by page: each page's recommendations flow from the previous boundary's pick."""
+    pages = keyframe_pages(plan)
+    picks: dict[int, int] = {}
+    picked_by: dict[str, PickedBy] = {}
+    accepted_rest = False
+    for number, page in enumerate(pages):
+        rows: list[Row] = []
+        for index in page:
+            stored = keyframes[index]
+            pictures = [store.get_verified(v.thumb) for v in stored]
+            previous = None
+            if index > 0:  # the previous boundary's pick: made on an earlier page, else recommended just now
+                before = picks[index - 1] if index - 1 in picks else rows[-1].recommended
+                previous = store.get_verified(keyframes[index - 1][before].thumb)
+            rows.append(Row(
+                tag=str(index), title=f"Keyframe {index}", detail=keyframe_detail(plan, index),
+                variants=_variants(stored), recommended=recommend_closest(pictures, previous),
+                why="the sharpest" if previous is None else f"flows best from keyframe {index - 1}",
+            ))
+        name = "keyframes" if len(pages) == 1 else f"keyframes-{number + 1}-of-{len(pages)}"
+        title = f"{plan.script.title}: choose the keyframes"
+        if len(pages) > 1:
+            title += f" (part {number + 1} of {len(pages)}: keyframes {page[0]}-{page[-1]})"
+        checkpoint = Checkpoint(
+            name=name, film_id=store.film_id, title=title,
+            intro=f"Clip i runs from keyframe i to keyframe i+1, so these frames fix the film's look and its "
+            "transitions: pick one per boundary.",
+            rows=rows, timeout_s=timeout_s, more_follow=number + 1 < len(pages),
+        )
+        if accepted_rest:
+            decision = decide(store, checkpoint, auto=True, auto_label="person (accepted recommendation)")
+        else:
+            decision = decide(store, checkpoint, auto=auto, ask=ask)
+            accepted_rest = decision.accept_rest
+        picks.update({int(tag): variant for tag, variant in decision.picks.items()})
+        picked_by[name] = decision.picked_by
+    return KeyframePicks(picks=[picks[i] for i in range(len(plan.keyframes))], picked_by=picked_by)

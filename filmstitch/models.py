@@ -575,3 +575,15 @@ class Picks(Strict):
     def auto(self) -> bool:
         """True when no person picked at any checkpoint."""
         return bool(self.picked_by) and all(who.startswith("auto") for who in self.picked_by.values())
+
+
+def _film_settings_model() -> type[BaseModel]:
+    """FilmRequest without the idea: what a batch of films shares (its fields, defaults and limits are
+    FilmRequest's own; each film is then checked whole as a FilmRequest)."""
+    from pydantic import create_model
+
+    fields = {name: (field.annotation, field) for name, field in FilmRequest.model_fields.items() if name != "idea"}
+    return create_model("FilmSettings", __base__=Strict, __doc__="How every film of a batch is made.", **fields)
+
+
+FilmSettings = _film_settings_model()

@@ -51,8 +51,35 @@ class Settings(BaseSettings):
     s3_access_key_id: SecretStr | None = None
     s3_secret_access_key: SecretStr | None = None
 
-    pause_timeout_s: int = Field(3600, ge=1, description="How long a checkpoint waits before picking by itself.")
-    render_workers: int = Field(2, ge=1, le=64, description="Renders run at once by the local renderer.")
+    pause_timeout_s: int = Field(3600, ge=10, le=7 * 24 * 3600, description="How long a checkpoint waits "
+                                 "for a person before picking by itself.")
+
+    # How much runs at once: filmstitch.concurrency has the table (one setting per resource).
+    cpu_renders: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=256,
+                             description="CPU renders (animatic, offline voice) at once on this machine.")
+    gpu_slots: int | None = Field(None, ge=1, le=64, description="GPU renders at once on this machine; "
+                                  "empty: visible GPUs x FILMSTITCH_GPU_CLIPS_PER_GPU.")
+    writer_calls: int = Field(4, ge=1, le=64, description="Writer (Claude) calls at once per Prefect server.")
+
+    films_url: str | None = Field(
+        None, description="Base URL where this machine's film server serves the local films (set by "
+        "`filmstitch server`); links in the UI point there. Empty: no http links for local films.",
+    )
+
+    def gpu_slot_count(self) -> int:
+        """GPU renders at once on this machine (the `gpu` slots of filmstitch.concurrency)."""
+        if self.gpu_slots is not None:
+            return self.gpu_slots
+        from filmstitch.engines import GpuSettings
+
+        gpus = 1
+        try:
+            import torch
+
+            gpus = max(1, torch.cuda.device_count())
+        except ImportError:
+            pass
+        return gpus * GpuSettings().clips_per_gpu
 
     def storage_config(self) -> StorageConfig:
         return StorageConfig(

@@ -129,6 +129,7 @@ class ArtifactRef(BaseModel):
     size: int
     content_type: str = "application/octet-stream"
     meta: dict[str, Any] = Field(default_factory=dict)
+    reuse_key: str | None = None
 
 
 class ObjectStore(ABC):
@@ -679,12 +680,16 @@ class FilmStore:
     def full_key(self, key: str) -> str:
         return f"{self.base}/{validate_key(key)}"
 
-    def put(self, key: str, data: bytes, content_type: str, **meta: Any) -> ArtifactRef:
-        """Write atomically, then record it in the manifest (a crash in between only means redoing it)."""
+    def put(
+        self, key: str, data: bytes, content_type: str, *, reuse_key: str | None = None, **meta: Any
+    ) -> ArtifactRef:
+        """Write atomically, then record it in the manifest (a crash in between only means redoing it).
+        `reuse_key` says what the artifact was made from (filmstitch.reuse); `reuse` checks it."""
         if key == MANIFEST:
             raise ValueError(f"{MANIFEST!r} is reserved for the film's manifest")
         full_key = self.full_key(key)
-        ref = ArtifactRef(key=key, sha256=sha256_hex(data), size=len(data), content_type=content_type, meta=meta)
+        ref = ArtifactRef(key=key, sha256=sha256_hex(data), size=len(data), content_type=content_type, meta=meta,
+                          reuse_key=reuse_key)
         self.store.ensure_writable()
         self.store.put(full_key, data, content_type)
         entry = ref.model_dump() | {"written_at": now_iso()}
@@ -720,17 +725,47 @@ class FilmStore:
     def url(self, key: str, expires_s: int = 3600) -> str:
         return self.store.url(self.full_key(key), expires_s)
 
-    def reuse(self, key: str) -> ArtifactRef | None:
-        """The recorded artifact at `key` if it is there and intact: finished work is never redone."""
+    def reuse(self, key: str, reuse_key: str | None = None) -> ArtifactRef | None:
+        """The recorded artifact at `key`, if it was made from `reuse_key` (when given) and its bytes are
+        there and match their checksum; else None, and the caller makes it again. Never a damaged artifact."""
         entry = self.manifest().get("artifacts", {}).get(key)
         if not entry:
             return None
-        ref = ArtifactRef(**{k: entry[k] for k in ("key", "sha256", "size", "content_type", "meta")})
+        if reuse_key is not None and entry.get("reuse_key") != reuse_key:
+            log.info("not reusing %s of film %s: it was made from other inputs", key, self.film_id)
+            return None
+        ref = ArtifactRef(**{k: entry[k] for k in ("key", "sha256", "size", "content_type", "meta")},
+                          reuse_key=entry.get("reuse_key"))
         try:
             self.get_verified(ref)
-        except StorageError:  # missing or corrupted: redo it
+        except StorageError as exc:  # missing or damaged: make it again
+            log.info("not reusing %s of film %s: %s", key, self.film_id, exc)
             return None
         return ref
+
+    def take(self, part: str, reuse_key: str) -> int:
+        """The take number of `part` (e.g. "keyframes/k04") made from `reuse_key`: the existing take with that
+        key, else the next number, recorded atomically. Takes are never overwritten or deleted."""
+        validate_key(part)
+        for take in self.manifest().get("takes", {}).get(part, []):  # the common case: no write needed
+            if take["reuse_key"] == reuse_key:
+                return take["take"]
+        chosen: list[int] = []
+
+        def record(manifest: dict[str, Any]) -> None:
+            takes = manifest.setdefault("takes", {}).setdefault(part, [])
+            chosen.clear()
+            for take in takes:
+                if take["reuse_key"] == reuse_key:
+                    chosen.append(take["take"])
+                    return
+            number = max((t["take"] for t in takes), default=0) + 1
+            takes.append({"take": number, "reuse_key": reuse_key, "created_at": now_iso()})
+            chosen.append(number)
+
+        self.store.ensure_writable()
+        self._change_manifest(record)
+        return chosen[0]
 
     def manifest(self) -> dict[str, Any]:
         try:

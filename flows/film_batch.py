@@ -6,7 +6,7 @@
 
 A film that fails (a bad idea, a renderer error) is reported and the others go on. GPU work across
 every film of every batch (and every other run) is capped by the Prefect global concurrency limit
-that `tasks.common.render_slot` takes for the GPU renderers, so a batch can never book more GPUs than
+that `filmstitch.tasks.common.render_slot` takes for the GPU renderers, so a batch can never book more GPUs than
 the limit allows, however many films it runs at once.
 """
 
@@ -25,8 +25,8 @@ from prefect.states import State
 from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import BaseModel, ValidationError
 
-from filmstitch.models import FilmRequest, slugify
-from filmstitch.settings import RendererName, Settings, StorageConfig, WriterName
+from filmstitch.models import FilmRequest, FilmSettings, slugify
+from filmstitch.settings import Settings, StorageConfig
 from filmstitch.storage import FilmStore, S3Store, StorageError, open_store
 
 REPORT_KEY = "film-batch-report"
@@ -63,7 +63,8 @@ class FilmOutcome(BaseModel):
 
 
 def read_ideas_text(text: str) -> list[str]:
-    """One idea per line; blank lines and lines starting with '#' are skipped."""
+    """One idea per line; blank lines and lines starting with '#' are skipped (a file's byte-order mark too)."""
+    text = text.removeprefix("\ufeff")
     return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
 
 
@@ -128,13 +129,17 @@ def film_cost(storage: StorageConfig, film_id: str) -> float | None:
 
 
 @task(name="film", cache_policy=NO_CACHE, task_run_name="film: {idea:.60}")
-def make_one_film(idea: str, film_parameters: dict) -> FilmOutcome:
+def make_one_film(idea: str, film: FilmSettings) -> FilmOutcome:
     """Run `make-film` as a subflow for one idea; a failure becomes a report row, never an exception."""
-    from flows.make_film import make_film
+    from filmstitch.flows.make_film import make_film
 
     started = time.monotonic()
+    try:
+        request = FilmRequest(idea=idea, **film.model_dump())
+    except ValidationError as exc:
+        return FilmOutcome(idea=idea, status="failed", duration_s=0.0, error=failure_reason(exc))
     subflow = make_film.with_options(flow_run_name=f"batch-{slugify(idea, 40)}")
-    state: State = subflow(idea=idea, **film_parameters, auto_pick=True, return_state=True)
+    state: State = subflow(request=request, auto_pick=True, return_state=True)
     duration = round(time.monotonic() - started, 2)
     if not state.is_completed():
         error = state.result(raise_on_failure=False)
@@ -153,7 +158,7 @@ def make_one_film(idea: str, film_parameters: dict) -> FilmOutcome:
     )
 
 
-def run_bounded(ideas: list[str], film_parameters: dict, parallel: int) -> list[FilmOutcome]:
+def run_bounded(ideas: list[str], film: FilmSettings, parallel: int) -> list[FilmOutcome]:
     """Submit films keeping at most `parallel` in flight; outcomes in the order of `ideas`."""
     pending = list(enumerate(ideas))
     running: dict[PrefectFuture, int] = {}
@@ -161,7 +166,7 @@ def run_bounded(ideas: list[str], film_parameters: dict, parallel: int) -> list[
     while pending or running:
         while pending and len(running) < parallel:
             index, idea = pending.pop(0)
-            running[make_one_film.submit(idea, film_parameters)] = index
+            running[make_one_film.submit(idea, film)] = index
         done = next(iter(as_completed(list(running))))
         outcomes[running.pop(done)] = done.result()
     return [outcomes[i] for i in range(len(ideas))]
@@ -178,15 +183,7 @@ def film_batch(
     ideas: list[str] | None = None,
     ideas_file: str | None = None,
     ideas_s3_prefix: str | None = None,
-    segments: int = 10,
-    seconds_per_segment: float = 8.0,
-    width: int = 768,
-    height: int = 512,
-    fps: int = 24,
-    seed: int = 0,
-    variants: int = 3,
-    writer: WriterName | None = None,
-    renderer: RendererName | None = None,
+    film: FilmSettings = FilmSettings(),
     parallel_films: int = 2,
 ) -> list[FilmOutcome]:
     """Make one film per idea, picked automatically, and report how each went.
@@ -195,32 +192,18 @@ def film_batch(
         ideas: Film ideas, one per entry.
         ideas_file: A text file of ideas, one per line ('#' starts a comment), on the machine that runs the batch.
         ideas_s3_prefix: s3://bucket/prefix: every object under it is a text file of ideas (FILMSTITCH_S3_* settings).
-        segments: Number of clips per film (1-30).
-        seconds_per_segment: Length of each clip in seconds (1-20).
-        width: Frame width in pixels, a multiple of 32.
-        height: Frame height in pixels, a multiple of 32.
-        fps: Frames per second.
-        seed: Seed for every film; the same seed reproduces the same films.
-        variants: Variants rendered per reference and keyframe, from which the best is picked (1-4).
-        writer: "offline", "claude" or "auto". Default from settings.
-        renderer: "animatic" (CPU), "local-gpu" or "modal". Default from settings. GPU renders of all films
-            share the `filmstitch-gpu` global concurrency limit.
-        parallel_films: Films made at the same time (1-8).
+        film: How every film is made (the same fields as make-film's request, without the idea).
+        parallel_films: Films made at the same time (1-8). GPU renders of all films share the machine's GPU slots.
     """
     logger = get_run_logger()
     if not 1 <= parallel_films <= MAX_PARALLEL_FILMS:
         raise ValueError(f"parallel_films must be 1-{MAX_PARALLEL_FILMS}, got {parallel_films}")
-    film_parameters = dict(
-        segments=segments, seconds_per_segment=seconds_per_segment, width=width, height=height, fps=fps,
-        seed=seed, variants=variants, writer=writer, renderer=renderer,
-    )
     # Settings shared by every film are checked once, before any work: a bad one would fail them all.
-    FilmRequest(idea="a check of the shared film settings", **{k: film_parameters[k] for k in (
-        "segments", "seconds_per_segment", "width", "height", "fps", "seed", "variants")})
+    FilmRequest(idea="a check of the shared film settings", **film.model_dump())
     all_ideas = collect_ideas(ideas, ideas_file, ideas_s3_prefix)
     logger.info("Batch of %d films, %d at a time", len(all_ideas), parallel_films)
 
-    outcomes = run_bounded(all_ideas, film_parameters, parallel_films)
+    outcomes = run_bounded(all_ideas, film, parallel_films)
     publish_report(outcomes)
     failed = sum(o.status == "failed" for o in outcomes)
     if failed:

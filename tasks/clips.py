@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from prefect import task
 
-from filmstitch.models import FilmPlan, derive_seed, stable_hash
+from filmstitch.models import FilmPlan, derive_seed
 from filmstitch.renderers import RenderedImage, get_renderer
+from filmstitch.reuse import clip_inputs, clip_subjects, key_of
 from filmstitch.storage import ArtifactRef
-from tasks.common import CACHED, RETRIES, FilmContext, VariantRef, render_slot
+from filmstitch.tasks.common import STAGE, FilmContext, VariantRef, render_slot
 
 
-@task(name="render-clip", task_run_name="clip-{segment}", **RETRIES, **CACHED)
+def clip_seed(plan: FilmPlan, segment: int, take_seed: int | None = None) -> int:
+    extra = () if take_seed is None else (take_seed,)
+    return derive_seed(plan.request.seed, "clip", segment, *extra)
+
+
+@task(name="render-clip", task_run_name="clip-{segment}", **STAGE)
 def render_clip(
     ctx: FilmContext,
     plan: FilmPlan,
@@ -18,24 +24,23 @@ def render_clip(
     first: VariantRef,
     last: VariantRef,
     chosen_references: dict[str, VariantRef],
+    seed: int,
 ) -> ArtifactRef:
-    seed = derive_seed(plan.request.seed, "clip", segment)
-    fingerprint = stable_hash(
-        [plan.script.segments[segment].model_dump(), first.image.sha256, last.image.sha256,
-         {k: v.image.sha256 for k, v in sorted(chosen_references.items())}, seed, ctx.renderer,
-         plan.request.model_dump()],
-        8,
-    )
-    key = f"clips/s{segment:02d}-{fingerprint}.mp4"
+    references = {sid: chosen_references[sid] for sid in clip_subjects(plan, segment) if sid in chosen_references}
+    renderer = get_renderer(ctx.renderer)
+    reuse_key = key_of("clip", renderer.identity(), **clip_inputs(plan, segment, first, last, references, seed))
+    part = f"clips/c{segment:02d}"
     store = ctx.store()
-    reused = store.reuse(key)
+    take = store.take(part, reuse_key)
+    key = f"{part}/take-{take}.mp4"
+    reused = store.reuse(key, reuse_key)
     if reused is not None:
         return reused
 
     def image(ref: VariantRef) -> RenderedImage:
         return RenderedImage(variant=ref.variant, seed=ref.seed, png=store.get_verified(ref.image))
 
-    references = {sid: image(ref) for sid, ref in chosen_references.items()}
+    pictures = {sid: image(ref) for sid, ref in references.items()}
     with render_slot(ctx.renderer):
-        mp4 = get_renderer(ctx.renderer).clip(plan, segment, image(first), image(last), references, seed)
-    return store.put(key, mp4, "video/mp4", stage="clip", segment=segment, seed=seed)
+        mp4 = renderer.clip(plan, segment, image(first), image(last), pictures, seed)
+    return store.put(key, mp4, "video/mp4", reuse_key=reuse_key, stage="clip", segment=segment, seed=seed, take=take)

@@ -1,22 +1,26 @@
-"""What every stage task shares: the film context, retry and cache settings, variant references."""
+"""What every stage task shares: the film context, retries, render slots, stored variants.
+
+Tasks are retried (exponential backoff with jitter) but never cached by Prefect: finished work is reused
+through reuse keys checked against the film's manifest (filmstitch.reuse), the one reuse mechanism.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Iterator
 from typing import Any
 
-from prefect.cache_policies import INPUTS, TASK_SOURCE
+from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 from pydantic import BaseModel, ConfigDict
 
+from filmstitch.concurrency import machine_slot
 from filmstitch.settings import Settings, StorageConfig
 from filmstitch.storage import ArtifactRef, FilmStore
 
 
 class FilmContext(BaseModel):
-    """Where a film lives and which backends make it. No secrets: it is a cache-key part."""
+    """Where a film lives and which backends make it. Holds no secrets (it is a task parameter)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -24,15 +28,13 @@ class FilmContext(BaseModel):
     storage: StorageConfig
     writer: str
     renderer: str
-    #: Changes when a film's folder is deleted and made again, so cached results never point at lost files.
-    incarnation: str = ""
 
     def store(self) -> FilmStore:
         return FilmStore.open(self.storage, self.film_id)
 
 
 class VariantRef(BaseModel):
-    """One rendered variant (a reference or a keyframe) as stored."""
+    """One rendered variant (a reference or a keyframe) as stored: the picture and its thumbnail."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -40,6 +42,10 @@ class VariantRef(BaseModel):
     seed: int
     image: ArtifactRef
     thumb: ArtifactRef
+
+    @property
+    def sha256(self) -> str:
+        return self.image.sha256
 
 
 #: Errors that the same call would raise again: bad input, invalid output, a bug, a missing package.
@@ -55,81 +61,63 @@ def retry_when_transient(task: Any, task_run: Any, state: Any) -> bool:
     return False
 
 
-#: Retries with exponential backoff and jitter, for every stage.
-RETRIES: dict[str, Any] = {
+#: Every stage task: retried with exponential backoff and jitter; results are not cached or persisted by
+#: Prefect (reuse keys and the film's manifest decide what is reused, and verify it).
+STAGE: dict[str, Any] = {
     "retries": 3,
     "retry_delay_seconds": exponential_backoff(backoff_factor=2),
     "retry_jitter_factor": 0.5,
     "retry_condition_fn": retry_when_transient,
+    "cache_policy": NO_CACHE,
+    "persist_result": False,
 }
-
-#: Same inputs, same task code -> the persisted result is reused across runs (crash and resume).
-CACHED: dict[str, Any] = {"cache_policy": INPUTS + TASK_SOURCE, "persist_result": True}
-
-_render_slots: dict[str, threading.BoundedSemaphore] = {}
-_slots_guard = threading.Lock()
-
-#: The Prefect global concurrency limit every GPU render holds a slot of, across all runs, batches and
-#: machines that share a Prefect server. `filmstitch server` creates it (`--gpu-slots`); where it does
-#: not exist Prefect skips it with a warning, so a film without a server still runs.
-GPU_LIMIT = "filmstitch-gpu"
-GPU_RENDERERS = frozenset({"local-gpu", "modal"})
 
 
 @contextlib.contextmanager
 def render_slot(renderer: str) -> Iterator[None]:
-    """Wait for a slot to render in: on this machine a semaphore per renderer (animatic, local GPU; Modal
-    scales out by itself), then, for GPU renderers, a slot of the `filmstitch-gpu` global limit."""
-    with _local_slot(renderer), _gpu_slot(renderer):
+    """Wait for a slot of the machine resource a render uses (filmstitch.concurrency has the table)."""
+    settings = Settings()
+    if renderer == "modal":  # Modal limits itself with max_containers x concurrent inputs
         yield
+    elif renderer == "local-gpu":
+        with machine_slot("gpu", settings.gpu_slot_count()):
+            yield
+    else:
+        with machine_slot("cpu", settings.cpu_renders):
+            yield
 
 
-@contextlib.contextmanager
-def _local_slot(renderer: str) -> Iterator[None]:
-    if renderer == "modal":
-        yield
-        return
-    with _slots_guard:
-        if renderer not in _render_slots:  # settings are read once, when the first render asks
-            _render_slots[renderer] = threading.BoundedSemaphore(Settings().render_workers)
-        slot = _render_slots[renderer]
-    with slot:
-        yield
+def variant_keys(part: str, take: int, variant: int) -> tuple[str, str]:
+    """Where variant `variant` of take `take` of `part` (e.g. "keyframes/k04") lives: picture, thumbnail."""
+    return f"{part}/take-{take}/v{variant}.png", f"{part}/take-{take}/v{variant}.jpg"
 
 
-@contextlib.contextmanager
-def _gpu_slot(renderer: str) -> Iterator[None]:
-    if renderer not in GPU_RENDERERS:
-        yield
-        return
-    from prefect.concurrency.sync import concurrency
-
-    # Taken after the local slot, so a render queued on this machine does not sit on a global slot.
-    with concurrency(GPU_LIMIT, occupy=1):
-        yield
-
-
-def reuse_variants(store: FilmStore, prefix: str, seeds: list[int]) -> list[VariantRef] | None:
-    """Variants already stored under `prefix` (all of them intact), or None."""
+def reuse_variants(store: FilmStore, part: str, reuse_key: str, seeds: list[int]) -> tuple[int, list[VariantRef] | None]:
+    """(take number, its stored variants if every one is intact and made from `reuse_key`, else None)."""
+    take = store.take(part, reuse_key)
     refs = []
     for variant, seed in enumerate(seeds):
-        image = store.reuse(f"{prefix}-v{variant}.png")
-        thumb = store.reuse(f"{prefix}-v{variant}.jpg")
+        image_key, thumb_key = variant_keys(part, take, variant)
+        image, thumb = store.reuse(image_key, reuse_key), store.reuse(thumb_key, reuse_key)
         if image is None or thumb is None:
-            return None
+            return take, None
         refs.append(VariantRef(variant=variant, seed=seed, image=image, thumb=thumb))
-    return refs
+    return take, refs
 
 
-def store_variants(store: FilmStore, prefix: str, pngs: list[bytes], seeds: list[int], stage: str) -> list[VariantRef]:
-    """Store each variant's PNG and its thumbnail; keys are `<prefix>-v<N>.png/.jpg`."""
+def store_variants(
+    store: FilmStore, part: str, take: int, reuse_key: str, pngs: list[bytes], seeds: list[int], stage: str
+) -> list[VariantRef]:
+    """Store each variant's PNG and its thumbnail under the take."""
     from filmstitch.images import thumbnail_jpeg
 
     if len(pngs) != len(seeds):
         raise RuntimeError(f"{stage}: the renderer returned {len(pngs)} images for {len(seeds)} seeds")
     refs = []
     for variant, (png, seed) in enumerate(zip(pngs, seeds)):
-        image = store.put(f"{prefix}-v{variant}.png", png, "image/png", stage=stage, variant=variant, seed=seed)
-        thumb = store.put(f"{prefix}-v{variant}.jpg", thumbnail_jpeg(png), "image/jpeg", stage=stage, variant=variant)
+        image_key, thumb_key = variant_keys(part, take, variant)
+        image = store.put(image_key, png, "image/png", reuse_key=reuse_key, stage=stage, variant=variant, seed=seed)
+        thumb = store.put(thumb_key, thumbnail_jpeg(png), "image/jpeg", reuse_key=reuse_key, stage=stage,
+                          variant=variant)
         refs.append(VariantRef(variant=variant, seed=seed, image=image, thumb=thumb))
     return refs

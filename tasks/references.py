@@ -1,30 +1,30 @@
-"""Phase 1, references: variants of every character and of the environment."""
+"""Phase 1, references: variants of every character and of every location."""
 
 from __future__ import annotations
 
 from prefect import task
 
-from filmstitch.models import FilmPlan, derive_seed, stable_hash
+from filmstitch.models import FilmPlan, derive_seed
 from filmstitch.renderers import get_renderer
-from tasks.common import CACHED, RETRIES, FilmContext, VariantRef, render_slot, reuse_variants, store_variants
+from filmstitch.reuse import key_of, reference_inputs
+from filmstitch.tasks.common import STAGE, FilmContext, VariantRef, render_slot, reuse_variants, store_variants
 
 
 def reference_seeds(plan: FilmPlan, subject_id: str) -> list[int]:
     return [derive_seed(plan.request.seed, "reference", subject_id, v) for v in range(plan.request.variants)]
 
 
-@task(name="render-reference-variants", task_run_name="references-{subject_id}", **RETRIES, **CACHED)
+@task(name="render-references", task_run_name="references-{subject_id}", **STAGE)
 def render_reference_variants(ctx: FilmContext, plan: FilmPlan, subject_id: str) -> list[VariantRef]:
     subject = next(s for s in plan.subjects if s.id == subject_id)
     seeds = reference_seeds(plan, subject_id)
-    # The key names what the image depends on, so a changed description never reuses a stale picture.
-    request = plan.request
-    fingerprint = stable_hash([subject.model_dump(), seeds, ctx.renderer, request.width, request.height], 8)
-    prefix = f"references/{subject_id}/{fingerprint}"
+    renderer = get_renderer(ctx.renderer)
+    reuse_key = key_of("reference", renderer.identity(), **reference_inputs(plan, subject_id, seeds))
+    part = f"references/{subject_id}"
     store = ctx.store()
-    reused = reuse_variants(store, prefix, seeds)
+    take, reused = reuse_variants(store, part, reuse_key, seeds)
     if reused is not None:
         return reused
     with render_slot(ctx.renderer):
-        pngs = get_renderer(ctx.renderer).reference_variants(plan, subject, seeds)
-    return store_variants(store, prefix, pngs, seeds, stage="reference")
+        pngs = renderer.reference_variants(plan, subject, seeds)
+    return store_variants(store, part, take, reuse_key, pngs, seeds, stage="reference")

@@ -1,71 +1,89 @@
-"""Phase 1, writing: script, characters, environment, keyframe prompts. One writer call per task.
+"""Phase 1, writing: script, characters, locations, keyframe prompts. One writer call per task.
 
-Each task stores what it wrote in the film's storage (so a person can read it) and returns it
-(so Prefect persists it: a rerun with the same inputs does not call the writer again).
+Each answer is stored in the film's storage under plan/ with its reuse key, so a person can read it and a
+rerun anywhere — on another machine too, the storage being S3 — reuses it instead of calling the writer
+again (a Claude writer would write a different script, and every picture would have to be redone).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from prefect import task
+from pydantic import BaseModel, TypeAdapter
 
 from filmstitch.models import Character, Environment, FilmPlan, FilmRequest, Keyframe, Script
+from filmstitch.reuse import key_of
+from filmstitch.storage import FilmStore
+from filmstitch.tasks.common import STAGE, FilmContext
 from filmstitch.writers import Writer, get_writer
-from tasks.common import CACHED, RETRIES, FilmContext
+
+T = TypeVar("T")
 
 
 @contextlib.contextmanager
-def recording_usage(ctx: FilmContext, stage: str, writer: Writer) -> Iterator[None]:
+def recording_usage(store: FilmStore, stage: str, writer: Writer) -> Iterator[None]:
     """Store the call's token usage and cost, also when it failed (failed attempts cost money too)."""
     try:
         yield
     finally:
         usage = writer.take_usage()
         if usage:
-            ctx.store().put_json(f"usage/{stage}.json", [u.model_dump() for u in usage], stage=stage)
+            store.put_json(f"usage/{stage}.json", [u.model_dump() for u in usage], stage=stage)
 
 
-@task(name="write-script", **RETRIES, **CACHED)
+def written(ctx: FilmContext, stage: str, answer_type: Any, inputs: dict[str, Any], write: Callable[[Writer], T]) -> T:
+    """The writer's answer for `stage`: reused from plan/<stage>.json when it was written from the same inputs
+    by the same writer (code and settings), else written now and stored."""
+    writer = get_writer(ctx.writer)
+    store = ctx.store()
+    reuse_key = key_of(stage, writer.identity(), **inputs)
+    adapter = TypeAdapter(answer_type)
+    stored = store.reuse(f"plan/{stage}.json", reuse_key)
+    if stored is not None:
+        return adapter.validate_json(store.get_verified(stored))
+    with recording_usage(store, stage, writer):
+        answer = write(writer)
+    store.put(f"plan/{stage}.json", adapter.dump_json(answer, indent=2), "application/json",
+              reuse_key=reuse_key, stage=stage)
+    return answer
+
+
+def _dump(*models: BaseModel | list[BaseModel]) -> list[Any]:
+    return [[m.model_dump(mode="json") for m in item] if isinstance(item, list) else item.model_dump(mode="json")
+            for item in models]
+
+
+@task(name="write-script", **STAGE)
 def write_script(ctx: FilmContext, request: FilmRequest) -> Script:
-    writer = get_writer(ctx.writer)
-    with recording_usage(ctx, "script", writer):
-        script = writer.write_script(request)
-    ctx.store().put_json("plan/script.json", script, stage="script")
-    return script
+    return written(ctx, "script", Script, {"request": request.model_dump(mode="json")},
+                   lambda writer: writer.write_script(request))
 
 
-@task(name="describe-characters", **RETRIES, **CACHED)
+@task(name="describe-characters", **STAGE)
 def describe_characters(ctx: FilmContext, request: FilmRequest, script: Script) -> list[Character]:
-    writer = get_writer(ctx.writer)
-    with recording_usage(ctx, "characters", writer):
-        characters = writer.describe_characters(request, script)
-    ctx.store().put_json("plan/characters.json", [c.model_dump() for c in characters], stage="characters")
-    return characters
+    return written(ctx, "characters", list[Character], {"request": _dump(request), "script": _dump(script)},
+                   lambda writer: writer.describe_characters(request, script))
 
 
-@task(name="describe-environments", **RETRIES, **CACHED)
+@task(name="describe-locations", **STAGE)
 def describe_environments(ctx: FilmContext, request: FilmRequest, script: Script) -> list[Environment]:
-    writer = get_writer(ctx.writer)
-    with recording_usage(ctx, "environment", writer):
-        environments = writer.describe_environments(request, script)
-    ctx.store().put_json("plan/environments.json", [e.model_dump() for e in environments], stage="environment")
-    return environments
+    return written(ctx, "locations", list[Environment], {"request": _dump(request), "script": _dump(script)},
+                   lambda writer: writer.describe_environments(request, script))
 
 
-@task(name="write-keyframe-prompts", **RETRIES, **CACHED)
+@task(name="write-keyframe-prompts", **STAGE)
 def write_keyframe_prompts(
     ctx: FilmContext, request: FilmRequest, script: Script, characters: list[Character], environments: list[Environment]
 ) -> list[Keyframe]:
-    writer = get_writer(ctx.writer)
-    with recording_usage(ctx, "keyframes", writer):
-        keyframes = writer.write_keyframes(request, script, characters, environments)
-    ctx.store().put_json("plan/keyframes.json", [k.model_dump() for k in keyframes], stage="keyframes")
-    return keyframes
+    inputs = {"request": _dump(request), "script": _dump(script), "cast": _dump(characters, environments)}
+    return written(ctx, "keyframes", list[Keyframe], inputs,
+                   lambda writer: writer.write_keyframes(request, script, characters, environments))
 
 
-@task(name="check-plan", **CACHED)
+@task(name="check-plan", **STAGE)
 def assemble_plan(
     ctx: FilmContext,
     request: FilmRequest,

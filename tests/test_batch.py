@@ -15,12 +15,12 @@ import httpx
 import pytest
 from moto import mock_aws
 
-from deployments.serve import ensure_gpu_limit, switched_schedules
-from filmstitch.client import FilmStitchClient, FilmStitchError
+from filmstitch.deployments.serve import ensure_gpu_limit, switched_schedules
+from filmstitch.app.client import FilmStitchClient, FilmStitchError
 from filmstitch.settings import StorageConfig
 from filmstitch.storage import FilmStore
-from flows.film_batch import collect_ideas, film_cost, ideas_from_s3, read_ideas_text
-from tasks.common import render_slot
+from filmstitch.flows.film_batch import collect_ideas, film_cost, ideas_from_s3, read_ideas_text
+from filmstitch.tasks.common import render_slot
 from tests.support.served import Served
 
 SMALL = dict(segments=2, seconds_per_segment=2.0, width=256, height=160, fps=8)

@@ -10,7 +10,7 @@ import pexpect
 import pytest
 from typer.testing import CliRunner
 
-from filmstitch.cli import app
+from filmstitch.app.cli import app
 
 
 @pytest.mark.parametrize(
@@ -43,7 +43,7 @@ def test_terminal_prompt_answers_both_checkpoints(prefect_api: str, tmp_path: Pa
                PREFECT_HOME=str(tmp_path / "prefect"), COLUMNS="400", NO_COLOR="1")
     child = pexpect.spawn(
         sys.executable,
-        ["-m", "filmstitch.cli", "make", "a girl crosses the desert to find water", "--segments", "2",
+        ["-m", "filmstitch.app.cli", "make", "a girl crosses the desert to find water", "--segments", "2",
          "--seconds", "2", "--width", "256", "--height", "160", "--fps", "8"],
         env=env, encoding="utf-8", timeout=180,
     )

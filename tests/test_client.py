@@ -1,4 +1,4 @@
-"""filmstitch.client against a real Prefect server with make-film served: create, pause, resume, finish."""
+"""filmstitch.app.client against a real Prefect server with make-film served: create, pause, resume, finish."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
-from filmstitch.client import FilmStitchClient, FilmStitchError
+from filmstitch.app.client import FilmStitchClient, FilmStitchError
 from tests.support.served import Served
 
 pytestmark = pytest.mark.prefect_server

@@ -14,9 +14,9 @@ from urllib.parse import unquote, urlparse
 import httpx
 import pytest
 
-from deployments.serve import deployment_specs, import_flow, register, schedules
-from filmstitch.client import FilmStitchClient
-from filmstitch.prefect_server import free_port, is_healthy
+from filmstitch.deployments.serve import deployment_specs, import_flow, register, schedules
+from filmstitch.app.client import FilmStitchClient
+from filmstitch.app.prefect_server import free_port, is_healthy
 from tests.support.served import serve_env, stop_process_group
 
 SMALL = dict(segments=2, seconds_per_segment=2.0, width=256, height=160, fps=8)
@@ -67,7 +67,7 @@ def test_filmstitch_server_starts_everything_and_stops_it(tmp_path: Path) -> Non
     env.pop("PREFECT_API_URL")  # the command starts its own server
     with open(tmp_path / "server.log", "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "filmstitch.cli", "server", "--port", str(port)],
+            [sys.executable, "-m", "filmstitch.app.cli", "server", "--port", str(port)],
             cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
     try:

@@ -12,7 +12,7 @@ import pytest
 
 from filmstitch.storage import FilmStore
 from filmstitch.settings import StorageConfig
-from flows.make_film import make_film
+from filmstitch.flows.make_film import make_film
 from tests.support.prefect import FlowThread, read_input, resume, wait_for_pause
 
 SMALL = dict(segments=3, seconds_per_segment=2.0, width=256, height=160, fps=8, seed=7)

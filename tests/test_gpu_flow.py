@@ -11,7 +11,7 @@ from filmstitch.renderers import gpu as gpu_renderers
 from filmstitch.settings import StorageConfig
 from filmstitch.storage import FilmStore
 from filmstitch.video import decode_frames, probe
-from flows.make_film import make_film
+from filmstitch.flows.make_film import make_film
 from tests.support.tiny_gpu import save_tiny_weights
 
 

@@ -68,7 +68,7 @@ def test_app_module_imports_without_modal_credentials(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MODAL_", "FILMSTITCH_"))}
     env |= {"HOME": str(tmp_path), "FILMSTITCH_GPU_MODAL_GPU": "H100", "FILMSTITCH_GPU_VIDEO_STEPS": "30"}
     code = (
-        "import modal_workers.film_gpu as m; "
+        "import filmstitch.modal_workers.film_gpu as m; "
         "print(m.app.name, m.settings.modal_gpu, m.container_env['FILMSTITCH_GPU_VIDEO_STEPS'], "
         "m.container_env['FILMSTITCH_GPU_FLUX_DIR'], sorted(m.app.registered_classes), "
         "sorted(m.app.registered_functions))"
@@ -82,7 +82,7 @@ def test_app_module_imports_without_modal_credentials(tmp_path: Path) -> None:
 
 
 def test_flux_worker_local_renders_references_and_keyframes(tiny_env: dict[str, str]) -> None:
-    from modal_workers.film_gpu import FluxWorker
+    from filmstitch.modal_workers.film_gpu import FluxWorker
 
     worker = FluxWorker()
     refs = worker.reference_pngs.local("a girl in a red suit", "girl red suit", [1, 2, 3], 32, 32)
@@ -93,7 +93,7 @@ def test_flux_worker_local_renders_references_and_keyframes(tiny_env: dict[str, 
 
 
 def test_ltx_worker_local_renders_a_clip(tiny_env: dict[str, str], tmp_path: Path) -> None:
-    from modal_workers.film_gpu import LtxWorker
+    from filmstitch.modal_workers.film_gpu import LtxWorker
 
     mp4 = LtxWorker().clip_mp4.local(png((200, 0, 0), (32, 32)), png((0, 0, 200), (32, 32)), "walks", 3, 32, 32, 16, 8)
     path = tmp_path / "clip.mp4"
@@ -134,7 +134,7 @@ def test_modal_renderer_makes_one_remote_call_per_method(
 ) -> None:
     import modal
 
-    from modal_workers import film_gpu
+    from filmstitch.modal_workers import film_gpu
 
     looked_up: list[tuple[str, str]] = []
     calls: list[tuple[str, dict[str, Any]]] = []

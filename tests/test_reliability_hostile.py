@@ -21,11 +21,11 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from filmstitch.cli import app
+from filmstitch.app.cli import app
 from filmstitch.models import MAX_IDEA_CHARS, FilmPlan, FilmRequest
 from filmstitch.settings import StorageConfig
 from filmstitch.storage import FILM_ID, FilmStore, LocalStore, validate_film_id
-from flows.make_film import make_film
+from filmstitch.flows.make_film import make_film
 from tests.support.faults import SmallFilm, film_folder
 from tests.support.plans import offline_plan
 from tests.support.prefect import FlowThread, find_run, read_input, resume

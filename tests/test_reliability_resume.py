@@ -22,7 +22,7 @@ from filmstitch.models import FilmRequest
 from filmstitch.settings import StorageConfig
 from filmstitch.storage import FilmStore
 from filmstitch.writers.claude import TOOLS
-from flows.make_film import StageFailed
+from filmstitch.flows.make_film import StageFailed
 from tests.support.fake_anthropic import FakeAnthropic, offline_answers
 from tests.support.faults import (
     PHASE_GATES,

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-import flows.make_film  # noqa: F401 - sets up Prefect's logging now, so caplog's handler is not replaced later
+import filmstitch.flows.make_film  # noqa: F401 - sets up Prefect's logging now, so caplog's handler is not replaced later
 from filmstitch.writers.claude import TOOLS
 from tests.support.fake_anthropic import FakeAnthropic, offline_answers
 from tests.support.faults import CallLog, SmallFilm, drain_prefect_services, run_in_process

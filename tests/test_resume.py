@@ -19,7 +19,7 @@ FILM = dict(segments=6, seconds_per_segment=4.0, width=384, height=256, fps=12)
 
 def command() -> list[str]:
     return [
-        sys.executable, "-m", "filmstitch.cli", "make", IDEA, "--auto",
+        sys.executable, "-m", "filmstitch.app.cli", "make", IDEA, "--auto",
         "--segments", str(FILM["segments"]), "--seconds", str(FILM["seconds_per_segment"]),
         "--width", str(FILM["width"]), "--height", str(FILM["height"]), "--fps", str(FILM["fps"]),
     ]
@@ -72,7 +72,7 @@ def test_a_deleted_film_folder_is_made_again_not_served_from_stale_cache(
     """Prefect's cache must not point at artifacts that are gone: the film's incarnation changes."""
     import shutil
 
-    from flows.make_film import make_film
+    from filmstitch.flows.make_film import make_film
 
     monkeypatch.setenv("FILMSTITCH_STORAGE_DIR", str(tmp_path / "films"))
     small = dict(segments=2, seconds_per_segment=2.0, width=256, height=160, fps=8)

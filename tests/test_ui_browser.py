@@ -21,7 +21,7 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright  # pip install playwright (the `test` extra); never `playwright install`
 
-from filmstitch.client import FilmStitchClient
+from filmstitch.app.client import FilmStitchClient
 from tests.support.served import REPO, Served
 
 pytestmark = pytest.mark.prefect_server

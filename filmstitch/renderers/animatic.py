@@ -547,6 +547,7 @@ class AnimaticRenderer(Renderer):
     """CPU storyboard renderer: stylised figures on a drawn set, moving between keyframes."""
 
     name = "animatic"
+    code_modules = ("filmstitch.renderers.animatic", "filmstitch.renderers._drawing")
 
     def __init__(self, subtitles: bool = True, captions: bool = True) -> None:
         """`subtitles`: dialogue or narration mid-clip. `captions`: each keyframe's segment title,

@@ -7,6 +7,7 @@ Implementations: ``animatic`` (CPU, draws from the plan's staging), ``modal`` an
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -25,6 +26,19 @@ class RenderedImage(BaseModel):
 
 class Renderer(ABC):
     name: str
+    #: Modules whose source shapes the pictures and clips: their hash is part of every render's reuse key.
+    code_modules: ClassVar[tuple[str, ...]] = ()
+
+    def settings_identity(self) -> dict[str, Any]:
+        """Settings that change what the renderer makes (steps, guidance, weights...; never secrets)."""
+        return {}
+
+    def identity(self) -> dict[str, Any]:
+        """What makes this renderer's output: name, code version and settings (filmstitch.reuse)."""
+        from filmstitch.reuse import code_version
+
+        modules = (*self.code_modules, "filmstitch.renderers.base", "filmstitch.video", "filmstitch.images")
+        return {"name": self.name, "code": code_version(*modules), "settings": self.settings_identity()}
 
     @abstractmethod
     def reference_variants(self, plan: FilmPlan, subject: Subject, seeds: list[int]) -> list[bytes]:

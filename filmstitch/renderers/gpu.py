@@ -115,6 +115,12 @@ def clip_request(plan: FilmPlan, segment: int, first: RenderedImage, last: Rende
 # ------------------------------------------------------------------------------ local GPU
 
 
+def gpu_settings_identity(settings: GpuSettings) -> dict[str, Any]:
+    """The GPU settings that change pixels (where weights are, steps, guidance...), not how fast or where."""
+    skip = {"device", "memory_budget_gb", "clips_per_gpu", "compile", "compile_mode", "compile_cache_dir"}
+    return {k: v for k, v in settings.model_dump(mode="json").items() if k not in skip and not k.startswith("modal_")}
+
+
 class _LocalEngines:
     """The process's engines: one FLUX engine, one LTX engine per device, each loaded on first use."""
 
@@ -203,6 +209,10 @@ class LocalGpuRenderer(Renderer):
     """FLUX.1-dev and LTX-Video 0.9.5 in this process (weights from ``FILMSTITCH_GPU_*_DIR``)."""
 
     name = "local-gpu"
+    code_modules = ("filmstitch.renderers.gpu", "filmstitch.engines")
+
+    def settings_identity(self) -> dict[str, Any]:
+        return gpu_settings_identity(_ENGINES.configure())
 
     def reference_variants(self, plan: FilmPlan, subject: Subject, seeds: list[int]) -> list[bytes]:
         return _ENGINES.image_engine().reference_pngs(**reference_request(plan, subject, seeds))
@@ -233,6 +243,10 @@ class ModalRenderer(Renderer):
     """Calls the deployed Modal app (``modal deploy modal_workers/film_gpu.py``): one remote call per method."""
 
     name = "modal"
+    code_modules = ("filmstitch.renderers.gpu", "filmstitch.engines", "filmstitch.modal_workers")
+
+    def settings_identity(self) -> dict[str, Any]:
+        return gpu_settings_identity(self.settings)
     _workers: ClassVar[dict[tuple[str, str], Any]] = {}
     _guard: ClassVar[threading.Lock] = threading.Lock()
 

@@ -7,6 +7,7 @@ Implementations: ``offline`` (a deterministic story engine, no language model) a
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -39,8 +40,23 @@ class CallUsage(BaseModel):
 
 
 class Writer(ABC):
+    #: The name `get_writer` knows it by.
+    name: ClassVar[str]
     #: Shown in the film's metadata, so nobody mistakes an offline film for a model's work.
     label: str
+    #: Modules whose source shapes what this writer writes: their hash is part of its reuse keys.
+    code_modules: ClassVar[tuple[str, ...]] = ()
+
+    def settings_identity(self) -> dict[str, Any]:
+        """Settings that change what the writer writes (never secrets)."""
+        return {}
+
+    def identity(self) -> dict[str, Any]:
+        """What makes this writer's answers: name, code version and settings (filmstitch.reuse)."""
+        from filmstitch.reuse import code_version
+
+        modules = (*self.code_modules, "filmstitch.writers.base", "filmstitch.models")
+        return {"name": self.name, "code": code_version(*modules), "settings": self.settings_identity()}
 
     def __init__(self) -> None:
         self.usage: list[CallUsage] = []

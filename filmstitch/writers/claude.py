@@ -270,6 +270,14 @@ class Tally:
 class ClaudeWriter(Writer):
     """Writes the film with Claude. Construct it where it is used (inside the task): it holds the key."""
 
+    name = "claude"
+    code_modules = ("filmstitch.writers.claude", "filmstitch.writers.prompts")
+
+    def settings_identity(self) -> dict[str, Any]:
+        s = self.settings
+        return {"model": s.model, "max_tokens": s.max_tokens, "temperature": s.temperature,
+                "appearance_share": s.appearance_share}
+
     def __init__(self, settings: ClaudeSettings | None = None) -> None:
         super().__init__()
         self.settings = settings or load_settings()

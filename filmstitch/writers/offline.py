@@ -253,7 +253,9 @@ def beat_for(segment: int, segments: int) -> tuple:
 
 
 class OfflineWriter(Writer):
+    name = "offline"
     label = LABEL
+    code_modules = ("filmstitch.writers.offline",)
 
     def _rng(self, request: FilmRequest, stage: str) -> random.Random:
         return random.Random(derive_seed(request.seed, request.idea, stage))

@@ -530,7 +530,7 @@ def run_in_process(
     """
     import uuid
 
-    from flows.make_film import make_film
+    from filmstitch.flows.make_film import make_film
     from tests.support.prefect import find_run
 
     name = f"reliability-{uuid.uuid4().hex[:8]}"
@@ -708,7 +708,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     log = CallLog(args.log)
     if args.record_storage:
         record_storage(log)
-    from filmstitch.cli import app
+    from filmstitch.app.cli import app
 
     with installed(Injector(log, args.fault)):
         app(args=cli, prog_name="filmstitch")

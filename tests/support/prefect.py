@@ -13,8 +13,8 @@ import httpx
 import pytest
 from prefect.settings import PREFECT_API_URL, PREFECT_HOME, PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 
-from filmstitch.client import RETRY_STATUSES
-from filmstitch.prefect_server import start_server, stop_server
+from filmstitch.app.client import RETRY_STATUSES
+from filmstitch.app.prefect_server import start_server, stop_server
 
 
 @pytest.fixture(scope="session")

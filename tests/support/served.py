@@ -1,6 +1,6 @@
 """Both deployments served against the session's Prefect server, as `filmstitch server` serves them.
 
-`served_deployments` starts `python -m deployments.serve` once per session, in its own process group,
+`served_deployments` starts `python -m filmstitch.deployments.serve` once per session, in its own process group,
 with film storage, Prefect home and results under a temp folder, the offline writer and the CPU
 animatic renderer. Runs created over REST or from the UI are picked up within about a second.
 """
@@ -56,7 +56,7 @@ def _wait_until_registered(process: subprocess.Popen, served: Served, timeout_s:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"deployments.serve exited with {process.returncode}:\n{served.log_tail()}")
+            raise RuntimeError(f"filmstitch.deployments.serve exited with {process.returncode}:\n{served.log_tail()}")
         found = [httpx.get(f"{served.api_url}/deployments/name/{name}", timeout=10).status_code for name in DEPLOYMENTS]
         if found == [200, 200]:
             return
@@ -70,7 +70,7 @@ def served_deployments(prefect_api: str, tmp_path_factory: pytest.TempPathFactor
     served = Served(api_url=prefect_api, storage_dir=root / "films", log_path=root / "serve.log")
     with open(served.log_path, "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "deployments.serve", "--gpu-slots", "1"],
+            [sys.executable, "-m", "filmstitch.deployments.serve", "--gpu-slots", "1"],
             cwd=REPO, env=serve_env(prefect_api, root), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
     try:

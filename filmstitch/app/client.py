@@ -3,17 +3,17 @@
 It speaks Prefect's REST API (httpx only, no Prefect import), so it works from any machine that can
 reach the server:
 
-    from filmstitch.client import FilmStitchClient
+    from filmstitch.app.client import FilmStitchClient
 
     with FilmStitchClient("http://127.0.0.1:4200/api") as films:
         run = films.create_film_run("a lighthouse keeper befriends a whale", segments=4)
-        checkpoint = films.wait_for_checkpoint(run.id)           # references: one field per subject
-        print(checkpoint.description)                            # markdown with the variants' thumbnails
-        films.resume(run.id, {name: 0 for name in checkpoint.fields}).raise_for_reject()
-        checkpoint = films.wait_for_checkpoint(run.id, after=checkpoint)   # keyframes: one per boundary
-        films.resume(run.id, {name: 1 for name in checkpoint.fields}).raise_for_reject()
+        checkpoint = films.wait_for_checkpoint(run.id)           # references: a row per character and location
+        print(checkpoint.rows)                                   # tags, titles, variants, recommended picks
+        films.resume(run.id).raise_for_reject()                  # take the recommended picks
+        checkpoint = films.wait_for_checkpoint(run.id, after=checkpoint)   # keyframes: a row per boundary
+        films.resume(run.id, {"changes": "0:1 3:2"}).raise_for_reject()    # change two rows
         films.wait(run.id)
-        print(films.film(run.id).url)                            # file://... or a presigned https:// URL
+        print(films.film(run.id).location)                       # where the film is; .url plays it
 
 The REST calls behind each method are listed in docs/deployments.md, for programs in other languages.
 """
@@ -40,7 +40,11 @@ BATCH_REPORT_KEY = "film-batch-report"
 RETRIES = 5
 RETRY_STATUSES = frozenset({408, 429, 502, 503, 504})
 TERMINAL = frozenset({"COMPLETED", "FAILED", "CRASHED", "CANCELLED"})
-_MARKDOWN_LINK = re.compile(r"^\[(?P<title>.*)\]\((?P<url>[^)\s]+)\)$", re.DOTALL)
+#: Where the film artifact's markdown has the link and the location (flows/artifacts.py writes it).
+_PLAY_LINK = re.compile(r"\[\u25b6 Play the film\]\((?P<url>[^)\s]+)\)")
+_LOCATION = re.compile(r"^`(?P<where>[^`]+)`$", re.MULTILINE)
+#: Where a checkpoint form's JSON schema keeps its rows (filmstitch.checkpoints.SCHEMA_KEY).
+CHECKPOINT_SCHEMA_KEY = "filmstitch"
 
 
 class FilmStitchError(RuntimeError):
@@ -61,24 +65,29 @@ class RunState(BaseModel):
         return self.state_type in TERMINAL
 
 
-class PickField(BaseModel):
-    """One question of a checkpoint: a subject (checkpoint 1) or a boundary keyframe (checkpoint 2)."""
-
-    title: str
-    description: str = ""
-    minimum: int = 0
-    maximum: int
-
-
 class Checkpoint(BaseModel):
-    """The open checkpoint of a paused run: what to pick, and the markdown with the variants' pictures."""
+    """The open checkpoint of a paused run: its rows (what to pick, what is recommended) and the markdown
+    the Prefect UI shows. Answer with `resume(run_id, {"changes": "3:1 7:2"})`; `{}` takes the recommendations."""
 
     run_id: str
     key: str
-    fields: dict[str, PickField]
+    name: str
+    title: str
+    film_id: str
+    rows: list[dict[str, Any]]
+    more_follow: bool = False
+    contact_sheet: str | None = None
     description: str
     json_schema: dict[str, Any]
     timeout_at: str | None = None
+
+    @property
+    def recommended(self) -> dict[str, int]:
+        return {row["tag"]: row["recommended"] for row in self.rows}
+
+    def example(self) -> str:
+        tags = [row["tag"] for row in self.rows][:2]
+        return " ".join(f"{tag}:1" for tag in tags)
 
 
 class ResumeResult(BaseModel):
@@ -98,10 +107,12 @@ class ResumeResult(BaseModel):
 
 
 class FilmLink(BaseModel):
-    """The finished film: its title and where to get it (file:// locally, a presigned https:// URL on S3)."""
+    """The finished film: its title, a link that plays it (the film server's for local films, presigned on S3;
+    None when there is none) and where it is stored."""
 
     title: str
-    url: str
+    url: str | None
+    location: str | None
 
 
 class FilmStitchClient:
@@ -146,17 +157,19 @@ class FilmStitchClient:
     # ------------------------------------------------------------------ runs
 
     def create_film_run(
-        self, idea: str, *, deployment: str = MAKE_FILM, run_name: str | None = None, **parameters: Any
+        self, idea: str, *, auto_pick: bool = False, pause_timeout_s: int | None = None, film_id: str | None = None,
+        deployment: str = MAKE_FILM, run_name: str | None = None, **film: Any,
     ) -> RunState:
-        """Start a film. `parameters` are make-film's (segments, width, seed, auto_pick, renderer, ...);
-        the request is checked here first, so a bad one fails before anything is sent."""
-        film_fields = {k: v for k, v in parameters.items() if k in FilmRequest.model_fields and v is not None}
+        """Start a film. `film` holds FilmRequest's fields (segments, width, seed, renderer, sound, ...); the
+        request is checked here first, so a bad one fails before anything is sent."""
         try:
-            FilmRequest(idea=idea, **film_fields)
+            request = FilmRequest(idea=idea, **{k: v for k, v in film.items() if v is not None})
         except ValidationError as exc:
             reasons = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'request'}: {e['msg']}" for e in exc.errors())
             raise ValueError(f"invalid film request: {reasons}") from None
-        return self.create_run(deployment, {"idea": idea, **parameters}, run_name)
+        parameters = {"request": request.model_dump(mode="json", exclude_defaults=True), "auto_pick": auto_pick,
+                      "pause_timeout_s": pause_timeout_s, "film_id": film_id}
+        return self.create_run(deployment, parameters, run_name)
 
     def create_batch_run(
         self, ideas: list[str] | None = None, *, ideas_file: str | None = None, ideas_s3_prefix: str | None = None,
@@ -218,17 +231,19 @@ class FilmStitchClient:
             return None
         schema = self._call("GET", f"/flow_runs/{run_id}/input/{keyset['schema']}")
         description = self._call("GET", f"/flow_runs/{run_id}/input/{keyset['description']}") or ""
-        fields = {
-            name: PickField(
-                title=spec.get("title", name), description=spec.get("description", ""),
-                minimum=spec.get("minimum", 0), maximum=spec["maximum"],
-            )
-            for name, spec in schema.get("properties", {}).items()
-        }
+        about = schema.get(CHECKPOINT_SCHEMA_KEY) or {}
         return Checkpoint(
-            run_id=run_id, key=keyset["schema"].removesuffix("-schema"), fields=fields, description=description,
-            json_schema=schema, timeout_at=details.get("pause_timeout"),
+            run_id=run_id, key=keyset["schema"].removesuffix("-schema"), name=about.get("checkpoint", ""),
+            title=about.get("title", ""), film_id=about.get("film_id", ""), rows=about.get("rows", []),
+            more_follow=about.get("more_follow", False), contact_sheet=about.get("contact_sheet"),
+            description=description, json_schema=schema, timeout_at=details.get("pause_timeout"),
         )
+
+    def find_run_id(self, run_name: str) -> str | None:
+        """The id of the flow run with this name, if it exists (yet)."""
+        runs = self._call("POST", "/flow_runs/filter",
+                          json={"flow_runs": {"name": {"any_": [run_name]}}, "limit": 1, "sort": "START_TIME_DESC"})
+        return runs[0]["id"] if runs else None
 
     def wait_for_checkpoint(
         self, run_id: str, after: Checkpoint | None = None, timeout_s: float = 600, poll_s: float = 1.0
@@ -247,10 +262,17 @@ class FilmStitchClient:
                 raise FilmStitchError(f"run {run_id} did not pause at a checkpoint within {timeout_s:.0f} s")
             time.sleep(poll_s)
 
-    def resume(self, run_id: str, picks: Mapping[str, int]) -> ResumeResult:
-        """Send picks (field -> variant). A REJECT comes with the reason; the run then stays paused."""
-        answer = self._call("POST", f"/flow_runs/{run_id}/resume", json={"run_input": dict(picks)})
-        return ResumeResult(status=answer["status"], reason=(answer.get("details") or {}).get("reason"))
+    def resume(self, run_id: str, answer: Mapping[str, Any] | None = None) -> ResumeResult:
+        """Answer a checkpoint: `{}` (or None) takes the recommended picks, `{"changes": "3:1 7:2"}` changes rows,
+        and where more checkpoints follow `{"accept_rest": True}` takes the recommendations for them too.
+        A REJECT comes with the reason; the run then stays paused."""
+        reply = self._call("POST", f"/flow_runs/{run_id}/resume", json={"run_input": dict(answer or {})})
+        return ResumeResult(status=reply["status"], reason=(reply.get("details") or {}).get("reason"))
+
+    @staticmethod
+    def changes(picks: Mapping[str, int]) -> dict[str, str]:
+        """`{"3": 1, "lena": 2}` -> the answer `{"changes": "3:1 lena:2"}`."""
+        return {"changes": " ".join(f"{tag}:{variant}" for tag, variant in picks.items())}
 
     # ------------------------------------------------------------------ results
 
@@ -266,11 +288,17 @@ class FilmStitchClient:
         raise FilmStitchError(f"run {run_id} has no {BATCH_REPORT_KEY} artifact (yet): is it a finished batch run?")
 
     def film(self, run_id: str) -> FilmLink:
-        """The finished film, from the run's `film-<film_id>` link artifact."""
+        """The finished film: the run's result (title, where it is) and the link of its `film-<film_id>` artifact."""
+        run = self._call("GET", f"/flow_runs/{run_id}")
+        if (run.get("state") or {}).get("type") != "COMPLETED":
+            raise FilmStitchError(f"run {run_id} has not finished a film (yet)")
         by_key = {a["key"]: a for a in self._artifacts(run_id) if a.get("key")}
-        scripts = [key for key in by_key if key.startswith("script-")]
-        film = by_key.get("film-" + scripts[0].removeprefix("script-")) if scripts else None
-        match = _MARKDOWN_LINK.match(str(film["data"]).strip()) if film else None
-        if not match:
-            raise FilmStitchError(f"run {run_id} has no film artifact (yet): is it a finished make-film run?")
-        return FilmLink(title=match["title"], url=match["url"])
+        cards = [a for key, a in by_key.items() if key.startswith("film-") and not key.startswith("film-summary")]
+        if not cards:
+            raise FilmStitchError(f"run {run_id} has no film artifact: is it a make-film run?")
+        data = str(cards[0]["data"])
+        title = next((line[2:].strip() for line in data.splitlines() if line.startswith("# ")), "")
+        link = _PLAY_LINK.search(data)
+        location = _LOCATION.search(data)
+        return FilmLink(title=title, url=link["url"] if link else None,
+                        location=location["where"] if location else None)

@@ -27,10 +27,25 @@ def is_healthy(api_url: str) -> bool:
         return False
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux to send SIGTERM when the process that started it dies (even by
+    SIGKILL), so a killed `filmstitch server` never leaves its Prefect server serving on its own."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    except OSError:  # not Linux: the server outlives a SIGKILLed parent, as any child process would
+        pass
+    os.setsid()  # its own process group, so stop_server can stop it and all its children
+
+
 def start_server(
-    port: int | None = None, home: Path | None = None, log_path: Path | None = None, timeout_s: float = 120
+    port: int | None = None, home: Path | None = None, log_path: Path | None = None, timeout_s: float = 120,
+    watch_parent: bool = True,
 ) -> tuple[subprocess.Popen, str]:
-    """Start `prefect server start` on 127.0.0.1 and wait until it answers. Returns (process, API URL)."""
+    """Start `prefect server start` on 127.0.0.1 and wait until it answers. Returns (process, API URL).
+    With `watch_parent` the server stops when this process dies, however it dies."""
     port = port or free_port()
     env = os.environ.copy()
     env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -45,7 +60,8 @@ def start_server(
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL
     process = subprocess.Popen(
         [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+        **({"preexec_fn": _die_with_parent} if watch_parent else {"start_new_session": True}),
     )
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

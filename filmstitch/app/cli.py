@@ -1,0 +1,369 @@
+"""The `filmstitch` command line.
+
+    filmstitch make "an idea" --auto --out films/   # idea in, film out, no questions asked
+    filmstitch make "an idea"                       # pauses at both checkpoints: answer in the Prefect UI,
+                                                    # over REST, on the review page, or right here
+    filmstitch server                               # Prefect server + deployments + film server (UI, REST)
+    filmstitch verify FILM_ID [--repair]            # check a film's files against its manifest
+
+`make`'s film options are made from the fields of `FilmRequest` (filmstitch.models), the one definition of
+a film's parameters: a new field is a new option, with its description as the help.
+
+Messages are data: user and model text is printed with Rich markup off, so `[/x]` in a title is shown as is.
+The last line `make` prints (stdout) is the film's path, in every mode.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import inspect
+import json
+import os
+import select
+import signal
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, get_origin
+
+import typer
+from pydantic import ValidationError
+from pydantic.fields import FieldInfo
+from rich.console import Console
+
+from filmstitch.models import FilmRequest
+from filmstitch.preflight import PreflightError, check_backends
+from filmstitch.settings import Settings
+
+# The server's telemetry write races the flow's writes on SQLite ("database is locked"); it sends nothing here anyway.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="FilmStitch: a one-sentence idea in, a short film out.")
+console = Console(stderr=True, soft_wrap=True)
+
+#: Short option names for the request fields that have a shorter traditional spelling.
+SHORT_NAMES = {"seconds_per_segment": "--seconds"}
+
+
+def say(text: str, style: str | None = None) -> None:
+    """One line to the terminal (stderr); text is never read as markup."""
+    console.print(text, style=style, markup=False, highlight=False)
+
+
+def fail(message: str, code: int = 2) -> None:
+    console.print("error:", style="bold red", end=" ")
+    say(message)
+    raise typer.Exit(code)
+
+
+def validation_message(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}" for e in exc.errors())
+
+
+# --------------------------------------------------------------------------- options from the request model
+
+
+def request_options() -> list[inspect.Parameter]:
+    """One CLI option per FilmRequest field (the idea is the argument)."""
+    return [_option(name, field) for name, field in FilmRequest.model_fields.items() if name != "idea"]
+
+
+def _option(name: str, field: FieldInfo) -> inspect.Parameter:
+    annotation: Any = field.annotation
+    default = None if field.default_factory is not None else field.default
+    flag = SHORT_NAMES.get(name, "--" + name.replace("_", "-"))
+    names = [flag] if flag == "--" + name.replace("_", "-") else [flag, "--" + name.replace("_", "-")]
+    info: dict[str, Any] = {"help": field.description}
+    if annotation is bool:
+        names = [f"{flag}/--no-{flag[2:]}"]
+    elif get_origin(annotation) is dict:
+        annotation, default = list[str] | None, None
+        flag = "--voice"
+        names = [flag]
+        info["help"] = "A character's voice, NAME=VOICE (repeat for several), e.g. --voice Lena=joe:high."
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                             annotation=Annotated[annotation, typer.Option(*names, **info)])
+
+
+def request_from_options(idea: str, options: dict[str, Any]) -> FilmRequest:
+    """The FilmRequest the options describe (ValidationError when they do not make one)."""
+    fields = {name: value for name, value in options.items() if name in FilmRequest.model_fields and value is not None}
+    if "voices" in fields:
+        pairs = [item.partition("=") for item in fields.pop("voices")]
+        bad = [name for name, eq, _ in pairs if not eq]
+        if bad:
+            raise typer.BadParameter(f"--voice takes NAME=VOICE, got {bad[0]!r}")
+        fields["voices"] = {name.strip(): voice.strip() for name, _, voice in pairs}
+    return FilmRequest(idea=idea, **fields)
+
+
+def with_request_options(command: Any) -> Any:
+    """Give `command` (which takes **film_options) one option per request field, for Typer to read."""
+    signature = inspect.signature(command)
+    fixed = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    command.__signature__ = signature.replace(parameters=[*fixed, *request_options()])
+    command.__annotations__ = {p.name: p.annotation for p in command.__signature__.parameters.values()}
+    return command
+
+
+# --------------------------------------------------------------------------- make
+
+
+@app.command()
+@with_request_options
+def make(
+    idea: Annotated[str, typer.Argument(help="The film idea, e.g. 'a stranded astronaut on the moon discovers nature'.")],
+    auto: Annotated[bool, typer.Option("--auto", help="Pick variants automatically; never pause.")] = False,
+    out: Annotated[Path | None, typer.Option(help="Folder for films (default: FILMSTITCH_STORAGE_DIR or ./films).")] = None,
+    pause_timeout: Annotated[int | None, typer.Option(help="Seconds a checkpoint waits for a person before "
+                                                      "taking the recommended picks (10 s to 7 days).")] = None,
+    film_id: Annotated[str | None, typer.Option(help="Name the film, or resume one (default: from the request).")] = None,
+    **film_options: Any,
+) -> None:
+    """Make a film. The last line printed is the film's path."""
+    from filmstitch.storage import validate_film_id
+
+    try:
+        request = request_from_options(idea, film_options)
+        settings = Settings(**({"storage_dir": str(out.resolve())} if out else {}))
+        resolved = request.resolved(*settings.backends(request.writer, request.renderer))
+    except ValidationError as exc:
+        fail(validation_message(exc))
+    if pause_timeout is not None and not 10 <= pause_timeout <= 7 * 24 * 3600:
+        fail(f"--pause-timeout must be 10 s to 7 days ({7 * 24 * 3600} s), got {pause_timeout}")
+    try:
+        if film_id is not None:
+            validate_film_id(film_id)
+        check_backends(resolved)
+    except (ValueError, PreflightError) as exc:
+        fail(str(exc))
+    # The flow runs in this process and reads its settings from the environment, like a deployment's run.
+    os.environ["FILMSTITCH_STORAGE_DIR"] = str(Path(settings.storage_dir).resolve())
+    result = run_film(request, auto=auto, pause_timeout=pause_timeout, film_id=film_id)
+    say(f"{result.title} ({result.duration_s:.1f} s), written by {result.writer}", style="bold green")
+    console.file.flush()
+    print(result.location, flush=True)
+
+
+def run_film(request: FilmRequest, *, auto: bool, pause_timeout: int | None, film_id: str | None) -> Any:
+    """Run the flow against a Prefect server (a temporary one unless PREFECT_API_URL is set), with the film
+    server beside it, and answer its pauses at this terminal. Everything is stopped before this returns, so
+    nothing prints after the film's path."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from filmstitch.flows.make_film import make_film
+
+    run_name = f"film-{uuid.uuid4().hex[:8]}"
+    outcome: dict[str, Any] = {}
+
+    def run_flow() -> None:
+        try:
+            outcome["result"] = make_film.with_options(flow_run_name=run_name)(
+                request=request, auto_pick=auto, pause_timeout_s=pause_timeout, film_id=film_id
+            )
+        except BaseException as exc:  # reported by the main thread
+            outcome["error"] = exc
+
+    with prefect_api() as api_url, temporary_settings(updates={PREFECT_API_URL: api_url}), film_server(api_url):
+        thread = threading.Thread(target=contextvars.copy_context().run, args=(run_flow,), daemon=True)
+        thread.start()
+        if not auto:
+            answer_checkpoints(api_url, run_name, thread)
+        thread.join()
+        drain_prefect_workers()
+    if "error" in outcome:
+        fail(f"the film failed: {outcome['error']}", code=1)
+    return outcome["result"]
+
+
+@contextlib.contextmanager
+def prefect_api() -> Iterator[str]:
+    """PREFECT_API_URL if it is set; else a Prefect server of our own for as long as the film runs."""
+    from filmstitch.app.prefect_server import start_server, stop_server
+
+    api_url = os.environ.get("PREFECT_API_URL")
+    if api_url:
+        yield api_url
+        return
+    say("Starting a local Prefect server (SQLite)...")
+    # Several films started at once on a busy machine each start a server: give them time.
+    process, api_url = start_server(timeout_s=180)
+    try:
+        yield api_url
+    finally:
+        stop_server(process)
+
+
+@contextlib.contextmanager
+def film_server(api_url: str) -> Iterator[None]:
+    """The film server (local films over http, the review page) while the film runs, on a free port."""
+    from filmstitch.app import film_server as films
+    from filmstitch.app.prefect_server import free_port
+
+    settings = Settings()
+    with films.running(settings.storage_config(), api_url, free_port()) as url:
+        os.environ["FILMSTITCH_FILMS_URL"] = url
+        try:
+            yield
+        finally:
+            os.environ.pop("FILMSTITCH_FILMS_URL", None)
+
+
+def drain_prefect_workers(timeout_s: float = 30) -> None:
+    """Send the logs and events Prefect still queues while the server is up (else the exit waits on them)."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for service in (APILogWorker, EventsWorker):
+        with contextlib.suppress(Exception):
+            service.drain_all(timeout=timeout_s)
+
+
+# --------------------------------------------------------------------------- answering at the terminal
+
+
+def answer_checkpoints(api_url: str, run_name: str, thread: threading.Thread) -> None:
+    """Watch the run; at each pause say where to answer, and ask here when this is a terminal."""
+    from filmstitch.app.client import FilmStitchClient
+
+    ui_url = api_url.removesuffix("/api")
+    seen: set[str] = set()
+    with FilmStitchClient(api_url) as films:
+        run_id = None
+        while thread.is_alive():
+            run_id = run_id or films.find_run_id(run_name)
+            checkpoint = films.checkpoint(run_id) if run_id else None
+            if checkpoint and checkpoint.key not in seen:
+                seen.add(checkpoint.key)
+                announce(checkpoint, ui_url, api_url, run_id)
+                if sys.stdin.isatty():
+                    prompt(films, checkpoint)
+            time.sleep(1)
+
+
+def announce(checkpoint: Any, ui_url: str, api_url: str, run_id: str) -> None:
+    sheet = checkpoint.contact_sheet_location()
+    say("")
+    say(f"{checkpoint.title}: the film is waiting for your picks.", style="bold")
+    if sheet:
+        say(f"  All variants, labelled: {sheet}")
+    films_url = os.environ.get("FILMSTITCH_FILMS_URL")
+    if films_url:
+        say(f"  Large review page: {films_url}/review/{run_id}")
+    say(f"  Prefect UI: {ui_url}/runs/flow-run/{run_id}")
+    say(f"  REST: POST {api_url}/flow_runs/{run_id}/resume {{\"run_input\": {{\"changes\": \"3:1\"}}}}")
+
+
+def prompt(films: Any, checkpoint: Any) -> None:
+    """One question: Enter accepts the recommended picks; `3:1 7:2` changes rows; bad answers are asked again."""
+    from filmstitch.checkpoints import parse_changes
+
+    for row in checkpoint.rows:
+        say(f"  {row['tag']:>4} {row['title']}: recommended {row['tag']}:{row['recommended']}")
+    rest = " Add 'rest' to also accept the recommendations of the later scenes." if checkpoint.more_follow else ""
+    question = f"Enter accepts the recommended picks; or type changes (e.g. {checkpoint.example()}).{rest} > "
+    while True:
+        say(question)
+        line = read_line_unless_answered(films, checkpoint)
+        if line is None:
+            say("(answered elsewhere)")
+            return
+        words = line.split()
+        accept_rest = "rest" in words
+        text = " ".join(word for word in words if word != "rest")
+        try:
+            parse_changes(text, checkpoint.rows)
+        except ValueError as exc:
+            say(f"  {exc}")
+            continue
+        answer: dict[str, Any] = {"changes": text}
+        if checkpoint.more_follow:
+            answer["accept_rest"] = accept_rest
+        result = films.resume(checkpoint.run_id, answer)
+        say(f"Picks sent: {result.status}" + (f" ({result.reason})" if result.reason else ""))
+        if result.accepted:
+            return
+
+
+def read_line_unless_answered(films: Any, checkpoint: Any) -> str | None:
+    while True:
+        ready, _, _ = select.select([sys.stdin], [], [], 1.0)
+        if ready:
+            line = sys.stdin.readline()
+            return line if line else ""  # end of input: accept the recommendations
+        current = films.checkpoint(checkpoint.run_id)
+        if current is None or current.key != checkpoint.key:
+            return None
+
+
+# --------------------------------------------------------------------------- server, verify
+
+
+@app.command()
+def server(
+    port: Annotated[int, typer.Option(help="Port of the Prefect UI and API.")] = 4200,
+    films_port: Annotated[int, typer.Option(help="Port of the film server (local films, review pages).")] = 4201,
+    api_url: Annotated[
+        str | None, typer.Option(help="Use this running Prefect server (its /api URL) instead of starting one.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Flow runs executed at the same time (default: no limit).")] = None,
+) -> None:
+    """Everything a local user needs, in one command: a Prefect server (SQLite) with its UI at
+    http://127.0.0.1:PORT, the make-film and film-batch deployments of prefect.yaml registered, a runner that
+    executes their runs, and the film server (local films and review pages). Ctrl-C stops it all."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_RUNNER_POLL_FREQUENCY, temporary_settings
+
+    from filmstitch.app import film_server as films
+    from filmstitch.app.prefect_server import start_server, stop_server
+    from filmstitch.deployments.serve import serve
+
+    # Until Prefect's runner installs its own handler, SIGTERM would kill this process on the spot and
+    # leave the Prefect server running; as SystemExit it runs the `finally` below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    process = None
+    if api_url is None:
+        say("Starting a local Prefect server (SQLite)...")
+        process, api_url = start_server(port=port, watch_parent=True)
+    settings = Settings()
+    # Runs execute in subprocesses of the runner: they find the server, the films and the film server through
+    # the environment, with the films folder made absolute (a run's working directory is not this one).
+    os.environ["PREFECT_API_URL"] = api_url
+    os.environ["FILMSTITCH_STORAGE_DIR"] = str(Path(settings.storage_dir).resolve())
+    try:
+        with films.running(Settings().storage_config(), api_url, films_port) as films_url:
+            os.environ["FILMSTITCH_FILMS_URL"] = films_url
+            say(f"Prefect UI: {api_url.removesuffix('/api')}/deployments  (REST API: {api_url}; films and "
+                f"review pages: {films_url}; Ctrl-C to stop)", style="bold green")
+            # Poll for new runs every 2 s instead of 10 s: a run launched in the UI starts at once.
+            with temporary_settings(updates={PREFECT_API_URL: api_url, PREFECT_RUNNER_POLL_FREQUENCY: 2}):
+                serve(limit=limit)
+    finally:
+        if process is not None:
+            stop_server(process)
+
+
+@app.command()
+def verify(
+    film_id: Annotated[str, typer.Argument(help="The film's id (its folder name).")],
+    repair: Annotated[bool, typer.Option("--repair", help="Rebuild a damaged manifest or film.json from the "
+                                         "files and their checksums.")] = False,
+) -> None:
+    """Check every file of a film against its manifest's checksums; exit 1 if any is damaged or missing."""
+    from filmstitch.storage import FilmStore, StorageError, validate_film_id
+
+    try:
+        store = FilmStore.open(Settings().storage_config(), validate_film_id(film_id))
+        report = store.repair() if repair else store.verify()
+    except (ValueError, StorageError) as exc:
+        fail(str(exc))
+    print(json.dumps(report.model_dump(mode="json"), indent=2))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,103 @@
+"""Before any work: can this film be made here? One clear line with the exact fix when it cannot.
+
+`filmstitch make` calls `check_backends` before it starts a server or creates a folder; the flow calls it
+again first thing (a run launched from the UI or a schedule has no CLI in front of it).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+from filmstitch.models import FilmRequest
+
+
+class PreflightError(ValueError):
+    """The film cannot be made with these backends on this machine. The message says how to fix it."""
+
+
+def check_backends(request: FilmRequest) -> None:
+    """Check the resolved request's writer, renderer and sound engine; raise PreflightError on the first problem."""
+    if request.writer == "claude":
+        _check_claude()
+    if request.renderer == "local-gpu":
+        _check_local_gpu()
+    elif request.renderer == "modal":
+        _check_modal()
+    if request.sound:
+        _check_sound()
+
+
+def _missing(module: str) -> bool:
+    return importlib.util.find_spec(module) is None
+
+
+def _check_claude() -> None:
+    from filmstitch.writers.claude import ClaudeSettings
+
+    settings = ClaudeSettings()
+    has_key = settings.api_key is not None and settings.api_key.get_secret_value().strip()
+    if not has_key and not settings.api_key_block:
+        raise PreflightError(
+            "the claude writer needs an API key: set ANTHROPIC_API_KEY (or FILMSTITCH_CLAUDE_API_KEY_BLOCK, a "
+            "Prefect Secret block), or use --writer offline"
+        )
+
+
+def _check_local_gpu() -> None:
+    missing = [m for m in ("torch", "diffusers", "transformers") if _missing(m)]
+    if missing:
+        raise PreflightError(
+            f"the local-gpu renderer needs {', '.join(missing)}: pip install 'filmstitch[gpu]' "
+            "(on a machine without a GPU: pip install torch==2.13.0 first), or use --renderer animatic"
+        )
+    from filmstitch.engines import GpuSettings
+
+    settings = GpuSettings()
+    for directory, env in ((settings.flux_dir, "FILMSTITCH_GPU_FLUX_DIR"), (settings.ltx_dir, "FILMSTITCH_GPU_LTX_DIR")):
+        if not Path(directory).is_dir():
+            raise PreflightError(
+                f"the local-gpu renderer needs its weights: {directory} does not exist (set {env}; docs/gpu.md "
+                "shows how to download them)"
+            )
+
+
+def _check_modal() -> None:
+    if _missing("modal"):
+        raise PreflightError("the modal renderer needs the modal package: pip install 'filmstitch[modal]'")
+    has_env = os.environ.get("MODAL_TOKEN_ID") and os.environ.get("MODAL_TOKEN_SECRET")
+    config = Path(os.environ.get("MODAL_CONFIG_PATH", Path.home() / ".modal.toml"))
+    if not has_env and not config.is_file():
+        raise PreflightError(
+            "the modal renderer needs Modal credentials on the machine that runs the flow: run `modal token new` "
+            "or set MODAL_TOKEN_ID and MODAL_TOKEN_SECRET"
+        )
+    _check_modal_app()
+
+
+def _check_modal_app() -> None:
+    """The deployed app answers (a lookup, no GPU time): otherwise every render would fail much later."""
+    import modal
+
+    from filmstitch.engines import GpuSettings
+
+    settings = GpuSettings()
+    try:
+        modal.Cls.from_name(settings.modal_app, settings.modal_video_cls).hydrate()
+    except Exception as exc:  # noqa: BLE001 - any failure means the app cannot be used; its type says why
+        raise PreflightError(
+            f"cannot reach the Modal app {settings.modal_app!r} ({type(exc).__name__}): deploy it with "
+            "`modal deploy -m filmstitch.modal_workers.film_gpu`, check FILMSTITCH_GPU_MODAL_APP and your network"
+        ) from None
+
+
+def _check_sound() -> None:
+    """The offline voice is a separate program (GPL); it must be installed for films with sound."""
+    try:
+        from filmstitch.sound import voices
+    except ImportError:
+        return  # the sound stage is not part of this build
+    problem = voices.offline_voice_problem()
+    if problem:
+        raise PreflightError(f"{problem}, or make a silent film with --no-sound")

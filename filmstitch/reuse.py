@@ -1,0 +1,153 @@
+"""Reuse keys: the one mechanism that decides whether finished work can be reused.
+
+Every part of a film (a writer call's answer, a reference's variants, a keyframe's variants, a clip, a
+segment's speech, a location's ambience, the mix, the film) is stored with a *reuse key*: a hash of
+everything that part is made from. A rerun computes the key again and reuses the stored part only when
+the manifest holds exactly that key for it and the stored bytes still match their checksum
+(`FilmStore.reuse`); otherwise the part is made again, and so is everything downstream of it, because
+their keys include the new part's checksum. Nothing else is cached: Prefect's result cache is off.
+
+What goes into a key is listed here, in one place, per part:
+
+    inputs   the plan fields the part reads (whole models: a Character, the Environment, the Keyframe...),
+             the request fields that shape it (size, frame rate, seeds), the checksums of the artifacts
+             it is made from (the chosen references, the keyframes, the clips)
+    maker    the backend's identity (`Backend.identity()`): its name, its settings, and the version of
+             its code — a hash of the source files that make the part, so an edit to the drawing code
+             re-renders the pictures and nothing else
+
+Keys are hex strings; `key_of` is the only function that makes them.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from filmstitch.models import FilmPlan, stable_hash
+
+KEY_LENGTH = 16
+
+
+def key_of(part: str, maker: Mapping[str, Any], **inputs: Any) -> str:
+    """The reuse key of one part: `part` names what it is ("keyframe", "clip"...), `maker` is the
+    backend's identity, `inputs` everything the part is made from (models, numbers, checksums)."""
+    return stable_hash({"part": part, "maker": dict(maker), "inputs": inputs}, KEY_LENGTH)
+
+
+@functools.cache
+def code_version(*modules: str) -> str:
+    """A hash of the source of the given modules (a package means every .py file under it).
+
+    Read once per process: the code that runs cannot change under a running process.
+    """
+    digest = hashlib.sha256()
+    for path in sorted(_source_files(modules)):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:KEY_LENGTH]
+
+
+def _source_files(modules: Iterable[str]) -> set[Path]:
+    files: set[Path] = set()
+    for name in modules:
+        module = importlib.import_module(name)
+        origin = Path(module.__file__ or "")
+        if origin.name == "__init__.py":
+            files.update(origin.parent.rglob("*.py"))
+        else:
+            files.add(origin)
+    return files
+
+
+def checksums(refs: Mapping[str, Any]) -> dict[str, str]:
+    """`{name: artifact}` -> `{name: sha256}`: artifacts enter keys by their content, never their path."""
+    return {name: _sha256_of(ref) for name, ref in sorted(refs.items())}
+
+
+def _sha256_of(ref: Any) -> str:
+    for attribute in ("sha256", "image"):
+        value = getattr(ref, attribute, None)
+        if isinstance(value, str):
+            return value
+        if value is not None:
+            return _sha256_of(value)
+    raise TypeError(f"{type(ref).__name__} has no checksum")
+
+
+# --------------------------------------------------------------------------- what each part reads
+
+
+def _request_shape(plan: FilmPlan) -> dict[str, Any]:
+    """The request fields that shape every picture and clip."""
+    r = plan.request
+    return {"width": r.width, "height": r.height, "fps": r.fps, "frames_per_clip": r.frames_per_clip}
+
+
+def reference_inputs(plan: FilmPlan, subject_id: str, seeds: list[int]) -> dict[str, Any]:
+    """A reference is drawn from its character or location, whole (appearance, palette, props...)."""
+    return {"subject": _dump(plan.subject_source(subject_id)), "seeds": seeds, **_request_shape(plan)}
+
+
+def keyframe_inputs(plan: FilmPlan, index: int, references: Mapping[str, Any], seeds: list[int]) -> dict[str, Any]:
+    """A keyframe reads its own prompt and staging, its location, the characters in it, the chosen
+    references of the subjects present, and the titles of the segments it joins (the animatic's chapter
+    chip)."""
+    keyframe = plan.keyframes[index]
+    segments = plan.script.segments
+    return {
+        "keyframe": _dump(keyframe),
+        "location": _dump(plan.keyframe_environment(index)),
+        "characters": [_dump(plan.character(name)) for name in keyframe.characters],
+        "segment_titles": [segments[i].title for i in (index - 1, index) if 0 <= i < len(segments)],
+        "references": checksums({s.id: references[s.id] for s in plan.subjects_at(index)}),
+        "seeds": seeds,
+        **_request_shape(plan),
+    }
+
+
+def _clip_cast(plan: FilmPlan, segment: int) -> tuple[list[str], list[str]]:
+    """(character names, location ids) of a segment and its two keyframes."""
+    names = dict.fromkeys(
+        plan.script.segments[segment].characters
+        + plan.keyframes[segment].characters
+        + plan.keyframes[segment + 1].characters
+    )
+    locations = {plan.segment_environment(segment).id, plan.keyframe_environment(segment).id,
+                 plan.keyframe_environment(segment + 1).id}
+    return list(names), sorted(locations)
+
+
+def clip_subjects(plan: FilmPlan, segment: int) -> list[str]:
+    """The subject ids whose chosen references a clip is given (and so whose checksums are in its key)."""
+    names, locations = _clip_cast(plan, segment)
+    return [plan.character(name).subject_id for name in names] + [plan.location(i).subject_id for i in locations]
+
+
+def clip_inputs(
+    plan: FilmPlan, segment: int, first: Any, last: Any, references: Mapping[str, Any], seed: int
+) -> dict[str, Any]:
+    """A clip reads its segment, both keyframes (plan and chosen picture), the characters and locations of
+    the segment and its two keyframes, and the chosen references of those (`clip_subjects`)."""
+    names, locations = _clip_cast(plan, segment)
+    subjects = clip_subjects(plan, segment)
+    return {
+        "segment": _dump(plan.script.segments[segment]),
+        "keyframes": [_dump(plan.keyframes[segment]), _dump(plan.keyframes[segment + 1])],
+        "characters": [_dump(plan.character(name)) for name in names],
+        "locations": [_dump(plan.location(i)) for i in locations],
+        "pictures": checksums({"first": first, "last": last}),
+        "references": checksums({sid: references[sid] for sid in sorted(subjects) if sid in references}),
+        "seed": seed,
+        **_request_shape(plan),
+    }
+
+
+def _dump(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(mode="json")

@@ -1,0 +1,1 @@
+"""Prefect flows: the film process, orchestration only."""

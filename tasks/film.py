@@ -1,0 +1,78 @@
+"""The first step of every film: resolve its backends, check it can be made, claim its id."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from filmstitch.models import FilmRequest
+from filmstitch.preflight import check_backends
+from filmstitch.settings import Settings
+from filmstitch.storage import FilmStore, validate_film_id
+from filmstitch.tasks.common import FilmContext
+
+log = logging.getLogger(__name__)
+
+#: What a film is (its resolved request), written by the film's first run and never changed.
+FILM_IDENTITY = "film.json"
+
+
+class FilmIdTaken(ValueError):
+    """The film id already names a different film."""
+
+
+@task(name="open-film", cache_policy=NO_CACHE, persist_result=False)
+def open_film(request: FilmRequest, film_id: str | None, pause_timeout_s: int) -> tuple[FilmContext, FilmRequest]:
+    """The film's context and its request with the backends named. Everything that can be checked before
+    work starts is checked here (backends, storage, the id); a problem is one clear error."""
+    settings = Settings()
+    writer, renderer = settings.backends(request.writer, request.renderer)
+    request = request.resolved(writer, renderer)
+    if not 10 <= pause_timeout_s <= 7 * 24 * 3600:
+        raise ValueError(f"pause_timeout_s must be 10 s to 7 days, got {pause_timeout_s}")
+    check_backends(request)
+    film_id = validate_film_id(film_id) if film_id else request.film_id()
+    film = FilmContext(film_id=film_id, storage=settings.storage_config(), writer=writer, renderer=renderer)
+    store = film.store()
+    claim_film(store, request)
+    store.update_manifest(status="running", request=request.model_dump(mode="json"))
+    log.info("Film %s: writer=%s renderer=%s storage=%s", film_id, writer, renderer,
+             settings.storage_config().describe())
+    return film, request
+
+
+def claim_film(store: FilmStore, request: FilmRequest) -> None:
+    """Make sure this film id names this film, before anything is written.
+
+    The first run of a film id records what the film is, atomically (a read-modify-write that keeps what
+    is there), so of two runs started at once with different requests under one id exactly one wins; the
+    other, and any later run with another request, is refused. A record that cannot be read (a truncated
+    file) is written again from this request: reuse keys still keep another film's parts from being reused.
+    """
+    wanted = request.model_dump(mode="json")
+    store.store.ensure_writable()
+
+    def claim(current: bytes | None) -> bytes:
+        if current is not None and _identity(current) is not None:
+            return current
+        if current is not None:
+            log.warning("film %s: %s was damaged; writing it again", store.film_id, FILM_IDENTITY)
+        return json.dumps({"identity": wanted}, sort_keys=True, indent=2).encode()
+
+    stored = store.store.update(store.full_key(FILM_IDENTITY), claim, "application/json")
+    if _identity(stored) != wanted:
+        raise FilmIdTaken(
+            f"film id {store.film_id!r} already holds a different film (another idea, settings, writer or renderer); "
+            "give this film another id, or leave the id out to derive one from the request"
+        )
+
+
+def _identity(data: bytes) -> dict | None:
+    try:
+        record = json.loads(data)
+        return record["identity"] if isinstance(record.get("identity"), dict) else None
+    except (ValueError, AttributeError, TypeError):
+        return None
