@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 SCHEMA_KEY = "filmstitch"
 #: `3:1`, `lena:2`, `env_lighthouse:0`, separated by spaces, commas or semicolons.
 CHANGE = re.compile(r"(?P<tag>[A-Za-z0-9_]+)\s*[:=]\s*(?P<variant>\d+)")
-CHANGES_PATTERN = r"^[\s,;]*([A-Za-z0-9_]+\s*[:=]\s*\d+[\s,;]*)*$"
 MAX_ASKS = 20
 
 #: `ask(checkpoint, note, attempt) -> the form's answer, or None when nobody answered in time`.
@@ -174,10 +173,10 @@ def build_form(checkpoint: Checkpoint) -> type:
         changes: str = Field(
             "",
             title="Changes",
-            description=f"Leave empty and Submit to take the recommended picks (\u2605). To choose others, type "
-            f"the labels on the pictures, e.g. {example}.",
+            description=f"Empty: the recommended picks (\u2605). Or the labels of other pictures, e.g. {example}",
+            # No regex `pattern` here: the server would refuse with the regex as the reason. The flow reads the
+            # answer and, when it does not fit, asks again saying why in words (`parse_changes`).
             max_length=4000,
-            pattern=CHANGES_PATTERN,
         )
 
     if checkpoint.more_follow:
@@ -195,26 +194,26 @@ def build_form(checkpoint: Checkpoint) -> type:
 def form_markdown(checkpoint: Checkpoint, tile_url: Callable[[str, int], str], review_url: str | None) -> str:
     """The form's description: rows of labelled tiles. `tile_url(tag, variant)` gives a tile's address."""
     minutes = max(1, round(checkpoint.timeout_s / 60))
-    lines = [f"## {escape_markdown(checkpoint.title)}", escape_markdown(checkpoint.intro)]
-    if review_url:
-        lines.append(f"[Open the large review page (click to pick)]({review_url})")
-    lines.append(
-        f"Press **Submit** to take the recommended pick of every row (\u2605). To choose others, type their labels "
-        f"in *Changes*, e.g. `{_example(checkpoint.rows)}`. If nobody answers within **{minutes} minute"
-        f"{'s' if minutes != 1 else ''}**, FilmStitch takes the recommended picks by itself and records that it did."
+    lines = [f"## {escape_markdown(checkpoint.title)}"]
+    guide = (
+        f"{escape_markdown(checkpoint.intro)} **Submit** takes the recommended pick of every row (\u2605); to "
+        f"choose others, type the labels in *Changes*, e.g. `{_example(checkpoint.rows)}`. With no answer within "
+        f"{minutes} minute{'s' if minutes != 1 else ''}, FilmStitch takes the recommended picks."
     )
+    if review_url:
+        guide += f" [Large review page (click to pick)]({review_url})"
+    lines.append(guide)
     for row in checkpoint.rows:
         heading = f"**{row.tag} \u00b7 {escape_markdown(row.title)}**"
         if row.detail:
             heading += f" \u2014 {escape_markdown(row.detail)}"
-        lines.append(heading)
-        note = f"recommended: **{row.tag}:{row.recommended}**"
+        heading += f" \u00b7 recommended **{row.tag}:{row.recommended}**"
         if row.why:
-            note += f" ({escape_markdown(row.why)})"
+            heading += f" ({escape_markdown(row.why)})"
         scores = [f"{row.tag}:{v.variant} {v.score}" for v in row.variants if v.score]
         if scores:
-            note += " \u00b7 scores: " + ", ".join(escape_markdown(s) for s in scores)
-        lines.append(note)
+            heading += " \u00b7 scores: " + ", ".join(escape_markdown(s) for s in scores)
+        lines.append(heading)
         lines.append(" ".join(
             f"![{row.tag}:{v.variant}{' recommended' if v.variant == row.recommended else ''}]"
             f"({tile_url(row.tag, v.variant)})"
@@ -223,7 +222,9 @@ def form_markdown(checkpoint: Checkpoint, tile_url: Callable[[str, int], str], r
     return "\n\n".join(lines)
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-!|~])")
+#: Characters that make markup anywhere in a line ('-', '+' and digits only matter at a line's start, and
+#: escaped text never starts a line here: it always follows a label or a heading mark).
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#!|~])")
 
 
 def escape_markdown(text: str) -> str:
@@ -247,7 +248,7 @@ def store_pictures(store: FilmStore, checkpoint: Checkpoint) -> dict[tuple[str, 
         row_tiles = []
         for v in row.variants:
             tile = images.labelled(store.get(v.image_key), f"{row.tag}:{v.variant}", v.variant == row.recommended)
-            tiles[(row.tag, v.variant)] = images.jpeg(tile)
+            tiles[(row.tag, v.variant)] = images.jpeg(tile, quality=72)
             store.put(tile_key(checkpoint, row.tag, v.variant), tiles[(row.tag, v.variant)], "image/jpeg",
                       stage="checkpoint")
             row_tiles.append(tile)
@@ -453,7 +454,7 @@ def reference_checkpoint(
         ))
     return Checkpoint(
         name="references", film_id=store.film_id, title=f"{plan.script.title}: choose the references",
-        intro="These pictures fix how each character and each place look in every keyframe: pick one per row.",
+        intro="These fix how each character and place look in every keyframe.",
         rows=rows, timeout_s=timeout_s,
     )
 
@@ -527,8 +528,7 @@ def decide_keyframes(
             title += f" (part {number + 1} of {len(pages)}: keyframes {page[0]}-{page[-1]})"
         checkpoint = Checkpoint(
             name=name, film_id=store.film_id, title=title,
-            intro=f"Clip i runs from keyframe i to keyframe i+1, so these frames fix the film's look and its "
-            "transitions: pick one per boundary.",
+            intro="Clip i runs from keyframe i to keyframe i+1: these frames fix the film's look and transitions.",
             rows=rows, timeout_s=timeout_s, more_follow=number + 1 < len(pages),
         )
         if accepted_rest:

@@ -42,9 +42,9 @@ def distance(a: bytes, b: bytes) -> float:
 
 # --------------------------------------------------------------------------- checkpoint pictures
 
-#: Width of a variant's tile in the checkpoint form: two side by side fill the Prefect UI's Resume dialog
-#: (its text column is 472 px wide at every window size), each well over 160 px.
-TILE_WIDTH = 228
+#: Width of a variant's tile in the checkpoint form. The Prefect UI's Resume dialog has a text column 472 px
+#: wide at every window size and shows each image on a line of its own, so a tile takes (nearly) the width.
+TILE_WIDTH = 456
 RECOMMENDED = (255, 200, 40)
 
 
@@ -59,15 +59,27 @@ def labelled(image_bytes: bytes, label: str, recommended: bool, width: int = TIL
     height = max(1, round(image.height * width / image.width))
     tile = image.resize((width, height), Image.Resampling.LANCZOS)
     draw = ImageDraw.Draw(tile)
-    text = f"{label} \u2605" if recommended else label
-    font = _font(max(12, width // 11))
-    left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
-    pad = 4
-    draw.rectangle((0, 0, right - left + 2 * pad, bottom - top + 2 * pad), fill=(0, 0, 0))
-    draw.text((pad - left, pad - top), text, font=font, fill=RECOMMENDED if recommended else (255, 255, 255))
-    if recommended:
+    font = _font(min(24, max(12, width // 11)))
+    left, top, right, bottom = draw.textbbox((0, 0), label, font=font)
+    pad, text_h = 4, bottom - top
+    star_w = text_h + pad if recommended else 0
+    draw.rectangle((0, 0, right - left + 2 * pad + star_w, text_h + 2 * pad), fill=(0, 0, 0))
+    draw.text((pad - left, pad - top), label, font=font, fill=RECOMMENDED if recommended else (255, 255, 255))
+    if recommended:  # drawn, not a glyph: the bundled font has no star
+        _star(draw, (right - left + 2 * pad + text_h / 2, pad + text_h / 2), text_h / 2, RECOMMENDED)
         draw.rectangle((0, 0, width - 1, height - 1), outline=RECOMMENDED, width=4)
     return tile
+
+
+def _star(draw: ImageDraw.ImageDraw, centre: tuple[float, float], radius: float, fill: tuple[int, int, int]) -> None:
+    import math
+
+    cx, cy = centre
+    points = [
+        (cx + r * math.sin(math.pi * k / 5), cy - r * math.cos(math.pi * k / 5))
+        for k, r in zip(range(10), [radius, radius * 0.45] * 5)
+    ]
+    draw.polygon(points, fill=fill)
 
 
 def jpeg(image: Image.Image, quality: int = 80) -> bytes:
@@ -76,10 +88,10 @@ def jpeg(image: Image.Image, quality: int = 80) -> bytes:
     return out.getvalue()
 
 
-def contact_sheet(rows: list[tuple[str, list[Image.Image]]], width: int = TILE_WIDTH) -> bytes:
+def contact_sheet(rows: list[tuple[str, list[Image.Image]]], width: int = 256) -> bytes:
     """One JPEG with every row (its title, then its labelled tiles side by side): what the terminal user opens."""
     columns = max(len(tiles) for _, tiles in rows)
-    tile_h = max(tile.height for _, tiles in rows for tile in tiles)
+    tile_h = max(round(tile.height * width / tile.width) for _, tiles in rows for tile in tiles)
     gap, title_h = 8, 26
     sheet = Image.new("RGB", (gap + columns * (width + gap), len(rows) * (title_h + tile_h + gap) + gap), (24, 24, 28))
     draw = ImageDraw.Draw(sheet)
@@ -88,6 +100,7 @@ def contact_sheet(rows: list[tuple[str, list[Image.Image]]], width: int = TILE_W
     for title, tiles in rows:
         draw.text((gap, y + 4), title, font=font, fill=(235, 235, 235))
         for column, tile in enumerate(tiles):
-            sheet.paste(tile, (gap + column * (width + gap), y + title_h))
+            small = tile.resize((width, round(tile.height * width / tile.width)), Image.Resampling.LANCZOS)
+            sheet.paste(small, (gap + column * (width + gap), y + title_h))
         y += title_h + tile_h + gap
     return jpeg(sheet, quality=82)

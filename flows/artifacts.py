@@ -1,13 +1,16 @@
 """What a film run shows in the Prefect UI's Artifacts tab: the film (poster and link), the script, the picks.
 
-They are made in the flow itself, not in tasks, so they belong to the flow run (the top of its Artifacts
-tab) rather than to a task run further down. Model and user text goes in as text: markdown characters are
+The film's card is made in the flow itself, so it belongs to the flow run: the top of its Artifacts tab,
+alone (stage progress cards are removed when their stage is done). The script and the picks are made by
+small tasks, so they follow under "Task runs". Model and user text goes in as text: markdown characters are
 escaped, so a title can never become a link or HTML.
 """
 
 from __future__ import annotations
 
+from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
 
 from filmstitch import images
 from filmstitch.checkpoints import escape_markdown as md
@@ -37,6 +40,7 @@ def film_location(store: FilmStore, key: str) -> str:
     return f"{store.store.describe()}/{store.full_key(key)}"
 
 
+@task(name="publish-script", cache_policy=NO_CACHE, persist_result=False)
 def publish_script(film: FilmContext, plan: FilmPlan) -> None:
     lines = [f"# {md(plan.script.title)}", f"*{md(plan.script.logline)}*", f"Written by: {md(plan.writer)}"]
     for segment in plan.script.segments:
@@ -51,6 +55,7 @@ def publish_script(film: FilmContext, plan: FilmPlan) -> None:
     create_markdown_artifact("\n\n".join(lines), key=artifact_key(film.film_id, "script"), description="The script")
 
 
+@task(name="publish-picks", cache_policy=NO_CACHE, persist_result=False)
 def publish_picks(film: FilmContext, plan: FilmPlan, picks: Picks) -> None:
     rows = [{"checkpoint": "references", "row": s.name, "variant": picks.references[s.id],
              "picked by": picks.picked_by.get("references", "")} for s in plan.subjects]

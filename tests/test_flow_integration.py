@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from filmstitch.storage import FilmStore
-from filmstitch.settings import StorageConfig
 from filmstitch.flows.make_film import make_film
+from filmstitch.models import FilmRequest
+from filmstitch.settings import StorageConfig
+from filmstitch.storage import FilmStore
 from tests.support.prefect import FlowThread, read_input, resume, wait_for_pause
 
 SMALL = dict(segments=3, seconds_per_segment=2.0, width=256, height=160, fps=8, seed=7)
@@ -35,43 +36,50 @@ def test_film_with_both_checkpoints_answered_over_rest(
     api = prefect_client_settings
     monkeypatch.setenv("FILMSTITCH_STORAGE_DIR", str(tmp_path / "films"))
     run_name = f"test-{uuid.uuid4().hex[:8]}"
-    flow = FlowThread(
-        lambda: make_film.with_options(flow_run_name=run_name)(
-            idea="a stranded astronaut on the moon walks around and discovers nature", **SMALL
-        )
-    )
+    request = FilmRequest(idea="a stranded astronaut on the moon walks around and discovers nature", sound=False,
+                          **SMALL)
+    flow = FlowThread(lambda: make_film.with_options(flow_run_name=run_name)(request=request))
     seen: set[str] = set()
 
-    # Checkpoint 1: references. The form's schema is constrained; invalid input is rejected.
+    # Checkpoint 1: references. One text field; the rows are in the schema; a bad answer is refused.
     run = wait_for_pause(api, run_name, seen, flow)
     keyset = run["state"]["state_details"]["run_input_keyset"]
     schema = read_input(api, run["id"], keyset["schema"])
-    subjects = list(schema["properties"])
-    assert subjects[-1].startswith("env_") and len(subjects) >= 2
+    assert list(schema["properties"]) == ["changes"]
+    rows = schema["filmstitch"]["rows"]
+    assert rows[-1]["detail"] == "location" and len(rows) >= 2
     description = read_input(api, run["id"], keyset["description"])
-    assert description.count("](data:image/jpeg;base64,") == 3 * len(subjects)
-    rejected = resume(api, run["id"], {s: 7 for s in subjects})
-    assert rejected["status"] == "REJECT" and "7 is greater than the maximum of 2" in rejected["details"]["reason"]
+    assert description.count("](http://127.0.0.1") + description.count("](data:image/jpeg;base64,") == 3 * len(rows)
+    rejected = resume(api, run["id"], {"changes": 7, "colour": "red"})
+    assert rejected["status"] == "REJECT"
     assert wait_for_state(api, run_name) == "PAUSED"
-    accepted = resume(api, run["id"], {s: 1 for s in subjects})
-    assert accepted["status"] == "ACCEPT"
+    # Valid for the form but not for the film: the flow refuses it and asks again, saying why in words.
+    for answer, reason in ((f"{rows[0]['tag']}:7", "has variants 0-2, not 7"), ("<script>", "cannot read")):
+        assert resume(api, run["id"], {"changes": answer})["status"] == "ACCEPT"
+        run = wait_for_pause(api, run_name, seen, flow)
+        keyset = run["state"]["state_details"]["run_input_keyset"]
+        assert reason in read_input(api, run["id"], keyset["description"])
+    picks = " ".join(f"{row['tag']}:1" for row in rows)
+    assert resume(api, run["id"], {"changes": picks})["status"] == "ACCEPT"
 
-    # Checkpoint 2: keyframes, one field per boundary.
+    # Checkpoint 2: keyframes, a row per boundary; {} takes the recommendations but for one change.
     run = wait_for_pause(api, run_name, seen, flow)
     keyset = run["state"]["state_details"]["run_input_keyset"]
     schema = read_input(api, run["id"], keyset["schema"])
-    assert list(schema["properties"]) == ["k00", "k01", "k02", "k03"]
-    assert resume(api, run["id"], {"k00": -1})["status"] == "REJECT"
-    assert wait_for_state(api, run_name) == "PAUSED"
-    picks = {"k00": 0, "k01": 2, "k02": 1, "k03": 0}
-    assert resume(api, run["id"], picks)["status"] == "ACCEPT"
+    rows = schema["filmstitch"]["rows"]
+    assert [row["tag"] for row in rows] == ["0", "1", "2", "3"]
+    assert [row["title"] for row in rows] == ["Keyframe 0", "Keyframe 1", "Keyframe 2", "Keyframe 3"]
+    changed = (rows[1]["recommended"] + 1) % 3
+    assert resume(api, run["id"], {"changes": f"1:{changed}"})["status"] == "ACCEPT"
 
     result = flow.result()
-    assert result.picks.auto is False
-    assert result.picks.keyframes == [0, 2, 1, 0]
+    assert result.picks.picked_by == {"references": "person", "keyframes": "person"}
+    expected = [row["recommended"] for row in rows]
+    expected[1] = changed
+    assert result.picks.keyframes == expected
     assert set(result.picks.references.values()) == {1}
 
-    film = Path(result.location.removeprefix("file://"))
+    film = Path(result.location)
     probe = ffprobe(film)
     video = probe["streams"][0]
     assert (video["codec_name"], video["width"], video["height"], video["r_frame_rate"]) == ("h264", 256, 160, "8/1")

@@ -1,25 +1,37 @@
-"""A film killed during phase 3 resumes on the next run: finished clips are reused, not re-rendered."""
+"""Reuse: a rerun reuses exactly the parts whose inputs are unchanged and whose bytes are intact, and redoes
+the rest (filmstitch.reuse). Killed runs resume; damaged, missing and stale parts are made again."""
 
 from __future__ import annotations
 
+import collections
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
+from filmstitch.flows.make_film import FilmResult, make_film
 from filmstitch.models import FilmRequest
+from filmstitch.renderers.animatic import AnimaticRenderer
 from filmstitch.settings import StorageConfig
 from filmstitch.storage import FilmStore
+from filmstitch.writers.offline import OfflineWriter
 
 IDEA = "a lighthouse keeper on a stormy island finds a message in a bottle"
 FILM = dict(segments=6, seconds_per_segment=4.0, width=384, height=256, fps=12)
+SMALL = FilmRequest(idea=IDEA, segments=2, seconds_per_segment=2.0, width=256, height=160, fps=8, sound=False,
+                    writer="offline", renderer="animatic")
 
 
 def command() -> list[str]:
     return [
-        sys.executable, "-m", "filmstitch.app.cli", "make", IDEA, "--auto",
+        sys.executable, "-m", "filmstitch.app.cli", "make", IDEA, "--auto", "--no-sound",
         "--segments", str(FILM["segments"]), "--seconds", str(FILM["seconds_per_segment"]),
         "--width", str(FILM["width"]), "--height", str(FILM["height"]), "--fps", str(FILM["fps"]),
     ]
@@ -36,7 +48,7 @@ def test_kill_during_clips_then_rerun_reuses_finished_clips(tmp_path: Path) -> N
         "PREFECT_HOME": str(tmp_path / "prefect"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     }
-    film_id = FilmRequest(idea=IDEA, **FILM).resolved("offline", "animatic").film_id()
+    film_id = FilmRequest(idea=IDEA, sound=False, **FILM).resolved("offline", "animatic").film_id()
     store = FilmStore.open(StorageConfig(root=str(tmp_path / "films")), film_id)
 
     first = subprocess.Popen(command(), env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -66,21 +78,142 @@ def test_kill_during_clips_then_rerun_reuses_finished_clips(tmp_path: Path) -> N
     assert store.manifest()["status"] == "finished"
 
 
-def test_a_deleted_film_folder_is_made_again_not_served_from_stale_cache(
-    prefect_client_settings: str, tmp_path: Path, monkeypatch
-) -> None:
-    """Prefect's cache must not point at artifacts that are gone: the film's incarnation changes."""
-    import shutil
+# --------------------------------------------------------------------------- what a rerun redoes
 
-    from filmstitch.flows.make_film import make_film
 
+class Calls:
+    """Counts the renderer's and the writer's calls in this process."""
+
+    def __init__(self) -> None:
+        self.counts: collections.Counter[str] = collections.Counter()
+        self.lock = threading.Lock()
+
+    def count(self, name: str) -> None:
+        with self.lock:
+            self.counts[name] += 1
+
+    def take(self) -> dict[str, int]:
+        with self.lock:
+            counts, self.counts = dict(self.counts), collections.Counter()
+        return counts
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[Calls]:
+    calls = Calls()
+    for cls, methods in ((AnimaticRenderer, ("reference_variants", "keyframe_variants", "clip")),
+                         (OfflineWriter, ("write_script", "describe_characters", "describe_environments",
+                                          "write_keyframes"))):
+        for method in methods:
+            original = getattr(cls, method)
+
+            def counted(self, *args, _original=original, _name=method, **kwargs):  # noqa: ANN001, ANN202
+                calls.count(_name)
+                return _original(self, *args, **kwargs)
+
+            monkeypatch.setattr(cls, method, counted)
+    yield calls
+
+
+@pytest.fixture
+def films(prefect_client_settings: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("FILMSTITCH_STORAGE_DIR", str(tmp_path / "films"))
-    small = dict(segments=2, seconds_per_segment=2.0, width=256, height=160, fps=8)
-    first = make_film(idea=IDEA, auto_pick=True, **small)
-    shutil.rmtree(tmp_path / "films")
-    second = make_film(idea=IDEA, auto_pick=True, **small)
-    film = Path(second.location.removeprefix("file://"))
-    assert film.is_file()
-    assert second.sha256 == first.sha256  # same inputs, same seed: the same film, rendered again
-    store = FilmStore.open(StorageConfig(root=str(tmp_path / "films")), second.film_id)
-    assert store.verify() == [] and len([k for k in store.manifest()["artifacts"] if k.startswith("clips/")]) == 2
+    return tmp_path / "films"
+
+
+def make() -> FilmResult:
+    return make_film(request=SMALL, auto_pick=True)
+
+
+RENDERS = {"reference_variants": 3, "keyframe_variants": 3, "clip": 2}
+WRITES = {"write_script": 1, "describe_characters": 1, "describe_environments": 1, "write_keyframes": 1}
+
+
+@pytest.mark.prefect_server
+def test_nothing_changed_nothing_is_made_again(films: Path, calls: Calls) -> None:
+    first = make()
+    assert calls.take() == RENDERS | WRITES
+    second = make()
+    assert calls.take() == {}
+    assert second.sha256 == first.sha256
+
+
+@pytest.mark.prefect_server
+def test_a_renderer_setting_or_code_change_redoes_the_renders_only(
+    films: Path, calls: Calls, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = make()
+    calls.take()
+    monkeypatch.setattr(AnimaticRenderer, "settings_identity", lambda self: {"line_width": 3})
+    make()
+    assert calls.take() == RENDERS  # the writer is not called again
+    # An edit of the drawing code: another code version (here: one more module in its hash).
+    monkeypatch.setattr(AnimaticRenderer, "code_modules", (*AnimaticRenderer.code_modules, "filmstitch.models"))
+    third = make()
+    assert calls.take() == RENDERS
+    assert third.sha256 == first.sha256  # the same code draws the same film: the key changed, not the pixels
+    store = FilmStore.open(StorageConfig(root=str(films)), third.film_id)
+    assert len(store.manifest()["takes"]["clips/c00"]) == 3  # every take is kept
+
+
+@pytest.mark.prefect_server
+def test_a_writer_code_change_redoes_everything_downstream(
+    films: Path, calls: Calls, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make()
+    calls.take()
+    monkeypatch.setattr(OfflineWriter, "code_modules", (*OfflineWriter.code_modules, "filmstitch.images"))
+    make()
+    counts = calls.take()
+    assert {k: counts.get(k) for k in WRITES} == WRITES
+    # The same writer code writes the same plan, so the renders' inputs are unchanged: they are reused.
+    assert not any(counts.get(k) for k in RENDERS)
+
+
+@pytest.mark.prefect_server
+def test_a_deleted_folder_is_made_again(films: Path, calls: Calls) -> None:
+    first = make()
+    shutil.rmtree(films)
+    calls.take()
+    second = make()
+    assert calls.take() == RENDERS | WRITES
+    assert Path(second.location).is_file() and second.sha256 == first.sha256
+
+
+@pytest.mark.prefect_server
+def test_damaged_or_missing_parts_are_made_again_and_never_served(films: Path, calls: Calls) -> None:
+    first = make()
+    store = FilmStore.open(StorageConfig(root=str(films)), first.film_id)
+    root = films / first.film_id
+    clip = root / "clips" / "c01" / "take-1.mp4"
+    for path in (root / "film.mp4", clip):
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        path.write_bytes(bytes(data))
+    assert sorted(store.verify()) == ["clips/c01/take-1.mp4", "film.mp4"]
+    calls.take()
+    second = make()
+    assert calls.take() == {"clip": 1}  # only the damaged clip; the film is joined again from the clips
+    assert second.sha256 == first.sha256 and store.verify() == []
+
+    (root / "film.mp4").unlink()
+    (root / "keyframes" / "k01" / "take-1" / "v0.png").unlink()
+    third = make()
+    # The keyframe is drawn again (the same pixels), so the clips that use it are reused.
+    assert calls.take() == {"keyframe_variants": 1}
+    assert Path(third.location).is_file() and third.sha256 == first.sha256 and store.verify() == []
+
+
+@pytest.mark.prefect_server
+def test_a_plan_in_storage_is_reused_on_another_machine(
+    films: Path, calls: Calls, tmp_path: Path
+) -> None:
+    """Another machine: a new Prefect home (no results, no history), the same film storage."""
+    from prefect.settings import PREFECT_HOME, PREFECT_LOCAL_STORAGE_PATH, temporary_settings
+
+    first = make()
+    calls.take()
+    with temporary_settings(updates={PREFECT_HOME: tmp_path / "other", PREFECT_LOCAL_STORAGE_PATH: tmp_path / "o"}):
+        second = make()
+    assert calls.take() == {}
+    assert second.sha256 == first.sha256

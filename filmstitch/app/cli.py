@@ -245,8 +245,20 @@ def answer_checkpoints(api_url: str, run_name: str, thread: threading.Thread) ->
             time.sleep(1)
 
 
+def contact_sheet_location(checkpoint: Any) -> str | None:
+    """Where to open the checkpoint's contact sheet: a path for local films, a presigned link on S3."""
+    from filmstitch.storage import FilmStore, LocalStore
+
+    if not checkpoint.contact_sheet or not checkpoint.film_id:
+        return None
+    store = FilmStore.open(Settings().storage_config(), checkpoint.film_id)
+    if isinstance(store.store, LocalStore):
+        return str(store.store.root / store.full_key(checkpoint.contact_sheet))
+    return store.url(checkpoint.contact_sheet, expires_s=24 * 3600)
+
+
 def announce(checkpoint: Any, ui_url: str, api_url: str, run_id: str) -> None:
-    sheet = checkpoint.contact_sheet_location()
+    sheet = contact_sheet_location(checkpoint)
     say("")
     say(f"{checkpoint.title}: the film is waiting for your picks.", style="bold")
     if sheet:

@@ -2,7 +2,7 @@
 
 Nothing here is product code, and the product holds no test hooks: faults are injected by
 wrapping the real backends where the stage tasks look them up (``tasks.*.get_renderer``,
-``tasks.write.get_writer``, ``tasks.assemble.concat_mp4``).
+``filmstitch.tasks.write.get_writer``, ``filmstitch.tasks.assemble.concat_mp4``).
 
 * :class:`CallLog` - every backend call as JSON lines in a file (start / end / the fault), safe
   across threads and processes, so a render counter can be read from outside a process.
@@ -155,6 +155,9 @@ class FaultyRenderer(Renderer):
     def __init__(self, inner: Renderer, injector: Injector) -> None:
         self.inner, self.injector, self.name = inner, injector, inner.name
 
+    def identity(self) -> dict[str, Any]:  # the inner renderer's: a fault changes no picture
+        return self.inner.identity()
+
     def reference_variants(self, plan: FilmPlan, subject: Subject, seeds: list[int]) -> list[bytes]:
         return self.injector.call(
             "renderer", "reference_variants", subject.id, self.inner.reference_variants, plan, subject, seeds
@@ -195,6 +198,9 @@ class FaultyWriter(Writer):
         super().__init__()
         self.inner, self.injector, self.label = inner, injector, inner.label
 
+    def identity(self) -> dict[str, Any]:  # the inner writer's: a fault changes no answer
+        return self.inner.identity()
+
     def take_usage(self) -> list:
         return self.inner.take_usage()
 
@@ -226,11 +232,8 @@ class FaultyWriter(Writer):
 
 def patches(injector: Injector) -> list[tuple[Any, str, Any]]:
     """(module, name, replacement) for every place a stage task looks a backend up."""
-    import tasks.assemble
-    import tasks.clips
-    import tasks.keyframes
-    import tasks.references
-    import tasks.write
+    from filmstitch import tasks
+    from filmstitch.tasks import assemble, clips, keyframes, references, write  # noqa: F401 - loads them
     from filmstitch.renderers import get_renderer
     from filmstitch.video import concat_mp4
     from filmstitch.writers import get_writer
@@ -301,7 +304,9 @@ class SmallFilm:
     variants: int = 2
     film_id: str | None = None
 
-    def request(self) -> FilmRequest:
+    sound: bool = False
+
+    def request(self, writer: str = "offline", renderer: str = "animatic") -> FilmRequest:
         return FilmRequest(
             idea=self.idea,
             segments=self.segments,
@@ -311,27 +316,17 @@ class SmallFilm:
             fps=self.fps,
             seed=self.seed,
             variants=self.variants,
+            writer=writer,
+            renderer=renderer,
+            sound=self.sound,
         )
 
     def id(self, writer: str = "offline", renderer: str = "animatic") -> str:
-        return self.film_id or self.request().resolved(writer, renderer).film_id()
+        return self.film_id or self.request(writer, renderer).film_id()
 
     def flow_kwargs(self) -> dict[str, Any]:
         """Parameters of the make-film flow (auto picks, offline writer, animatic renderer)."""
-        return {
-            "idea": self.idea,
-            "segments": self.segments,
-            "seconds_per_segment": self.seconds,
-            "width": self.width,
-            "height": self.height,
-            "fps": self.fps,
-            "seed": self.seed,
-            "variants": self.variants,
-            "auto_pick": True,
-            "writer": "offline",
-            "renderer": "animatic",
-            "film_id": self.film_id,
-        }
+        return {"request": self.request(), "auto_pick": True, "film_id": self.film_id}
 
     def cli_args(self) -> list[str]:
         args = [
@@ -357,6 +352,7 @@ class SmallFilm:
             "--renderer",
             "animatic",
         ]
+        args += [] if self.sound else ["--no-sound"]
         return args + (["--film-id", self.film_id] if self.film_id else [])
 
 

@@ -70,7 +70,7 @@ def served_deployments(prefect_api: str, tmp_path_factory: pytest.TempPathFactor
     served = Served(api_url=prefect_api, storage_dir=root / "films", log_path=root / "serve.log")
     with open(served.log_path, "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "filmstitch.deployments.serve", "--gpu-slots", "1"],
+            [sys.executable, "-m", "filmstitch.deployments.serve"],
             cwd=REPO, env=serve_env(prefect_api, root), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
     try:
