@@ -24,6 +24,7 @@ from pydantic import BaseModel
 from filmstitch import checkpoints
 from filmstitch.flows.artifacts import publish_film, publish_picks, publish_script
 from filmstitch.flows.fan_out import fan_out
+from filmstitch.lifecycle import end_with_parent
 from filmstitch.models import FilmPlan, FilmRequest, Picks
 from filmstitch.settings import Settings
 from filmstitch.tasks.assemble import assemble_film
@@ -88,6 +89,7 @@ def make_film(
         film_id: Name the film, or resume one by its id; by default derived from the request, so the same
             request resumes the same film.
     """
+    end_with_parent()
     settings = Settings()
     timeout = pause_timeout_s if pause_timeout_s is not None else settings.pause_timeout_s
     with stage("start"):

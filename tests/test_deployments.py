@@ -1,5 +1,6 @@
-"""prefect.yaml and the ways it is put to work: `filmstitch server` (one command), and registration on
-the process work pool with a Prefect worker executing a run."""
+"""prefect.yaml and the ways it is put to work: `filmstitch server` (one command), Prefect's own CLI against
+it, `prefect deploy --all` onto the process work pool with a Prefect worker making a film, and what happens
+when `filmstitch server` is killed."""
 
 from __future__ import annotations
 
@@ -8,18 +9,19 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 import httpx
 import pytest
 
-from filmstitch.deployments.serve import deployment_specs, import_flow, register, schedules
 from filmstitch.app.client import FilmStitchClient
-from filmstitch.app.prefect_server import free_port, is_healthy
-from tests.support.served import serve_env, stop_process_group
+from filmstitch.app.prefect_server import free_port, is_healthy, start_server, stop_server
+from filmstitch.deployments.serve import deployment_specs, import_flow, schedules
+from tests.support.served import REPO, serve_env, stop_process_group
 
-SMALL = dict(segments=2, seconds_per_segment=2.0, width=256, height=160, fps=8)
+SMALL = dict(segments=2, seconds_per_segment=2.0, width=256, height=160, fps=8, sound=False)
 
 
 def test_prefect_yaml_declares_both_deployments() -> None:
@@ -35,58 +37,131 @@ def test_prefect_yaml_declares_both_deployments() -> None:
     assert switched_on.active is True and switched_on.parameters == {"ideas_file": "ideas.txt"}
 
 
-@pytest.mark.prefect_server
-def test_registered_on_the_work_pool_and_run_by_a_worker(prefect_client_settings: str, tmp_path: Path) -> None:
-    """`--register-only` + `prefect worker start --pool filmstitch`: the worker runs the flow by module path,
-    from any directory. (The `-pool` suffix keeps these apart from the session's served deployments.)"""
-    assert len(register(suffix="-pool")) == 2
-    api = prefect_client_settings
-    pool = httpx.get(f"{api}/work_pools/filmstitch", timeout=10).json()
-    assert pool["type"] == "process"
-    with FilmStitchClient(api) as films:
-        run = films.create_film_run("a snail races a train", deployment="make-film/make-film-pool", auto_pick=True,
-                                    **SMALL)
-        env = serve_env(api, tmp_path)
-        worker = subprocess.run(
-            [sys.executable, "-m", "prefect", "worker", "start", "--pool", "filmstitch", "--run-once"],
-            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240,
-        )
-        assert worker.returncode == 0, worker.stdout[-3000:] + worker.stderr[-3000:]
-        assert films.wait(run.id, timeout_s=60).state_type == "COMPLETED"
-        film = Path(unquote(urlparse(films.film(run.id).url).path))
-    assert film.is_relative_to(tmp_path / "films") and film.stat().st_size > 1000
+def prefect(*args: str, api: str, cwd: Path = REPO, timeout: float = 180) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PREFECT_API_URL=api, COLUMNS="200")
+    return subprocess.run([sys.executable, "-m", "prefect", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@contextmanager
+def own_prefect_server(tmp_path: Path) -> Iterator[str]:
+    """A Prefect server of this test's own (deployments registered here must not meet the session's)."""
+    process, api = start_server(home=tmp_path / "prefect-home", log_path=tmp_path / "prefect.log", timeout_s=180)
+    try:
+        yield api
+    finally:
+        stop_server(process)
 
 
 @pytest.mark.prefect_server
-def test_filmstitch_server_starts_everything_and_stops_it(tmp_path: Path) -> None:
-    """The one documented command: a Prefect server whose UI talks to the right port, both deployments
-    registered, the GPU limit created; SIGTERM stops all of it."""
-    port = free_port()
+def test_prefect_deploy_all_and_a_worker_make_a_film(tmp_path: Path) -> None:
+    """Prefect's own tools, as the docs tell a user: create the pool, `prefect deploy --all` from the repository,
+    `prefect worker start`. The film lands where the (relative) settings say, seen from the repository."""
+    with own_prefect_server(tmp_path) as api:
+        assert prefect("work-pool", "create", "filmstitch", "--type", "process", api=api).returncode == 0
+        deployed = prefect("--no-prompt", "deploy", "--all", api=api)
+        assert deployed.returncode == 0, deployed.stdout[-3000:] + deployed.stderr[-3000:]
+        listed = prefect("deployment", "ls", api=api)
+        assert listed.returncode == 0 and "make-film/make-film" in listed.stdout and "film-batch/film-batch" in listed.stdout
+        with FilmStitchClient(api) as films:
+            run = films.create_film_run("a snail races a train", auto_pick=True, **SMALL)
+            env = serve_env(api, tmp_path) | {"FILMSTITCH_STORAGE_DIR": "films-from-a-worker"}
+            worker = subprocess.run(
+                [sys.executable, "-m", "prefect", "worker", "start", "--pool", "filmstitch", "--run-once"],
+                cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+            )
+            assert worker.returncode == 0, worker.stdout[-3000:] + worker.stderr[-3000:]
+            assert films.wait(run.id, timeout_s=60).state_type == "COMPLETED"
+            film = Path(films.film(run.id).location)
+    try:
+        # The worker ran the flow in the repository (Prefect's default pull step), not in a temporary folder.
+        assert film.is_relative_to(REPO / "films-from-a-worker") and film.stat().st_size > 1000
+    finally:
+        import shutil
+
+        shutil.rmtree(REPO / "films-from-a-worker", ignore_errors=True)
+
+
+@contextmanager
+def filmstitch_server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, str, str]]:
+    """`filmstitch server` with its own Prefect server; yields (process, API URL, films URL)."""
+    port, films_port = free_port(), free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = serve_env(api, tmp_path)
     env.pop("PREFECT_API_URL")  # the command starts its own server
-    with open(tmp_path / "server.log", "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "filmstitch.app.cli", "server", "--port", str(port)],
-            cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+    log = open(tmp_path / "server.log", "ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "filmstitch.app.cli", "server", "--port", str(port), "--films-port", str(films_port)],
+        cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 150
         while not _registered(api):
             assert process.poll() is None, (tmp_path / "server.log").read_text()[-3000:]
             assert time.monotonic() < deadline, (tmp_path / "server.log").read_text()[-3000:]
             time.sleep(1)
-        assert httpx.get(f"http://127.0.0.1:{port}/ui-settings", timeout=10).json()["api_url"] == api
-        limit = httpx.get(f"{api}/v2/concurrency_limits/filmstitch-gpu", timeout=10).json()
-        assert limit["limit"] == 2
+        yield process, api, f"http://127.0.0.1:{films_port}"
+    finally:
+        stop_process_group(process)  # the whole group: also what a killed server's runner left behind
+        log.close()
+
+
+@pytest.mark.prefect_server
+def test_filmstitch_server_serves_prefects_own_cli_and_stops_everything(tmp_path: Path) -> None:
+    """The one documented command: a Prefect server whose UI talks to the right port, both deployments
+    registered, the film server up; Prefect's CLI works against it; SIGTERM stops all of it."""
+    with filmstitch_server(tmp_path) as (process, api, films_url):
+        ui = api.removesuffix("/api")
+        assert httpx.get(f"{ui}/ui-settings", timeout=10).json()["api_url"] == api
+        assert httpx.get(f"{films_url}/films/nope/film.mp4", timeout=10).status_code == 404
+        with FilmStitchClient(api) as films:
+            run = films.create_film_run("a heron learns to read", auto_pick=True, **SMALL)
+            assert films.wait(run.id, timeout_s=240).state_type == "COMPLETED"
+        for command in (["deployment", "ls"], ["flow-run", "ls"], ["work-pool", "ls"], ["block", "ls"],
+                        ["artifact", "ls"], ["flow-run", "logs", run.id], ["flow-run", "inspect", run.id]):
+            result = prefect(*command, api=api, timeout=60)
+            assert result.returncode == 0, f"prefect {' '.join(command)}: {result.stdout[-800:]}{result.stderr[-800:]}"
         os.kill(process.pid, signal.SIGTERM)
         assert process.wait(timeout=40) is not None
+        _gone(api)
+
+
+@pytest.mark.prefect_server
+def test_a_killed_filmstitch_server_takes_its_prefect_server_along(tmp_path: Path) -> None:
+    """SIGKILL leaves no Prefect server behind, and the next `filmstitch server` on the same database marks the
+    run it left behind as Crashed instead of showing it running for ever."""
+    with filmstitch_server(tmp_path) as (process, api, _):
+        with FilmStitchClient(api) as films:
+            run = films.create_film_run("a lantern looks for its flame", pause_timeout_s=3600, **SMALL)
+            films.wait_for_checkpoint(run.id, timeout_s=180)  # paused, waiting for a person
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=20)
+        _gone(api)
+        # The flow run it was running (paused, waiting) ends too instead of waiting alone for an hour.
         deadline = time.monotonic() + 20
-        while is_healthy(api):
-            assert time.monotonic() < deadline, "the Prefect server outlived `filmstitch server`"
+        while _group_alive(process.pid):
+            assert time.monotonic() < deadline, "a flow run outlived the killed filmstitch server"
             time.sleep(0.5)
-    finally:
-        stop_process_group(process)
+    with filmstitch_server(tmp_path) as (_, api, _), FilmStitchClient(api) as films:
+        deadline = time.monotonic() + 60  # the deployments are in the database already: the server may be starting
+        while (state := films.run(run.id)).state_type == "PAUSED" and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert state.state_type == "CRASHED" and "Run the film again" in (state.message or "")
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def _gone(api: str) -> None:
+    deadline = time.monotonic() + 20
+    while is_healthy(api):
+        assert time.monotonic() < deadline, "the Prefect server outlived `filmstitch server`"
+        time.sleep(0.5)
 
 
 def _registered(api: str) -> bool:

@@ -331,7 +331,7 @@ def server(
 
     from filmstitch.app import film_server as films
     from filmstitch.app.prefect_server import start_server, stop_server
-    from filmstitch.deployments.serve import serve
+    from filmstitch.deployments.serve import crash_orphaned_runs, serve
 
     # Until Prefect's runner installs its own handler, SIGTERM would kill this process on the spot and
     # leave the Prefect server running; as SystemExit it runs the `finally` below.
@@ -346,6 +346,11 @@ def server(
     os.environ["PREFECT_API_URL"] = api_url
     os.environ["FILMSTITCH_STORAGE_DIR"] = str(Path(settings.storage_dir).resolve())
     try:
+        if process is not None:  # our own server: nothing else can be running its runs now
+            with temporary_settings(updates={PREFECT_API_URL: api_url}):
+                crashed = crash_orphaned_runs()
+            if crashed:
+                say(f"Marked {crashed} run(s) left behind by a stopped filmstitch server as Crashed.")
         with films.running(Settings().storage_config(), api_url, films_port) as films_url:
             os.environ["FILMSTITCH_FILMS_URL"] = films_url
             say(f"Prefect UI: {api_url.removesuffix('/api')}/deployments  (REST API: {api_url}; films and "

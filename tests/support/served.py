@@ -1,6 +1,6 @@
-"""Both deployments served against the session's Prefect server, as `filmstitch server` serves them.
+"""`filmstitch server` against the session's Prefect server: both deployments served, and the film server.
 
-`served_deployments` starts `python -m filmstitch.deployments.serve` once per session, in its own process group,
+`served_deployments` starts `filmstitch server --api-url ...` once per session, in its own process group,
 with film storage, Prefect home and results under a temp folder, the offline writer and the CPU
 animatic renderer. Runs created over REST or from the UI are picked up within about a second.
 """
@@ -28,6 +28,7 @@ class Served:
     api_url: str
     storage_dir: Path
     log_path: Path
+    films_url: str
 
     @property
     def ui_url(self) -> str:
@@ -56,7 +57,7 @@ def _wait_until_registered(process: subprocess.Popen, served: Served, timeout_s:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"filmstitch.deployments.serve exited with {process.returncode}:\n{served.log_tail()}")
+            raise RuntimeError(f"filmstitch server exited with {process.returncode}:\n{served.log_tail()}")
         found = [httpx.get(f"{served.api_url}/deployments/name/{name}", timeout=10).status_code for name in DEPLOYMENTS]
         if found == [200, 200]:
             return
@@ -66,11 +67,15 @@ def _wait_until_registered(process: subprocess.Popen, served: Served, timeout_s:
 
 @pytest.fixture(scope="session")
 def served_deployments(prefect_api: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    from filmstitch.app.prefect_server import free_port
+
     root = tmp_path_factory.mktemp("served")
-    served = Served(api_url=prefect_api, storage_dir=root / "films", log_path=root / "serve.log")
+    port = free_port()
+    served = Served(api_url=prefect_api, storage_dir=root / "films", log_path=root / "serve.log",
+                    films_url=f"http://127.0.0.1:{port}")
     with open(served.log_path, "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "filmstitch.deployments.serve"],
+            [sys.executable, "-m", "filmstitch.app.cli", "server", "--api-url", prefect_api, "--films-port", str(port)],
             cwd=REPO, env=serve_env(prefect_api, root), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
     try:
