@@ -148,12 +148,14 @@ def test_a_ten_segment_film_with_the_default_model(fake_anthropic: FakeAnthropic
     assert writer.take_usage() == []
 
 
-@pytest.mark.parametrize("segments", [1, 10, 75])
+@pytest.mark.parametrize("length", [{"segments": 1}, {"segments": 10}, {"minutes": 8}, {"segments": 75}],
+                         ids=["1 segment", "10 segments", "8 minutes", "75 segments"])
 def test_plans_of_1_10_and_75_segments_are_written_in_chunks_of_constant_size(
-    fake_anthropic: FakeAnthropic, segments: int
+    fake_anthropic: FakeAnthropic, length: dict
 ) -> None:
     fake_anthropic.author = FilmAuthor()
-    request = FilmRequest(idea=IDEA, segments=segments)
+    request = FilmRequest(idea=IDEA, **length)
+    segments = request.segments
     writer = make_writer(fake_anthropic)
 
     plan = write_film(writer, request)
