@@ -18,12 +18,12 @@ cross-checked (:mod:`checks`); problems go back for a repair turn.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
 from filmstitch.models import (
-    Act,
     Character,
     Environment,
     FilmPlan,
@@ -69,6 +69,22 @@ def chunks_of(counts: list[int], limit: int) -> list[Chunk]:
     return chunks + ([current] if current else [])
 
 
+@dataclass(frozen=True)
+class Outline:
+    """The checked outline: the answer, its scenes as domain models, and how many segments each lasts."""
+
+    answer: answers.OutlineAnswer
+    scenes: list[Scene]
+    counts: list[int]
+
+    def as_json(self) -> dict[str, Any]:
+        """What the segment questions show the model: the scenes with their ledgers and lengths."""
+        outline = self.answer.model_dump(mode="json", exclude={"scenes"})
+        outline["scenes"] = [{**scene.model_dump(mode="json"), "segments": count}
+                             for scene, count in zip(self.scenes, self.counts)]
+        return outline
+
+
 class ClaudeWriter(Writer):
     """Writes the film with Claude. Construct it where it is used (inside the task): it holds the key."""
 
@@ -96,35 +112,28 @@ class ClaudeWriter(Writer):
     # 1. The script ---------------------------------------------------------------------------------
 
     def write_script(self, request: FilmRequest) -> Script:
-        outline, counts = self._outline(request)
-        outline_block = prompts.json_block(prompts.OUTLINE_TAG, outline)
-        context = [[prompts.data_block(prompts.IDEA_TAG, request.idea), outline_block]]
-        scenes = [Scene.model_validate({k: v for k, v in s.items() if k != "segments"}) for s in outline["scenes"]]
+        outline = self._outline(request)
+        context = [[prompts.data_block(prompts.IDEA_TAG, request.idea),
+                    prompts.json_block(prompts.OUTLINE_TAG, outline.as_json())]]
         segments: list[Segment] = []
-        for chunk in chunks_of(counts, self.settings.chunk_segments):
-            segments += self._segments(request, context, scenes, chunk, segments[-1] if segments else None)
+        for chunk in chunks_of(outline.counts, self.settings.chunk_segments):
+            segments += self._segments(request, context, outline.scenes, chunk, segments[-1] if segments else None)
         try:
-            return Script(
-                title=outline["title"], logline=outline["logline"], language=outline["language"],
-                acts=[Act.model_validate(a) for a in outline["acts"]], scenes=scenes, segments=segments,
-            )
+            return Script(title=outline.answer.title, logline=outline.answer.logline, language=outline.answer.language,
+                          acts=outline.answer.acts, scenes=outline.scenes, segments=segments)
         except ValidationError as error:  # the chunks' checks make this unreachable; say so if not
             raise WriterError("Claude's script did not fit together: " + "; ".join(describe_validation_error(error)))
 
-    def _outline(self, request: FilmRequest) -> tuple[dict[str, Any], list[int]]:
-        def check(answer: answers.OutlineAnswer) -> tuple[dict[str, Any], list[int]]:
-            scenes = [scene.to_domain() for scene in answer.scenes]
-            counts = [scene.segments for scene in answer.scenes]
-            problems = checks.outline_problems(request, scenes, counts, len(answer.acts))
+    def _outline(self, request: FilmRequest) -> Outline:
+        def check(answer: answers.OutlineAnswer) -> Outline:
+            outline = Outline(answer, [scene.to_domain() for scene in answer.scenes],
+                              [scene.segments for scene in answer.scenes])
+            problems = checks.outline_problems(request, outline.scenes, outline.counts, len(answer.acts))
             if [act.index for act in answer.acts] != list(range(len(answer.acts))):
                 problems.append(f"acts: indices must run 0..{len(answer.acts) - 1} in order")
             if problems:
                 raise Rejected(problems)
-            outline = answer.model_dump(mode="json", exclude={"scenes"})
-            outline["scenes"] = [
-                {**scene.model_dump(mode="json"), "segments": count} for scene, count in zip(scenes, counts)
-            ]
-            return outline, counts
+            return outline
 
         spec, text = prompts.outline_task(request)
         return self.session.ask(Ask(
