@@ -505,6 +505,18 @@ def test_an_answer_without_json_gets_a_repair_note(fake_anthropic: FakeAnthropic
     assert "Invalid JSON" in last_turn(repair)
 
 
+def test_an_empty_answer_is_not_sent_back(fake_anthropic: FakeAnthropic) -> None:
+    fake_anthropic.reply_text("")
+    fake_anthropic.author = FilmAuthor()
+
+    make_writer(fake_anthropic).write_script(small_request())
+
+    repair = fake_anthropic.bodies[1]
+    assert [m["role"] for m in repair["messages"]] == ["user", "user"]  # the API merges them into one turn
+    assert "the answer holds no JSON" in last_turn(repair)
+    assert [r.status for r in fake_anthropic.requests] == [200, 200, 200]
+
+
 def test_a_cut_off_answer_is_told_to_be_shorter(fake_anthropic: FakeAnthropic) -> None:
     fake_anthropic.reply_text(json.dumps(film_answers(IDEA, 2)["outline"])[:300], stop_reason="max_tokens")
     fake_anthropic.author = FilmAuthor()

@@ -403,6 +403,8 @@ def check_request(headers: dict[str, str], body: dict[str, Any], signatures: set
                                  "final assistant message")
         blocks = [] if isinstance(content, str) else content
         for block in blocks:
+            if block.get("type") == "text" and not block.get("text"):
+                raise RequestRefused(f"messages.{i}: text content blocks must be non-empty")
             if block.get("type") == "thinking" and block.get("signature") not in signatures:
                 raise RequestRefused(f"messages.{i}: Invalid `signature` in `thinking` block")
         uses = [b["id"] for b in blocks if b.get("type") == "tool_use"]

@@ -334,10 +334,12 @@ class Session:
             raise Rejected(describe_validation_error(error)) from None
 
     def _repair_turns(self, message: Any, stage: Stage, problems: list[str]) -> list[dict[str, Any]]:
-        """The answer as it was (thinking blocks unchanged), then the problems."""
+        """The answer as it was (thinking blocks unchanged), then the problems. An empty answer is not sent
+        back: the API refuses empty turns and empty text blocks."""
         turns: list[dict[str, Any]] = []
-        if message.content:
-            turns.append({"role": "assistant", "content": [as_param(block) for block in message.content]})
+        kept = [as_param(block) for block in message.content if not (block.type == "text" and not block.text)]
+        if kept:
+            turns.append({"role": "assistant", "content": kept})
         note = prompts.repair_note(problems)
         uses = [block for block in message.content if block.type == "tool_use"]
         if not uses:  # JSON answers, or a tool answer without the call
