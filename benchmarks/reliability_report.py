@@ -182,17 +182,15 @@ def renderer_fails_for_good(lab: Lab, tally: Tally) -> None:
 
 
 def flaky_writer(lab: Lab, tally: Tally) -> None:
-    from filmstitch.writers.claude import TOOLS
-    from tests.support.fake_anthropic import FakeAnthropic, offline_answers
+    from tests.support.fake_anthropic import FakeAnthropic
+    from tests.support.film_author import FilmAuthor
 
     folder = lab.folder("flaky-writer")
     fake = FakeAnthropic().start()
     try:
         fake.reply_error(529, "overloaded_error", "Overloaded")
         fake.reply_error(503, "api_error", "Service unavailable")
-        answers = offline_answers(FILM.request())
-        for stage in ("script", "characters", "environment", "keyframes"):
-            fake.reply_tool(TOOLS[stage].name, answers[stage])
+        fake.author = FilmAuthor()  # answers the writer's five questions after the two faults
         env = {
             "ANTHROPIC_API_KEY": "sk-ant-report-fake",
             "FILMSTITCH_CLAUDE_BASE_URL": fake.base_url,
@@ -205,7 +203,7 @@ def flaky_writer(lab: Lab, tally: Tally) -> None:
     tally.faults += 2
     ok = run["state"]["type"] == "COMPLETED"
     tally.completed += int(ok)
-    tally.redone += max(0, len(fake.requests) - 4 - 2)
+    tally.redone += max(0, len(fake.requests) - 5 - 2)
     tally.check(ok, f"film failed: {result}")
 
 

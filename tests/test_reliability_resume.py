@@ -21,9 +21,10 @@ import pytest
 from filmstitch.models import FilmRequest
 from filmstitch.settings import StorageConfig
 from filmstitch.storage import FilmStore
-from filmstitch.writers.claude import TOOLS
 from filmstitch.flows.make_film import StageFailed
-from tests.support.fake_anthropic import FakeAnthropic, offline_answers
+from filmstitch.writers.claude import STAGES
+from tests.support.fake_anthropic import FakeAnthropic
+from tests.support.film_author import FilmAuthor
 from tests.support.faults import (
     PHASE_GATES,
     CallLog,
@@ -145,7 +146,7 @@ def test_a_permanent_failure_names_its_stage_and_the_rerun_resumes_there(
 
 # --------------------------------------------------------------------------- the Claude writer, over HTTP
 
-TOOL = {stage: tool.name for stage, tool in TOOLS.items()}
+ASKED = {key: stage.name for key, stage in STAGES.items()}
 KEY = "sk-ant-reliability-" + "Qx7" * 10
 
 
@@ -158,29 +159,24 @@ def claude(fake_anthropic: FakeAnthropic, monkeypatch: pytest.MonkeyPatch) -> Fa
     return fake_anthropic
 
 
-def tools_called(fake: FakeAnthropic) -> list[str]:
-    return [body["tool_choice"]["name"] for body in fake.bodies]
-
-
 def test_an_overloaded_writer_is_retried_and_the_film_completes(
     prefect_client_settings: str, local_films: FilmStore, claude: FakeAnthropic, tmp_path: Path
 ) -> None:
-    answers = offline_answers(FILM.request())
     claude.reply_error(529, "overloaded_error", "Overloaded")
-    for stage in ("script", "characters", "environment", "keyframes"):
-        claude.reply_tool(TOOL[stage], answers[stage])
+    claude.author = FilmAuthor()
 
     result, run = run_film(prefect_client_settings, CallLog(tmp_path / "calls.jsonl"), [], writer="claude")
 
     assert run["state"]["type"] == "COMPLETED", f"the film failed: {result}"
-    assert tools_called(claude) == [
-        TOOL["script"],
-        TOOL["script"],
-        TOOL["characters"],
-        TOOL["environment"],
-        TOOL["keyframes"],
+    assert claude.asked == [
+        ASKED["outline"],
+        ASKED["outline"],
+        ASKED["segments"],
+        ASKED["characters"],
+        ASKED["environments"],
+        ASKED["keyframes"],
     ]
-    assert [r.headers["x-stainless-retry-count"] for r in claude.requests] == ["0"] * 5  # Prefect retried, not the SDK
+    assert [r.headers["x-stainless-retry-count"] for r in claude.requests] == ["0"] * 6  # Prefect retried, not the SDK
     assert result.writer.startswith("Claude")
 
 
@@ -189,24 +185,22 @@ def test_a_refused_writer_call_names_the_stage_and_the_rerun_asks_only_what_is_m
 ) -> None:
     api = prefect_client_settings
     monkeypatch.setenv("FILMSTITCH_STORAGE_DIR", str(tmp_path / "films"))
-    answers = offline_answers(FILM.request())
-    claude.reply_tool(TOOL["script"], answers["script"])
-    claude.reply_tool(TOOL["characters"], answers["characters"])
+    for _ in range(3):  # outline, segments, characters
+        claude.reply_authored()
     claude.reply_error(400, "invalid_request_error", "prompt is too long")
 
     error, run = run_film(api, CallLog(tmp_path / "failed.jsonl"), [], writer="claude")
 
     assert isinstance(error, StageFailed) and str(error).startswith("the writing stage failed: WriterError:")
-    assert "Claude environment call was refused (400 invalid_request_error: prompt is too long)" in str(error)
+    assert "Claude environments call was refused (400 invalid_request_error: prompt is too long)" in str(error)
     assert run["state"]["type"] == "FAILED" and "the writing stage failed" in run["state"]["message"]
-    assert len(claude.requests) == 3  # a refused request is not retried
+    assert len(claude.requests) == 4  # a refused request is not retried
 
-    claude.reply_tool(TOOL["environment"], answers["environment"])
-    claude.reply_tool(TOOL["keyframes"], answers["keyframes"])
+    claude.author = FilmAuthor()
     result, run = run_film(api, CallLog(tmp_path / "rerun.jsonl"), [], writer="claude")
 
     assert run["state"]["type"] == "COMPLETED", f"the rerun failed: {result}"
-    assert tools_called(claude)[3:] == [TOOL["environment"], TOOL["keyframes"]]
+    assert claude.asked[4:] == [ASKED["environments"], ASKED["keyframes"]]
     store = FilmStore.open(
         StorageConfig(root=str(tmp_path / "films")),
         FilmRequest.model_validate(FILM.request().model_dump()).resolved("claude", "animatic").film_id(),

@@ -20,8 +20,8 @@ import httpx
 import pytest
 
 import filmstitch.flows.make_film  # noqa: F401 - sets up Prefect's logging now, so caplog's handler is not replaced later
-from filmstitch.writers.claude import TOOLS
-from tests.support.fake_anthropic import FakeAnthropic, offline_answers
+from tests.support.fake_anthropic import FakeAnthropic
+from tests.support.film_author import FilmAuthor
 from tests.support.faults import CallLog, SmallFilm, drain_prefect_services, run_in_process
 from tests.support.s3 import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY, S3Bucket
 
@@ -73,9 +73,7 @@ def test_no_secret_reaches_logs_artifacts_records_objects_or_errors(
     fake_anthropic.reply_error(401, "authentication_error", "invalid x-api-key", echo_auth=True)
     error, failed_run = run_in_process(api, FILM, CallLog(tmp_path / "failed.jsonl"), writer="claude")
     fake_anthropic.reply_error(529, "overloaded_error", "Overloaded", {"retry-after-ms": "10"}, echo_auth=True)
-    answers = offline_answers(FILM.request())
-    for stage in ("script", "characters", "environment", "keyframes"):
-        fake_anthropic.reply_tool(TOOLS[stage].name, answers[stage])
+    fake_anthropic.author = FilmAuthor()  # answers every writer request after the overloaded one
     result, finished_run = run_in_process(api, FILM, CallLog(tmp_path / "finished.jsonl"), writer="claude")
 
     assert isinstance(error, Exception) and "the API key was refused (401)" in str(error)

@@ -529,10 +529,16 @@ def run_in_process(
     from filmstitch.flows.make_film import make_film
     from tests.support.prefect import find_run
 
+    from filmstitch.models import FilmRequest
+
     name = f"reliability-{uuid.uuid4().hex[:8]}"
+    kwargs = film.flow_kwargs()
+    film_fields = {k: v for k, v in overrides.items() if k in FilmRequest.model_fields}
+    kwargs["request"] = kwargs["request"].model_copy(update=film_fields)
+    kwargs |= {k: v for k, v in overrides.items() if k not in film_fields}
     try:
         with installed(Injector(log, faults)):
-            outcome: Any = make_film.with_options(flow_run_name=name)(**(film.flow_kwargs() | overrides))
+            outcome: Any = make_film.with_options(flow_run_name=name)(**kwargs)
     except Exception as exc:  # noqa: BLE001 - the flow's failure is the outcome under test
         outcome = exc
     run = find_run(api_url, name)
