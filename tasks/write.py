@@ -102,5 +102,9 @@ def assemble_plan(
         environments=environments,
         keyframes=keyframes,
     )
-    ctx.store().put_json("plan/plan.json", plan, stage="plan")
+    store = ctx.store()
+    reuse_key = key_of("plan", {}, plan=plan.model_dump(mode="json"))
+    if store.reuse("plan/plan.json", reuse_key) is None:  # written once per plan, not on every rerun
+        store.put("plan/plan.json", plan.model_dump_json(indent=2).encode(), "application/json",
+                  reuse_key=reuse_key, stage="plan")
     return plan
