@@ -1,29 +1,24 @@
-"""film-batch: a served batch of three ideas (one invalid), where ideas come from, what a film cost,
-and the filmstitch-gpu global concurrency limit that caps GPU renders across runs."""
+"""film-batch: a served batch of three ideas (one invalid), where ideas come from, what a film cost."""
 
 from __future__ import annotations
 
-import contextvars
 import json
-import threading
-import time
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 import boto3
 import httpx
 import pytest
 from moto import mock_aws
 
-from filmstitch.deployments.serve import ensure_gpu_limit, switched_schedules
 from filmstitch.app.client import FilmStitchClient, FilmStitchError
+from filmstitch.deployments.serve import switched_schedules
+from filmstitch.flows.film_batch import collect_ideas, film_cost, ideas_from_s3, read_ideas_text
+from filmstitch.models import FilmRequest
 from filmstitch.settings import StorageConfig
 from filmstitch.storage import FilmStore
-from filmstitch.flows.film_batch import collect_ideas, film_cost, ideas_from_s3, read_ideas_text
-from filmstitch.tasks.common import render_slot
 from tests.support.served import Served
 
-SMALL = dict(segments=2, seconds_per_segment=2.0, width=256, height=160, fps=8)
+SMALL = dict(segments=2, seconds_per_segment=2.0, width=256, height=160, fps=8, sound=False)
 GOOD_IDEAS = ["a paper boat sails down a rainy street", "two robots share one umbrella"]
 TOO_LONG = "a story " * 300  # 2400 characters: FilmRequest refuses more than 2000
 
@@ -34,7 +29,8 @@ def test_batch_of_three_ideas_one_invalid(served_deployments: Served, tmp_path: 
     ideas_file = tmp_path / "ideas.txt"
     ideas_file.write_text(f"# tonight's films\n\n{GOOD_IDEAS[1]}\n")
     with FilmStitchClient(api) as films:
-        run = films.create_batch_run([GOOD_IDEAS[0], TOO_LONG], ideas_file=str(ideas_file), parallel_films=2, **SMALL)
+        run = films.create_batch_run([GOOD_IDEAS[0], TOO_LONG], ideas_file=str(ideas_file), parallel_films=2,
+                                     film=SMALL)
         with pytest.raises(FilmStitchError, match="2 of 3 films made, 1 failed"):
             films.wait(run.id, timeout_s=300)
         # The report: idea -> film, status, duration, cost; the bad idea is a clear failure, in input order.
@@ -45,7 +41,7 @@ def test_batch_of_three_ideas_one_invalid(served_deployments: Served, tmp_path: 
     assert "idea" in rows[1]["error"] and "the limit is 2000" in rows[1]["error"] and not rows[1]["film"]
     assert all(r["duration_s"] > 0 for r in rows)
     for row in (rows[0], rows[2]):
-        film = Path(unquote(urlparse(row["film"]).path))
+        film = Path(row["film"])
         assert film.is_relative_to(served_deployments.storage_dir) and film.stat().st_size > 1000
         assert row["film_seconds"] == 4.0 and row["title"] and row["error"] == ""
         assert row["cost_usd"] == ""  # the offline writer records no usage
@@ -68,9 +64,16 @@ def test_the_batch_deployment_is_scheduled_but_off(served_deployments: Served, p
     assert switched_schedules("film-batch", "film-batch") == {"nightly": False}
     assert switched_schedules("film-batch", "not-registered") == {}
     make_film = httpx.get(f"{served_deployments.api_url}/deployments/name/make-film/make-film", timeout=10).json()
-    properties = make_film["parameter_openapi_schema"]["properties"]
-    assert {"idea", "segments", "width", "height", "seed", "writer", "renderer", "auto_pick"} <= set(properties)
-    assert all(spec.get("description") for spec in properties.values()), "every parameter needs a description"
+    schema = make_film["parameter_openapi_schema"]
+    assert set(schema["properties"]) == {"request", "auto_pick", "pause_timeout_s", "film_id"}
+    assert all(spec.get("description") for spec in schema["properties"].values()), "every parameter needs a description"
+    # The Run form's film fields are FilmRequest's, each with its description (the one request model).
+    request = schema["definitions"]["FilmRequest"]["properties"]
+    assert set(request) == set(FilmRequest.model_fields)
+    assert all(spec.get("description") for spec in request.values())
+    batch = httpx.get(f"{served_deployments.api_url}/deployments/name/film-batch/film-batch", timeout=10).json()
+    film = batch["parameter_openapi_schema"]["definitions"]["FilmSettings"]["properties"]
+    assert set(film) == set(FilmRequest.model_fields) - {"idea"}
 
 
 def test_ideas_from_a_list_a_file_and_their_errors(tmp_path: Path) -> None:
@@ -108,37 +111,3 @@ def test_film_cost_sums_the_usage_records(tmp_path: Path) -> None:
     film.put_json("usage/script.json", [{"stage": "script", "model": "m", "cost_usd": 0.0125}])
     film.put_json("usage/keyframes.json", [{"cost_usd": 0.01}, {"cost_usd": 0.0005}])
     assert film_cost(storage, "film-1") == pytest.approx(0.023)
-
-
-@pytest.mark.prefect_server
-def test_gpu_renders_share_one_global_limit(prefect_client_settings: str) -> None:
-    """Renders on GPU renderers hold a slot of `filmstitch-gpu` (Modal has no local cap, so only the
-    global limit can keep them apart): with 1 slot they never overlap, with 3 they do."""
-
-    def overlaps(renderer: str) -> int:
-        spans: list[tuple[float, float]] = []
-
-        def render() -> None:
-            with render_slot(renderer):
-                start = time.monotonic()
-                time.sleep(0.6)
-                spans.append((start, time.monotonic()))
-
-        threads = [threading.Thread(target=contextvars.copy_context().run, args=(render,)) for _ in range(3)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
-        assert len(spans) == 3
-        spans.sort()
-        return sum(later[0] < earlier[1] for earlier, later in zip(spans, spans[1:]))
-
-    try:
-        assert ensure_gpu_limit(1) == 1
-        assert overlaps("modal") == 0
-        assert ensure_gpu_limit(3) == 3
-        assert overlaps("modal") >= 1
-    finally:
-        ensure_gpu_limit(1)
-    limit = httpx.get(f"{prefect_client_settings}/v2/concurrency_limits/filmstitch-gpu", timeout=10).json()
-    assert limit["active_slots"] == 0  # every slot was given back
