@@ -180,6 +180,8 @@ class FilmRequest(Strict):
             minutes, seconds = float(data["minutes"]), float(data.get("seconds_per_segment", 8.0))
         except (TypeError, ValueError):
             return data  # the field validators say what is wrong
+        if not 0.25 <= minutes <= MAX_MINUTES or not 1 <= seconds <= 20:
+            return data  # likewise
         wanted = max(1, round(minutes * 60 / seconds))
         given = data.get("segments")
         if given not in (None, wanted) and given != cls.model_fields["segments"].default:
