@@ -146,7 +146,7 @@ def _pull_back_the_end(fits: Sequence[SegmentFit], onsets: list[list[float]], fi
             break
         new_start = limit - length
         if new_start < 0:
-            raise TimingError(f"segment {s}: the film's speech does not fit its {film_end:g} s even at "
+            raise TimingError(f"segment {len(fits) - 1}: the film's speech does not fit its {film_end:g} s even at "
                               f"{round((MAX_FIT - 1) * 100)} % faster; shorten the lines or lengthen the segments")
         onsets[s][j] = new_start
         moved_from = s
