@@ -174,10 +174,10 @@ def sparse_impulses(rng: Rng, n: int, rate_hz: float, channels: int = 2, heavy: 
 
 
 def _wind(rng: Rng, n: int) -> np.ndarray:
-    gust = drift(rng, n, 0.12, 0.25, 1.0)
+    gust = drift(rng, n, 0.25, 0.05, 1.0)
     low = band(pink(rng, n), 80, 500)
     whistle = band(pink(rng, n), 700, 1800, order=3)
-    return _unit(low) * (0.5 + 0.5 * gust) + _unit(whistle) * gust**2 * 0.45
+    return _unit(low) * (0.25 + 0.75 * gust) + _unit(whistle) * gust**2 * 0.5
 
 
 def _surf(rng: Rng, n: int) -> np.ndarray:
@@ -201,7 +201,8 @@ def _rain(rng: Rng, n: int, heavy: float = 1.0) -> np.ndarray:
     body = _unit(band(pink(rng, n), 300, 6000)) * 0.5
     drops = sparse_impulses(rng, n, 60 * heavy)
     ring = _unit(resonate(drops, 3200, 0.004) + 0.6 * resonate(drops, 5200, 0.002))
-    return (hiss + body) * (0.85 + 0.15 * drift(rng, n, 0.2)) + ring * 0.4
+    intensity = drift(rng, n, 0.12, 0.45, 1.0)  # showers come and go
+    return (hiss + body) * intensity + ring * 0.4 * intensity
 
 
 def _storm(rng: Rng, n: int) -> np.ndarray:
@@ -217,7 +218,7 @@ def _storm(rng: Rng, n: int) -> np.ndarray:
 
 def _room(rng: Rng, n: int) -> np.ndarray:
     air = _unit(band(brown(rng, n), 30, 260)) * 0.8
-    vent = _unit(band(pink(rng, n), 200, 900)) * 0.25 * (0.9 + 0.1 * drift(rng, n, 0.1))
+    vent = _unit(band(pink(rng, n), 200, 900)) * 0.6 * drift(rng, n, 0.15, 0.2, 1.0)  # ventilation cycling
     t = np.arange(n) / SR
     mains = sum(amp * np.sin(2 * np.pi * 60 * k * t) for k, amp in ((1, 0.12), (2, 0.06), (3, 0.04)))
     return air + vent + mains[:, None]
@@ -304,9 +305,10 @@ def _fire(rng: Rng, n: int) -> np.ndarray:
 def _space(rng: Rng, n: int) -> np.ndarray:
     t = np.arange(n) / SR
     drone = sum(np.sin(2 * np.pi * f * t + rng.uniform(0, 6.3)) * a
-                for f, a in ((55.0, 0.5), (55.35, 0.4), (82.5, 0.25), (110.2, 0.12)))
+                for f, a in ((55.0, 0.2), (55.35, 0.16), (82.5, 0.1), (110.2, 0.05)))
     shimmer = _unit(band(pink(rng, n), 1800, 3500)) * 0.05 * drift(rng, n, 0.05)
-    return drone[:, None] * (0.7 + 0.3 * drift(rng, n, 0.04)) + _unit(band(pink(rng, n), 20, 120)) * 0.3 + shimmer
+    rumble = _unit(band(pink(rng, n), 20, 160)) * 0.8 * drift(rng, n, 0.08, 0.4, 1.0)
+    return drone[:, None] * (0.7 + 0.3 * drift(rng, n, 0.04)) + rumble + shimmer
 
 
 def _crowd(rng: Rng, n: int, voices: int = 7) -> np.ndarray:
@@ -325,9 +327,11 @@ def _machine(rng: Rng, n: int) -> np.ndarray:
     t = np.arange(n) / SR
     base = rng.uniform(45, 65)
     wobble = 1 + 0.004 * np.sin(2 * np.pi * 0.3 * t)
-    hum = sum(a * np.sin(2 * np.pi * base * k * np.cumsum(wobble) / SR) for k, a in ((1, 0.5), (2, 0.35), (3, 0.25),
-                                                                                      (5, 0.12)))
-    out = hum[:, None] + _unit(band(pink(rng, n), 2500, 4000)) * 0.05
+    hum = sum(a * np.sin(2 * np.pi * base * k * np.cumsum(wobble) / SR) for k, a in ((1, 0.22), (2, 0.18), (3, 0.14),
+                                                                                      (4, 0.1), (5, 0.08), (7, 0.05)))
+    load = drift(rng, n, 0.1, 0.5, 1.0)  # the machine works harder, then eases
+    out = hum[:, None] * load + _unit(band(pink(rng, n), 80, 1200)) * 0.35 * load
+    out += _unit(band(pink(rng, n), 2500, 4000)) * 0.05
     period = rng.uniform(0.8, 1.3)
     clanks = np.zeros((n, 2))
     for k in range(int(n / SR / period)):

@@ -72,30 +72,47 @@ def wrap(text: str, width: int = MAX_CHARS) -> list[str] | None:
 
 
 def chunk(text: str) -> list[list[str]]:
-    """A line's text as cues (each a list of wrapped lines): whole sentences while they fit, else clauses,
-    else words. A single word longer than a cue line is hard-broken (it cannot be wrapped)."""
-    pieces = _split(" ".join(text.split()), [r"(?<=[.!?…])\s+", r"(?<=[,;:—–])\s+", r"\s+"])
-    cues: list[list[str]] = []
-    current = ""
-    for piece in pieces:
-        candidate = f"{current} {piece}".strip()
-        if wrap(candidate) is not None:
-            current = candidate
+    """A line's text as cues (each a list of wrapped lines). Each sentence gets its own cues, split at
+    clauses, then at words, when it does not fit one; whole short sentences share a cue when they fit
+    together. A single word longer than a cue line is hard-broken (nothing else can be done with it)."""
+    sentences = [p for p in re.split(r"(?<=[.!?…])\s+", " ".join(text.split())) if p]
+    units: list[tuple[str, bool]] = []  # (text, is a whole sentence)
+    for sentence in sentences:
+        if wrap(sentence) is not None:
+            units.append((sentence, True))
             continue
-        if current:
-            cues.append(wrap(current) or [current])
-        current = piece
-    if current:
-        cues.append(wrap(current) or textwrap.wrap(current, MAX_CHARS, break_long_words=True)[:MAX_LINES])
-    return cues
+        for separator in (r"(?<=[,;:—–])\s+", r"\s+"):
+            parts = _greedy([p for p in re.split(separator, sentence) if p])
+            if all(wrap(part) is not None for part in parts):
+                break
+        units += [(part, False) for part in parts]
+    merged: list[tuple[str, bool]] = []
+    for unit, whole in units:
+        if merged and whole and merged[-1][1] and wrap(f"{merged[-1][0]} {unit}") is not None:
+            merged[-1] = (f"{merged[-1][0]} {unit}", True)
+        else:
+            merged.append((unit, whole))
+    return [wrap(unit) or textwrap.wrap(unit, MAX_CHARS, break_long_words=True)[:MAX_LINES] for unit, _ in merged]
 
 
-def _split(text: str, separators: list[str]) -> list[str]:
-    """Split at the first separator; pieces that still do not fit one cue are split at the next one."""
-    if wrap(text) is not None or not separators:
-        return [text]
-    parts = [p for p in re.split(separators[0], text) if p]
-    return [piece for part in parts for piece in _split(part, separators[1:])]
+def _greedy(pieces: list[str]) -> list[str]:
+    """Consecutive pieces joined into the fewest cues that fit, as even in length as possible (so no cue is
+    a two-word tail that flashes by): dynamic programming over where the cue breaks go."""
+    n = len(pieces)
+    best: list[tuple[int, int, list[str]] | None] = [None] * (n + 1)  # (cues, longest, joins) for pieces[:i]
+    best[0] = (0, 0, [])
+    for end in range(1, n + 1):
+        for start in range(end):
+            if best[start] is None:
+                continue
+            joined = " ".join(pieces[start:end])
+            if wrap(joined) is None and end - start > 1:
+                continue
+            count, longest, joins = best[start]
+            candidate = (count + 1, max(longest, len(joined)), [*joins, joined])
+            if best[end] is None or candidate[:2] < best[end][:2]:
+                best[end] = candidate
+    return best[n][2] if best[n] else pieces
 
 
 def cues_for(lines: Sequence[TimedLine], film_seconds: float) -> list[Cue]:
