@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from scipy import signal as sps
@@ -420,15 +421,37 @@ def fade(piece: np.ndarray, fade_in: int, fade_out: int) -> np.ndarray:
     return out
 
 
-def ambience_pieces(plan: FilmPlan, location_id: str, spans: Sequence[Span], seed: int) -> list[np.ndarray]:
+class BedEngine(Protocol):
+    """A text-to-audio engine that makes beds (``filmstitch.engines.audio.StableAudioAmbienceEngine``)."""
+
+    name: str
+    code_version: str
+
+    def bed(self, prompt: str, samples: int, seed: int) -> np.ndarray: ...
+
+
+def engine_bed(engine: BedEngine, environment: Environment, samples: int, seed: int) -> np.ndarray:
+    """A bed from a text-to-audio engine, at the procedural beds' level (BED_RMS_DB), soft-limited alike."""
+    from filmstitch.engines.audio import ambience_prompt
+
+    bed = np.asarray(engine.bed(ambience_prompt(environment), samples, seed), dtype=np.float64)
+    bed = _unit(bed) * db_to_gain(BED_RMS_DB)
+    return (np.tanh(bed / 0.9) * 0.9).astype(np.float32)
+
+
+def ambience_pieces(plan: FilmPlan, location_id: str, spans: Sequence[Span], seed: int,
+                    engine: BedEngine | None = None) -> list[np.ndarray]:
     """One faded bed per span (see :func:`piece_bounds`): cross-fade ramps where the location changes,
-    a short fade-in at the film's start and a longer fade-out at its end."""
+    a short fade-in at the film's start and a longer fade-out at its end. Procedural unless an ``engine``
+    (text-to-audio) is given."""
     environment = plan.location(location_id)
     film_end = segment_start_sample(plan.request.segments, plan.request.frames_per_clip, plan.request.fps)
     pieces = []
     for number, span in enumerate(spans):
         start, end = piece_bounds(plan, span)
-        bed = synthesize_bed(environment, end - start, derive_seed(seed, number))
+        piece_seed = derive_seed(seed, number)
+        bed = (engine_bed(engine, environment, end - start, piece_seed) if engine is not None
+               else synthesize_bed(environment, end - start, piece_seed))
         fade_in = int((FILM_FADE_IN_S if start == 0 else CROSSFADE_S) * SR)
         fade_out = int((FILM_FADE_OUT_S if end == film_end else CROSSFADE_S) * SR)
         pieces.append(fade(bed, min(fade_in, len(bed) // 2), min(fade_out, len(bed) // 2)))

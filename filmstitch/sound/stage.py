@@ -32,14 +32,36 @@ class SoundStageError(RuntimeError):
 
 
 def sound_engine(name: str = "piper", **options: object) -> SoundEngine:
-    """The voice engine by name: 'piper' (offline, default) or 'speecht5' (GPU engine, in-process)."""
+    """The voice engine by name: 'piper' (offline, default), 'speecht5' (in-process, the local GPU) or
+    'speecht5-modal' (the deployed Modal app)."""
     if name == "piper":
         return PiperEngine(**options)  # type: ignore[arg-type]
     if name == "speecht5":
         from filmstitch.engines.tts import SpeechT5Engine
 
         return SpeechT5Engine.load(**options)  # type: ignore[arg-type]
-    raise SoundStageError(f"voice engine {name!r} does not exist (engines: piper, speecht5)")
+    if name == "speecht5-modal":
+        from filmstitch.engines.sound_modal import ModalVoiceEngine
+
+        return ModalVoiceEngine(**options)  # type: ignore[arg-type]
+    raise SoundStageError(f"voice engine {name!r} does not exist (engines: piper, speecht5, speecht5-modal)")
+
+
+def ambience_engine(name: str = "procedural", **options: object) -> amb.BedEngine | None:
+    """The ambience engine by name: 'procedural' (offline, default: None, the stage's own synthesis) or
+    'stable-audio-3' (text-to-audio on the local GPU, in-process) or 'stable-audio-3-modal' (on Modal)."""
+    if name == "procedural":
+        return None
+    if name == "stable-audio-3":
+        from filmstitch.engines.audio import StableAudioAmbienceEngine
+
+        return StableAudioAmbienceEngine.load(**options)  # type: ignore[arg-type]
+    if name == "stable-audio-3-modal":
+        from filmstitch.engines.sound_modal import ModalAmbienceEngine
+
+        return ModalAmbienceEngine(**options)  # type: ignore[arg-type]
+    raise SoundStageError(f"ambience engine {name!r} does not exist "
+                          "(engines: procedural, stable-audio-3, stable-audio-3-modal)")
 
 
 def cast_voices(plan: FilmPlan, overrides: Mapping[str, str] | None = None,
@@ -118,17 +140,21 @@ def speak_segment(plan: FilmPlan, segment: int, engine: SoundEngine) -> SegmentS
 
 
 def ambience_bed(plan: FilmPlan, location_id: str, spans: Sequence[amb.Span] | None = None,
-                 seed: int | None = None) -> bytes:
+                 seed: int | None = None, engine: amb.BedEngine | None = None) -> bytes:
     """One location's ambience for all its runs of segments, as one stereo 48 kHz WAV (its pieces end to end;
     ``filmstitch.sound.ambience``). ``spans`` default to the location's runs in the plan, ``seed`` to one
-    derived from the film's seed and the location id."""
+    derived from the film's seed and the location id. Procedural, unless ``engine`` (a text-to-audio engine
+    such as Stable Audio 3, :func:`ambience_engine`) is given."""
     known = amb.location_spans(plan)
     if location_id not in known:
         raise SoundStageError(f"ambience: the film has no segment at location {location_id!r} "
                               f"(locations: {', '.join(known)})")
     spans = list(known[location_id] if spans is None else spans)
     seed = derive_seed(plan.request.seed, "ambience", location_id) if seed is None else seed
-    return amb.bed_to_wav(amb.ambience_pieces(plan, location_id, spans, seed))
+    try:
+        return amb.bed_to_wav(amb.ambience_pieces(plan, location_id, spans, seed, engine))
+    except (RuntimeError, ValueError) as exc:
+        raise SoundStageError(f"ambience, location {location_id!r}: {exc}") from None
 
 
 def mix_film(plan: FilmPlan, speech: Sequence[SegmentSpeech], beds: Mapping[str, bytes]) -> SoundMix:
