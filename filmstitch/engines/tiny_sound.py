@@ -17,6 +17,9 @@ from transformers import SpeechT5Config, SpeechT5ForTextToSpeech, SpeechT5HifiGa
 from transformers import T5GemmaEncoderModel
 from transformers.models.t5gemma.configuration_t5gemma import T5GemmaModuleConfig
 
+from tokenizers import Regex, Tokenizer, models, pre_tokenizers, processors
+from transformers import PreTrainedTokenizerFast
+
 from filmstitch.engines.tiny import SPECIAL, WORDS, building_on, word_tokenizer
 
 VOCAB = len(SPECIAL) + len(WORDS)
@@ -67,6 +70,18 @@ def save_tiny_speecht5(directory: Path, seed: int = 0) -> Path:
     rng = np.random.default_rng(seed)
     np.savez(directory / "speakers.npz", **{voice: rng.standard_normal(8).astype(np.float32) for voice in TINY_SPEAKERS})
     return directory
+
+
+def char_tokenizer(max_length: int = 600) -> PreTrainedTokenizerFast:
+    """A character-level tokenizer with SpeechT5's 81-id vocabulary size (its real one is character-level
+    SentencePiece), so a line has about as many tokens as the real tokenizer gives it."""
+    chars = list(" abcdefghijklmnopqrstuvwxyz'.,!?-:;\"")
+    vocab = {token: i for i, token in enumerate((*SPECIAL, *chars))}
+    tokenizer = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Split(Regex("."), behavior="isolated")
+    tokenizer.post_processor = processors.TemplateProcessing(single="$A [EOS]", special_tokens=[("[EOS]", 1)])
+    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, pad_token="[PAD]", eos_token="[EOS]",
+                                   unk_token="[UNK]", model_max_length=max_length)
 
 
 def full_speecht5(device: str | torch.device = "cuda") -> tuple[SpeechT5ForTextToSpeech, SpeechT5HifiGan]:

@@ -4,7 +4,7 @@ Everything the sound stage makes is 48 kHz (the rate of film and of AAC in MP4).
 numpy arrays in [-1, 1], shaped ``(samples,)`` for mono or ``(samples, channels)`` for stereo. Between
 stages they travel as 16-bit PCM WAV bytes (stdlib ``wave``: no codec, no dependency).
 
-ffmpeg is the one that ships in imageio-ffmpeg (:func:`filmstitch.video.ffmpeg_exe`). Audio goes in and
+ffmpeg is the one that ships in imageio-ffmpeg (as in :mod:`filmstitch.video`). Audio goes in and
 out of it through pipes, so nothing here touches a path a user chose.
 """
 
@@ -15,8 +15,6 @@ import subprocess
 import wave
 
 import numpy as np
-
-from filmstitch.video import ffmpeg_exe
 
 #: The sound stage's sample rate: film's and AAC-in-MP4's usual rate.
 SAMPLE_RATE = 48_000
@@ -61,7 +59,9 @@ def run_ffmpeg(args: list[str], stdin: bytes | None, what: str, timeout: float =
 
     A failure raises :class:`AudioError` with ``what`` and the last lines ffmpeg printed.
     """
-    command = [ffmpeg_exe(), "-hide_banner", "-nostats", "-loglevel", "error", *args]
+    import imageio_ffmpeg  # here, not at the top: GPU workers use this module's WAV helpers and need no ffmpeg
+
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostats", "-loglevel", "error", *args]
     try:
         done = subprocess.run(command, input=stdin, capture_output=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
