@@ -139,3 +139,20 @@ def test_handmade_plan_speech_layout_has_every_line(tmp_path) -> None:
     plan = stage.cast_voices(handmade_plan(segments=2, seconds=4.0))
     lines = stage.segment_lines(plan, 1)
     assert lines[0][0] == NARRATOR and lines[1] == ("Mira", "Bolt, look at this!")
+
+
+def test_cache_keys_change_with_what_a_segment_sounds_like_and_nothing_else(plan) -> None:
+    from filmstitch.sound.voices import PiperEngine
+
+    cast = stage.cast_voices(plan)
+    engine = PiperEngine()
+    keys = [stage.speech_key(cast, s, engine) for s in range(cast.request.segments)]
+    assert len(set(keys)) == len(keys) and keys == [stage.speech_key(cast, s, engine) for s in range(10)]
+    hero = cast.characters[0].name
+    speaking = next(s.index for s in cast.script.segments if any(d.speaker == hero for d in s.dialogue))
+    silent = next(s.index for s in cast.script.segments if hero not in {d.speaker for d in s.dialogue})
+    recast = stage.cast_voices(plan, {hero: "joe:giant"})
+    assert stage.speech_key(recast, speaking, engine) != keys[speaking]
+    assert stage.speech_key(recast, silent, engine) == keys[silent], "other segments are reused"
+    location = cast.script.locations[0]
+    assert stage.bed_key(cast, location) == stage.bed_key(recast, location)
