@@ -6,7 +6,10 @@
 
 Offline, it prints seconds per step of the stage for the default film (10 segments of 8 s at 24 fps, the
 offline writer's plan): voice casting, speech (segments side by side, ``--workers``), ambience, the mix
-(two-pass loudness, AAC, stems), subtitle files and the mux with a synthetic picture.
+(two-pass loudness, AAC, stems), subtitle files and the mux with a synthetic picture. It prints the CPU
+seconds of each step too (this process and its Piper and ffmpeg children) and the load average: on a
+shared machine wall time grows with the other jobs, CPU time does not; on an idle two-core machine the
+wall time of a step is about its CPU time divided by the cores it can use.
 
 On a GPU it prints the GPU-seconds one film costs: ten speech batches (one per segment, as the flow
 fans them out) and one bed per location run. The weights are random, so SpeechT5 never predicts its stop
@@ -19,6 +22,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import statistics
 import tempfile
 import time
@@ -31,38 +36,48 @@ from tests.support.plans import offline_plan
 IDEA = "A stranded astronaut on the moon walks around and discovers nature"
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and of the children it waited for (Piper, ffmpeg): unlike wall time, it
+    does not grow when other jobs share the cores."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def offline(workers: int) -> dict:
     from filmstitch.sound import stage
     from tests.support.sound import synthetic_picture
 
     plan = offline_plan(FilmRequest(idea=IDEA))
     times: dict[str, float] = {}
-    start = time.perf_counter()
-    engine = stage.sound_engine()
-    plan = stage.cast_voices(plan, voices=engine.voices())
-    times["cast"] = time.perf_counter() - start
-    mark = time.perf_counter()
-    with ThreadPoolExecutor(workers) as pool:
-        speech = list(pool.map(lambda s: stage.speak_segment(plan, s, engine), range(plan.request.segments)))
-    times["speech"] = time.perf_counter() - mark
-    mark = time.perf_counter()
-    beds = {location: stage.ambience_bed(plan, location) for location in plan.script.locations}
-    times["ambience"] = time.perf_counter() - mark
-    mark = time.perf_counter()
-    mix = stage.mix_film(plan, speech, beds)
-    times["mix"] = time.perf_counter() - mark
-    mark = time.perf_counter()
-    stage.subtitle_files(mix.cues, plan.script.language)
-    times["subtitles"] = time.perf_counter() - mark
+    cpu: dict[str, float] = {}
+
+    def timed(name: str, step):
+        wall, used = time.perf_counter(), cpu_seconds()
+        result = step()
+        times[name], cpu[name] = time.perf_counter() - wall, cpu_seconds() - used
+        return result
+
+    engine = timed("engine", stage.sound_engine)
+    plan = timed("cast", lambda: stage.cast_voices(plan, voices=engine.voices()))
+    def speak_all() -> list:
+        with ThreadPoolExecutor(workers) as pool:
+            spoken = list(pool.map(lambda s: stage.speak_segment(plan, s, engine), range(plan.request.segments)))
+        engine.close()  # the Piper processes end here, so their CPU time is counted (RUSAGE_CHILDREN)
+        return spoken
+
+    speech = timed("speech", speak_all)
+    beds = timed("ambience", lambda: {loc: stage.ambience_bed(plan, loc) for loc in plan.script.locations})
+    mix = timed("mix", lambda: stage.mix_film(plan, speech, beds))
+    timed("subtitles", lambda: stage.subtitle_files(mix.cues, plan.script.language))
     with tempfile.TemporaryDirectory() as tmp:
         picture = synthetic_picture(Path(tmp) / "picture.mp4", plan.request.duration_s).read_bytes()
-        mark = time.perf_counter()
-        stage.mux_film(picture, mix.m4a, mix.cues, plan.script.language)
-        times["mux"] = time.perf_counter() - mark
-    times["sound stage"] = sum(times.values())
+        timed("mux", lambda: stage.mux_film(picture, mix.m4a, mix.cues, plan.script.language))
+    times["sound stage"], cpu["sound stage"] = sum(times.values()), sum(cpu.values())
     lines = sum(len(s.lines) for s in speech)
     return {"mode": "offline", "segments": plan.request.segments, "lines": lines, "workers": workers,
+            "load_average_1min": round(os.getloadavg()[0], 2),
             "seconds": {k: round(v, 2) for k, v in times.items()},
+            "cpu_seconds": {k: round(v, 2) for k, v in cpu.items()},
             "speech_seconds_synthesised": round(sum(line.speech_s for s in speech for line in s.lines), 1),
             "integrated_lufs": mix.report.integrated_lufs, "true_peak_dbtp": mix.report.true_peak_dbtp}
 

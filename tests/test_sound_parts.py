@@ -161,18 +161,21 @@ def test_unknown_location_is_a_clear_error() -> None:
 
 
 def fake_piper(tmp_path: Path, lines_before_crash: int) -> list[str]:
-    """A stand-in for `python -m piper` that writes a short WAV per line, then dies after some lines."""
+    """A stand-in for `python -m piper` that speaks its protocol (a line on stdin, a WAV into --output-dir,
+    `Wrote <path>` on stderr), and dies after some lines."""
     script = tmp_path / "fake_piper.py"
     script.write_text(textwrap.dedent(f"""
         import sys, time, wave, pathlib
         out = pathlib.Path(sys.argv[sys.argv.index("--output-dir") + 1])
         for n, line in enumerate(sys.stdin):
             if n == {lines_before_crash}:
-                print("Segmentation fault in the phonemizer", file=sys.stderr)
+                print("Segmentation fault in the phonemizer", file=sys.stderr, flush=True)
                 sys.exit(139)
-            with wave.open(str(out / f"{{time.monotonic_ns()}}.wav"), "wb") as w:
+            path = out / f"{{time.monotonic_ns()}}.wav"
+            with wave.open(str(path), "wb") as w:
                 w.setnchannels(1); w.setsampwidth(2); w.setframerate(22050)
                 w.writeframes(b"\\x00\\x10" * 22050)
+            print(f"INFO:__main__:Wrote {{path}}", file=sys.stderr, flush=True)
     """))
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     return [sys.executable, str(script)]
@@ -186,6 +189,22 @@ def test_a_crashing_voice_process_names_the_segment_the_speaker_and_the_line(tmp
     message = str(caught.value)
     assert message.startswith("speech, segment 1, Mira ('Bolt, look at this!'): Piper exited with code 139")
     assert "Segmentation fault" in message and "\n" not in message
+
+
+def test_voice_processes_stay_running_between_segments_and_are_replaced_after_a_crash(tmp_path: Path) -> None:
+    plan = stage.cast_voices(handmade_plan(segments=2, seconds=4.0))
+    engine = PiperEngine(command=fake_piper(tmp_path, lines_before_crash=3))
+    stage.speak_segment(plan, 0, engine)  # one line
+    first = engine._idle["joe"][0].process.pid
+    stage.speak_segment(plan, 1, engine)  # two more: the same process, no new voice load
+    assert engine._idle["joe"][0].process.pid == first
+    with pytest.raises(stage.SoundStageError, match="segment 0, narrator"):
+        stage.speak_segment(plan, 0, engine)  # its fourth line: it crashes
+    assert not engine._idle["joe"], "a crashed process is not reused"
+    stage.speak_segment(plan, 0, engine)  # a fresh one takes over
+    process = engine._idle["joe"][0].process
+    engine.close()
+    assert process.poll() is not None and not engine._idle
 
 
 def test_a_voice_process_that_cannot_start_is_a_clear_error(tmp_path: Path) -> None:
