@@ -224,6 +224,32 @@ def test_an_uncast_plan_is_refused_before_any_synthesis(tmp_path: Path) -> None:
         stage.speak_segment(handmade_plan(), 0, engine)
 
 
+def test_a_line_that_runs_long_is_sped_up_at_most_ten_percent_then_moves_into_the_next_silence() -> None:
+    plan = handmade_plan(segments=3, fps=24, seconds=6.0)
+    long = ("Mira crosses the wide grey plain of the silent moon, past craters, rocks and the long shadows of "
+            "the hills, and keeps on walking toward the far horizon.")
+    script = plan.script.model_copy(update={"segments": [
+        plan.script.segments[0].model_copy(update={"narration": long}), *plan.script.segments[1:]]})
+    plan = stage.cast_voices(plan.model_copy(update={"script": script}))
+    engine = stage.sound_engine()
+    speech = [stage.speak_segment(plan, s, engine) for s in range(3)]
+    assert speech[0].fit == pytest.approx(1.10) and speech[0].overrun_s > 0
+    assert speech[2].fit == 1.0
+    spoken = speech[0].lines[0]
+    raw = engine.synthesize([(long, plan.narrator)])[0]
+    from filmstitch.sound.audio import speech_bounds
+    onset, offset = speech_bounds(raw.samples, raw.rate)
+    assert spoken.speech_s == pytest.approx((offset - onset) / 1.10, abs=0.08), "only the tempo changed"
+    mix = stage.mix_film(plan, speech, {"lunar_garden": stage.ambience_bed(plan, "lunar_garden")})
+    assert any("segment 0" in spill for spill in mix.report.spills)
+    cues = mix.cues
+    assert all(a.end <= b.start for a, b in zip(cues, cues[1:]))
+    assert " ".join(c.text.replace("\n", " ") for c in cues if c.segment == 0) == " ".join(long.split())
+    assert mix.report.duration_s == 18.0
+    first_of_next = min(c.start for c in cues if c.segment == 1)
+    assert first_of_next > 6.0 + 0.35, "segment 1 waits for the speech that ran into it"
+
+
 # --------------------------------------------------------------------------- muxing
 
 
@@ -232,7 +258,7 @@ def small_film(tmp_path_factory: pytest.TempPathFactory):
     folder = tmp_path_factory.mktemp("small")
     plan = stage.cast_voices(handmade_plan(segments=2, width=256, height=160, fps=24, seconds=4.0))
     engine = stage.sound_engine()
-    speech = [stage.speak_segment(plan, s, engine) for s in range(2)]
+    speech = [stage.speak_segment(plan, s, engine) for s in range(3)]
     mix = stage.mix_film(plan, speech, {"lunar_garden": stage.ambience_bed(plan, "lunar_garden")})
     picture = probe.synthetic_picture(folder / "picture.mp4", 8.0, size="256x160")
     return plan, mix, picture, folder

@@ -20,6 +20,7 @@ from filmstitch.sound.audio import SAMPLE_RATE, AudioError, from_wav, pauses, sp
 from filmstitch.sound.casting import NARRATOR, CastingError, casting_for
 from filmstitch.sound.casting import cast_voices as _cast_voices
 from filmstitch.sound.mix import mix_film as _mix_film
+from filmstitch.sound.settings import SoundSettings
 from filmstitch.sound.subtitles import Cue, to_srt, to_vtt
 from filmstitch.sound.timing import fit_segment, lay_out
 from filmstitch.sound.tracks import LineSpeech, SegmentSpeech, SoundMix
@@ -32,10 +33,14 @@ class SoundStageError(RuntimeError):
 
 
 def sound_engine(name: str = "piper", **options: object) -> SoundEngine:
-    """The voice engine by name: 'piper' (offline, default), 'speecht5' (in-process, the local GPU) or
-    'speecht5-modal' (the deployed Modal app)."""
+    """The voice engine by name: 'piper' (offline, default; ``FILMSTITCH_SOUND_PIPER_*`` and
+    ``FILMSTITCH_SOUND_SPEECH_WORKERS`` apply), 'speecht5' (in-process, the local GPU) or 'speecht5-modal'
+    (the deployed Modal app). ``options`` go to the engine's constructor."""
     if name == "piper":
-        return PiperEngine(**options)  # type: ignore[arg-type]
+        settings = SoundSettings()
+        defaults = {"voices_dir": settings.piper_voices_dir, "noise_scale": settings.piper_noise_scale,
+                    "workers": settings.speech_workers}
+        return PiperEngine(**(defaults | options))  # type: ignore[arg-type]
     if name == "speecht5":
         from filmstitch.engines.tts import SpeechT5Engine
 
