@@ -4,19 +4,24 @@
    on the frame grid, :func:`filmstitch.sound.timing.segment_start_sample`) plus its layout onset, minus
    where its speech starts inside its own WAV; lines that ran long were moved by
    :func:`filmstitch.sound.timing.place_film`. Each line is levelled to the same speech RMS first, so the
-   narrator and the characters sit at one level.
+   narrator and the characters sit at one level, and the voice stem gets a gentle dialogue compressor
+   (:func:`compress`), so that its peaks allow -16 LUFS under -1 dBTP.
 2. **Ambience.** Each location's bed pieces are added where they belong; neighbouring locations overlap
    by the cross-fade and their ramps add up to constant power.
 3. **Duck.** The ambience drops by :data:`DUCK_DB` under speech: the voice stem's 10 ms RMS says where
    speech is; the gain follows it with a fast attack (starting a little *before* the onset, as a mixer
    would ride the fader) and a slow release, so the bed breathes back in between lines.
-4. **Loudness.** ffmpeg's ``loudnorm`` (EBU R128) in two passes: the first measures the mix, the second
-   applies one linear gain to reach :data:`TARGET_LUFS` with the true peak under :data:`TARGET_TP` (it
-   falls back to its dynamic mode only when one gain cannot do both; the report says which). The
-   target peak keeps a margin under -1 dBTP because AAC encoding overshoots peaks a little.
-5. **Encode and measure.** AAC-LC, 48 kHz stereo, in an .m4a: exactly ``segments * frames_per_clip / fps``
-   seconds of samples (padded or cut to the sample after loudnorm). ffmpeg's ``ebur128`` then measures the
-   encoded file (integrated loudness, loudness range, true peak) for the report.
+4. **Loudness** (EBU R128, two passes). Pass one: ffmpeg's ``ebur128`` measures the mix (integrated
+   loudness, its gating threshold, loudness range, true peak); a look-ahead limiter (:func:`limit_peaks`)
+   takes off only the peaks that the one gain to :data:`TARGET_LUFS` would push over :data:`TARGET_TP`,
+   and the limited mix is measured again. Pass two: ffmpeg's ``loudnorm`` with those measurements and
+   ``linear=true`` applies that single gain (it would fall back to its dynamic mode only if one gain could
+   not do it; the report says which mode ran). The target peak keeps a margin under -1 dBTP because AAC
+   encoding overshoots peaks a little.
+5. **Encode and measure.** Pass two writes AAC-LC, 48 kHz stereo, into an .m4a, cut and padded
+   (``atrim``/``apad``) to exactly ``segments * frames_per_clip / fps`` seconds of samples. ``ebur128``
+   then measures the encoded file (integrated loudness, loudness range, true peak) for the report, while the
+   stems are encoded to FLAC at the same gain.
 """
 
 from __future__ import annotations
