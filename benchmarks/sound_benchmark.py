@@ -86,10 +86,15 @@ def gpu(tiny: bool, frames_per_char: float, repeats: int) -> dict:
     import torch
 
     from filmstitch.engines.audio import StableAudioAmbienceEngine
-    from filmstitch.engines.tts import SpeechT5Engine
     from filmstitch.engines.tiny_sound import (
-        TINY_SPEAKERS, char_tokenizer, full_speecht5, full_stable_audio3, tiny_speecht5, tiny_stable_audio3,
+        TINY_SPEAKERS,
+        char_tokenizer,
+        full_speecht5,
+        full_stable_audio3,
+        tiny_speecht5,
+        tiny_stable_audio3,
     )
+    from filmstitch.engines.tts import SpeechT5Engine
     from filmstitch.sound.ambience import location_spans, piece_bounds
     from filmstitch.sound.casting import cast_voices
     from filmstitch.sound.settings import SoundSettings

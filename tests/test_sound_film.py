@@ -87,7 +87,7 @@ def test_subtitle_track_has_a_cue_per_spoken_line_in_the_scripts_language(film: 
     for start, end, text in cues:
         assert end - start >= 1.0 - 1e-3
         assert len(text.splitlines()) <= 2 and all(len(row) <= 42 for row in text.splitlines())
-    assert all(a[1] <= b[0] for a, b in zip(cues, cues[1:])), "cues overlap"
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(cues)), "cues overlap"
 
 
 def test_cues_start_where_the_voice_stem_starts_speaking(film: Film) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import stat
 import sys
 import textwrap
@@ -243,7 +244,7 @@ def test_a_line_that_runs_long_is_sped_up_at_most_ten_percent_then_moves_into_th
     mix = stage.mix_film(plan, speech, {"lunar_garden": stage.ambience_bed(plan, "lunar_garden")})
     assert any("segment 0" in spill for spill in mix.report.spills)
     cues = mix.cues
-    assert all(a.end <= b.start for a, b in zip(cues, cues[1:]))
+    assert all(a.end <= b.start for a, b in itertools.pairwise(cues))
     assert " ".join(c.text.replace("\n", " ") for c in cues if c.segment == 0) == " ".join(long.split())
     assert mix.report.duration_s == 18.0
     first_of_next = min(c.start for c in cues if c.segment == 1)
@@ -265,7 +266,7 @@ def small_film(tmp_path_factory: pytest.TempPathFactory):
 
 
 def test_burnt_in_subtitles_draw_on_the_picture_and_the_track_stays(small_film) -> None:
-    plan, mix, picture, folder = small_film
+    _, mix, picture, folder = small_film
     clean = folder / "clean.mp4"
     burnt = folder / "burnt.mp4"
     clean.write_bytes(stage.mux_film(picture.read_bytes(), mix.m4a, mix.cues, "en"))

@@ -41,7 +41,7 @@ class ModalVoiceEngine(SoundEngine):
     def synthesize(self, lines: Sequence[tuple[str, VoiceCasting]]) -> list[RawSpeech]:
         try:
             wavs = self.worker.synthesize.remote([(text, casting.voice or "") for text, casting in lines])
-        except Exception as exc:  # Modal raises its own types; the message is what the stage reports
+        except Exception as exc:  # noqa: BLE001 - Modal raises its own types; the stage reports the message
             raise SpeechError(f"the Modal voice worker failed: {type(exc).__name__}: {str(exc)[:200]}", 0) from None
         return [RawSpeech(*from_wav(wav, "Modal voice output")) for wav in wavs]
 

@@ -13,12 +13,17 @@ import numpy as np
 import torch
 from diffusers import AutoencoderSAME, FlowMatchEulerDiscreteScheduler, StableAudio3DiTModel, StableAudio3Pipeline
 from diffusers.pipelines.stable_audio_3.modeling_stable_audio_3 import StableAudio3DurationEmbedder
-from transformers import SpeechT5Config, SpeechT5ForTextToSpeech, SpeechT5HifiGan, SpeechT5HifiGanConfig, T5GemmaConfig
-from transformers import T5GemmaEncoderModel
-from transformers.models.t5gemma.configuration_t5gemma import T5GemmaModuleConfig
-
 from tokenizers import Regex, Tokenizer, models, pre_tokenizers, processors
-from transformers import PreTrainedTokenizerFast
+from transformers import (
+    PreTrainedTokenizerFast,
+    SpeechT5Config,
+    SpeechT5ForTextToSpeech,
+    SpeechT5HifiGan,
+    SpeechT5HifiGanConfig,
+    T5GemmaConfig,
+    T5GemmaEncoderModel,
+)
+from transformers.models.t5gemma.configuration_t5gemma import T5GemmaModuleConfig
 
 from filmstitch.engines.tiny import SPECIAL, WORDS, building_on, word_tokenizer
 
@@ -97,10 +102,10 @@ def full_speecht5(device: str | torch.device = "cuda") -> tuple[SpeechT5ForTextT
 
 def _t5gemma_encoder(hidden: int, layers: int, heads: int, kv_heads: int, head_dim: int, intermediate: int,
                      vocab: int) -> T5GemmaEncoderModel:
-    module = dict(vocab_size=vocab, hidden_size=hidden, intermediate_size=intermediate, num_hidden_layers=layers,
-                  num_attention_heads=heads, num_key_value_heads=kv_heads, head_dim=head_dim,
-                  max_position_embeddings=512, pad_token_id=0, eos_token_id=1, bos_token_id=1, sliding_window=4096,
-                  layer_types=["full_attention"] * layers)
+    module = {"vocab_size": vocab, "hidden_size": hidden, "intermediate_size": intermediate,
+              "num_hidden_layers": layers, "num_attention_heads": heads, "num_key_value_heads": kv_heads,
+              "head_dim": head_dim, "max_position_embeddings": 512, "pad_token_id": 0, "eos_token_id": 1,
+              "bos_token_id": 1, "sliding_window": 4096, "layer_types": ["full_attention"] * layers}
     config = T5GemmaConfig(encoder=T5GemmaModuleConfig(**module), decoder=T5GemmaModuleConfig(**module),
                            vocab_size=vocab, is_encoder_decoder=False)
     return T5GemmaEncoderModel(config).eval()

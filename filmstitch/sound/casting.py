@@ -104,7 +104,7 @@ def shaped_from_notes(notes: VoiceCasting, character: Character, seed: int) -> t
 
 def _keep_apart(pitch: float, taken: list[float]) -> float:
     """The nearest pitch to ``pitch`` (stepping outwards, up first) at least MIN_SEMITONES_APART from all taken."""
-    for step in range(0, 40):
+    for step in range(40):
         for candidate in (pitch + 0.5 * step, pitch - 0.5 * step):
             if -7.5 <= candidate <= 7.5 and all(abs(candidate - t) >= MIN_SEMITONES_APART for t in taken):
                 return round(candidate, 3)

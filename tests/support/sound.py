@@ -28,7 +28,7 @@ def ffprobe(path: Path) -> dict:
 def ebur128(path: Path) -> dict[str, float]:
     """Integrated loudness and true peak of a file's audio by ffmpeg's ebur128 filter."""
     done = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostats", "-i", str(path), "-map", "0:a:0",
-                           "-af", "ebur128=peak=true", "-f", "null", "-"], capture_output=True, timeout=120)
+                           "-af", "ebur128=peak=true", "-f", "null", "-"], capture_output=True, timeout=120, check=True)
     text = done.stderr.decode()
     summary = text[text.rfind("Summary:"):]
     return {"I": float(re.search(r"I:\s*(-?[\d.]+) LUFS", summary).group(1)),
