@@ -259,7 +259,7 @@ def small_film(tmp_path_factory: pytest.TempPathFactory):
     folder = tmp_path_factory.mktemp("small")
     plan = stage.cast_voices(handmade_plan(segments=2, width=256, height=160, fps=24, seconds=4.0))
     engine = stage.sound_engine()
-    speech = [stage.speak_segment(plan, s, engine) for s in range(3)]
+    speech = [stage.speak_segment(plan, s, engine) for s in range(2)]
     mix = stage.mix_film(plan, speech, {"lunar_garden": stage.ambience_bed(plan, "lunar_garden")})
     picture = probe.synthetic_picture(folder / "picture.mp4", 8.0, size="256x160")
     return plan, mix, picture, folder
