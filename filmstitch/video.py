@@ -8,6 +8,7 @@ codec setup and the final concat can stream-copy.
 from __future__ import annotations
 
 import itertools
+import re
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -171,3 +172,54 @@ def concat_mp4(clips: Sequence[Path], out_path: Path) -> bool:
         return False
     finally:
         list_file.unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------- sound and subtitles
+
+
+def subtitle_font_dir(directory: Path) -> str:
+    """Write Pillow's bundled font (Aileron, SIL OFL) into ``directory`` for libass and return its family
+    name: burnt-in subtitles then look the same on every machine, with or without system fonts."""
+    from PIL import ImageFont
+
+    face = ImageFont.load_default(size=24)
+    (directory / "subtitles.ttf").write_bytes(face.font_bytes)
+    return face.getname()[0]
+
+
+def mux_av(picture: bytes, audio: bytes, subtitles_srt: str, language: str, burn: bool = False) -> bytes:
+    """Picture MP4 + audio (AAC .m4a) + subtitles (SRT text) -> one MP4.
+
+    The video is stream-copied, unless ``burn`` draws the subtitles into it (libass via ffmpeg's
+    ``subtitles`` filter, then the project's x264 setup). The audio is stream-copied. The subtitles always
+    go in as a soft ``mov_text`` track tagged with ``language`` (ISO 639-2, e.g. 'eng'); the audio track is
+    tagged the same.
+    """
+    if not re.fullmatch(r"[a-z]{3}", language):
+        raise VideoError(f"subtitle language must be an ISO 639-2 code like 'eng', got {language!r}")
+    with tempfile.TemporaryDirectory(prefix="filmstitch-mux-") as tmp:
+        folder = Path(tmp)
+        (folder / "picture.mp4").write_bytes(picture)
+        (folder / "sound.m4a").write_bytes(audio)
+        (folder / "subtitles.srt").write_text(subtitles_srt, encoding="utf-8")
+        out = folder / "film.mp4"
+        video = ffmpeg.input(str(folder / "picture.mp4")).video
+        sound = ffmpeg.input(str(folder / "sound.m4a")).audio
+        subs = ffmpeg.input(str(folder / "subtitles.srt"), f="srt", sub_charenc="UTF-8")
+        if burn:
+            fonts = folder / "fonts"
+            fonts.mkdir()
+            family = subtitle_font_dir(fonts)
+            style = f"FontName={family},FontSize=18,Outline=2,Shadow=0,MarginV=18,BorderStyle=1"
+            # the paths are ours (a temp folder), never user text
+            video = video.filter("subtitles", str(folder / "subtitles.srt"), fontsdir=str(fonts), force_style=style)
+            video_args = {k: v for k, v in X264_ARGS.items() if k not in ("movflags", "map_metadata")}
+        else:
+            video_args = {"c:v": "copy"}
+        stream = ffmpeg.output(
+            video, sound, subs, str(out), **video_args,
+            **{"c:a": "copy", "c:s": "mov_text", "metadata:s:s:0": f"language={language}",
+               "metadata:s:a:0": f"language={language}", "movflags": "+faststart", "map_metadata": -1},
+        )
+        _run(stream)
+        return out.read_bytes()
