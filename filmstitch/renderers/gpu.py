@@ -128,8 +128,10 @@ def camera_words(plan: FilmPlan, segment: int) -> str:
 
 def short_appearance(plan: FilmPlan, name: str) -> str:
     character = plan.character(name)
-    appearance = character.appearance.strip() or " ".join(character.description.split()[:MAX_SHORT_APPEARANCE_WORDS])
-    return f"{character.name} is {appearance.rstrip('.')}."
+    words = (character.appearance.strip() or character.description).split()[:MAX_SHORT_APPEARANCE_WORDS]
+    if words and words[0] in ("A", "An", "The"):  # "Mira is a slim astronaut", not "Mira is A slim ..."
+        words[0] = words[0].lower()
+    return f"{character.name} is {' '.join(words).rstrip('.')}."
 
 
 def video_prompt(plan: FilmPlan, segment: int) -> str:

@@ -70,6 +70,17 @@ class KeyframeQc(BaseModel):
             return False
         return self.variants[best].score < self.threshold
 
+    def caption(self, variant: int, names: dict[str, str] | None = None) -> str:
+        """One line for a checkpoint form, under the variant's picture, e.g.
+        ``continuity 0.71 (Mira 0.80, Lunar garden 0.55), recommended``. `names`: subject id -> display name."""
+        row = self.variants[variant]
+        if row.score is None:
+            return "continuity: not scored (no reference present)"
+        parts = ", ".join(f"{(names or {}).get(sid, sid)} {value:.2f}" for sid, value in row.similarity.items())
+        flag = ", recommended" if variant == self.best else ""
+        low = " (below the retry threshold)" if self.threshold is not None and row.score < self.threshold else ""
+        return f"continuity {row.score:.2f} ({parts}){flag}{low}"
+
 
 class SeamQc(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -78,6 +89,14 @@ class SeamQc(BaseModel):
     ssim: float
     colour_shift: float
     method: str = SEAM_METHOD
+
+
+def qc_artifact(keyframes: Sequence[KeyframeQc], seams: Sequence[SeamQc]) -> dict:
+    """The run's QC record (JSON-able): every boundary's variant scores, its recommended pick, every seam."""
+    return {
+        "keyframes": [{**k.model_dump(), "best": k.best, "needs_retry": k.needs_retry} for k in keyframes],
+        "seams": [s.model_dump() for s in seams],
+    }
 
 
 def keyframe_qc(
