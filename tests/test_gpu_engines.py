@@ -536,7 +536,8 @@ def test_interpolated_motion_generates_half_the_frames_at_half_the_rate(monkeypa
     assert calls[0]["num_frames"] == 9 and calls[0]["frame_rate"] == 4 and calls[0]["conditions"][1].frame_index == 8
     assert video.shape == (17, 32, 32, 3)
     assert np.array_equal(video[0], np.asarray(first)) and np.array_equal(video[-1], np.asarray(last))
-    assert tiny_settings(fast=True).effective_video_motion == "interpolated"
+    # Fast mode keeps native motion: ffmpeg's interpolator took 27 s of CPU per 768x512 clip on the H200 host.
+    assert tiny_settings(fast=True).effective_video_motion == "native"
 
 
 def test_text_embeddings_match_the_pipelines_and_the_negative_prompt_is_encoded_once(

@@ -147,9 +147,7 @@ class GpuSettings(BaseSettings):
     pin_keyframes: bool = Field(True, description="Write the exact keyframe pixels into a clip's first and last frame.")
 
     # --- speed ---
-    fast: bool = Field(
-        False, description="Opt-in fast mode (lossy): fewer steps, the cache below, interpolated motion."
-    )
+    fast: bool = Field(False, description="Opt-in fast mode (lossy): fewer steps and the cache hook below.")
     fast_image_steps: int = Field(16, ge=1, le=100)
     fast_video_steps: int = Field(20, ge=1, le=100)
     fast_cache: Literal["none", "taylorseer", "first-block"] = Field(
@@ -206,7 +204,7 @@ class GpuSettings(BaseSettings):
 
     @property
     def effective_video_motion(self) -> str:
-        return "interpolated" if self.fast else self.video_motion
+        return self.video_motion
 
     @property
     def effective_qc_dir(self) -> str:

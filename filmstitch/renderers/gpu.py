@@ -197,8 +197,8 @@ class DevicePool:
     A job takes a slot on the device with the fewest jobs running (ties: the one busy for the shortest time
     so far), so work spreads evenly and no device idles while a job waits. Each device has ``slots`` slots:
     the engines run one job's GPU work at a time, so a second slot lets a clip's CPU work (MP4 encode,
-    interpolation) overlap the next clip's denoising. Every job's GPU-held time is added to its device's
-    busy time, which is logged.
+    interpolation) overlap the next clip's denoising. A device's busy time is the wall time it had at least
+    one job (overlapping jobs count once); it is logged after every job with the job's own time.
     """
 
     def __init__(self, devices: list[str], slots: int, make_room: Callable[[str, str], None] | None = None) -> None:
@@ -207,6 +207,7 @@ class DevicePool:
         self.devices, self.slots = list(devices), slots
         self.running = dict.fromkeys(self.devices, 0)
         self.busy_s = dict.fromkeys(self.devices, 0.0)
+        self._busy_since: dict[str, float] = {}
         self.jobs = dict.fromkeys(self.devices, 0)
         self.engines: dict[tuple[str, str], Any] = {}
         self.loads: list[tuple[str, str]] = []
@@ -229,14 +230,17 @@ class DevicePool:
                 self._free.wait()
                 device = self._pick()
             self.running[device] += 1
-        started = time.perf_counter()
+            started = time.perf_counter()
+            self._busy_since.setdefault(device, started)
         try:
             yield device
         finally:
-            held = time.perf_counter() - started
             with self._free:
+                now = time.perf_counter()
+                held = now - started
                 self.running[device] -= 1
-                self.busy_s[device] += held
+                if self.running[device] == 0:  # the device goes idle: its busy stretch ends
+                    self.busy_s[device] += now - self._busy_since.pop(device)
                 self.jobs[device] += 1
                 busy, jobs = self.busy_s[device], self.jobs[device]
                 self._free.notify()
