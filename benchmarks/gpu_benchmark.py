@@ -318,7 +318,7 @@ def flux_part(bench: Bench, args: argparse.Namespace) -> None:
     undo_speed_ups(pipe)
     measure("flux_keyframe_batch3_eager_baseline_again", base, steps)
 
-    # Optional, while time is left: the second image engine, fast mode compiled, the seed's blend, FP8.
+    # Optional, while time is left: the second image engine, fast mode compiled, the clip-blend, FP8.
     if args.tiny or bench.time_left() > 60:
         klein_part(bench, args, device, dtype, width, height, refs)
     if args.tiny or bench.time_left() > 120:
@@ -331,7 +331,7 @@ def flux_part(bench: Bench, args: argparse.Namespace) -> None:
                                               references, redux)
         blend_s, _ = timed(lambda: keyframe_call(blend, width, height)(steps))
         bench.record("flux_keyframe_batch3_eager_clip_blend", {"call_s": round(blend_s, 3),
-                                                               "note": "the seed's pooled blend, for comparison"})
+                                                               "note": "the pooled clip-blend, for comparison"})
     if args.fp8 and (args.tiny or bench.time_left() > 150):
         # Last: FP8 swaps the shared transformer's linear layers for good.
         fp8 = fast.model_copy(update={"fp8": True})

@@ -141,7 +141,7 @@ class GpuSettings(BaseSettings):
     )
     negative_prompt: str = "worst quality, inconsistent motion, blurry, jittery, distorted"
     video_decode_timestep: float = Field(
-        0.05, ge=0.0, le=1.0, description="LTX 0.9.1+ timestep-conditioned VAE decode (0.05: the 0.9.5 model card)."
+        0.05, ge=0.0, le=1.0, description="LTX 0.9.1+ timestep-conditioned VAE decode (0.05, as diffusers' LTX examples)."
     )
     video_decode_noise_scale: float = Field(0.025, ge=0.0, le=1.0, description="Noise of that decode (0.025).")
     pin_keyframes: bool = Field(True, description="Write the exact keyframe pixels into a clip's first and last frame.")
@@ -179,7 +179,7 @@ class GpuSettings(BaseSettings):
     modal_gpu: str = Field("A100-40GB", description="Modal GPU type, e.g. 'A100-40GB', 'H100', 'L40S'.")
     modal_timeout_s: int = Field(1800, ge=60, le=86400)
     modal_max_containers: int = Field(10, ge=1, le=100)
-    modal_min_containers: int = Field(0, ge=0, le=10, description="Warm containers (the seed used 1 against cold starts).")
+    modal_min_containers: int = Field(0, ge=0, le=10, description="Warm containers (1 avoids a cold start per film).")
     modal_scaledown_s: int = Field(300, ge=2, le=3600)
     modal_retries: int = Field(2, ge=0, le=10)
     modal_weights_volume: str = "filmstitch-weights"

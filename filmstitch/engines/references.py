@@ -20,7 +20,7 @@ tokens instead:
 3. they are appended after the keyframe prompt's T5 tokens, so the text (scene, action, staging) and the
    references (who and where) are read together. The pooled CLIP vector stays the prompt's.
 
-``clip-blend``: the seed's blend of pooled vectors, kept for comparison
+``clip-blend``: the original blend of pooled vectors, kept for comparison
 ----------------------------------------------------------------------
 FLUX's pooled vector is CLIP-L's text ``pooler_output`` (768-d, *before* ``text_projection``);
 ``CLIPVisionModelWithProjection.image_embeds`` is *after* ``visual_projection``, in the joint image-text

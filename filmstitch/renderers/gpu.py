@@ -48,7 +48,7 @@ MAX_NARRATION_WORDS = 30
 
 
 def summary_words(text: str, limit: int = MAX_CLIP_SUMMARY_WORDS) -> str:
-    """At most `limit` words: CLIP reads 77 tokens and silently drops the rest (the seed's bug)."""
+    """At most `limit` words: CLIP reads 77 tokens and silently drops the rest (the first version's bug)."""
     return " ".join(text.split()[:limit])
 
 
