@@ -1,15 +1,39 @@
 #!/usr/bin/env bash
-# Run one part of the GPU benchmark on a CUDA machine from the repository root:
-#   bash benchmarks/device_run.sh flux [--fp8 ...]     bash benchmarks/device_run.sh ltx [--fp8 ...]
-# Wheels the machine lacks (diffusers 0.42.1, torchao, pydantic-settings, ...) may sit in .whl/ (docs/gpu.md).
+# The GPU numbers on a CUDA machine, from the repository root (or a copy of it):
+#   bash benchmarks/device_run.sh bench        # FLUX part, LTX part, LTX compile with a warm cache, film summary
+#   bash benchmarks/device_run.sh flux [...]   # one part (extra arguments go to gpu_benchmark.py)
+#   bash benchmarks/device_run.sh film [...]   # the whole film on random full-size weights (gpu_film.py)
+# Wheels the machine lacks (diffusers 0.42.1, pydantic-settings, imageio-ffmpeg, ...) may sit in $WHEELS
+# (default: .whl/ beside benchmarks/). Results go to $OUT (default bench-out/), one log: $OUT/run.log.
 set -o pipefail
 part="$1"; shift
+root="$(cd "$(dirname "$0")/.." && pwd)"
 OUT="${OUT:-bench-out}"; mkdir -p "$OUT"
-if [ -d .whl ]; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
-  export PYTHONPATH=/tmp/site
+wheels="${WHEELS:-$root/.whl}"
+export PYTHONPATH="$root"
+if [ -d "$wheels" ]; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site "$wheels"/*.whl || exit 1
+  export PYTHONPATH="$root:/tmp/site"
 fi
 export PYTHONUNBUFFERED=1
-nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm --format=csv | tee "$OUT/nvidia-smi-$part.txt"
-timeout -k 5 "${BENCH_TIMEOUT:-3600}" python3 benchmarks/gpu_benchmark.py --part "$part" --out "$OUT" "$@" 2>&1 \
-  | grep --line-buffered -v -E "timesteps. were passed|requires torchvision|Attention backends are" | tee -a "$OUT/$part.log"
+started=$(date +%s)
+left() { echo $(( ${BUDGET_S:-570} - ($(date +%s) - started) )); }
+nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm --format=csv | tee "$OUT/nvidia-smi.txt"
+run() {  # run SECONDS SCRIPT ARGS...: one process, killed at its time limit
+  local limit="$1" script="$2"; shift 2
+  timeout -k 5 "$limit" python3 "$root/benchmarks/$script" "$@" 2>&1 \
+    | grep --line-buffered -v -E "timesteps. were passed|requires torchvision|Attention backends are|truncated because" \
+    | tee -a "$OUT/run.log"
+}
+case "$part" in
+  flux|ltx) run "${BENCH_TIMEOUT:-3600}" gpu_benchmark.py --part "$part" --out "$OUT" "$@" ;;
+  bench)
+    run 280 gpu_benchmark.py --part flux --out "$OUT" --deadline 262 "$@"
+    run $(( $(left) - 10 )) gpu_benchmark.py --part ltx --out "$OUT" --deadline $(( $(left) - 28 )) "$@"
+    if [ "$(left)" -gt 50 ]; then  # compile again in a new process, the Inductor/Triton cache now warm
+      run $(( $(left) - 5 )) gpu_benchmark.py --part ltx --only-compiled --out "$OUT"
+    fi
+    python3 "$root/benchmarks/gpu_benchmark.py" --part film --out "$OUT" | tee -a "$OUT/run.log" ;;
+  film) run "${BENCH_TIMEOUT:-580}" gpu_film.py --out "$OUT" "$@" ;;
+  *) echo "usage: bash benchmarks/device_run.sh bench|flux|ltx|film [arguments]"; exit 2 ;;
+esac

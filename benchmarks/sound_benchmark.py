@@ -86,7 +86,7 @@ def gpu(tiny: bool, frames_per_char: float, repeats: int) -> dict:
     import torch
 
     from filmstitch.engines.audio import StableAudioAmbienceEngine
-    from filmstitch.engines.tiny_sound import (
+    from filmstitch.testing.tiny_sound import (
         TINY_SPEAKERS,
         char_tokenizer,
         full_speecht5,

@@ -28,7 +28,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.gpu_benchmark import build_reference_encoder, noise_image, sync, timed, tiny_png
-from filmstitch.engines import GpuSettings, tiny
+from filmstitch.engines import GpuSettings
+from filmstitch.testing import tiny_models as tiny
 from filmstitch.engines.flux import FluxImageEngine
 from filmstitch.engines.ltx import LtxVideoEngine
 
@@ -52,6 +53,7 @@ def settings_for(config: str, args: argparse.Namespace) -> GpuSettings:
         compile_mode="reduce-overhead" if "graphs" in config else "default",
         attention_backend=args.attention or None,
         image_steps=args.steps,
+        reference_mode="clip-blend",
         video_steps=args.steps,
         compile_cache_dir=args.cache_dir,
     )
@@ -128,7 +130,8 @@ def time_phases(pipe: Any) -> dict[str, float]:
     wrap(runtime_module, "png_bytes", "png_encode")
     wrap(runtime_module, "open_image", "png_decode")
     wrap(ltx_module, "to_uint8_video", "uint8_to_host")
-    wrap(ltx_module, "resample_frames", "resample")
+    wrap(ltx_module, "interpolate_frames", "interpolate")
+    wrap(ltx_module, "h264_round_trip", "condition_round_trip")
     return totals
 
 

@@ -1,10 +1,11 @@
-"""FilmStitch on Modal: FLUX.1-dev paints the references and keyframes, LTX-Video 0.9.5 films the clips.
+"""FilmStitch on Modal: FLUX paints the references and keyframes, LTX-Video 0.9.5 films the clips.
 
 A film needs GPUs in bursts: a dozen image batches, then ten clips, then nothing until the next film.
 Modal bills per second and scales to zero, so each engine gets its own GPU class here:
 
-* ``FluxWorker`` renders reference variants and keyframe variants (FLUX.1-dev, bf16, with the
-  multi-reference CLIP conditioning of :mod:`filmstitch.engines.flux`);
+* ``FluxWorker`` renders reference variants and keyframe variants (FLUX.1-dev with FLUX.1-Redux
+  reference tokens, or FLUX.2 [klein] with ``FILMSTITCH_GPU_IMAGE_ENGINE=flux2-klein``; bf16) and scores
+  keyframe variants against their references (``variant_scores``: CLIP-L or DINOv2 embeddings);
 * ``LtxWorker`` renders one clip between two chosen keyframes (LTX-Video 0.9.5, first/last-frame
   conditioning, :mod:`filmstitch.engines.ltx`). Ten clips arrive at once (Prefect fans out); each
   container takes two (``clips_per_gpu``), one denoising while the other is encoded, so five
@@ -12,7 +13,12 @@ Modal bills per second and scales to zero, so each engine gets its own GPU class
 
 Each container loads its pipeline once, in ``@modal.enter``, from a Volume that holds the weights
 (mounted read-only: containers only read it). Transient failures (a preempted container, a CUDA hiccup)
-are retried by Modal with backoff; Prefect's own task retries sit on top.
+are retried by Modal with backoff; Prefect's own task retries sit on top. Modal retries *every* exception a
+function raises, so a bad request is not raised: the method returns ``BadInput`` and the caller raises the
+``ValueError`` (no GPU is held for retries of a request that cannot succeed).
+
+The machine that runs the flow makes the remote calls, so it needs Modal credentials (``modal token new``
+or ``MODAL_TOKEN_ID`` / ``MODAL_TOKEN_SECRET``); the renderer says so before any work if they are missing.
 
 Everything tunable comes from ``FILMSTITCH_GPU_*`` settings (:class:`filmstitch.engines.GpuSettings`),
 read when you deploy: GPU type, timeout, container limits, scale-down window, steps, fast mode, compile.
@@ -21,6 +27,7 @@ Deploy, once the weights are in the Volume::
 
     modal secret create huggingface-secret HF_TOKEN=hf_...    # FLUX.1-dev is gated: accept its licence first
     modal run modal_workers/film_gpu.py                          # download the weights into the Volume (once)
+                                                                 # (allow-lists from each repo's model_index.json)
     modal deploy modal_workers/film_gpu.py
     FILMSTITCH_RENDERER=modal filmstitch make "a stranded astronaut on the moon discovers nature"
 
@@ -31,20 +38,18 @@ clip container films few clips. Set ``FILMSTITCH_GPU_COMPILE=1`` for long-lived 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import modal
 
-from filmstitch.engines import GpuSettings
+from filmstitch.engines import BadInput, GpuSettings
+from filmstitch.engines import weights as weight_repos
 
 settings = GpuSettings()
 
 WEIGHTS = "/weights"
 CACHE = "/cache"
-#: Hugging Face repositories (diffusers layout) and the Volume folders they go to.
-WEIGHT_REPOS = {
-    "flux1-dev": ("black-forest-labs/FLUX.1-dev", ["flux1-dev.safetensors", "ae.safetensors", "*.gguf"]),
-    "ltx-video-0.9.5": ("Lightricks/LTX-Video-0.9.5", ["ltx-video-2b-v0.9.5.safetensors", "*.mp4", "media/*"]),
-    "clip-vit-large-patch14": ("openai/clip-vit-large-patch14", ["*.bin", "*.h5", "*.msgpack", "*.onnx"]),
-}
 
 app = modal.App(settings.modal_app)
 
@@ -56,12 +61,16 @@ container_env = {
     if not name.startswith("modal_")
 }
 container_env |= {
-    "FILMSTITCH_GPU_FLUX_DIR": f"{WEIGHTS}/flux1-dev",
-    "FILMSTITCH_GPU_LTX_DIR": f"{WEIGHTS}/ltx-video-0.9.5",
-    "FILMSTITCH_GPU_CLIP_VISION_DIR": f"{WEIGHTS}/clip-vit-large-patch14",
+    "FILMSTITCH_GPU_FLUX_DIR": f"{WEIGHTS}/{weight_repos.FLUX1_DEV.folder}",
+    "FILMSTITCH_GPU_REDUX_DIR": f"{WEIGHTS}/{weight_repos.FLUX1_REDUX.folder}",
+    "FILMSTITCH_GPU_FLUX2_DIR": f"{WEIGHTS}/{weight_repos.FLUX2_KLEIN.folder}",
+    "FILMSTITCH_GPU_LTX_DIR": f"{WEIGHTS}/{weight_repos.LTX_VIDEO.folder}",
+    "FILMSTITCH_GPU_CLIP_VISION_DIR": f"{WEIGHTS}/{weight_repos.CLIP_L.folder}",
     "FILMSTITCH_GPU_COMPILE_CACHE_DIR": f"{CACHE}/torch",
     "FILMSTITCH_GPU_DEVICE": "cuda",
 }
+if settings.qc_dir:  # a DINOv2 folder on the Volume, named like its local folder
+    container_env["FILMSTITCH_GPU_QC_DIR"] = f"{WEIGHTS}/{settings.qc_dir.rstrip('/').rsplit('/', 1)[-1]}"
 
 image = (
     modal.Image.debian_slim(python_version="3.11")
@@ -80,6 +89,7 @@ image = (
         "pillow",
         "ffmpeg-python",
         "imageio-ffmpeg",
+        "scikit-image",
     )
     .env(container_env)
     .add_local_python_source("filmstitch")
@@ -91,7 +101,7 @@ compile_cache = modal.Volume.from_name(settings.modal_cache_volume, create_if_mi
 gpu_class = app.cls(
     image=image,
     gpu=settings.modal_gpu,
-    volumes={WEIGHTS: weights.read_only(), CACHE: compile_cache},
+    volumes={WEIGHTS: weights.with_mount_options(read_only=True), CACHE: compile_cache},
     timeout=settings.modal_timeout_s,
     scaledown_window=settings.modal_scaledown_s,
     max_containers=settings.modal_max_containers,
@@ -100,25 +110,63 @@ gpu_class = app.cls(
 )
 
 
+def reject_bad_input(call: Callable[[], Any]) -> Any:
+    """Run a method's work; a ValueError (bad request) comes back as BadInput instead of a retried failure."""
+    try:
+        return call()
+    except ValueError as exc:
+        return BadInput(str(exc))
+
+
 @gpu_class
 class FluxWorker:
-    """FLUX.1-dev: reference variants and keyframe variants, one batched call per request."""
+    """The image engine: reference variants and keyframe variants, one batched call per request, and their QC."""
 
     @modal.enter()
     def load(self) -> None:
-        from filmstitch.engines.flux import FluxImageEngine
+        from filmstitch.engines.flux2 import load_image_engine
 
-        self.engine = FluxImageEngine.load(GpuSettings())
+        self.settings = GpuSettings()
+        self.engine = load_image_engine(self.settings)
+        self.scorer: Any = None
 
     @modal.method()
-    def reference_pngs(self, prompt: str, clip_prompt: str, seeds: list[int], width: int, height: int) -> list[bytes]:
-        return self.engine.reference_pngs(prompt, clip_prompt, seeds, width, height)
+    def reference_pngs(
+        self, prompt: str, summary: str, seeds: list[int], width: int, height: int
+    ) -> list[bytes] | BadInput:
+        return reject_bad_input(lambda: self.engine.reference_pngs(prompt, summary, seeds, width, height))
 
     @modal.method()
     def keyframe_pngs(
-        self, prompt: str, clip_summary: str, reference_pngs: list[bytes], seeds: list[int], width: int, height: int
-    ) -> list[bytes]:
-        return self.engine.keyframe_pngs(prompt, clip_summary, reference_pngs, seeds, width, height)
+        self,
+        prompt: str,
+        summary: str,
+        reference_pngs: list[bytes],
+        seeds: list[int],
+        width: int,
+        height: int,
+        reference_weights: list[float] | None = None,
+    ) -> list[bytes] | BadInput:
+        return reject_bad_input(lambda: self.engine.keyframe_pngs(
+            prompt, summary, reference_pngs, seeds, width, height, reference_weights
+        ))
+
+    @modal.method()
+    def variant_scores(self, variant_pngs: list[bytes], reference_pngs: dict[str, bytes]) -> dict[str, Any] | BadInput:
+        """Embedding cosines of each keyframe variant against each reference (the scorer loads on first use)."""
+
+        def score() -> dict[str, Any]:
+            if self.scorer is None:
+                from filmstitch.engines import runtime
+                from filmstitch.engines.qc import EmbeddingScorer
+
+                device = runtime.resolve_device(self.settings)
+                dtype = runtime.resolve_dtype(self.settings, device)
+                self.scorer = EmbeddingScorer.load(self.settings.effective_qc_dir, device, dtype)
+            return {"similarities": self.scorer.similarity_pngs(variant_pngs, reference_pngs),
+                    "method": self.scorer.method}
+
+        return reject_bad_input(score)
 
     @modal.exit()
     def save_compile_cache(self) -> None:
@@ -140,9 +188,20 @@ class LtxWorker:
 
     @modal.method()
     def clip_mp4(
-        self, first_png: bytes, last_png: bytes, prompt: str, seed: int, width: int, height: int, frames: int, fps: int
-    ) -> bytes:
-        return self.engine.clip_mp4(first_png, last_png, prompt, seed, width, height, frames, fps)
+        self,
+        first_png: bytes,
+        last_png: bytes,
+        prompt: str,
+        seed: int,
+        width: int,
+        height: int,
+        frames: int,
+        fps: int,
+        closing_frame: bool = False,
+    ) -> bytes | BadInput:
+        return reject_bad_input(lambda: self.engine.clip_mp4(
+            first_png, last_png, prompt, seed, width, height, frames, fps, closing_frame
+        ))
 
     @modal.exit()
     def save_compile_cache(self) -> None:
@@ -162,18 +221,19 @@ def _commit_cache() -> None:
     timeout=3 * 3600,
 )
 def download_weights() -> list[str]:
-    """Download FLUX.1-dev, LTX-Video 0.9.5 and CLIP-L into the weights Volume (needs HF_TOKEN in the secret).
+    """Download the weights the deployed settings use into the Volume (needs HF_TOKEN in the secret; FLUX.1-dev
+    and FLUX.1-Redux-dev are gated: accept their licences on the Hub first).
 
-    Single-file checkpoints that duplicate the diffusers folders are skipped (~23 GB less for FLUX).
+    Each diffusers repository is fetched with an allow-list read from its ``model_index.json`` (the index and
+    its components' folders), so single-file duplicates, GGUF files and sample media are never downloaded.
     """
     import os
-
-    from huggingface_hub import snapshot_download
+    from pathlib import Path
 
     done = []
-    for folder, (repo, ignore) in WEIGHT_REPOS.items():
-        snapshot_download(repo, local_dir=f"{WEIGHTS}/{folder}", ignore_patterns=ignore, token=os.environ["HF_TOKEN"])
-        done.append(f"{repo} -> {settings.modal_weights_volume}:/{folder}")
+    for repo in weight_repos.repos_for(settings):
+        patterns = weight_repos.download(repo, Path(WEIGHTS), os.environ.get("HF_TOKEN"))
+        done.append(f"{repo.repo} -> {settings.modal_weights_volume}:/{repo.folder} ({', '.join(patterns)})")
     weights.commit()
     return done
 

@@ -35,7 +35,8 @@ def test_make_film_with_the_local_gpu_renderer_on_tiny_pipelines(
     assert result.renderer == "local-gpu" and result.picks.auto is True
     film = Path(result.location.removeprefix("file://"))
     info = probe(film)
-    assert (info.codec, info.width, info.height, info.fps, info.frames) == ("h264", 128, 128, 8.0, 16)
+    # 2 segments x 8 frames + the closing keyframe: every boundary frame once.
+    assert (info.codec, info.width, info.height, info.fps, info.frames) == ("h264", 128, 128, 8.0, 17)
     frames = decode_frames(film)
     assert frames.std() > 10  # rendered pixels (noise from random weights), not a blank film
 

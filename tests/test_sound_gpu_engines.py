@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from filmstitch.engines.audio import StableAudioAmbienceEngine, ambience_prompt
-from filmstitch.engines.tiny_sound import TINY_SPEAKERS, save_tiny_speecht5, tiny_stable_audio3
+from filmstitch.testing.tiny_sound import TINY_SPEAKERS, save_tiny_speecht5, tiny_stable_audio3
 from filmstitch.engines.tts import SpeechT5Engine, mean_xvectors
 from filmstitch.models import VoiceCasting
 from filmstitch.sound import stage
@@ -108,7 +108,7 @@ def test_the_modal_app_runs_the_same_engines(settings: SoundSettings, monkeypatc
     monkeypatch.setenv("FILMSTITCH_SOUND_AMBIENCE_DIR", settings.ambience_dir)
     monkeypatch.setenv("FILMSTITCH_SOUND_DEVICE", "cpu")
     monkeypatch.setenv("FILMSTITCH_SOUND_AMBIENCE_STEPS", "2")
-    from modal_workers import sound_gpu
+    from filmstitch.modal_workers import sound_gpu
 
     voices = sound_gpu.VoiceWorker()
     assert voices.voices.local() == sorted(TINY_SPEAKERS)

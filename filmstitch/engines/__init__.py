@@ -1,9 +1,10 @@
-"""GPU engines: FLUX.1-dev for reference and keyframe images, LTX-Video 0.9.5 for clips.
+"""GPU engines: FLUX.1-dev (or FLUX.2 [klein]) for reference and keyframe images, LTX-Video 0.9.5 for clips.
 
-The engines are plain Python classes (``filmstitch.engines.flux.FluxImageEngine`` and
-``filmstitch.engines.ltx.LtxVideoEngine``). The ``local-gpu`` renderer runs them in-process and
-the Modal app (``modal_workers/film_gpu.py``) runs the very same classes inside GPU containers.
-Both read :class:`GpuSettings` (environment variables ``FILMSTITCH_GPU_*``).
+The engines are plain Python classes (``filmstitch.engines.flux.FluxImageEngine``,
+``filmstitch.engines.flux2.Flux2KleinImageEngine`` and ``filmstitch.engines.ltx.LtxVideoEngine``), plus
+the continuity scorer ``filmstitch.engines.qc.EmbeddingScorer``. The ``local-gpu`` renderer runs them
+in-process and the Modal app (``modal_workers/film_gpu.py``) runs the very same classes inside GPU
+containers. Both read :class:`GpuSettings` (environment variables ``FILMSTITCH_GPU_*``).
 
 This module imports no torch, so settings can be read (and Modal apps defined) on machines
 without the GPU extras. Torch-dependent helpers live in :mod:`filmstitch.engines.runtime`.
@@ -11,6 +12,7 @@ without the GPU extras. Torch-dependent helpers live in :mod:`filmstitch.engines
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -18,6 +20,27 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: LTX-Video's VAE compresses time 8x, so a clip must have 8k+1 frames.
 LTX_FRAME_STEP = 8
+#: The most frames LTX-Video 0.9.5 generates in one clip (Lightricks' own limit).
+LTX_MAX_FRAMES = 257
+
+ImageEngineName = Literal["flux1-dev", "flux2-klein"]
+ReferenceMode = Literal["redux", "clip-blend", "none"]
+
+
+@dataclass(frozen=True)
+class BadInput:
+    """What a GPU worker returns (instead of raising) when a request is invalid: Modal retries every
+    exception a function raises, and a bad request must not hold a GPU for two more attempts. The
+    caller turns it back into a ``ValueError`` (:func:`raise_bad_input`)."""
+
+    message: str
+
+
+def raise_bad_input(result: object) -> object:
+    """The result itself, or the ``ValueError`` a worker reported as :class:`BadInput`."""
+    if isinstance(result, BadInput):
+        raise ValueError(result.message)
+    return result
 
 
 class GpuSettings(BaseSettings):
@@ -25,12 +48,23 @@ class GpuSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="FILMSTITCH_GPU_", env_file=".env", extra="ignore")
 
-    # --- weights (diffusers `from_pretrained` layout; see docs/gpu.md for the download) ---
+    # --- weights (diffusers `from_pretrained` layout, filmstitch.engines.weights; docs/gpu.md) ---
     flux_dir: str = Field("/weights/flux1-dev", description="FLUX.1-dev pipeline directory.")
+    redux_dir: str = Field("/weights/flux1-redux-dev", description="FLUX.1-Redux-dev prior pipeline directory.")
+    flux2_dir: str = Field("/weights/flux2-klein-4b", description="FLUX.2 [klein] 4B pipeline directory.")
     ltx_dir: str = Field("/weights/ltx-video-0.9.5", description="LTX-Video 0.9.5 pipeline directory.")
     clip_vision_dir: str = Field(
         "/weights/clip-vit-large-patch14",
-        description="openai/clip-vit-large-patch14 (vision tower + both projections) for reference conditioning.",
+        description="openai/clip-vit-large-patch14 (vision tower + both projections): the clip-blend references "
+        "and the continuity scores.",
+    )
+    qc_dir: str | None = Field(
+        None, description="Image-embedding model for the continuity scores (CLIP or DINOv2 folder); None = clip_vision_dir."
+    )
+    qc_threshold: float = Field(
+        0.6, ge=-1.0, le=1.0, description="A boundary whose best variant's embedding cosine is under this is worth "
+        "one re-render (--auto). A starting point to tune on real renders: CLIP-L image-to-image cosines of "
+        "unrelated photos sit around 0.5, of the same subject above 0.8.",
     )
 
     # --- where and how to run ---
@@ -42,19 +76,61 @@ class GpuSettings(BaseSettings):
         None, gt=0, description="GPU memory the engines may plan for; None = the device's total memory."
     )
 
+    # --- images: which engine, and how the chosen references condition a keyframe ---
+    image_engine: ImageEngineName = Field(
+        "flux1-dev", description="flux1-dev (FLUX.1-dev + references) or flux2-klein (FLUX.2 [klein] 4B, references "
+        "as in-context images)."
+    )
+    reference_mode: ReferenceMode = Field(
+        "redux", description="FLUX.1-dev only: redux (FLUX.1-Redux image tokens per reference), clip-blend (the "
+        "pooled-vector blend), none (text only)."
+    )
+    character_reference_weight: float = Field(1.0, ge=0.0, le=2.0, description="Weight of a character's reference.")
+    environment_reference_weight: float = Field(0.6, ge=0.0, le=2.0, description="Weight of the location's reference.")
+    reference_size: int = Field(
+        512, ge=64, le=1024, description="References render square at this size (or the film's height if smaller): "
+        "what their consumers read (Redux 384 px, CLIP 224 px, FLUX.2 references 512 px, the form's thumbnails)."
+    )
+
     # --- FLUX.1-dev ---
     image_steps: int = Field(28, ge=1, le=100)
     image_guidance: float = Field(3.5, ge=0.0, le=20.0, description="FLUX.1-dev distilled guidance.")
     reference_weight: float = Field(
-        0.3, ge=0.0, le=1.0, description="How much of the references' CLIP image embedding enters the pooled prompt."
+        0.3, ge=0.0, le=1.0, description="clip-blend: how far the pooled prompt moves towards the references."
+    )
+    redux_tokens_per_side: int = Field(
+        9, ge=1, le=27, description="redux: each reference's 27x27 SigLIP tokens are area-pooled to this grid "
+        "(9: 81 tokens), so several references add few tokens and the text prompt keeps its say."
     )
     t5_max_tokens: int = Field(512, ge=16, le=512)
+
+    # --- FLUX.2 [klein] 4B ---
+    flux2_steps: int = Field(4, ge=1, le=100, description="klein 4B is step-distilled: 4 steps.")
+    flux2_guidance: float = Field(1.0, ge=0.0, le=20.0, description="Ignored by the distilled model (no CFG).")
+    flux2_reference_pixels: int = Field(
+        512 * 512, ge=64 * 64, le=1024 * 1024,
+        description="Pixel area a reference of weight 1 is given (area scales with the weight; 0 drops it).",
+    )
+    flux2_max_tokens: int = Field(512, ge=16, le=512)
 
     # --- LTX-Video 0.9.5 ---
     video_steps: int = Field(40, ge=1, le=100)
     video_guidance: float = Field(3.0, ge=1.0, le=20.0)
     video_max_frames: int = Field(
-        97, ge=9, le=257, description="Most frames LTX generates per clip (8k+1); longer clips are time-resampled."
+        LTX_MAX_FRAMES, ge=9, le=LTX_MAX_FRAMES,
+        description="Most frames LTX generates per clip (8k+1); longer clips use `interpolated` motion.",
+    )
+    video_motion: Literal["native", "interpolated"] = Field(
+        "native", description="native: every frame generated at the film's rate (193 for 8 s at 24 fps); "
+        "interpolated: half the frames generated (at half the rate) and the rest made by ffmpeg's motion-compensated "
+        "interpolator (minterpolate). Never cross-fades.",
+    )
+    keyframe_crf: int = Field(
+        29, ge=0, le=51, description="CRF of the one-frame H.264 round trip a keyframe takes before it conditions a "
+        "clip (LTX was trained on video frames; Lightricks' inference uses 29); 0 = no round trip.",
+    )
+    video_image_cond_noise_scale: float = Field(
+        0.15, ge=0.0, le=1.0, description="Noise added to the conditioning latents each step (LTX's default 0.15).",
     )
     clips_per_gpu: int = Field(
         2,
@@ -64,20 +140,29 @@ class GpuSettings(BaseSettings):
         "clip's GPU work at a time, so a second clip denoises while the first is encoded to MP4 on the CPU.",
     )
     negative_prompt: str = "worst quality, inconsistent motion, blurry, jittery, distorted"
-    video_decode_timestep: float = Field(0.05, ge=0.0, le=1.0, description="LTX 0.9.1+ timestep-conditioned VAE decode.")
-    video_decode_noise_scale: float = Field(0.025, ge=0.0, le=1.0)
+    video_decode_timestep: float = Field(
+        0.05, ge=0.0, le=1.0, description="LTX 0.9.1+ timestep-conditioned VAE decode (0.05, as diffusers' LTX examples)."
+    )
+    video_decode_noise_scale: float = Field(0.025, ge=0.0, le=1.0, description="Noise of that decode (0.025).")
     pin_keyframes: bool = Field(True, description="Write the exact keyframe pixels into a clip's first and last frame.")
 
     # --- speed ---
-    fast: bool = Field(False, description="Opt-in fast mode: fewer denoising steps (lossy: less detail).")
+    fast: bool = Field(False, description="Opt-in fast mode (lossy): fewer steps and the cache hook below.")
     fast_image_steps: int = Field(16, ge=1, le=100)
     fast_video_steps: int = Field(20, ge=1, le=100)
+    fast_cache: Literal["none", "taylorseer", "first-block"] = Field(
+        "taylorseer", description="diffusers cache hook in fast mode: taylorseer (a fixed schedule of predicted "
+        "steps) or first-block (skips a step when the first block barely changes)."
+    )
     optimise: bool = Field(
         True,
         description="Lossless speed-ups on CUDA: channels-last VAE convolutions (FLUX), the attention backend below, "
         "conditioning noise drawn a step ahead and clip frames copied back through pinned memory (LTX).",
     )
-    fp8: bool = Field(False, description="Experimental: FP8 transformer weights via torchao (lossy; see docs/gpu.md).")
+    fp8: bool = Field(
+        False, description="Lossy: the transformers' linear layers as FP8 matmuls with row-wise scales "
+        "(torch._scaled_mm; Hopper/Ada GPUs; pays under compile)."
+    )
     compile: bool = Field(False, description="torch.compile the transformers (CUDA only).")
     compile_mode: Literal["default", "max-autotune-no-cudagraphs", "reduce-overhead"] = "default"
     compile_cache_dir: str | None = Field(
@@ -94,7 +179,7 @@ class GpuSettings(BaseSettings):
     modal_gpu: str = Field("A100-40GB", description="Modal GPU type, e.g. 'A100-40GB', 'H100', 'L40S'.")
     modal_timeout_s: int = Field(1800, ge=60, le=86400)
     modal_max_containers: int = Field(10, ge=1, le=100)
-    modal_min_containers: int = Field(0, ge=0, le=10, description="Warm containers (the seed used 1 against cold starts).")
+    modal_min_containers: int = Field(0, ge=0, le=10, description="Warm containers (1 avoids a cold start per film).")
     modal_scaledown_s: int = Field(300, ge=2, le=3600)
     modal_retries: int = Field(2, ge=0, le=10)
     modal_weights_volume: str = "filmstitch-weights"
@@ -117,5 +202,17 @@ class GpuSettings(BaseSettings):
     def effective_video_steps(self) -> int:
         return self.fast_video_steps if self.fast else self.video_steps
 
+    @property
+    def effective_video_motion(self) -> str:
+        return self.video_motion
 
-__all__ = ["LTX_FRAME_STEP", "GpuSettings"]
+    @property
+    def effective_qc_dir(self) -> str:
+        return self.qc_dir or self.clip_vision_dir
+
+    def reference_weight_for(self, kind: str) -> float:
+        """The weight of a chosen reference of this subject kind ('character' or 'environment')."""
+        return self.character_reference_weight if kind == "character" else self.environment_reference_weight
+
+
+__all__ = ["LTX_FRAME_STEP", "LTX_MAX_FRAMES", "BadInput", "GpuSettings", "raise_bad_input"]

@@ -1,37 +1,19 @@
-"""FLUX.1-dev image engine: reference variants and keyframe variants with multi-reference conditioning.
+"""FLUX.1-dev image engine: reference variants, and keyframe variants conditioned on the chosen references.
 
 The story of one call:
 
 1. **Prompts.** FLUX has two text encoders. T5-XXL reads the full, detailed prompt (up to 512 tokens)
-   and gives the per-token embeddings; CLIP-L reads a short prompt (77 tokens at most, so the plan's
-   <=50-word ``clip_summary``) and gives one pooled vector. ``FluxPipeline.encode_prompt`` is called
-   once per distinct prompt pair (``prompt`` -> CLIP, ``prompt_2`` -> T5); the result is cached and
-   repeated for every variant, so three variants cost one text-encoding pass, not three.
-2. **References** (keyframes only). The chosen reference images of the subjects present at the boundary
-   (its characters and the environment) go through the CLIP-L *vision* tower. Their embeddings are
-   averaged and blended into the pooled text vector with ``reference_weight`` (default 0.3).
+   and gives the per-token embeddings; CLIP-L reads a short ``summary`` (77 tokens at most, so the
+   plan's <=50-word ``Keyframe.clip_summary``) and gives one pooled vector. ``FluxPipeline.encode_prompt``
+   is called once per distinct (summary, prompt) pair (``prompt`` -> CLIP, ``prompt_2`` -> T5); the result
+   is cached and repeated for every variant, so three variants cost one text-encoding pass, not three.
+2. **References** (keyframes only). The chosen reference images of the subjects present at the boundary,
+   each with its weight, condition the keyframe as ``GpuSettings.reference_mode`` says
+   (:mod:`filmstitch.engines.references`): ``redux`` appends each reference's FLUX.1-Redux image tokens to
+   the T5 tokens (default), ``clip-blend`` moves the pooled CLIP vector towards the references, ``none``
+   renders from the text alone.
 3. **Variants.** One batched pipeline call renders every variant, with one seeded generator per variant,
    so variant ``k`` re-renders exactly from its recorded seed.
-
-Which space the blend happens in
---------------------------------
-FLUX's pooled vector is CLIP-L's text ``pooler_output``: the final-layer-normed EOS token, 768-d,
-*before* ``text_projection``. ``CLIPVisionModelWithProjection.image_embeds`` is *after*
-``visual_projection``, in the joint image-text space. The two are different coordinate systems, so
-adding them directly would be meaningless. We therefore:
-
-* average the references in the joint space, where CLIP compares images and texts: each ``image_embeds``
-  is unit-normalised (CLIP's similarity is a cosine), averaged, and re-normalised;
-* map that joint-space vector back into the pooler space with the Moore-Penrose pseudo-inverse of
-  CLIP-L's ``text_projection`` (P, shape joint x pooler): ``r = pinv(P) @ e`` is the least-squares
-  pooler vector whose text projection is ``e`` (for CLIP-L P is 768x768 and invertible, so ``P @ r == e``);
-* rescale ``r`` to the norm of the prompt's pooled vector ``p`` (the transformer expects pooled vectors
-  of that size; the blend should turn the direction, not change the magnitude);
-* blend: ``p' = (1 - w) * p + w * r``, i.e. ``p' - p = w * (r - p)``: the pooled embedding moves by exactly
-  the weight ``w`` towards the references; ``w = 0`` leaves it untouched.
-
-``text_projection`` is read from the same openai/clip-vit-large-patch14 checkpoint as the vision tower
-(``GpuSettings.clip_vision_dir``); FLUX's own ``text_encoder`` is that checkpoint's text tower.
 """
 
 from __future__ import annotations
@@ -41,16 +23,14 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from diffusers import FluxPipeline
 from PIL import Image
-from safetensors import safe_open
-from transformers import CLIPImageProcessor, CLIPVisionModelWithProjection
 
 from filmstitch.engines import GpuSettings
 from filmstitch.engines import runtime as rt
+from filmstitch.engines.references import ReduxEncoder, ReferenceEncoder, blend_pooled, used_references
 
 log = logging.getLogger(__name__)
 
@@ -69,79 +49,6 @@ class PromptEmbeds:
     pooled: torch.Tensor
 
 
-class ReferenceEncoder:
-    """CLIP-L vision tower plus the projection algebra that turns reference images into a pooler-space vector."""
-
-    def __init__(
-        self,
-        vision: CLIPVisionModelWithProjection,
-        processor: CLIPImageProcessor,
-        text_projection: torch.Tensor,
-    ) -> None:
-        joint_dim = vision.config.projection_dim
-        if text_projection.shape[0] != joint_dim:
-            raise ValueError(
-                f"text_projection maps into {text_projection.shape[0]} dims but the vision projection into {joint_dim}"
-            )
-        self.vision = vision.eval().requires_grad_(False)
-        self.processor = processor
-        self.text_projection = text_projection.float().cpu()
-        # pinv(P): joint space -> pooler space, computed once in float32 on the CPU.
-        self.to_pooler = torch.linalg.pinv(self.text_projection)
-
-    @property
-    def pooler_dim(self) -> int:
-        return self.text_projection.shape[1]
-
-    @classmethod
-    def load(cls, clip_dir: str, device: torch.device, dtype: torch.dtype) -> ReferenceEncoder:
-        directory = rt.require_dir(clip_dir, "CLIP-L (clip-vit-large-patch14)", "FILMSTITCH_GPU_CLIP_VISION_DIR")
-        vision = CLIPVisionModelWithProjection.from_pretrained(directory, torch_dtype=dtype).to(device)
-        processor = CLIPImageProcessor.from_pretrained(directory)
-        return cls(vision, processor, load_text_projection(directory))
-
-    @torch.no_grad()
-    def joint_embedding(self, images: Sequence[Image.Image]) -> torch.Tensor:
-        """Mean of the unit-normalised CLIP image embeddings, re-normalised (joint space, float32, CPU)."""
-        if not images:
-            raise ValueError("no reference images to encode")
-        device = self.vision.device
-        pixels = self.processor(images=list(images), return_tensors="pt").pixel_values
-        embeds = self.vision(pixel_values=pixels.to(device, self.vision.dtype)).image_embeds.float().cpu()
-        embeds = torch.nn.functional.normalize(embeds, dim=-1)
-        return torch.nn.functional.normalize(embeds.mean(dim=0), dim=-1)
-
-    def pooler_embedding(self, images: Sequence[Image.Image]) -> torch.Tensor:
-        """The references as a direction in CLIP-L's text pooler space (float32, CPU, unnormalised)."""
-        return self.to_pooler @ self.joint_embedding(images)
-
-
-def load_text_projection(clip_dir: Path) -> torch.Tensor:
-    """CLIP-L's ``text_projection.weight`` (joint x pooler), read straight from the checkpoint's safetensors."""
-    for path in sorted(clip_dir.glob("*.safetensors")):
-        with safe_open(str(path), framework="pt") as handle:
-            if "text_projection.weight" in handle.keys():  # noqa: SIM118 - safe_open is not a dict
-                return handle.get_tensor("text_projection.weight")
-    raise FileNotFoundError(
-        f"no text_projection.weight in {clip_dir}/*.safetensors: download the full openai/clip-vit-large-patch14"
-    )
-
-
-def blend_pooled(pooled: torch.Tensor, reference: torch.Tensor, weight: float) -> torch.Tensor:
-    """Blend a pooler-space reference vector into pooled prompt vectors (batch, d): see the module docstring.
-
-    The reference is rescaled to each pooled vector's norm, then ``p + w * (r - p)``.
-    """
-    if not 0.0 <= weight <= 1.0:
-        raise ValueError(f"reference weight must be within [0, 1], got {weight}")
-    if weight == 0.0:
-        return pooled
-    p = pooled.float()
-    r = reference.float().to(p.device).expand_as(p)
-    r = r * (p.norm(dim=-1, keepdim=True) / r.norm(dim=-1, keepdim=True).clamp_min(1e-12))
-    return torch.lerp(p, r, weight).to(pooled.dtype)
-
-
 class FluxImageEngine:
     """FLUX.1-dev on one device. Thread-safe: calls are serialised, because a pipeline is not re-entrant."""
 
@@ -150,12 +57,14 @@ class FluxImageEngine:
         pipe: FluxPipeline,
         settings: GpuSettings | None = None,
         references: ReferenceEncoder | None = None,
+        redux: ReduxEncoder | None = None,
         *,
         offload_text_encoder: bool = False,
     ) -> None:
         self.pipe = pipe
         self.settings = settings or GpuSettings()
         self.references = references
+        self.redux = redux
         self.device = pipe.transformer.device
         self.offload_text_encoder = offload_text_encoder
         self.optimisations: list[str] = []
@@ -172,16 +81,18 @@ class FluxImageEngine:
 
     @classmethod
     def load(cls, settings: GpuSettings | None = None, device: str | torch.device | None = None) -> FluxImageEngine:
-        """Load FLUX.1-dev (and the CLIP-L vision tower) from the directories in the settings."""
+        """Load FLUX.1-dev (and the reference encoder its ``reference_mode`` needs) from the settings' folders."""
         settings = settings or GpuSettings()
         device = rt.resolve_device(settings, device)
         dtype = rt.resolve_dtype(settings, device)
         directory = rt.require_dir(settings.flux_dir, "FLUX.1-dev", "FILMSTITCH_GPU_FLUX_DIR")
         pipe = FluxPipeline.from_pretrained(directory, dtype=dtype)
-        references = None
-        if settings.reference_weight > 0:
+        references = redux = None
+        if settings.reference_mode == "clip-blend" and settings.reference_weight > 0:
             references = ReferenceEncoder.load(settings.clip_vision_dir, device, dtype)
-        return cls.from_pipeline(pipe, settings, device, references)
+        elif settings.reference_mode == "redux":
+            redux = ReduxEncoder.load(settings.redux_dir, device, dtype, settings.redux_tokens_per_side)
+        return cls.from_pipeline(pipe, settings, device, references, redux)
 
     @classmethod
     def from_pipeline(
@@ -190,6 +101,7 @@ class FluxImageEngine:
         settings: GpuSettings,
         device: torch.device,
         references: ReferenceEncoder | None = None,
+        redux: ReduxEncoder | None = None,
     ) -> FluxImageEngine:
         """Place an assembled pipeline on the device, deciding T5's residency from the memory budget."""
         budget = rt.memory_budget_bytes(settings, device)
@@ -198,25 +110,26 @@ class FluxImageEngine:
         for name in ("transformer", "text_encoder", "vae"):
             getattr(pipe, name).to(device)
         pipe.text_encoder_2.to("cpu" if offload else device)
-        engine = cls(pipe, settings, references, offload_text_encoder=offload)
+        engine = cls(pipe, settings, references, redux, offload_text_encoder=offload)
         engine.optimisations = rt.speed_up(pipe, settings, device, conv_format=torch.channels_last)
         if offload:
             engine.optimisations.append("t5-offloaded-between-prompts")
-        log.info("FLUX engine on %s: %s", device, ", ".join(engine.optimisations) or "eager")
+        log.info("FLUX engine on %s (%s references): %s", device, settings.reference_mode,
+                 ", ".join(engine.optimisations) or "eager")
         return engine
 
     # ----- prompts -----
 
     @torch.no_grad()
-    def _encode_prompts(self, clip_prompt: str, t5_prompt: str) -> PromptEmbeds:
-        """Encode a prompt pair: CLIP gets ``clip_prompt``, T5 ``t5_prompt`` (``self.encode`` is the cached form)."""
+    def _encode_prompts(self, summary: str, prompt: str) -> PromptEmbeds:
+        """Encode a prompt pair: CLIP gets ``summary``, T5 ``prompt`` (``self.encode`` is the cached form)."""
         t5 = self.pipe.text_encoder_2
         if self.offload_text_encoder:
             t5.to(self.device)
         try:
             t5_embeds, pooled, _text_ids = self.pipe.encode_prompt(
-                prompt=clip_prompt,
-                prompt_2=t5_prompt,
+                prompt=summary,
+                prompt_2=prompt,
                 device=self.device,
                 num_images_per_prompt=1,
                 max_sequence_length=self.settings.t5_max_tokens,
@@ -226,10 +139,25 @@ class FluxImageEngine:
                 t5.to("cpu")
         return PromptEmbeds(t5=t5_embeds, pooled=pooled)
 
-    def reference_vector(self, images: Sequence[Image.Image]) -> torch.Tensor:
+    def conditioned(
+        self, embeds: PromptEmbeds, references: Sequence[Image.Image], weights: Sequence[float] | None
+    ) -> PromptEmbeds:
+        """The prompt embeddings with the references worked in (see the module docstring, step 2)."""
+        images, weights = used_references(references, weights)
+        mode = self.settings.reference_mode
+        if not images or mode == "none":
+            return embeds
+        if mode == "redux":
+            if self.redux is None:
+                raise RuntimeError("redux references need FLUX.1-Redux-dev (FILMSTITCH_GPU_REDUX_DIR)")
+            tokens = self.redux.tokens(images, weights).to(embeds.t5.device, embeds.t5.dtype)
+            return PromptEmbeds(t5=torch.cat([embeds.t5, tokens], dim=1), pooled=embeds.pooled)
+        if self.settings.reference_weight == 0:
+            return embeds
         if self.references is None:
-            raise RuntimeError("reference conditioning needs the CLIP-L vision tower (FILMSTITCH_GPU_CLIP_VISION_DIR)")
-        return self.references.pooler_embedding(images)
+            raise RuntimeError("clip-blend references need the CLIP-L vision tower (FILMSTITCH_GPU_CLIP_VISION_DIR)")
+        target = self.references.pooler_embedding(images, weights)
+        return PromptEmbeds(t5=embeds.t5, pooled=blend_pooled(embeds.pooled, target, self.settings.reference_weight))
 
     # ----- rendering -----
 
@@ -247,18 +175,15 @@ class FluxImageEngine:
         return slicing
 
     @torch.no_grad()
-    def generate(
-        self, embeds: PromptEmbeds, seeds: Sequence[int], width: int, height: int, pooled: torch.Tensor | None = None
-    ) -> list[Image.Image]:
+    def generate(self, embeds: PromptEmbeds, seeds: Sequence[int], width: int, height: int) -> list[Image.Image]:
         """One batched call: variant k is drawn from ``seeds[k]``; the prompt embeddings are repeated, not re-encoded."""
         seeds = rt.check_seeds(seeds)
         rt.check_size(width, height, 16, "FLUX image")
         n = len(seeds)
-        pooled = embeds.pooled if pooled is None else pooled
         self._set_vae_slicing(n, width, height)
         result = self.pipe(
             prompt_embeds=embeds.t5.repeat(n, 1, 1),
-            pooled_prompt_embeds=pooled.repeat(n, 1),
+            pooled_prompt_embeds=embeds.pooled.repeat(n, 1),
             width=width,
             height=height,
             num_inference_steps=self.settings.effective_image_steps,
@@ -270,43 +195,42 @@ class FluxImageEngine:
         return list(result.images)
 
     def reference_images(
-        self, prompt: str, clip_prompt: str, seeds: Sequence[int], width: int, height: int
+        self, prompt: str, summary: str, seeds: Sequence[int], width: int, height: int
     ) -> list[Image.Image]:
         """Variants of one subject's reference image (no image conditioning: references are the source)."""
         with self._lock:
-            return self.generate(self.encode(clip_prompt, prompt), seeds, width, height)
+            return self.generate(self.encode(summary, prompt), seeds, width, height)
 
     def keyframe_images(
         self,
         prompt: str,
-        clip_summary: str,
+        summary: str,
         references: Sequence[Image.Image],
         seeds: Sequence[int],
         width: int,
         height: int,
+        reference_weights: Sequence[float] | None = None,
     ) -> list[Image.Image]:
         """Variants of one boundary keyframe, conditioned on the chosen references present at it."""
-        weight = self.settings.reference_weight
         with self._lock:
-            embeds = self.encode(clip_summary, prompt)
-            pooled = embeds.pooled
-            if references and weight > 0:
-                pooled = blend_pooled(embeds.pooled, self.reference_vector(references), weight)
-            return self.generate(embeds, seeds, width, height, pooled=pooled)
+            embeds = self.conditioned(self.encode(summary, prompt), references, reference_weights)
+            return self.generate(embeds, seeds, width, height)
 
     # ----- bytes in, bytes out (what the renderers and the Modal workers call) -----
 
-    def reference_pngs(self, prompt: str, clip_prompt: str, seeds: list[int], width: int, height: int) -> list[bytes]:
-        return rt.png_bytes_all(self.reference_images(prompt, clip_prompt, seeds, width, height))
+    def reference_pngs(self, prompt: str, summary: str, seeds: list[int], width: int, height: int) -> list[bytes]:
+        return rt.png_bytes_all(self.reference_images(prompt, summary, seeds, width, height))
 
     def keyframe_pngs(
         self,
         prompt: str,
-        clip_summary: str,
+        summary: str,
         reference_pngs: list[bytes],
         seeds: list[int],
         width: int,
         height: int,
+        reference_weights: list[float] | None = None,
     ) -> list[bytes]:
         references = [rt.open_image(data, f"reference image {i}") for i, data in enumerate(reference_pngs)]
-        return rt.png_bytes_all(self.keyframe_images(prompt, clip_summary, references, seeds, width, height))
+        images = self.keyframe_images(prompt, summary, references, seeds, width, height, reference_weights)
+        return rt.png_bytes_all(images)

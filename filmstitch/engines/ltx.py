@@ -2,33 +2,36 @@
 
 The story of one clip:
 
-1. **Conditions.** ``LTXConditionPipeline`` takes ``LTXVideoCondition`` items. The chosen keyframe of
-   boundary ``i`` goes in at frame 0 and the chosen keyframe of boundary ``i + 1`` at the clip's last
-   frame index, so neighbouring clips share their boundary frame and the film stays continuous.
-   The motion in between is guided by the segment's narration and action (the prompt) and steered away
-   from the usual artefacts by a negative prompt.
-2. **Length.** The film asks for ``plan.request.frames_per_clip`` frames (192 for 8 s at 24 fps). LTX needs
-   8k+1 frames, and its cost grows with the frame count, so the engine generates ``M`` frames: the 8k+1
-   count nearest the request, capped at ``video_max_frames`` (97 by default). LTX is told the frame rate
-   those ``M`` frames really have over the clip's duration (``(M - 1) / (N - 1) * fps``, about 12 fps for
-   97 frames over 8 s), so it paces the motion for the real duration. The ``M`` frames are then
-   time-resampled to the requested ``N``: output frame ``j`` sits at source time ``j * (M - 1) / (N - 1)``
-   and is the linear cross-fade of the two source frames around it. Frame 0 and frame ``N - 1`` fall on
-   source frames exactly, so the first and last frames are kept, and the clip lasts exactly ``N / fps``.
-   Resampling and the conversion to uint8 run on the GPU.
-   With ``pin_keyframes`` (default) the exact keyframe pixels are then written into those two frames.
-3. **Memory.** Before each clip the engine estimates the VAE decode's peak (calibrated on an H100:
+1. **Timing.** A segment spans ``frames`` frame intervals (``frames_per_clip``: 192 for 8 s at 24 fps), so
+   a clip has ``frames + 1`` frames from its opening to its closing keyframe. With ``native`` motion LTX
+   generates them all at the film's frame rate (193 = 8 x 24 + 1, LTX's own ``8k + 1``); with
+   ``interpolated`` motion (fast mode, or clips longer than LTX's 257 frames) it generates every 2nd frame
+   at half the rate and ffmpeg's motion-compensated interpolator makes the rest
+   (:mod:`filmstitch.engines.frames`, which also states the frame contract of the film).
+2. **Conditions.** ``LTXConditionPipeline`` takes ``LTXVideoCondition`` items: the opening keyframe at
+   frame 0 and the closing keyframe at the frame that lies ``frames / fps`` seconds later. Both first go
+   through a one-frame H.264 round trip (CRF ``keyframe_crf``, 29), as LTX's training frames did; the
+   conditioning latents get ``video_image_cond_noise_scale`` (0.15) noise each step. The motion in between
+   follows the clip's visual prompt (built by the renderer from the segment's motion, the characters'
+   appearance and the location's light) and steers away from artefacts with a negative prompt.
+3. **Pinning.** With ``pin_keyframes`` (default) the exact keyframe pixels are written into the clip's
+   first and last frame: the film's boundary frames are the chosen keyframes, bit for bit.
+4. **Memory.** Before each clip the engine estimates the VAE decode's peak (calibrated on an H100:
    about 160 bytes per output pixel-frame) and switches VAE tiling on only when resident memory plus
-   that estimate would not fit the budget (``memory_budget_gb``, default: the GPU's total). Tiling halves
-   the decode's memory and doubles its time, so it is used only where it is needed.
-4. **Output.** Frames are encoded with :func:`filmstitch.video.encode_mp4`, the codec setup every clip
-   of the film shares, so the final concat can stream-copy.
-5. **No idle GPU between steps.** Each step the pipeline adds fresh noise to the conditioning latents,
+   that estimate would not fit the budget (``memory_budget_gb``, default: the GPU's total).
+5. **Output.** :meth:`LtxVideoEngine.clip_mp4` encodes the frames that go into the film (all but the
+   closing keyframe, unless ``closing_frame``) with :func:`filmstitch.video.encode_mp4`, the codec setup
+   every clip shares, so the final concat can stream-copy.
+6. **No idle GPU between steps.** Each step the pipeline adds fresh noise to the conditioning latents,
    drawn from the clip's CPU generator (so a seed gives the same clip on any GPU) and copied up from
    pageable memory: a copy that waits for the GPU to finish the previous step, leaving it idle while
    Python prepares the next one (~10 ms a step on an H100). :class:`ConditioningNoise` draws the same
    numbers, in the same order, one step ahead, into pinned memory with an asynchronous copy. The text
    embeddings are cached per text, so the negative prompt, the same for every clip, is encoded once.
+
+The chosen location's reference image is not given to LTX-Video: every condition of
+``LTXConditionPipeline`` is a frame at a time position (docs/gpu.md, "Environment conditioning"), and the
+location already reaches every clip through its two keyframes.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ import contextlib
 import functools
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -47,6 +50,7 @@ from PIL import Image
 
 from filmstitch.engines import GpuSettings
 from filmstitch.engines import runtime as rt
+from filmstitch.engines.frames import ClipTiming, clip_timing, h264_round_trip, interpolate_frames
 from filmstitch.video import encode_mp4
 
 log = logging.getLogger(__name__)
@@ -55,33 +59,6 @@ log = logging.getLogger(__name__)
 VAE_DECODE_BYTES_PER_VOXEL = 160
 #: T5 tokens per text: LTXConditionPipeline's own default.
 MAX_TEXT_TOKENS = 256
-
-
-def ltx_frame_count(requested: int, max_frames: int, step: int = 8) -> int:
-    """Frames LTX should generate for a clip of ``requested`` frames: the nearest ``step*k + 1``, capped."""
-    if requested < 2:
-        raise ValueError(f"a clip needs at least 2 frames, got {requested}")
-    k = max(1, round((requested - 1) / step))
-    cap = max(1, (max_frames - 1) // step)
-    return min(k, cap) * step + 1
-
-
-def resample_frames(frames: torch.Tensor, count: int) -> torch.Tensor:
-    """Time-resample frames (M, ...) to ``count`` frames by linear cross-fade, on whatever device they are.
-
-    Output frame j sits at source time j * (M - 1) / (count - 1): the first and last frames fall on
-    source frames exactly (a lerp with weight 0 returns its start unchanged).
-    """
-    source = frames.shape[0]
-    if count < 2 or source < 2:
-        raise ValueError(f"resampling needs at least 2 frames each way (source {source}, target {count})")
-    if count == source:
-        return frames
-    positions = torch.arange(count, device=frames.device, dtype=torch.float64) * (source - 1) / (count - 1)
-    lower = positions.floor().long().clamp(0, source - 1)
-    upper = (lower + 1).clamp(max=source - 1)
-    weight = (positions - lower).to(frames.dtype).view(-1, *([1] * (frames.dim() - 1)))
-    return torch.lerp(frames[lower], frames[upper], weight)
 
 
 def to_uint8_video(frames: torch.Tensor, pinned: bool = False) -> np.ndarray:
@@ -192,6 +169,11 @@ class LtxVideoEngine:
     def frame_step(self) -> int:
         return self.pipe.vae_temporal_compression_ratio
 
+    def timing(self, frames: int) -> ClipTiming:
+        """How a clip of ``frames`` intervals is made with these settings (a ValueError if it cannot be)."""
+        settings = self.settings
+        return clip_timing(frames, settings.effective_video_motion, settings.video_max_frames, self.frame_step)
+
     def _set_tiling(self, width: int, height: int, frames: int) -> bool:
         budget = rt.memory_budget_bytes(self.settings, self.device)
         resident = rt.resident_bytes(self.device, self.pipe.transformer, self.pipe.text_encoder, self.pipe.vae)
@@ -223,25 +205,24 @@ class LtxVideoEngine:
         frames: int,
         fps: int,
     ) -> np.ndarray:
-        """(frames, height, width, 3) uint8: a clip from ``first`` to ``last`` lasting ``frames / fps`` seconds."""
+        """(frames + 1, height, width, 3) uint8: a clip from ``first`` (t = 0) to ``last`` (t = frames / fps)."""
         rt.check_size(width, height, 32, "LTX clip")
         (seed,) = rt.check_seeds([seed])
         if not prompt.strip():
             raise ValueError("the clip prompt is empty")
         if fps <= 0:
             raise ValueError(f"fps must be positive, got {fps}")
-        generated = ltx_frame_count(frames, self.settings.video_max_frames, self.frame_step)
-        # The frame rate the generated frames have over the clip's real duration (see the module docstring).
-        frame_rate = (generated - 1) * fps / max(frames - 1, 1)
+        timing = self.timing(frames)
         first, last = rt.fit_image(first, width, height), rt.fit_image(last, width, height)
+        crf = self.settings.keyframe_crf
         conditions = [
-            LTXVideoCondition(image=first, frame_index=0),
-            LTXVideoCondition(image=last, frame_index=generated - 1),
+            LTXVideoCondition(image=h264_round_trip(first, crf), frame_index=0),
+            LTXVideoCondition(image=h264_round_trip(last, crf), frame_index=timing.last_index),
         ]
         steps = self.settings.effective_video_steps
         generator = torch.Generator("cpu").manual_seed(seed)
         with self._lock:
-            self._set_tiling(width, height, generated)
+            self._set_tiling(width, height, timing.generated)
             prompt_embeds, prompt_mask = self.encode_text(prompt)
             negative_embeds, negative_mask = self.encode_text(self.settings.negative_prompt)
             # optimise=False keeps the pipeline's own per-step noise: the plain-diffusers baseline.
@@ -258,18 +239,22 @@ class LtxVideoEngine:
                     max_sequence_length=MAX_TEXT_TOKENS,
                     width=width,
                     height=height,
-                    num_frames=generated,
-                    frame_rate=frame_rate,
+                    num_frames=timing.generated,
+                    frame_rate=fps / timing.divisor,
                     num_inference_steps=steps,
                     guidance_scale=self.settings.video_guidance,
+                    image_cond_noise_scale=self.settings.video_image_cond_noise_scale,
                     generator=generator,
                     decode_timestep=self.settings.video_decode_timestep,
                     decode_noise_scale=self.settings.video_decode_noise_scale,
-                    # Stay on the GPU: resampling and the uint8 conversion there take milliseconds, where the
-                    # pipeline's float numpy output plus a CPU resample took ~2 s per clip (H100 benchmark).
+                    # Stay on the GPU: the uint8 conversion there takes milliseconds, where the pipeline's float
+                    # numpy output took ~2 s per clip (H100 benchmark).
                     output_type="pt",
                 )
-            video = to_uint8_video(resample_frames(output.frames[0], frames), pinned=self.settings.optimise)
+            # Frames after the closing keyframe (when frames is not a multiple of 8) are not part of the clip.
+            video = to_uint8_video(output.frames[0][: timing.last_index + 1], pinned=self.settings.optimise)
+        # CPU work outside the lock: the next clip on this GPU denoises meanwhile.
+        video = interpolate_frames(video, timing.divisor)
         if self.settings.pin_keyframes:
             video[0] = np.asarray(first, dtype=np.uint8)
             video[-1] = np.asarray(last, dtype=np.uint8)
@@ -285,15 +270,15 @@ class LtxVideoEngine:
         height: int,
         frames: int,
         fps: int,
+        closing_frame: bool = False,
     ) -> bytes:
-        """The bytes API the renderers and Modal workers call: PNG keyframes in, H.264 MP4 out."""
+        """The bytes API the renderers and Modal workers call: PNG keyframes in, H.264 MP4 out.
+
+        The MP4 holds the ``frames`` frames that go into the film: the opening keyframe and what follows, up
+        to the frame before the closing keyframe (the next clip's first frame); ``closing_frame`` (the last
+        segment) keeps the closing keyframe too, ``frames + 1`` frames.
+        """
         first = rt.open_image(first_png, "first keyframe")
         last = rt.open_image(last_png, "last keyframe")
         video = self.clip_frames(first, last, prompt, seed, width, height, frames, fps)
-        return encode_mp4(video, fps)
-
-
-def clip_prompt(narration: str, action: str, extra: Sequence[str] = ()) -> str:
-    """The motion prompt for a clip: what happens (action) first, then the narration's mood and detail."""
-    parts = [action.strip(), narration.strip(), *(text.strip() for text in extra)]
-    return " ".join(part for part in parts if part)
+        return encode_mp4(video if closing_frame else video[:frames], fps)

@@ -1,7 +1,9 @@
-"""The renderer interface: reference variants, keyframe variants, clips.
+"""The renderer interface: reference variants, keyframe variants, clips, and their continuity QC.
 
 Implementations: ``animatic`` (CPU, draws from the plan's staging), ``modal`` and ``local-gpu``
-(FLUX.1-dev + LTX-Video engines). Renderers return encoded bytes; tasks store them.
+(FLUX.1-dev + LTX-Video engines). Renderers return encoded bytes; tasks store them. QC
+(:mod:`filmstitch.renderers.qc`) scores keyframe variants against their references and the film's cuts;
+the default here uses plain image statistics any renderer's PNGs and MP4s allow.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from filmstitch.models import FilmPlan, Subject
+from filmstitch.renderers import qc
 
 
 class RenderedImage(BaseModel):
@@ -66,3 +69,42 @@ class Renderer(ABC):
     ) -> bytes:
         """An H.264 MP4 of ``plan.request.frames_per_clip`` frames whose first frame is `first`
         (keyframe `segment`) and whose last frame is `last` (keyframe `segment + 1`)."""
+
+    # ----- continuity QC (defaults: plain image statistics, see filmstitch.renderers.qc) -----
+
+    def keyframe_qc(
+        self, plan: FilmPlan, index: int, references: dict[str, RenderedImage], variants: list[bytes]
+    ) -> qc.KeyframeQc:
+        """Scores of every variant of boundary keyframe `index` against the chosen reference of each subject
+        present there (``plan.subjects_at(index)``; `references` maps subject id -> chosen reference).
+
+        This default compares colour histograms (labelled as such); renderers with an image-embedding model
+        override it.
+        """
+        present = qc_references(plan, index, references)
+        return qc.keyframe_qc(
+            index,
+            qc.histogram_similarities(variants, {sid: image.png for sid, image in present.items()}),
+            qc_weights(plan, present),
+            qc.HISTOGRAM_METHOD,
+            qc.HISTOGRAM_THRESHOLD,
+        )
+
+    def seam_qc(self, plan: FilmPlan, clips: list[bytes]) -> list[qc.SeamQc]:
+        """A seam score for every cut of the film, from its clips (MP4 bytes, in segment order)."""
+        if len(clips) != len(plan.script.segments):
+            raise ValueError(f"the film has {len(plan.script.segments)} segments but {len(clips)} clips were given")
+        return qc.seam_scores(clips)
+
+
+def qc_references(plan: FilmPlan, index: int, references: dict[str, RenderedImage]) -> dict[str, RenderedImage]:
+    """The chosen references of the subjects present at keyframe `index` (an absent one is not scored)."""
+    if not 0 <= index < len(plan.keyframes):
+        raise ValueError(f"keyframe index {index} is outside 0..{len(plan.keyframes) - 1}")
+    return {s.id: references[s.id] for s in plan.subjects_at(index) if s.id in references}
+
+
+def qc_weights(plan: FilmPlan, present: dict[str, RenderedImage]) -> dict[str, float]:
+    """How much each subject counts in a variant's score: a character twice the location."""
+    kinds = {s.id: s.kind for s in plan.subjects}
+    return {sid: 1.0 if kinds.get(sid) == "character" else 0.5 for sid in present}

@@ -1,10 +1,15 @@
 """Pipelines assembled in code, with random weights: tiny ones for CPU tests, full-size ones for benchmarks.
 
+Test and benchmark scaffolding: the product never imports this module.
+
 Nothing here downloads anything. Tokenizers are word-level over a small vocabulary (``tokenizers``'
 ``WordLevel`` wrapped in ``PreTrainedTokenizerFast``): unknown words map to ``[UNK]``, which is all a
 random-weight model needs. The *architectures* of the full-size builders are FLUX.1-dev's (12B
-transformer, T5-XXL, CLIP-L, 16-channel VAE) and LTX-Video 0.9.5's (2B transformer, 0.9.5 VAE), so
-the compute and memory they take are the real models'; the weights are random, so the pictures are noise.
+transformer, T5-XXL, CLIP-L, 16-channel VAE), FLUX.1-Redux-dev's (SigLIP so400m + the Redux embedder),
+FLUX.2 [klein] 4B's (4B transformer, Qwen3-4B, the FLUX.2 VAE) and LTX-Video 0.9.5's (2B transformer,
+0.9.5 VAE), so the compute and memory they take are the real models'; the weights are random, so the
+pictures are noise. :func:`save_pipelines` writes any of them in the diffusers layout of
+:mod:`filmstitch.engines.weights`, for the engines' real loading code.
 """
 
 from __future__ import annotations
@@ -16,13 +21,18 @@ from pathlib import Path
 import torch
 from diffusers import (
     AutoencoderKL,
+    AutoencoderKLFlux2,
     AutoencoderKLLTXVideo,
     FlowMatchEulerDiscreteScheduler,
+    Flux2KleinPipeline,
+    Flux2Transformer2DModel,
     FluxPipeline,
+    FluxPriorReduxPipeline,
     FluxTransformer2DModel,
     LTXConditionPipeline,
     LTXVideoTransformer3DModel,
 )
+from diffusers.pipelines.flux.modeling_flux import ReduxImageEncoder
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
 from transformers import (
     CLIPConfig,
@@ -32,6 +42,11 @@ from transformers import (
     CLIPTextModel,
     CLIPVisionConfig,
     PreTrainedTokenizerFast,
+    Qwen3Config,
+    Qwen3ForCausalLM,
+    SiglipImageProcessor,
+    SiglipVisionConfig,
+    SiglipVisionModel,
     T5Config,
     T5EncoderModel,
 )
@@ -40,7 +55,11 @@ WORDS = ["a", "an", "the", "of", "in", "on", "at", "with", "and", "to", "from", 
 SPECIAL = ("[PAD]", "[EOS]", "[UNK]")
 
 
-def word_tokenizer(max_length: int, vocab_size: int | None = None) -> PreTrainedTokenizerFast:
+#: What Flux2KleinPipeline's tokenizer.apply_chat_template needs: the user's message, as plain text.
+CHAT_TEMPLATE = "{% for message in messages %}{{ message['content'] }}{% endfor %}"
+
+
+def word_tokenizer(max_length: int, vocab_size: int | None = None, chat: bool = False) -> PreTrainedTokenizerFast:
     """A lower-casing whitespace tokenizer over :data:`WORDS` that appends ``[EOS]`` (ids: PAD 0, EOS 1, UNK 2)."""
     vocab = {token: i for i, token in enumerate((*SPECIAL, *WORDS))}
     if vocab_size is not None and len(vocab) > vocab_size:
@@ -49,9 +68,12 @@ def word_tokenizer(max_length: int, vocab_size: int | None = None) -> PreTrained
     tokenizer.normalizer = normalizers.Lowercase()
     tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
     tokenizer.post_processor = processors.TemplateProcessing(single="$A [EOS]", special_tokens=[("[EOS]", 1)])
-    return PreTrainedTokenizerFast(
+    fast = PreTrainedTokenizerFast(
         tokenizer_object=tokenizer, pad_token="[PAD]", eos_token="[EOS]", unk_token="[UNK]", model_max_length=max_length
     )
+    if chat:
+        fast.chat_template = CHAT_TEMPLATE
+    return fast
 
 
 @contextlib.contextmanager
@@ -269,3 +291,101 @@ def full_ltx_pipeline(
         tokenizer=word_tokenizer(128, 32128),
         transformer=_frozen(transformer),
     )
+
+
+# ---------------------------------------------------------------- FLUX.1-Redux-dev
+
+
+def tiny_redux_pipeline(seed: int = 0, text_dim: int = 32) -> FluxPriorReduxPipeline:
+    """A Redux prior with a 2-layer SigLIP (32 px images, 8 px patches: a 4x4 token grid) whose embedder maps
+    into the tiny FLUX pipeline's T5 width."""
+    torch.manual_seed(seed)
+    vision = SiglipVisionModel(SiglipVisionConfig(
+        hidden_size=24, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4, image_size=32, patch_size=8,
+    ))
+    return FluxPriorReduxPipeline(
+        image_encoder=_frozen(vision),
+        feature_extractor=SiglipImageProcessor(size={"height": 32, "width": 32}),
+        image_embedder=_frozen(ReduxImageEncoder(redux_dim=24, txt_in_features=text_dim)),
+    )
+
+
+def full_redux_pipeline(device: str | torch.device = "cuda", dtype: torch.dtype = torch.bfloat16) -> FluxPriorReduxPipeline:
+    """FLUX.1-Redux-dev's architecture: SigLIP so400m-patch14-384 (27x27 tokens of 1152) and the Redux embedder."""
+    with building_on(device, dtype):
+        vision = SiglipVisionModel(SiglipVisionConfig(
+            hidden_size=1152, intermediate_size=4304, num_hidden_layers=27, num_attention_heads=16,
+            image_size=384, patch_size=14,
+        ))
+        embedder = ReduxImageEncoder(redux_dim=1152, txt_in_features=4096)
+    return FluxPriorReduxPipeline(
+        image_encoder=_frozen(vision),
+        feature_extractor=SiglipImageProcessor(size={"height": 384, "width": 384}),
+        image_embedder=_frozen(embedder),
+    )
+
+
+# ---------------------------------------------------------------- FLUX.2 [klein] 4B
+
+
+def qwen3_config(hidden: int, layers: int, heads: int, kv_heads: int, head_dim: int, intermediate: int, vocab: int) -> Qwen3Config:
+    return Qwen3Config(
+        vocab_size=vocab, hidden_size=hidden, intermediate_size=intermediate, num_hidden_layers=layers,
+        num_attention_heads=heads, num_key_value_heads=kv_heads, head_dim=head_dim, max_position_embeddings=40960,
+        rope_theta=1_000_000.0, rms_norm_eps=1e-6, tie_word_embeddings=True, pad_token_id=0, eos_token_id=1,
+    )
+
+
+def flux2_scheduler() -> FlowMatchEulerDiscreteScheduler:
+    return FlowMatchEulerDiscreteScheduler(
+        shift=3.0, use_dynamic_shifting=True, base_shift=0.5, max_shift=1.15, base_image_seq_len=256,
+        max_image_seq_len=4096,
+    )
+
+
+def tiny_flux2_klein_pipeline(seed: int = 0) -> Flux2KleinPipeline:
+    """FLUX.2 [klein] with 1+1 transformer blocks, a 27-layer 16-wide Qwen3 (the pipeline reads hidden states
+    9, 18 and 27) and a small FLUX.2 VAE: a 32x32 image with two references in well under a second."""
+    torch.manual_seed(seed)
+    text_encoder = Qwen3ForCausalLM(qwen3_config(16, 27, 2, 1, 8, 32, len(SPECIAL) + len(WORDS)))
+    transformer = Flux2Transformer2DModel(
+        patch_size=1, in_channels=16, num_layers=1, num_single_layers=1, attention_head_dim=16, num_attention_heads=2,
+        joint_attention_dim=48, timestep_guidance_channels=32, axes_dims_rope=(4, 4, 4, 4), guidance_embeds=False,
+    )
+    vae = AutoencoderKLFlux2(
+        latent_channels=4, block_out_channels=(8, 8), down_block_types=("DownEncoderBlock2D",) * 2,
+        up_block_types=("UpDecoderBlock2D",) * 2, layers_per_block=1, norm_num_groups=4, sample_size=32,
+    )
+    return Flux2KleinPipeline(
+        scheduler=flux2_scheduler(), vae=_frozen(vae), text_encoder=_frozen(text_encoder),
+        tokenizer=word_tokenizer(512, chat=True), transformer=_frozen(transformer), is_distilled=True,
+    )
+
+
+def full_flux2_klein_pipeline(device: str | torch.device = "cuda", dtype: torch.dtype = torch.bfloat16) -> Flux2KleinPipeline:
+    """FLUX.2 [klein] 4B's architecture (its published transformer/config.json), Qwen3-4B and the FLUX.2 VAE."""
+    with building_on(device, dtype):
+        transformer = Flux2Transformer2DModel(
+            patch_size=1, in_channels=128, num_layers=5, num_single_layers=20, attention_head_dim=128,
+            num_attention_heads=24, joint_attention_dim=7680, timestep_guidance_channels=256, mlp_ratio=3.0,
+            axes_dims_rope=(32, 32, 32, 32), rope_theta=2000, eps=1e-6, guidance_embeds=False,
+        )
+        text_encoder = Qwen3ForCausalLM(qwen3_config(2560, 36, 32, 8, 128, 9728, 151936))
+        vae = AutoencoderKLFlux2()
+    return Flux2KleinPipeline(
+        scheduler=flux2_scheduler(), vae=_frozen(vae), text_encoder=_frozen(text_encoder),
+        tokenizer=word_tokenizer(512, 151936, chat=True), transformer=_frozen(transformer), is_distilled=True,
+    )
+
+
+# ---------------------------------------------------------------- writing a weights directory
+
+
+def save_pipelines(root: Path, pipelines: dict[str, object]) -> dict[str, int]:
+    """``save_pretrained`` each pipeline (or model) into ``root / folder``; returns each folder's bytes on disk."""
+    sizes = {}
+    for folder, pipeline in pipelines.items():
+        target = root / folder
+        pipeline.save_pretrained(target)
+        sizes[folder] = sum(path.stat().st_size for path in target.rglob("*") if path.is_file())
+    return sizes

@@ -1,7 +1,7 @@
 """Sound models assembled in code with random weights: tiny ones for CPU tests, full-size ones for the GPU
 benchmark (the real architectures, so time and memory are the real models'; the sound is noise).
 
-Same conventions as :mod:`filmstitch.engines.tiny`: nothing is downloaded, tokenizers are word-level
+Same conventions as :mod:`filmstitch.testing.tiny_models`: nothing is downloaded, tokenizers are word-level
 over a small vocabulary.
 """
 
@@ -25,7 +25,7 @@ from transformers import (
 )
 from transformers.models.t5gemma.configuration_t5gemma import T5GemmaModuleConfig
 
-from filmstitch.engines.tiny import SPECIAL, WORDS, building_on, word_tokenizer
+from filmstitch.testing.tiny_models import SPECIAL, WORDS, building_on, word_tokenizer
 
 VOCAB = len(SPECIAL) + len(WORDS)
 #: Voice ids of the tiny speaker table (the real one has the CMU ARCTIC speakers).

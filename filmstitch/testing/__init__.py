@@ -1,0 +1,1 @@
+"""Test and benchmark scaffolding (tiny models built in code). The product never imports this package."""
