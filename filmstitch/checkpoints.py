@@ -422,8 +422,9 @@ class StoredVariant(Protocol):
     thumb: ArtifactRef
 
 
-def _variants(stored: Sequence[StoredVariant]) -> list[Variant]:
-    return [Variant(variant=v.variant, image_key=v.image.key, thumb_key=v.thumb.key) for v in stored]
+def _variants(stored: Sequence[StoredVariant], captions: Sequence[str | None] | None = None) -> list[Variant]:
+    return [Variant(variant=v.variant, image_key=v.image.key, thumb_key=v.thumb.key,
+                    score=captions[k] if captions else None) for k, v in enumerate(stored)]
 
 
 def reference_tags(plan: FilmPlan) -> dict[str, str]:
@@ -494,6 +495,34 @@ class KeyframePicks(BaseModel):
         return self.picks[index]
 
 
+class Scores(Protocol):
+    """A boundary's continuity scores (filmstitch.renderers.qc.KeyframeQc)."""
+
+    variants: Sequence[Any]
+
+    def caption(self, variant: int, names: dict[str, str] | None = None) -> str: ...
+
+
+#: Continuity scores closer than this are a tie, broken by how well the variant flows from the previous pick.
+SCORE_TIE = 0.02
+
+
+def recommend_keyframe(pictures: Sequence[bytes], previous: bytes | None, scores: Scores | None) -> tuple[int, str]:
+    """(recommended variant, why): the best continuity score (the subjects look like their references), and
+    among near-equal scores the variant that flows best from the previous boundary's pick."""
+    flow = recommend_closest(pictures, previous)
+    values = [v.score for v in scores.variants] if scores else []
+    if not values or any(value is None for value in values):
+        return flow, "the sharpest" if previous is None else "flows best from the previous keyframe"
+    top = max(values)
+    tied = [k for k, value in enumerate(values) if top - value <= SCORE_TIE]
+    if len(tied) == 1:
+        return tied[0], "best continuity score"
+    if flow in tied:
+        return flow, "best continuity score; flows best from the previous keyframe"
+    return tied[0], "best continuity score"
+
+
 def decide_keyframes(
     store: FilmStore,
     plan: FilmPlan,
@@ -502,8 +531,11 @@ def decide_keyframes(
     *,
     auto: bool,
     ask: Asker | None = None,
+    scores: Sequence[Scores] | None = None,
 ) -> KeyframePicks:
-    """Checkpoint 2, page by page: each page's recommendations flow from the previous boundary's pick."""
+    """Checkpoint 2, page by page: each page's recommendations flow from the previous boundary's pick and,
+    where the renderer scores continuity (`scores`, one per boundary), follow the scores."""
+    names = {s.id: s.name for s in plan.subjects}
     pages = keyframe_pages(plan)
     picks: dict[int, int] = {}
     picked_by: dict[str, PickedBy] = {}
@@ -517,10 +549,12 @@ def decide_keyframes(
             if index > 0:  # the previous boundary's pick: made on an earlier page, else recommended just now
                 before = picks[index - 1] if index - 1 in picks else rows[-1].recommended
                 previous = store.get_verified(keyframes[index - 1][before].thumb)
+            boundary_scores = scores[index] if scores else None
+            recommended, why = recommend_keyframe(pictures, previous, boundary_scores)
+            captions = [boundary_scores.caption(v.variant, names) for v in stored] if boundary_scores else None
             rows.append(Row(
                 tag=str(index), title=f"Keyframe {index}", detail=keyframe_detail(plan, index),
-                variants=_variants(stored), recommended=recommend_closest(pictures, previous),
-                why="the sharpest" if previous is None else f"flows best from keyframe {index - 1}",
+                variants=_variants(stored, captions), recommended=recommended, why=why,
             ))
         name = "keyframes" if len(pages) == 1 else f"keyframes-{number + 1}-of-{len(pages)}"
         title = f"{plan.script.title}: choose the keyframes"

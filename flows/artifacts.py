@@ -14,11 +14,10 @@ from prefect.cache_policies import NO_CACHE
 
 from filmstitch import images
 from filmstitch.checkpoints import escape_markdown as md
-from filmstitch.flows.fan_out import artifact_key
 from filmstitch.models import FilmPlan, Picks
 from filmstitch.settings import Settings
 from filmstitch.storage import ArtifactRef, FilmStore, LocalStore
-from filmstitch.tasks.common import FilmContext, VariantRef
+from filmstitch.tasks.common import FilmContext, VariantRef, artifact_key
 
 LINK_EXPIRES_S = 7 * 24 * 3600
 

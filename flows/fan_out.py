@@ -10,12 +10,7 @@ from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.client.orchestration import get_client
 from prefect.futures import PrefectFuture, as_completed
 
-from filmstitch.tasks.common import FilmContext
-
-
-def artifact_key(film_id: str, what: str) -> str:
-    """Prefect artifact keys allow lower-case letters, digits and dashes only."""
-    return f"{what}-{film_id}".replace("_", "-")[:100]
+from filmstitch.tasks.common import FilmContext, artifact_key
 
 
 def fan_out(film: FilmContext, stage: str, futures: Sequence[PrefectFuture]) -> list[Any]:

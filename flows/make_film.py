@@ -32,7 +32,8 @@ from filmstitch.tasks.assemble import assemble_film
 from filmstitch.tasks.clips import clip_seed, render_clip
 from filmstitch.tasks.common import FilmContext, VariantRef
 from filmstitch.tasks.film import open_film
-from filmstitch.tasks.keyframes import keyframe_seeds, render_keyframe_variants
+from filmstitch.tasks.keyframes import KeyframeTake, keyframe_seeds, render_keyframe_variants
+from filmstitch.tasks.qc import check_seams
 from filmstitch.tasks.references import render_reference_variants
 from filmstitch.tasks.sound import SoundRef, cast_voices, make_ambience, mix_sound, speak_segment
 from filmstitch.tasks.write import (
@@ -117,12 +118,16 @@ def make_film(
                          for sid, tag in checkpoints.reference_tags(plan).items()}
 
     with stage("keyframes"):
-        keyframes = fan_out(film, "keyframes", [
+        takes = fan_out(film, "keyframes", [
             render_keyframe_variants.submit(film, plan, k.index, chosen_references, keyframe_seeds(plan, k.index))
             for k in plan.keyframes
         ])
-    keyframe_decisions = checkpoints.decide_keyframes(store, plan, keyframes, timeout, auto=auto_pick)
-    chosen = [keyframes[i][keyframe_decisions.pick(i)] for i in range(len(plan.keyframes))]
+        if auto_pick:  # nobody looks: a boundary whose variants all miss their references gets one more try
+            takes = retry_weak_keyframes(film, plan, takes, chosen_references)
+    keyframe_decisions = checkpoints.decide_keyframes(
+        store, plan, [t.variants for t in takes], timeout, auto=auto_pick, scores=[t.qc for t in takes]
+    )
+    chosen = [takes[i].variants[keyframe_decisions.pick(i)] for i in range(len(plan.keyframes))]
     picks = Picks(
         references={sid: references[sid].index(ref) for sid, ref in chosen_references.items()},
         keyframes=[keyframe_decisions.pick(i) for i in range(len(plan.keyframes))],
@@ -135,6 +140,8 @@ def make_film(
             render_clip.submit(film, plan, i, chosen[i], chosen[i + 1], chosen_references, clip_seed(plan, i))
             for i in range(request.segments)
         ])
+    with stage("clips"):
+        check_seams(film, plan, clips, [t.qc for t in takes])
     with stage("sound"):
         mix = finish_sound(film, *sound) if sound else None
     with stage("assembly"):
@@ -147,6 +154,28 @@ def make_film(
         film_id=film.film_id, title=plan.script.title, location=location, key=made.key, sha256=made.sha256,
         duration_s=made.meta.get("duration_s", 0.0), picks=picks, writer=plan.writer, renderer=film.renderer,
     )
+
+
+def retry_weak_keyframes(
+    film: FilmContext, plan: FilmPlan, takes: list[KeyframeTake], chosen_references: dict[str, VariantRef]
+) -> list[KeyframeTake]:
+    """Re-render, once, every boundary whose best variant scores under the renderer's threshold, with new seeds;
+    keep whichever take scores better (both are stored)."""
+    weak = [t for t in takes if t.qc.needs_retry]
+    if not weak:
+        return takes
+    get_run_logger().info("Continuity below threshold at keyframes %s: one more take each", [t.index for t in weak])
+    retries = fan_out(film, "keyframe-retries", [
+        render_keyframe_variants.submit(film, plan, t.index, chosen_references, keyframe_seeds(plan, t.index, 1))
+        for t in weak
+    ])
+    better = {r.index: r for t, r in zip(weak, retries) if _best_score(r) > _best_score(t)}
+    return [better.get(t.index, t) for t in takes]
+
+
+def _best_score(take: KeyframeTake) -> float:
+    best = take.qc.best
+    return take.qc.variants[best].score if best is not None else float("-inf")
 
 
 def start_sound(

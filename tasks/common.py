@@ -48,6 +48,11 @@ class VariantRef(BaseModel):
         return self.image.sha256
 
 
+def artifact_key(film_id: str, what: str) -> str:
+    """A Prefect artifact key for one of a film's artifacts (lower-case letters, digits and dashes only)."""
+    return f"{what}-{film_id}".replace("_", "-")[:100]
+
+
 #: Errors that the same call would raise again: bad input, invalid output, a bug, a missing package.
 PERMANENT_ERRORS = (ValueError, TypeError, KeyError, AttributeError, ImportError, NotImplementedError)
 

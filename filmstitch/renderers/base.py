@@ -67,8 +67,10 @@ class Renderer(ABC):
         references: dict[str, RenderedImage],
         seed: int,
     ) -> bytes:
-        """An H.264 MP4 of ``plan.request.frames_per_clip`` frames whose first frame is `first`
-        (keyframe `segment`) and whose last frame is `last` (keyframe `segment + 1`)."""
+        """An H.264 MP4 whose first frame is `first` (keyframe `segment`), moving towards `last` (keyframe
+        `segment + 1`): ``plan.request.frames_per_clip`` frames (F), the next keyframe being the first frame
+        of the next clip; the film's last clip has F + 1 frames and ends on `last`. So every boundary frame
+        appears once in the film, which has segments x F + 1 frames, and clip i starts at i x F / fps."""
 
     # ----- continuity QC (defaults: plain image statistics, see filmstitch.renderers.qc) -----
 
