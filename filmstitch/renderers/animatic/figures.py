@@ -250,7 +250,11 @@ def _humanoid(pen: Pen, look: CharacterLook, limbs: Limbs, bones: Skeleton, cloc
         r = bones.head_r
         pen.rect((cx - d * r * 0.3 - r * 1.05, cy - r * 0.3, cx - d * r * 0.3 + r * 1.05, cy + r * 1.9), look.hair,
                  r * 0.8)
-    for index in (far, near):
+    if look.robot:  # treads instead of feet
+        pen.rect((-0.2, bones.ground - 0.13, 0.2, bones.ground), shade(look.legs, 0.8), 0.06)
+        for x in (-0.12, 0.0, 0.12):
+            pen.ellipse((x, bones.ground - 0.065), 0.04, 0.04, shade(look.legs, 0.55))
+    for index in (far, near) if not look.robot else ():
         leg = bones.legs[index]
         tint = back_tint if index == far else 1.0
         pen.capsule(leg, limb_w * 1.12, shade(look.legs, tint))
@@ -259,7 +263,14 @@ def _humanoid(pen: Pen, look: CharacterLook, limbs: Limbs, bones: Skeleton, cloc
                     limb_w * 0.5, shade(boots, tint))
     hip_c = (0.0, 0.0)
     shoulder_c = ((bones.shoulders[0][0] + bones.shoulders[1][0]) / 2, bones.shoulders[0][1])
-    pen.capsule([hip_c, shoulder_c], torso_w, look.body)
+    if look.robot:  # a box of a body on short legs, a wide square head: nobody mistakes it for a person
+        box_w = torso_w * 1.7
+        pen.rect((shoulder_c[0] - box_w / 2, shoulder_c[1] - 0.02, shoulder_c[0] * 0.3 + box_w / 2, 0.05),
+                 look.body, 0.03)
+        pen.rect((shoulder_c[0] * 0.6 - box_w * 0.3, shoulder_c[1] + 0.08, shoulder_c[0] * 0.6 + box_w * 0.3,
+                  shoulder_c[1] + 0.16), shade(look.body, 0.8), 0.02)
+    else:
+        pen.capsule([hip_c, shoulder_c], torso_w, look.body)
     mid = (shoulder_c[0] * 0.15, shoulder_c[1] * 0.15)
     if look.accessory == "belt":
         pen.rect((mid[0] - torso_w * 0.52, mid[1] - 0.018, mid[0] + torso_w * 0.52, mid[1] + 0.018), look.accent)
@@ -303,7 +314,8 @@ def _head(pen: Pen, look: CharacterLook, limbs: Limbs, bones: Skeleton) -> None:
     r, d = bones.head_r, bones.d
     tilt = limbs.head / 90.0
     if look.robot:
-        pen.rect((cx - r, cy - r * 0.95, cx + r, cy + r * 0.95), look.skin, r * 0.3)
+        r *= 1.25
+        pen.rect((cx - r, cy - r * 0.8, cx + r, cy + r * 0.8), look.skin, r * 0.15)
         eye_y = cy - r * (0.1 + 0.4 * tilt)
         for side in ((-1, 1) if abs(d) < 0.55 else ((1,) if d > 0 else (-1,))):
             ex = cx + d * r * 0.4 + side * r * 0.45 * (1 - abs(d) * 0.6)
@@ -388,7 +400,7 @@ def _quadruped(pen: Pen, look: CharacterLook, limbs: Limbs, d: float, clock: flo
     """A four-legged body seen from the side, narrowing as it turns to the camera."""
     turn = abs(d)
     s = 1 if d >= 0 else -1
-    length = 0.28 + 0.22 * turn  # half body length, shorter seen from the front
+    length = 0.2 + 0.18 * turn  # half body length, shorter seen from the front
     body_y, leg_h = -0.42, 0.36
     sitting = limbs.seat > 0.5 or limbs.thigh1 > 70
     fur, light = look.body, mix(look.body, WHITE, 0.5)
@@ -520,10 +532,13 @@ def _fish(pen: Pen, look: CharacterLook, limbs: Limbs, d: float, clock: float) -
 def _blob(pen: Pen, look: CharacterLook, limbs: Limbs, d: float, clock: float) -> None:
     y = -0.45 + 0.03 * math.sin(clock * 2.2)
     body = look.body
-    if look.species in ("ghost", "banshee", "shadow"):
-        hem = [(-0.25 + i * 0.1, -0.05 + 0.04 * math.sin(clock * 4 + i)) for i in range(6)]
-        pen.polygon([(-0.25, y), *hem, (0.25, y)], body)
-        pen.ellipse((0, y), 0.25, 0.3, body)
+    if look.species in ("ghost", "banshee", "shadow"):  # a bell of cloth flaring to a ragged hem
+        hem = [(-0.38 + i * 0.095, -0.08 + (0.07 if i % 2 else 0.0) + 0.03 * math.sin(clock * 4 + i))
+               for i in range(9)]
+        pen.polygon([(-0.2, y), (-0.38, -0.08), *hem, (0.38, -0.08), (0.2, y)], body)
+        pen.ellipse((0, y), 0.2, 0.26, body)
+        for side in (-1, 1):
+            pen.capsule([(side * 0.18, y + 0.12), (side * 0.34, y + 0.02 + 0.03 * math.sin(clock * 3))], 0.06, body)
     else:
         pen.ellipse((0, y + 0.15), 0.26, 0.24, body)
         if "sprout" in look.species:
@@ -546,9 +561,11 @@ def _object(pen: Pen, look: CharacterLook, limbs: Limbs, d: float, clock: float)
     body, trim = look.body, look.legs
     for side in (-1, 1):  # little feet
         pen.ellipse((side * 0.08, y - 0.02), 0.05, 0.025, shade(trim, 0.7))
-    if shape == "lantern":
-        pen.capsule([(-0.08, y - 0.62), (0.0, y - 0.72), (0.08, y - 0.62)], 0.025, trim)
-        pen.rect((-0.17, y - 0.6, 0.17, y - 0.05), body, 0.04)
+    if shape == "lantern":  # a ring handle, a pointed roof, a glass box and a wide base
+        pen.ellipse((0.0, y - 0.86), 0.1, 0.1, (0, 0, 0, 0))
+        pen.polygon([(-0.2, y - 0.6), (0.0, y - 0.78), (0.2, y - 0.6)], trim)
+        pen.rect((-0.13, y - 0.6, 0.13, y - 0.12), body, 0.02)
+        pen.rect((-0.22, y - 0.12, 0.22, y - 0.03), trim, 0.02)
         glow = 200 + int(40 * math.sin(clock * 7))
         pen.rect((-0.12, y - 0.52, 0.12, y - 0.13), (255, glow, 90), 0.03, outline=False)
         fx, fy = d * 0.03, y - 0.32

@@ -74,7 +74,7 @@ KIND_PLANS: dict[CharacterKind, Plan] = {"person": "humanoid", "robot": "humanoi
 #: Standing height (world units) and girth by kind and build; elements and whales are big, cats small.
 HEIGHTS: dict[str, float] = {"slim": 0.30, "average": 0.30, "broad": 0.31, "small": 0.22, "tall": 0.35}
 KIND_SCALE: dict[CharacterKind, float] = {"person": 1.0, "robot": 0.9, "creature": 1.0, "animal": 0.62,
-                                          "bird": 0.62, "sea_creature": 0.85, "object": 0.6, "element": 1.45}
+                                          "bird": 0.62, "sea_creature": 0.85, "object": 0.6, "element": 1.15}
 GIRTH: dict[str, float] = {"slim": 0.20, "average": 0.25, "broad": 0.33, "small": 0.25, "tall": 0.21}
 HEAD: dict[str, float] = {"slim": 0.21, "average": 0.22, "broad": 0.21, "small": 0.27, "tall": 0.19}
 #: A few costumes read from the role's last word (a label, not prose).
@@ -124,6 +124,11 @@ class CharacterLook:
     clockwork: bool = False
     long_legs: bool = False
 
+    @property
+    def face_height(self) -> float:
+        """How high above the ground its face is (world units): where a close shot aims."""
+        return self.height * (0.85 + self.floats)
+
 
 def character_look(character: Character, variant: int, seed: int) -> CharacterLook:
     """A character's look from its plan entry and one reference variant (accessories, proportions)."""
@@ -162,7 +167,7 @@ def character_look(character: Character, variant: int, seed: int) -> CharacterLo
         skin, hair = body, mix(body, WHITE, 0.55)
     if robot:
         skin = mix(body, (190, 196, 204), 0.55)
-    floats = {"cloud": 0.35, "swirl": 0.2, "ribbon": 0.9, "disc": 0.8, "blob": 0.12, "tentacled": 0.05,
+    floats = {"cloud": 0.2, "swirl": 0.15, "ribbon": 0.6, "disc": 0.5, "blob": 0.12, "tentacled": 0.05,
               "fish": 0.3, "flame": 0.0, "wave": 0.0}.get(plan, 0.0)
     return CharacterLook(
         name=character.name,

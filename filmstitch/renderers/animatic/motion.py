@@ -24,7 +24,7 @@ import numpy as np
 from filmstitch.models import FilmPlan, derive_seed
 from filmstitch.renderers.animatic.figures import GESTURES, POSES, Limbs, figure_width, gait
 from filmstitch.renderers.animatic.looks import CharacterLook, EnvironmentLook
-from filmstitch.renderers.animatic.scenery import SET_SPAN
+from filmstitch.renderers.animatic.scenery import FEET_V, SET_SPAN
 
 #: Shot size -> (zoom, camera height in world units). Zoom 1 shows the whole height of the set.
 SHOTS: dict[str, tuple[float, float]] = {"wide": (1.0, 0.5), "medium": (1.75, 0.62), "close": (3.2, 0.625)}
@@ -127,6 +127,9 @@ def keyframe_state(
     staging = plan.keyframes[index].staging
     rng = np.random.default_rng([seed, variant, index])
     zoom, cam_y = SHOTS[staging.shot]
+    tallest = max((looks[p.character].face_height for p in staging.placements), default=0.0)
+    if staging.shot != "wide" and tallest > 0.27:  # aim a tall figure's face, not its feet
+        cam_y = min(cam_y, FEET_V - tallest * (0.72 if staging.shot == "close" else 0.6))
     span = SET_SPAN * aspect
     staged = clamp_camera(Camera(span / 2 + (staging.camera_x - 0.5) * (span - aspect), cam_y, zoom), aspect)
     view = aspect / staged.zoom

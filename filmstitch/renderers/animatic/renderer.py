@@ -125,7 +125,7 @@ def character_sheet(look: CharacterLook, character: Character, variant: int, siz
     tones = np.broadcast_to(np.stack([column, column + 1, column + 5], axis=-1), (height, width, 3))
     sheet = Image.fromarray(np.clip(tones, 0, 255).astype(np.uint8))
     draw = ImageDraw.Draw(sheet)
-    figure_px = min(0.62, 0.5 * look.height / 0.3) * height
+    figure_px = min(0.62 / (1 + look.floats), 0.5 * look.height / 0.3) * height
     floor_y = floor * height
     for y in (floor_y, floor_y - figure_px):
         draw.line((width * 0.05, y, width * 0.95, y), fill=(170, 174, 184), width=1)

@@ -105,6 +105,10 @@ def write_keyframes(
         time = scene.time_of_day if scene else environment.time_of_day
         light = LIGHT[time] / LIGHT[environment.time_of_day]
         shot = _shot(opens if k < len(segments) else segments[-1])
+        if len(names) > 1 and shot == "close":
+            shot = "medium"  # a close shot holds one face; two or more people need room
+        if len(names) > 3 and shot == "medium":
+            shot = "wide"
         staging = Staging(shot=shot, camera_x=round(camera, 3), light=round(min(1.3, max(0.2, light)), 3),
                           placements=placements)
         prompt = _prompt(shot, opens, environment, placements, by_name, scene, time)
