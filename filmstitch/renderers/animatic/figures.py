@@ -265,6 +265,7 @@ def _humanoid(pen: Pen, look: CharacterLook, limbs: Limbs, bones: Skeleton, cloc
     shoulder_c = ((bones.shoulders[0][0] + bones.shoulders[1][0]) / 2, bones.shoulders[0][1])
     if look.robot:  # a box of a body on short legs, a wide square head: nobody mistakes it for a person
         box_w = torso_w * 1.7
+        pen.rect((-box_w * 0.18, 0.0, box_w * 0.18, bones.ground - 0.12), shade(look.legs, 0.7), 0.02)
         pen.rect((shoulder_c[0] - box_w / 2, shoulder_c[1] - 0.02, shoulder_c[0] * 0.3 + box_w / 2, 0.05),
                  look.body, 0.03)
         pen.rect((shoulder_c[0] * 0.6 - box_w * 0.3, shoulder_c[1] + 0.08, shoulder_c[0] * 0.6 + box_w * 0.3,
@@ -538,7 +539,7 @@ def _blob(pen: Pen, look: CharacterLook, limbs: Limbs, d: float, clock: float) -
         pen.polygon([(-0.2, y), (-0.38, -0.08), *hem, (0.38, -0.08), (0.2, y)], body)
         pen.ellipse((0, y), 0.2, 0.26, body)
         for side in (-1, 1):
-            pen.capsule([(side * 0.18, y + 0.12), (side * 0.34, y + 0.02 + 0.03 * math.sin(clock * 3))], 0.06, body)
+            pen.capsule([(side * 0.17, y + 0.16), (side * 0.3, y + 0.22 + 0.03 * math.sin(clock * 3))], 0.06, body)
     else:
         pen.ellipse((0, y + 0.15), 0.26, 0.24, body)
         if "sprout" in look.species:

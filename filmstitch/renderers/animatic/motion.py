@@ -134,10 +134,13 @@ def keyframe_state(
     staged = clamp_camera(Camera(span / 2 + (staging.camera_x - 0.5) * (span - aspect), cam_y, zoom), aspect)
     view = aspect / staged.zoom
     held = held if held is not None else holdings(plan)[index]
+    placements = sorted(staging.placements, key=lambda p: p.x)
+    marks = spread([staged.x + (p.x + _nudge(seed, variant, index, p.character) - 0.5) * view for p in placements],
+                   [figure_width(looks[p.character]) for p in placements])
     actors = tuple(
-        Actor(look=looks[p.character], x=staged.x + (p.x + _nudge(seed, variant, index, p.character) - 0.5) * view,
-              limbs=POSES[p.pose], facing=FACINGS[p.facing], clock=0.0, prop=held.get(p.character))
-        for p in sorted(staging.placements, key=lambda p: p.x)
+        Actor(look=looks[p.character], x=x, limbs=POSES[p.pose], facing=FACINGS[p.facing], clock=0.0,
+              prop=held.get(p.character))
+        for p, x in zip(placements, marks)
     )
     zoom_factor, pan = FRAMINGS[variant % len(FRAMINGS)]
     zoom = staged.zoom * zoom_factor * float(rng.uniform(0.97, 1.03))
@@ -147,6 +150,17 @@ def keyframe_state(
     wobble = float(rng.uniform(0.97, 1.03))
     light = tuple(staging.light * env.light[i] * tint[i] * wobble for i in range(3))
     return FrameState(camera=camera, light=light, actors=actors)  # type: ignore[arg-type]
+
+
+def spread(xs: list[float], half_widths: list[float], gap: float = 0.015) -> list[float]:
+    """Marks (in order) moved apart just enough that footprints do not overlap, centred where they were."""
+    if len(xs) < 2:
+        return xs
+    out = [xs[0]]
+    for x, w, w_prev in zip(xs[1:], half_widths[1:], half_widths):
+        out.append(max(x, out[-1] + w_prev + w + gap))
+    shift = (sum(xs) - sum(out)) / len(xs)
+    return [x + shift for x in out]
 
 
 def _nudge(seed: int, variant: int, index: int, name: str) -> float:
@@ -199,6 +213,7 @@ class Motion:
         self.push = float(rng.uniform(0.02, 0.05))
         self.waves = max(2, 2 * round(seconds * 0.8))
         order = {c.name: i for i, c in enumerate(plan.characters)}
+        self.rank = order  # left-to-right order of the cast, kept in every frame
         self.gestures = self._gestures(plan, segment)
         self.tracks = self._tracks(order)
         if moves:  # everyone walks the same distance, so nobody overtakes anybody
@@ -225,24 +240,33 @@ class Motion:
         names = sorted(set(start) | set(end), key=lambda n: order.get(n, 99))
         if self.moves:  # a location change: off to the right in the old set, in from the left in the new
             return [self._travel(start.get(n), end.get(n)) for n in names]
+        spans = {n: (min(s.x, e.x), max(s.x, e.x), s.look) for n in names
+                 if (s := start.get(n)) is not None and (e := end.get(n)) is not None}
         tracks = []
         for name in names:
             first, last = start.get(name), end.get(name)
             if first is None or last is None:
-                tracks.append(self._entrance_or_exit(first, last, start if first is None else end))
+                others = {n: span for n, span in spans.items() if n != name}
+                others.update({n: (a.x, a.x, a.look) for n, a in (end if first is None else start).items()
+                               if n != name and n not in spans})
+                tracks.append(self._entrance_or_exit(first, last, others))
             else:
                 tracks.append(Track(first.look, first.x, last.x, first.limbs, last.limbs, first.facing, last.facing,
                                     first.prop, last.prop))
         return tracks
 
-    def _entrance_or_exit(self, first: Actor | None, last: Actor | None, others: dict[str, Actor]) -> Track:
-        """Walk in from (or out to) the edge with nobody in the way; fade if both ways are blocked."""
+    def _entrance_or_exit(self, first: Actor | None, last: Actor | None,
+                          others: dict[str, tuple[float, float, CharacterLook]]) -> Track:
+        """Walk in from (or out to) the edge with nobody in the way; fade if both ways are blocked.
+
+        `others` holds, for everyone else, the span of x they cover during the clip.
+        """
         present = last if first is None else first
         assert present is not None
         camera = self.a.camera if first is None else self.b.camera
-        other_x = [actor.x for name, actor in others.items() if name != present.look.name]
-        left_clear = all(x > present.x for x in other_x)
-        right_clear = all(x < present.x for x in other_x)
+        rank = self.rank.get(present.look.name, 99)
+        left_clear = all(self.rank.get(look.name, 99) > rank for *_, look in others.values())
+        right_clear = all(self.rank.get(look.name, 99) < rank for *_, look in others.values())
         if not (left_clear or right_clear):
             track = Track(present.look, present.x, present.x, present.limbs, present.limbs, present.facing,
                           present.facing, present.prop, present.prop, fade="in" if first is None else "out")
@@ -272,10 +296,12 @@ class Motion:
         a, b = self.a.camera, self.b.camera
         if t <= 0.0 or t >= 1.0:
             return a if t <= 0.0 else b
-        if self.moves:  # each set keeps its own framing; a slow drift keeps it alive
-            base, u = (a, t / WIPE[0]) if t < WIPE[1] else (b, (t - WIPE[1]) / (1 - WIPE[1]))
-            arc = math.sin(math.pi * min(1.0, max(0.0, u)))
-            return clamp_camera(Camera(base.x + 0.01 * arc * self.aspect / base.zoom, base.y, base.zoom), self.aspect)
+        if self.moves:  # each set keeps its own framing; the camera follows the walkers off and on
+            if t < WIPE[1]:
+                u = min(1.0, t / WIPE[0])
+                return clamp_camera(Camera(a.x + 0.3 * ease(u) * self.aspect / a.zoom, a.y, a.zoom), self.aspect)
+            u = (t - WIPE[1]) / (1 - WIPE[1])
+            return clamp_camera(Camera(b.x - 0.3 * (1 - ease(u)) * self.aspect / b.zoom, b.y, b.zoom), self.aspect)
         e = ease(t)
         arc = math.sin(math.pi * t)
         zoom = math.exp(lerp(math.log(a.zoom), math.log(b.zoom), e)) * (1 + self.push * arc)
@@ -374,6 +400,27 @@ class Motion:
             return Actor(track.look, x, limbs, facing, clock, track.prop1)
         return None
 
+    def _kept_apart(self, actors: tuple[Actor, ...], t: float) -> tuple[Actor, ...]:
+        """Hold the cast's left-to-right order and spacing in every frame (nobody walks through anybody).
+
+        Keyframes already satisfy it, so this changes nothing at the ends; between them it nudges a
+        character who would otherwise pass through a neighbour. It eases out near both ends, so a plan
+        whose keyframes break the order still meets them exactly.
+        """
+        if len(actors) < 2:
+            return actors
+        ranked = sorted(actors, key=lambda a: self.rank.get(a.look.name, 99))
+        xs = [a.x for a in ranked]
+        if all(b.x - figure_width(b.look) - a.x - figure_width(a.look) >= 0.01 for a, b in zip(ranked, ranked[1:])):
+            return actors  # already apart and in order
+        apart = [xs[0]]
+        for a, prev in zip(ranked[1:], ranked):
+            apart.append(max(a.x, apart[-1] + figure_width(prev.look) + figure_width(a.look) + 0.01))
+        weight = min(1.0, 8 * t, 8 * (1 - t))
+        centre = (sum(xs) - sum(apart)) / len(xs)  # spread around where they were, not only to the right
+        moved = {id(a): lerp(a.x, x + centre, weight) for a, x in zip(ranked, apart)}
+        return tuple(Actor(a.look, moved[id(a)], a.limbs, a.facing, a.clock, a.prop, a.alpha) for a in actors)
+
     # -- the whole frame
 
     def state(self, t: float) -> FrameState:
@@ -384,14 +431,15 @@ class Motion:
         light = tuple(lerp(la, lb, ease(t)) for la, lb in zip(self.a.light, self.b.light, strict=True))
         if self.moves:
             light = self.a.light if t < WIPE[0] else self.b.light if t > WIPE[1] else light
-        actors = tuple(actor for track in self.tracks if (actor := self.actor(track, t)) is not None)
+        actors = self._kept_apart(tuple(actor for track in self.tracks if (actor := self.actor(track, t)) is not None),
+                                  t)
         where, wipe = 0, None
         if self.moves:
             if t >= WIPE[1]:
                 where = 1
             elif t > WIPE[0]:
                 wipe = ease((t - WIPE[0]) / (WIPE[1] - WIPE[0]))
-        next_camera = self.b.camera if wipe is not None else None
+        next_camera = self.camera(WIPE[1] + 1e-9) if wipe is not None else None
         return FrameState(self.camera(t), light, actors, where, wipe, next_camera)  # type: ignore[arg-type]
 
 
