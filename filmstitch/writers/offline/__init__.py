@@ -128,8 +128,9 @@ def _title(p: story.Premise, reading: Reading) -> str:
     if p.then:
         return title_case(f"{p.hero.name} {p.goal('3sg')}")
     if p.other:
-        other = p.other.name if p.other.actor and p.other.actor.name else f"the {p.other.name}"
-        return title_case(f"{p.hero.name} and {other}")
+        plain = p.other.kind != "person" and not (p.other.actor and p.other.actor.name) and \
+            not p.other.name.startswith("the ")
+        return title_case(f"{p.hero.name} and {'the ' if plain else ''}{p.other.name}")
     if p.thing and not p.visible:
         return title_case(f"{p.hero.name} and {p.thing}")
     if p.visible:
@@ -142,8 +143,13 @@ def _title(p: story.Premise, reading: Reading) -> str:
 def _logline(p: story.Premise, reading: Reading) -> str:
     hero = p.hero
     where = f" {p.locations[0].at}" if p.locations else ""
+    if p.locations and p.locations[0].name.removeprefix("the ").lower() in p.goal("3sg").lower():
+        where = ""  # the goal already says where
     helpers = f", helped by {casting.join([m.name for m in p.allies])}" if p.allies else ""
-    text = f"{hero.name}, {with_article(hero.character.role)}{where}, {p.goal('3sg')}{helpers}."
+    role = hero.character.role
+    plain = role in ("protagonist", "friend") or hero.name.lower() in (role, f"the {role}", role.split()[-1])
+    who = hero.name if plain else f"{hero.name}, {with_article(role)}{where},"
+    text = f"{who} {p.goal('3sg')}{helpers}."
     if reading.language != "en":
         language = lx.LANGUAGE_NAMES.get(reading.language, reading.language)
         text += f" Written in English from an idea in {language}."

@@ -388,8 +388,11 @@ def cast(reading: Reading, rng: random.Random, setting: str, culture: str) -> li
             name = rng.choice([n for n in pool[gender] if n not in taken] or pool[gender])
         else:
             species = actor.word.species or actor.noun
-            name = " ".join(capitalise(w) for w in (species.split()[-1:] if "clockwork" not in species else
-                                                     species.split()))
+            if actor.phrase.split()[:1] == ["the"] or species in ("northern lights", "sea queen"):
+                name = "the " + " ".join(capitalise(w) for w in species.split())  # "the Northern Lights"
+            else:
+                name = " ".join(capitalise(w) for w in (species.split()[-1:] if "clockwork" not in species else
+                                                         species.split()))
         if name in {m.name for m in members}:
             name = f"{name} {capitalise(actor.noun.split()[-1])}"
         taken.add(name)

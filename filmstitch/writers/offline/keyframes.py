@@ -25,6 +25,8 @@ from filmstitch.models import (
 )
 from filmstitch.writers.offline.english import join
 from filmstitch.writers.offline.story import POSE_OF, SHOTS
+from filmstitch.writers.offline.world import LIGHT as LIGHTS
+from filmstitch.writers.offline.world import PREPOSITIONS
 
 SLOTS = {1: [0.5], 2: [0.36, 0.64], 3: [0.24, 0.5, 0.76], 4: [0.17, 0.39, 0.61, 0.83],
          5: [0.12, 0.31, 0.5, 0.69, 0.88], 6: [0.1, 0.26, 0.42, 0.58, 0.74, 0.9]}
@@ -126,19 +128,25 @@ def _prompt(shot: Shot, segment: Segment, environment: Environment, placements: 
         character = by_name.get(p.character)
         look = character.description if character else p.character
         facing = {"camera": "facing the camera", "left": "facing left", "right": "facing right"}[p.facing]
-        people.append(f"{look} ({POSE_WORDS[p.pose]}, {facing})")
+        pose = POSE_WORDS[p.pose]
+        if character is not None and character.kind in ("element", "sea_creature") and p.pose == "stand":
+            pose = "hovering" if character.kind == "element" else "floating"
+        people.append(f"{look} ({pose}, {facing})")
     ledger = ""
     if scene is not None:
-        worn = [f"{name} wears {what}" for name, what in scene.continuity.wardrobe.items() if name in
-                {p.character for p in placements}]
+        shown = {p.character for p in placements}
+        worn = [f"{name} {'wears' if by_name.get(name) and by_name[name].kind == 'person' else 'is'} {what}"
+                for name, what in scene.continuity.wardrobe.items() if name in shown]
         marks = [f"{name} has {what}" for name, what in scene.continuity.injuries.items() if name in
                  {p.character for p in placements}]
         props = scene.continuity.props
         ledger = " Continuity: " + "; ".join([*worn, *marks, *( [f"props in play: {join(props)}"] if props else [])])
         ledger = ledger + "." if ledger != " Continuity: " else ""
     who = " ".join(f"{text}." for text in people) if people else "No one in frame."
-    text = (f"Cinematic film still, {shot} shot, {time}, at {segment.setting} in {environment.name}. {who} "
-            f"Setting: {environment.description} Lighting: {environment.lighting}. Materials: "
+    where = f"{PREPOSITIONS.get(environment.set, 'in')} {environment.name}"
+    lighting = environment.lighting if time == environment.time_of_day else f"{LIGHTS[time]}"
+    text = (f"Cinematic film still, {shot} shot, {time}, at {segment.setting} {where}. {who} "
+            f"Setting: {environment.description} Lighting: {lighting}. Materials: "
             f"{environment.materials}. Mood: {environment.atmosphere}.{ledger} 35mm film, shallow depth of field.")
     return text[:3000]
 

@@ -80,7 +80,7 @@ ACTORS: dict[str, ActorWord] = {
 PASSIVE_KINDS = {"object", "element"}
 #: Words in front of an object or force that make it a character: "a talking teapot".
 ANIMATING = set("talking speaking singing living walking dancing sentient enchanted magic magical friendly "
-                "grumpy lonely shy curious angry kind brave wise chatty sleepy laughing crying whispering "
+                "grumpy lonely shy curious angry kind brave wise chatty sleepy laughing crying whispering greedy "
                 "giant little old young mischievous cheerful sad playful clockwork mechanical".split())
 #: Verbs after which the object is someone (you befriend or race someone, you find something).
 SOCIAL_VERBS = set("befriend meet help race outrun fight defeat chase tame follow rescue save free teach join "
@@ -165,16 +165,17 @@ ABSTRACT_GOALS = {"nature": "the first green shoots", "life": "a living seedling
 #: Story verbs by what they do to the story (the beat structure follows the goal's sort).
 VERB_SORTS: dict[str, str] = {
     **dict.fromkeys("find discover uncover unearth catch collect gather win get steal spot notice see hear "
-                    "seek search look hunt".split(), "find"),
-    **dict.fromkeys("deliver return bring carry take give send post mail bear smuggle".split(), "deliver"),
+                    "seek search look hunt solve".split(), "find"),
+    **dict.fromkeys("deliver return bring carry take give send post mail bear smuggle guide lead".split(),
+                    "deliver"),
     **dict.fromkeys("befriend meet love adopt tame teach visit marry join comfort calm wake awaken "
-                    "understand".split(), "bond"),
+                    "understand sing befriends".split(), "bond"),
     **dict.fromkeys("race outrun escape fight defeat chase beat battle challenge outwit face confront flee "
                     "survive stop".split(), "contest"),
-    **dict.fromkeys("rescue save free protect heal guard shelter release".split(), "rescue"),
+    **dict.fromkeys("rescue save free protect heal guard shelter release defend".split(), "rescue"),
     **dict.fromkeys("build repair fix bake make paint plant grow cook sew write craft mend restore invent "
-                    "brew forge knit compose draw carve light".split(), "make"),
-    **dict.fromkeys("learn try practise practice master study dream".split(), "learn"),
+                    "brew forge knit compose draw carve light open".split(), "make"),
+    **dict.fromkeys("learn try practise practice master study dream want".split(), "learn"),
     **dict.fromkeys("explore travel cross climb reach walk wander roam sail fly swim journey ride drive "
                     "dive run go leave enter follow".split(), "journey"),
     **dict.fromkeys("help".split(), "help"),
@@ -182,7 +183,7 @@ VERB_SORTS: dict[str, str] = {
 #: Verbs that take "to <verb>" after them: "learns to fly", "tries to reach".
 INFINITIVE_VERBS = {"learn", "try", "want", "decide", "hope", "need", "dream", "plan", "set", "refuse", "promise"}
 #: Common verbs that are not story goals but still verbs (they end a subject, start a clause).
-OTHER_VERBS = set("be is are was has have live lives work works stand sit sits speak speaks talk talks sing "
+OTHER_VERBS = set("be is are was has have fall falls live lives work works stand sit sits speak speaks talk talks sing "
                   "sings dance dances play plays sleep sleeps wait waits wake wakes become becomes turn "
                   "turns keep keeps think want wants need needs hope hopes decide decides must can will "
                   "should could would may might sees hears feels knows knew loves hates watches glows shines "
@@ -194,7 +195,8 @@ ADJECTIVES = set("young old elderly little small tiny big huge giant tall short 
                  "green blue purple pink white black grey gray brown dark bright northern southern eastern "
                  "western frozen icy burning floating flying singing dancing speaking living walking "
                  "wandering abandoned haunted distant faraway strange new tired determined anxious hopeful "
-                 "cheerful fearless timid stubborn rusty shiny gentle fierce playful mischievous".split())
+                 "cheerful fearless timid stubborn rusty shiny gentle fierce playful mischievous greedy tropical snowy "
+                 "burning busy rainy missing falling".split())
 AGE_WORDS = {"young": "young", "little": "child", "elderly": "elder", "old": "elder", "ancient": "elder",
              "aged": "elder", "retired": "elder", "teenage": "young", "baby": "child", "tiny": "child"}
 COLOUR_WORDS = {"red", "orange", "yellow", "green", "blue", "purple", "pink", "white", "black", "grey", "gray",

@@ -96,6 +96,10 @@ class Clause:
     then: str | None = None  # an infinitive after learn/try: "fly"
     to: Actor | Place | None = None  # recipient or destination
     position: int = 0
+    extra: str = ""  # a phrase after the object, as written: "from old doors"
+    predicate: str = ""  # everything after the verb, as written: "a letter to the top of a snowy mountain"
+    helped: bool = False  # its subject is someone the idea's helpers help ("help her return it")
+    phrase: str = ""  # the verb as the idea says it, base form: "return", "fall in love"
 
 
 @dataclass
@@ -146,20 +150,42 @@ def detect_language(idea: str) -> str:
     return best if scores[best] > scores["en"] else "en"
 
 
+def _is_wide(char: str) -> bool:
+    """A character of a script written without spaces (Han, kana, Hangul)."""
+    name = unicodedata.name(char, "")
+    return name.startswith(("CJK", "HIRAGANA", "KATAKANA", "HANGUL"))
+
+
+def _split_wide(text: str) -> list[str]:
+    """Known words of a run of CJK text, longest first; other characters one by one (names stay whole
+    only where the idea spaces them)."""
+    pieces, i = [], 0
+    longest = max(len(word) for word in lx.CJK)
+    while i < len(text):
+        match = next((text[i:i + n] for n in range(min(longest, len(text) - i), 0, -1) if text[i:i + n] in lx.CJK),
+                     None)
+        piece = match or text[i]
+        pieces.append(piece)
+        i += len(piece)
+    return pieces
+
+
 def tokenize(idea: str, language: str) -> list[Token]:
     tokens: list[Token] = []
     start = True
     for match in WORD.finditer(idea):
-        text = match.group()
-        low = text.lower().replace("’", "'")
-        gloss = low
-        if language != "en" and low in lx.FOREIGN:
-            gloss = lx.FOREIGN[low]
-        elif language in ("ja", "zh", "ko"):
-            gloss = next((en for word, en in sorted(lx.CJK.items(), key=lambda kv: -len(kv[0])) if word == text),
-                         low)
-        tokens.append(Token(text, low, gloss, start and text not in ".!?;:,", len(tokens)))
-        start = text in ".!?;:" or (start and text in ".!?;:,")
+        group = match.group()
+        wide = len(group) > 1 and all(_is_wide(c) for c in group) and any(_is_wide(c) and c in "".join(lx.CJK)
+                                                                           for c in group)
+        for text in _split_wide(group) if wide else [group]:
+            low = text.lower().replace("’", "'")
+            gloss = low
+            if language != "en" and low in lx.FOREIGN:
+                gloss = lx.FOREIGN[low]
+            elif text in lx.CJK:
+                gloss = lx.CJK[text]
+            tokens.append(Token(text, low, gloss, start and text not in ".!?;:,", len(tokens)))
+            start = text in ".!?;:" or (start and text in ".!?;:,")
     return tokens
 
 
@@ -184,7 +210,8 @@ class _Reader:
     def __init__(self, idea: str) -> None:
         self.idea = idea
         self.language = detect_language(idea)
-        self.tokens = tokenize(idea, self.language)
+        shouted = sum(c.isupper() for c in idea) > 0.6 * max(1, sum(c.isalpha() for c in idea))
+        self.tokens = tokenize(idea.lower() if shouted else idea, self.language)
         self.actors: list[Actor] = []
         self.places: list[Place] = []
         self.things: list[Thing] = []
@@ -232,6 +259,9 @@ class _Reader:
             key = " ".join(w.gloss for w in words)
             if key in table:
                 return key, i + size - 1
+            singular = key[:-1] if key.endswith("s") and not key.endswith("ss") else None
+            if singular and singular in table and not words[-1].capitalised:
+                return singular, i + size - 1  # "dragons": one of them is the character
         return None
 
     # -- passes
@@ -273,6 +303,9 @@ class _Reader:
         token = self.tokens[i]
         if token.is_punct or token.used:
             return None
+        previous = self.tokens[i - 1] if i else None
+        if token.capitalised and not token.sentence_start and previous is not None and previous.gloss in lx.ACTORS:
+            return None  # "her dog Comet": a name, not a comet
         found = self._compound(i, lx.ACTORS)
         return found
 
@@ -286,6 +319,8 @@ class _Reader:
         follow = self._compound(last + 1, lx.ACTORS) if last + 1 < len(self.tokens) else None
         if follow and word.kind in lx.PASSIVE_KINDS | {"creature"} and lx.ACTORS[follow[0]].kind == "person":
             key, last, word = f"{key} {follow[0]}", follow[1], lx.ACTORS[follow[0]]
+        elif follow and word.kind == "element" and follow[0] in ("spirit", "sprite", "wisp", "elemental", "ghost"):
+            key, last, word = f"{key} {follow[0]}", follow[1], lx.ActorWord("element", key)  # "a fire spirit"
         start = self._np_start(head)
         adjectives = self._adjectives(start, head)
         if word.kind in lx.PASSIVE_KINDS and not force and not self._acts(start, head, last, adjectives):
@@ -311,7 +346,9 @@ class _Reader:
         if after and after.low in RELATIVES and last + 2 < len(self.tokens) and _is_verb(self.tokens[last + 2]):
             return True
         opens_clause = before is None or before.is_punct or before.low in CONJUNCTIONS
-        if opens_clause and after and _is_verb(after) and base_form(after.gloss) != "be":
+        verb_like = after is not None and (_is_verb(after) or (
+            self.language == "en" and after.low.endswith("s") and len(after.low) > 3 and not _known_word(after.gloss)))
+        if opens_clause and verb_like and base_form(after.gloss) != "be":
             return True
         return bool(before and base_form(before.gloss) in lx.SOCIAL_VERBS)
 
@@ -337,8 +374,10 @@ class _Reader:
         i = 0
         while i < len(self.tokens):
             token = self.tokens[i]
-            plain = not token.used and token.capitalised and not token.is_punct and token.text[0].isalpha()
-            if not plain or _known_word(token.gloss) or token.low in lx.PLACE_NAMES:
+            plain = not token.used and token.capitalised and not token.is_punct and token.text[0].isalpha() \
+                and not (token.text.isupper() and len(token.text) > 1)  # shouting or an acronym, not a name
+            after_role = i > 0 and self.tokens[i - 1].gloss in lx.ACTORS and not token.sentence_start
+            if not plain or (_known_word(token.gloss) and not after_role) or token.low in lx.PLACE_NAMES:
                 i += 1
                 continue
             prev = self.tokens[i - 1] if i else None
@@ -359,11 +398,16 @@ class _Reader:
         """Give a name to the actor it describes (apposition or a role just before), else a new person."""
         nearby = [a for a in self.actors if a.name is None]
         before = [a for a in nearby if a.position < first and first - a.position <= 2]
-        if before:  # "her grandfather Tomas"
+        if before:  # "her grandfather Tomas"; a capitalised title is part of the name: "Captain Rosa"
+            title = self.tokens[before[-1].position]
+            if title.capitalised and title.index == first - 1:
+                name = f"{title.text} {name}"
             before[-1].name = name
             return
         after = [a for a in nearby if a.position > last and a.position - last <= 5
-                 and any(t.text == "," for t in self.tokens[last + 1:a.position])]
+                 and (any(t.text == "," for t in self.tokens[last + 1:a.position])
+                      or (last + 1 < len(self.tokens) and self.tokens[last + 1].low == "the"
+                          and a.position - last <= 3))]
         if after:  # "Mira, a young diver,"
             after[0].name = name
             after[0].position = first
@@ -427,8 +471,8 @@ class _Reader:
             if token.used or token.is_punct:
                 continue
             found = self._compound(i, {k: k for k in lx.PROPS} | {k.replace("_", " "): k for k in lx.PROPS})
-            if not found:
-                continue
+            if not found or (i and self.tokens[i - 1].low == "to" and base_form(token.gloss) in lx.VERB_SORTS):
+                continue  # "learns to paint": a verb, not the paint
             key, last = found
             start = self._np_start(i)
             for t in self.tokens[start:last + 1]:
@@ -499,7 +543,36 @@ class _Reader:
                     return hit, k
             if k > i + 1 and _is_verb(token):
                 break
-        return None, i
+        return self._unknown_object(i)
+
+    def _unknown_object(self, i: int) -> tuple[Thing | None, int]:
+        """'sees the summer': a noun phrase the tables do not know becomes a thing, in the idea's words."""
+        k = i + 1
+        if self.language != "en" or k >= len(self.tokens) or self.tokens[k].low not in DETERMINERS:
+            return None, i
+        j = k + 1
+        while j < len(self.tokens) and j - k <= 3 and not self.tokens[j].is_punct and not self.tokens[j].used \
+                and self.tokens[j].low not in CONJUNCTIONS | lx.PLACE_PREPOSITIONS | RELATIVES \
+                and not _is_verb(self.tokens[j]) and self.tokens[j].low not in PRONOUNS:
+            j += 1
+        if j == k + 1:
+            return None, i
+        for t in self.tokens[k:j]:
+            t.used = True
+        thing = Thing(self._span(k, j), self.tokens[j - 1].gloss, position=j - 1)
+        self.things.append(thing)
+        return thing, j - 1
+
+    def _extra(self, end: int) -> str:
+        """'from old doors', 'with a spoon': a short phrase after the object, whole words only."""
+        k = end + 1
+        if self.language != "en" or k >= len(self.tokens) or self.tokens[k].low not in ("from", "with", "out"):
+            return ""
+        j = k + 1
+        while j < len(self.tokens) and j - k <= 4 and not self.tokens[j].is_punct and self.tokens[j].low not in \
+                CONJUNCTIONS | {"to", "for", "and", "before", "after", "while"} and not _is_verb(self.tokens[j]):
+            j += 1
+        return self._span(k, j) if j > k + 1 else ""
 
     def _clauses(self) -> list[Clause]:
         clauses: list[Clause] = []
@@ -515,9 +588,15 @@ class _Reader:
                     and clauses[-1].then is None:
                 clauses[-1].then = base
                 continue
+            if prev and prev.low == "to" and clauses and i - clauses[-1].position <= 7 and clauses[-1].predicate:
+                continue  # "teaches a ghost to bake bread": part of the teaching, not a clause of its own
             subject = self._actor_before(i)
+            helped = False
             if prev and prev.low in ("her", "him", "them") and clauses and clauses[-1].sort == "help":
-                subject = self._pronoun(prev.low, i - 1)  # "help her return it": she returns it
+                subject, helped = self._pronoun(prev.low, i - 1), True  # "help her return it": she returns it
+            elif clauses and clauses[-1].sort == "help" and isinstance(clauses[-1].object, Actor) \
+                    and i - clauses[-1].object.position <= 2:
+                subject, helped = clauses[-1].object, True  # "helps a kite find its way": the kite finds it
             obj, end = self._object_after(i)
             to = None
             for k in range(end + 1, min(len(self.tokens), end + 6)):
@@ -528,8 +607,51 @@ class _Reader:
                         after is not None and _is_verb(after)):
                     to = next((x for x in [*self.actors, *self.places] if k < x.position <= k + 4), None)
                     break
-            clauses.append(Clause(base, sort, subject, obj, None, to, position=i))
+            phrase = base
+            if i >= 2 and prev.low == "in" and _is_verb(self.tokens[i - 2]) and self.language == "en":
+                phrase = f"{base_form(self.tokens[i - 2].low)} in {base}"  # "falls in love with"
+            clause = Clause(base, sort, subject, obj, None, to, position=i, extra=self._extra(end),
+                            predicate=self._predicate(i), helped=helped, phrase=phrase)
+            if sort == "learn":
+                clause.then = self._dreamed(i)
+            clauses.append(clause)
         return clauses
+
+    def _dreamed(self, i: int) -> str | None:
+        """'dreams of seeing the ocean' -> 'see the ocean' (whole words of the idea)."""
+        if self.language != "en" or i + 2 >= len(self.tokens) or self.tokens[i + 1].low not in ("of", "about"):
+            return None
+        word = self.tokens[i + 2].low
+        if not word.endswith("ing"):
+            return None
+        stem = word[:-3]
+        known = set(lx.VERB_SORTS) | lx.OTHER_VERBS
+        verb = next((c for c in (stem, stem + "e", stem[:-1]) if c in known), stem)
+        rest = self._predicate(i + 2).split()
+        return " ".join([verb, *rest])
+
+    def _predicate(self, i: int) -> str:
+        """The idea's own words after the verb at token i, up to the end of its clause (at most 12 words)."""
+        if self.language != "en":
+            return ""
+        words: list[str] = []
+        for k in range(i + 1, len(self.tokens)):
+            token = self.tokens[k]
+            nxt = self.tokens[k + 1] if k + 1 < len(self.tokens) else None
+            if token.is_punct or token.low in RELATIVES and k > i + 1:
+                break
+            if token.low in CONJUNCTIONS and (nxt is None or _is_verb(nxt) or nxt.low in PRONOUNS):
+                break
+            if k > i + 1 and _is_verb(token) and not token.used and self.tokens[k - 1].low != "to":
+                break
+            words.append(token.text)
+        if len(words) > 12:  # end at a phrase boundary, never inside a word
+            cut = max((j for j, w in enumerate(words[:12]) if w.lower() in lx.PLACE_PREPOSITIONS | {"to"}),
+                      default=0)
+            words = words[:cut] if cut else []
+        while words and words[-1].lower() in lx.PLACE_PREPOSITIONS | DETERMINERS | {"to"}:
+            words.pop()
+        return " ".join(words)
 
 
 def read_idea(idea: str) -> Reading:

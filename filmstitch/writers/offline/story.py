@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from dataclasses import dataclass, field
 
 from filmstitch.models import (
@@ -60,6 +61,19 @@ class Premise:
     cast: list[CastMember]
     locations: list[Location]
     visible: str | None = None  # what the camera sees of an abstract thing ("nature": the first green shoots)
+    extra: str = ""  # the idea's own words after the goal's object: "from old doors"
+    predicate: str = ""  # the idea's words after the goal verb, names put in: "the glowing pearl to the Sea Queen"
+    phrase: str = ""  # the goal verb as the idea says it: "fall in love"
+
+    def achieve(self) -> str:
+        """What happens at the climax: the goal done ('flies over the ice' for 'wants to fly over the ice')."""
+        if self.sort == "learn" and self.then:
+            rest = self.predicate.split(" ", 1)[1] if self.predicate.startswith("to ") else ""
+            words = rest.split()
+            if words and words[0] == self.then.split()[0]:
+                return third_person(rest)
+            return third_person(self.then)
+        return self.goal("3sg")
 
     @property
     def seen(self) -> str:
@@ -67,7 +81,9 @@ class Premise:
 
     def goal(self, form: str = "3sg") -> str:
         """The goal as a verb phrase: 'returns the glowing pearl to the Sea Queen'."""
-        verb = {"3sg": third_person, "base": lambda v: v, "ing": gerund}[form](self.verb)
+        verb = {"3sg": third_person, "base": lambda v: v, "ing": gerund}[form](self.phrase or self.verb)
+        if self.predicate:  # the idea's own words
+            return f"{verb} {self.predicate}"
         if self.then:
             return f"{verb} to {self.then}"
         finds = self.sort in ("find", "deliver", "make", "rescue") and self.thing
@@ -75,7 +91,8 @@ class Premise:
         if self.verb in ("search", "look", "hunt") and target:
             verb += " for"
         to = f" to {self.recipient.name}" if self.recipient and self.recipient is not self.other else ""
-        return " ".join(f"{verb} {target}{to}".split())
+        extra = f" {self.extra}" if self.extra else ""
+        return " ".join(f"{verb} {target}{extra}{to}".split())
 
 
 @dataclass
@@ -117,14 +134,46 @@ def premise(reading: Reading, cast: list[CastMember], locations: list[Location])
         verb, sort = "find", "find"
     if sort == "learn" and not then:
         then = None if thing else "be brave"
+    if goal is not None and isinstance(goal.object, Place) and thing is None:
+        thing, thing_noun = _definite(goal.object.phrase), goal.object.noun  # "find an oasis", "steal the moon"
     if sort in ("find", "deliver", "make", "rescue") and thing is None and other is None:
         thing, thing_noun = "a way home", "way home"
+    if goal is not None and isinstance(goal.object, Place) and thing is None:
+        thing, thing_noun = _definite(goal.object.phrase), goal.object.noun  # "find an oasis", "steal the moon"
     catalyst = next((c for c in reading.clauses if c.sort == "find" and c is not goal), None)
     if other is None and len(cast) > 1 and cast[-1].actor is not None and cast[-1].actor.position == 10**6:
         other = cast[-1]  # the being a lone hero's discovery turns out to be
+    doer = _member_of(goal.subject, cast) if goal is not None else None
+    if goal is not None and goal.helped and doer is not None and doer not in (other, recipient, hero):
+        cast = [doer, *[m for m in cast if m is not doer]]  # the one who does the goal is the protagonist
+        hero = doer
     supporting = [m for m in cast[1:] if m is not other and m is not recipient]
+    predicate = _with_names(goal.predicate, cast, thing) if goal is not None and goal.predicate else ""
     return Premise(hero, supporting, other, recipient, thing, thing_noun, verb, sort, then, catalyst, cast,
-                   locations)
+                   locations, extra=goal.extra if goal else "", predicate=predicate,
+                   phrase=goal.phrase if goal else "")
+
+
+def _definite(phrase: str) -> str:
+    words = phrase.split()
+    if words and words[0].lower() in ("a", "an", "one", "some"):
+        words[0] = "the"
+    return " ".join(words)
+
+
+def _with_names(predicate: str, cast: list[CastMember], thing: str | None) -> str:
+    """The idea's words with its actors called by their names and 'it' by what it is."""
+    text = predicate
+    for member in cast:
+        phrase = member.actor.phrase if member.actor else ""
+        if not phrase or phrase == member.name:
+            continue
+        pattern = re.compile(rf"(?<!\w){re.escape(phrase)}(?: (?:named|called) {re.escape(member.name)})?(?!\w)",
+                             re.IGNORECASE)
+        text = pattern.sub(member.name, text, count=1)
+    if thing:
+        text = re.sub(r"(?<!\w)(it|them)(?!\w)", thing, text, count=1)
+    return _definite(text)
 
 
 # --------------------------------------------------------------------------- the beat sheet
@@ -324,7 +373,7 @@ MIDPOINT: dict[str, list[str]] = {
     "learn": ["For one breath, {hero} rises off the ground.", "{hero} falls, gets up, and tries again."],
     "journey": ["{place_cap} is stranger than any map.", "Halfway there, {hero} looks back once."],
 }
-CLIMAX = ["At last, {hero} {goal}.", "With everything left, {hero} {goal}.", "{hero} {goal}."]
+CLIMAX = ["At last, {hero} {achieve}.", "With everything left, {hero} {achieve}.", "{hero} {achieve}."]
 #: What someone of a trade does at the start of the day (else the set's routine).
 ROLE_ROUTINES = {"diver": "swim down through the green water", "lighthouse keeper": "climb the lighthouse stairs "
                  "and polish the great lamp", "keeper": "climb the stairs and polish the great lamp",
@@ -332,6 +381,11 @@ ROLE_ROUTINES = {"diver": "swim down through the green water", "lighthouse keepe
                  "empty plain", "fisherman": "mend the nets", "farmer": "feed the animals", "librarian": "shelve "
                  "the returned books", "courier": "sort the letters", "postman": "sort the letters",
                  "gardener": "water the seedlings", "painter": "mix the colours", "sailor": "coil the ropes"}
+#: What a character who is not a person does every day.
+KIND_ROUTINES = {"animal": "pad along the usual path", "bird": "circle overhead and land on the same perch",
+                 "sea_creature": "swim slow circles", "creature": "wander the edges of the place",
+                 "robot": "run the morning checks", "object": "wait in the same spot and watch",
+                 "element": "drift over everything"}
 #: Gestures of a beat: (who, gesture, at) with who = hero, ally, other, all.
 GESTURES: dict[str, list[tuple[str, Gesture, float]]] = {
     "opening": [("hero", "look_around", 0.55)], "routine": [("hero", "reach", 0.5)],
@@ -393,6 +447,8 @@ class Writer:
         recipient = p.recipient.name if p.recipient else "its owner"
         routine = ROLE_ROUTINES.get(p.hero.noun, location.profile.routine) if plan.key == "opening" \
             else location.profile.routine
+        if p.hero.kind != "person":
+            routine = KIND_ROUTINES[p.hero.kind]
         routine_3sg = " and ".join(third_person(part.strip()) for part in routine.split(" and "))
         return {
             "hero": p.hero.name, "poss": p.hero.possessive, "obj": p.hero.objective,
@@ -404,7 +460,7 @@ class Writer:
             "place": location.name, "place_cap": capitalise(location.name), "at_place": location.at,
             "at_place_cap": capitalise(location.at), "next": next_location.name,
             "obstacle": location.profile.obstacle, "routine": routine_3sg, "catalyst": catalyst_text,
-            "goal": p.goal("3sg"), "goal_base": p.goal("base"), "then": p.then or "fly",
+            "goal": p.goal("3sg"), "goal_base": p.goal("base"), "then": p.then or "fly", "achieve": p.achieve(),
         }
 
     def ally_role(self, ally: CastMember | None) -> str:
@@ -418,6 +474,10 @@ class Writer:
     def narration(self, key: str, fill: dict[str, str]) -> str:
         options = {"catalyst": CATALYST[self.p.sort], "midpoint": MIDPOINT[self.p.sort],
                    "climax": CLIMAX}.get(key) or NARRATION[key]
+        if key == "catalyst" and self.p.other is None and self.p.sort in ("bond", "contest", "rescue"):
+            options = ["Then {thing} appears.", "Then {hero} notices {thing}."]
+        if key == "catalyst" and self.p.sort == "deliver" and self.p.thing is None and self.p.other:
+            options = ["Then {other} arrives, lost.", "Then {hero} meets {other}."]
         if key == "catalyst" and self.p.sort == "bond" and not _trait_ing(self.p.other):
             options = ["Then {other} arrives."]
         return _say(self.rng, options, **fill)
@@ -471,7 +531,9 @@ class Writer:
         fill = self.fill(plan, next_location)
         narration = self.narration(plan.key, fill)
         if len(narration.split()) > self.budget:
-            narration = sentence(f"{self.p.hero.name} {third_person('go')} on")
+            short = [sentence(f"{self.p.hero.name} {third_person('go')} on"), sentence(f"{self.p.hero.name} waits"),
+                     sentence(self.p.hero.name)]
+            narration = next((n for n in short if len(n.split()) <= self.budget), short[-1])
         lines = self.dialogue(plan.key, plan, fill, self.budget - len(narration.split()))
         gestures = self.gestures(plan.key, plan)
         spot = self.rng.choice(plan.location.profile.spots)

@@ -74,7 +74,7 @@ PROFILES: dict[SetKind, SetProfile] = {
         "waves breaking on rocks, wind and the cries of gulls", ("the shoreline", "the tide pools",
                                                                   "the old pier", "the lighthouse steps",
                                                                   "the headland"), "day",
-        "a rising gale and towering waves", "climb the lighthouse stairs and polish the great lamp",
+        "a rising gale and towering waves", "walk the tideline and check the boats",
         "waves roll in and break into foam; the lighthouse beam sweeps",
         (("the headland", "coast"), ("the open sea", "ship"), ("the harbour", "coast"))),
     "underwater": SetProfile(
