@@ -370,3 +370,15 @@ def test_any_accepted_idea_makes_a_valid_plan(idea: str) -> None:
     plan = plan_for(request)
     assert len(plan.keyframes) == 5
     assert not cut_pieces(request.idea, plan_text(plan))
+
+
+def test_character_hair_and_skin_are_optional_hex_colours() -> None:
+    """The two fields the engine adds for people: optional, and only ever a colour."""
+    from filmstitch.models import Character
+
+    base = {"name": "Ada", "role": "baker", "description": "Ada.", "palette": ["#112233"]}
+    assert Character(**base).hair is None
+    assert Character(**base, hair="#aabbcc", skin="#445566").skin == "#445566"
+    for bad in ("red", "#12345", "url(x)"):
+        with pytest.raises(ValidationError):
+            Character(**base, hair=bad)

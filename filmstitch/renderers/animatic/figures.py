@@ -384,8 +384,8 @@ def _headwear(pen: Pen, look: CharacterLook, cx: float, cy: float, r: float, d: 
                     look.accent)
     elif hw == "headscarf":
         pen.polygon([(x, y - r * 0.05) for x, y in cap], look.legs)
-        pen.capsule([(cx - d * r * 0.9, cy - r * 0.1), (cx - d * r * 1.3 - r * 0.1, cy + r * 0.5)], r * 0.2,
-                    look.legs)
+        back = -(1 if d >= 0 else -1) * r * (0.95 + 0.15 * (1 - abs(d)))  # the knot hangs behind, never over the face
+        pen.capsule([(cx + back, cy - r * 0.1), (cx + back * 1.3, cy + r * 0.5)], r * 0.2, look.legs)
     elif hw == "chef_hat":
         pen.rect((cx - r * 0.75, cy - r * 1.5, cx + r * 0.75, cy - r * 0.6), (246, 246, 244), r * 0.35)
     elif hw == "mask":

@@ -330,7 +330,8 @@ def _being(actor: Actor, name: str, role: str, rng: random.Random) -> CastMember
     short = fix_articles(_fill(short_t, a, b, shown))
     age, timbre, manner = KIND_VOICES.get(species, KIND_VOICES.get(actor.word.kind, ("adult", "warm", "calm")))
     build = "tall" if species in ("storm", "whale", "heron", "clockwork heron", "yeti", "dragon", "sea") else \
-        "small" if actor.word.kind in ("animal", "bird", "object") else "average"
+        "small" if actor.word.kind in ("animal", "bird", "object") or species in (
+            "sprout spirit", "fairy", "sprite", "wisp", "imp", "pixie", "gnome", "mouse") else "average"
     character = Character(
         name=name, role=role, kind=actor.word.kind, species=species, description=description,
         appearance=_words(short + (f", {actor.trait}" if actor.trait else ""), 30),
