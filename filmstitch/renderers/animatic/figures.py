@@ -670,7 +670,7 @@ PLANS = {"quadruped": _quadruped, "bird": _bird, "tentacled": _tentacled, "fish"
 
 PROP_SHAPES = {"pearl": "orb", "orb": "orb", "gem": "orb", "crystal": "orb", "egg": "egg", "letter": "letter",
                "envelope": "letter", "postcard": "letter", "parcel": "box", "package": "box", "gift": "box",
-               "present": "box", "box": "box", "chest": "box", "map": "scroll", "scroll": "scroll", "key": "key",
+               "present": "box", "box": "box", "chest": "box", "treasure": "box", "map": "scroll", "scroll": "scroll", "key": "key",
                "book": "book", "diary": "book", "journal": "book", "flower": "sprout", "flowers": "sprout",
                "shoots": "sprout", "seed": "sprout", "seedling": "sprout", "plant": "sprout", "sapling": "sprout",
                "lantern": "lantern", "lamp": "lantern", "crown": "crown", "shell": "shell", "seashell": "shell",

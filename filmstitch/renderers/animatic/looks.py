@@ -75,6 +75,10 @@ KIND_PLANS: dict[CharacterKind, Plan] = {"person": "humanoid", "robot": "humanoi
 HEIGHTS: dict[str, float] = {"slim": 0.30, "average": 0.30, "broad": 0.31, "small": 0.22, "tall": 0.35}
 KIND_SCALE: dict[CharacterKind, float] = {"person": 1.0, "robot": 0.9, "creature": 1.0, "animal": 0.62,
                                           "bird": 0.62, "sea_creature": 0.85, "object": 0.6, "element": 1.15}
+#: Species much bigger or smaller than their kind.
+SPECIES_SCALE = {"giant": 1.7, "troll": 1.3, "ogre": 1.4, "yeti": 1.4, "golem": 1.4, "dragon": 1.3,
+                 "elephant": 1.5, "horse": 1.35, "bear": 1.3, "camel": 1.4, "giraffe": 1.8, "mouse": 0.55,
+                 "fairy": 0.5, "pixie": 0.5, "sprout spirit": 0.6, "crab": 0.6, "hummingbird": 0.5}
 GIRTH: dict[str, float] = {"slim": 0.20, "average": 0.25, "broad": 0.33, "small": 0.25, "tall": 0.21}
 HEAD: dict[str, float] = {"slim": 0.21, "average": 0.22, "broad": 0.21, "small": 0.27, "tall": 0.19}
 #: A few costumes read from the role's last word (a label, not prose).
@@ -143,7 +147,7 @@ def character_look(character: Character, variant: int, seed: int) -> CharacterLo
     body = palette[0]
     legs = palette[1] if len(palette) > 1 else shade(body, 0.62)
     accent = palette[2] if len(palette) > 2 else (legs if plan != "humanoid" else mix(legs, WHITE, 0.35))
-    height = HEIGHTS[character.build] * KIND_SCALE[character.kind]
+    height = HEIGHTS[character.build] * KIND_SCALE[character.kind] * SPECIES_SCALE.get(species, 1.0)
     if plan == "bird" and species in LONG_LEGGED_BIRDS:
         height *= 1.5
     if plan == "fish" and species in ("whale", "orca", "shark"):
@@ -215,7 +219,7 @@ STYLES: dict[SetKind, SetStyle] = {
     "moon": SetStyle("space", "jagged", "dust", ("rock", "rock", "boulder"), "lander", craters=True),
     "space": SetStyle("space", "none", "metal", ("panel",), "station"),
     "forest": SetStyle("sky", "treeline", "grass", ("tree", "pine", "fern", "bush", "grass"), "big_tree"),
-    "coast": SetStyle("sky", "flat", "sand", ("rock", "grass"), "lighthouse", water=True),
+    "coast": SetStyle("sky", "flat", "sand", ("rock", "grass", "rock"), "none", water=True),
     "underwater": SetStyle("water", "none", "seabed", ("kelp", "coral", "rock", "kelp"), "wreck", horizon=0.6),
     "ship": SetStyle("sky", "flat", "planks", ("barrel", "rope"), "mast", water=True, horizon=0.62),
     "city": SetStyle("sky", "skyline", "street", ("lamp", "building"), "none"),

@@ -119,8 +119,10 @@ def locations_for(reading: Reading, segments: int) -> list[world.Location]:
         taken.add(ident)
         time = reading.time or world.PROFILES[kind].time
         default = "at" if "lighthouse" in name else world.PREPOSITIONS.get(kind, "in")
-        locations.append(world.Location(ident, name, kind, time, list(world.PROFILES[kind].props), from_idea,
-                                        preposition or default))
+        props = list(world.PROFILES[kind].props)
+        if kind == "coast" and any("lighthouse" in a.noun for a in reading.actors) or "lighthouse" in name:
+            props.insert(0, "a striped lighthouse")  # the keeper's lighthouse stands on every shore of the film
+        locations.append(world.Location(ident, name, kind, time, props, from_idea, preposition or default))
     return locations
 
 
@@ -171,7 +173,7 @@ def draft(idea: str, seed: int, segments: int, seconds: float) -> Draft:
     locations = locations_for(reading, segments)
     members = casting.cast(reading, _rng(request, "cast"), locations[0].set, _culture(reading))
     p = story.premise(reading, members, locations)
-    prop = _thing_prop(p)
+    prop = _thing_prop(p) if not any(p.thing_noun == place.noun for place in reading.places) else None
     if p.thing_noun in lx.ABSTRACT_GOALS:  # "discovers nature": what the camera sees is concrete
         prop = lx.ABSTRACT_GOALS[p.thing_noun].removeprefix("the ").removeprefix("a ").removeprefix("an ")
         p.visible = lx.ABSTRACT_GOALS[p.thing_noun]

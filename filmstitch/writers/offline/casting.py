@@ -199,6 +199,13 @@ BEINGS: dict[str, tuple[str, str, list[str]]] = {
     "sea": ("a great rolling wave with a foam crest like white hair and deep green eyes", "great green wave",
             ["jade", "white"]),
 }
+#: Species drawn and described like a close cousin.
+ALIASES = {"thunderstorm": "storm", "hurricane": "storm", "lightning": "storm", "thunder": "storm",
+           "snowstorm": "cloud", "blizzard": "cloud", "fog": "cloud", "mist": "cloud", "tornado": "wind",
+           "breeze": "wind", "sandstorm": "wind", "flame": "fire", "aurora": "northern lights", "ocean": "sea",
+           "wave": "sea", "tide": "sea", "comet": "star", "kitten": "cat", "puppy": "dog", "bunny": "rabbit",
+           "hare": "rabbit", "seagull": "gull", "wolf": "wolf", "lamp": "lantern", "candle": "lantern",
+           "kettle": "teapot", "sprite": "spirit", "wisp": "spirit"}
 KIND_FALLBACK: dict[CharacterKind, tuple[str, str, list[str]]] = {
     "animal": ("a small {a} {s} with soft fur, bright eyes and a {b} collar", "{a} {s}", ["brown", "crimson"]),
     "bird": ("a {a} {s} with {b} wing tips, a sharp beak and bright eyes", "{a} {s}", ["slate-blue", "white"]),
@@ -313,7 +320,7 @@ def _being(actor: Actor, name: str, role: str, rng: random.Random) -> CastMember
     species = actor.word.species or actor.noun
     if "clockwork" in actor.adjectives and f"clockwork {species}" in BEINGS:
         species = f"clockwork {species}"
-    entry = BEINGS.get(species) or BEINGS.get(species.split()[-1])
+    entry = BEINGS.get(species) or BEINGS.get(ALIASES.get(species, "")) or BEINGS.get(species.split()[-1])
     long_t, short_t, colour_names = entry or KIND_FALLBACK[actor.word.kind]
     a, b = colour_names
     if "{a}" in long_t and actor.word.kind in ("animal", "bird", "sea_creature", "creature", "object"):

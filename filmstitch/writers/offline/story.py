@@ -64,6 +64,7 @@ class Premise:
     extra: str = ""  # the idea's own words after the goal's object: "from old doors"
     predicate: str = ""  # the idea's words after the goal verb, names put in: "the glowing pearl to the Sea Queen"
     phrase: str = ""  # the goal verb as the idea says it: "fall in love"
+    thing_is_place: bool = False  # "find an oasis": the thing is somewhere to reach, not something to hold
 
     def achieve(self) -> str:
         """What happens at the climax: the goal done ('flies over the ice' for 'wants to fly over the ice')."""
@@ -134,8 +135,10 @@ def premise(reading: Reading, cast: list[CastMember], locations: list[Location])
         verb, sort = "find", "find"
     if sort == "learn" and not then:
         then = None if thing else "be brave"
+    thing_is_place = False
     if goal is not None and isinstance(goal.object, Place) and thing is None:
         thing, thing_noun = _definite(goal.object.phrase), goal.object.noun  # "find an oasis", "steal the moon"
+        thing_is_place = True
     if sort in ("find", "deliver", "make", "rescue") and thing is None and other is None:
         thing, thing_noun = "a way home", "way home"
     if goal is not None and isinstance(goal.object, Place) and thing is None:
@@ -151,7 +154,7 @@ def premise(reading: Reading, cast: list[CastMember], locations: list[Location])
     predicate = _with_names(goal.predicate, cast, thing) if goal is not None and goal.predicate else ""
     return Premise(hero, supporting, other, recipient, thing, thing_noun, verb, sort, then, catalyst, cast,
                    locations, extra=goal.extra if goal else "", predicate=predicate,
-                   phrase=goal.phrase if goal else "")
+                   phrase=goal.phrase if goal else "", thing_is_place=thing_is_place)
 
 
 def _definite(phrase: str) -> str:
@@ -474,6 +477,8 @@ class Writer:
     def narration(self, key: str, fill: dict[str, str]) -> str:
         options = {"catalyst": CATALYST[self.p.sort], "midpoint": MIDPOINT[self.p.sort],
                    "climax": CLIMAX}.get(key) or NARRATION[key]
+        if key == "midpoint" and self.p.thing_is_place:
+            options = ["{thing_cap} is in sight now.", "{hero} can see {thing} at last."]
         if key == "catalyst" and self.p.other is None and self.p.sort in ("bond", "contest", "rescue"):
             options = ["Then {thing} appears.", "Then {hero} notices {thing}."]
         if key == "catalyst" and self.p.sort == "deliver" and self.p.thing is None and self.p.other:
@@ -521,7 +526,8 @@ class Writer:
             if key == "climax" and who == "hero":
                 gesture = SORT_GESTURE.get(self.p.sort, gesture)
             for member in members:
-                prop = self.p.thing_noun if gesture in ("pick_up", "hold_up", "give", "touch") else None
+                holdable = self.p.thing_noun and not self.p.thing_is_place
+                prop = self.p.thing_noun if holdable and gesture in ("pick_up", "hold_up", "give", "touch") else None
                 if prop is None and gesture in ("pick_up", "hold_up", "give", "touch"):
                     gesture = "reach"
                 out.append((member, _fit(member, gesture), at, prop))

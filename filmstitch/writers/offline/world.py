@@ -66,11 +66,11 @@ PROFILES: dict[SetKind, SetProfile] = {
         "leaves drift down through beams of light; ferns sway",
         (("a mossy clearing", "forest"), ("the river", "plains"), ("the hollow oak", "forest"))),
     "coast": SetProfile(
-        "{name}: a windswept coast of dark rocks and pale sand facing a restless sea, a striped lighthouse on "
-        "the headland and gulls wheeling overhead.", "{light} over the water", "wet rock, pale sand, "
+        "{name}: a windswept coast of dark rocks and pale sand facing a restless sea, a rocky headland and "
+        "gulls wheeling overhead.", "{light} over the water", "wet rock, pale sand, "
         "salt-bleached wood and rope", "restless and wide open", ("#6d8ca8", "#d9e2e8", "#d8c39a", "#2a4d6b",
                                                                    "#f2b04a"),
-        ("a lighthouse", "rocks", "a rowing boat", "coiled rope"), ("surf", "wind", "birds"),
+        ("rocks", "a rowing boat", "coiled rope", "driftwood"), ("surf", "wind", "birds"),
         "waves breaking on rocks, wind and the cries of gulls", ("the shoreline", "the tide pools",
                                                                   "the old pier", "the lighthouse steps",
                                                                   "the headland"), "day",
