@@ -23,7 +23,7 @@ from filmstitch.models import Character, Environment, FilmRequest, Keyframe, Scr
 from filmstitch.writers.base import Writer
 from filmstitch.writers.offline import casting, keyframes, story, world
 from filmstitch.writers.offline import lexicon as lx
-from filmstitch.writers.offline.english import capitalise, title_case, with_article
+from filmstitch.writers.offline.english import capitalise, join, title_case, with_article
 from filmstitch.writers.offline.reading import Reading, read_idea
 
 LABEL = "offline story engine (deterministic, no language model)"
@@ -147,7 +147,7 @@ def _logline(p: story.Premise, reading: Reading) -> str:
     where = f" {p.locations[0].at}" if p.locations else ""
     if p.locations and p.locations[0].name.removeprefix("the ").lower() in p.goal("3sg").lower():
         where = ""  # the goal already says where
-    helpers = f", helped by {casting.join([m.name for m in p.allies])}" if p.allies else ""
+    helpers = f", helped by {join([m.name for m in p.allies])}" if p.allies else ""
     role = hero.character.role
     plain = role in ("protagonist", "friend") or hero.name.lower() in (role, f"the {role}", role.split()[-1])
     who = hero.name if plain else f"{hero.name}, {with_article(role)}{where},"

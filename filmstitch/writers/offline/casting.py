@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass
 
 from filmstitch.models import Character, CharacterKind, VoiceAge, VoiceCasting
-from filmstitch.writers.offline.english import article, capitalise, fix_articles, join, with_article
+from filmstitch.writers.offline.english import capitalise, fix_articles, with_article
 from filmstitch.writers.offline.reading import Actor, Reading
 
 COLOURS: dict[str, str] = {
@@ -410,9 +410,4 @@ def cast(reading: Reading, rng: random.Random, setting: str, culture: str) -> li
     return members
 
 
-def describe(members: list[CastMember]) -> str:
-    """'Mira (a young diver) and Ink (a talking octopus)' for loglines."""
-    return join([f"{m.name}, {with_article(m.character.role)}" for m in members])
-
-
-__all__ = ["CastMember", "cast", "describe", "article"]
+__all__ = ["CastMember", "cast"]

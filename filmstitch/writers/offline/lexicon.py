@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from filmstitch.models import Ambience, CharacterKind, SetKind, VoiceAge
+from filmstitch.models import CharacterKind, SetKind, VoiceAge
 
 
 @dataclass(frozen=True)

@@ -668,4 +668,4 @@ def ledger(p: Premise, present: list[str], props: list[str], injuries: dict[str,
 
 
 __all__ = ["Premise", "BeatPlan", "Writer", "premise", "plan_beats", "group_scenes", "make_scene", "acts", "ledger",
-           "WORDS_PER_SECOND", "Place"]
+           "WORDS_PER_SECOND"]
