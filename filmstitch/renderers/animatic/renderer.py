@@ -148,7 +148,7 @@ def character_sheet(look: CharacterLook, character: Character, variant: int, siz
 def environment_sheet(look: EnvironmentLook, environment: Environment, size: tuple[int, int]) -> Image.Image:
     """The empty set in a wide shot, in its own light, with the location's name."""
     width, height = size
-    layers = set_layers(look, width, height)
+    layers = set_layers(look, width, height, wide_only=True)
     sheet = compose(layers, FrameState(Camera(layers.span / 2, 0.5, 1.0), look.light, ()), size)
     label = text_box(environment.name, round(height / 18), width * 0.8, 1)
     margin = round(height * 0.03)

@@ -48,11 +48,13 @@ SUPERSAMPLE, MAX_DRAW_PX = 4, 8192
 
 
 @lru_cache(maxsize=8)
-def set_layers(look: EnvironmentLook, width: int, height: int) -> SetLayers:
+def set_layers(look: EnvironmentLook, width: int, height: int, wide_only: bool = False) -> SetLayers:
     """Draw the set once per (look, frame size); cached because every clip of a film shares it.
 
     The far layer is kept at 1 px per frame pixel of a wide shot, the near layer at 1x and 2x
     (close shots magnify it). Both are drawn supersampled and scaled down, for smooth edges.
+    `wide_only` (reference sheets, which only show a wide shot) keeps the near layer at 1x and
+    draws it at a quarter of the pixels: most of a location's variants are never filmed.
     """
     span = SET_SPAN * width / height
 
@@ -66,9 +68,10 @@ def set_layers(look: EnvironmentLook, width: int, height: int) -> SetLayers:
     far_scale = float(height)
     far = kept(drawn(_far_layer, far_scale, 2), far_scale)
     # Premultiply once, so scaling the big near layer twice does not convert it twice.
-    near = drawn(_near_layer, height * 2.0, SUPERSAMPLE / 2).convert("RGBa")
+    near = (drawn(_near_layer, height * 1.0, SUPERSAMPLE / 2) if wide_only else
+            drawn(_near_layer, height * 2.0, SUPERSAMPLE / 2)).convert("RGBa")
     levels = []
-    for scale in (height * 1.0, height * 2.0):
+    for scale in (height * 1.0,) if wide_only else (height * 1.0, height * 2.0):
         image = kept(near, scale).convert("RGBA")
         levels.append((scale, image.convert("RGB"), image.getchannel("A")))
     tops, solids = [], []
