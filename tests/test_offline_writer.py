@@ -382,3 +382,13 @@ def test_character_hair_and_skin_are_optional_hex_colours() -> None:
     for bad in ("red", "#12345", "url(x)"):
         with pytest.raises(ValidationError):
             Character(**base, hair=bad)
+
+
+def test_narration_agrees_with_who_is_there(plans: dict[str, FilmPlan]) -> None:
+    """A character alone is never 'they', and nobody talks to an empty frame."""
+    for plan in plans.values():
+        for s in plan.script.segments:
+            if len(s.characters) == 1:
+                assert not re.search(r"\b(they|them|together)\b", s.narration, re.IGNORECASE), s.narration
+                assert all(not re.search(r"\b(we|us)\b", d.line, re.IGNORECASE) for d in s.dialogue), \
+                    [d.line for d in s.dialogue]

@@ -185,9 +185,9 @@ def _with_names(predicate: str, cast: list[CastMember], thing: str | None) -> st
 CORE = ["opening", "catalyst", "reaction", "meeting", "departure", "trial", "midpoint", "crisis", "climax", "final"]
 PRIORITY = ["climax", "opening", "catalyst", "final", "crisis", "meeting", "midpoint", "trial", "departure",
             "reaction"]
-#: Beats added, in turn, to longer films (before the midpoint, then after it).
-EXTRA_BEFORE = ["discovery", "journey", "trial", "rest", "routine", "trial"]
-EXTRA_AFTER = ["journey", "trial", "rest", "rally", "trial", "discovery"]
+#: Beats added, in turn, to longer films: before the midpoint, then between the midpoint and the crisis.
+EXTRA_BEFORE = ["journey", "trial", "rest", "discovery"]
+EXTRA_AFTER = ["journey", "trial", "discovery", "rest"]
 
 
 def beat_keys(segments: int, allies: int) -> list[str]:
@@ -198,19 +198,21 @@ def beat_keys(segments: int, allies: int) -> list[str]:
         keep = [k for k in PRIORITY if k in core][:segments]
         return [k for k in core if k in keep]
     keys = list(core)
-    extra, i = segments - len(core), 0
-    meetings = max(0, min(allies, 6) - 1)  # one meeting beat per ally
-    while extra > 0:
-        if meetings:
+    extra = segments - len(core)
+    for _ in range(max(0, min(allies, 6) - 1)):  # one meeting beat per ally
+        if extra:
             keys.insert(keys.index("meeting") + 1, "meeting")
-            meetings -= 1
-        elif i % 2 == 0:
+            extra -= 1
+    if extra and segments >= 16:  # long films: an ordinary day before the call, a rally after the fall
+        keys.insert(1, "routine")
+        keys.insert(keys.index("crisis") + 1, "rally")
+        extra -= 2
+    for i in range(max(0, extra)):
+        if i % 2 == 0:
             keys.insert(keys.index("midpoint"), EXTRA_BEFORE[(i // 2) % len(EXTRA_BEFORE)])
         else:
-            keys.insert(keys.index("climax") - 0, EXTRA_AFTER[(i // 2) % len(EXTRA_AFTER)])
-        extra -= 1
-        i += 1
-    return keys
+            keys.insert(keys.index("crisis"), EXTRA_AFTER[(i // 2) % len(EXTRA_AFTER)])
+    return keys[:segments] if len(keys) > segments else keys
 
 
 def _acts(keys: list[str]) -> list[int]:
@@ -219,7 +221,7 @@ def _acts(keys: list[str]) -> list[int]:
     for key in keys:
         if act == 0 and key in ("trial", "journey", "midpoint", "discovery", "rest"):
             act = 1
-        if act == 1 and key in ("climax", "final"):
+        if act == 1 and key in ("rally", "climax", "final"):
             act = 2
         acts.append(act)
     if len(set(acts)) < min(3, len(keys)):
@@ -308,7 +310,7 @@ LINES: dict[str, dict[str, list[str]]] = {
         "deliver": ["This belongs to {recipient}.", "I have to take it back.", "Someone is waiting for this."],
         "bond": ["Who are you?", "Are you... talking to me?", "Don't be afraid of me."],
         "contest": ["I can beat you.", "You're on.", "Not this time."],
-        "rescue": ["We have to help.", "Hold on, I'm coming.", "Nobody else will go."],
+        "rescue": ["I have to help.", "Hold on, I'm coming.", "Nobody else will go."],
         "make": ["I can make this work.", "Just a little longer.", "It has to be perfect."],
         "learn": ["One day I will {then}.", "Why not me?", "Just once, I want to {then}."],
         "journey": ["It's now or never.", "Just a little further.", "I have to see it."],
@@ -339,11 +341,11 @@ NARRATION: dict[str, list[str]] = {
                  "{hero} looks again, to be sure it is real."],
     "meeting": ["{ally} arrives just in time.", "{ally}, {ally_role}, comes to help.",
                 "{ally} joins {hero}, without being asked."],
-    "departure": ["{hero} leaves {place} behind and heads for {next}.", "They set out for {next}.",
+    "departure": ["{hero} leaves {place} behind and heads for {next}.", "{hero} sets out for {next}.",
                   "{hero} sets out for {next}, and does not look back."],
-    "journey": ["The way to {next} is longer than it looked.", "They press on, one step at a time.",
+    "journey": ["The way to {next} is longer than it looked.", "{hero} presses on, one step at a time.",
                 "{place_cap} stretches on and on."],
-    "trial": ["{at_place_cap}, they meet {obstacle}.", "{hero} runs into {obstacle}.",
+    "trial": ["{at_place_cap}, {hero} meets {obstacle}.", "{hero} runs into {obstacle}.",
               "Here, {obstacle} stands in the way."],
     "rest": ["{hero} rests, and thinks about home.", "A quiet moment {at_place}, before the hard part.",
              "Night falls. For once, nobody is in a hurry."],
@@ -371,7 +373,7 @@ MIDPOINT: dict[str, list[str]] = {
     "deliver": ["{thing_cap} is heavy, but {recipient_or_next} is close now.", "{hero} holds {thing} tight."],
     "bond": ["{other} listens, and begins to trust {hero}.", "{other} and {hero} begin to understand each other."],
     "contest": ["For one moment, {hero} is ahead of {other}.", "{hero} learns how {other} moves."],
-    "rescue": ["They find {thing_or_other}, weak but still there.", "{hero} is close to {thing_or_other} now."],
+    "rescue": ["{hero} finds {thing_or_other}, weak but still there.", "{hero} is close to {thing_or_other} now."],
     "make": ["Piece by piece, it begins to take shape.", "It almost works."],
     "learn": ["For one breath, {hero} rises off the ground.", "{hero} falls, gets up, and tries again."],
     "journey": ["{place_cap} is stranger than any map.", "Halfway there, {hero} looks back once."],
