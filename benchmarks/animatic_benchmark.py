@@ -1,6 +1,8 @@
-"""Time the animatic renderer on a full-size film: references, keyframes and clips.
+"""Time the offline writer and the animatic renderer on a full-size film: plan, references, keyframes, clips.
 
     python benchmarks/animatic_benchmark.py [--clips N] [--idea "..."] [--width 768 --height 512]
+
+The offline writer is timed first, from a cold cache, for 10, 60 and 75 segments (the long films).
 
 Prints wall and CPU seconds per reference batch (3 variants of one subject), per keyframe
 batch (3 variants of one boundary), per clip (192 frames at 24 fps by default, encoding
@@ -22,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from filmstitch.models import FilmRequest, derive_seed  # noqa: E402
 from filmstitch.renderers.animatic import AnimaticRenderer  # noqa: E402
+from filmstitch.writers.offline import draft  # noqa: E402
 from filmstitch.renderers.base import RenderedImage  # noqa: E402
 from tests.support.plans import offline_plan  # noqa: E402
 
@@ -66,6 +69,14 @@ def main() -> None:
     parser.add_argument("--segments", type=int, default=10)
     args = parser.parse_args()
 
+    for segments in (10, 60, 75):
+        draft.cache_clear()
+        started = time.perf_counter()
+        long_plan = offline_plan(FilmRequest(idea=args.idea, segments=segments))
+        print(f"offline writer, {segments:>2} segments: {1000 * (time.perf_counter() - started):7.1f} ms "
+              f"({len(long_plan.script.scenes)} scenes, {len(long_plan.environments)} locations, "
+              f"{len(long_plan.characters)} characters)")
+
     request = FilmRequest(idea=args.idea, segments=args.segments, width=args.width, height=args.height)
     plan = offline_plan(request)
     renderer = AnimaticRenderer()
@@ -107,6 +118,8 @@ def main() -> None:
         f"{frames / statistics.mean(clips.cpu):6.1f} frames/s per CPU second (encoder runs in its own process)"
     )
     whole = sum(refs.wall) + sum(kfs.wall) + statistics.mean(clips.wall) * request.segments
+    cpu = sum(refs.cpu) + sum(kfs.cpu) + (statistics.mean(clips.cpu) + statistics.mean(clips.child)) * request.segments
+    print(f"CPU seconds for the whole film's pictures (drawing + encoding, any load): {cpu:5.1f} s")
     print(
         f"estimated whole film, one thread: {whole:5.1f} s  ({request.segments} clips, {len(plan.subjects)} "
         f"subjects, {len(plan.keyframes)} keyframes at {args.width}x{args.height}); "

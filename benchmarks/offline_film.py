@@ -10,6 +10,7 @@ reads the task runs back from Prefect to report each stage's wall time.
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import tempfile
 import time
@@ -47,7 +48,14 @@ def main() -> None:
         from filmstitch.flows.make_film import make_film
 
         imported = time.perf_counter()
-        state = make_film(idea=args.idea, segments=args.segments, auto_pick=True, return_state=True)
+        # The flow takes one FilmRequest (older flows took its fields as parameters).
+        if "request" in inspect.signature(make_film.fn).parameters:
+            from filmstitch.models import FilmRequest
+
+            parameters = {"request": FilmRequest(idea=args.idea, segments=args.segments)}
+        else:
+            parameters = {"idea": args.idea, "segments": args.segments}
+        state = make_film(**parameters, auto_pick=True, return_state=True)
         finished = time.perf_counter()
         result = state.result()
         with get_client(sync_client=True) as client:

@@ -369,6 +369,8 @@ class Character(Strict):
     )
     palette: list[HexColor] = Field(min_length=1, max_length=3, description="Signature colours, main first.")
     build: Literal["slim", "average", "broad", "small", "tall"] = "average"
+    hair: HexColor | None = Field(None, description="Hair colour of a person, as written in the description.")
+    skin: HexColor | None = Field(None, description="Skin tone of a person, as written in the description.")
     voice: VoiceCasting = Field(default_factory=VoiceCasting)
 
     @field_validator("appearance")

@@ -1,46 +1,363 @@
-"""The offline story engine: deterministic, seeded, label says what it is, odd ideas handled as data."""
+"""The offline story engine tells the idea's story: its names, actors, places and goal, in correct English.
+
+A table of ideas (names, non-human actors, places, several languages, hostile text) lists the
+names, kinds and nouns each plan must contain; every plan is also checked for cut-off pieces of
+the idea, for the words-per-second budget and for fields the GPU and sound paths read. A few
+whole plans are kept as reviewed snapshots in tests/snapshots/offline_writer/; after a deliberate
+change, look at the diff and regenerate them with
+
+    UPDATE_SNAPSHOTS=1 python -m pytest tests/test_offline_writer.py -k snapshot
+"""
 
 from __future__ import annotations
 
+import ast
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from filmstitch.models import FilmRequest
-from filmstitch.writers.offline import LABEL, OfflineWriter, read_idea
+from filmstitch.models import FilmPlan, FilmRequest
+from filmstitch.writers.offline import LABEL, read_idea
 from tests.support.plans import offline_plan as plan_for
-from tests.test_models import IDEA
+
+DEFAULT_IDEA = "a stranded astronaut on the moon walks around and discovers nature"
+SNAPSHOTS = Path(__file__).parent / "snapshots" / "offline_writer"
+
+
+@dataclass(frozen=True)
+class Idea:
+    text: str
+    names: tuple[str, ...] = ()  # characters that must exist with exactly these names
+    kinds: dict[str, str] = field(default_factory=dict)  # name or species -> CharacterKind
+    nouns: tuple[str, ...] = ()  # words the plan's text must contain
+    sets: tuple[str, ...] = ()  # set kinds among the plan's locations
+    language: str = "en"
+
+
+IDEAS = [
+    Idea("a lighthouse keeper befriends a storm that speaks in colours", kinds={"storm": "element"},
+         nouns=("lighthouse", "keeper", "storm", "colours"), sets=("coast",)),
+    Idea("Mira, a young diver, finds a glowing pearl in a sunken ship. Her grandfather Tomas and a talking octopus "
+         "named Ink help her return it to the sea queen.", names=("Mira", "Tomas", "Ink"),
+         kinds={"Ink": "sea_creature", "Mira": "person", "Tomas": "person"},
+         nouns=("glowing pearl", "sunken ship", "octopus", "Sea Queen", "diver"), sets=("underwater",)),
+    Idea("Une vieille boulangère à Kyoto apprend à voler avec un chat nommé 月", names=("月",),
+         kinds={"月": "animal"}, nouns=("Kyoto", "baker", "cat", "fly"), sets=("bakery", "sky"), language="fr"),
+    Idea(DEFAULT_IDEA, nouns=("astronaut", "moon", "nature"), sets=("moon",)),
+    Idea("A clockwork heron and a talking lantern guide a lost crow across the salt flats",
+         kinds={"heron": "bird", "lantern": "object", "crow": "bird"}, nouns=("clockwork", "salt flats"),
+         sets=("salt_flats",)),
+    Idea("a girl races a thunderstorm across the prairie on her bicycle", kinds={"thunderstorm": "element"},
+         nouns=("girl", "thunderstorm", "prairie")),
+    Idea("An old postman must deliver a letter to the top of a snowy mountain", nouns=("postman", "letter",
+                                                                                        "mountain"),
+         sets=("mountains",)),
+    Idea("Two kids rescue the northern lights from a greedy cloud", kinds={"northern lights": "element"},
+         nouns=("northern lights",)),
+    Idea("Captain Rosa and her parrot Pepper search for a hidden treasure on a tropical island",
+         names=("Captain Rosa", "Pepper"), kinds={"Pepper": "bird"}, nouns=("treasure", "island"), sets=("coast",)),
+    Idea("A robot named Bolt learns to paint in a busy city", names=("Bolt",), kinds={"Bolt": "robot"},
+         nouns=("city", "paint"), sets=("city",)),
+    Idea("Oskar the fox steals the moon from the sky", names=("Oskar",), kinds={"Oskar": "animal"},
+         nouns=("fox", "moon")),
+    Idea("A shy dragon called Ember opens a bakery in a small village", names=("Ember",), kinds={"Ember": "creature"},
+         nouns=("dragon", "bakery", "village"), sets=("bakery",)),
+    Idea("A lonely teapot dreams of seeing the ocean", kinds={"teapot": "object"}, nouns=("teapot", "ocean")),
+    Idea("Grandma Jo teaches a ghost to bake bread in an old house", names=("Grandma Jo",),
+         kinds={"ghost": "creature"}, nouns=("ghost", "bread", "house"), sets=("interior",)),
+    Idea("A little girl named Saoirse follows a talking hare into the forest", names=("Saoirse",),
+         kinds={"hare": "animal", "Saoirse": "person"}, nouns=("forest", "hare"), sets=("forest",)),
+    Idea("In the desert, a camel named Dune and a boy called Karim find an oasis", names=("Dune", "Karim"),
+         kinds={"Dune": "animal", "Karim": "person"}, nouns=("desert", "oasis"), sets=("desert",)),
+    Idea("A penguin wants to fly over the Antarctic ice", kinds={"penguin": "bird"}, nouns=("penguin", "ice")),
+    Idea("Detective Iris Vane solves the mystery of the missing violin in a rainy city",
+         names=("Detective Iris Vane",), nouns=("violin", "city")),
+    Idea("A whale sings to a lost submarine in the deep ocean", kinds={"whale": "sea_creature"},
+         nouns=("whale", "ocean")),
+    Idea("The wind helps a kite find its way home", kinds={"wind": "element"}, nouns=("wind", "kite")),
+    Idea("A scarecrow falls in love with a crow on a quiet farm", kinds={"crow": "bird"},
+         nouns=("scarecrow", "crow", "farm")),
+    Idea("Priya, an astronomer, and her dog Comet chase a falling star across the hills", names=("Priya", "Comet"),
+         kinds={"Comet": "animal", "Priya": "person"}, nouns=("astronomer", "star", "hills")),
+    Idea("A knight and a tiny mouse defend a castle from a sleepy giant", kinds={"mouse": "animal",
+                                                                              "giant": "creature"},
+         nouns=("knight", "mouse", "castle", "giant")),
+    Idea("A jellyfish glows to guide a lost diver through a dark cave", kinds={"jellyfish": "sea_creature"},
+         nouns=("jellyfish", "diver", "cave")),
+    Idea("Ein alter Fischer findet eine sprechende Möwe am Meer", kinds={"gull": "bird"},
+         nouns=("fisherman", "gull", "sea"), language="de"),
+    Idea("Una niña llamada Lucía busca a su perro en la ciudad", names=("Lucía",), nouns=("dog", "city"),
+         language="es"),
+    Idea("Una ragazza e il suo gatto Micio trovano una mappa nel bosco", names=("Micio",), nouns=("cat", "map",
+                                                                                               "forest"),
+         language="it"),
+    Idea("Uma menina e um polvo chamado Tito salvam o mar", names=("Tito",), kinds={"Tito": "sea_creature"},
+         nouns=("octopus", "sea"), language="pt"),
+    Idea("猫と少女が森で星を探す", kinds={"cat": "animal"}, nouns=("cat", "girl"), language="ja"),
+    Idea("灯塔里的奶奶和一只鸟", nouns=("lighthouse", "grandmother", "bird"), language="zh"),
+    Idea("Un robot et une petite fille nommée Zoé réparent une horloge", names=("Zoé",), kinds={"robot": "robot"},
+         nouns=("robot", "girl"), language="fr"),
+    Idea("A snowman wants to see the summer before he melts", kinds={"snowman": "object"}, nouns=("snowman",
+                                                                                                 "summer")),
+    Idea("A firefighter and a fire spirit make peace in a burning forest", kinds={"fire": "element"},
+         nouns=("firefighter", "fire", "forest")),
+    Idea("A cyclist crosses the salt flats of Bolivia", nouns=("cyclist", "salt flats", "Bolivia"),
+         sets=("salt_flats",)),
+    Idea("Ada builds a boat from old doors to sail to her mother's island", names=("Ada",),
+         nouns=("boat", "island", "doors")),
+    Idea("dragons", kinds={"dragon": "creature"}, nouns=("dragon",)),
+    Idea("<script>alert('x')</script> a cat walks into a library", kinds={"cat": "animal"},
+         nouns=("cat", "library")),
+    Idea("../../etc/passwd", ()),
+    Idea("'; DROP TABLE films; -- a baker bakes a cake", nouns=("baker", "cake")),
+    Idea("{{7*7}} ${jndi:ldap://x} a knight finds a sword", nouns=("knight", "sword")),
+    Idea("🌙🐱✨ a sleepy cat naps on the moon", kinds={"cat": "animal"}, nouns=("cat", "moon")),
+    Idea("A VERY LOUD TRUMPET PLAYER WAKES THE WHOLE TOWN", nouns=("town",)),
+    Idea("x" * 300),
+    Idea("Mira and Mira meet Mira", names=("Mira",)),
+]
+
+
+def plan_text(plan: FilmPlan) -> str:
+    """Every word the plan says: script, cast, locations, keyframes."""
+    parts = [plan.script.title, plan.script.logline]
+    for act in plan.script.acts:
+        parts += [act.title, act.summary]
+    for scene in plan.script.scenes:
+        parts += [scene.title, scene.goal, *scene.continuity.wardrobe.values(), *scene.continuity.props,
+                  *scene.continuity.injuries.values()]
+    for s in plan.script.segments:
+        parts += [s.title, s.narration, s.action, s.setting, s.motion, *(d.line for d in s.dialogue),
+                  *(d.delivery for d in s.dialogue), *(b.prop or "" for b in s.beats)]
+    for c in plan.characters:
+        parts += [c.name, c.role, c.species or "", c.description, c.appearance, c.voice.timbre, c.voice.manner]
+    for e in plan.environments:
+        parts += [e.name, e.description, e.lighting, e.materials, e.atmosphere, e.sound, *e.props]
+    for k in plan.keyframes:
+        parts += [k.prompt, k.clip_summary]
+    return "\n".join(parts)
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[^\W\d_]+", text.lower())
+
+
+def writer_vocabulary() -> set[str]:
+    """Every word the engine itself can write: the words of its tables and templates."""
+    found: set[str] = set()
+    package = Path(__file__).parents[1] / "filmstitch" / "writers" / "offline"
+    for path in package.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                found.update(words(node.value.replace("_", " ")))
+    return found
+
+
+VOCABULARY = writer_vocabulary()
+
+
+def cut_pieces(idea: str, text: str) -> list[str]:
+    """Words of the plan that are the start of a longer word of the idea and no word of their own."""
+    idea_words = set(words(idea))
+    cut = []
+    for word in set(words(text)) - idea_words:
+        stems = {word, word.rstrip("s"), word.removesuffix("es"), word.removesuffix("ing"), word.removesuffix("ed")}
+        if stems & (VOCABULARY | idea_words):
+            continue
+        if any(len(word) >= 2 and w.startswith(word) and len(w) > len(word) for w in idea_words):
+            cut.append(word)
+    return cut
+
+
+@pytest.fixture(scope="module")
+def plans() -> dict[str, FilmPlan]:
+    return {idea.text: plan_for(FilmRequest(idea=idea.text)) for idea in IDEAS}
+
+
+def test_the_table_is_large_and_varied() -> None:
+    assert len(IDEAS) >= 40
+    assert len({idea.language for idea in IDEAS}) >= 6
+    assert sum(bool(idea.kinds) for idea in IDEAS) >= 15
+
+
+@pytest.mark.parametrize("idea", IDEAS, ids=[i.text[:40] for i in IDEAS])
+def test_each_plan_keeps_the_ideas_names_actors_and_places(idea: Idea, plans: dict[str, FilmPlan]) -> None:
+    plan = plans[idea.text]
+    names = [c.name for c in plan.characters]
+    for name in idea.names:
+        assert name in names, f"{name!r} is not a character: {names}"
+    for who, kind in idea.kinds.items():
+        matches = [c for c in plan.characters if c.name == who or (c.species or "").split()[-1:] == [who]
+                   or (c.species or "").split()[:1] == [who] or c.species == who]
+        assert matches, f"no character for {who!r}: {[(c.name, c.species) for c in plan.characters]}"
+        assert matches[0].kind == kind, f"{who!r} is a {matches[0].kind}, not a {kind}"
+    text = plan_text(plan).lower()
+    for noun in idea.nouns:
+        assert re.search(rf"(?<!\w){re.escape(noun.lower())}", text), f"{noun!r} is nowhere in the plan"
+    sets = {e.set for e in plan.environments}
+    for kind in idea.sets:
+        assert kind in sets, f"no {kind} location among {sets}"
+    if idea.language != "en":
+        assert "Written in English from an idea in" in plan.script.logline
+    assert plan.script.language == "en"
+
+
+@pytest.mark.parametrize("idea", IDEAS, ids=[i.text[:40] for i in IDEAS])
+def test_no_plan_holds_a_cut_off_piece_of_the_idea(idea: Idea, plans: dict[str, FilmPlan]) -> None:
+    plan = plans[idea.text]
+    assert not cut_pieces(idea.text, plan_text(plan))
+    for text in (plan.script.title, plan.script.logline, *(c.description for c in plan.characters)):
+        assert "  " not in text and not re.search(r"\b(a|an) (a|an|the)\b", text), text
+        assert not re.search(r"\ba [aeiou]", text.replace("a uni", "").replace("a one", "")), f"article: {text}"
+
+
+@pytest.mark.parametrize("idea", IDEAS, ids=[i.text[:40] for i in IDEAS])
+def test_idea_text_is_data_never_markup_or_a_path(idea: Idea, plans: dict[str, FilmPlan]) -> None:
+    text = plan_text(plans[idea.text])
+    for bad in ("<", ">", "../", "${", "{{", "DROP TABLE"):
+        assert bad not in text
+
+
+def test_a_cut_word_would_be_caught() -> None:
+    """The check above can fail: the old engine's 'an une vieille boulang' is caught."""
+    assert cut_pieces("Une vieille boulangère", "Lena, an une vieille boulang") == ["boulang"]
 
 
 def test_reads_who_where_and_what() -> None:
-    idea = read_idea(IDEA)
-    assert (idea.hero_kind, idea.place, idea.goal) == ("stranded astronaut", "the moon", "nature")
-    assert read_idea("A detective in a neon city searches for her lost cat").place == "the neon city"
+    reading = read_idea(IDEAS[1].text)
+    assert [a.name for a in reading.actors][:3] == ["Mira", "Tomas", "Ink"]
+    assert [p.noun for p in reading.places][:1] == ["sunken ship"]
+    assert reading.goal is not None and (reading.goal.verb, reading.goal.to.noun) == ("return", "sea queen")
+    french = read_idea(IDEAS[2].text)
+    assert french.language == "fr" and french.goal.then == "fly"
+    assert read_idea("猫と少女").language == "ja"
+
+
+def test_the_story_is_built_from_the_ideas_goal() -> None:
+    plan = plan_for(FilmRequest(idea=IDEAS[1].text))
+    climax = next(s for s in plan.script.segments if s.title == "Climax")
+    assert "returns the glowing pearl to the Sea Queen" in climax.narration
+    storm = plan_for(FilmRequest(idea=IDEAS[0].text))
+    assert any("befriends Storm" in s.narration for s in storm.script.segments)
+    assert any("speaking in colours" in s.narration for s in storm.script.segments)
+    kyoto = plan_for(FilmRequest(idea=IDEAS[2].text))
+    assert kyoto.script.title.endswith("Learns to Fly")
 
 
 def test_same_seed_same_plan_other_seed_other_plan() -> None:
-    a = plan_for(FilmRequest(idea=IDEA, seed=1))
-    assert a == plan_for(FilmRequest(idea=IDEA, seed=1))
-    assert a != plan_for(FilmRequest(idea=IDEA, seed=2))
+    a = plan_for(FilmRequest(idea=DEFAULT_IDEA, seed=1))
+    assert a == plan_for(FilmRequest(idea=DEFAULT_IDEA, seed=1))
+    assert a != plan_for(FilmRequest(idea=DEFAULT_IDEA, seed=2))
 
 
-def test_script_has_the_requested_structure() -> None:
-    for segments in (1, 3, 10, 30):
-        plan = plan_for(FilmRequest(idea=IDEA, segments=segments))
-        assert len(plan.script.segments) == segments
-        assert plan.writer == LABEL and "no language model" in plan.writer
-    plan = plan_for(FilmRequest(idea=IDEA))
-    assert plan.script.segments[0].title == "Opening image" and plan.script.segments[-1].title == "Final image"
-    assert any(s.dialogue for s in plan.script.segments)
-    assert "moon" in plan.environments[0].name and "regolith" in plan.environments[0].materials
-    assert "EVA suit" in plan.characters[0].description
+def test_lines_differ_from_film_to_film(plans: dict[str, FilmPlan]) -> None:
+    """No two films share most of their narration; no line of dialogue is in most films."""
+    films = [plans[i.text] for i in IDEAS[:20]]
+    narrations = [{s.narration for s in p.script.segments} for p in films]
+    for i in range(len(films)):
+        for j in range(i + 1, len(films)):
+            shared = len(narrations[i] & narrations[j]) / len(narrations[i])
+            assert shared < 0.3, f"{films[i].script.title!r} and {films[j].script.title!r} share {shared:.0%}"
+    counts: dict[str, int] = {}
+    for p in films:
+        for line in {d.line for s in p.script.segments for d in s.dialogue}:
+            counts[line] = counts.get(line, 0) + 1
+    assert max(counts.values()) <= len(films) // 2, sorted(counts.items(), key=lambda kv: -kv[1])[:3]
 
 
-def test_variety_across_ideas() -> None:
-    forest = plan_for(FilmRequest(idea="a lost knight wanders into an enchanted forest and finds a dragon egg"))
-    moon = plan_for(FilmRequest(idea=IDEA))
-    assert forest.environments[0].palette != moon.environments[0].palette
-    assert "armour" in forest.characters[0].description
+@pytest.mark.parametrize("seconds", [1.0, 4.0, 8.0, 20.0])
+def test_narration_and_dialogue_fit_the_clip(seconds: float) -> None:
+    for idea in IDEAS[:12]:
+        plan = plan_for(FilmRequest(idea=idea.text, seconds_per_segment=seconds))
+        for s in plan.script.segments:
+            spoken = len(s.narration.split()) + sum(len(d.line.split()) for d in s.dialogue)
+            assert spoken <= max(3, int(seconds * 2.5)), f"{spoken} words in {seconds} s: {s.narration!r}"
+
+
+def test_every_field_the_gpu_and_sound_paths_read_is_filled(plans: dict[str, FilmPlan]) -> None:
+    for plan in plans.values():
+        for c in plan.characters:
+            assert c.appearance and len(c.appearance.split()) <= 30
+            assert c.voice.voice is None and c.voice.timbre and c.voice.manner  # casting notes, no voice yet
+            assert c.kind == "person" or c.species
+            if c.kind == "person":
+                assert c.hair and c.skin
+        for e in plan.environments:
+            assert e.props and e.ambience and e.sound and e.time_of_day
+        assert plan.script.acts and plan.script.scenes
+        for s in plan.script.segments:
+            assert s.motion and s.beats and s.location
+            assert not any(c.name in s.motion for c in plan.characters if len(c.name) > 2), "motion names nobody"
+            assert all(d.delivery for d in s.dialogue)
+        for k in plan.keyframes:
+            for name in k.characters:
+                assert plan.character(name).description in k.prompt
+
+
+def test_locations_change_where_the_story_moves(plans: dict[str, FilmPlan]) -> None:
+    plan = plans[IDEAS[1].text]
+    assert len(plan.environments) >= 3 and len({e.id for e in plan.environments}) == len(plan.environments)
+    changes = [k for k in plan.keyframes if k.location is not None]
+    assert changes, "a keyframe where the place changes names its location"
+    for k in changes:
+        assert plan.script.segments[k.index - 1].location != plan.script.segments[k.index].location
+
+
+@pytest.mark.parametrize("segments", [1, 10, 75])
+def test_long_films_are_planned_as_acts_scenes_and_segments(segments: int) -> None:
+    plan = plan_for(FilmRequest(idea=IDEAS[1].text, segments=segments))
+    script = plan.script
+    assert len(script.segments) == segments and len(plan.keyframes) == segments + 1
+    assert len(script.acts) == 3
+    if segments >= 10:
+        assert len(script.scenes) >= 4 and len({s.location for s in script.scenes}) >= 3
+    if segments == 75:
+        assert len(plan.environments) >= 5
+        assert max(s.index for s in script.scenes) >= 14
+        present = [set(s.characters) for s in script.segments]
+        everyone = set().union(*present)
+        assert any(len(p) < len(everyone) for p in present[len(present) // 3:]), "characters leave and return"
+        for scene in script.scenes:
+            ledger = scene.continuity
+            assert set(ledger.wardrobe) == set(scene.present)
+            for segment in (s for s in script.segments if s.scene == scene.index):
+                for name in plan.keyframes[segment.index].characters:
+                    assert ledger.wardrobe[name] in plan.keyframes[segment.index].prompt
+
+
+def test_minutes_plan_the_same_way() -> None:
+    plan = plan_for(FilmRequest(idea=DEFAULT_IDEA, minutes=8))
+    assert len(plan.script.segments) == 60 and len(plan.script.scenes) >= 12
+    injured = [s for s in plan.script.scenes if s.continuity.injuries]
+    assert injured and all(injured[0].continuity.injuries.items() <= s.continuity.injuries.items()
+                           for s in plan.script.scenes[plan.script.scenes.index(injured[0]):])
+
+
+def test_label_says_what_made_the_plan() -> None:
+    plan = plan_for(FilmRequest(idea=DEFAULT_IDEA))
+    assert plan.writer == LABEL and "no language model" in plan.writer
+
+
+SNAPSHOT_IDEAS = {"pearl": IDEAS[1].text, "storm": IDEAS[0].text, "kyoto": IDEAS[2].text}
+
+
+@pytest.mark.parametrize("name", sorted(SNAPSHOT_IDEAS))
+def test_snapshot_of_a_whole_plan(name: str) -> None:
+    plan = plan_for(FilmRequest(idea=SNAPSHOT_IDEAS[name]))
+    current = json.dumps(plan.model_dump(mode="json", exclude={"request"}), indent=1, ensure_ascii=False) + "\n"
+    path = SNAPSHOTS / f"{name}.json"
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(current, encoding="utf-8")
+    assert path.exists(), f"no snapshot {path}: run with UPDATE_SNAPSHOTS=1 and review it"
+    assert current == path.read_text(encoding="utf-8"), f"{name}: the plan changed; review and regenerate"
 
 
 @settings(max_examples=60, deadline=None)
@@ -52,3 +369,26 @@ def test_any_accepted_idea_makes_a_valid_plan(idea: str) -> None:
         return  # refused up front with a clear error: also fine
     plan = plan_for(request)
     assert len(plan.keyframes) == 5
+    assert not cut_pieces(request.idea, plan_text(plan))
+
+
+def test_character_hair_and_skin_are_optional_hex_colours() -> None:
+    """The two fields the engine adds for people: optional, and only ever a colour."""
+    from filmstitch.models import Character
+
+    base = {"name": "Ada", "role": "baker", "description": "Ada.", "palette": ["#112233"]}
+    assert Character(**base).hair is None
+    assert Character(**base, hair="#aabbcc", skin="#445566").skin == "#445566"
+    for bad in ("red", "#12345", "url(x)"):
+        with pytest.raises(ValidationError):
+            Character(**base, hair=bad)
+
+
+def test_narration_agrees_with_who_is_there(plans: dict[str, FilmPlan]) -> None:
+    """A character alone is never 'they', and nobody talks to an empty frame."""
+    for plan in plans.values():
+        for s in plan.script.segments:
+            if len(s.characters) == 1:
+                assert not re.search(r"\b(they|them|together)\b", s.narration, re.IGNORECASE), s.narration
+                assert all(not re.search(r"\b(we|us)\b", d.line, re.IGNORECASE) for d in s.dialogue), \
+                    [d.line for d in s.dialogue]

@@ -87,10 +87,27 @@ def _keyframe(index: int, with_bolt: bool) -> Keyframe:
     )
 
 
+def crater_environment() -> Environment:
+    return Environment(
+        id="crater_rim",
+        name="Crater rim",
+        set="mountains",
+        description="A jagged crater rim of grey rock above the plain.",
+        lighting="low sun, long shadows",
+        materials="grey rock, dust",
+        atmosphere="high and windless",
+        palette=["#1b2238", "#4a5370", "#7a7a80", "#d0a050", "#5DBB63"],
+    )
+
+
 def handmade_plan(
-    segments: int = 2, width: int = 256, height: int = 160, fps: int = 8, seconds: float = 2.0
+    segments: int = 2, width: int = 256, height: int = 160, fps: int = 8, seconds: float = 2.0, locations: int = 1
 ) -> FilmPlan:
-    """A valid plan of `segments` clips at a small size, fast to render."""
+    """A valid plan of `segments` clips at a small size, fast to render.
+
+    With `locations=2` the odd segments happen at a second place (the crater rim), so the clips
+    that cross a boundary between the two change location.
+    """
     request = FilmRequest(
         idea="A stranded astronaut on the moon walks around and discovers nature.",
         segments=segments,
@@ -112,7 +129,7 @@ def handmade_plan(
                 dialogue=[DialogueLine(speaker="Mira", line="Bolt, look at this!")] if i % 2 else [],
                 characters=["Mira", "Bolt"],
                 setting="the lunar plain",
-                location="lunar_garden",
+                location="crater_rim" if locations > 1 and i % 2 else "lunar_garden",
             )
             for i in range(segments)
         ],
@@ -122,9 +139,43 @@ def handmade_plan(
         writer="hand-written test plan",
         script=script,
         characters=handmade_characters(),
-        environments=[handmade_environment()],
+        environments=[handmade_environment(), *([crater_environment()] if locations > 1 else [])],
         keyframes=[_keyframe(i, with_bolt=i % 2 == 1) for i in range(segments + 1)],
     )
+
+
+#: One character of every kind: (name, kind, species, palette).
+KINDS = [
+    ("Ada", "person", None, ["#D9A821", "#24356B"]),
+    ("Bolt", "robot", "robot", ["#C0C4CC", "#1F9E9A"]),
+    ("Ember", "animal", "fox", ["#A4512B", "#EFE4C8"]),
+    ("Heron", "bird", "heron", ["#8A8F98", "#4F6D8F"]),
+    ("Ink", "sea_creature", "octopus", ["#7A4FB0", "#F07060"]),
+    ("Wisp", "creature", "ghost", ["#EEF0F2", "#6FB6E8"]),
+    ("Lantern", "object", "lantern", ["#B8923A", "#F08A24"]),
+    ("Storm", "element", "storm", ["#3A3D42", "#7A4FB0"]),
+]
+
+
+def kind_plan() -> FilmPlan:
+    """A one-segment plan whose cast has one character of every kind (for drawing tests)."""
+    base = handmade_plan(segments=1)
+    characters = [
+        Character(name=name, role=kind.replace("_", " "), kind=kind, species=species,  # type: ignore[arg-type]
+                  description=f"{name}, a {species or kind}.", palette=palette, build="average")
+        for name, kind, species, palette in KINDS
+    ]
+    names = [c.name for c in characters][:6]
+    segment = base.script.segments[0].model_copy(update={"characters": names, "dialogue": []})
+    placements = [Placement(character=n, x=round(0.1 + 0.16 * i, 2)) for i, n in enumerate(names)]
+    keyframes = [
+        Keyframe(index=i, prompt="Everyone.", clip_summary="everyone", characters=names,
+                 staging=Staging(shot="wide", placements=placements))
+        for i in range(2)
+    ]
+    return FilmPlan(request=base.request, writer="hand-written test plan",
+                    script=base.script.model_copy(update={"segments": [segment]}), characters=characters,
+                    environments=base.environments, keyframes=keyframes)
 
 
 def offline_plan(request: FilmRequest) -> FilmPlan:

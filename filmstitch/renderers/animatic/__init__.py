@@ -1,0 +1,13 @@
+"""The animatic renderer: storyboard pictures and clips drawn on the CPU from the plan's structured data.
+
+    looks.py     a character's or location's look, from its kind, species, palette, set, time of day
+    figures.py   every kind of character as its own posable, turnable silhouette; props in hand
+    scenery.py   one pre-drawn set per location (backdrop, terrain, dressing, landmark)
+    motion.py    keyframe states and the motion between them (walks, gestures, turns, location changes)
+    text.py      the chapter chip and sheet labels (no subtitles: the picture stays clean)
+    renderer.py  AnimaticRenderer: reference sheets, keyframe variants, clips
+"""
+
+from filmstitch.renderers.animatic.renderer import AnimaticError, AnimaticRenderer
+
+__all__ = ["AnimaticError", "AnimaticRenderer"]

@@ -1,0 +1,251 @@
+"""The offline writer: a deterministic story engine, not a language model.
+
+It lets the whole pipeline run with no API key and no network, and it tells the idea's story:
+
+    reading.py    who acts, where, doing what (names kept exactly, several languages)
+    casting.py    one character per actor: kind, species, camera-ready look, palette, voice casting
+    world.py      one location per place the story visits: set, light, props, ambience, sound
+    story.py      acts -> scenes -> segments from the idea's own goal: narration, dialogue, beats, motion
+    keyframes.py  N+1 boundary frames: image prompts with appearance and continuity, staging
+
+Every choice comes from a random generator seeded by (seed, idea), so the same request always
+gives the same film; the whole plan is drafted once per request (well under a second, even for
+75 segments) and the four writer calls hand out its parts. Films made this way say so (`LABEL`).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from functools import lru_cache
+
+from filmstitch.models import Character, Environment, FilmRequest, Keyframe, Script, derive_seed
+from filmstitch.writers.base import Writer
+from filmstitch.writers.offline import casting, keyframes, story, world
+from filmstitch.writers.offline import lexicon as lx
+from filmstitch.writers.offline.english import capitalise, join, title_case, with_article
+from filmstitch.writers.offline.reading import Reading, read_idea
+
+LABEL = "offline story engine (deterministic, no language model)"
+
+
+@dataclass(frozen=True)
+class Draft:
+    """Everything the engine planned for one request."""
+
+    reading: Reading
+    premise: story.Premise
+    script: Script
+    characters: tuple[Character, ...]
+    environments: tuple[Environment, ...]
+    handles: dict[str, str]
+
+
+def _rng(request: FilmRequest, stage: str) -> random.Random:
+    return random.Random(derive_seed(request.seed, request.idea, stage))
+
+
+def _culture(reading: Reading) -> str:
+    for place in reading.places:
+        if place.noun in casting.CITY_LANGUAGE:
+            return casting.CITY_LANGUAGE[place.noun]
+    return reading.language if reading.language in casting.NAMES else "en"
+
+
+def _home_set(reading: Reading) -> str:
+    """Where a story with no place happens: where its hero works, else a wide valley."""
+    homes = {"keeper": "coast", "lighthouse keeper": "coast", "baker": "bakery", "astronaut": "moon",
+             "diver": "underwater", "sailor": "ship", "fisherman": "coast", "pirate": "ship", "farmer": "plains",
+             "librarian": "interior", "detective": "city", "knight": "forest", "pilot": "sky"}
+    for actor in reading.actors:
+        if actor.noun in homes:
+            return homes[actor.noun]
+    return "plains"
+
+
+ROLE_HOMES: dict[str, str] = {"lighthouse keeper": "coast", "keeper": "coast", "baker": "bakery",
+                              "astronaut": "moon", "diver": "underwater", "sailor": "ship", "fisherman": "coast",
+                              "pirate": "ship", "farmer": "plains", "librarian": "interior", "detective": "city",
+                              "knight": "forest", "pilot": "sky", "chef": "interior", "inventor": "interior"}
+HOME_NAMES: dict[str, str] = {"bakery": "the bakery", "interior": "the workshop", "coast": "the lighthouse",
+                              "ship": "the ship", "underwater": "the reef", "moon": "the landing site",
+                              "city": "the city", "forest": "the forest", "plains": "the farm", "sky": "the sky"}
+
+
+def locations_for(reading: Reading, segments: int) -> list[world.Location]:
+    """The idea's places in order, then the places a story goes next from them, as many as the film needs.
+
+    The hero's workplace comes first when the idea names a trade but not its place (a baker in Kyoto starts
+    in a bakery); a goal of flying ends in the sky; a gift for a sea queen ends at her court.
+    """
+    wanted = 1 if segments <= 2 else 2 if segments <= 5 else 3 if segments <= 14 else 4 if segments <= 30 else 6
+    candidates: list[tuple[str, str, bool, str | None]] = [(p.phrase, p.set, True, p.preposition)
+                                                            for p in reading.places]
+    hero = reading.actors[0] if reading.actors else None
+    home = ROLE_HOMES.get(hero.noun) if hero else None
+    proper = next((p.phrase for p in reading.places if p.proper), None)
+    if home and not any(kind == home for _, kind, _, _ in candidates):
+        name = HOME_NAMES[home] + (f" in {proper}" if proper and home in ("bakery", "interior") else "")
+        candidates.insert(0, (name, home, True, None))
+    if not candidates:
+        candidates.append((world.PROFILES["plains"].spots[0], "plains", False, None))
+    ending = []
+    goal = reading.goal
+    if goal is not None and goal.then == "fly":
+        ending.append(("the open sky" + (f" over {proper}" if proper else ""), "sky", False, None))
+    recipient = goal.to if goal is not None else None
+    if recipient is not None and hasattr(recipient, "noun") and " " in getattr(recipient, "noun", ""):
+        court = recipient.noun.split()[0]
+        if court in ("sea", "ocean", "forest", "mountain", "moon", "snow", "ice", "desert", "sky", "river"):
+            kind = {"sea": "underwater", "ocean": "underwater", "river": "underwater", "ice": "snow",
+                    "mountain": "mountains"}.get(court, lx.PLACES.get(court, "plains"))
+            ending.append((f"the {title_case(recipient.noun)}'s court", kind, True, "at"))
+    for _, kind, _, _ in list(candidates):
+        for name, near in world.PROFILES[kind].nearby:
+            candidates.append((name, near, False, None))
+    chosen: list[tuple[str, str, bool, str | None]] = []
+    for entry in [*candidates, *ending]:
+        if entry[0].lower() not in {c[0].lower() for c in chosen}:
+            chosen.append(entry)
+    must = [c for c in chosen if c[2] and c not in ending][: max(1, wanted - len(ending))]
+    fill = [c for c in chosen if not c[2] and c not in ending]
+    keep = (must + fill)[: max(1, wanted - len(ending))] + ending[: max(0, wanted - 1)]
+    if len(keep) > wanted:
+        keep = keep[: wanted - 1] + keep[-1:]
+    taken: set[str] = set()
+    locations = []
+    for name, kind, from_idea, preposition in keep:
+        ident = world.location_id(name, taken)
+        taken.add(ident)
+        time = reading.time or world.PROFILES[kind].time
+        default = "at" if "lighthouse" in name else world.PREPOSITIONS.get(kind, "in")
+        props = list(world.PROFILES[kind].props)
+        if kind == "coast" and any("lighthouse" in a.noun for a in reading.actors) or "lighthouse" in name:
+            props.insert(0, "a striped lighthouse")  # the keeper's lighthouse stands on every shore of the film
+        locations.append(world.Location(ident, name, kind, time, props, from_idea, preposition or default))
+    return locations
+
+
+def _title(p: story.Premise, reading: Reading) -> str:
+    if p.then:
+        return title_case(f"{p.hero.name} {p.goal('3sg')}")
+    if p.other:
+        plain = p.other.kind != "person" and not (p.other.actor and p.other.actor.name) and \
+            not p.other.name.startswith("the ")
+        return title_case(f"{p.hero.name} and {'the ' if plain else ''}{p.other.name}")
+    if p.thing and not p.visible:
+        return title_case(f"{p.hero.name} and {p.thing}")
+    if p.visible:
+        return title_case(f"{p.hero.name} {p.goal('3sg')}")
+    if reading.places:
+        return title_case(f"{p.hero.name} of {reading.places[0].phrase}")
+    return f"{p.hero.name}'s Journey"
+
+
+def _logline(p: story.Premise, reading: Reading) -> str:
+    hero = p.hero
+    where = f" {p.locations[0].at}" if p.locations else ""
+    if p.locations and p.locations[0].name.removeprefix("the ").lower() in p.goal("3sg").lower():
+        where = ""  # the goal already says where
+    helpers = f", helped by {join([m.name for m in p.allies])}" if p.allies else ""
+    role = hero.character.role
+    plain = role in ("protagonist", "friend") or hero.name.lower() in (role, f"the {role}", role.split()[-1])
+    who = hero.name if plain else f"{hero.name}, {with_article(role)}{where},"
+    text = f"{who} {p.goal('3sg')}{helpers}."
+    if reading.language != "en":
+        language = lx.LANGUAGE_NAMES.get(reading.language, reading.language)
+        text += f" Written in English from an idea in {language}."
+    return capitalise(text)
+
+
+def _thing_prop(p: story.Premise) -> str | None:
+    if not p.thing:
+        return None
+    words = p.thing.split()
+    return " ".join(words[1:]) if words[0].lower() in ("the", "a", "an") and len(words) > 1 else p.thing
+
+
+@lru_cache(maxsize=32)
+def draft(idea: str, seed: int, segments: int, seconds: float) -> Draft:
+    """Plan the whole film once; the writer's four calls hand out its parts."""
+    request = FilmRequest(idea=idea, seed=seed, segments=segments, seconds_per_segment=seconds)
+    reading = read_idea(idea)
+    locations = locations_for(reading, segments)
+    members = casting.cast(reading, _rng(request, "cast"), locations[0].set, _culture(reading))
+    p = story.premise(reading, members, locations)
+    prop = _thing_prop(p) if not any(p.thing_noun == place.noun for place in reading.places) else None
+    if p.thing_noun in lx.ABSTRACT_GOALS:  # "discovers nature": what the camera sees is concrete
+        prop = lx.ABSTRACT_GOALS[p.thing_noun].removeprefix("the ").removeprefix("a ").removeprefix("an ")
+        p.visible = lx.ABSTRACT_GOALS[p.thing_noun]
+    p.thing_noun = prop if prop else p.thing_noun
+    weather = reading.weather
+    start = reading.time or ("dusk" if {"storm", "thunderstorm"} & set(weather) else locations[0].time)
+    plans = story.plan_beats(p, segments, start)
+    owner = story.group_scenes(plans)
+    writer = story.Writer(p, _rng(request, "script"), seconds)
+    found_at = next((i for i, plan in enumerate(plans) if plan.key in ("catalyst", "reaction", "midpoint",
+                                                                        "climax")), 0)
+    segments_out, scenes = [], []
+    for i, plan in enumerate(plans):
+        if i == 0 or owner[i] != owner[i - 1]:
+            members_of_scene = [plans[j] for j in range(len(plans)) if owner[j] == owner[i]]
+            present = list(dict.fromkeys(m.name for b in members_of_scene for m in b.present))
+            props = [prop] if prop and i >= found_at else []
+            scenes.append(story.make_scene(owner[i], members_of_scene, p,
+                                           story.ledger(p, present, props, dict(writer.injured))))
+        following = plans[i + 1].location if i + 1 < len(plans) else plan.location
+        if following is plan.location and len(locations) > 1:
+            following = next((loc for loc in locations[locations.index(plan.location) + 1:]), plan.location)
+        segments_out.append(writer.write(i, plan, following, owner[i]))
+        if prop and i >= found_at and prop not in plan.location.props:
+            plan.location.props.insert(0, prop)
+    script = Script(title=_title(p, reading)[:400], logline=_logline(p, reading), language="en",
+                    acts=story.acts(p), scenes=scenes, segments=segments_out)
+    used = [loc for loc in locations if loc.id in script.locations]
+    environments = tuple(world.environment(loc, weather) for loc in used)
+    return Draft(reading, p, script, tuple(m.character for m in members), environments,
+                 {m.name: m.handle for m in members})
+
+
+def _draft(request: FilmRequest) -> Draft:
+    return draft(request.idea, request.seed, request.segments, request.seconds_per_segment)
+
+
+class OfflineWriter(Writer):
+    name = "offline"
+    label = LABEL
+    code_modules = ("filmstitch.writers.offline",)
+
+    def write_script(self, request: FilmRequest) -> Script:
+        return _draft(request).script
+
+    def describe_characters(self, request: FilmRequest, script: Script) -> list[Character]:
+        known = {c.name: c for c in _draft(request).characters}
+        return [known.get(name) or _stranger(name) for name in script.character_names]
+
+    def describe_environments(self, request: FilmRequest, script: Script) -> list[Environment]:
+        known = {e.id: e for e in _draft(request).environments}
+        return [known.get(ident) or _somewhere(ident) for ident in script.locations]
+
+    def write_keyframes(
+        self, request: FilmRequest, script: Script, characters: list[Character], environments: list[Environment]
+    ) -> list[Keyframe]:
+        handles = _draft(request).handles
+        return keyframes.write_keyframes(script, characters, environments, _rng(request, "keyframes"), handles)
+
+
+def _stranger(name: str) -> Character:
+    """A character the engine did not plan (a script from elsewhere): plainly dressed."""
+    return Character(name=name, role="supporting character",
+                     description=f"{name}: an adult of average build in a grey hooded jacket, dark trousers and "
+                                 "worn leather boots.", appearance="adult in a grey hooded jacket",
+                     palette=["#8a8f98", "#3a3d42"], hair="#2e2220", skin="#c9966c")
+
+
+def _somewhere(ident: str) -> Environment:
+    location = world.Location(ident, ident.replace("_", " "), "plains", "day", list(world.PROFILES["plains"].props),
+                              False)
+    return world.environment(location, [])
+
+
+__all__ = ["LABEL", "OfflineWriter", "draft", "read_idea"]

@@ -1,0 +1,413 @@
+"""Casting: every actor of the idea becomes a character, described camera-ready and voiced.
+
+Names in the idea are kept exactly. An unnamed person gets a name that suits the idea's
+language and place (seeded); an unnamed animal, object or force is called by what it is
+("Storm", "Crow"), the way fables do. Each description is built from parts whose colours are
+also the character's palette, so pictures and words agree: the palette is the outfit (or the fur,
+feathers, shell, metal or cloud), `hair` and `skin` are set for people.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from filmstitch.models import Character, CharacterKind, VoiceAge, VoiceCasting
+from filmstitch.writers.offline.english import capitalise, fix_articles, with_article
+from filmstitch.writers.offline.reading import Actor, Reading
+
+COLOURS: dict[str, str] = {
+    "white": "#eef0f2", "cream": "#efe4c8", "orange": "#f08a24", "teal": "#1f9e9a", "crimson": "#b3223b",
+    "mustard": "#d9a821", "navy": "#24356b", "olive": "#6b7a2a", "violet": "#7a4fb0", "charcoal": "#3a3d42",
+    "rust": "#a4512b", "sky-blue": "#6fb6e8", "forest-green": "#2f7a46", "coral": "#f07060", "sand": "#d8c39a",
+    "plum": "#6e2a5a", "scarlet": "#d62828", "yellow": "#f2c230", "grey": "#8a8f98", "brown": "#7a5232",
+    "black": "#1e1e24", "silver": "#c0c4cc", "brass": "#b8923a", "copper": "#b5653a", "gold": "#d8b040",
+    "indigo": "#3b3f8f", "pink": "#e88ab0", "ochre": "#c98a2b", "jade": "#3aa37a", "slate-blue": "#4f6d8f",
+}
+CLOTH = ["teal", "orange", "crimson", "mustard", "navy", "olive", "violet", "rust", "sky-blue", "forest-green",
+         "coral", "plum", "scarlet", "indigo", "ochre", "jade", "slate-blue"]
+HAIR = [("short black curls", "#1f1b1c"), ("a copper braid", "#b85a2c"), ("cropped brown hair", "#5a3a24"),
+        ("a messy brown mop", "#6b4428"), ("a tight blonde bun", "#d9b96a"), ("shoulder-length dark waves", "#2e2220"),
+        ("a long black ponytail", "#18161a"), ("auburn bob", "#8c3c26"), ("short sandy hair", "#c8a26a")]
+OLD_HAIR = [("thinning white hair", "#e8e6e0"), ("a silver bun", "#c8c8cc"), ("short grey hair", "#a0a0a4"),
+            ("a white beard and bushy brows", "#ecebe6")]
+SKIN = [("pale", "#f1d2bd"), ("fair freckled", "#ecc4a6"), ("olive", "#c9966c"), ("tan", "#b98560"),
+        ("brown", "#8d5a3c"), ("deep brown", "#5e3a28")]
+FACES = ["a round face and wide brown eyes", "a narrow face with a sharp nose", "a square jaw and thick brows",
+         "a gap-toothed smile and rosy cheeks", "a weathered face with laugh lines", "dark thoughtful eyes",
+         "a dimpled chin and bright grey eyes"]
+
+#: Role -> outfit with two colour slots (the palette) and a short form for video prompts.
+OUTFITS: dict[str, tuple[str, str]] = {
+    "astronaut": ("a white pressurised EVA suit with {a} shoulder stripes, a gold mirrored visor flipped up and "
+                  "scuffed grey moon boots", "white EVA suit with {a} stripes"),
+    "diver": ("a {a} neoprene wetsuit with {b} seams, a brass diving mask pushed up on the forehead and yellow "
+              "fins", "{a} wetsuit and brass diving mask"),
+    "keeper": ("a thick {a} knitted sweater under a {b} oilskin coat, canvas trousers and black rubber boots",
+               "{b} oilskin coat over a {a} sweater"),
+    "baker": ("a flour-dusted white apron over a {a} dress with rolled sleeves, a {b} headscarf and clogs",
+              "white apron over a {a} dress, {b} headscarf"),
+    "knight": ("dented steel plate armour over a {a} tabard, a long {b} cloak and a notched sword",
+               "steel armour, {a} tabard, {b} cloak"),
+    "detective": ("a long {a} trench coat, a {b} fedora and polished black shoes", "{a} trench coat, {b} fedora"),
+    "scientist": ("a white lab coat over a {a} sweater, {b} trousers and safety goggles pushed up",
+                  "white lab coat over a {a} sweater"),
+    "sailor": ("a {a} knitted sweater, {b} oilskin trousers and rubber boots", "{a} sweater, {b} oilskins"),
+    "fisherman": ("a {a} knitted sweater, {b} waders and a battered cap", "{a} sweater and {b} waders"),
+    "pilot": ("a brown leather flight jacket with a {a} scarf, {b} trousers and brass goggles",
+              "leather flight jacket, {a} scarf"),
+    "courier": ("a {a} canvas jacket with a {b} satchel across the chest, cargo trousers and sneakers",
+                "{a} jacket and {b} satchel"),
+    "postman": ("a {a} postal uniform with brass buttons, a {b} cap and a heavy leather mailbag",
+                "{a} postal uniform, {b} cap"),
+    "explorer": ("a {a} field jacket with many pockets, {b} trousers, a wide-brimmed hat and hiking boots",
+                 "{a} field jacket, wide-brimmed hat"),
+    "wizard": ("long {a} robes embroidered with {b} stars, a pointed hat and a knotted staff",
+               "{a} robes with {b} stars, pointed hat"),
+    "witch": ("a long {a} dress, a {b} shawl, a pointed black hat and a broom", "{a} dress, {b} shawl, black hat"),
+    "queen": ("a flowing {a} gown with {b} trim and a slim silver crown", "{a} gown and silver crown"),
+    "king": ("a {a} velvet robe with {b} trim and a heavy gold crown", "{a} robe and gold crown"),
+    "princess": ("a {a} dress with {b} ribbons and a small tiara", "{a} dress and tiara"),
+    "prince": ("a {a} tunic with {b} buttons and a short cape", "{a} tunic and cape"),
+    "pirate": ("a {a} long coat, a {b} sash, a tricorn hat and tall boots", "{a} coat, {b} sash, tricorn hat"),
+    "farmer": ("{a} overalls over a {b} checked shirt, a straw hat and muddy boots", "{a} overalls, straw hat"),
+    "painter": ("a paint-spattered {a} smock over {b} trousers and a beret", "paint-spattered {a} smock, beret"),
+    "musician": ("a {a} waistcoat over a white shirt, {b} trousers and a violin case", "{a} waistcoat"),
+    "chef": ("a white chef's jacket, a {a} neckerchief and {b} checked trousers", "white chef's jacket"),
+    "gardener": ("a {a} work shirt, {b} dungarees with soil on the knees and a sun hat",
+                 "{a} shirt and {b} dungarees"),
+    "student": ("a {a} hoodie, {b} jeans, white sneakers and a backpack", "{a} hoodie and backpack"),
+    "doctor": ("a white coat over {a} scrubs and a {b} stethoscope", "white coat over {a} scrubs"),
+    "soldier": ("a {a} field uniform, a {b} beret and heavy boots", "{a} uniform and {b} beret"),
+    "monk": ("simple {a} robes with a {b} rope belt and sandals", "{a} robes"),
+    "captain": ("a {a} captain's coat with brass buttons, a {b} cap and sea boots", "{a} captain's coat"),
+    "hunter": ("a {a} hooded cloak, a {b} leather jerkin and a longbow", "{a} hooded cloak"),
+    "mechanic": ("{a} coveralls with {b} patches, a tool belt and oil-stained gloves", "{a} coveralls"),
+    "librarian": ("a {a} cardigan over a {b} blouse, round spectacles and soft shoes", "{a} cardigan, spectacles"),
+    "inventor": ("a {a} leather apron over a {b} shirt, brass goggles and gloves", "{a} apron, brass goggles"),
+    "child": ("a {a} raincoat over a {b} jumper, shorts and bright wellington boots", "{a} raincoat"),
+}
+ROLE_OUTFIT = {"lighthouse keeper": "keeper", "cosmonaut": "astronaut", "fisher": "fisherman",
+               "fisherwoman": "fisherman", "mail carrier": "postman", "traveller": "explorer",
+               "traveler": "explorer", "adventurer": "explorer", "archaeologist": "explorer", "mage": "wizard",
+               "sorcerer": "wizard", "sorceress": "witch", "empress": "queen", "emperor": "king", "cook": "chef",
+               "violinist": "musician", "pianist": "musician", "singer": "musician", "girl": "child",
+               "boy": "child", "kid": "child", "orphan": "child", "marine biologist": "diver", "surfer": "diver"}
+#: Outfits that suit a set, for people whose role has none.
+CLIMATE_OUTFIT = {
+    "snow": ("a padded {a} parka with a fur-lined hood, {b} mittens and snow boots", "{a} parka, {b} mittens"),
+    "desert": ("loose {a} linen robes, a {b} headwrap and leather sandals", "{a} linen robes, {b} headwrap"),
+    "underwater": OUTFITS["diver"],
+    "moon": OUTFITS["astronaut"],
+    "space": OUTFITS["astronaut"],
+}
+DEFAULT_OUTFIT = ("a {a} hooded jacket over a charcoal shirt, {b} canvas trousers and worn leather boots",
+                  "{a} hooded jacket, {b} trousers")
+
+#: Non-people: species -> (description, short form, [palette colour names]).
+BEINGS: dict[str, tuple[str, str, list[str]]] = {
+    "cat": ("a sleek {a} cat with a white chest, green eyes, long whiskers and a curling tail", "{a} cat",
+            ["ochre", "cream"]),
+    "dog": ("a scruffy {a} dog with floppy ears, a wagging tail and a {b} collar", "scruffy {a} dog",
+            ["brown", "crimson"]),
+    "fox": ("a slim fox with rust-red fur, a white-tipped bushy tail, black legs and amber eyes", "rust-red fox",
+            ["rust", "cream"]),
+    "rabbit": ("a small {a} rabbit with long ears, a white cotton tail and a twitching nose", "{a} rabbit",
+               ["sand", "white"]),
+    "bear": ("a big shaggy {a} bear with round ears, a pale muzzle and heavy paws", "shaggy {a} bear",
+             ["brown", "sand"]),
+    "wolf": ("a lean grey wolf with a thick ruff, pale eyes and a long bushy tail", "lean grey wolf",
+             ["grey", "cream"]),
+    "mouse": ("a tiny {a} mouse with round pink ears, a long thin tail and bright black eyes", "tiny {a} mouse",
+              ["grey", "pink"]),
+    "horse": ("a tall {a} horse with a dark mane, a white blaze and feathered hooves", "{a} horse",
+              ["brown", "black"]),
+    "crow": ("a glossy black crow with blue-sheened feathers, a sharp grey beak and clever eyes", "glossy black crow",
+             ["black", "slate-blue"]),
+    "raven": ("a large black raven with ragged throat feathers and a heavy beak", "large black raven",
+              ["black", "indigo"]),
+    "heron": ("a tall grey heron with long thin legs, a dagger beak, a black crest and slate-blue wings",
+              "tall grey heron", ["grey", "slate-blue"]),
+    "clockwork heron": ("a tall clockwork heron of brass and copper plates, long jointed legs, visible turning "
+                        "gears in its chest and amber glass eyes", "brass clockwork heron", ["brass", "copper"]),
+    "owl": ("a round tawny owl with big amber eyes, ear tufts and speckled brown feathers", "tawny owl",
+            ["brown", "sand"]),
+    "gull": ("a white gull with grey wings, a yellow beak and pink feet", "white gull", ["white", "grey"]),
+    "penguin": ("a small penguin with a black back, a white belly and an orange beak", "small penguin",
+                ["black", "white"]),
+    "parrot": ("a bright {a} parrot with {b} wing tips and a curved black beak", "{a} parrot", ["scarlet", "yellow"]),
+    "octopus": ("a {a} octopus with eight curling arms lined with pale suckers and large gold eyes", "{a} octopus",
+                ["violet", "coral"]),
+    "squid": ("a long {a} squid with ten trailing arms and huge silver eyes", "{a} squid", ["coral", "silver"]),
+    "whale": ("an enormous blue-grey whale with a pale grooved throat and barnacles on its fins", "blue-grey whale",
+              ["slate-blue", "grey"]),
+    "fish": ("a bright {a} fish with {b} fins and a shimmering tail", "{a} fish", ["orange", "yellow"]),
+    "jellyfish": ("a glowing pink jellyfish with a translucent bell and long trailing threads", "glowing jellyfish",
+                  ["pink", "violet"]),
+    "crab": ("a small {a} crab with one big claw, stalk eyes and a speckled shell", "{a} crab", ["scarlet", "sand"]),
+    "turtle": ("an old green sea turtle with a barnacled shell and calm dark eyes", "green sea turtle",
+               ["jade", "brown"]),
+    "sea turtle": ("an old green sea turtle with a barnacled shell and calm dark eyes", "green sea turtle",
+                   ["jade", "brown"]),
+    "dolphin": ("a sleek grey dolphin with a pale belly and a curved smile", "grey dolphin", ["grey", "white"]),
+    "dragon": ("a {a} dragon with shimmering scales, leathery {b} wings, curled horns and a long spiked tail",
+               "{a} dragon", ["jade", "gold"]),
+    "ghost": ("a pale, see-through ghost like a floating white sheet with two dark hollow eyes", "pale ghost",
+              ["white", "sky-blue"]),
+    "spirit": ("a glowing {a} spirit of soft light, shaped like a small figure with a long trailing wisp", "{a} spirit",
+               ["sky-blue", "white"]),
+    "fairy": ("a tiny fairy with dragonfly wings, a {a} petal dress and a glowing trail", "tiny fairy",
+              ["pink", "jade"]),
+    "yeti": ("a huge shaggy white yeti with blue-grey skin on its face and hands", "shaggy white yeti",
+             ["white", "slate-blue"]),
+    "alien": ("a small {a} alien with a big round head, three dark eyes and thin arms", "small {a} alien",
+              ["jade", "violet"]),
+    "robot": ("a small boxy robot of brushed steel with {a} panel lights, round glass lens eyes and treads",
+              "boxy steel robot with {a} lights", ["silver", "teal"]),
+    "lantern": ("a brass lantern with a warm flame for a face, two small round glass-pane eyes and a curled handle "
+                "like a hat", "brass lantern with a flame face", ["brass", "orange"]),
+    "teapot": ("a round {a} porcelain teapot with a chipped spout, painted eyes and a little lid hat",
+               "{a} porcelain teapot", ["sky-blue", "white"]),
+    "clock": ("a tall wooden clock with a brass face for a face, two hands like eyebrows and a swinging pendulum",
+              "wooden clock", ["brown", "brass"]),
+    "book": ("an old {a} leather book with gold lettering, its pages flapping like a mouth", "{a} leather book",
+             ["crimson", "gold"]),
+    "umbrella": ("a {a} umbrella with a curved wooden handle and two button eyes on its canopy", "{a} umbrella",
+                 ["scarlet", "brown"]),
+    "snowman": ("a round snowman with coal eyes, a carrot nose and a {a} scarf", "snowman with a {a} scarf",
+                ["white", "scarlet"]),
+    "storm": ("a towering storm cloud of charcoal and violet, lit from inside by flickers of colour, with two "
+              "bright lightning-white eyes and rain trailing beneath it like a cloak", "towering violet storm cloud",
+              ["charcoal", "violet"]),
+    "wind": ("a swirl of pale blue air full of leaves and petals, with a faint smiling face in the eddies",
+             "swirl of pale wind", ["sky-blue", "white"]),
+    "fire": ("a dancing flame spirit of orange and yellow with ember eyes and a crackling crown of sparks",
+             "dancing orange flame", ["orange", "yellow"]),
+    "cloud": ("a soft white cloud with a round grey underside and two sleepy eyes", "soft white cloud",
+              ["white", "grey"]),
+    "rain": ("a drifting curtain of silver rain with a face of falling drops", "silver rain", ["silver", "slate-blue"]),
+    "northern lights": ("ribbons of green and violet light rippling across the sky, with a shy face in the folds",
+                        "green and violet northern lights", ["jade", "violet"]),
+    "sprout spirit": ("a tiny spirit of moss and new leaves, round as a pebble, with two dewdrop eyes and a curling "
+                      "green shoot on its head", "tiny moss sprout spirit", ["forest-green", "jade"]),
+    "sun": ("a warm golden sun with a broad smiling face and soft rays", "golden sun", ["gold", "orange"]),
+    "star": ("a small bright star with five soft points and a twinkling face", "bright little star",
+             ["yellow", "white"]),
+    "moon": ("a pale silver moon with a gentle cratered face", "silver moon", ["silver", "white"]),
+    "river": ("a winding river spirit of clear blue water with a face in its ripples", "blue river spirit",
+              ["slate-blue", "jade"]),
+    "sea": ("a great rolling wave with a foam crest like white hair and deep green eyes", "great green wave",
+            ["jade", "white"]),
+}
+#: Species drawn and described like a close cousin.
+ALIASES = {"thunderstorm": "storm", "hurricane": "storm", "lightning": "storm", "thunder": "storm",
+           "snowstorm": "cloud", "blizzard": "cloud", "fog": "cloud", "mist": "cloud", "tornado": "wind",
+           "breeze": "wind", "sandstorm": "wind", "flame": "fire", "aurora": "northern lights", "ocean": "sea",
+           "wave": "sea", "tide": "sea", "comet": "star", "kitten": "cat", "puppy": "dog", "bunny": "rabbit",
+           "hare": "rabbit", "seagull": "gull", "wolf": "wolf", "lamp": "lantern", "candle": "lantern",
+           "kettle": "teapot", "sprite": "spirit", "wisp": "spirit"}
+KIND_FALLBACK: dict[CharacterKind, tuple[str, str, list[str]]] = {
+    "animal": ("a small {a} {s} with soft fur, bright eyes and a {b} collar", "{a} {s}", ["brown", "crimson"]),
+    "bird": ("a {a} {s} with {b} wing tips, a sharp beak and bright eyes", "{a} {s}", ["slate-blue", "white"]),
+    "sea_creature": ("a {a} {s} with shimmering skin and {b} fins", "{a} {s}", ["teal", "coral"]),
+    "creature": ("a {a} {s} with a round body, big dark eyes and {b} markings", "{a} {s}", ["jade", "violet"]),
+    "robot": BEINGS["robot"],
+    "object": ("a {a} {s} with a friendly face: two round eyes and a small curved mouth", "{a} {s} with a face",
+               ["mustard", "brown"]),
+    "element": ("a living {s} of swirling {a} light with two glowing eyes", "living {a} {s}", ["sky-blue", "white"]),
+}
+#: Voice casting notes per kind (people are cast by age and gender).
+KIND_VOICES: dict[str, tuple[VoiceAge, str, str]] = {
+    "storm": ("elder", "deep, rumbling and vast, with a crackle at the edges", "slow, booming, then gentle"),
+    "wind": ("young", "airy and whispering", "quick and playful"),
+    "fire": ("young", "crackling and bright", "quick, excitable"),
+    "element": ("adult", "resonant and echoing", "slow and wondering"),
+    "object": ("adult", "small and tinny", "fussy, quick"),
+    "robot": ("adult", "bright, slightly metallic", "precise and eager"),
+    "animal": ("young", "soft and quick", "curious, a little cheeky"),
+    "bird": ("adult", "sharp and clear", "quick, clipped"),
+    "sea_creature": ("adult", "soft and bubbly", "slow, kind and wry"),
+    "creature": ("adult", "husky and warm", "slow and thoughtful"),
+}
+NAMES: dict[str, dict[str, list[str]]] = {
+    "en": {"f": ["Elin", "Maggie", "Rose", "Nora", "Ada", "Iris", "June", "Tess", "Hazel", "Clara"],
+           "m": ["Tom", "Arlo", "Owen", "Felix", "Silas", "Jonah", "Hugo", "Rory", "Abel", "Ned"]},
+    "fr": {"f": ["Odile", "Margaux", "Lucie", "Camille", "Hélène", "Aurore"],
+           "m": ["Gaspard", "Lucien", "Marcel", "Théo", "Armand", "Rémi"]},
+    "de": {"f": ["Greta", "Liesel", "Anke", "Frieda"], "m": ["Jannik", "Otto", "Emil", "Karl"]},
+    "es": {"f": ["Lucía", "Carmen", "Inés", "Paloma"], "m": ["Mateo", "Tomás", "Rafael", "Joaquín"]},
+    "it": {"f": ["Giulia", "Chiara", "Rosa", "Livia"], "m": ["Matteo", "Enzo", "Luca", "Piero"]},
+    "pt": {"f": ["Beatriz", "Inês", "Marta"], "m": ["João", "Tiago", "Rui"]},
+    "ja": {"f": ["Hana", "Yuki", "Aiko", "Sora"], "m": ["Kenji", "Haru", "Ren", "Taro"]},
+}
+CITY_LANGUAGE = {"kyoto": "ja", "tokyo": "ja", "osaka": "ja", "nara": "ja", "hokkaido": "ja", "paris": "fr",
+                 "provence": "fr", "bretagne": "fr", "berlin": "de", "madrid": "es", "havana": "es", "rome": "it",
+                 "venice": "it", "sicily": "it", "lisbon": "pt"}
+
+
+@dataclass(eq=False)
+class CastMember:
+    """A character as the engine planned it (more than the model keeps: pronouns, short handle)."""
+
+    character: Character
+    actor: Actor | None
+    pronoun: str  # "she", "he", "they", "it"
+    possessive: str  # "her", "his", "their", "its"
+    objective: str  # "her", "him", "them", "it"
+    handle: str  # how a camera sees it, for motion text: "a young woman in a teal wetsuit"
+    outfit: str  # what it wears or is made of (the continuity ledger's wardrobe)
+    noun: str  # what it is: "diver", "octopus", "lighthouse keeper"
+
+    @property
+    def name(self) -> str:
+        return self.character.name
+
+    @property
+    def kind(self) -> CharacterKind:
+        return self.character.kind
+
+
+def _fill(template: str, a: str, b: str, s: str = "") -> str:
+    return template.format(a=a.replace("-", " "), b=b.replace("-", " "), s=s)
+
+
+def _person(actor: Actor, name: str, role: str, rng: random.Random, setting: str) -> CastMember:
+    gender = actor.gender or rng.choice("fm")
+    age: VoiceAge = actor.word.age or "adult"
+    for adjective in actor.adjectives:
+        age = {"young": "young", "little": "child", "elderly": "elder", "old": "elder", "ancient": "elder",
+               "retired": "elder", "teenage": "young"}.get(adjective, age)
+    if actor.noun in ("girl", "boy", "child", "kid", "orphan") and age == "adult":
+        age = "child"
+    if actor.noun in ("grandmother", "grandfather", "grandma", "grandpa", "granny", "grandad", "widow", "widower"):
+        age = "elder"
+    head = actor.noun.split()[-1]
+    key = ROLE_OUTFIT.get(actor.noun) or (actor.noun if actor.noun in OUTFITS else None) or ROLE_OUTFIT.get(head) \
+        or (head if head in OUTFITS else None)
+    outfit_long, outfit_short = OUTFITS[key] if key else CLIMATE_OUTFIT.get(setting, DEFAULT_OUTFIT)
+    a, b = rng.sample(CLOTH, 2)
+    if key == "astronaut" or (not key and setting in ("moon", "space")):
+        a, b = rng.choice(["orange", "teal", "crimson", "sky-blue"]), "white"
+    hair, hair_hex = rng.choice(OLD_HAIR if age == "elder" else HAIR)
+    skin, skin_hex = rng.choice(SKIN)
+    who = {"child": {"f": "a girl of about ten", "m": "a boy of about ten"},
+           "young": {"f": "a young woman in her twenties", "m": "a young man in his twenties"},
+           "adult": {"f": "a woman in her forties", "m": "a man in his forties"},
+           "elder": {"f": "an old woman in her seventies", "m": "an old man in his seventies"}}[age][gender]
+    build = {"child": "small", "elder": rng.choice(["slim", "average"])}.get(age, rng.choice(["slim", "average",
+                                                                                              "broad", "tall"]))
+    outfit = _fill(outfit_long, a, b)
+    title = name if name.lower() == f"the {role}".lower() else f"{name}, the {role}"
+    description = fix_articles(f"{capitalise(title)}: {who}, {build} build, {skin} skin, {hair}, "
+                               f"{rng.choice(FACES)}, wearing {outfit}.")
+    short = fix_articles(f"{who.split(' in ')[0].split(' of ')[0]}, {_fill(outfit_short, a, b)}, {hair}")
+    pronouns = ("she", "her", "her") if gender == "f" else ("he", "his", "him")
+    timbre = {"child": "light and bright", "young": "clear and warm", "adult": "warm, even",
+              "elder": "low and gravelly" if gender == "m" else "soft, a little cracked"}[age]
+    manner = rng.choice(["calm and dry", "quick and eager", "gentle, unhurried", "wry, thoughtful"])
+    voice = VoiceCasting(age=age, timbre=f"{timbre}, {'feminine' if gender == 'f' else 'masculine'}",
+                         accent="neutral", manner=manner)
+    character = Character(
+        name=name, role=role, kind="person", species=None, description=description, appearance=_words(short, 30),
+        palette=[COLOURS[a], COLOURS[b]], build=build, voice=voice, hair=hair_hex, skin=skin_hex,
+    )
+    handle = fix_articles(f"{with_article(who.split(' in ')[0].split(' of ')[0].removeprefix('a ').removeprefix('an '))} " \
+             f"in {with_article(_fill(outfit_short, a, b).split(',')[0].split(' over ')[0])}")
+    return CastMember(character, actor, pronouns[0], pronouns[1], pronouns[2], handle, outfit, actor.noun)
+
+
+def _being(actor: Actor, name: str, role: str, rng: random.Random) -> CastMember:
+    species = actor.word.species or actor.noun
+    if "clockwork" in actor.adjectives and f"clockwork {species}" in BEINGS:
+        species = f"clockwork {species}"
+    entry = BEINGS.get(species) or BEINGS.get(ALIASES.get(species, "")) or BEINGS.get(species.split()[-1])
+    long_t, short_t, colour_names = entry or KIND_FALLBACK[actor.word.kind]
+    a, b = colour_names
+    if "{a}" in long_t and actor.word.kind in ("animal", "bird", "sea_creature", "creature", "object"):
+        a = rng.choice([a, *rng.sample(CLOTH, 1)]) if entry is None else a
+    shown = species if "clockwork" in species or species in BEINGS else species
+    title = name if name.lower() == f"the {role}".lower() else f"{name}, the {role}"
+    description = fix_articles(f"{capitalise(title)}: {_fill(long_t, a, b, shown)}.")
+    extra = [adj for adj in actor.adjectives if adj in ("talking", "clockwork", "mechanical", "singing", "old",
+                                                         "young", "little", "giant", "tiny")]
+    if extra and extra[0] not in description:
+        description = description[:-1] + f", {extra[0]} and expressive."
+    if actor.trait:
+        description = description[:-1] + f"; it {actor.trait}."
+    short = fix_articles(_fill(short_t, a, b, shown))
+    age, timbre, manner = KIND_VOICES.get(species, KIND_VOICES.get(actor.word.kind, ("adult", "warm", "calm")))
+    build = "tall" if species in ("storm", "whale", "heron", "clockwork heron", "yeti", "dragon", "sea") else \
+        "small" if actor.word.kind in ("animal", "bird", "object") or species in (
+            "sprout spirit", "fairy", "sprite", "wisp", "imp", "pixie", "gnome", "mouse") else "average"
+    character = Character(
+        name=name, role=role, kind=actor.word.kind, species=species, description=description,
+        appearance=_words(short + (f", {actor.trait}" if actor.trait else ""), 30),
+        palette=[COLOURS[a], COLOURS[b]], build=build,
+        voice=VoiceCasting(age=age, timbre=timbre, accent="neutral", manner=manner),
+    )
+    return CastMember(character, actor, "it", "its", "it", with_article(short), short, species)
+
+
+def _words(text: str, limit: int) -> str:
+    """At most `limit` words, cut only between comma-separated parts (never inside a word or phrase)."""
+    parts, kept = [p.strip() for p in text.split(",")], []
+    for part in parts:
+        if len(" ".join([*kept, part]).split()) > limit:
+            break
+        kept.append(part)
+    return ", ".join(kept) if kept else " ".join(text.split()[:limit])
+
+
+def _role(actor: Actor, index: int, reading: Reading) -> str:
+    """'young diver', 'talking octopus', 'protagonist'."""
+    adjectives = [a for a in actor.adjectives if a in ("young", "old", "talking", "clockwork", "little", "lonely",
+                                                        "stranded", "retired", "lost", "brave", "giant")]
+    noun = actor.noun if actor.noun not in ("person", "friend") else ("protagonist" if index == 0 else "friend")
+    return " ".join([*adjectives[:1], noun])
+
+
+def cast(reading: Reading, rng: random.Random, setting: str, culture: str) -> list[CastMember]:
+    """One cast member per actor of the idea (a protagonist is added when the idea has nobody)."""
+    actors = list(reading.actors)
+    if not actors:
+        from filmstitch.writers.offline import lexicon as lx
+
+        actors = [Actor("traveller", lx.ACTORS["traveller"], phrase="a traveller")]
+    goal = reading.goal
+    if len(actors) == 1 and goal is not None and getattr(goal.object, "noun", None) in ("nature", "life"):
+        # A lone hero who discovers nature meets it: the first green life, as a small being.
+        from filmstitch.writers.offline import lexicon as lx
+
+        actors.append(Actor("sprout spirit", lx.ActorWord("creature", "sprout spirit"), name="Sprout",
+                            phrase="a sprout spirit", position=10**6))
+    taken = {a.name for a in actors if a.name}
+    members: list[CastMember] = []
+    pool = NAMES.get(culture, NAMES["en"])
+    for i, actor in enumerate(actors[:6]):
+        role = _role(actor, i, reading)
+        if actor.name:
+            name = actor.name
+        elif actor.word.kind == "person" and actor.phrase.split()[:1] == ["the"] and actor.noun not in (
+                "person", "friend", "stranger"):
+            name = "the " + " ".join(capitalise(w) for w in actor.noun.split())  # a title: "the Sea Queen"
+        elif actor.word.kind == "person":
+            gender = actor.gender or rng.choice("fm")
+            actor.gender = gender
+            name = rng.choice([n for n in pool[gender] if n not in taken] or pool[gender])
+        else:
+            species = actor.word.species or actor.noun
+            if actor.phrase.split()[:1] == ["the"] or species in ("northern lights", "sea queen"):
+                name = "the " + " ".join(capitalise(w) for w in species.split())  # "the Northern Lights"
+            else:
+                name = " ".join(capitalise(w) for w in (species.split()[-1:] if "clockwork" not in species else
+                                                         species.split()))
+        if name in {m.name for m in members}:
+            name = f"{name} {capitalise(actor.noun.split()[-1])}"
+        taken.add(name)
+        member = _person(actor, name, role, rng, setting) if actor.word.kind == "person" else _being(actor, name,
+                                                                                                      role, rng)
+        members.append(member)
+    return members
+
+
+__all__ = ["CastMember", "cast"]

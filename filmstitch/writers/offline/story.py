@@ -1,0 +1,673 @@
+"""The story: acts -> scenes -> segments, built from the idea's own goal, verbs and things.
+
+A premise (who wants what, from whom, where) comes from the reading and the cast. The beat
+sheet (opening, catalyst, reaction, meeting, departure, trials, midpoint, crisis, climax, final
+image) is stretched or squeezed to the film's length; every beat's narration, action, dialogue,
+staging gestures and video-prompt motion are written from the premise, with seeded choices
+among several phrasings, so two ideas never share their lines. Narration and dialogue together
+keep to a words-per-second budget so the voice-over fits the clip.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from dataclasses import dataclass, field
+
+from filmstitch.models import (
+    Act,
+    ActionBeat,
+    Continuity,
+    DialogueLine,
+    Gesture,
+    Pose,
+    Scene,
+    Segment,
+    Shot,
+    TimeOfDay,
+)
+from filmstitch.writers.offline import lexicon as lx
+from filmstitch.writers.offline.casting import CastMember
+from filmstitch.writers.offline.english import (
+    base_form,
+    capitalise,
+    fix_articles,
+    gerund,
+    join,
+    sentence,
+    third_person,
+    with_article,
+)
+from filmstitch.writers.offline.reading import Actor, Clause, Place, Reading, Thing
+from filmstitch.writers.offline.world import Location
+
+#: Voice-over pace: words per second of clip, narration and dialogue together.
+WORDS_PER_SECOND = 2.5
+
+
+@dataclass
+class Premise:
+    hero: CastMember
+    allies: list[CastMember]
+    other: CastMember | None  # who the goal is about: the storm to befriend, the rival to race
+    recipient: CastMember | None  # who the thing goes to
+    thing: str | None  # the idea's phrase for the key thing, definite: "the glowing pearl"
+    thing_noun: str | None  # "pearl"
+    verb: str  # English base form of the goal verb
+    sort: str
+    then: str | None  # "fly" in "learns to fly"
+    catalyst: Clause | None
+    cast: list[CastMember]
+    locations: list[Location]
+    visible: str | None = None  # what the camera sees of an abstract thing ("nature": the first green shoots)
+    extra: str = ""  # the idea's own words after the goal's object: "from old doors"
+    predicate: str = ""  # the idea's words after the goal verb, names put in: "the glowing pearl to the Sea Queen"
+    phrase: str = ""  # the goal verb as the idea says it: "fall in love"
+    thing_is_place: bool = False  # "find an oasis": the thing is somewhere to reach, not something to hold
+
+    def achieve(self) -> str:
+        """What happens at the climax: the goal done ('flies over the ice' for 'wants to fly over the ice')."""
+        if self.sort == "learn" and self.then:
+            rest = self.predicate.split(" ", 1)[1] if self.predicate.startswith("to ") else ""
+            words = rest.split()
+            if words and words[0] == self.then.split()[0]:
+                return third_person(rest)
+            return third_person(self.then)
+        return self.goal("3sg")
+
+    @property
+    def seen(self) -> str:
+        return self.visible or self.thing or "it"
+
+    def goal(self, form: str = "3sg") -> str:
+        """The goal as a verb phrase: 'returns the glowing pearl to the Sea Queen'."""
+        verb = {"3sg": third_person, "base": lambda v: v, "ing": gerund}[form](self.phrase or self.verb)
+        if self.predicate:  # the idea's own words
+            return f"{verb} {self.predicate}"
+        if self.then:
+            return f"{verb} to {self.then}"
+        finds = self.sort in ("find", "deliver", "make", "rescue") and self.thing
+        target = self.thing if finds else self.other.name if self.other else self.thing or ""
+        if self.verb in ("search", "look", "hunt") and target:
+            verb += " for"
+        to = f" to {self.recipient.name}" if self.recipient and self.recipient is not self.other else ""
+        extra = f" {self.extra}" if self.extra else ""
+        return " ".join(f"{verb} {target}{extra}{to}".split())
+
+
+@dataclass
+class BeatPlan:
+    key: str
+    act: int
+    location: Location
+    present: list[CastMember]
+    time: TimeOfDay
+    text: dict = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- premise
+
+
+def _member_of(actor: Actor | None, cast: list[CastMember]) -> CastMember | None:
+    return next((m for m in cast if m.actor is actor), None) if actor is not None else None
+
+
+def premise(reading: Reading, cast: list[CastMember], locations: list[Location]) -> Premise:
+    goal = reading.goal
+    hero = cast[0]
+    other = _member_of(goal.object, cast) if goal and isinstance(goal.object, Actor) else None
+    if other is hero:
+        other = None
+    recipient = _member_of(goal.to, cast) if goal and isinstance(goal.to, Actor) else None
+    thing_obj = goal.object if goal and isinstance(goal.object, Thing) else (reading.things[0] if reading.things
+                                                                            else None)
+    thing = thing_noun = None
+    if thing_obj is not None:
+        words = thing_obj.phrase.split()
+        if words and words[0].lower() in ("a", "an", "one", "some", "her", "his", "their", "its"):
+            words[0] = "the"
+        elif words and words[0].lower() != "the" and thing_obj.noun not in lx.ABSTRACT_GOALS:
+            words.insert(0, "the")
+        thing, thing_noun = " ".join(words), thing_obj.noun
+    verb, sort, then = (goal.verb, goal.sort, goal.then) if goal else ("find", "find", None)
+    if verb in ("be", "help"):
+        verb, sort = "find", "find"
+    if sort == "learn" and not then:
+        then = None if thing else "be brave"
+    thing_is_place = False
+    if goal is not None and isinstance(goal.object, Place) and thing is None:
+        thing, thing_noun = _definite(goal.object.phrase), goal.object.noun  # "find an oasis", "steal the moon"
+        thing_is_place = True
+    if sort in ("find", "deliver", "make", "rescue") and thing is None and other is None:
+        thing, thing_noun = "a way home", "way home"
+    if goal is not None and isinstance(goal.object, Place) and thing is None:
+        thing, thing_noun = _definite(goal.object.phrase), goal.object.noun  # "find an oasis", "steal the moon"
+    catalyst = next((c for c in reading.clauses if c.sort == "find" and c is not goal), None)
+    if other is None and len(cast) > 1 and cast[-1].actor is not None and cast[-1].actor.position == 10**6:
+        other = cast[-1]  # the being a lone hero's discovery turns out to be
+    doer = _member_of(goal.subject, cast) if goal is not None else None
+    if goal is not None and goal.helped and doer is not None and doer not in (other, recipient, hero):
+        cast = [doer, *[m for m in cast if m is not doer]]  # the one who does the goal is the protagonist
+        hero = doer
+    supporting = [m for m in cast[1:] if m is not other and m is not recipient]
+    predicate = _with_names(goal.predicate, cast, thing) if goal is not None and goal.predicate else ""
+    return Premise(hero, supporting, other, recipient, thing, thing_noun, verb, sort, then, catalyst, cast,
+                   locations, extra=goal.extra if goal else "", predicate=predicate,
+                   phrase=goal.phrase if goal else "", thing_is_place=thing_is_place)
+
+
+def _definite(phrase: str) -> str:
+    words = phrase.split()
+    if words and words[0].lower() in ("a", "an", "one", "some"):
+        words[0] = "the"
+    return " ".join(words)
+
+
+def _with_names(predicate: str, cast: list[CastMember], thing: str | None) -> str:
+    """The idea's words with its actors called by their names and 'it' by what it is."""
+    text = predicate
+    for member in cast:
+        phrase = member.actor.phrase if member.actor else ""
+        if not phrase or phrase == member.name:
+            continue
+        pattern = re.compile(rf"(?<!\w){re.escape(phrase)}(?: (?:named|called) {re.escape(member.name)})?(?!\w)",
+                             re.IGNORECASE)
+        text = pattern.sub(member.name, text, count=1)
+    if thing:
+        text = re.sub(r"(?<!\w)(it|them)(?!\w)", thing, text, count=1)
+    return _definite(text)
+
+
+# --------------------------------------------------------------------------- the beat sheet
+
+#: Story order of the core beats and which to keep first when the film is short.
+CORE = ["opening", "catalyst", "reaction", "meeting", "departure", "trial", "midpoint", "crisis", "climax", "final"]
+PRIORITY = ["climax", "opening", "catalyst", "final", "crisis", "meeting", "midpoint", "trial", "departure",
+            "reaction"]
+#: Beats added, in turn, to longer films: before the midpoint, then between the midpoint and the crisis.
+EXTRA_BEFORE = ["journey", "trial", "rest", "discovery"]
+EXTRA_AFTER = ["journey", "trial", "discovery", "rest"]
+
+
+def beat_keys(segments: int, allies: int) -> list[str]:
+    core = list(CORE)
+    if allies == 0:
+        core.remove("meeting")
+    if segments <= len(core):
+        keep = [k for k in PRIORITY if k in core][:segments]
+        return [k for k in core if k in keep]
+    keys = list(core)
+    extra = segments - len(core)
+    for _ in range(max(0, min(allies, 6) - 1)):  # one meeting beat per ally
+        if extra:
+            keys.insert(keys.index("meeting") + 1, "meeting")
+            extra -= 1
+    if extra and segments >= 16:  # long films: an ordinary day before the call, a rally after the fall
+        keys.insert(1, "routine")
+        keys.insert(keys.index("crisis") + 1, "rally")
+        extra -= 2
+    for i in range(max(0, extra)):
+        if i % 2 == 0:
+            keys.insert(keys.index("midpoint"), EXTRA_BEFORE[(i // 2) % len(EXTRA_BEFORE)])
+        else:
+            keys.insert(keys.index("crisis"), EXTRA_AFTER[(i // 2) % len(EXTRA_AFTER)])
+    return keys[:segments] if len(keys) > segments else keys
+
+
+def _acts(keys: list[str]) -> list[int]:
+    """Act of each beat: setup until the departure, confrontation until the crisis, then resolution."""
+    acts, act = [], 0
+    for key in keys:
+        if act == 0 and key in ("trial", "journey", "midpoint", "discovery", "rest"):
+            act = 1
+        if act == 1 and key in ("rally", "climax", "final"):
+            act = 2
+        acts.append(act)
+    if len(set(acts)) < min(3, len(keys)):
+        acts = [min(2, i * 3 // len(keys)) for i in range(len(keys))]
+    return acts
+
+
+def _location_for(i: int, keys: list[str], acts: list[int], locations: list[Location]) -> Location:
+    """Act one at the first place, act two through the middle ones, the climax at the last."""
+    if len(locations) == 1:
+        return locations[0]
+    if acts[i] == 0:
+        return locations[0]
+    if acts[i] == 2:
+        return locations[-1]
+    middle = locations[1:-1] or locations[-1:]
+    span = [j for j, a in enumerate(acts) if a == 1]
+    position = span.index(i) if i in span else 0
+    return middle[min(len(middle) - 1, position * len(middle) // max(1, len(span)))]
+
+
+TIME_ORDER: list[TimeOfDay] = ["dawn", "day", "dusk", "night"]
+
+
+def plan_beats(p: Premise, segments: int, start_time: TimeOfDay) -> list[BeatPlan]:
+    keys = beat_keys(segments, len(p.allies))
+    acts = _acts(keys)
+    plans: list[BeatPlan] = []
+    joined: list[CastMember] = []
+    ally_queue = list(p.allies)
+    for i, key in enumerate(keys):
+        if key == "meeting" and ally_queue:
+            joined.append(ally_queue.pop(0))
+        if key in ("departure", "trial", "midpoint") and ally_queue and keys.count("meeting") <= len(joined):
+            joined.append(ally_queue.pop(0))
+        present = [p.hero, *joined]
+        if key == "crisis" and joined and len(keys) > 3:
+            present = [p.hero]  # alone at the worst moment: the friends have been separated
+        if p.other and key in ("catalyst", "reaction", "midpoint", "climax", "final", "trial", "rest") \
+                and (p.sort in ("bond", "contest") or key in ("midpoint", "climax", "final")):
+            present.append(p.other)
+        if p.recipient and key in ("climax", "final"):
+            present.append(p.recipient)
+        present = list(dict.fromkeys(present))[:6]
+        location = _location_for(i, keys, acts, p.locations)
+        stage = (acts[i] + (1 if key in ("crisis",) else 0) + (1 if key == "final" else 0))
+        time = TIME_ORDER[(TIME_ORDER.index(start_time) + stage) % 4] if segments > 2 else start_time
+        plans.append(BeatPlan(key, acts[i], location, present, time))
+    seen = {m.name for plan in plans for m in plan.present}
+    for member in p.cast:  # everyone the idea names is in the film, at least at the end
+        if member.name not in seen:
+            for plan in plans[-2:]:
+                if len(plan.present) < 6:
+                    plan.present.append(member)
+    return plans
+
+
+# --------------------------------------------------------------------------- writing a beat
+
+
+def _say(rng: random.Random, options: list[str], **fill: str) -> str:
+    return sentence(rng.choice(options).format(**fill))
+
+
+def _trait_ing(member: CastMember | None) -> str:
+    trait = member.actor.trait if member and member.actor else ""
+    if not trait:
+        return ""
+    head, _, rest = trait.partition(" ")
+    return f"{gerund(base_form(head.lower()))} {rest}".strip()
+
+
+def can_speak(member: CastMember) -> bool:
+    if member.kind in ("person", "robot", "creature"):
+        return True
+    actor = member.actor
+    words = set(actor.adjectives) if actor else set()
+    trait = actor.trait.lower() if actor else ""
+    return bool(words & {"talking", "speaking", "singing", "chatty"} or "speak" in trait or "talk" in trait
+                or "sing" in trait or (actor and actor.name))
+
+
+LINES: dict[str, dict[str, list[str]]] = {
+    "reaction": {
+        "find": ["Where did you come from?", "What are you, little {noun}?", "Nobody will believe this."],
+        "deliver": ["This belongs to {recipient}.", "I have to take it back.", "Someone is waiting for this."],
+        "bond": ["Who are you?", "Are you... talking to me?", "Don't be afraid of me."],
+        "contest": ["I can beat you.", "You're on.", "Not this time."],
+        "rescue": ["I have to help.", "Hold on, I'm coming.", "Nobody else will go."],
+        "make": ["I can make this work.", "Just a little longer.", "It has to be perfect."],
+        "learn": ["One day I will {then}.", "Why not me?", "Just once, I want to {then}."],
+        "journey": ["It's now or never.", "Just a little further.", "I have to see it."],
+    },
+    "meeting": {"ally": ["You'll need help with that.", "Not without me.", "Where are we going?",
+                         "I heard you were looking for help."],
+                "hero": ["Stay close.", "Then come with me.", "I'm glad you came."]},
+    "trial": {"any": ["Hold on!", "Keep going!", "Don't let go!", "This way!", "Watch out!"]},
+    "midpoint": {"any": ["Look at that.", "It's working.", "We're close now.", "Did you see that?"]},
+    "crisis": {"hero": ["I can't do this alone.", "No... not now.", "Not like this."]},
+    "rally": {"ally": ["We're not done yet.", "Get up. We finish this.", "I'm right here."]},
+    "climax": {"find": ["There you are.", "Found you."], "deliver": ["This is yours.", "I brought it back."],
+               "bond": ["I'm not afraid of you.", "Friends, then?"], "contest": ["Now!", "Not this time!"],
+               "rescue": ["Take my hand!", "I've got you."], "make": ["It's finished.", "Now it works."],
+               "learn": ["Now!", "I'm doing it!"], "journey": ["We made it.", "There it is."]},
+    "final": {"any": ["Thank you.", "We did it.", "Same time tomorrow?", "Home at last."]},
+    "rest": {"any": ["Tell me about home.", "Do you ever get scared?", "Get some sleep."]},
+}
+DELIVERY = {"reaction": "hushed, amazed", "meeting": "warm, a little out of breath", "trial": "shouted over the noise",
+            "midpoint": "quiet, wondering", "crisis": "broken, close to tears", "rally": "firm and steady",
+            "climax": "clear and certain", "final": "soft, smiling", "rest": "low and easy"}
+NARRATION: dict[str, list[str]] = {
+    "opening": ["{place_cap}. {hero} {routine}, as on every other day.",
+                "{at_place_cap}, {hero} {routine} alone.", "Every day, {hero} {routine}. Today will be different."],
+    "routine": ["{hero} {routine} and watches the light change.", "Nothing {at_place} has changed in years.",
+                "{hero} knows every corner of {place} by heart."],
+    "reaction": ["{hero} hesitates. Nothing will be the same now.", "For a long moment, {hero} does not move.",
+                 "{hero} looks again, to be sure it is real."],
+    "meeting": ["{ally} arrives just in time.", "{ally}, {ally_role}, comes to help.",
+                "{ally} joins {hero}, without being asked."],
+    "departure": ["{hero} leaves {place} behind and heads for {next}.", "{hero} sets out for {next}.",
+                  "{hero} sets out for {next}, and does not look back."],
+    "journey": ["The way to {next} is longer than it looked.", "{hero} presses on, one step at a time.",
+                "{place_cap} stretches on and on."],
+    "trial": ["{at_place_cap}, {hero} meets {obstacle}.", "{hero} runs into {obstacle}.",
+              "Here, {obstacle} stands in the way."],
+    "rest": ["{hero} rests, and thinks about home.", "A quiet moment {at_place}, before the hard part.",
+             "Night falls. For once, nobody is in a hurry."],
+    "discovery": ["{place_cap} hides more than it shows.", "Something {at_place} has been waiting.",
+                  "{hero} notices what nobody else has seen."],
+    "crisis": ["Then {obstacle} strikes, and {hero} is alone.", "{hero} falls, and for a moment all is lost.",
+               "Everything {hero} has done seems for nothing."],
+    "rally": ["{hero} gets up. There is still time.", "{hero} tries once more.",
+              "{hero} remembers why this matters."],
+    "final": ["{place_cap} is quiet again, but {hero} is not the same.",
+              "When the light returns, {hero} is still smiling.", "{hero} is home, and the world is a little wider."],
+}
+CATALYST: dict[str, list[str]] = {
+    "find": ["Then, {at_place}, {hero} {catalyst}.", "And there, {at_place}, {hero} {catalyst}."],
+    "deliver": ["Then {thing} comes into {poss} hands, and with it a task.", "Then {hero} {catalyst}."],
+    "bond": ["Then {other} comes, {trait}.", "Then {other} arrives, {trait}."],
+    "contest": ["Then {other} appears, and the challenge is set.", "Then {other} comes, faster than anything."],
+    "rescue": ["Then word comes: {other} is in danger.", "Then {hero} sees it: {thing_or_other} needs help."],
+    "make": ["Then {hero} decides to {goal_base}.", "Then {hero} sees what is missing."],
+    "learn": ["Then {hero} feels the wind and decides to {then}.", "Then {hero} dreams of learning to {then}."],
+    "journey": ["Then {hero} sees the way to {next}.", "Then the way to {next} opens."],
+}
+MIDPOINT: dict[str, list[str]] = {
+    "find": ["{thing_cap} glows brighter, as if it knows the way.", "Now {hero} understands what {thing} is."],
+    "deliver": ["{thing_cap} is heavy, but {recipient_or_next} is close now.", "{hero} holds {thing} tight."],
+    "bond": ["{other} listens, and begins to trust {hero}.", "{other} and {hero} begin to understand each other."],
+    "contest": ["For one moment, {hero} is ahead of {other}.", "{hero} learns how {other} moves."],
+    "rescue": ["{hero} finds {thing_or_other}, weak but still there.", "{hero} is close to {thing_or_other} now."],
+    "make": ["Piece by piece, it begins to take shape.", "It almost works."],
+    "learn": ["For one breath, {hero} rises off the ground.", "{hero} falls, gets up, and tries again."],
+    "journey": ["{place_cap} is stranger than any map.", "Halfway there, {hero} looks back once."],
+}
+CLIMAX = ["At last, {hero} {achieve}.", "With everything left, {hero} {achieve}.", "{hero} {achieve}."]
+#: What someone of a trade does at the start of the day (else the set's routine).
+ROLE_ROUTINES = {"diver": "swim down through the green water", "lighthouse keeper": "climb the lighthouse stairs "
+                 "and polish the great lamp", "keeper": "climb the stairs and polish the great lamp",
+                 "baker": "knead the dough and light the oven", "astronaut": "check the oxygen gauge and walk the "
+                 "empty plain", "fisherman": "mend the nets", "farmer": "feed the animals", "librarian": "shelve "
+                 "the returned books", "courier": "sort the letters", "postman": "sort the letters",
+                 "gardener": "water the seedlings", "painter": "mix the colours", "sailor": "coil the ropes"}
+#: What a character who is not a person does every day.
+KIND_ROUTINES = {"animal": "pad along the usual path", "bird": "circle overhead and land on the same perch",
+                 "sea_creature": "swim slow circles", "creature": "wander the edges of the place",
+                 "robot": "run the morning checks", "object": "wait in the same spot and watch",
+                 "element": "drift over everything"}
+#: Gestures of a beat: (who, gesture, at) with who = hero, ally, other, all.
+GESTURES: dict[str, list[tuple[str, Gesture, float]]] = {
+    "opening": [("hero", "look_around", 0.55)], "routine": [("hero", "reach", 0.5)],
+    "catalyst": [("hero", "kneel", 0.35), ("hero", "pick_up", 0.6)], "reaction": [("hero", "hold_up", 0.5)],
+    "meeting": [("ally", "wave", 0.55), ("hero", "nod", 0.8)], "departure": [("hero", "point", 0.3)],
+    "journey": [("hero", "look_around", 0.6)], "trial": [("hero", "shiver", 0.5), ("ally", "reach", 0.65)],
+    "rest": [("hero", "sit", 0.4), ("ally", "sit", 0.45)], "discovery": [("hero", "point", 0.4),
+                                                                         ("hero", "touch", 0.7)],
+    "midpoint": [("hero", "hold_up", 0.55)], "crisis": [("hero", "kneel", 0.55)],
+    "rally": [("ally", "reach", 0.35), ("hero", "nod", 0.7)],
+    "climax": [("hero", "give", 0.6), ("other", "nod", 0.75)], "final": [("all", "wave", 0.6)],
+}
+SORT_GESTURE: dict[str, Gesture] = {"learn": "fly", "bond": "hug", "contest": "jump", "journey": "point",
+                                    "make": "hold_up", "rescue": "reach", "find": "hold_up", "deliver": "give"}
+POSE_OF: dict[str, Pose] = {"kneel": "kneel", "sit": "sit", "reach": "reach", "touch": "reach", "pick_up": "kneel",
+                            "hold_up": "reach", "give": "reach", "wave": "wave", "point": "reach",
+                            "look_around": "look_up", "fly": "look_up"}
+SHOTS: dict[str, Shot] = {"opening": "wide", "routine": "medium", "catalyst": "close", "reaction": "close",
+                          "meeting": "medium", "departure": "wide", "journey": "wide", "trial": "wide",
+                          "rest": "medium", "discovery": "medium", "midpoint": "medium", "crisis": "close",
+                          "rally": "medium", "climax": "medium", "final": "wide"}
+CAMERA: dict[Shot, list[str]] = {
+    "wide": ["Wide shot, slow pan right", "Wide establishing shot, gentle drift", "Slow crane down, wide"],
+    "medium": ["Medium shot, slow dolly in", "Medium tracking shot moving right", "Handheld medium shot"],
+    "close": ["Close-up, slow push-in", "Low-angle close-up, slight tilt up", "Close shot, shallow focus, still"],
+}
+VISIBLE: dict[Gesture, str] = {
+    "point": "points ahead", "reach": "reaches out a hand", "touch": "touches {prop}", "pick_up": "picks up {prop}",
+    "hold_up": "holds up {prop}", "give": "holds out {prop}", "wave": "waves", "hug": "leans in close",
+    "jump": "jumps up", "look_around": "turns slowly, looking around", "nod": "nods", "kneel": "kneels down",
+    "sit": "sits down", "turn": "turns around", "fly": "lifts off the ground", "swim": "swims forward",
+    "dance": "sways and turns", "shiver": "braces and shivers", "laugh": "laughs",
+}
+
+
+class Writer:
+    """Writes every beat of one film (one instance per film; seeded)."""
+
+    def __init__(self, p: Premise, rng: random.Random, seconds: float) -> None:
+        self.p, self.rng = p, rng
+        self.budget = max(3, math.floor(seconds * WORDS_PER_SECOND))
+        self.injured: dict[str, str] = {}
+
+    def fill(self, plan: BeatPlan, next_location: Location) -> dict[str, str]:
+        p, location = self.p, plan.location
+        allies = [m for m in plan.present if m in p.allies]
+        ally = allies[0] if allies else None
+        thing = p.thing or (p.other.name if p.other else "the way")
+        catalyst = p.catalyst
+        if catalyst and isinstance(catalyst.object, Thing) and not p.visible:
+            words = catalyst.object.phrase
+            catalyst_text = f"{third_person(catalyst.verb)} {words}"
+        elif p.visible:
+            catalyst_text = f"{third_person('find')} {p.visible}"
+        elif p.sort in ("find", "deliver") and p.thing:
+            catalyst_text = f"{third_person('find')} {p.thing.replace('the ', 'a ', 1) if p.thing.startswith('the ') else p.thing}"
+        else:
+            catalyst_text = f"{third_person('find')} something strange"
+        recipient = p.recipient.name if p.recipient else "its owner"
+        routine = ROLE_ROUTINES.get(p.hero.noun, location.profile.routine) if plan.key == "opening" \
+            else location.profile.routine
+        if p.hero.kind != "person":
+            routine = KIND_ROUTINES[p.hero.kind]
+        routine_3sg = " and ".join(third_person(part.strip()) for part in routine.split(" and "))
+        return {
+            "hero": p.hero.name, "poss": p.hero.possessive, "obj": p.hero.objective,
+            "ally": ally.name if ally else p.hero.name, "ally_role": self.ally_role(ally),
+            "noun": (p.thing_noun or "one").split()[-1],
+            "other": p.other.name if p.other else "the unknown", "trait": _trait_ing(p.other) or "out of nowhere",
+            "thing": thing, "thing_cap": capitalise(thing), "thing_or_other": p.other.name if p.other else thing,
+            "recipient": recipient, "recipient_or_next": recipient if p.recipient else next_location.name,
+            "place": location.name, "place_cap": capitalise(location.name), "at_place": location.at,
+            "at_place_cap": capitalise(location.at), "next": next_location.name,
+            "obstacle": location.profile.obstacle, "routine": routine_3sg, "catalyst": catalyst_text,
+            "goal": p.goal("3sg"), "goal_base": p.goal("base"), "then": p.then or "fly", "achieve": p.achieve(),
+        }
+
+    def ally_role(self, ally: CastMember | None) -> str:
+        """'her grandfather' (the idea says whose), else 'a talking octopus'."""
+        if ally is None:
+            return ""
+        if ally.actor is not None and ally.actor.relation:
+            return f"{self.p.hero.possessive} {ally.actor.relation}"
+        return with_article(ally.character.role)
+
+    def narration(self, key: str, fill: dict[str, str]) -> str:
+        options = {"catalyst": CATALYST[self.p.sort], "midpoint": MIDPOINT[self.p.sort],
+                   "climax": CLIMAX}.get(key) or NARRATION[key]
+        if key == "midpoint" and self.p.thing_is_place:
+            options = ["{thing_cap} is in sight now.", "{hero} can see {thing} at last."]
+        if key == "catalyst" and self.p.other is None and self.p.sort in ("bond", "contest", "rescue"):
+            options = ["Then {thing} appears.", "Then {hero} notices {thing}."]
+        if key == "catalyst" and self.p.sort == "deliver" and self.p.thing is None and self.p.other:
+            options = ["Then {other} arrives, lost.", "Then {hero} meets {other}."]
+        if key == "catalyst" and self.p.sort == "bond" and not _trait_ing(self.p.other):
+            options = ["Then {other} arrives."]
+        return _say(self.rng, options, **fill)
+
+    def dialogue(self, key: str, plan: BeatPlan, fill: dict[str, str], room: int) -> list[DialogueLine]:
+        bank = LINES.get(key)
+        if not bank:
+            return []
+        speakers = [m for m in plan.present if can_speak(m)]
+        if not speakers:
+            return []
+        lines: list[DialogueLine] = []
+        wanted: list[tuple[CastMember, list[str]]] = []
+        hero = self.p.hero if self.p.hero in speakers else None
+        allies = [m for m in speakers if m in self.p.allies]
+        company = len(plan.present) > 1
+        if key in ("reaction", "climax") and hero:
+            wanted.append((hero, bank.get(self.p.sort, bank["journey"])))
+        elif key in ("meeting", "rally") and allies:
+            wanted.append((allies[-1], bank["ally"]))
+            if hero and "hero" in bank:
+                wanted.append((hero, bank["hero"]))
+        elif "hero" in bank and hero:
+            wanted.append((hero, bank["hero"]))
+        elif "any" in bank and company:
+            wanted.append((self.rng.choice(speakers), bank["any"]))
+        for speaker, options in wanted:
+            text = sentence(self.rng.choice(options).format(**fill))
+            if len(text.split()) > room:
+                break
+            room -= len(text.split())
+            lines.append(DialogueLine(speaker=speaker.name, line=text, delivery=DELIVERY.get(key, "plain")))
+        return lines
+
+    def gestures(self, key: str, plan: BeatPlan) -> list[tuple[CastMember, Gesture, float, str | None]]:
+        out = []
+        allies = [m for m in plan.present if m in self.p.allies]
+        for who, gesture, at in GESTURES.get(key, []):
+            members = {"hero": [self.p.hero], "ally": allies[-1:], "other": [self.p.other] if self.p.other in
+                       plan.present else [], "all": plan.present}[who]
+            if key == "climax" and who == "hero":
+                gesture = SORT_GESTURE.get(self.p.sort, gesture)
+            for member in members:
+                holdable = self.p.thing_noun and not self.p.thing_is_place
+                prop = self.p.thing_noun if holdable and gesture in ("pick_up", "hold_up", "give", "touch") else None
+                if prop is None and gesture in ("pick_up", "hold_up", "give", "touch"):
+                    gesture = "reach"
+                out.append((member, _fit(member, gesture), at, prop))
+        return out
+
+    def write(self, index: int, plan: BeatPlan, next_location: Location, scene: int) -> Segment:
+        fill = self.fill(plan, next_location)
+        narration = self.narration(plan.key, fill)
+        if len(narration.split()) > self.budget:
+            short = [sentence(f"{self.p.hero.name} {third_person('go')} on"), sentence(f"{self.p.hero.name} waits"),
+                     sentence(self.p.hero.name)]
+            narration = next((n for n in short if len(n.split()) <= self.budget), short[-1])
+        lines = self.dialogue(plan.key, plan, fill, self.budget - len(narration.split()))
+        gestures = self.gestures(plan.key, plan)
+        spot = self.rng.choice(plan.location.profile.spots)
+        if plan.key == "crisis" and self.p.hero.kind == "person":
+            self.injured.setdefault(self.p.hero.name, f"a grazed left hand wrapped in a strip of cloth")
+        return Segment(
+            index=index,
+            title=capitalise(plan.key.replace("_", " ")) if plan.key not in ("opening", "final") else
+            {"opening": "Opening image", "final": "Final image"}[plan.key],
+            narration=narration,
+            action=self.action(plan, gestures, fill, spot),
+            dialogue=lines,
+            characters=[m.name for m in plan.present],
+            setting=spot,
+            location=plan.location.id,
+            scene=scene,
+            motion=self.motion(plan, gestures),
+            beats=[ActionBeat(character=m.name, gesture=g, at=at, prop=prop) for m, g, at, prop in gestures][:8],
+        )
+
+    def action(self, plan: BeatPlan, gestures: list, fill: dict[str, str], spot: str) -> str:
+        """What the camera sees, concrete: each character's gestures in order, where they happen."""
+        done: dict[str, list[str]] = {}
+        for member, gesture, _, _prop in sorted(gestures, key=lambda g: g[2]):
+            done.setdefault(member.name, []).append(VISIBLE[gesture].format(prop=self.p.seen))
+        parts = [f"{name} {join(verbs)}" for name, verbs in done.items()]
+        if plan.key in ("departure", "journey"):
+            movers = [m.name for m in plan.present]
+            parts.append(f"{join(movers)} {'walk' if len(movers) > 1 else 'walks'} on toward {fill['next']}")
+        if not parts:
+            movers = [m.name for m in plan.present]
+            parts.append(f"{join(movers)} {'stand' if len(movers) > 1 else 'stands'} still")
+        return fix_articles(sentence("; ".join(parts) + f", at {spot}"))
+
+    def motion(self, plan: BeatPlan, gestures: list) -> str:
+        """What the camera sees move, in order, in plain visual words (no names, no narration)."""
+        shot = SHOTS[plan.key]
+        camera = self.rng.choice(CAMERA[shot])
+        steps, seen = [], set()
+        thing = self.p.visible or (self.p.thing_noun and f"the {self.p.thing_noun}") or "something small"
+
+        def who(member: CastMember) -> str:
+            named = member.pronoun if member.name in seen else member.handle
+            seen.add(member.name)
+            return named
+
+        for member, gesture, _, _prop in sorted(gestures, key=lambda g: g[2]):
+            steps.append(f"{who(member)} {VISIBLE[gesture].format(prop=thing)}")
+        if plan.key in ("departure", "journey", "trial"):
+            mover = plan.present[0]
+            steps.append(f"{who(mover)} {'walk' if mover.pronoun == 'they' else 'walks'} steadily to the right")
+        text = f"{camera}. {capitalise('; then '.join(steps)) if steps else ''}"
+        text = text.rstrip() + ("." if steps else "") + f" {capitalise(plan.location.profile.motion)}."
+        return fix_articles(" ".join(text.split()))[:1200]
+
+
+def _fit(member: CastMember, gesture: Gesture) -> Gesture:
+    """A gesture the character's body can make (a cloud does not kneel, a lantern does not wave)."""
+    if member.kind in ("element", "sea_creature") and gesture in ("kneel", "sit", "pick_up", "jump"):
+        return "swim" if member.kind == "sea_creature" else "dance"
+    if member.kind == "object" and gesture in ("wave", "hug", "pick_up", "give", "point"):
+        return "jump"
+    if member.kind == "bird" and gesture in ("wave", "kneel", "pick_up"):
+        return "fly" if gesture == "wave" else "nod"
+    return gesture
+
+
+# --------------------------------------------------------------------------- acts and scenes
+
+
+def act_titles(p: Premise) -> list[tuple[str, str]]:
+    thing = p.thing or (p.other.name if p.other else "the journey")
+    return [
+        ("The call", f"In {p.locations[0].name}, {p.hero.name} meets {thing} and everything changes."),
+        ("The road", f"{p.hero.name} sets out to {p.goal('base')}, and the world pushes back."),
+        ("The return", f"At the last moment, {p.hero.name} {p.goal('3sg')}."),
+    ]
+
+
+def scene_goal(plan: BeatPlan, p: Premise) -> str:
+    goals = {
+        "opening": f"show {p.hero.name}'s ordinary day {plan.location.at}",
+        "catalyst": f"{p.hero.name} meets {p.thing or (p.other.name if p.other else 'the unknown')}",
+        "meeting": "the friends join up", "departure": f"leave {plan.location.name}",
+        "trial": f"get past {plan.location.profile.obstacle}", "midpoint": "the first real success",
+        "crisis": f"{p.hero.name} loses everything", "climax": f"{p.hero.name} must {p.goal('base')}",
+        "final": "the world, changed",
+    }
+    return capitalise(goals.get(plan.key, f"press on through {plan.location.name}"))
+
+
+def group_scenes(plans: list[BeatPlan]) -> list[int]:
+    """Scene index of each beat: a new scene where the place, act or time changes, or after five segments."""
+    owner: list[int] = []
+    for i, plan in enumerate(plans):
+        previous = plans[i - 1] if i else None
+        run = owner.count(owner[-1]) if owner else 0
+        new = previous is None or previous.location is not plan.location or previous.act != plan.act \
+            or previous.time != plan.time or run >= 5
+        owner.append(owner[-1] + 1 if owner and new else (owner[-1] if owner else 0))
+    return owner
+
+
+def make_scene(index: int, plans: list[BeatPlan], p: Premise, ledger: Continuity) -> Scene:
+    first = plans[0]
+    present = list(dict.fromkeys(m.name for plan in plans for m in plan.present))
+    return Scene(
+        index=index, act=first.act, title=f"{capitalise(first.location.name)}, {first.time}",
+        location=first.location.id, time_of_day=first.time, present=present[:12],
+        goal=scene_goal(first, p), continuity=ledger,
+    )
+
+
+def acts(p: Premise) -> list[Act]:
+    return [Act(index=i, title=title, summary=summary) for i, (title, summary) in enumerate(act_titles(p))]
+
+
+def ledger(p: Premise, present: list[str], props: list[str], injuries: dict[str, str]) -> Continuity:
+    """The continuity ledger of a scene: what everyone wears, the props in play, visible marks."""
+    by_name = {m.name: m for m in p.cast}
+    return Continuity(
+        wardrobe={name: by_name[name].outfit for name in present if name in by_name},
+        props=props[:12],
+        injuries={name: mark for name, mark in injuries.items() if name in present},
+    )
+
+
+__all__ = ["Premise", "BeatPlan", "Writer", "premise", "plan_beats", "group_scenes", "make_scene", "acts", "ledger",
+           "WORDS_PER_SECOND"]

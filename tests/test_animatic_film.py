@@ -1,0 +1,122 @@
+"""The default film, as a newcomer's first `filmstitch make` draws it: 10 clips of 8 s at 768x512, 24 fps.
+
+* A frame-difference scan of every clip: no frame-to-frame change above a threshold and no
+  single-frame pop (a frame that changes far more than the frames around it).
+* An overlap scan of the motion of films from several ideas: characters keep their left-to-right
+  order in every frame and their footprints never overlap.
+
+Rendering the whole default film takes about 25 s on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from filmstitch.models import FilmPlan, FilmRequest, derive_seed
+from filmstitch.renderers.animatic import AnimaticRenderer
+from filmstitch.renderers.animatic.figures import figure_width
+from filmstitch.renderers.animatic.motion import Motion, holdings, keyframe_state
+from filmstitch.renderers.base import RenderedImage
+from tests.support.plans import offline_plan
+
+DEFAULT_IDEA = "a stranded astronaut on the moon walks around and discovers nature"
+#: A change of more than this share of pixels (by more than 40 levels) between two frames is a jump.
+MAX_CHANGE = 0.15
+#: A frame is a pop when it changes this many times more than the larger of its neighbours' changes.
+POP_RATIO = 4.0
+POP_FLOOR = 0.02
+
+
+def chosen_references(plan: FilmPlan, renderer: AnimaticRenderer) -> dict[str, RenderedImage]:
+    refs = {}
+    for subject in plan.subjects:
+        seeds = [derive_seed(plan.request.seed, "reference", subject.id, v) for v in range(2)]
+        png = renderer.reference_variants(plan, subject, seeds)[1]
+        refs[subject.id] = RenderedImage(variant=1, seed=seeds[1], png=png)
+    return refs
+
+
+def chosen_keyframes(plan: FilmPlan, renderer: AnimaticRenderer, refs: dict[str, RenderedImage]) -> list[RenderedImage]:
+    keyframes = []
+    for keyframe in plan.keyframes:
+        variant = keyframe.index % 3  # as a person might pick
+        seeds = [derive_seed(plan.request.seed, "keyframe", keyframe.index, v) for v in range(variant + 1)]
+        present = {s.id: refs[s.id] for s in plan.subjects_at(keyframe.index)}
+        png = renderer.keyframe_variants(plan, keyframe.index, present, seeds)[variant]
+        keyframes.append(RenderedImage(variant=variant, seed=seeds[variant], png=png))
+    return keyframes
+
+
+@pytest.fixture(scope="module")
+def changes() -> list[float]:
+    """Share of changed pixels between every two consecutive frames of the whole default film."""
+    plan = offline_plan(FilmRequest(idea=DEFAULT_IDEA))
+    renderer = AnimaticRenderer()
+    refs = chosen_references(plan, renderer)
+    keyframes = chosen_keyframes(plan, renderer, refs)
+    out, previous = [], None
+    for segment in range(len(plan.script.segments)):
+        seed = derive_seed(plan.request.seed, "clip", segment)
+        for frame in renderer.clip_frames(plan, segment, keyframes[segment], keyframes[segment + 1], refs, seed):
+            small = frame[::2, ::2].astype(np.int16)
+            if previous is not None:
+                out.append(float((np.abs(small - previous).max(axis=2) > 40).mean()))
+            previous = small
+    assert len(out) == 10 * 192  # 10 x 192 + 1 frames: each boundary frame once
+    return out
+
+
+def test_no_frame_of_the_default_film_jumps(changes: list[float]) -> None:
+    worst = int(np.argmax(changes))
+    assert changes[worst] < MAX_CHANGE, f"frames {worst}->{worst + 1} change {changes[worst]:.1%} of the picture"
+
+
+def test_no_single_frame_pops_in_the_default_film(changes: list[float]) -> None:
+    pops = [
+        i for i in range(2, len(changes) - 2)
+        if changes[i] > POP_FLOOR and changes[i] > POP_RATIO * max(changes[i - 2], changes[i + 2], 1e-4)
+    ]
+    assert not pops, f"single-frame pops at frames {[(i, i + 1) for i in pops][:8]}"
+
+
+def test_the_film_moves_all_the_way_through(changes: list[float]) -> None:
+    boundaries = {192 * k - 1 for k in range(1, 10)}  # a clip's last frame is the next clip's first
+    still = [i for i, c in enumerate(changes) if c == 0.0 and i not in boundaries]
+    assert len(still) < len(changes) * 0.05, f"{len(still)} frames identical to the one before: {still[:20]}"
+
+
+OVERLAP_IDEAS = [
+    DEFAULT_IDEA,
+    "Mira, a young diver, finds a glowing pearl in a sunken ship. Her grandfather Tomas and a talking octopus "
+    "named Ink help her return it to the sea queen.",
+    "a lighthouse keeper befriends a storm that speaks in colours",
+    "A clockwork heron and a talking lantern guide a lost crow across the salt flats to find its flock",
+    "Three friends, Ana, Ben and Chloe, build a raft with a grumpy dog called Biscuit and sail to an island",
+]
+
+
+@pytest.mark.parametrize("idea", OVERLAP_IDEAS)
+def test_characters_never_pass_through_each_other(idea: str) -> None:
+    """Every frame of every clip: the same left-to-right order as at the keyframes, footprints apart."""
+    from filmstitch.renderers.animatic.looks import character_look, environment_look
+
+    plan = offline_plan(FilmRequest(idea=idea))
+    looks = {c.name: character_look(c, 0, 1) for c in plan.characters}
+    held = holdings(plan)
+    frames = plan.request.frames_per_clip
+    for segment in range(len(plan.script.segments)):
+        env_a = environment_look(plan.keyframe_environment(segment), 0, 1)
+        env_b = environment_look(plan.keyframe_environment(segment + 1), 0, 1)
+        a = keyframe_state(plan, segment, 0, 11, looks, env_a, held[segment])
+        b = keyframe_state(plan, segment + 1, 0, 12, looks, env_b, held[segment + 1])
+        motion = Motion(a, b, plan, segment, plan.request.seconds_per_segment, 5, moves=env_a != env_b)
+        for k in range(frames):
+            actors = [x for x in motion.state(k / (frames - 1)).actors if x.alpha > 0.5]
+            by_x = sorted(actors, key=lambda x: x.x)
+            names = [x.look.name for x in by_x]
+            order = [c.name for c in plan.characters if c.name in names]
+            assert names == order, f"segment {segment} frame {k}: order {names}, expected {order}"
+            for left, right in zip(by_x, by_x[1:]):
+                gap = (right.x - figure_width(right.look)) - (left.x + figure_width(left.look))
+                assert gap > -0.02, f"segment {segment} frame {k}: {left.look.name} and {right.look.name} overlap"
