@@ -1,9 +1,11 @@
-"""A person's path through the Prefect UI, in a real browser (Debian's Chromium driven by Playwright):
-launch make-film from its deployment page, answer both checkpoints in the Resume dialog, find the film.
+"""A person's path through the Prefect UI in a real browser (Debian's Chromium driven by Playwright), with the
+default film: launch make-film from its deployment page, look at every variant in the Resume dialog at
+1366x768 and at 1920x1080, answer, and play the film from the run's Artifacts tab. A 30-boundary form and
+the review page are checked the same way.
 
-Screenshots of every step go to test-artifacts/ui/ (look at them: the checkpoint forms must show the
-variants as pictures). REST is used only to wait (for a pause, for the end) and to check what the
-UI did; every action is a click or a keystroke in the page.
+A picture counts as seen where `document.elementFromPoint` finds it, over a grid of points inside it, after
+the dialog is scrolled (vertically) to it; `bounding_box()` is not enough (it ignores clipping by the
+dialog). Screenshots of every step go to test-artifacts/ui/: look at them.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 import httpx
 import pytest
@@ -33,124 +34,184 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync",
 ]
 SHOTS = REPO / "test-artifacts" / "ui"
-FILM_FORM = {"segments": "2", "seconds_per_segment": "2", "width": "256", "height": "160", "fps": "8", "seed": "11"}
-VARIANTS = 3
+SCREENS = {"1366x768": (1366, 768), "1920x1080": (1920, 1080)}
+MIN_WIDTH = 160
 STARTED = [time.monotonic()]
 
+#: For each picture in the Resume dialog: scroll it into view, then ask what is on top at 3x3 points inside it.
+SEEN = """img => {
+  img.scrollIntoView({block: 'center'});
+  const r = img.getBoundingClientRect();
+  let hits = 0;
+  for (const fx of [0.1, 0.5, 0.9]) for (const fy of [0.1, 0.5, 0.9]) {
+    if (document.elementFromPoint(r.left + fx * r.width, r.top + fy * r.height) === img) hits++;
+  }
+  return {alt: img.alt, width: Math.round(r.width), loaded: img.complete && img.naturalWidth > 0, hits};
+}"""
 
-@pytest.fixture
-def page(tmp_path: Path) -> Iterator[object]:
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `apt-get install chromium` (scripts/test.sh does it)")
     shutil.rmtree(SHOTS, ignore_errors=True)
     SHOTS.mkdir(parents=True)
     with sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-            viewport={"width": 1400, "height": 1000},
-        )
-        context.set_default_timeout(30_000)
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
-            yield context.new_page()
+            yield browser
         finally:
-            context.close()
+            browser.close()
 
 
-def shot(page: object, name: str, element: object | None = None) -> None:
-    print(f"[ui] {time.monotonic() - STARTED[0]:6.1f} s  {name}")  # shown with the failure, to see where time went
-    (element or page).screenshot(path=str(SHOTS / f"{name}.png"), **({} if element else {"full_page": True}))
+@pytest.fixture
+def page(browser: object) -> Iterator[object]:
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    context.set_default_timeout(30_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
 
 
-def test_launch_and_resume_a_film_in_the_browser(served_deployments: Served, page: object) -> None:
+def shot(page: object, name: str) -> None:
+    print(f"[ui] {time.monotonic() - STARTED[0]:6.1f} s  {name}")  # shown with a failure: where time went
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def test_the_default_film_from_the_run_form_to_the_artifacts_tab(served_deployments: Served, page: object) -> None:
     STARTED[0] = time.monotonic()
-    ui = served_deployments.ui_url
-    films = FilmStitchClient(served_deployments.api_url)
+    ui, api = served_deployments.ui_url, served_deployments.api_url
+    films = FilmStitchClient(api)
     run_name = f"ui-{uuid.uuid4().hex[:8]}"
-    idea = "a lighthouse keeper befriends a lost whale"
+    idea = "a lighthouse keeper befriends a storm that speaks in colours"
 
-    # 1. From the home page to make-film's deployment page and its Run form.
+    # 1. From the home page to make-film's Run form; only the idea is typed: the default film.
     page.goto(ui + "/")
     page.get_by_role("link", name="Deployments").click()
     page.get_by_role("link", name="make-film").first.click()
-    open_menu_item(page, page.get_by_role("button", name="Run"), "Custom run")
-
-    # 2. The Run form explains every parameter (from the flow's docstring); type the idea and a small film.
-    idea_box = page.get_by_label("idea", exact=True)
+    open_menu_item(page, page.get_by_role("button", name="Run", exact=True), "Custom run")
+    idea_box = page.get_by_label("Idea", exact=True)
     idea_box.wait_for()
-    form_text = page.inner_text("main")
+    form_text = page.inner_text("body")
     for described in ("The film idea", "Number of clips", "Frame width in pixels, a multiple of 32",
                       "Pick variants automatically", "Seconds a checkpoint waits for a person"):
         assert described in form_text, f"the Run form lacks the description {described!r}"
     page.get_by_label("Run Name", exact=True).fill(run_name)
     idea_box.fill(idea)
-    for name, value in FILM_FORM.items():
-        page.get_by_label(f"{name} (Optional)", exact=True).fill(value)
     shot(page, "01-run-form")
     page.get_by_role("button", name="Submit").click()
     page.wait_for_url("**/deployments/deployment/**")
+    run = wait_for(lambda: find_run(api, run_name), "the run to be created", 30)
+    assert run["parameters"]["request"]["idea"] == idea and "segments" not in run["parameters"]["request"]
 
-    run = wait_for(lambda: find_run(served_deployments.api_url, run_name), "the run to be created", 30)
-    assert run["parameters"]["idea"] == idea and run["parameters"]["segments"] == 2
-    references = films.wait_for_checkpoint(run["id"], timeout_s=180)
-
-    # 3. The paused run, found from the deployment's list of runs.
-    page.reload()
-    page.get_by_role("link", name=run_name).first.click()
-    page.get_by_text("Paused").first.wait_for()
-    shot(page, "02-paused-run")
-
-    # 4. Checkpoint 1: references. Pictures in the form, one row per subject, picks typed in.
+    # 2. Checkpoint 1: a row per character and location; every variant seen; Submit as shown takes the stars.
+    references = films.wait_for_checkpoint(run["id"], timeout_s=300)
+    page.goto(f"{ui}/runs/flow-run/{run['id']}")
     dialog = open_resume_dialog(page, "choose the references")
-    assert "picks by itself" in dialog.inner_text()  # says what happens on timeout
-    check_thumbnails(dialog, rows=len(references.fields))
-    shot(page, "03-checkpoint-1-variants", dialog)
-    subject_picks = {field: (i + 1) % VARIANTS for i, field in enumerate(references.fields)}
-    for field, spec in references.fields.items():
-        page_field = dialog.get_by_label(f"{spec.title} (Optional)", exact=True)
-        page_field.fill(str(subject_picks[field]))
-    page_field.scroll_into_view_if_needed()
-    shot(page, "04-checkpoint-1-picks", dialog)
-    dialog.get_by_role("button", name="Resume").click()
+    assert "takes the recommended picks" in dialog.inner_text()
+    check_every_variant_is_seen(page, dialog, 3 * len(references.rows), "02-checkpoint-1")
+    dialog.get_by_role("button", name="Submit").click()
     page.get_by_text("Flow run resumed").wait_for()
 
-    # 5. Checkpoint 2: one keyframe per boundary (segments + 1 = 3).
-    keyframes = films.wait_for_checkpoint(run["id"], after=references, timeout_s=180)
-    page.reload()
-    dialog = open_resume_dialog(page, "choose the keyframes")
-    check_thumbnails(dialog, rows=3)
-    shot(page, "05-checkpoint-2-variants", dialog)
-    keyframe_picks = [2, 0, 1]
-    for (field, spec), pick in zip(keyframes.fields.items(), keyframe_picks):
-        page_field = dialog.get_by_label(f"{spec.title} (Optional)", exact=True)
-        page_field.fill(str(pick))
-    page_field.scroll_into_view_if_needed()
-    shot(page, "06-checkpoint-2-picks", dialog)
-    dialog.get_by_role("button", name="Resume").click()
+    # 3. Checkpoint 2 of the default film: 11 boundaries x 3 variants, seen at both screen sizes.
+    keyframes = films.wait_for_checkpoint(run["id"], after=references, timeout_s=300)
+    assert [row["tag"] for row in keyframes.rows] == [str(i) for i in range(11)]
+    for screen, (width, height) in SCREENS.items():
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(f"{ui}/runs/flow-run/{run['id']}")
+        dialog = open_resume_dialog(page, "choose the keyframes")
+        check_every_variant_is_seen(page, dialog, 33, f"03-checkpoint-2-{screen}")
+        if screen == "1366x768":
+            dialog.get_by_role("button", name="Close").click()
+    # The field is labelled in words and says how to answer; a change is typed, the rest keep their stars.
+    changed = (keyframes.recommended["3"] + 1) % 3
+    dialog.get_by_label("Changes (Optional)", exact=True).fill(f"3:{changed}")
+    shot(page, "04-checkpoint-2-answered")
+    dialog.get_by_role("button", name="Submit").click()
     page.get_by_text("Flow run resumed").wait_for()
 
-    # 6. The finished run and its film artifact.
-    films.wait(run["id"], timeout_s=240)
+    # 4. The finished run: the film is the one card under "Flow run" in the Artifacts tab: poster and a link
+    #    that plays in the browser.
+    films.wait(run["id"], timeout_s=600)
     film = films.film(run["id"])
-    page.reload()
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(f"{ui}/runs/flow-run/{run['id']}")
     page.get_by_text("Completed").first.wait_for()
-    page.get_by_role("tab", name="Artifacts").click()
-    film_key = next(k for k in artifact_keys(served_deployments.api_url, run["id"]) if k.startswith("film-")
-                    and not k.startswith("film-summary-"))
-    for kind in ("script-", "picks-", "film-summary-"):
-        page.get_by_text(kind, exact=False).first.wait_for()
-    shot(page, "07-finished-run-artifacts")
-    page.get_by_text(film_key, exact=True).click()
-    page.wait_for_url("**/artifacts/key/**")
-    page.locator("a[href*='/artifacts/artifact/']").first.click()
-    page.get_by_text(film.title).first.wait_for()
-    shot(page, "08-film-artifact")
+    page.get_by_text("Artifacts", exact=True).first.click()
+    section = page.locator(".flow-run-artifacts")
+    section.get_by_text("Flow run", exact=True).wait_for()
+    flow_level = page.locator(".flow-run-artifacts .artifact-card").evaluate_all(
+        "cards => cards.map(c => c.innerText.split('\\n').filter(Boolean).slice(0, 2).join(' | '))")
+    assert flow_level[0].startswith("MARKDOWN | film-"), flow_level
+    shot(page, "05-artifacts-tab")
+    page.locator(".flow-run-artifacts .artifact-card").first.click()
+    page.get_by_text("Play the film").first.wait_for()
+    poster = page.locator("img[alt='Poster: the first keyframe']")
+    seen = poster.evaluate(SEEN)
+    assert seen["loaded"] and seen["hits"] == 9, seen
+    shot(page, "06-film-card")
+    href = page.get_by_role("link", name="\u25b6 Play the film").get_attribute("href")
+    assert href == film.url and href.startswith(served_deployments.films_url)
+    response = httpx.get(href, headers={"Range": "bytes=0-99"})
+    assert response.status_code == 206 and response.headers["content-type"] == "video/mp4"
 
-    # What the clicks did: the picks typed in the browser made the film.
-    path = Path(unquote(urlparse(film.url).path))
-    assert path.name == "film.mp4" and path.stat().st_size > 1000
-    assert json.loads((path.parent / "picks" / "references.json").read_text())["picks"] == subject_picks
+    # What the clicks did: the picks made in the browser made the film.
+    path = Path(film.location)
+    assert json.loads((path.parent / "picks" / "references.json").read_text())["picked_by"] == \
+        "person (accepted recommendation)"
     saved = json.loads((path.parent / "picks" / "keyframes.json").read_text())
-    assert saved == {**saved, "picks": keyframe_picks, "picked_by": "person"}
+    assert saved["picked_by"] == "person" and saved["picks"] == {**keyframes.recommended, "3": changed}
+
+
+def test_a_thirty_boundary_form_and_the_review_page(served_deployments: Served, page: object) -> None:
+    """29 segments (30 boundaries, 90 variants) in the Resume dialog at both screen sizes; then the review
+    page: large pictures, a click picks, Submit resumes the run through Prefect's REST API."""
+    STARTED[0] = time.monotonic()
+    ui, api = served_deployments.ui_url, served_deployments.api_url
+    with FilmStitchClient(api) as films:
+        run = films.create_film_run("a kite escapes over thirty rooftops", segments=29, seconds_per_segment=1.0,
+                                    width=256, height=160, fps=8, sound=False, run_name=f"ui30-{uuid.uuid4().hex[:6]}")
+        references = films.wait_for_checkpoint(run.id, timeout_s=300)
+
+        # The review page: click a picture other than the recommended one, Submit.
+        tag = references.rows[0]["tag"]
+        other = (references.rows[0]["recommended"] + 1) % 3
+        page.goto(f"{served_deployments.films_url}/review/{run.id}")
+        picture = page.get_by_alt_text(f"{tag}:{other}", exact=True)
+        seen = picture.evaluate(SEEN)
+        assert seen["loaded"] and seen["width"] >= 400, seen
+        shot(page, "07-review-page")
+        picture.click()
+        page.get_by_role("button", name="Submit").click()
+        page.get_by_text("Picks sent: ACCEPT").wait_for()
+
+        keyframes = films.wait_for_checkpoint(run.id, after=references, timeout_s=300)
+        assert len(keyframes.rows) == 30
+        for screen, (width, height) in SCREENS.items():
+            page.set_viewport_size({"width": width, "height": height})
+            page.goto(f"{ui}/runs/flow-run/{run.id}")
+            dialog = open_resume_dialog(page, "choose the keyframes")
+            check_every_variant_is_seen(page, dialog, 90, f"08-thirty-boundaries-{screen}")
+        httpx.post(f"{api}/flow_runs/{run.id}/set_state", json={"state": {"type": "CANCELLED"}, "force": True})
+    saved = json.loads((served_deployments.storage_dir / keyframes.film_id / "picks" / "references.json").read_text())
+    assert saved["picks"][tag] == other and saved["picked_by"] == "person"
+
+
+def check_every_variant_is_seen(page: object, dialog: object, expected: int, name: str) -> None:
+    """Every variant is a picture the person sees: loaded, at least MIN_WIDTH px wide, and on top at every
+    point of a 3x3 grid inside it once the dialog is scrolled to it. Screenshots at the top and half way."""
+    images = dialog.locator(".p-modal__body img")
+    wait_for(lambda: images.count() == expected and images.evaluate_all(
+        "imgs => imgs.every(i => i.complete && i.naturalWidth > 0)") or None, f"{expected} loaded pictures", 60)
+    shot(page, f"{name}-top")
+    for i in range(expected):
+        seen = images.nth(i).evaluate(SEEN)
+        assert seen["loaded"] and seen["width"] >= MIN_WIDTH and seen["hits"] == 9, f"not seen: {seen}"
+        assert ":" in seen["alt"], seen  # labelled with its row and variant
+        if i == expected // 2:
+            shot(page, f"{name}-middle")
+    shot(page, f"{name}-bottom")
 
 
 def open_menu_item(page: object, button: object, item: str) -> None:
@@ -168,39 +229,23 @@ def open_menu_item(page: object, button: object, item: str) -> None:
 
 
 def open_resume_dialog(page: object, heading: str) -> object:
-    """The run's menu -> Resume; wait until the form (loaded separately) shows the checkpoint's heading."""
-    open_menu_item(page, page.get_by_role("button", name="Open menu").first, "Resume")
+    """The paused run's Resume button; wait until the form (loaded separately) shows the checkpoint's heading."""
+    button = page.get_by_role("button", name="Resume").first
     dialog = page.get_by_role("dialog")
-    dialog.get_by_text(heading).wait_for()
+    for _ in range(4):
+        button.click()
+        try:
+            dialog.get_by_text(heading).first.wait_for(timeout=10_000)
+            return dialog
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+    dialog.get_by_text(heading).first.wait_for()
     return dialog
-
-
-def check_thumbnails(dialog: object, rows: int) -> None:
-    """Every variant is a picture inside the dialog: rows x 3 <img>, each decoded (naturalWidth > 0) and laid
-    out at a visible size, from a data: URI (local storage)."""
-    expected = rows * VARIANTS
-    loaded = "imgs => imgs.filter(i => i.complete && i.naturalWidth > 0).length"
-    wait_for(lambda: dialog.locator("img").evaluate_all(loaded) == expected or None,
-             f"{expected} loaded thumbnails in the dialog", 20)
-    images = dialog.locator("img").evaluate_all(
-        "imgs => imgs.map(i => ({w: i.naturalWidth, box: i.getBoundingClientRect().width, alt: i.alt,"
-        " src: i.src.slice(0, 30)}))"
-    )
-    assert len(images) == expected
-    for image in images:
-        assert image["w"] > 0 and image["box"] >= 40, f"a thumbnail is not shown: {image}"
-        assert image["src"].startswith("data:image/jpeg;base64,") and " variant " in image["alt"], image
-    assert dialog.locator("img").first.is_visible()
 
 
 def find_run(api_url: str, name: str) -> dict | None:
     runs = httpx.post(f"{api_url}/flow_runs/filter", json={"flow_runs": {"name": {"any_": [name]}}}, timeout=10).json()
     return runs[0] if runs else None
-
-
-def artifact_keys(api_url: str, run_id: str) -> list[str]:
-    body = {"artifacts": {"flow_run_id": {"any_": [run_id]}}}
-    return [a["key"] for a in httpx.post(f"{api_url}/artifacts/filter", json=body, timeout=10).json() if a["key"]]
 
 
 def wait_for(probe, what: str, timeout_s: float):
