@@ -45,11 +45,12 @@ from tests.support.s3 import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY, MotoS3,
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture(params=["local", "moto", "rgw"])
 def config(request: pytest.FixtureRequest, tmp_path: Path) -> StorageConfig:
+    """The same promises on a local directory, on moto and on Ceph's RADOS Gateway."""
     if request.param == "local":
         return StorageConfig(kind="local", root=str(tmp_path / "store"))
-    return request.getfixturevalue("s3_bucket").config
+    return request.getfixturevalue({"moto": "s3_bucket", "rgw": "rgw_bucket"}[request.param]).config
 
 
 @pytest.fixture
@@ -91,7 +92,7 @@ def test_manifest_lists_every_artifact_with_checksum_and_size(film: FilmStore) -
         entry = manifest["artifacts"][key]
         assert entry["sha256"] == hashlib.sha256(data).hexdigest() and entry["size"] == len(data)
         assert entry["content_type"] == "video/mp4" and entry["meta"] == {"segment": key}
-    assert film.verify() == []
+    assert film.verify().problems == []
     with pytest.raises(ValueError):
         film.update_manifest(artifacts={})
     with pytest.raises(ValueError):
@@ -109,7 +110,7 @@ def test_verify_and_get_verified_catch_tampering(film: FilmStore) -> None:
     if isinstance(film.store, LocalStore):
         (film.store.root / film.full_key("d.bin")).unlink()
 
-    assert sorted(film.verify()) == ["b.bin", "c.bin", "d.bin"]
+    assert film.verify().problems == ["b.bin", "c.bin", "d.bin"]
     assert film.get_verified(ok) == b"a" * 100
     for ref in (same_size, other_size, gone):
         with pytest.raises(StorageError):
@@ -297,7 +298,7 @@ def test_local_write_that_dies_midway_leaves_old_object_and_no_temp_file(
     assert film.get_verified(old) == b"old clip"
     assert film.manifest() == manifest_before
     assert hidden_files(tmp_path) == []
-    assert film.verify() == []
+    assert film.verify().problems == []
 
 
 def test_local_writer_killed_midway_never_exposes_a_partial_file(tmp_path: Path) -> None:
@@ -370,7 +371,7 @@ def test_concurrent_threads_lose_no_manifest_entry(config: StorageConfig) -> Non
     manifest = film.manifest()
     assert set(manifest["artifacts"]) == {f"w{w}/a{i}.bin" for w in range(8) for i in range(8)}
     assert all(manifest[f"progress_{w}"] == 4 for w in range(8))
-    assert film.verify() == []
+    assert film.verify().problems == []
 
 
 def _process_writer(config_json: str, worker: int, count: int, barrier: multiprocessing.synchronize.Barrier) -> None:
@@ -398,12 +399,13 @@ def test_concurrent_processes_lose_no_manifest_entry(config: StorageConfig) -> N
 
     film = FilmStore.open(config, "shared-film")
     assert set(film.manifest()["artifacts"]) == {f"p{w}/a{i}.bin" for w in range(workers) for i in range(count)}
-    assert film.verify() == []
+    assert film.verify().problems == []
 
 
 def test_s3_update_loses_the_race_then_retries_on_fresh_data(s3_bucket: S3Bucket) -> None:
     """Another writer slips in between our read and our write: the conditional PUT refuses ours, we redo it."""
     store, competitor = S3Store(s3_bucket.config), S3Store(s3_bucket.config)
+    store.ensure_writable()  # the conditional-write probe, before we count conditional PUTs
     store.put("films/f/log.txt", b"start", "text/plain")
     seen: list[bytes | None] = []
 
@@ -479,7 +481,7 @@ def test_each_damaging_fault_is_survived(s3_bucket: S3Bucket, kind: str, in_a_ro
         assert film.get_verified(ref) == data and film.reuse("clips/seg-00.mp4") == ref
     assert proxy.counts[kind] >= 2 * in_a_row
     direct = FilmStore.open(s3_bucket.config, "film-1")
-    assert direct.get("clips/seg-00.mp4") == data and direct.verify() == []
+    assert direct.get("clips/seg-00.mp4") == data and direct.verify().problems == []
 
 
 # --------------------------------------------------------------------------- preflight and secrets
@@ -496,8 +498,8 @@ def test_local_disk_full_is_one_clear_error_before_the_first_write(tmp_path: Pat
 
 
 def test_local_low_free_space_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = storage.shutil.disk_usage
-    monkeypatch.setattr(storage.shutil, "disk_usage", lambda path: real(path)._replace(free=3 * 2**20))
+    real = storage.local.shutil.disk_usage
+    monkeypatch.setattr(storage.local.shutil, "disk_usage", lambda path: real(path)._replace(free=3 * 2**20))
     with pytest.raises(StorageError, match="only 3 MiB free"):
         LocalStore(tmp_path).check_writable()
 
