@@ -62,7 +62,7 @@ def test_kill_during_clips_then_rerun_reuses_finished_clips(tmp_path: Path) -> N
     for key, entry in before.items():
         assert after[key]["written_at"] == entry["written_at"], f"{key} was rendered again"
         assert after[key]["sha256"] == entry["sha256"]
-    assert store.verify() == []
+    assert store.verify().problems == []
     assert store.manifest()["status"] == "finished"
 
 
@@ -83,4 +83,4 @@ def test_a_deleted_film_folder_is_made_again_not_served_from_stale_cache(
     assert film.is_file()
     assert second.sha256 == first.sha256  # same inputs, same seed: the same film, rendered again
     store = FilmStore.open(StorageConfig(root=str(tmp_path / "films")), second.film_id)
-    assert store.verify() == [] and len([k for k in store.manifest()["artifacts"] if k.startswith("clips/")]) == 2
+    assert store.verify().problems == [] and len([k for k in store.manifest()["artifacts"] if k.startswith("clips/")]) == 2
