@@ -45,12 +45,10 @@ from tests.support.s3 import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY, MotoS3,
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(params=["local", "moto", "rgw"])
-def config(request: pytest.FixtureRequest, tmp_path: Path) -> StorageConfig:
+@pytest.fixture
+def config(any_store_config: StorageConfig) -> StorageConfig:
     """The same promises on a local directory, on moto and on Ceph's RADOS Gateway."""
-    if request.param == "local":
-        return StorageConfig(kind="local", root=str(tmp_path / "store"))
-    return request.getfixturevalue({"moto": "s3_bucket", "rgw": "rgw_bucket"}[request.param]).config
+    return any_store_config
 
 
 @pytest.fixture
@@ -333,13 +331,14 @@ def test_local_writer_killed_midway_never_exposes_a_partial_file(tmp_path: Path)
 # --------------------------------------------------------------------------- URLs
 
 
-def test_presigned_url_downloads_the_bytes(s3_bucket: S3Bucket) -> None:
+def test_presigned_url_downloads_the_bytes(any_s3_bucket: S3Bucket) -> None:
+    s3_bucket = any_s3_bucket
     film = FilmStore.open(s3_bucket.config, "film-1")
     data = os.urandom(200_000)
     film.put("final/film.mp4", data, "video/mp4")
     url = film.url("final/film.mp4", expires_s=600)
     assert url.startswith(s3_bucket.config.endpoint_url) and "X-Amz-Signature=" in url
-    assert FAKE_SECRET_ACCESS_KEY not in url
+    assert s3_bucket.server.secret_access_key not in url
     response = httpx.get(url)
     assert response.status_code == 200 and response.content == data
 
@@ -453,26 +452,32 @@ def test_s3_puts_carry_a_sha256_checksum(s3_bucket: S3Bucket) -> None:
     assert counts["sha256_checksummed_puts"] - before_checksummed == counts["puts"] - before_puts
 
 
-def test_film_survives_flaky_s3(moto_s3: MotoS3) -> None:
+@pytest.mark.parametrize("server", ["moto_s3", "rgw"])
+def test_film_survives_flaky_s3(request: pytest.FixtureRequest, server: str) -> None:
     """60 objects + manifest updates through ~20% faults: all arrive, all verify, nothing partial ever shows."""
     plan = FaultPlan(rate=0.2, seed=20261124, stall_s=1.0)
-    report = run_film_through_faults(moto_s3, plan, objects=60, workers=6, read_timeout=0.5)
-    print(f"\nflaky S3: {report}")
+    report = run_film_through_faults(request.getfixturevalue(server), plan, objects=60, workers=6, read_timeout=0.5)
+    print(f"\nflaky S3 ({server}): {report}")
 
     assert report.artifacts_lost == 0
     assert report.checksum_mismatches == 0
     assert report.partial_objects_seen == 0
+    assert report.objects_watched >= 30, "the watcher saw too few objects to prove anything"
     assert report.faults_injected >= 0.1 * report.requests and len(report.faults) >= 5  # the faults really happened
-    assert report.rejected_by_server >= report.faults.get("truncate_body", 0)  # damaged bodies refused, not stored
+    if report.rejected_by_server is not None:  # moto's fidelity layer counts what the server refused
+        assert report.rejected_by_server >= report.faults.get("truncate_body", 0)  # damaged bodies refused, not stored
 
 
 @pytest.mark.parametrize(("kind", "in_a_row"), [("truncate_body", 2), ("cut_response", 2), ("reset_after", 1)])
-def test_each_damaging_fault_is_survived(s3_bucket: S3Bucket, kind: str, in_a_row: int) -> None:
+def test_each_damaging_fault_is_survived(any_s3_bucket: S3Bucket, kind: str, in_a_row: int) -> None:
     """Every request hit: bodies cut in transit, replies cut short, replies lost after the server acted.
 
     reset_after on the manifest's conditional PUT is the subtle one: boto3's retry is refused
     (412) because our own first attempt already landed; the store must notice, not loop.
+    RGW 16 ignores x-amz-checksum-sha256: it catches a cut body by the signed payload hash over
+    HTTP, and by Content-MD5 over HTTPS (where boto3 does not sign the payload).
     """
+    s3_bucket = any_s3_bucket
     plan = FaultPlan(rate=1.0, seed=1, weights={kind: 1.0}, max_consecutive=in_a_row)
     with FlakyProxy(s3_bucket.config.endpoint_url, plan) as proxy:
         film = FilmStore(S3Store(s3_bucket.config.model_copy(update={"endpoint_url": proxy.url})), "film-1")

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from filmstitch.storage.keys import sha256_hex
 
 #: S3 allows 2 KB of user metadata per object; the meta JSON is left out of the object's own
-#: metadata (it stays in the manifest) when it would not fit.
+#: metadata (it stays in the manifest) when it would not fit, on every store alike.
 METADATA_BUDGET = 1900
 ARTIFACT, RECORD = "artifact", "record"
 
@@ -117,8 +117,12 @@ def _metadata_size(metadata: dict[str, str]) -> int:
 
 
 def entry_from_metadata(key: str, metadata: dict[str, str]) -> dict[str, Any] | None:
-    """The manifest entry an artifact's own metadata describes; None if it has none we can trust."""
-    if metadata.get("filmstitch") != ARTIFACT:
+    """The manifest entry an artifact's own metadata describes; None if it has none we can trust.
+
+    Metadata whose meta had to be left out (too big for S3) cannot rebuild the entry a caller
+    would get from the manifest, so it counts as none: such an artifact is made again.
+    """
+    if metadata.get("filmstitch") != ARTIFACT or "meta-omitted" in metadata:
         return None
     try:
         ref = ArtifactRef(

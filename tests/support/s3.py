@@ -11,7 +11,8 @@ front of it (:class:`S3Fidelity`) adds them back, the way AWS documents them:
 
 Fixtures: ``moto_s3`` (one server per session), ``s3_bucket`` (a fresh bucket per test, fake
 credentials in the environment, and the matching ``StorageConfig``), ``any_s3_bucket`` (the same
-on moto and on Ceph RGW, ``tests/support/rgw.py``: parametrised).
+on moto and on Ceph RGW, ``tests/support/rgw.py``: parametrised), ``any_store_config`` (local,
+moto and RGW).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import boto3
@@ -212,6 +214,14 @@ def s3_bucket(moto_s3: MotoS3, monkeypatch: pytest.MonkeyPatch) -> S3Bucket:
 def any_s3_bucket(request: pytest.FixtureRequest) -> S3Bucket:
     """A fresh bucket on moto, then on Ceph RGW: the same test against both servers."""
     return request.getfixturevalue("s3_bucket" if request.param == "moto" else "rgw_bucket")
+
+
+@pytest.fixture(params=["local", "moto", "rgw"])
+def any_store_config(request: pytest.FixtureRequest, tmp_path: Path) -> StorageConfig:
+    """The same test on a local directory, on moto and on Ceph's RADOS Gateway."""
+    if request.param == "local":
+        return StorageConfig(kind="local", root=str(tmp_path / "store"))
+    return request.getfixturevalue({"moto": "s3_bucket", "rgw": "rgw_bucket"}[request.param]).config
 
 
 # --------------------------------------------------------------------------- a film's worth of writes under faults
