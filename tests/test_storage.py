@@ -171,25 +171,27 @@ BAD_KEYS = [
 ]
 
 
-@pytest.mark.parametrize("key", BAD_KEYS, ids=range(len(BAD_KEYS)))
-def test_bad_keys_are_refused_before_any_io(film: FilmStore, key: str) -> None:
+def test_bad_keys_are_refused_before_any_io(film: FilmStore) -> None:
     before = film.store.list("")
-    for attempt in (
-        lambda: film.put(key, b"x", "text/plain"),
-        lambda: film.get(key),
-        lambda: film.exists(key),
-        lambda: film.url(key),
-        lambda: film.put_json(key, {"a": 1}),
-    ):
-        with pytest.raises(ValueError):
-            attempt()
+    for key in BAD_KEYS:
+        for name, attempt in {
+            "put": lambda: film.put(key, b"x", "text/plain"),
+            "get": lambda: film.get(key),
+            "exists": lambda: film.exists(key),
+            "url": lambda: film.url(key),
+            "put_json": lambda: film.put_json(key, {"a": 1}),
+            "reuse": lambda: film.reuse(key, "k"),
+        }.items():
+            with pytest.raises(ValueError):
+                attempt()
+                pytest.fail(f"{name}({key!r}) was not refused")
     assert film.store.list("") == before
 
 
-@pytest.mark.parametrize("film_id", ["", "../x", "Film", "a/b", "a.b", "-x", "x" * 81, "f\n", "f\u00e9"])
-def test_bad_film_ids_are_refused(config: StorageConfig, film_id: str) -> None:
-    with pytest.raises(ValueError, match="invalid film id"):
-        FilmStore.open(config, film_id)
+def test_bad_film_ids_are_refused(config: StorageConfig) -> None:
+    for film_id in ["", "../x", "Film", "a/b", "a.b", "-x", "x" * 81, "f\n", "f\u00e9"]:
+        with pytest.raises(ValueError, match="invalid film id"):
+            FilmStore.open(config, film_id)
 
 
 NASTY_PARTS = st.sampled_from(

@@ -14,6 +14,7 @@ import hashlib
 import os
 from typing import Any
 
+import boto3
 import httpx
 import pytest
 from botocore.awsrequest import AWSResponse
@@ -66,7 +67,13 @@ def test_rgw_takes_if_match_only_unquoted_and_the_store_learns_it(rgw_bucket: S3
 
 def test_rgw_checks_content_md5_but_not_the_sha256_header(rgw_bucket: S3Bucket) -> None:
     """Why every PUT also carries Content-MD5: it is the checksum RGW 16 verifies."""
-    client, bucket, body = rgw_bucket.client, rgw_bucket.name, b"the whole body"
+    from botocore.config import Config
+
+    client = boto3.client(  # boto3's default (legacy) retries would send a BadDigest PUT five times
+        "s3", endpoint_url=rgw_bucket.config.endpoint_url, region_name="us-east-1", config=Config(retries={"max_attempts": 1}),
+        aws_access_key_id=rgw_bucket.server.access_key_id, aws_secret_access_key=rgw_bucket.server.secret_access_key,
+    )
+    bucket, body = rgw_bucket.name, b"the whole body"
     wrong_sha = b64(hashlib.sha256(b"another body").digest())
     wrong_md5 = b64(hashlib.md5(b"another body").digest())
     assert code_of(lambda: client.put_object(Bucket=bucket, Key="a", Body=body, ChecksumSHA256=wrong_sha)) == "200"

@@ -121,8 +121,9 @@ class FilmStore:
         recorded without one), and its bytes are there and match the recorded sha256 and size.
         Otherwise None, so the caller makes it again; the reason is logged at INFO.
         """
+        validate_key(key)
         validate_reuse_key(reuse_key)
-        entry = self.manifest()["artifacts"].get(validate_key(key))
+        entry = self.manifest()["artifacts"].get(key)
         if entry is None:
             return self._not_reused(key, "not made yet")
         ref = ref_from_entry(entry)

@@ -135,6 +135,7 @@ class S3Store(ObjectStore):
         # How this store wants If-Match: True for the quoted ETag (AWS), False for the bare one
         # (Ceph RGW 16). Learnt by check_writable(); quoted until then, as S3 documents it.
         self.etag_quoted = True
+        self._last_written: dict[str, tuple[bytes, str]] = {}  # full key -> (bytes, ETag) of our last update
 
     def _make_client(self, region: str) -> Any:
         return self._session.client("s3", endpoint_url=self._endpoint_url, region_name=region, config=self._config)
@@ -321,14 +322,19 @@ class S3Store(ObjectStore):
         """
         full_key = self._key(key)
         self.ensure_writable()  # refuses a store that ignores conditions; learns its ETag form
-        current, etag, _ = self._get_or_none(key)
+        # What this store last wrote to the key saves a read: if someone else wrote since, the
+        # conditional PUT is refused and we read the key afresh, as after any lost race.
+        current, etag = self._last_written.get(full_key) or self._get_or_none(key)[:2]
 
         def swap() -> bytes:
             nonlocal current, etag
             new = change(current)
             condition = {"IfMatch": self._if_match(etag)} if etag else {"IfNoneMatch": "*"}
+            self._last_written.pop(full_key, None)
             try:
-                self._put(full_key, new, content_type, check_metadata(metadata(new) if metadata else None), **condition)
+                written = self._put(full_key, new, content_type, check_metadata(metadata(new) if metadata else None), **condition)
+                if written:
+                    self._last_written[full_key] = (new, written)
                 return new
             except StorageError:
                 raise
