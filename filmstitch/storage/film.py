@@ -207,18 +207,14 @@ class FilmStore:
         report, rebuilt = self._survey(rebuild=True)
         if not report.repaired:
             return report
-        readable = report.manifest_ok
+        surveyed = set(report.ok) | set(report.damaged) | set(report.missing) | set(report.unlisted)
 
         def rewrite(current: bytes | None) -> bytes:
-            fields: dict[str, Any] = {}
-            artifacts = dict(rebuilt)
-            if readable and current is not None:
-                with_fields = self._parse_or_none(current) or {}
-                fields = {name: value for name, value in with_fields.items() if name != "artifacts"}
-                # Entries recorded after the survey began belong to a writer we did not see: keep them.
-                surveyed = set(report.ok) | set(report.damaged) | set(report.missing) | set(report.unlisted)
-                artifacts |= {k: v for k, v in with_fields.get("artifacts", {}).items() if k not in surveyed}
-            fields.update(artifacts=artifacts, repaired_at=now_iso())
+            readable = (self._parse_or_none(current) if current is not None else None) or {"artifacts": {}}
+            fields = {name: value for name, value in readable.items() if name != "artifacts"}
+            # Entries recorded after the survey began belong to a writer we did not see: keep them.
+            later = {key: entry for key, entry in readable["artifacts"].items() if key not in surveyed}
+            fields.update(artifacts=rebuilt | later, repaired_at=now_iso())
             return self._encode_manifest(fields)
 
         self.store.ensure_writable()
