@@ -29,7 +29,6 @@ import boto3
 import httpx
 import pytest
 
-from filmstitch.settings import StorageConfig
 
 BINARIES = ("ceph-mon", "ceph-osd", "radosgw", "radosgw-admin", "ceph", "monmaptool")
 INSTALL = "apt-get install -y --no-install-recommends radosgw ceph-mon ceph-osd ceph-common"
@@ -215,10 +214,6 @@ def rgw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RadosGateway]:
 @pytest.fixture
 def rgw_bucket(rgw: RadosGateway, monkeypatch: pytest.MonkeyPatch) -> Any:
     """A fresh RGW bucket, its keys in FILMSTITCH_S3_*, and a StorageConfig(kind="s3") for it."""
-    from tests.support.s3 import S3Bucket
+    from tests.support.s3 import fresh_bucket
 
-    monkeypatch.setenv("FILMSTITCH_S3_ACCESS_KEY_ID", ACCESS_KEY_ID)
-    monkeypatch.setenv("FILMSTITCH_S3_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
-    name = rgw.create_bucket()
-    config = StorageConfig(kind="s3", bucket=name, prefix="studio", endpoint_url=rgw.endpoint_url, region=REGION)
-    return S3Bucket(name=name, config=config, client=rgw.client(), server=rgw)
+    return fresh_bucket(rgw, monkeypatch)

@@ -200,14 +200,19 @@ def moto_s3() -> Iterator[MotoS3]:
     moto.server.stop()
 
 
+def fresh_bucket(server: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Bucket:
+    """A new bucket on `server`, its credentials in FILMSTITCH_S3_*, and a StorageConfig(kind="s3") for it."""
+    monkeypatch.setenv("FILMSTITCH_S3_ACCESS_KEY_ID", server.access_key_id)
+    monkeypatch.setenv("FILMSTITCH_S3_SECRET_ACCESS_KEY", server.secret_access_key)
+    name = server.create_bucket()
+    config = StorageConfig(kind="s3", bucket=name, prefix="studio", endpoint_url=server.endpoint_url, region=REGION)
+    return S3Bucket(name=name, config=config, client=server.client(), server=server)
+
+
 @pytest.fixture
 def s3_bucket(moto_s3: MotoS3, monkeypatch: pytest.MonkeyPatch) -> S3Bucket:
-    """A fresh bucket, fake credentials in FILMSTITCH_S3_*, and a StorageConfig(kind="s3") for it."""
-    monkeypatch.setenv("FILMSTITCH_S3_ACCESS_KEY_ID", FAKE_ACCESS_KEY_ID)
-    monkeypatch.setenv("FILMSTITCH_S3_SECRET_ACCESS_KEY", FAKE_SECRET_ACCESS_KEY)
-    name = moto_s3.create_bucket()
-    config = StorageConfig(kind="s3", bucket=name, prefix="studio", endpoint_url=moto_s3.endpoint_url, region=REGION)
-    return S3Bucket(name=name, config=config, client=moto_s3.client(), server=moto_s3)
+    """A fresh moto bucket, fake credentials in FILMSTITCH_S3_*, and a StorageConfig(kind="s3") for it."""
+    return fresh_bucket(moto_s3, monkeypatch)
 
 
 @pytest.fixture(params=["moto", "rgw"])
