@@ -153,7 +153,7 @@ def flaky_renderer(lab: Lab, tally: Tally) -> None:
         result, run = run_in_process(lab.api, FILM, log, faults)
     store = FilmStore(open_store(Workspace(folder, lab.api).config), FILM.id())
     tally.faults += log.faults()
-    ok = run["state"]["type"] == "COMPLETED" and store.verify() == []
+    ok = run["state"]["type"] == "COMPLETED" and store.verify().problems == []
     tally.completed += int(ok)
     tally.redone += extra_calls(log.calls(), retries=log.faults())
     tally.check(ok, f"film failed: {result}")
@@ -172,7 +172,7 @@ def renderer_fails_for_good(lab: Lab, tally: Tally) -> None:
         before = store.manifest()["artifacts"]
         result, run = run_in_process(lab.api, FILM, rerun)
     after = store.manifest()["artifacts"]
-    ok = run["state"]["type"] == "COMPLETED" and store.verify() == []
+    ok = run["state"]["type"] == "COMPLETED" and store.verify().problems == []
     tally.completed += int(ok)
     tally.lost += sum(1 for k, e in before.items() if after.get(k, {}).get("sha256") != e["sha256"])
     # The rerun needs: the failed clip, and assembly.
@@ -225,7 +225,7 @@ def flaky_s3(lab: Lab, tally: Tally) -> None:
         run = ws.run(FILM, log, timeout=600)
     store = FilmStore(open_store(config), FILM.id())
     tally.faults += proxy.faults
-    bad = store.verify() if run.returncode == 0 else []
+    bad = store.verify().problems if run.returncode == 0 else []
     same = run.returncode == 0 and np.array_equal(stored_frames(store, folder), uninterrupted_frames(FILM, lab.api))
     tally.completed += int(run.returncode == 0 and not bad and same)
     tally.lost += len(bad)
@@ -256,7 +256,7 @@ def five_at_once(lab: Lab, tally: Tally) -> None:
     for film, log, run in zip(films, logs, runs):
         run.wait(600)
         store = ws.store(film)
-        bad = store.verify() if run.returncode == 0 else []
+        bad = store.verify().problems if run.returncode == 0 else []
         outside = [r["key"] for r in log.events("storage") if not r["key"].startswith(film_prefix(film.id()))]
         tally.completed += int(run.returncode == 0 and not bad and not outside)
         tally.lost += len(bad) + len(outside)
@@ -274,7 +274,7 @@ def same_film_twice(lab: Lab, tally: Tally) -> None:
     for run in runs:
         run.wait(600)
     store = ws.store(FILM)
-    ok = [run.returncode for run in runs] == [0, 0] and store.verify() == []
+    ok = [run.returncode for run in runs] == [0, 0] and store.verify().problems == []
     same = ok and np.array_equal(stored_frames(store, folder), uninterrupted_frames(FILM, lab.api))
     tally.completed += 2 if ok and same else 0
     tally.check(ok and same, "a twin failed, or the film is not the one made alone")
@@ -299,7 +299,7 @@ def one_id_two_films(lab: Lab, tally: Tally) -> None:
     same = np.array_equal(
         stored_frames(store, folder), uninterrupted_frames(replace(films[winner], film_id=None), lab.api)
     )
-    tally.completed += int(same and store.verify() == [])
+    tally.completed += int(same and store.verify().problems == [])
     tally.check(refused and same, "the loser was not refused clearly, or the film is a mix")
 
 

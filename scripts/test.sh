@@ -3,10 +3,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# ffprobe (independent check of the films) and Chromium (UI tests) come from Debian.
-if ! command -v ffprobe >/dev/null || ! command -v chromium >/dev/null; then
+# From Debian: ffprobe (independent check of the films), Chromium (UI tests), and Ceph's RADOS
+# Gateway with one monitor and one OSD (a real S3 server for the storage tests, started by them).
+missing=()
+command -v ffprobe >/dev/null || missing+=(ffmpeg)
+command -v chromium >/dev/null || missing+=(chromium)
+for tool in radosgw ceph-mon ceph-osd ceph; do
+  command -v "$tool" >/dev/null || { missing+=(radosgw ceph-mon ceph-osd ceph-common); break; }
+done
+if ((${#missing[@]})); then
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ffmpeg chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# From npm, into .test-servers/ (git ignores it): s3rver, the S3 look-alike that ignores
+# conditional writes, which the tests show being refused.
+if [ ! -x .test-servers/node_modules/.bin/s3rver ]; then
+  npm install --prefix .test-servers --no-audit --no-fund --loglevel=error s3rver@3.7.1 >/dev/null
 fi
 # The CPU build of torch lies on this machine's disk; pin it so pip never pulls a 5 GB CUDA build.
 python3 -m pip install -q --disable-pip-version-check torch==2.13.0

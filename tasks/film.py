@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
 from prefect import task
@@ -37,6 +36,10 @@ def open_film(request: FilmRequest, film_id: str | None, pause_timeout_s: int) -
     film_id = validate_film_id(film_id) if film_id else request.film_id()
     film = FilmContext(film_id=film_id, storage=settings.storage_config(), writer=writer, renderer=renderer)
     store = film.store()
+    repaired = store.repair_if_damaged()  # a damaged manifest is rebuilt from the artifacts before anything
+    if repaired is not None:
+        log.warning("Film %s: the manifest was damaged and is rebuilt from the stored artifacts (%d kept, %d "
+                    "to make again)", film_id, len(repaired.ok), len(repaired.problems))
     claim_film(store, request)
     store.update_manifest(status="running", request=request.model_dump(mode="json"))
     log.info("Film %s: writer=%s renderer=%s storage=%s", film_id, writer, renderer,
@@ -50,29 +53,19 @@ def claim_film(store: FilmStore, request: FilmRequest) -> None:
     The first run of a film id records what the film is, atomically (a read-modify-write that keeps what
     is there), so of two runs started at once with different requests under one id exactly one wins; the
     other, and any later run with another request, is refused. A record that cannot be read (a truncated
-    file) is written again from this request: reuse keys still keep another film's parts from being reused.
+    file) counts as none and is written again from this request: reuse keys still keep another film's parts
+    from being reused.
     """
-    wanted = request.model_dump(mode="json")
+    wanted = {"identity": request.model_dump(mode="json")}
     store.store.ensure_writable()
-
-    def claim(current: bytes | None) -> bytes:
-        if current is not None and _identity(current) is not None:
-            return current
-        if current is not None:
-            log.warning("film %s: %s was damaged; writing it again", store.film_id, FILM_IDENTITY)
-        return json.dumps({"identity": wanted}, sort_keys=True, indent=2).encode()
-
-    stored = store.store.update(store.full_key(FILM_IDENTITY), claim, "application/json")
-    if _identity(stored) != wanted:
+    stored = store.update_record(FILM_IDENTITY, lambda current: current if _identity(current) else wanted)
+    if _identity(stored) != wanted["identity"]:
         raise FilmIdTaken(
             f"film id {store.film_id!r} already holds a different film (another idea, settings, writer or renderer); "
             "give this film another id, or leave the id out to derive one from the request"
         )
 
 
-def _identity(data: bytes) -> dict | None:
-    try:
-        record = json.loads(data)
-        return record["identity"] if isinstance(record.get("identity"), dict) else None
-    except (ValueError, AttributeError, TypeError):
-        return None
+def _identity(record: dict | None) -> dict | None:
+    identity = (record or {}).get("identity")
+    return identity if isinstance(identity, dict) else None

@@ -3,6 +3,8 @@
 pytest_plugins = [
     "tests.support.env",
     "tests.support.s3",
+    "tests.support.rgw",
+    "tests.support.s3rver",
     "tests.support.prefect",
     "tests.support.served",
     "tests.support.fake_anthropic",

@@ -91,7 +91,7 @@ def test_film_with_both_checkpoints_answered_over_rest(
     clips = [k for k in manifest["artifacts"] if k.startswith("clips/")]
     assert len(clips) == 3
     assert manifest["artifacts"]["film.mp4"]["meta"]["clips"] == sorted(clips)
-    assert store.verify() == []
+    assert store.verify().problems == []
     assert json.loads(store.get("picks/keyframes.json"))["picked_by"] == "person"
 
 

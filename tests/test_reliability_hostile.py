@@ -202,7 +202,7 @@ def test_a_hostile_idea_makes_a_film_whose_files_all_stay_in_its_folder(
     assert result.film_id == film.id() and folder.is_dir()
     assert all(folder in p.resolve().parents for p in files_under(tmp_path / "films"))
     store = FilmStore.open(StorageConfig(root=str(tmp_path / "films")), result.film_id)
-    assert store.verify() == [] and store.manifest()["request"]["idea"] == idea.strip()
+    assert store.verify().problems == [] and store.manifest()["request"]["idea"] == idea.strip()
 
 
 # --------------------------------------------------------------------------- checkpoint answers over REST
@@ -299,6 +299,6 @@ def test_hostile_checkpoint_answers_are_refused_and_the_run_stays_paused(
     store = FilmStore.open(StorageConfig(root=str(tmp_path / "films")), result.film_id)
     saved = store.get_json("picks/keyframes.json")
     assert saved["picks"] == [0, 1, 0, 1] and all(type(p) is int for p in saved["picks"])
-    assert store.verify() == []
+    assert store.verify().problems == []
     folder = film_folder(tmp_path / "films", result.film_id)
     assert all(folder in p.resolve().parents for p in files_under(tmp_path / "films"))

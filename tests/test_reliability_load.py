@@ -85,7 +85,7 @@ def test_five_films_at_once_each_stay_in_their_own_prefix(
         manifest = store.manifest()
         assert manifest["film_id"] == film.id() and manifest["status"] == "finished"
         assert store.get_json("plan/plan.json")["request"]["idea"] == film.idea
-        assert store.verify() == []
+        assert store.verify().problems == []
 
     # The bucket holds exactly the five films: each object is in its own film's manifest.
     expected = {
@@ -118,7 +118,7 @@ def test_the_same_film_twice_at_once_gives_one_intact_film(
     assert [run.returncode for run in runs] == [0, 0], "\n\n".join(run.tail(1500) for run in runs)
     assert runs[0].stdout.strip().splitlines()[-1] == runs[1].stdout.strip().splitlines()[-1]
     store = ws.store(film)
-    assert store.verify() == [] and store.manifest()["status"] == "finished"
+    assert store.verify().problems == [] and store.manifest()["status"] == "finished"
     assert np.array_equal(stored_frames(store, tmp_path), uninterrupted_frames(film, prefect_api))
     prefix = f"{s3_bucket.config.prefix}/{film_prefix(film.id())}"
     assert sorted(bucket_keys(s3_bucket)) == sorted(
@@ -148,6 +148,6 @@ def test_two_different_films_under_one_id_at_once_one_wins_cleanly(
     assert not any(row["event"] == "start" for row in logs[loser].events())
 
     store = FilmStore(open_store(s3_bucket.config), "one-id-two-films")
-    assert store.verify() == [] and store.manifest()["request"]["seed"] == films[winner].seed
+    assert store.verify().problems == [] and store.manifest()["request"]["seed"] == films[winner].seed
     alone = uninterrupted_frames(dataclasses.replace(films[winner], film_id=None), prefect_api)
     assert np.array_equal(stored_frames(store, tmp_path), alone)

@@ -102,7 +102,7 @@ def test_transient_render_failures_are_retried_and_the_film_completes(
     # Each failed call was made once more, nothing else was.
     retried = {f.method: RENDER_CALLS[f.method] + 1 for f in faults}
     assert log.calls() == RENDER_CALLS | WRITER_CALLS | retried
-    assert local_films.verify() == []
+    assert local_films.verify().problems == []
     assert np.array_equal(
         film_frames(Path(result.location.removeprefix("file://"))), uninterrupted_frames(FILM, prefect_client_settings)
     )
@@ -140,7 +140,7 @@ def test_a_permanent_failure_names_its_stage_and_the_rerun_resumes_there(
     assert rerun_log.calls() == {fault.method: 1} | {m: RENDER_CALLS[m] for m in later}
     after = local_films.manifest()["artifacts"]
     assert [k for k, e in before.items() if after[k]["written_at"] != e["written_at"]] == []
-    assert local_films.verify() == []
+    assert local_films.verify().problems == []
     assert np.array_equal(film_frames(Path(result.location.removeprefix("file://"))), uninterrupted_frames(FILM, api))
 
 
@@ -205,4 +205,4 @@ def test_a_refused_writer_call_names_the_stage_and_the_rerun_asks_only_what_is_m
         StorageConfig(root=str(tmp_path / "films")),
         FilmRequest.model_validate(FILM.request().model_dump()).resolved("claude", "animatic").film_id(),
     )
-    assert store.verify() == [] and store.manifest()["status"] == "finished"
+    assert store.verify().problems == [] and store.manifest()["status"] == "finished"

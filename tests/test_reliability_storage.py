@@ -1,8 +1,8 @@
-"""Flaky and broken storage, whole films (issue 6, items 2 and 7, at film level).
+"""Flaky and broken storage, whole films.
 
-The storage unit tests (tests/test_storage.py) cover each fault on single objects; here a whole film
+The storage unit tests (tests/test_storage*.py) cover each fault on single objects; here a whole film
 runs through the real CLI against a fault-injecting proxy in front of the S3 server, and against a
-missing bucket and wrong credentials.
+missing bucket, wrong credentials and a store that ignores conditional writes (s3rver).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from tests.support.faults import (
 )
 from tests.support.flaky_proxy import FaultPlan, FlakyProxy
 from tests.support.s3 import S3Bucket
+from tests.support.s3rver import S3rver
 
 pytestmark = pytest.mark.prefect_server
 
@@ -87,7 +88,7 @@ def test_a_film_through_a_flaky_s3_endpoint_completes_and_every_checksum_verifie
     assert run.returncode == 0, run.tail()
     assert proxy.faults >= 10 and len(proxy.counts) >= 5, f"too few faults to mean much: {dict(proxy.counts)}"
     manifest = direct.manifest()
-    assert manifest["status"] == "finished" and direct.verify() == []
+    assert manifest["status"] == "finished" and direct.verify().problems == []
     artifacts = manifest["artifacts"]
     assert len(artifacts) >= 30
     # Nothing partial was ever visible: every version of every artifact seen during the run is the final one.
@@ -148,3 +149,24 @@ def test_wrong_credentials_fail_at_the_start_name_the_setting_and_leave_nothing(
     assert log.events() == []
     owner = s3_bucket.moto.client(key_id=key_id, secret=secret)
     assert owner.list_objects_v2(Bucket=s3_bucket.name).get("KeyCount") == 0
+
+
+def test_a_store_that_ignores_conditional_writes_is_refused_before_any_work(
+    prefect_api: str, s3rver: S3rver, tmp_path: Path
+) -> None:
+    """s3rver overwrites on If-None-Match / If-Match: two runs could lose each other's manifest entries
+    or both claim one film id. The run stops at its storage check, naming the problem."""
+    config = s3rver.config()
+    log = CallLog(tmp_path / "calls.jsonl")
+    ws = Workspace(
+        tmp_path, prefect_api, env_extra={"FILMSTITCH_S3_ACCESS_KEY_ID": "S3RVER", "FILMSTITCH_S3_SECRET_ACCESS_KEY": "S3RVER"},
+        storage=config,
+    )
+
+    run = ws.run(FILM, log)
+
+    message = " ".join(run.stderr.split())
+    assert run.returncode == 1, message[-2000:]
+    assert "does not honour conditional writes: a PUT with If-None-Match: * replaced an existing object" in message
+    assert log.events() == [], "a writer or renderer was called before the storage check"
+    assert s3rver.client().list_objects_v2(Bucket=s3rver.bucket, Prefix=f"{config.prefix}/").get("KeyCount") == 0

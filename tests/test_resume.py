@@ -74,7 +74,7 @@ def test_kill_during_clips_then_rerun_reuses_finished_clips(tmp_path: Path) -> N
     for key, entry in before.items():
         assert after[key]["written_at"] == entry["written_at"], f"{key} was rendered again"
         assert after[key]["sha256"] == entry["sha256"]
-    assert store.verify() == []
+    assert store.verify().problems == []
     assert store.manifest()["status"] == "finished"
 
 
@@ -190,18 +190,18 @@ def test_damaged_or_missing_parts_are_made_again_and_never_served(films: Path, c
         data = bytearray(path.read_bytes())
         data[len(data) // 2] ^= 0xFF
         path.write_bytes(bytes(data))
-    assert sorted(store.verify()) == ["clips/c01/take-1.mp4", "film.mp4"]
+    assert sorted(store.verify().problems) == ["clips/c01/take-1.mp4", "film.mp4"]
     calls.take()
     second = make()
     assert calls.take() == {"clip": 1}  # only the damaged clip; the film is joined again from the clips
-    assert second.sha256 == first.sha256 and store.verify() == []
+    assert second.sha256 == first.sha256 and store.verify().problems == []
 
     (root / "film.mp4").unlink()
     (root / "keyframes" / "k01" / "take-1" / "v0.png").unlink()
     third = make()
     # The keyframe is drawn again (the same pixels), so the clips that use it are reused.
     assert calls.take() == {"keyframe_variants": 1}
-    assert Path(third.location).is_file() and third.sha256 == first.sha256 and store.verify() == []
+    assert Path(third.location).is_file() and third.sha256 == first.sha256 and store.verify().problems == []
 
 
 @pytest.mark.prefect_server

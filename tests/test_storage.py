@@ -45,11 +45,10 @@ from tests.support.s3 import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY, MotoS3,
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(params=["local", "s3"])
-def config(request: pytest.FixtureRequest, tmp_path: Path) -> StorageConfig:
-    if request.param == "local":
-        return StorageConfig(kind="local", root=str(tmp_path / "store"))
-    return request.getfixturevalue("s3_bucket").config
+@pytest.fixture
+def config(any_store_config: StorageConfig) -> StorageConfig:
+    """The same promises on a local directory, on moto and on Ceph's RADOS Gateway."""
+    return any_store_config
 
 
 @pytest.fixture
@@ -91,7 +90,7 @@ def test_manifest_lists_every_artifact_with_checksum_and_size(film: FilmStore) -
         entry = manifest["artifacts"][key]
         assert entry["sha256"] == hashlib.sha256(data).hexdigest() and entry["size"] == len(data)
         assert entry["content_type"] == "video/mp4" and entry["meta"] == {"segment": key}
-    assert film.verify() == []
+    assert film.verify().problems == []
     with pytest.raises(ValueError):
         film.update_manifest(artifacts={})
     with pytest.raises(ValueError):
@@ -109,7 +108,7 @@ def test_verify_and_get_verified_catch_tampering(film: FilmStore) -> None:
     if isinstance(film.store, LocalStore):
         (film.store.root / film.full_key("d.bin")).unlink()
 
-    assert sorted(film.verify()) == ["b.bin", "c.bin", "d.bin"]
+    assert film.verify().problems == ["b.bin", "c.bin", "d.bin"]
     assert film.get_verified(ok) == b"a" * 100
     for ref in (same_size, other_size, gone):
         with pytest.raises(StorageError):
@@ -172,25 +171,27 @@ BAD_KEYS = [
 ]
 
 
-@pytest.mark.parametrize("key", BAD_KEYS, ids=range(len(BAD_KEYS)))
-def test_bad_keys_are_refused_before_any_io(film: FilmStore, key: str) -> None:
+def test_bad_keys_are_refused_before_any_io(film: FilmStore) -> None:
     before = film.store.list("")
-    for attempt in (
-        lambda: film.put(key, b"x", "text/plain"),
-        lambda: film.get(key),
-        lambda: film.exists(key),
-        lambda: film.url(key),
-        lambda: film.put_json(key, {"a": 1}),
-    ):
-        with pytest.raises(ValueError):
-            attempt()
+    for key in BAD_KEYS:
+        for name, attempt in {
+            "put": lambda: film.put(key, b"x", "text/plain"),
+            "get": lambda: film.get(key),
+            "exists": lambda: film.exists(key),
+            "url": lambda: film.url(key),
+            "put_json": lambda: film.put_json(key, {"a": 1}),
+            "reuse": lambda: film.reuse(key, "k"),
+        }.items():
+            with pytest.raises(ValueError):
+                attempt()
+                pytest.fail(f"{name}({key!r}) was not refused")
     assert film.store.list("") == before
 
 
-@pytest.mark.parametrize("film_id", ["", "../x", "Film", "a/b", "a.b", "-x", "x" * 81, "f\n", "f\u00e9"])
-def test_bad_film_ids_are_refused(config: StorageConfig, film_id: str) -> None:
-    with pytest.raises(ValueError, match="invalid film id"):
-        FilmStore.open(config, film_id)
+def test_bad_film_ids_are_refused(config: StorageConfig) -> None:
+    for film_id in ["", "../x", "Film", "a/b", "a.b", "-x", "x" * 81, "f\n", "f\u00e9"]:
+        with pytest.raises(ValueError, match="invalid film id"):
+            FilmStore.open(config, film_id)
 
 
 NASTY_PARTS = st.sampled_from(
@@ -297,7 +298,7 @@ def test_local_write_that_dies_midway_leaves_old_object_and_no_temp_file(
     assert film.get_verified(old) == b"old clip"
     assert film.manifest() == manifest_before
     assert hidden_files(tmp_path) == []
-    assert film.verify() == []
+    assert film.verify().problems == []
 
 
 def test_local_writer_killed_midway_never_exposes_a_partial_file(tmp_path: Path) -> None:
@@ -332,13 +333,14 @@ def test_local_writer_killed_midway_never_exposes_a_partial_file(tmp_path: Path)
 # --------------------------------------------------------------------------- URLs
 
 
-def test_presigned_url_downloads_the_bytes(s3_bucket: S3Bucket) -> None:
+def test_presigned_url_downloads_the_bytes(any_s3_bucket: S3Bucket) -> None:
+    s3_bucket = any_s3_bucket
     film = FilmStore.open(s3_bucket.config, "film-1")
     data = os.urandom(200_000)
     film.put("final/film.mp4", data, "video/mp4")
     url = film.url("final/film.mp4", expires_s=600)
     assert url.startswith(s3_bucket.config.endpoint_url) and "X-Amz-Signature=" in url
-    assert FAKE_SECRET_ACCESS_KEY not in url
+    assert s3_bucket.server.secret_access_key not in url
     response = httpx.get(url)
     assert response.status_code == 200 and response.content == data
 
@@ -370,7 +372,7 @@ def test_concurrent_threads_lose_no_manifest_entry(config: StorageConfig) -> Non
     manifest = film.manifest()
     assert set(manifest["artifacts"]) == {f"w{w}/a{i}.bin" for w in range(8) for i in range(8)}
     assert all(manifest[f"progress_{w}"] == 4 for w in range(8))
-    assert film.verify() == []
+    assert film.verify().problems == []
 
 
 def _process_writer(config_json: str, worker: int, count: int, barrier: multiprocessing.synchronize.Barrier) -> None:
@@ -398,12 +400,13 @@ def test_concurrent_processes_lose_no_manifest_entry(config: StorageConfig) -> N
 
     film = FilmStore.open(config, "shared-film")
     assert set(film.manifest()["artifacts"]) == {f"p{w}/a{i}.bin" for w in range(workers) for i in range(count)}
-    assert film.verify() == []
+    assert film.verify().problems == []
 
 
 def test_s3_update_loses_the_race_then_retries_on_fresh_data(s3_bucket: S3Bucket) -> None:
     """Another writer slips in between our read and our write: the conditional PUT refuses ours, we redo it."""
     store, competitor = S3Store(s3_bucket.config), S3Store(s3_bucket.config)
+    store.ensure_writable()  # the conditional-write probe, before we count conditional PUTs
     store.put("films/f/log.txt", b"start", "text/plain")
     seen: list[bytes | None] = []
 
@@ -451,26 +454,32 @@ def test_s3_puts_carry_a_sha256_checksum(s3_bucket: S3Bucket) -> None:
     assert counts["sha256_checksummed_puts"] - before_checksummed == counts["puts"] - before_puts
 
 
-def test_film_survives_flaky_s3(moto_s3: MotoS3) -> None:
+@pytest.mark.parametrize("server", ["moto_s3", "rgw"])
+def test_film_survives_flaky_s3(request: pytest.FixtureRequest, server: str) -> None:
     """60 objects + manifest updates through ~20% faults: all arrive, all verify, nothing partial ever shows."""
     plan = FaultPlan(rate=0.2, seed=20261124, stall_s=1.0)
-    report = run_film_through_faults(moto_s3, plan, objects=60, workers=6, read_timeout=0.5)
-    print(f"\nflaky S3: {report}")
+    report = run_film_through_faults(request.getfixturevalue(server), plan, objects=60, workers=6, read_timeout=0.5)
+    print(f"\nflaky S3 ({server}): {report}")
 
     assert report.artifacts_lost == 0
     assert report.checksum_mismatches == 0
     assert report.partial_objects_seen == 0
+    assert report.objects_watched >= 30, "the watcher saw too few objects to prove anything"
     assert report.faults_injected >= 0.1 * report.requests and len(report.faults) >= 5  # the faults really happened
-    assert report.rejected_by_server >= report.faults.get("truncate_body", 0)  # damaged bodies refused, not stored
+    if report.rejected_by_server is not None:  # moto's fidelity layer counts what the server refused
+        assert report.rejected_by_server >= report.faults.get("truncate_body", 0)  # damaged bodies refused, not stored
 
 
 @pytest.mark.parametrize(("kind", "in_a_row"), [("truncate_body", 2), ("cut_response", 2), ("reset_after", 1)])
-def test_each_damaging_fault_is_survived(s3_bucket: S3Bucket, kind: str, in_a_row: int) -> None:
+def test_each_damaging_fault_is_survived(any_s3_bucket: S3Bucket, kind: str, in_a_row: int) -> None:
     """Every request hit: bodies cut in transit, replies cut short, replies lost after the server acted.
 
     reset_after on the manifest's conditional PUT is the subtle one: boto3's retry is refused
     (412) because our own first attempt already landed; the store must notice, not loop.
+    RGW 16 ignores x-amz-checksum-sha256: it catches a cut body by the signed payload hash over
+    HTTP, and by Content-MD5 over HTTPS (where boto3 does not sign the payload).
     """
+    s3_bucket = any_s3_bucket
     plan = FaultPlan(rate=1.0, seed=1, weights={kind: 1.0}, max_consecutive=in_a_row)
     with FlakyProxy(s3_bucket.config.endpoint_url, plan) as proxy:
         film = FilmStore(S3Store(s3_bucket.config.model_copy(update={"endpoint_url": proxy.url})), "film-1")
@@ -479,7 +488,7 @@ def test_each_damaging_fault_is_survived(s3_bucket: S3Bucket, kind: str, in_a_ro
         assert film.get_verified(ref) == data and film.reuse("clips/seg-00.mp4") == ref
     assert proxy.counts[kind] >= 2 * in_a_row
     direct = FilmStore.open(s3_bucket.config, "film-1")
-    assert direct.get("clips/seg-00.mp4") == data and direct.verify() == []
+    assert direct.get("clips/seg-00.mp4") == data and direct.verify().problems == []
 
 
 # --------------------------------------------------------------------------- preflight and secrets
@@ -496,8 +505,8 @@ def test_local_disk_full_is_one_clear_error_before_the_first_write(tmp_path: Pat
 
 
 def test_local_low_free_space_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = storage.shutil.disk_usage
-    monkeypatch.setattr(storage.shutil, "disk_usage", lambda path: real(path)._replace(free=3 * 2**20))
+    real = storage.local.shutil.disk_usage
+    monkeypatch.setattr(storage.local.shutil, "disk_usage", lambda path: real(path)._replace(free=3 * 2**20))
     with pytest.raises(StorageError, match="only 3 MiB free"):
         LocalStore(tmp_path).check_writable()
 

@@ -689,7 +689,7 @@ def kill_and_resume(ws: Workspace, film: SmallFilm, phase: str) -> ResumeOutcome
         expected=units_expected(film, after, store),
         finished_before=finished,
         rerun_calls=rerun_log.calls(),
-        bad_after=store.verify(),
+        bad_after=store.verify().problems,
         film=film_path,
         rerun_error="" if film_path else rerun.tail(),
     )

@@ -10,7 +10,9 @@ front of it (:class:`S3Fidelity`) adds them back, the way AWS documents them:
   then stores in two steps, so two racing writers could both pass; here they are serialised.
 
 Fixtures: ``moto_s3`` (one server per session), ``s3_bucket`` (a fresh bucket per test, fake
-credentials in the environment, and the matching ``StorageConfig``).
+credentials in the environment, and the matching ``StorageConfig``), ``any_s3_bucket`` (the same
+on moto and on Ceph RGW, ``tests/support/rgw.py``: parametrised), ``any_store_config`` (local,
+moto and RGW).
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import boto3
 import pytest
@@ -122,6 +125,8 @@ class MotoS3:
     server: FidelityMotoServer
     endpoint_url: str
     fidelity: S3Fidelity = field(repr=False)
+    access_key_id: str = FAKE_ACCESS_KEY_ID  # any key works while moto's auth is off
+    secret_access_key: str = field(default=FAKE_SECRET_ACCESS_KEY, repr=False)
 
     def client(self, service: str = "s3", key_id: str = "setup", secret: str = "setup") -> Any:
         return boto3.client(
@@ -160,14 +165,32 @@ def start_moto_server() -> MotoS3:
     return MotoS3(server=server, endpoint_url=f"http://{host}:{port}", fidelity=server.fidelity)
 
 
+class S3Server(Protocol):
+    """What the tests need of an S3 server: moto (:class:`MotoS3`) or Ceph RGW (``tests.support.rgw``)."""
+
+    endpoint_url: str
+    access_key_id: str
+    secret_access_key: str
+
+    def client(self) -> Any: ...
+
+    def create_bucket(self, name: str | None = None) -> str: ...
+
+
 @dataclass
 class S3Bucket:
-    """One test's bucket: its name, the StorageConfig pointing at it, and a raw boto3 client."""
+    """One test's bucket: its name, the StorageConfig pointing at it, a raw boto3 client, its server."""
 
     name: str
     config: StorageConfig
     client: Any
-    moto: MotoS3
+    server: S3Server
+
+    @property
+    def moto(self) -> MotoS3:
+        """The moto server, for tests of moto-only hooks (fidelity counts, auth switch)."""
+        assert isinstance(self.server, MotoS3), "this test needs the moto server"
+        return self.server
 
 
 @pytest.fixture(scope="session")
@@ -177,14 +200,33 @@ def moto_s3() -> Iterator[MotoS3]:
     moto.server.stop()
 
 
+def fresh_bucket(server: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Bucket:
+    """A new bucket on `server`, its credentials in FILMSTITCH_S3_*, and a StorageConfig(kind="s3") for it."""
+    monkeypatch.setenv("FILMSTITCH_S3_ACCESS_KEY_ID", server.access_key_id)
+    monkeypatch.setenv("FILMSTITCH_S3_SECRET_ACCESS_KEY", server.secret_access_key)
+    name = server.create_bucket()
+    config = StorageConfig(kind="s3", bucket=name, prefix="studio", endpoint_url=server.endpoint_url, region=REGION)
+    return S3Bucket(name=name, config=config, client=server.client(), server=server)
+
+
 @pytest.fixture
 def s3_bucket(moto_s3: MotoS3, monkeypatch: pytest.MonkeyPatch) -> S3Bucket:
-    """A fresh bucket, fake credentials in FILMSTITCH_S3_*, and a StorageConfig(kind="s3") for it."""
-    monkeypatch.setenv("FILMSTITCH_S3_ACCESS_KEY_ID", FAKE_ACCESS_KEY_ID)
-    monkeypatch.setenv("FILMSTITCH_S3_SECRET_ACCESS_KEY", FAKE_SECRET_ACCESS_KEY)
-    name = moto_s3.create_bucket()
-    config = StorageConfig(kind="s3", bucket=name, prefix="studio", endpoint_url=moto_s3.endpoint_url, region=REGION)
-    return S3Bucket(name=name, config=config, client=moto_s3.client(), moto=moto_s3)
+    """A fresh moto bucket, fake credentials in FILMSTITCH_S3_*, and a StorageConfig(kind="s3") for it."""
+    return fresh_bucket(moto_s3, monkeypatch)
+
+
+@pytest.fixture(params=["moto", "rgw"])
+def any_s3_bucket(request: pytest.FixtureRequest) -> S3Bucket:
+    """A fresh bucket on moto, then on Ceph RGW: the same test against both servers."""
+    return request.getfixturevalue("s3_bucket" if request.param == "moto" else "rgw_bucket")
+
+
+@pytest.fixture(params=["local", "moto", "rgw"])
+def any_store_config(request: pytest.FixtureRequest, tmp_path: Path) -> StorageConfig:
+    """The same test on a local directory, on moto and on Ceph's RADOS Gateway."""
+    if request.param == "local":
+        return StorageConfig(kind="local", root=str(tmp_path / "store"))
+    return request.getfixturevalue({"moto": "s3_bucket", "rgw": "rgw_bucket"}[request.param]).config
 
 
 # --------------------------------------------------------------------------- a film's worth of writes under faults
@@ -198,10 +240,11 @@ class FaultRunReport:
     manifest_updates: int
     requests: int
     faults: dict[str, int]
-    rejected_by_server: int
+    rejected_by_server: int | None  # counted by moto's fidelity layer; None on other servers
     artifacts_lost: int
     checksum_mismatches: int
     partial_objects_seen: int
+    objects_watched: int  # how many objects the watcher read while the film was written
     seconds: float
 
     @property
@@ -219,7 +262,7 @@ def film_payloads(objects: int, seed: int) -> dict[str, bytes]:
 
 
 def run_film_through_faults(
-    moto: MotoS3, plan: Any, *, objects: int = 60, workers: int = 6, read_timeout: float = 1.0, film_id: str = "flaky-film"
+    server: S3Server, plan: Any, *, objects: int = 60, workers: int = 6, read_timeout: float = 1.0, film_id: str = "flaky-film"
 ) -> FaultRunReport:
     """Write a film's artifacts (and manifest updates) through a FlakyProxy, then audit the bucket.
 
@@ -233,13 +276,14 @@ def run_film_through_faults(
     from filmstitch.storage import FilmStore, S3Store, sha256_hex
     from tests.support.flaky_proxy import FlakyProxy
 
-    settings = Settings(s3_access_key_id=FAKE_ACCESS_KEY_ID, s3_secret_access_key=FAKE_SECRET_ACCESS_KEY)
-    bucket = moto.create_bucket()
+    settings = Settings(s3_access_key_id=server.access_key_id, s3_secret_access_key=server.secret_access_key)
+    bucket = server.create_bucket()
     payloads = film_payloads(objects, plan.seed)
     expected = {key: sha256_hex(data) for key, data in payloads.items()}
-    direct_config = StorageConfig(kind="s3", bucket=bucket, prefix="studio", endpoint_url=moto.endpoint_url, region=REGION)
+    direct_config = StorageConfig(kind="s3", bucket=bucket, prefix="studio", endpoint_url=server.endpoint_url, region=REGION)
     direct = FilmStore(S3Store(direct_config, settings), film_id)
-    rejected_before = moto.fidelity.counts["rejected"]
+    fidelity = server.fidelity if isinstance(server, MotoS3) else None
+    rejected_before = fidelity.counts["rejected"] if fidelity else 0
 
     partial_seen: list[str] = []
     checked: set[str] = set()
@@ -247,8 +291,8 @@ def run_film_through_faults(
 
     def watch() -> None:
         while not done.is_set():
-            for full_key in direct.store.list(f"films/{film_id}/clips"):
-                key = full_key.removeprefix(f"films/{film_id}/")
+            for full_key in direct.store.list(direct.full_key("clips")):
+                key = full_key.removeprefix(f"{film_id}/")
                 if key not in checked:
                     checked.add(key)
                     if sha256_hex(direct.get(key)) != expected[key]:
@@ -256,7 +300,7 @@ def run_film_through_faults(
             done.wait(0.05)
 
     started = time.perf_counter()
-    with FlakyProxy(moto.endpoint_url, plan) as proxy:
+    with FlakyProxy(server.endpoint_url, plan) as proxy:
         flaky_config = direct_config.model_copy(update={"endpoint_url": proxy.url})
         film = FilmStore(S3Store(flaky_config, settings, read_timeout=read_timeout), film_id)
         watcher = threading.Thread(target=watch, daemon=True)
@@ -277,15 +321,16 @@ def run_film_through_faults(
 
     manifest = direct.manifest()["artifacts"]
     lost = [key for key in payloads if key not in manifest or not direct.exists(key)]
-    mismatched = set(direct.verify()) | {key for key, entry in manifest.items() if entry["sha256"] != expected.get(key)}
+    mismatched = set(direct.verify().problems) | {k for k, entry in manifest.items() if entry["sha256"] != expected.get(k)}
     return FaultRunReport(
         objects_written=len(payloads),
         manifest_updates=len(payloads) + objects // 10,
         requests=requests,
         faults=faults,
-        rejected_by_server=moto.fidelity.counts["rejected"] - rejected_before,
+        rejected_by_server=fidelity.counts["rejected"] - rejected_before if fidelity else None,
         artifacts_lost=len(lost),
         checksum_mismatches=len(mismatched),
         partial_objects_seen=len(partial_seen),
+        objects_watched=len(checked),
         seconds=seconds,
     )
