@@ -499,6 +499,7 @@ class Scores(Protocol):
     """A boundary's continuity scores (filmstitch.renderers.qc.KeyframeQc)."""
 
     variants: Sequence[Any]
+    identity: bool
 
     def caption(self, variant: int, names: dict[str, str] | None = None) -> str: ...
 
@@ -508,10 +509,11 @@ SCORE_TIE = 0.02
 
 
 def recommend_keyframe(pictures: Sequence[bytes], previous: bytes | None, scores: Scores | None) -> tuple[int, str]:
-    """(recommended variant, why): the best continuity score (the subjects look like their references), and
-    among near-equal scores the variant that flows best from the previous boundary's pick."""
+    """(recommended variant, why): the best continuity score where it measures identity (the subjects look like
+    their references: an image model), and among near-equal scores, or with no such score, the variant that
+    flows best from the previous boundary's pick."""
     flow = recommend_closest(pictures, previous)
-    values = [v.score for v in scores.variants] if scores else []
+    values = [v.score for v in scores.variants] if scores and scores.identity else []
     if not values or any(value is None for value in values):
         return flow, "the sharpest" if previous is None else "flows best from the previous keyframe"
     top = max(values)

@@ -76,7 +76,9 @@ def test_the_default_keyframe_qc_scores_every_variant_against_the_present_refere
     assert result.variants[2].score == pytest.approx((0.0 + 0.5 * 1.0) / 1.5, abs=1e-4)
     assert result.best == 0 and not result.needs_retry
     drifted = get_renderer("animatic").keyframe_qc(plan, 0, refs, [variants[1], variants[1]])
-    assert drifted.best == 0 and drifted.needs_retry  # its best is under the threshold: worth one re-render
+    # Under the threshold, but a colour measure only informs: it never calls for a retry (identity scores do).
+    assert drifted.best == 0 and not drifted.identity and not drifted.needs_retry
+    assert drifted.model_copy(update={"identity": True}).needs_retry
 
 
 def test_a_keyframe_without_references_is_not_scored(plan) -> None:
@@ -144,10 +146,12 @@ def test_local_gpu_keyframe_qc_uses_the_embedding_model(
 def test_captions_and_the_qc_artifact_say_what_the_form_shows(plan) -> None:
     mira, _bolt, garden = (s.id for s in plan.subjects)
     result = qc.keyframe_qc(0, [{mira: 0.8, garden: 0.5}, {mira: 0.3, garden: 0.2}], {mira: 1.0, garden: 0.5},
-                            "m", 0.6)
+                            "m", 0.6, identity=True)
     names = {s.id: s.name for s in plan.subjects}
     assert result.caption(0, names) == "continuity 0.70 (Mira 0.80, Lunar garden 0.50), recommended"
     assert result.caption(1, names) == "continuity 0.27 (Mira 0.30, Lunar garden 0.20) (below the retry threshold)"
+    colour = result.model_copy(update={"identity": False})
+    assert colour.caption(1, names) == "continuity 0.27 (Mira 0.30, Lunar garden 0.20) (palette drifted)"
     record = qc.qc_artifact([result], [qc.SeamQc(cut=0, ssim=0.9, colour_shift=1.5)])
     assert record["keyframes"][0]["best"] == 0 and record["keyframes"][0]["needs_retry"] is False
     assert record["seams"][0]["ssim"] == 0.9

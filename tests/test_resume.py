@@ -125,14 +125,20 @@ def make() -> FilmResult:
     return make_film(request=SMALL, auto_pick=True)
 
 
-RENDERS = {"reference_variants": 3, "keyframe_variants": 3, "clip": 2}
+RENDER_CALLS = ("reference_variants", "keyframe_variants", "clip")
 WRITES = {"write_script": 1, "describe_characters": 1, "describe_environments": 1, "write_keyframes": 1}
+
+
+def renders(counts: dict[str, int]) -> dict[str, int]:
+    return {name: count for name, count in counts.items() if name in RENDER_CALLS}
 
 
 @pytest.mark.prefect_server
 def test_nothing_changed_nothing_is_made_again(films: Path, calls: Calls) -> None:
     first = make()
-    assert calls.take() == RENDERS | WRITES
+    counts = calls.take()
+    assert {k: counts[k] for k in WRITES} == WRITES and counts["clip"] == 2
+    assert counts["keyframe_variants"] >= 3  # 3 boundaries (and a retry of any weak one: --auto)
     second = make()
     assert calls.take() == {}
     assert second.sha256 == first.sha256
@@ -143,14 +149,14 @@ def test_a_renderer_setting_or_code_change_redoes_the_renders_only(
     films: Path, calls: Calls, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = make()
-    calls.take()
+    made = renders(calls.take())
     monkeypatch.setattr(AnimaticRenderer, "settings_identity", lambda self: {"line_width": 3})
     make()
-    assert calls.take() == RENDERS  # the writer is not called again
+    assert calls.take() == made  # the renders again, and the writer is not called
     # An edit of the drawing code: another code version (here: one more module in its hash).
     monkeypatch.setattr(AnimaticRenderer, "code_modules", (*AnimaticRenderer.code_modules, "filmstitch.models"))
     third = make()
-    assert calls.take() == RENDERS
+    assert calls.take() == made
     assert third.sha256 == first.sha256  # the same code draws the same film: the key changed, not the pixels
     store = FilmStore.open(StorageConfig(root=str(films)), third.film_id)
     assert len(store.manifest()["takes"]["clips/c00"]) == 3  # every take is kept
@@ -167,16 +173,16 @@ def test_a_writer_code_change_redoes_everything_downstream(
     counts = calls.take()
     assert {k: counts.get(k) for k in WRITES} == WRITES
     # The same writer code writes the same plan, so the renders' inputs are unchanged: they are reused.
-    assert not any(counts.get(k) for k in RENDERS)
+    assert renders(counts) == {}
 
 
 @pytest.mark.prefect_server
 def test_a_deleted_folder_is_made_again(films: Path, calls: Calls) -> None:
     first = make()
+    made = calls.take()
     shutil.rmtree(films)
-    calls.take()
     second = make()
-    assert calls.take() == RENDERS | WRITES
+    assert calls.take() == made
     assert Path(second.location).is_file() and second.sha256 == first.sha256
 
 

@@ -397,7 +397,7 @@ class LocalGpuRenderer(Renderer):
         with _ENGINES.run("qc") as scorer:
             similarities = scorer.similarity_pngs(variants, pngs)
             method = scorer.method
-        return qc.keyframe_qc(index, similarities, weights, method, settings.qc_threshold)
+        return qc.keyframe_qc(index, similarities, weights, method, settings.qc_threshold, identity=True)
 
 
 # ------------------------------------------------------------------------------ Modal
@@ -461,7 +461,8 @@ class ModalRenderer(Renderer):
     ) -> qc.KeyframeQc:
         pngs, weights = qc_request(plan, index, references, self.settings)
         result = self._call(self.settings.modal_image_cls, "variant_scores", variant_pngs=variants, reference_pngs=pngs)
-        return qc.keyframe_qc(index, result["similarities"], weights, result["method"], self.settings.qc_threshold)
+        return qc.keyframe_qc(index, result["similarities"], weights, result["method"], self.settings.qc_threshold,
+                              identity=True)
 
 
 def require_modal_credentials() -> None:

@@ -32,8 +32,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 #: Bins per RGB channel of the colour histogram (8^3 = 512 colours).
 HISTOGRAM_BINS = 8
-#: Below this colour-histogram overlap a boundary is worth a retry (a variant sharing under a third of its
-#: colours with its references has drifted from their palette).
+#: Below this colour-histogram overlap a variant has drifted from its references' palette (shown in the form).
+#: It never calls for a retry: a keyframe shows the whole set, a reference sheet a figure on a plain ground,
+#: so most animatic keyframes overlap their references by under a third (10 of the default film's 11 did),
+#: and another take of the same figures has the same colours.
 HISTOGRAM_THRESHOLD = 0.35
 HISTOGRAM_METHOD = "colour-histogram intersection (no image model: shared colours, not identity)"
 SEAM_METHOD = "SSIM and mean-colour delta E (CIELAB) between the frames either side of the cut"
@@ -54,6 +56,9 @@ class KeyframeQc(BaseModel):
 
     index: int
     method: str
+    identity: bool = Field(False, description="The score measures who and what is shown (an image-embedding "
+                           "model): it ranks the variants and can call for a retry. A colour measure (the "
+                           "animatic's) is shown for information only.")
     threshold: float | None = Field(description="Under this best score the boundary is worth one re-render.")
     variants: list[VariantQc]
 
@@ -66,7 +71,7 @@ class KeyframeQc(BaseModel):
     @property
     def needs_retry(self) -> bool:
         best = self.best
-        if best is None or self.threshold is None:
+        if best is None or self.threshold is None or not self.identity:
             return False
         return self.variants[best].score < self.threshold
 
@@ -78,7 +83,8 @@ class KeyframeQc(BaseModel):
             return "continuity: not scored (no reference present)"
         parts = ", ".join(f"{(names or {}).get(sid, sid)} {value:.2f}" for sid, value in row.similarity.items())
         flag = ", recommended" if variant == self.best else ""
-        low = " (below the retry threshold)" if self.threshold is not None and row.score < self.threshold else ""
+        under = self.threshold is not None and row.score < self.threshold
+        low = (" (below the retry threshold)" if self.identity else " (palette drifted)") if under else ""
         return f"continuity {row.score:.2f} ({parts}){flag}{low}"
 
 
@@ -105,6 +111,7 @@ def keyframe_qc(
     weights: dict[str, float],
     method: str,
     threshold: float | None,
+    identity: bool = False,
 ) -> KeyframeQc:
     """Scores per variant (subject id -> similarity) turned into a :class:`KeyframeQc` with weighted means."""
     variants = []
@@ -114,7 +121,7 @@ def keyframe_qc(
         if row and total > 0:
             score = round(sum(weights.get(name, 1.0) * value for name, value in row.items()) / total, 4)
         variants.append(VariantQc(variant=k, similarity=dict(row), score=score))
-    return KeyframeQc(index=index, method=method, threshold=threshold, variants=variants)
+    return KeyframeQc(index=index, method=method, identity=identity, threshold=threshold, variants=variants)
 
 
 # ------------------------------------------------------------------------------- plain image statistics

@@ -561,15 +561,18 @@ PHASE_GATES: dict[str, Fault] = {
 WRITER_OUTPUTS = {
     "write_script": "plan/script.json",
     "describe_characters": "plan/characters.json",
-    "describe_environments": "plan/environments.json",
+    "describe_environments": "plan/locations.json",
     "write_keyframes": "plan/keyframes.json",
 }
 
 
 def units_expected(film: SmallFilm, artifacts: dict[str, dict], store: FilmStore) -> dict[str, int]:
     """How many calls of each backend method a whole film needs."""
+    # Keyframes: one take per boundary, and one more for each boundary --auto drew again (weak continuity).
+    takes = store.manifest().get("takes", {})
+    keyframe_takes = sum(len(t) for part, t in takes.items() if part.startswith("keyframes/"))
     units = dict.fromkeys(WRITER_OUTPUTS, 1) | {
-        "keyframe_variants": film.segments + 1,
+        "keyframe_variants": max(film.segments + 1, keyframe_takes),
         "clip": film.segments,
         "concat": 1,
     }
@@ -583,7 +586,9 @@ def units_finished(film: SmallFilm, artifacts: dict[str, dict]) -> dict[str, int
     per_image_unit = 2 * film.variants
 
     def complete_groups(prefix: str) -> int:
-        groups = Counter(key.split("/")[1] for key in artifacts if key.startswith(prefix))
+        """Takes (`<prefix><part>/take-<n>/...`) whose every variant is stored, picture and thumbnail."""
+        groups = Counter(tuple(key.split("/")[1:3]) for key in artifacts
+                         if key.startswith(prefix) and key.endswith((".png", ".jpg")))
         return sum(1 for n in groups.values() if n >= per_image_unit)
 
     finished = {method: int(key in artifacts) for method, key in WRITER_OUTPUTS.items()}
