@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 #: Where in the form's JSON schema the rows are, for every client that answers a checkpoint.
 SCHEMA_KEY = "filmstitch"
 #: `3:1`, `lena:2`, `env_lighthouse:0`, separated by spaces, commas or semicolons.
-CHANGE = re.compile(r"(?P<tag>[A-Za-z0-9_]+)\s*[:=]\s*(?P<variant>\d+)")
+CHANGE = re.compile(r"(?P<tag>[A-Za-z0-9_]+)\s*[:=]\s*(?P<variant>[0-9]+)", re.ASCII)
 MAX_ASKS = 20
 
 #: `ask(checkpoint, note, attempt) -> the form's answer, or None when nobody answered in time`.

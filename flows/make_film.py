@@ -95,8 +95,8 @@ def make_film(
     end_with_parent()
     settings = Settings()
     timeout = pause_timeout_s if pause_timeout_s is not None else settings.pause_timeout_s
-    with stage("start"):
-        film, request = open_film(request, film_id, timeout)
+    # Bad input and missing backends are refused here with their own clear error (nothing is written yet).
+    film, request = open_film(request, film_id, timeout)
     store = film.store()
 
     with stage("writing"):

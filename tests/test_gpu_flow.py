@@ -12,6 +12,7 @@ from filmstitch.settings import StorageConfig
 from filmstitch.storage import FilmStore
 from filmstitch.video import decode_frames, probe
 from filmstitch.flows.make_film import make_film
+from filmstitch.models import FilmRequest
 from tests.support.tiny_gpu import save_tiny_weights
 
 
@@ -24,16 +25,16 @@ def test_make_film_with_the_local_gpu_renderer_on_tiny_pipelines(
     monkeypatch.setenv("FILMSTITCH_STORAGE_DIR", str(tmp_path / "films"))
     gpu_renderers._ENGINES.reset()
     try:
-        result = make_film(
+        result = make_film(request=FilmRequest(
             idea="a stranded astronaut on the moon walks around and discovers nature",
             segments=2, seconds_per_segment=1.0, width=128, height=128, fps=8, seed=3, variants=2,
-            auto_pick=True, writer="offline", renderer="local-gpu",
-        )
+            writer="offline", renderer="local-gpu", sound=False,
+        ), auto_pick=True)
     finally:
         gpu_renderers._ENGINES.reset()
 
     assert result.renderer == "local-gpu" and result.picks.auto is True
-    film = Path(result.location.removeprefix("file://"))
+    film = Path(result.location)
     info = probe(film)
     # 2 segments x 8 frames + the closing keyframe: every boundary frame once.
     assert (info.codec, info.width, info.height, info.fps, info.frames) == ("h264", 128, 128, 8.0, 17)
