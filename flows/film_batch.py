@@ -136,8 +136,9 @@ def make_one_film(idea: str, film: FilmSettings) -> FilmOutcome:
     started = time.monotonic()
     try:
         request = FilmRequest(idea=idea, **film.model_dump())
-    except ValidationError as exc:
-        return FilmOutcome(idea=idea, status="failed", duration_s=0.0, error=failure_reason(exc))
+    except ValidationError as exc:  # refused before any work, and reported like any failed film
+        duration = max(0.01, round(time.monotonic() - started, 2))
+        return FilmOutcome(idea=idea, status="failed", duration_s=duration, error=failure_reason(exc))
     subflow = make_film.with_options(flow_run_name=f"batch-{slugify(idea, 40)}")
     state: State = subflow(request=request, auto_pick=True, return_state=True)
     duration = round(time.monotonic() - started, 2)

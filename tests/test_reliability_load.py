@@ -100,7 +100,7 @@ def test_five_films_at_once_each_stay_in_their_own_prefix(
         f"{prefect_api}/flow_runs/filter",
         json={"flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}, "sort": "START_TIME_DESC", "limit": 50},
     ).json()
-    assert set(IDEAS) <= {r["parameters"].get("idea") for r in runs_on_server}
+    assert set(IDEAS) <= {(r["parameters"].get("request") or {}).get("idea") for r in runs_on_server}
 
 
 def test_the_same_film_twice_at_once_gives_one_intact_film(

@@ -55,7 +55,9 @@ from filmstitch.video import ffmpeg_exe
 
 TARGET_LUFS = -16.0
 TARGET_TP = -2.0
-TARGET_LRA = 11.0
+#: loudnorm keeps one linear gain only while the measured loudness range is within this target (it falls back to
+#: dynamic compression above it): a film of narration, dialogue and ambience measures 10-16 LU, so 20.
+TARGET_LRA = 20.0
 #: Level of speech before normalisation (RMS of its audible windows) and of the ambience relative to it.
 SPEECH_RMS_DB = -20.0
 AMBIENCE_DB = -9.0

@@ -495,7 +495,7 @@ def film_frames(path: Path) -> np.ndarray:
 def stored_frames(store: FilmStore, tmp: Path) -> np.ndarray:
     """Decoded frames of the film.mp4 in `store` (verified against its manifest first)."""
     entry = store.manifest()["artifacts"]["film.mp4"]
-    ref = store.reuse("film.mp4")
+    ref = store.reuse("film.mp4", entry.get("reuse_key"))
     assert ref is not None and ref.sha256 == entry["sha256"], "film.mp4 is missing or does not match its manifest"
     path = tmp / f"{store.film_id}-film.mp4"
     path.write_bytes(store.get_verified(ref))
