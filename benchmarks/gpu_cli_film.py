@@ -94,20 +94,21 @@ def main() -> None:
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=args.timeout)
     wall = round(time.monotonic() - started, 1)
     (args.out / "make.log").write_text(done.stdout + "\n---\n" + done.stderr)
+    args.out.joinpath("result.json").write_text("")  # filled below
     result: dict = {"weights_written_s": weights_s, "weights": written, "command": " ".join(command[2:]),
                     "returncode": done.returncode, "wall_s": wall, "peak_gpu_mib": memory.peak}
     if done.returncode == 0:
         film = Path(done.stdout.strip().splitlines()[-1])
         manifest = json.loads((film.parent / "manifest.json").read_text())
-        probe = json.loads(subprocess.run(
-            ["ffprobe", "-v", "error", "-count_frames", "-show_streams", "-show_format", "-of", "json", str(film)],
-            capture_output=True, text=True, check=False).stdout or "{}")
-        video = next((s for s in probe.get("streams", []) if s.get("codec_type") == "video"), {})
-        result |= {"film": str(film), "stages_s": stage_times(manifest), "frames": video.get("nb_read_frames"),
-                   "duration_s": probe.get("format", {}).get("duration"),
-                   "size": f"{video.get('width')}x{video.get('height')}"}
+        from filmstitch.video import probe
+
+        info = probe(film, count_frames=True)
+        result |= {"film": str(film), "stages_s": stage_times(manifest), "frames": info.frames,
+                   "duration_s": round(info.duration, 3), "size": f"{info.width}x{info.height}", "fps": info.fps,
+                   "film_bytes": film.stat().st_size}
     else:
         result["stderr_tail"] = done.stderr[-3000:]
+    (args.out / "result.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
 
 
