@@ -45,3 +45,16 @@ def test_nothing_refers_to_files_outside_the_repository() -> None:
             if outside.search(line):
                 found.append(f"{name}:{number}: {line.strip()[:80]}")
     assert not found, "\n".join(found[:20])
+
+
+def test_the_top_level_folders_are_imported_as_filmstitch_subpackages() -> None:
+    """`import flows...` from the repository root would load a second copy of the flows and tasks (their
+    Prefect tasks twice over): every import names them as filmstitch.flows, filmstitch.tasks, ..."""
+    top_level = re.compile(r"^\s*(from|import)\s+(flows|tasks|deployments|modal_workers)(\.|\s|$)", re.MULTILINE)
+    found = [
+        str(path.relative_to(REPO))
+        for folder in ("filmstitch", "flows", "tasks", "deployments", "modal_workers", "tests", "benchmarks")
+        for path in (REPO / folder).rglob("*.py")
+        if "__pycache__" not in path.parts and top_level.search(path.read_text(errors="replace"))
+    ]
+    assert not found, found
