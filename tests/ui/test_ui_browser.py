@@ -114,7 +114,7 @@ def test_the_default_film_from_the_run_form_to_the_artifacts_tab(served_deployme
     assert "takes the recommended picks" in dialog.inner_text()
     check_every_variant_is_seen(page, dialog, 3 * len(references.rows), "02-checkpoint-1")
     dialog.get_by_role("button", name="Submit").click()
-    page.get_by_text("Flow run resumed").wait_for()
+    page.get_by_text("Flow run resumed").first.wait_for()  # the toast (the run's page may say it too)
 
     # 3. Checkpoint 2 of the default film: 11 boundaries x 3 variants, seen at both screen sizes.
     keyframes = films.wait_for_checkpoint(run["id"], after=references, timeout_s=300)
@@ -128,10 +128,14 @@ def test_the_default_film_from_the_run_form_to_the_artifacts_tab(served_deployme
             dialog.get_by_role("button", name="Close").click()
     # The field is labelled in words and says how to answer; a change is typed, the rest keep their stars.
     changed = (keyframes.recommended["3"] + 1) % 3
-    dialog.get_by_label("Changes (Optional)", exact=True).fill(f"3:{changed}")
+    assert "Changes" in dialog.inner_text() and "Empty: the recommended picks" in dialog.inner_text()
+    changes = dialog.get_by_role("textbox")
+    assert changes.count() == 1, "the keyframe form has one text field, Changes"
+    changes.scroll_into_view_if_needed()
+    changes.fill(f"3:{changed}")
     shot(page, "04-checkpoint-2-answered")
     dialog.get_by_role("button", name="Submit").click()
-    page.get_by_text("Flow run resumed").wait_for()
+    page.get_by_text("Flow run resumed").first.wait_for()  # the toast (the run's page may say it too)
 
     # 4. The finished run: the film is the one card under "Flow run" in the Artifacts tab: poster and a link
     #    that plays in the browser.
