@@ -227,14 +227,18 @@ def test_the_first_keyframe_page_of_an_eight_minute_film_and_accepting_the_later
         dialog = open_resume_dialog(page, "choose the keyframes")
         assert "part 1 of" in dialog.inner_text()
         check_every_variant_is_seen(page, dialog, 3 * len(first.rows), "09-eight-minutes-page-1-1366x768")
-        box = dialog.get_by_label("Accept the recommendations for all later scenes")
+        # The UI draws the boolean field as a switch under its title (the form's only switch).
+        title = dialog.get_by_text("Accept the recommendations for all later scenes")
+        box = dialog.get_by_role("switch")
+        assert box.count() == 1 and title.is_visible()
         box.scroll_into_view_if_needed()
-        assert box.evaluate(ON_TOP), "the accept-the-rest box is hidden"
-        box.check()
+        assert box.evaluate(ON_TOP) and title.evaluate(ON_TOP), "the accept-the-rest switch is hidden"
+        assert not box.is_checked()
+        box.click()
         assert box.is_checked()
         shot(page, "10-eight-minutes-accept-the-rest")
         dialog.get_by_role("button", name="Submit").click()
-        page.get_by_text("Flow run resumed").wait_for()
+        page.get_by_text("Flow run resumed").first.wait_for()  # the toast (the run's page may say it too)
 
         # Every later page is decided by that tick: saved as the person's acceptance, and no pause follows.
         saved = wait_for(lambda: (picks := sorted((film / "picks").glob("keyframes-*-of-*.json"))) and
