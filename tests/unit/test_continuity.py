@@ -17,7 +17,7 @@ from filmstitch.tasks.write import assemble_plan
 from tests.support.fake_anthropic import FakeAnthropic
 from tests.support.film_author import LATE_OUTFIT, FilmAuthor
 from tests.support.plans import offline_plan
-from tests.test_claude_writer import make_writer, write_film
+from tests.unit.test_claude_writer import make_writer, write_film
 
 IDEAS = [
     "a stranded astronaut on the moon walks around and discovers nature",

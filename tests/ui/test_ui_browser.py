@@ -25,7 +25,7 @@ from playwright.sync_api import sync_playwright  # pip install playwright (the `
 
 from filmstitch.app.client import FilmStitchClient
 from filmstitch.checkpoints import keyframe_pages
-from filmstitch.models import FilmPlan
+from filmstitch.models import FilmPlan, FilmRequest
 from tests.support.served import REPO, Served
 
 pytestmark = pytest.mark.prefect_server
@@ -106,7 +106,8 @@ def test_the_default_film_from_the_run_form_to_the_artifacts_tab(served_deployme
     page.get_by_role("button", name="Submit").click()
     page.wait_for_url("**/deployments/deployment/**")
     run = wait_for(lambda: find_run(api, run_name), "the run to be created", 30)
-    assert run["parameters"]["request"]["idea"] == idea and "segments" not in run["parameters"]["request"]
+    # The form sends every field it shows, at the defaults it shows: the request is the default film's.
+    assert FilmRequest.model_validate(run["parameters"]["request"]) == FilmRequest(idea=idea)
 
     # 2. Checkpoint 1: a row per character and location; every variant seen; Submit as shown takes the stars.
     references = films.wait_for_checkpoint(run["id"], timeout_s=300)
