@@ -1,5 +1,6 @@
 """Phase 3, assembly: the clips joined into the picture (stream copy when possible), then the mix and the
-subtitle track muxed in (and the subtitles burnt into the picture when the request asks for it)."""
+subtitle track muxed in (and the subtitles burnt into the picture when the request asks for it), then a
+chapter mark per scene."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from filmstitch.sound import stage as sound_stage
 from filmstitch.storage import ArtifactRef
 from filmstitch.tasks.common import STAGE, FilmContext
 from filmstitch.tasks.sound import SoundRef, stored_cues
-from filmstitch.video import concat_mp4, probe
+from filmstitch.video import add_chapters, concat_mp4, probe, scene_chapters
 
 FILM = "film.mp4"
 
@@ -24,7 +25,8 @@ def assemble_film(film: FilmContext, plan: FilmPlan, clips: list[ArtifactRef], s
     maker = {"name": "ffmpeg", "code": code_version("filmstitch.video", "filmstitch.tasks.assemble")}
     inputs = {"clips": list(checksums(dict(enumerate(clips))).values()),
               "sound": checksums({"mix": sound.mix, "cues": sound.cues}) if sound else None,
-              "burn_subtitles": plan.request.burn_subtitles, "language": plan.script.language}
+              "burn_subtitles": plan.request.burn_subtitles, "language": plan.script.language,
+              "chapters": chapter_inputs(plan)}
     reuse_key = key_of("film", maker, **inputs)
     store = film.store()
     reused = store.reuse(FILM, reuse_key)
@@ -45,6 +47,7 @@ def assemble_film(film: FilmContext, plan: FilmPlan, clips: list[ArtifactRef], s
             film_path.write_bytes(sound_stage.mux_film(
                 picture.read_bytes(), store.get_verified(sound.mix), stored_cues(store, sound),
                 plan.script.language, burn=plan.request.burn_subtitles))
+        mark_scenes(film_path, plan)
         info = probe(film_path)
         return store.put(
             FILM,
@@ -59,5 +62,18 @@ def assemble_film(film: FilmContext, plan: FilmPlan, clips: list[ArtifactRef], s
             width=info.width,
             height=info.height,
             sound=sound is not None,
+            chapters=len(scene_chapters(plan)),
             clips=[clip.key for clip in clips],
         )
+
+
+def chapter_inputs(plan: FilmPlan) -> dict:
+    """What the chapter marks are made of (part of the film's reuse key)."""
+    return {"title": plan.script.title, "fps": plan.request.fps,
+            "marks": [chapter.model_dump() for chapter in scene_chapters(plan)]}
+
+
+def mark_scenes(film_path: Path, plan: FilmPlan) -> None:
+    """A chapter mark per scene, titled with the scene's title, and the film's title (stream copy)."""
+    film_path.write_bytes(add_chapters(film_path.read_bytes(), scene_chapters(plan), plan.request.fps,
+                                       title=plan.script.title))
