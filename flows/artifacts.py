@@ -75,12 +75,13 @@ def publish_film(film: FilmContext, plan: FilmPlan, made: ArtifactRef, poster: V
     link = film_link(store, made.key)
     poster_url = film_link(store, poster.thumb.key) or images.data_uri(store.get_verified(poster.thumb))
     meta = made.meta
-    lines = [f"# {md(plan.script.title)}"]
+    # The poster is a picture of its own, never inside the link: the Prefect UI's markdown renderer shows an
+    # image inside a link as its raw markdown text.
+    lines = [f"# {md(plan.script.title)}", f"![Poster: the first keyframe]({poster_url})"]
     if link:
-        lines += [f"[![Poster: the first keyframe]({poster_url})]({link})", f"**[\u25b6 Play the film]({link})**"]
+        lines += [f"**[\u25b6 Play the film]({link})**"]
     else:
-        lines += [f"![Poster: the first keyframe]({poster_url})",
-                  "Run `filmstitch server` to watch local films from the browser."]
+        lines += ["Run `filmstitch server` to watch local films from the browser."]
     lines += [
         f"`{location.replace('`', '')}`",  # a code span shows its text literally: no escaping inside
         f"{meta.get('duration_s')} s, {meta.get('width')}x{meta.get('height')} at {meta.get('fps')} fps, "

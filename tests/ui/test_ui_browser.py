@@ -155,6 +155,8 @@ def test_the_default_film_from_the_run_form_to_the_artifacts_tab(served_deployme
     shot(page, "05-artifacts-tab")
     page.locator(".flow-run-artifacts .artifact-card").first.click()
     page.get_by_text("Play the film").first.wait_for()
+    card_text = page.locator(".artifact-data-markdown").inner_text()
+    assert "![" not in card_text and "](" not in card_text, f"the card shows raw markdown: {card_text[:300]}"
     poster = page.locator("img[alt='Poster: the first keyframe']")
     seen = poster.evaluate(SEEN)
     assert seen["loaded"] and seen["hits"] == 9, seen
