@@ -59,6 +59,8 @@ class Renderer(ABC):
     #: How this renderer edits a keyframe (``KeyframeEdit``): "restage" changes the plan's staging and draws the
     #: keyframe again (the clips follow the new staging); "pixels" edits the picture with an image model.
     edit_mode: ClassVar[Literal["restage", "pixels"]] = "pixels"
+    #: What "restage" can change, for messages ("positions, poses, ...").
+    restage_abilities: ClassVar[str] = ""
 
     def settings_identity(self) -> dict[str, Any]:
         """Settings that change what the renderer makes (steps, guidance, weights...; never secrets)."""

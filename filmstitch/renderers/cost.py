@@ -62,11 +62,15 @@ class Estimate(BaseModel):
         """One line: "Will render ...: about 31 GPU-seconds; the writer is not called."."""
         if not self.parts:
             return "Nothing to render (the takes exist): the film is joined again; the writer is not called."
-        renders = "; ".join(f"{p.what} ~{p.seconds:.1f} {p.on}-s" for p in self.parts)
-        totals = [f"about {total:.0f} {on}-seconds" for on, total in (("GPU", self.gpu_seconds),
-                                                                     ("CPU", self.cpu_seconds)) if total]
+        renders = "; ".join(f"{p.what} ~{_seconds(p.seconds)} {p.on}-s" for p in self.parts)
+        totals = [f"about {_seconds(total)} {on}-seconds" for on, total in (("GPU", self.gpu_seconds),
+                                                                          ("CPU", self.cpu_seconds)) if total]
         writer = f"the writer: about {self.writer_tokens} tokens" if self.writer_tokens else "the writer is not called"
         return f"Will render {renders}: {' + '.join(totals)}; {writer}."
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.1f}" if value < 10 else f"{value:.0f}"
 
 
 def seconds(renderer: str, plan: FilmPlan, work: Work, count: int, settings: object | None = None) -> float:

@@ -192,15 +192,18 @@ class FilmStore:
                                    "created_at": entry.get("written_at")})
         return {part: sorted(takes, key=lambda t: t["take"]) for part, takes in sorted(table.items())}
 
-    def describe_take(self, part: str, take: int, **about: Any) -> None:
+    def describe_take(self, part: str, take: int, *, made_since: str | None = None, **about: Any) -> None:
         """Record how a take was made (its seed, an edited prompt, an edit...) beside it in the takes table,
-        for `filmstitch takes` and for switching back to it. Merged into what is recorded already."""
+        for `filmstitch takes` and for switching back to it. Merged into what is recorded already; with
+        `made_since` (a time from `now_iso`), only if the take was made since then (a take that was reused,
+        not made, keeps its own story)."""
         validate_key(part)
 
         def record(manifest: dict[str, Any]) -> None:
             for entry in manifest.setdefault("takes", {}).setdefault(part, []):
                 if entry["take"] == take:
-                    entry["about"] = {**entry.get("about", {}), **about}
+                    if made_since is None or str(entry.get("created_at", "")) >= made_since:
+                        entry["about"] = {**entry.get("about", {}), **about}
                     return
             raise StorageError(f"{part} of film {self.film_id} has no take {take}")
 

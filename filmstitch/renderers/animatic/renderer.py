@@ -180,6 +180,7 @@ class AnimaticRenderer(Renderer):
     name = "animatic"
     code_modules = ("filmstitch.renderers.animatic",)
     edit_mode = "restage"
+    restage_abilities = CAN_DO
 
     def __init__(self, chapters: bool = True) -> None:
         """`chapters`: each clip shows its segment's number and title for its first seconds."""
