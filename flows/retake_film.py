@@ -187,10 +187,10 @@ def new_keyframe_take(
     current = state.keyframes[index]
     current_seeds = [v.seed for v in take_in_use(film, state, index)]
     take_seed = retake.seed
-    plan_changed = False
+    plan_changed, note = False, None
     if edit is not None and renderer.edit_mode == "restage":
-        plan, message = restaged_plan(film, plan, index, edit)
-        logger.info(message)
+        plan, note = restaged_plan(film, plan, index, edit)
+        logger.info(note)  # what was re-staged, and plainly what could not be
         plan_changed = True
     if retake.prompt is not None:
         plan = with_keyframe(plan, plan.keyframes[index].model_copy(update={"prompt": retake.prompt}))
@@ -209,7 +209,7 @@ def new_keyframe_take(
             seeds = edit_seeds(plan, index, len(sources) if redraw else variants, take_seed)
             take = edit_keyframe.submit(film, plan, index, sources, state.references, edit, seeds).result()
     about = {"made_by": "retake", "seed": take_seed, "prompt": retake.prompt,
-             "edit": edit_record(edit) if edit else None, **changed_keyframe(state, plan, index)}
+             "edit": edit_record(edit) if edit else None, "note": note, **changed_keyframe(state, plan, index)}
     store.describe_take(keyframe_part(index), take.take, made_since=started,
                         **{k: v for k, v in about.items() if v is not None})
     return plan, take, same_seeds and not (edit is not None and renderer.edit_mode == "pixels")

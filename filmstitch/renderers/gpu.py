@@ -419,10 +419,13 @@ class LocalGpuRenderer(Renderer):
         settings = _ENGINES.configure()[0]
         from filmstitch.engines.runtime import require_dir
 
-        if edit.repaints:
-            require_dir(settings.fill_dir, "FLUX.1-Fill-dev", "FILMSTITCH_GPU_FILL_DIR")
-        else:
-            require_dir(settings.kontext_dir, "FLUX.1-Kontext-dev", "FILMSTITCH_GPU_KONTEXT_DIR")
+        try:  # the weights the edit needs, before any work (a ValueError: bad input for this machine)
+            if edit.repaints:
+                require_dir(settings.fill_dir, "FLUX.1-Fill-dev", "FILMSTITCH_GPU_FILL_DIR")
+            else:
+                require_dir(settings.kontext_dir, "FLUX.1-Kontext-dev", "FILMSTITCH_GPU_KONTEXT_DIR")
+        except FileNotFoundError as exc:
+            raise ValueError(f"cannot edit keyframes here: {exc}") from None
 
     def edit_keyframe(
         self, plan: FilmPlan, index: int, picture: RenderedImage, edit: KeyframeEdit, seeds: list[int]

@@ -50,6 +50,7 @@ POSE_PHRASES = {"kneel": "kneels", "sit": "sits", "wave": "waves", "run": "runs"
                 "reach": "reaches", "look_up": "looks up"}
 FACING_WORDS = {"left": "left", "right": "right", "camera": "camera", "us": "camera", "viewer": "camera",
                 "front": "camera"}
+PRONOUNS = {"she", "her", "he", "him", "his", "they", "them", "their", "it", "its"}
 ARTICLES = {"a", "an", "the", "some", "his", "her", "their", "its"}
 
 
@@ -68,6 +69,7 @@ class _Staging:
     def __init__(self, keyframe: Keyframe, cast: list[str]) -> None:
         self.keyframe = keyframe
         self.cast = cast
+        self.last_named: str | None = None  # "move Bolt left and make him kneel": "him" is Bolt
         self.shot = keyframe.staging.shot
         self.camera_x = keyframe.staging.camera_x
         self.light = keyframe.staging.light
@@ -119,6 +121,7 @@ def _who(staging: _Staging, words: str) -> tuple[str | None, str | None]:
     if absent and not found:
         return None, f"{' and '.join(absent)} {'is' if len(absent) == 1 else 'are'} not in this keyframe"
     if len(found) == 1:
+        staging.last_named = found[0]
         return found[0], None
     if len(found) > 1:
         return None, f"it names {' and '.join(found)}: one character per clause"
@@ -126,6 +129,8 @@ def _who(staging: _Staging, words: str) -> tuple[str | None, str | None]:
         return None, "nobody is in this keyframe"
     if len(names) == 1:  # "her coat", or no one named: the one character in the frame
         return names[0], None
+    if staging.last_named is not None and set(re.findall(r"[a-z]+", words)) & PRONOUNS:
+        return staging.last_named, None  # the character the instruction named last
     return None, f"say who: {' or '.join(names)}"
 
 
@@ -203,7 +208,7 @@ def _move(staging: _Staging, clause: str, words: str) -> str | None:
     if name is None:
         return f"!{why}"
     staging.placements[name]["x"] = PLACES[match[1]]
-    return f"{name} stands {match[0]}"
+    return f"{name} moves {match[0]}"
 
 
 def _prop(staging: _Staging, clause: str, words: str) -> str | None:
