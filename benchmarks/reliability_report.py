@@ -1,4 +1,4 @@
-"""Reliability report: run each fault scenario of issue 6 a few times and print one table.
+"""Reliability report: run each fault scenario a few times and print one table.
 
     python benchmarks/reliability_report.py [--runs 3] [--only crash,flaky-s3,...]
 

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the tests need on a fresh machine, then run them. Extra arguments go to pytest.
+#   bash scripts/test.sh            the whole suite (tests/unit, integration, reliability, ui)
+#   bash scripts/test.sh --fast     the fast lane: tests/unit (no Prefect server, no browser, no S3 server)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,7 +24,11 @@ if [ ! -x .test-servers/node_modules/.bin/s3rver ]; then
 fi
 # The CPU build of torch lies on this machine's disk; pin it so pip never pulls a 5 GB CUDA build.
 python3 -m pip install -q --disable-pip-version-check torch==2.13.0
-python3 -m pip install -q --disable-pip-version-check -e '.[test,gpu,modal]'
+python3 -m pip install -q --disable-pip-version-check -e '.[test,gpu,modal,voice]'
 
 export PREFECT_SERVER_ANALYTICS_ENABLED=false
+if [ "${1:-}" = "--fast" ]; then
+  shift
+  exec python3 -m pytest tests/unit "$@"
+fi
 python3 -m pytest "$@"

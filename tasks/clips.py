@@ -8,7 +8,7 @@ from filmstitch.models import FilmPlan, derive_seed
 from filmstitch.renderers import RenderedImage, get_renderer
 from filmstitch.reuse import clip_inputs, clip_subjects, key_of
 from filmstitch.storage import ArtifactRef
-from filmstitch.tasks.common import STAGE, FilmContext, VariantRef, render_slot
+from filmstitch.tasks.common import STAGE, FilmContext, VariantRef, render_slot, stored_take
 
 
 def clip_seed(plan: FilmPlan, segment: int, take_seed: int | None = None) -> int:
@@ -29,11 +29,8 @@ def render_clip(
     references = {sid: chosen_references[sid] for sid in clip_subjects(plan, segment) if sid in chosen_references}
     renderer = get_renderer(ctx.renderer)
     reuse_key = key_of("clip", renderer.identity(), **clip_inputs(plan, segment, first, last, references, seed))
-    part = f"clips/c{segment:02d}"
     store = ctx.store()
-    take = store.take(part, reuse_key)
-    key = f"{part}/take-{take}.mp4"
-    reused = store.reuse(key, reuse_key)
+    key, reused = stored_take(store, f"clips/c{segment:02d}", reuse_key, ".mp4")
     if reused is not None:
         return reused
 
@@ -43,4 +40,4 @@ def render_clip(
     pictures = {sid: image(ref) for sid, ref in references.items()}
     with render_slot(ctx.renderer):
         mp4 = renderer.clip(plan, segment, image(first), image(last), pictures, seed)
-    return store.put(key, mp4, "video/mp4", reuse_key=reuse_key, stage="clip", segment=segment, seed=seed, take=take)
+    return store.put(key, mp4, "video/mp4", reuse_key=reuse_key, stage="clip", segment=segment, seed=seed)

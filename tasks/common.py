@@ -99,6 +99,13 @@ def render_slot(backend: str) -> Iterator[None]:
             yield
 
 
+def stored_take(store: FilmStore, part: str, reuse_key: str, name: str) -> tuple[str, ArtifactRef | None]:
+    """(where `name` of the take of `part` made from `reuse_key` lives, the artifact there if it is intact):
+    e.g. ("clips/c06/take-3.mp4", None) when that clip is still to be made."""
+    key = f"{part}/take-{store.take(part, reuse_key)}{name}"
+    return key, store.reuse(key, reuse_key)
+
+
 def variant_keys(part: str, take: int, variant: int) -> tuple[str, str]:
     """Where variant `variant` of take `take` of `part` (e.g. "keyframes/k04") lives: picture, thumbnail."""
     return f"{part}/take-{take}/v{variant}.png", f"{part}/take-{take}/v{variant}.jpg"

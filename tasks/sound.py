@@ -21,7 +21,7 @@ from filmstitch.sound import stage
 from filmstitch.sound.subtitles import Cue
 from filmstitch.sound.tracks import LineSpeech, SegmentSpeech
 from filmstitch.storage import ArtifactRef, FilmStore
-from filmstitch.tasks.common import STAGE, FilmContext, render_slot
+from filmstitch.tasks.common import STAGE, FilmContext, render_slot, stored_take
 
 _engines: dict[str, Any] = {}
 _engines_guard = threading.Lock()
@@ -86,17 +86,15 @@ def speak_segment(film: FilmContext, plan: FilmPlan, segment: int) -> SpeechRef:
     engine = voice_engine()
     reuse_key = key_of("speech", sound_identity(engine), **speech_inputs(plan, segment))
     store = film.store()
-    part = f"sound/speech/s{segment:02d}"
-    take = store.take(part, reuse_key)
-    about_key = f"{part}/take-{take}/speech.json"
-    about = store.reuse(about_key, reuse_key)
+    about_key, about = stored_take(store, f"sound/speech/s{segment:02d}", reuse_key, "/speech.json")
     if about is not None:
         lines = [store.reuse(key, reuse_key) for key in json.loads(store.get_verified(about))["wav_keys"]]
         if all(lines):
             return SpeechRef(segment=segment, about=about, lines=lines)
     with render_slot(engine.name):
         speech = stage.speak_segment(plan, segment, engine)
-    wavs = [store.put(f"{part}/take-{take}/line-{line.line}.wav", line.wav, "audio/wav", reuse_key=reuse_key,
+    folder = about_key.rsplit("/", 1)[0]
+    wavs = [store.put(f"{folder}/line-{line.line}.wav", line.wav, "audio/wav", reuse_key=reuse_key,
                       stage="speech", segment=segment, speaker=line.speaker) for line in speech.lines]
     description = speech.model_dump(mode="json", exclude={"lines": {"__all__": {"wav"}}})
     description["wav_keys"] = [wav.key for wav in wavs]
@@ -110,10 +108,7 @@ def make_ambience(film: FilmContext, plan: FilmPlan, location_id: str) -> Artifa
     engine = bed_engine()
     reuse_key = key_of("ambience", sound_identity(engine), **ambience_inputs(plan, location_id))
     store = film.store()
-    part = f"sound/ambience/{location_id}"
-    take = store.take(part, reuse_key)
-    key = f"{part}/take-{take}.wav"
-    reused = store.reuse(key, reuse_key)
+    key, reused = stored_take(store, f"sound/ambience/{location_id}", reuse_key, ".wav")
     if reused is not None:
         return reused
     with render_slot("procedural" if engine is None else engine.name):

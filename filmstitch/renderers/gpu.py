@@ -387,7 +387,7 @@ class LocalGpuRenderer(Renderer):
     code_modules = ("filmstitch.renderers.gpu", "filmstitch.engines")
 
     def settings_identity(self) -> dict[str, Any]:
-        return gpu_settings_identity(_ENGINES.configure())
+        return gpu_settings_identity(_ENGINES.configure()[0])
 
     def reference_variants(self, plan: FilmPlan, subject: Subject, seeds: list[int]) -> list[bytes]:
         request = reference_request(plan, subject, seeds, _ENGINES.configure()[0])

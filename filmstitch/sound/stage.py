@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import pycountry
-
 from filmstitch.models import FilmPlan, derive_seed, stable_hash
 from filmstitch.sound import ambience as amb
 from filmstitch.sound.audio import SAMPLE_RATE, AudioError, from_wav, pauses, speech_bounds
@@ -173,6 +171,8 @@ def mix_film(plan: FilmPlan, speech: Sequence[SegmentSpeech], beds: Mapping[str,
 
 def iso639_2(language: str) -> str:
     """'en' -> 'eng' (the three-letter code MP4 tracks carry); a three-letter code is checked and kept."""
+    import pycountry  # its data loads on first use: only films with sound need it
+
     found = (pycountry.languages.get(alpha_2=language) if len(language) == 2
              else pycountry.languages.get(alpha_3=language))
     if found is None or not hasattr(found, "alpha_3"):

@@ -42,7 +42,7 @@ from filmstitch.storage import (
 from tests.support.flaky_proxy import FaultPlan, FlakyProxy
 from tests.support.s3 import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY, MotoS3, S3Bucket, run_film_through_faults
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Hostile input (issue 6, item 5): the idea, the request, the film id and every checkpoint answer.
+"""Hostile input: the idea, the request, the film id and every checkpoint answer.
 
 Each input is either refused with a clear error before any work, or accepted and handled as plain
 data: it never becomes a path outside the film's storage prefix and never crashes the flow.

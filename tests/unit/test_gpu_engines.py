@@ -227,7 +227,7 @@ def test_no_reference_mode_renders_from_the_text_alone(monkeypatch: pytest.Monke
     assert np.array_equal(pixels(with_refs), pixels(plain))
 
 
-# ----- clip-blend (the seed's blend, kept for comparison)
+# ----- clip-blend (the original averaged-embedding blend, kept for comparison)
 
 
 def expected_reference_vector(clip_dir: Path, images: list[Image.Image], weights: list[float]) -> torch.Tensor:

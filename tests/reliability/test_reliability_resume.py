@@ -1,4 +1,4 @@
-"""Crash and resume, flaky and broken backends (issue 6, items 1 and 3).
+"""Crash and resume, flaky and broken backends.
 
 Item 1: the film's process is SIGKILLed in each phase, at a known point (a backend call that hangs
 until the kill, see ``tests/support/faults.py``), then the same command runs again. A render counter

@@ -17,7 +17,7 @@ from filmstitch.settings import StorageConfig
 from filmstitch.storage import FilmStore
 from filmstitch.tasks.common import VariantRef
 from tests.support.plans import offline_plan
-from tests.test_models import IDEA
+from tests.unit.test_models import IDEA
 
 
 def png(array: np.ndarray) -> bytes:

@@ -66,7 +66,7 @@ def test_processes_on_one_machine_share_the_slots(lock_dir: Path) -> None:
     """Three processes, two slots: never three at once (several flow runs served by `filmstitch server`)."""
     env = {"FILMSTITCH_LOCK_DIR": str(lock_dir), "PATH": "/usr/bin:/bin"}
     processes = [subprocess.Popen([sys.executable, "-c", HOLD, "cpu", "2"], stdout=subprocess.PIPE, text=True,
-                                  env=env | {"PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+                                  env=env | {"PYTHONPATH": str(Path(__file__).resolve().parents[2])})
                  for _ in range(3)]
     results = [json.loads(p.communicate(timeout=60)[0]) for p in processes]
     assert all(p.returncode == 0 for p in processes)

@@ -1,4 +1,4 @@
-"""Concurrency (issue 6, item 4): many films against one Prefect server and one S3 bucket.
+"""Concurrency: many films against one Prefect server and one S3 bucket.
 
 Every film runs in its own process through the real CLI, all at once, sharing the Prefect server,
 the Prefect result folder and the bucket. Each process logs every storage key it touches

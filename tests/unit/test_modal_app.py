@@ -33,7 +33,7 @@ from filmstitch.video import probe
 from tests.support.plans import handmade_plan
 from tests.support.tiny_gpu import save_tiny_weights
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -43,5 +43,5 @@ def test_make_film_with_the_local_gpu_renderer_on_tiny_pipelines(
 
     store = FilmStore.open(StorageConfig(root=str(tmp_path / "films")), result.film_id)
     manifest = store.manifest()
-    assert manifest["renderer"] == "local-gpu" and manifest["status"] == "finished"
+    assert manifest["request"]["renderer"] == "local-gpu" and manifest["status"] == "finished"
     assert store.verify().problems == []

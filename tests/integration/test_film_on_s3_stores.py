@@ -16,15 +16,16 @@ import httpx
 import pytest
 from prefect.settings import PREFECT_API_URL, PREFECT_HOME, PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 
+from filmstitch.models import FilmRequest
 from filmstitch.settings import StorageConfig
 from filmstitch.storage import FilmStore
 
 pytestmark = pytest.mark.prefect_server
 
-FILM = dict(
+FILM = FilmRequest(
     idea="a lighthouse keeper on a stormy island finds a message in a bottle",
     segments=2, seconds_per_segment=2.0, width=256, height=160, fps=8, seed=7, variants=2,
-    auto_pick=True, writer="offline", renderer="animatic",
+    writer="offline", renderer="animatic", sound=False,  # the offline voice is not bit-reproducible
 )
 
 
@@ -40,12 +41,12 @@ def use_storage(monkeypatch: pytest.MonkeyPatch, config: StorageConfig) -> None:
 
 
 def make(api: str, home: Path) -> Any:
-    from flows.make_film import make_film
+    from filmstitch.flows.make_film import make_film
 
     with temporary_settings(
         updates={PREFECT_API_URL: api, PREFECT_HOME: home / "prefect-home", PREFECT_LOCAL_STORAGE_PATH: home / "results"}
     ):
-        return make_film(**FILM)
+        return make_film(request=FILM, auto_pick=True)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ the idea, for the words-per-second budget and for fields the GPU and sound paths
 whole plans are kept as reviewed snapshots in tests/snapshots/offline_writer/; after a deliberate
 change, look at the diff and regenerate them with
 
-    UPDATE_SNAPSHOTS=1 python -m pytest tests/test_offline_writer.py -k snapshot
+    UPDATE_SNAPSHOTS=1 python -m pytest tests/unit/test_offline_writer.py -k snapshot
 """
 
 from __future__ import annotations
@@ -152,7 +152,7 @@ def words(text: str) -> list[str]:
 def writer_vocabulary() -> set[str]:
     """Every word the engine itself can write: the words of its tables and templates."""
     found: set[str] = set()
-    package = Path(__file__).parents[1] / "filmstitch" / "writers" / "offline"
+    package = Path(__file__).parents[2] / "filmstitch" / "writers" / "offline"
     for path in package.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):

@@ -1,4 +1,4 @@
-"""Secrets (issue 6, item 6): with a fake API key and fake S3 credentials set, nothing a run leaves
+"""Secrets: with a fake API key and fake S3 credentials set, nothing a run leaves
 behind contains them: log lines (captured here, and read back from the Prefect server), artifacts,
 flow and task run records, manifests, stored objects, persisted task results and exception text.
 

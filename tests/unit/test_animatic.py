@@ -1,7 +1,7 @@
 """The animatic renderer draws real, reproducible pictures and moving clips from a plan's structured data.
 
 Most tests run the hand-made plan at 256x160, 8 fps, 2 s clips (16 frames) so the module takes
-seconds; the whole default film is scanned in tests/test_animatic_film.py.
+seconds; the whole default film is scanned in tests/unit/test_animatic_film.py.
 """
 
 from __future__ import annotations
