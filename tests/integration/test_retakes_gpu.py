@@ -21,7 +21,7 @@ from filmstitch.renderers import gpu as gpu_renderers
 from filmstitch.settings import StorageConfig
 from filmstitch.storage import FilmStore
 from tests.support.tiny_gpu import save_tiny_weights
-from tests.test_retakes import changed_frames, frame_hashes
+from tests.integration.test_retakes import changed_frames, frame_hashes
 
 REQUEST = FilmRequest(idea="a stranded astronaut on the moon walks around and discovers nature", segments=3,
                       seconds_per_segment=1.0, width=128, height=128, fps=8, seed=3, variants=2, writer="offline",
@@ -32,14 +32,16 @@ F = REQUEST.frames_per_clip
 class Renders:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.counts: collections.Counter[str] = collections.Counter()
+        self.plans: list = []  # the plan each render was given
         self.lock = threading.Lock()
         for name in ("reference_variants", "keyframe_variants", "clip", "edit_keyframe"):
             original = getattr(gpu_renderers.LocalGpuRenderer, name)
 
-            def counted(renderer, *args, _original=original, _name=name, **kwargs):  # noqa: ANN001, ANN202
+            def counted(renderer, plan, *args, _original=original, _name=name, **kwargs):  # noqa: ANN001, ANN202
                 with self.lock:
                     self.counts[_name] += 1
-                return _original(renderer, *args, **kwargs)
+                    self.plans.append(plan)
+                return _original(renderer, plan, *args, **kwargs)
 
             monkeypatch.setattr(gpu_renderers.LocalGpuRenderer, name, counted)
 
@@ -82,13 +84,16 @@ def test_gpu_retakes_render_only_their_part_and_change_only_its_frames(gpu_film)
 
     keyframe = retake(film_id=made.film_id, keyframe=1, seed=9)
     assert renders.take() == {"keyframe_variants": 1, "clip": 2}
-    changed = changed_frames(original, frame_hashes(Path(keyframe.location)))
+    after_keyframe = frame_hashes(Path(keyframe.location))
+    changed = changed_frames(original, after_keyframe)
     assert set(changed) <= set(range(0, 2 * F)) and F in changed  # clips 0 and 1; clip 2 bit for bit
 
-    clip = retake(film_id=made.film_id, clip=2, prompt="the astronaut kneels by a green flower")
+    renders.plans.clear()
+    clip = retake(film_id=made.film_id, clip=2, seed=5, prompt="the astronaut kneels by a green flower")
     assert renders.take() == {"clip": 1}
+    assert renders.plans[0].script.segments[2].motion == "the astronaut kneels by a green flower"  # to LTX
     after = frame_hashes(Path(clip.location))
-    changed = changed_frames(frame_hashes(Path(keyframe.location)), after)
+    changed = changed_frames(after_keyframe, after)
     assert changed and set(changed) <= set(range(2 * F, 3 * F + 1))
     about = store.takes()["clips/c02"][-1]["about"]
     assert about["prompt"] == "the astronaut kneels by a green flower"
@@ -96,7 +101,8 @@ def test_gpu_retakes_render_only_their_part_and_change_only_its_frames(gpu_film)
 
     back = retake(film_id=made.film_id, keyframe=1, use_take=1)
     assert renders.take() == {}  # the clips made from take 1 are stored
-    assert changed_frames(original, frame_hashes(Path(back.location))) == changed_frames(original, after)
+    # The film is the first one again but for the retaken clip 2.
+    assert changed_frames(original, frame_hashes(Path(back.location))) == changed
 
 
 @pytest.mark.prefect_server
