@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import itertools
 import re
+import subprocess
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import ffmpeg
 import imageio_ffmpeg
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    from filmstitch.models import FilmPlan
 
 #: One codec setup for every clip, so assembly can stream-copy.
 X264_ARGS = {
@@ -222,4 +227,95 @@ def mux_av(picture: bytes, audio: bytes, subtitles_srt: str, language: str, burn
                "metadata:s:a:0": f"language={language}", "movflags": "+faststart", "map_metadata": -1},
         )
         _run(stream)
+        return out.read_bytes()
+
+
+# --------------------------------------------------------------------------- chapters
+
+
+class Chapter(BaseModel):
+    """A chapter mark: from frame ``start`` (inclusive) to frame ``end`` (exclusive) of the film."""
+
+    title: str
+    start: int = Field(ge=0)
+    end: int
+
+
+#: Nero chapters (MP4 `chpl`) keep at most 255 bytes of a title: titles are cut at a character boundary first.
+MAX_CHAPTER_TITLE_BYTES = 255
+#: The characters FFMETADATA gives a meaning to (a line break is folded into a space before escaping).
+_FFMETADATA_SPECIAL = re.compile(r"([=;#\\])")
+
+
+def scene_chapters(plan: FilmPlan) -> list[Chapter]:
+    """One chapter per scene, titled with the scene's title, on the frame grid: a scene starts at its first
+    segment's first frame and ends where the next scene starts; the last one ends with the film
+    (``segments x frames_per_clip + 1`` frames, the clip frame contract). A script without scenes has none."""
+    script, frames = plan.script, plan.request.frames_per_clip
+    if not script.scenes:
+        return []
+    firsts: dict[int, int] = {}
+    for segment in script.segments:
+        firsts.setdefault(segment.scene, segment.index)
+    starts = [(first * frames, script.scenes[scene].title) for scene, first in sorted(firsts.items())]
+    ends = [start for start, _ in starts[1:]] + [len(script.segments) * frames + 1]
+    return [Chapter(title=title, start=start, end=end) for (start, title), end in zip(starts, ends)]
+
+
+def ffmetadata_value(text: str) -> str:
+    """Model or user text as one FFMETADATA value: line breaks and runs of white space folded into one space,
+    other invisible characters dropped, cut to MAX_CHAPTER_TITLE_BYTES of UTF-8 at a character boundary, and
+    the format's special characters (= ; # and the backslash) escaped with a backslash."""
+    visible = "".join(char if char.isprintable() else " " for char in text)
+    folded = " ".join(visible.split())
+    cut = folded.encode()[:MAX_CHAPTER_TITLE_BYTES].decode(errors="ignore")
+    return _FFMETADATA_SPECIAL.sub(r"\\\1", cut)
+
+
+def ffmetadata(chapters: Sequence[Chapter], fps: int, title: str | None = None) -> str:
+    """An FFMETADATA file: the film's title and its chapters, timed in frames (TIMEBASE 1/fps)."""
+    lines = [";FFMETADATA1"]
+    if title:
+        lines.append(f"title={ffmetadata_value(title)}")
+    for chapter in chapters:
+        lines += ["", "[CHAPTER]", f"TIMEBASE=1/{fps}", f"START={chapter.start}", f"END={chapter.end}",
+                  f"title={ffmetadata_value(chapter.title)}"]
+    return "\n".join(lines) + "\n"
+
+
+def add_chapters(film: bytes, chapters: Sequence[Chapter], fps: int, title: str | None = None) -> bytes:
+    """The film with its chapter marks and title muxed in; picture and sound are stream-copied.
+
+    An MP4 carries chapters twice: as Nero ``chpl`` (read by VLC, mpv, ffprobe) and as a QuickTime chapter
+    text track (Apple's players). ffmpeg 9 times that text track in the least common multiple of the input
+    tracks' timescales; with the subtitles' 1/1000000 (what ffmpeg gives mov_text) and 8 fps video's 1/16384,
+    a chapter of a few seconds overflows its 32-bit sample duration and the track is left out (players then
+    report "Referenced QT chapter track not found"). So the video is retimed to 1/(fps x 1000) (exact: every
+    frame time is a whole number of ticks) and the subtitle track is written again at 1/1000 (text to text,
+    nothing lost; a stream copy at a new timescale adds empty samples): the chapter track then runs at
+    48 kHz or close to it for every fps, and a 10-minute chapter fits.
+    """
+    if not chapters:
+        return film
+    for chapter in chapters:
+        if chapter.end <= chapter.start:
+            raise VideoError(f"chapter {chapter.title!r} ends (frame {chapter.end}) before it starts ({chapter.start})")
+    ticks = fps * 1000
+    with tempfile.TemporaryDirectory(prefix="filmstitch-chapters-") as tmp:
+        folder = Path(tmp)
+        (folder / "film.mp4").write_bytes(film)
+        (folder / "chapters.txt").write_text(ffmetadata(chapters, fps, title), encoding="utf-8")
+        out = folder / "chaptered.mp4"
+        command = [
+            ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
+            "-i", str(folder / "film.mp4"), "-f", "ffmetadata", "-i", str(folder / "chapters.txt"),
+            "-map", "0", "-map_metadata", "1", "-map_chapters", "1", "-c", "copy",
+            "-c:s", "mov_text", "-time_base:s", "1/1000",
+            "-time_base:v", f"1/{ticks}", "-video_track_timescale", str(ticks),
+            "-movflags", "+faststart", "-y", str(out),
+        ]
+        done = subprocess.run(command, capture_output=True, timeout=600, check=False)
+        if done.returncode != 0:
+            tail = done.stderr.decode(errors="replace").strip().splitlines()[-3:]
+            raise VideoError("ffmpeg failed to add the chapters: " + " | ".join(tail))
         return out.read_bytes()

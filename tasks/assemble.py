@@ -1,5 +1,6 @@
 """Phase 3, assembly: the clips joined into the picture (stream copy when possible), then the mix and the
-subtitle track muxed in (and the subtitles burnt into the picture when the request asks for it)."""
+subtitle track muxed in (and the subtitles burnt into the picture when the request asks for it), then a
+chapter mark per scene."""
 
 from __future__ import annotations
 
@@ -16,9 +17,7 @@ from filmstitch.storage import ArtifactRef, FilmStore
 from filmstitch.tasks.common import STAGE, FilmContext
 from filmstitch.tasks.sound import SoundRef, stored_cues
 from filmstitch.tasks.takes import FILM, Cut, cut_plan_key, plan_bytes, plan_checksum
-from filmstitch.video import concat_mp4, probe
-
-
+from filmstitch.video import add_chapters, concat_mp4, probe, scene_chapters
 
 
 @task(name="assemble-film", **STAGE)
@@ -32,6 +31,7 @@ def assemble_film(
     inputs = {"clips": list(checksums(dict(enumerate(clips))).values()),
               "sound": checksums({"mix": sound.mix, "cues": sound.cues}) if sound else None,
               "burn_subtitles": plan.request.burn_subtitles, "language": plan.script.language,
+              "chapters": chapter_inputs(plan),
               "cut": cut.model_dump(mode="json") if cut else None, "plan": plan_checksum(plan) if cut else None}
     reuse_key = key_of("film", maker, **inputs)
     store = film.store()
@@ -54,6 +54,7 @@ def assemble_film(
             film_path.write_bytes(sound_stage.mux_film(
                 picture.read_bytes(), store.get_verified(sound.mix), stored_cues(store, sound),
                 plan.script.language, burn=plan.request.burn_subtitles))
+        mark_scenes(film_path, plan)
         info = probe(film_path)
         put = store.put if cut is None else functools.partial(
             store.put_film, film_uses={part: use.model_dump(exclude_none=True) for part, use in cut.uses.items()},
@@ -71,6 +72,7 @@ def assemble_film(
             width=info.width,
             height=info.height,
             sound=sound is not None,
+            chapters=len(scene_chapters(plan)),
             clips=[clip.key for clip in clips],
         )
 
@@ -83,3 +85,15 @@ def store_cut_plan(store: FilmStore, plan: FilmPlan) -> str:
     if store.reuse(key, None) is None:
         store.put(key, data, "application/json", stage="plan")
     return key
+
+
+def chapter_inputs(plan: FilmPlan) -> dict:
+    """What the chapter marks are made of (part of the film's reuse key)."""
+    return {"title": plan.script.title, "fps": plan.request.fps,
+            "marks": [chapter.model_dump() for chapter in scene_chapters(plan)]}
+
+
+def mark_scenes(film_path: Path, plan: FilmPlan) -> None:
+    """A chapter mark per scene, titled with the scene's title, and the film's title (stream copy)."""
+    film_path.write_bytes(add_chapters(film_path.read_bytes(), scene_chapters(plan), plan.request.fps,
+                                       title=plan.script.title))

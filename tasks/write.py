@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from prefect import task
 from pydantic import BaseModel, TypeAdapter
 
+from filmstitch.continuity import check_continuity
 from filmstitch.models import Character, Environment, FilmPlan, FilmRequest, Keyframe, Script
 from filmstitch.reuse import key_of
 from filmstitch.storage import FilmStore
@@ -92,7 +93,9 @@ def assemble_plan(
     environments: list[Environment],
     keyframes: list[Keyframe],
 ) -> FilmPlan:
-    """Cross-check everything the writer produced and store the plan every later stage reads."""
+    """Cross-check everything the writer produced and store the plan every later stage reads. A plan whose
+    keyframe prompts miss or contradict their scene's continuity ledger is refused here, before any picture
+    (filmstitch.continuity)."""
     plan = FilmPlan(
         request=request,
         # The instance's label: the Claude writer's names its model, so it exists only on instances.
@@ -102,6 +105,7 @@ def assemble_plan(
         environments=environments,
         keyframes=keyframes,
     )
+    check_continuity(plan)
     store = ctx.store()
     reuse_key = key_of("plan", {}, plan=plan.model_dump(mode="json"))
     if store.reuse("plan/plan.json", reuse_key) is None:  # written once per plan, not on every rerun

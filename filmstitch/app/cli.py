@@ -471,17 +471,36 @@ def verify(
     repair: Annotated[bool, typer.Option("--repair", help="Rebuild a damaged manifest or film.json from the "
                                          "files and their checksums.")] = False,
 ) -> None:
-    """Check every file of a film against its manifest's checksums; exit 1 if any is damaged or missing."""
+    """Check every file of a film against its manifest's checksums; exit 1 if any is damaged or missing. The
+    report is JSON on stdout; one line on stderr says what it means and what to do."""
     from filmstitch.storage import FilmStore, StorageError, validate_film_id
 
+    config = Settings().storage_config()
     try:
-        store = FilmStore.open(Settings().storage_config(), validate_film_id(film_id))
+        store = FilmStore.open(config, validate_film_id(film_id))
         report = store.repair() if repair else store.verify()
     except (ValueError, StorageError) as exc:
         fail(str(exc))
+    if report.manifest_ok and not (report.ok or report.damaged or report.missing or report.unlisted):
+        fail(f"there is no film {film_id!r} in {config.describe()}")
     print(json.dumps(report.model_dump(mode="json"), indent=2))
-    if not report.ok:
+    say(verify_summary(report))
+    if not report.healthy:
         raise typer.Exit(1)
+
+
+def verify_summary(report: Any) -> str:
+    """What a verify or repair report means, in one line."""
+    film = f"film {report.film_id}"
+    if not report.manifest_ok:
+        return (f"{film}: the manifest is damaged ({len(report.ok)} files intact by their own checksums); "
+                f"rebuild it with `filmstitch verify {report.film_id} --repair`")
+    done = "manifest rebuilt; " if report.repaired else ""
+    if report.healthy:
+        return f"{film}: {done}all {len(report.ok)} files intact"
+    bad = [f"damaged: {', '.join(report.damaged)}"] * bool(report.damaged)
+    bad += [f"missing: {', '.join(report.missing)}"] * bool(report.missing)
+    return f"{film}: {done}{'; '.join(bad)}. Make the film again (same command) to make these again"
 
 
 if __name__ == "__main__":

@@ -83,10 +83,13 @@ RESULT = jinja2.Environment(autoescape=True).from_string(
 class FilmServer:
     """The Starlette app and its settings: the films folder and the Prefect API to resume runs through."""
 
-    def __init__(self, storage: StorageConfig, api_url: str | None) -> None:
+    def __init__(
+        self, storage: StorageConfig, api_url: str | None, transport: httpx.BaseTransport | None = None
+    ) -> None:
         self.storage = storage
         self.root = Path(storage.root).resolve()
         self.api_url = api_url
+        self.transport = transport  # how the Prefect API is reached: the network, or a test's stand-in
         self.token = secrets.token_urlsafe(24)
         self.app = Starlette(routes=[
             Route("/films/{film_id}/{key:path}", self.film_file, methods=["GET", "HEAD"]),
@@ -114,14 +117,15 @@ class FilmServer:
             validate_key(key)  # no '..', no absolute paths, no hidden files (temp files, locks, sidecars)
         except ValueError:
             return None
-        film_dir = self.root / film_id
-        path = film_dir / key
-        # Symlinks are not followed out of the film's folder: the real path must stay inside it.
+        film_dir = self.root / film_id  # the root is resolved; the film's folder is taken as it is named
+        # Symlinks are not followed out of the film's folder: the real path must stay inside it. Comparing with
+        # the folder's name under the real root (not with the folder resolved) also refuses a film's folder
+        # that is itself a link to somewhere else.
         try:
-            real = path.resolve(strict=True)
-        except (FileNotFoundError, RuntimeError, OSError):
+            real = (film_dir / key).resolve(strict=True)
+        except (RuntimeError, OSError):
             return None
-        if film_dir.resolve() not in real.parents or not real.is_file():
+        if film_dir not in real.parents or not real.is_file():
             return None
         return real
 
@@ -131,7 +135,7 @@ class FilmServer:
         """The form schema's "filmstitch" entry of the run's open checkpoint, or None."""
         if not self.api_url:
             return None
-        with httpx.Client(base_url=self.api_url, timeout=15) as client:
+        with self._prefect(timeout=15) as client:
             run = client.get(f"/flow_runs/{run_id}")
             if run.status_code != 200:
                 return None
@@ -141,6 +145,9 @@ class FilmServer:
                 return None
             schema = client.get(f"/flow_runs/{run_id}/input/{keyset['schema']}")
             return schema.json().get(SCHEMA_KEY) if schema.status_code == 200 else None
+
+    def _prefect(self, timeout: float) -> httpx.Client:
+        return httpx.Client(base_url=self.api_url or "", timeout=timeout, transport=self.transport)
 
     def review_page(self, request: Request) -> Response:
         run_id = request.path_params["run_id"]
@@ -183,7 +190,7 @@ class FilmServer:
         answer: dict[str, Any] = {"changes": " ".join(f"{t}:{v}" for t, v in picks.items() if v != recommended[t])}
         if checkpoint.get("more_follow"):
             answer["accept_rest"] = form.get("accept_rest") == "1"
-        with httpx.Client(base_url=self.api_url, timeout=30) as client:
+        with self._prefect(timeout=30) as client:
             result = client.post(f"/flow_runs/{run_id}/resume", json={"run_input": answer}).json()
         status = result.get("status", "?")
         detail = (result.get("details") or {}).get("reason") or "The film goes on; you can close this page."

@@ -8,10 +8,12 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import httpx
+from filelock import FileLock
 
 
 def free_port() -> int:
@@ -45,8 +47,20 @@ def start_server(
     watch_parent: bool = True,
 ) -> tuple[subprocess.Popen, str]:
     """Start `prefect server start` on 127.0.0.1 and wait until it answers. Returns (process, API URL).
-    With `watch_parent` the server stops when this process dies, however it dies."""
-    port = port or free_port()
+    With `watch_parent` the server stops when this process dies, however it dies.
+
+    Servers on one Prefect home share its SQLite database, and a server migrates it as it starts: two
+    starting at once (films started together in two terminals) can lock each other out, and one exits.
+    So starts on one home take turns (a file lock there), each until its server answers."""
+    home = Path(home or os.environ.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
+    home.mkdir(parents=True, exist_ok=True)
+    with FileLock(home / ".filmstitch-server-start.lock", timeout=timeout_s):
+        return _start(port or free_port(), home, log_path, timeout_s, watch_parent)
+
+
+def _start(
+    port: int, home: Path, log_path: Path | None, timeout_s: float, watch_parent: bool
+) -> tuple[subprocess.Popen, str]:
     env = os.environ.copy()
     env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     env.pop("PREFECT_API_URL", None)
@@ -55,9 +69,9 @@ def start_server(
     # (4200), not from --port, so on any other port the UI would show "Can't connect to Server API".
     env.setdefault("PREFECT_UI_API_URL", api_url)
     env.setdefault("PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT", "false")
-    if home:
-        env["PREFECT_HOME"] = str(home)
-    log = open(log_path, "ab") if log_path else subprocess.DEVNULL
+    env["PREFECT_HOME"] = str(home)
+    # Without a log of its own, the server writes to a temporary file: read back if it fails to start.
+    log = open(log_path, "ab") if log_path else tempfile.TemporaryFile()
     process = subprocess.Popen(
         [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
         env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -66,12 +80,27 @@ def start_server(
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the Prefect server exited with code {process.returncode} while starting")
+            raise RuntimeError(f"the Prefect server exited with code {process.returncode} while starting: "
+                               f"{last_line(log, log_path)}")
         if is_healthy(api_url):
             return process, api_url
         time.sleep(0.5)
     process.terminate()
     raise RuntimeError(f"the Prefect server did not answer on {api_url} within {timeout_s:.0f} s")
+
+
+def last_line(log: object, log_path: Path | None) -> str:
+    """The last line the server wrote (its error), from its log file or the temporary one."""
+    try:
+        if log_path:
+            text = Path(log_path).read_bytes()
+        else:
+            log.seek(0)
+            text = log.read()
+    except (OSError, ValueError):
+        return "(no log)"
+    lines = [line for line in text.decode(errors="replace").splitlines() if line.strip()]
+    return lines[-1].strip()[:300] if lines else "(it wrote nothing)"
 
 
 def stop_server(process: subprocess.Popen, grace_s: float = 15) -> None:

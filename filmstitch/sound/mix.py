@@ -22,6 +22,9 @@
    (``atrim``/``apad``) to exactly ``segments * frames_per_clip / fps`` seconds of samples. ``ebur128``
    then measures the encoded file (integrated loudness, loudness range, true peak) for the report, while the
    stems are encoded to FLAC at the same gain.
+
+The subtitle cues come from where the speech was placed, and follow the scenes: no cue spans a scene cut
+(:func:`scene_cuts`, :func:`filmstitch.sound.subtitles.cues_for`).
 """
 
 from __future__ import annotations
@@ -137,6 +140,14 @@ def voice_stem(plan: FilmPlan, speech: Sequence[SegmentSpeech]) -> tuple[np.ndar
                                    end=start_s + line.speech_s,
                                    pauses=[at / SAMPLE_RATE + p for p in line.pauses_s]))
     return stem, timed, spills
+
+
+def scene_cuts(plan: FilmPlan) -> list[float]:
+    """Film time (seconds, on the sample grid) of every cut to a new scene: the first sample of each segment
+    whose scene differs from the one before."""
+    request, segments = plan.request, plan.script.segments
+    return [segment_start_sample(s.index, request.frames_per_clip, request.fps) / SAMPLE_RATE
+            for before, s in zip(segments, segments[1:]) if s.scene != before.scene]
 
 
 def ambience_stem(plan: FilmPlan, beds: Mapping[str, bytes]) -> np.ndarray:
@@ -258,7 +269,7 @@ def mix_film(plan: FilmPlan, speech: Sequence[SegmentSpeech], beds: Mapping[str,
         facts = measure(m4a)
         m4a_bytes = m4a.read_bytes()
         stem_bytes = {name: future.result() for name, future in stems.items()}
-    cues = cues_for(timed, total / SAMPLE_RATE)
+    cues = cues_for(timed, total / SAMPLE_RATE, scene_cuts(plan))
     report = MixReport(integrated_lufs=facts["integrated"], true_peak_dbtp=facts["true_peak"],
                        loudness_range_lu=facts["range"], duration_s=total / SAMPLE_RATE, samples=total,
                        normalisation=mode, gain_db=gain_db, spills=spills)

@@ -7,12 +7,18 @@ screen at least :data:`MIN_SECONDS`. A longer line becomes several cues, split a
 clauses, then words; their times are shared out by characters and moved to the nearest real pause in the
 voice, so a cue changes where the speaker takes a breath.
 
+Subtitles follow the scenes: no cue spans a scene cut. A line whose speech runs over a cut (speech that
+spilled into the next segment's silence, :mod:`filmstitch.sound.timing`) is split there into one part per
+scene, at the word boundary that best matches how much of the speech falls before the cut; and no cue is
+stretched to :data:`MIN_SECONDS` past a cut.
+
 Text is data, never markup: SRT has no escapes and players read ``<i>`` and ``{\\an8}`` in it, so those
 brackets are written as look-alike characters (‹ › ( )); WebVTT escapes ``& < >`` as entities.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import textwrap
 from collections.abc import Sequence
@@ -115,10 +121,36 @@ def _greedy(pieces: list[str]) -> list[str]:
     return best[n][2] if best[n] else pieces
 
 
-def cues_for(lines: Sequence[TimedLine], film_seconds: float) -> list[Cue]:
-    """Cues for every spoken line, in time order, each at least MIN_SECONDS and none overlapping the next."""
+def split_at_cuts(line: TimedLine, cuts: Sequence[float]) -> list[TimedLine]:
+    """A line as one part per scene it is heard in: split at each cut inside its speech, at the word boundary
+    whose share of the text's characters is nearest the share of the speech before the cut (a single word
+    cannot be split: it stays whole, with the scene that hears most of it)."""
+    inside = sorted(cut for cut in cuts if line.start < cut < line.end)
+    if not inside:
+        return [line]
+    cut = inside[0]
+    words = line.text.split()
+    share = (cut - line.start) / (line.end - line.start)
+    total = len(" ".join(words))
+    best = min(range(len(words) + 1), key=lambda k: abs(len(" ".join(words[:k])) / total - share))
+    if best in (0, len(words)):  # one word, or almost all of it on one side: it stays one cue, on that side
+        start, end = (line.start, cut) if best == len(words) else (cut, line.end)
+        whole = line.model_copy(update={"start": start, "end": end,
+                                        "pauses": [p for p in line.pauses if start < p < end]})
+        return [whole] if best == len(words) else split_at_cuts(whole, inside[1:])
+    before = line.model_copy(update={"text": " ".join(words[:best]), "end": cut,
+                                     "pauses": [p for p in line.pauses if p < cut]})
+    after = line.model_copy(update={"text": " ".join(words[best:]), "start": cut,
+                                    "pauses": [p for p in line.pauses if p > cut]})
+    return [before, *split_at_cuts(after, inside[1:])]
+
+
+def cues_for(lines: Sequence[TimedLine], film_seconds: float, cuts: Sequence[float] = ()) -> list[Cue]:
+    """Cues for every spoken line, in time order, each at least MIN_SECONDS and none overlapping the next;
+    none spans one of the scene ``cuts`` (seconds of film time)."""
+    parts = [part for line in sorted(lines, key=lambda item: item.start) for part in split_at_cuts(line, cuts)]
     drafts: list[tuple[float, float, str, TimedLine]] = []
-    for line in sorted(lines, key=lambda item: item.start):
+    for line in parts:
         pieces = chunk(line.text)
         weights = [sum(len(row) for row in piece) for piece in pieces]
         total = sum(weights) or 1
@@ -133,9 +165,12 @@ def cues_for(lines: Sequence[TimedLine], film_seconds: float) -> list[Cue]:
     cues = []
     for k, (start, end, text, line) in enumerate(drafts):
         following = drafts[k + 1][0] - CUE_GAP_S if k + 1 < len(drafts) else film_seconds
-        end = min(max(end, start + MIN_SECONDS), max(end, following), film_seconds)
-        cues.append(Cue(index=k + 1, start=round(start, 3), end=round(end, 3), text=text,
-                        speaker=line.speaker, segment=line.segment))
+        next_cut = min((cut for cut in cuts if cut > start + 1e-6), default=film_seconds)
+        end = min(max(end, start + MIN_SECONDS), max(end, following), film_seconds, next_cut)
+        # whole milliseconds (SRT's grain), inwards: a cue that starts or ends on a cut stays on its side of it
+        cues.append(Cue(index=k + 1, start=math.ceil(start * 1000 - 1e-6) / 1000,
+                        end=math.floor(end * 1000 + 1e-6) / 1000, text=text, speaker=line.speaker,
+                        segment=line.segment))
     return cues
 
 

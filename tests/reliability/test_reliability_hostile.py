@@ -215,7 +215,7 @@ hydration = st.one_of(
     st.builds(lambda v: {"__prefect_kind": "json", "value": json.dumps(v)}, st.integers()),
 )
 not_text = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), hydration,
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False), hydration,
     st.lists(st.integers(0, 1), max_size=3), st.dictionaries(text, st.integers(0, 1), max_size=2),
     st.text(min_size=4001, max_size=4100),
 )

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import psutil
 import pytest
 
 from filmstitch.storage import FilmStore, open_store
@@ -151,3 +152,41 @@ def test_two_different_films_under_one_id_at_once_one_wins_cleanly(
     assert store.verify().problems == [] and store.manifest()["request"]["seed"] == films[winner].seed
     alone = uninterrupted_frames(dataclasses.replace(films[winner], film_id=None), prefect_api)
     assert np.array_equal(stored_frames(store, tmp_path), alone)
+
+
+def prefect_servers_of(home: Path) -> list[psutil.Process]:
+    """Prefect server processes still running with `home` as their PREFECT_HOME."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        try:
+            cmdline = " ".join(process.info["cmdline"] or [])
+            if "prefect" in cmdline and "server" in cmdline and process.environ().get("PREFECT_HOME") == str(home):
+                found.append(process)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return found
+
+
+def test_three_cli_films_at_once_each_with_its_own_prefect_server_all_finish(tmp_path: Path) -> None:
+    """Three `filmstitch make --auto` started together with no PREFECT_API_URL, as a person starts them in three
+    terminals: each starts a temporary Prefect server of its own (all on the one Prefect home and its SQLite
+    database) on this busy machine. All three finish, their films verify, and no server is left running."""
+    ws = Workspace(tmp_path, api_url=None)
+    films = [SmallFilm(idea=idea, seed=n, seconds=1.0) for n, idea in enumerate(IDEAS[:3])]
+    logs = [CallLog(tmp_path / f"cli{n}.jsonl") for n in range(len(films))]
+
+    runs = [ws.start(film, log, name=f"cli{n}") for n, (film, log) in enumerate(zip(films, logs))]
+    for run in runs:
+        run.wait(timeout=900)
+
+    assert [run.returncode for run in runs] == [0, 0, 0], "\n\n".join(run.tail(2000) for run in runs if run.returncode)
+    for film, run in zip(films, runs):
+        assert "Starting a local Prefect server" in run.stderr
+        path = run.film_path()
+        store = ws.store(film)
+        assert path == Path(ws.config.root) / film.id() / "film.mp4" and path.is_file()
+        report = store.verify()
+        assert report.healthy and report.problems == [], report
+        assert store.manifest()["status"] == "finished"
+        assert store.get_json("plan/plan.json")["request"]["idea"] == film.idea
+    assert prefect_servers_of(tmp_path / "prefect-home") == []

@@ -1,6 +1,6 @@
 """Flaky and broken storage, whole films.
 
-The storage unit tests (tests/test_storage*.py) cover each fault on single objects; here a whole film
+The storage unit tests (tests/integration/test_storage*.py) cover each fault on single objects; here a whole film
 runs through the real CLI against a fault-injecting proxy in front of the S3 server, and against a
 missing bucket, wrong credentials and a store that ignores conditional writes (s3rver).
 """

@@ -358,10 +358,11 @@ class SmallFilm:
 
 @dataclass
 class Workspace:
-    """One folder for films, Prefect results and logs, and the Prefect server the runs report to."""
+    """One folder for films, Prefect results and logs, and the Prefect server the runs report to (None: each
+    CLI run starts a temporary server of its own, as `filmstitch make` does with no PREFECT_API_URL set)."""
 
     root: Path
-    api_url: str
+    api_url: str | None
     env_extra: dict[str, str] = field(default_factory=dict)
     storage: StorageConfig | None = None  # default: local, under root/films
 
@@ -380,7 +381,7 @@ class Workspace:
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("FILMSTITCH_", "PREFECT_", "ANTHROPIC_"))}
         env |= {
-            "PREFECT_API_URL": self.api_url,
+            **({"PREFECT_API_URL": self.api_url} if self.api_url else {}),
             "PREFECT_HOME": str(self.root / "prefect-home"),
             "PREFECT_LOCAL_STORAGE_PATH": str(self.root / "results"),
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",

@@ -1,7 +1,8 @@
 """A person's path through the Prefect UI in a real browser (Debian's Chromium driven by Playwright), with the
 default film: launch make-film from its deployment page, look at every variant in the Resume dialog at
 1366x768 and at 1920x1080, answer, and play the film from the run's Artifacts tab. A 30-boundary form and
-the review page are checked the same way.
+the review page are checked the same way, and so is the first keyframe page of an 8-minute film (picked
+scene by scene) with its "accept the recommendations for all later scenes" box.
 
 A picture counts as seen where `document.elementFromPoint` finds it, over a grid of points inside it, after
 the dialog is scrolled (vertically) to it; `bounding_box()` is not enough (it ignores clipping by the
@@ -23,6 +24,8 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright  # pip install playwright (the `test` extra); never `playwright install`
 
 from filmstitch.app.client import FilmStitchClient
+from filmstitch.checkpoints import keyframe_pages
+from filmstitch.models import FilmPlan, FilmRequest
 from tests.support.served import REPO, Served
 
 pytestmark = pytest.mark.prefect_server
@@ -103,7 +106,8 @@ def test_the_default_film_from_the_run_form_to_the_artifacts_tab(served_deployme
     page.get_by_role("button", name="Submit").click()
     page.wait_for_url("**/deployments/deployment/**")
     run = wait_for(lambda: find_run(api, run_name), "the run to be created", 30)
-    assert run["parameters"]["request"]["idea"] == idea and "segments" not in run["parameters"]["request"]
+    # The form sends every field it shows, at the defaults it shows: the request is the default film's.
+    assert FilmRequest.model_validate(run["parameters"]["request"]) == FilmRequest(idea=idea)
 
     # 2. Checkpoint 1: a row per character and location; every variant seen; Submit as shown takes the stars.
     references = films.wait_for_checkpoint(run["id"], timeout_s=300)
@@ -112,7 +116,7 @@ def test_the_default_film_from_the_run_form_to_the_artifacts_tab(served_deployme
     assert "takes the recommended picks" in dialog.inner_text()
     check_every_variant_is_seen(page, dialog, 3 * len(references.rows), "02-checkpoint-1")
     dialog.get_by_role("button", name="Submit").click()
-    page.get_by_text("Flow run resumed").wait_for()
+    page.get_by_text("Flow run resumed").first.wait_for()  # the toast (the run's page may say it too)
 
     # 3. Checkpoint 2 of the default film: 11 boundaries x 3 variants, seen at both screen sizes.
     keyframes = films.wait_for_checkpoint(run["id"], after=references, timeout_s=300)
@@ -126,10 +130,14 @@ def test_the_default_film_from_the_run_form_to_the_artifacts_tab(served_deployme
             dialog.get_by_role("button", name="Close").click()
     # The field is labelled in words and says how to answer; a change is typed, the rest keep their stars.
     changed = (keyframes.recommended["3"] + 1) % 3
-    dialog.get_by_label("Changes (Optional)", exact=True).fill(f"3:{changed}")
+    assert "Changes" in dialog.inner_text() and "Empty: the recommended picks" in dialog.inner_text()
+    changes = dialog.get_by_role("textbox")
+    assert changes.count() == 1, "the keyframe form has one text field, Changes"
+    changes.scroll_into_view_if_needed()
+    changes.fill(f"3:{changed}")
     shot(page, "04-checkpoint-2-answered")
     dialog.get_by_role("button", name="Submit").click()
-    page.get_by_text("Flow run resumed").wait_for()
+    page.get_by_text("Flow run resumed").first.wait_for()  # the toast (the run's page may say it too)
 
     # 4. The finished run: the film is the one card under "Flow run" in the Artifacts tab: poster and a link
     #    that plays in the browser.
@@ -196,6 +204,64 @@ def test_a_thirty_boundary_form_and_the_review_page(served_deployments: Served, 
         httpx.post(f"{api}/flow_runs/{run.id}/set_state", json={"state": {"type": "CANCELLED"}, "force": True})
     saved = json.loads((served_deployments.storage_dir / keyframes.film_id / "picks" / "references.json").read_text())
     assert saved["picks"][tag] == other and saved["picked_by"] == "person"
+
+
+def test_the_first_keyframe_page_of_an_eight_minute_film_and_accepting_the_later_scenes(
+    served_deployments: Served, page: object
+) -> None:
+    """8 minutes of 8-second segments (60 segments, 61 boundaries, picked scene by scene), at a small picture
+    size so that it draws fast: the first page at 1366x768, every variant seen, the box that accepts the
+    recommendations for all later scenes seen, ticked and submitted: the run then never pauses again."""
+    STARTED[0] = time.monotonic()
+    ui, api = served_deployments.ui_url, served_deployments.api_url
+    with FilmStitchClient(api) as films:
+        run = films.create_film_run("a lighthouse keeper befriends a storm that speaks in colours", minutes=8,
+                                    width=256, height=160, fps=8, sound=False, run_name=f"ui8m-{uuid.uuid4().hex[:6]}")
+        references = films.wait_for_checkpoint(run.id, timeout_s=300)
+        assert films.resume(run.id).status == "ACCEPT"
+        first = films.wait_for_checkpoint(run.id, after=references, timeout_s=600)
+        film = served_deployments.storage_dir / first.film_id
+        plan = FilmPlan.model_validate_json((film / "plan" / "plan.json").read_text())
+        pages = keyframe_pages(plan)
+        assert len(plan.keyframes) == 61 and len(pages) == len(plan.script.scenes) > 1
+        assert [row["tag"] for row in first.rows] == [str(i) for i in pages[0]] and first.more_follow
+        assert f"(part 1 of {len(pages)}: keyframes {pages[0][0]}-{pages[0][-1]})" in first.title
+
+        page.set_viewport_size({"width": 1366, "height": 768})
+        page.goto(f"{ui}/runs/flow-run/{run.id}")
+        dialog = open_resume_dialog(page, "choose the keyframes")
+        assert "part 1 of" in dialog.inner_text()
+        check_every_variant_is_seen(page, dialog, 3 * len(first.rows), "09-eight-minutes-page-1-1366x768")
+        # The UI draws the boolean field as a switch under its title (the form's only switch).
+        title = dialog.get_by_text("Accept the recommendations for all later scenes")
+        box = dialog.get_by_role("switch")
+        assert box.count() == 1 and title.is_visible()
+        box.scroll_into_view_if_needed()
+        assert box.evaluate(ON_TOP) and title.evaluate(ON_TOP), "the accept-the-rest switch is hidden"
+        assert not box.is_checked()
+        box.click()
+        assert box.is_checked()
+        shot(page, "10-eight-minutes-accept-the-rest")
+        dialog.get_by_role("button", name="Submit").click()
+        page.get_by_text("Flow run resumed").first.wait_for()  # the toast (the run's page may say it too)
+
+        # Every later page is decided by that tick: saved as the person's acceptance, and no pause follows.
+        saved = wait_for(lambda: (picks := sorted((film / "picks").glob("keyframes-*-of-*.json"))) and
+                         len(picks) == len(pages) and picks or None, "the picks of every page", 120)
+        for path in saved:
+            assert json.loads(path.read_text())["picked_by"] == "person (accepted recommendation)", path.name
+        wait_for(lambda: (film / "clips").is_dir() or None, "the clips to start", 120)
+        assert films.checkpoint(run.id) is None and films.run(run.id).state_name == "Running"
+        httpx.post(f"{api}/flow_runs/{run.id}/set_state", json={"state": {"type": "CANCELLED"}, "force": True})
+
+
+#: A form control is what a person sees at its centre (not covered, not clipped by the dialog).
+ON_TOP = """el => {
+  const r = el.getBoundingClientRect();
+  const top = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+  return r.width > 0 && r.height > 0 && (top === el || el.contains(top) || (top && top.contains(el))
+    || (el.labels && [...el.labels].some(label => label.contains(top))));
+}"""
 
 
 def check_every_variant_is_seen(page: object, dialog: object, expected: int, name: str) -> None:

@@ -142,8 +142,16 @@ class Pen:
     def rect(self, box: tuple[float, float, float, float], fill, radius: float = 0.0, outline: bool = True) -> None:
         x0, y0 = self.p((box[0], box[1]))
         x1, y1 = self.p((box[2], box[3]))
-        self.draw.rounded_rectangle((min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)), radius=radius * self.px,
-                                    fill=fill, outline=self.outline if outline else None, width=round(self.ow))
+        corners = (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+        style = {"fill": fill, "outline": self.outline if outline else None, "width": round(self.ow)}
+        try:
+            self.draw.rounded_rectangle(corners, radius=radius * self.px, **style)
+        except ValueError:
+            # Pillow (13.0) refuses some outlined boxes whose round ends almost meet ("x1 must be greater than or
+            # equal to x0": e.g. 5x4 px with a radius of 1.5-2), as small frames draw them. A radius that leaves a
+            # straight edge of a pixel or more on every side always draws, and looks the same at that size.
+            width, height = corners[2] - corners[0], corners[3] - corners[1]
+            self.draw.rounded_rectangle(corners, radius=max(0.0, (min(width, height) - 2) / 2), **style)
 
 
 def face(pen: Pen, cx: float, cy: float, r: float, d: float, tilt: float = 0.0, eye: RGB = DARK,
