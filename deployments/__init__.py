@@ -1,2 +1,2 @@
-"""FilmStitch's Prefect deployments: `make-film` and `film-batch`, declared in prefect.yaml and served
-locally by `filmstitch.deployments.serve` (what `filmstitch server` runs)."""
+"""FilmStitch's Prefect deployments: `make-film`, `retake-film` and `film-batch`, declared in prefect.yaml and
+served locally by `filmstitch.deployments.serve` (what `filmstitch server` runs)."""

@@ -6,14 +6,14 @@ nothing to keep in step between two commands. The flows are loaded by module pat
 package, so it does not matter which directory the command starts in. The work pool in `prefect.yaml`
 is for a shared server with workers elsewhere (`prefect deploy --all` + `prefect worker start`).
 
-`prefect.yaml` stays the one declaration of both deployments: this module reads names, entrypoints,
+`prefect.yaml` stays the one declaration of every deployment: this module reads names, entrypoints,
 descriptions, tags, parameters, schedules and the work pool from it, so the ways never disagree.
 
-    python -m filmstitch.deployments.serve                  # serve both, against PREFECT_API_URL (`filmstitch server` does this)
-    python -m filmstitch.deployments.serve --register-only  # register both on the prefect.yaml work pool, for
+    python -m filmstitch.deployments.serve                  # serve them all, against PREFECT_API_URL (`filmstitch server`)
+    python -m filmstitch.deployments.serve --register-only  # register them on the prefect.yaml work pool, for
                                                  # `prefect worker start --pool filmstitch` (see below)
 
-`prefect deploy --all` (Prefect's own CLI) registers both as well, from the same file.
+`prefect deploy --all` (Prefect's own CLI) registers them as well, from the same file.
 
 A work pool's process worker runs each flow in a temporary directory that it deletes afterwards, so every
 deployment registered here carries the directory it was registered from as its `working_dir`: relative

@@ -9,6 +9,7 @@ checkpoint 2), each with its variants and a recommended pick. `decide` turns it 
         nobody answers before the timeout                      -> the recommendations, and the run goes on
         Submit with the form as shown / REST `{}` / Enter      -> the recommendations, "accepted"
         changes such as `3:1 7:2`                              -> those rows changed, the rest recommended
+        keyframe edits such as `3:1 edit "make her coat red"`  -> that pick, then edited (checkpoint 2, retakes)
         an answer that does not fit                            -> asked again, with the reason
 
 The form is made for the Prefect UI's Resume dialog, whose text column is 472 px wide and whose
@@ -27,10 +28,10 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from filmstitch import images
-from filmstitch.models import FilmPlan, PickedBy, slugify, stable_hash
+from filmstitch.models import FilmPlan, KeyframeEdit, PickedBy, Region, slugify, stable_hash
 from filmstitch.storage import ArtifactRef, FilmStore, LocalStore
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,17 @@ log = logging.getLogger(__name__)
 SCHEMA_KEY = "filmstitch"
 #: `3:1`, `lena:2`, `env_lighthouse:0`, separated by spaces, commas or semicolons.
 CHANGE = re.compile(r"(?P<tag>[A-Za-z0-9_]+)\s*[:=]\s*(?P<variant>[0-9]+)", re.ASCII)
+#: A keyframe edit: `edit 5 "make her coat red"`, `edit 5 region 10,20,200,180 "a red kite"`, or right after
+#: a pick, `3:1 edit "..."` (that row). The instruction is in double quotes (straight or curly).
+EDIT = re.compile(
+    r"\bedit\b"
+    r"(?:\s+(?P<tag>(?!region\b)[A-Za-z0-9_]+)(?![A-Za-z0-9_:=]))?"
+    r"(?:\s+region\s*[:=]?\s*(?P<region>\d+\s*,\s*\d+\s*,\s*\d+\s*,\s*\d+))?"
+    r"(?:\s*(?:\"(?P<text>[^\"]*)\"|\u201c(?P<curly>[^\u201d]*)\u201d))?",
+    re.IGNORECASE,
+)
+#: `check_edit(tag, edit)` refuses (ValueError) an edit the film's renderer cannot make.
+EditCheck = Callable[[str, KeyframeEdit], None]
 MAX_ASKS = 20
 
 #: `ask(checkpoint, note, attempt) -> the form's answer, or None when nobody answered in time`.
@@ -82,6 +94,9 @@ class Checkpoint(BaseModel):
     timeout_s: int
     #: A later checkpoint of the same kind follows (long films are picked scene by scene).
     more_follow: bool = False
+    #: The answer may edit keyframes (`edit 3 "make her coat red"`); `frame` is their size, for regions.
+    edits: bool = False
+    frame: tuple[int, int] | None = None
 
     @property
     def recommended(self) -> dict[str, int]:
@@ -93,10 +108,11 @@ class Checkpoint(BaseModel):
 
 
 class Decision(BaseModel):
-    """What was picked at a checkpoint, and who picked it."""
+    """What was picked at a checkpoint, and who picked it (and, for keyframes, the edits asked for)."""
 
     picks: dict[str, int]
     picked_by: PickedBy
+    edits: dict[str, KeyframeEdit] = Field(default_factory=dict, description="Row tag -> the edit of its pick.")
     accept_rest: bool = Field(False, description="The person accepted the recommendations for the checkpoints "
                                                  "that follow too (long films).")
 
@@ -131,6 +147,77 @@ def parse_changes(text: str, rows: Sequence[Row] | Sequence[dict[str, Any]]) -> 
     return changes
 
 
+class Answer(BaseModel):
+    """A checkpoint answer read: the picks it changes and the keyframe edits it asks for, by row tag."""
+
+    picks: dict[str, int]
+    edits: dict[str, KeyframeEdit] = Field(default_factory=dict)
+
+
+def parse_answer(
+    text: str,
+    rows: Sequence[Row] | Sequence[dict[str, Any]],
+    *,
+    edits: bool = False,
+    frame: tuple[int, int] | None = None,
+    check_edit: EditCheck | None = None,
+) -> Answer:
+    """A checkpoint's answer: picks as `parse_changes` reads them, and, where `edits` are allowed (keyframes),
+    `edit TAG [region X0,Y0,X1,Y1] ["instruction"]` clauses, or `TAG:V edit ...` to edit the row just picked.
+    A region is in pixels of the `frame`; `check_edit` refuses what the renderer cannot do. A ValueError says
+    what is wrong, in words."""
+    found = list(EDIT.finditer(text))
+    if found and not edits:
+        raise ValueError("edits are only taken where keyframes are picked; here, write row:variant pairs, e.g. "
+                         f"{_example(rows)}")
+    remainder, asked = text, {}
+    for match in reversed(found):
+        remainder = remainder[:match.start()] + " " + remainder[match.end():]
+    if remainder.count('"') % 2 or "\u201c" in remainder:
+        raise ValueError('an instruction is not closed: put it in double quotes, e.g. edit 3 "make her coat red"')
+    picks = parse_changes(remainder, rows)
+    tags = {_get(row, "tag"): row for row in rows}
+    by_name = {_get(row, "title").casefold(): _get(row, "tag") for row in rows}
+    for match in found:
+        tag = _edit_tag(match, text, tags, by_name)
+        region = None
+        if match["region"]:
+            region = Region.parse(match["region"])
+            if frame is not None:
+                region.check_inside(*frame)
+        instruction = match["text"] if match["text"] is not None else match["curly"]
+        if instruction is None and region is None:
+            raise ValueError(f'edit {tag} needs an instruction in double quotes or a region, e.g. edit {tag} '
+                             '"make her coat red"')
+        if instruction is not None and not instruction.strip():
+            raise ValueError(f"the instruction for keyframe {tag} is empty: say what to change")
+        if tag in asked:
+            raise ValueError(f"keyframe {tag} is edited twice: put both changes in one instruction")
+        try:
+            edit = KeyframeEdit(instruction=instruction, region=region)
+        except ValidationError as exc:
+            raise ValueError(f"edit {tag}: {exc.errors()[0]['msg'].removeprefix('Value error, ')}") from None
+        if check_edit is not None:
+            check_edit(tag, edit)
+        asked[tag] = edit
+    return Answer(picks=picks, edits=dict(sorted(asked.items(), key=lambda item: list(tags).index(item[0]))))
+
+
+def _edit_tag(match: re.Match[str], text: str, tags: dict[str, Any], by_name: dict[str, str]) -> str:
+    """The row an edit clause names, or the row picked just before it (`3:1 edit "..."`)."""
+    if match["tag"]:
+        tag = match["tag"].casefold()
+        tag = tag if tag in tags else by_name.get(tag, tag)
+        if tag not in tags:
+            raise ValueError(f"there is no keyframe {match['tag']!r} to edit: the rows are {', '.join(tags)}")
+        return tag
+    before = list(CHANGE.finditer(text[:match.start()]))
+    if not before:
+        raise ValueError('say which keyframe to edit: edit 3 "make her coat red", or 3:1 edit "..."')
+    tag = before[-1]["tag"].casefold()
+    return tag if tag in tags else by_name.get(tag, tag)
+
+
 def _get(row: Row | dict[str, Any], name: str) -> Any:
     return getattr(row, name) if isinstance(row, Row) else row[name]
 
@@ -156,6 +243,8 @@ def form_schema_extra(checkpoint: Checkpoint) -> dict[str, Any]:
         "more_follow": checkpoint.more_follow,
         "contact_sheet": contact_sheet_key(checkpoint),
         "rows": [row.model_dump(mode="json") for row in checkpoint.rows],
+        "edits": checkpoint.edits,
+        "frame": list(checkpoint.frame) if checkpoint.frame else None,
     }
 
 
@@ -173,7 +262,9 @@ def build_form(checkpoint: Checkpoint) -> type:
         changes: str = Field(
             "",
             title="Changes",
-            description=f"Empty: the recommended picks (\u2605). Or the labels of other pictures, e.g. {example}",
+            description=f"Empty: the recommended picks (\u2605). Or the labels of other pictures, e.g. {example}"
+            + (f'; to edit a pick, e.g. {checkpoint.rows[0].tag}:1 edit "make her coat red"' if checkpoint.edits
+               else ""),
             # No regex `pattern` here: the server would refuse with the regex as the reason. The flow reads the
             # answer and, when it does not fit, asks again saying why in words (`parse_changes`).
             max_length=4000,
@@ -200,6 +291,10 @@ def form_markdown(checkpoint: Checkpoint, tile_url: Callable[[str, int], str], r
         f"choose others, type the labels in *Changes*, e.g. `{_example(checkpoint.rows)}`. With no answer within "
         f"{minutes} minute{'s' if minutes != 1 else ''}, FilmStitch takes the recommended picks."
     )
+    if checkpoint.edits:
+        tag = checkpoint.rows[0].tag
+        guide += (f' To change a picture, add an edit: `{tag}:1 edit "make her coat red"`, or a rectangle in '
+                  f'pixels painted again: `edit {tag} region 100,50,300,250 "a red kite"`.')
     if review_url:
         guide += f" [Large review page (click to pick)]({review_url})"
     lines.append(guide)
@@ -286,13 +381,15 @@ def decide(
     auto: bool,
     ask: Asker | None = None,
     auto_label: PickedBy = "auto",
+    check_edit: EditCheck | None = None,
 ) -> Decision:
     """The picks for `checkpoint` (see the module's docstring for the order of ways). `auto_label` is who
     the auto-picks are recorded as made by ("person (accepted recommendation)" when a person said so).
 
     `ask(checkpoint, note, attempt)` puts the question to a person (with `note` saying why an earlier answer
     was refused) and returns their answer (the form's fields), or None when nobody answered in time; by
-    default it pauses the Prefect flow run (`pause_for_answer`).
+    default it pauses the Prefect flow run (`pause_for_answer`). `check_edit` refuses keyframe edits the
+    renderer cannot make (the person is asked again, with the reason).
     """
     saved = saved_decision(store, checkpoint)
     if saved is not None:
@@ -301,26 +398,28 @@ def decide(
     if auto:
         decision = Decision(picks=checkpoint.recommended, picked_by=auto_label)
     else:
-        decision = _ask_until_valid(checkpoint, ask or pause_for_answer(store))
+        decision = _ask_until_valid(checkpoint, ask or pause_for_answer(store), check_edit)
     save_decision(store, checkpoint, decision)
     return decision
 
 
-def _ask_until_valid(checkpoint: Checkpoint, ask: Asker) -> Decision:
+def _ask_until_valid(checkpoint: Checkpoint, ask: Asker, check_edit: EditCheck | None = None) -> Decision:
     note = ""
     for attempt in range(MAX_ASKS):
         answer = ask(checkpoint, note, attempt)
         if answer is None:
             return Decision(picks=checkpoint.recommended, picked_by="auto (nobody answered)")
         try:
-            changes = parse_changes(str(answer.get("changes") or ""), checkpoint.rows)
+            read = parse_answer(str(answer.get("changes") or ""), checkpoint.rows, edits=checkpoint.edits,
+                                frame=checkpoint.frame, check_edit=check_edit)
         except ValueError as exc:
             log.warning("Refused an answer at %s: %s", checkpoint.name, exc)
             note = f"**Your last answer was refused:** {escape_markdown(str(exc))}. Please answer again."
             continue
-        picks = apply_changes(checkpoint.recommended, changes)
-        who: PickedBy = "person" if picks != checkpoint.recommended else "person (accepted recommendation)"
-        return Decision(picks=picks, picked_by=who, accept_rest=bool(answer.get("accept_rest")))
+        picks = apply_changes(checkpoint.recommended, read.picks)
+        who: PickedBy = "person" if picks != checkpoint.recommended or read.edits else \
+            "person (accepted recommendation)"
+        return Decision(picks=picks, picked_by=who, accept_rest=bool(answer.get("accept_rest")), edits=read.edits)
     raise ValueError(f"{MAX_ASKS} answers in a row were refused at {checkpoint.name}; run the film again to continue")
 
 
@@ -486,10 +585,11 @@ def keyframe_pages(plan: FilmPlan) -> list[list[int]]:
 
 
 class KeyframePicks(BaseModel):
-    """The pick of every boundary, and who picked at each keyframe checkpoint."""
+    """The pick of every boundary, who picked at each keyframe checkpoint, and the edits asked for."""
 
     picks: list[int]
     picked_by: dict[str, PickedBy]
+    edits: dict[int, KeyframeEdit] = Field(default_factory=dict, description="Boundary -> the edit of its pick.")
 
     def pick(self, index: int) -> int:
         return self.picks[index]
@@ -525,6 +625,20 @@ def recommend_keyframe(pictures: Sequence[bytes], previous: bytes | None, scores
     return tied[0], "best continuity score"
 
 
+def keyframe_row(
+    store: FilmStore, plan: FilmPlan, index: int, stored: Sequence[StoredVariant], previous: bytes | None,
+    scores: Scores | None, recommended: tuple[int, str] | None = None,
+) -> Row:
+    """A boundary's row: its variants (with their scores) and the recommended one (`recommend_keyframe`, flowing
+    from `previous`, the previous boundary's picked thumbnail; or `recommended`, (position, why))."""
+    names = {s.id: s.name for s in plan.subjects}
+    pictures = [store.get_verified(v.thumb) for v in stored]
+    position, why = recommended or recommend_keyframe(pictures, previous, scores)
+    captions = [scores.caption(k, names) for k in range(len(stored))] if scores else None
+    return Row(tag=str(index), title=f"Keyframe {index}", detail=keyframe_detail(plan, index),
+               variants=_variants(stored, captions), recommended=stored[position].variant, why=why)
+
+
 def decide_keyframes(
     store: FilmStore,
     plan: FilmPlan,
@@ -534,30 +648,24 @@ def decide_keyframes(
     auto: bool,
     ask: Asker | None = None,
     scores: Sequence[Scores] | None = None,
+    check_edit: EditCheck | None = None,
 ) -> KeyframePicks:
     """Checkpoint 2, page by page: each page's recommendations flow from the previous boundary's pick and,
-    where the renderer scores continuity (`scores`, one per boundary), follow the scores."""
-    names = {s.id: s.name for s in plan.subjects}
+    where the renderer scores continuity (`scores`, one per boundary), follow the scores. The answer may edit
+    picks (`3:1 edit "make her coat red"`) where `check_edit` says the renderer can."""
     pages = keyframe_pages(plan)
     picks: dict[int, int] = {}
     picked_by: dict[str, PickedBy] = {}
+    edits: dict[int, KeyframeEdit] = {}
     accepted_rest = False
     for number, page in enumerate(pages):
         rows: list[Row] = []
         for index in page:
-            stored = keyframes[index]
-            pictures = [store.get_verified(v.thumb) for v in stored]
             previous = None
             if index > 0:  # the previous boundary's pick: made on an earlier page, else recommended just now
                 before = picks[index - 1] if index - 1 in picks else rows[-1].recommended
                 previous = store.get_verified(keyframes[index - 1][before].thumb)
-            boundary_scores = scores[index] if scores else None
-            recommended, why = recommend_keyframe(pictures, previous, boundary_scores)
-            captions = [boundary_scores.caption(v.variant, names) for v in stored] if boundary_scores else None
-            rows.append(Row(
-                tag=str(index), title=f"Keyframe {index}", detail=keyframe_detail(plan, index),
-                variants=_variants(stored, captions), recommended=recommended, why=why,
-            ))
+            rows.append(keyframe_row(store, plan, index, keyframes[index], previous, scores[index] if scores else None))
         name = "keyframes" if len(pages) == 1 else f"keyframes-{number + 1}-of-{len(pages)}"
         title = f"{plan.script.title}: choose the keyframes"
         if len(pages) > 1:
@@ -565,13 +673,31 @@ def decide_keyframes(
         checkpoint = Checkpoint(
             name=name, film_id=store.film_id, title=title,
             intro="Clip i runs from keyframe i to keyframe i+1: these frames fix the film's look and transitions.",
-            rows=rows, timeout_s=timeout_s, more_follow=number + 1 < len(pages),
+            rows=rows, timeout_s=timeout_s, more_follow=number + 1 < len(pages), edits=check_edit is not None,
+            frame=(plan.request.width, plan.request.height),
         )
         if accepted_rest:
             decision = decide(store, checkpoint, auto=True, auto_label="person (accepted recommendation)")
         else:
-            decision = decide(store, checkpoint, auto=auto, ask=ask)
+            decision = decide(store, checkpoint, auto=auto, ask=ask, check_edit=check_edit)
             accepted_rest = decision.accept_rest
         picks.update({int(tag): variant for tag, variant in decision.picks.items()})
+        edits.update({int(tag): edit for tag, edit in decision.edits.items()})
         picked_by[name] = decision.picked_by
-    return KeyframePicks(picks=[picks[i] for i in range(len(plan.keyframes))], picked_by=picked_by)
+    return KeyframePicks(picks=[picks[i] for i in range(len(plan.keyframes))], picked_by=picked_by, edits=edits)
+
+
+def retake_checkpoint(
+    store: FilmStore, plan: FilmPlan, index: int, take: int, stored: Sequence[StoredVariant], scores: Scores | None,
+    previous: bytes | None, timeout_s: int, *, edits: bool, recommended: tuple[int, str] | None = None,
+) -> Checkpoint:
+    """The one-row checkpoint of a keyframe retake: the new take's variants of boundary `index`, recommended
+    as at checkpoint 2 (flowing from `previous`, the film's picture of the boundary before), or as
+    `recommended` says ((position, why): the picture that was edited, drawn again)."""
+    row = keyframe_row(store, plan, index, stored, previous, scores, recommended)
+    return Checkpoint(
+        name=f"retake-k{index:02d}-take-{take}", film_id=store.film_id,
+        title=f"{plan.script.title}: choose keyframe {index} (take {take})",
+        intro="A retake of one boundary: the clips on either side are made again from the picture chosen here.",
+        rows=[row], timeout_s=timeout_s, edits=edits, frame=(plan.request.width, plan.request.height),
+    )

@@ -21,9 +21,19 @@ import hashlib
 import json
 import re
 import unicodedata
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    StringConstraints,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
 
 MAX_IDEA_CHARS = 2000
 #: 10 minutes of 8-second segments (75) with a little room.
@@ -407,11 +417,33 @@ class Environment(Strict):
         return "env_" + self.id
 
 
+#: What a keyframe can recolour on a character (the animatic draws these; an edit changes them).
+Recolourable = Literal["outfit", "legs", "hair"]
+
+
 class Placement(Strict):
     character: ShortText
     x: float = Field(ge=0.0, le=1.0, description="Horizontal position in the frame: 0 = left edge, 1 = right edge.")
     pose: Pose = "stand"
     facing: Literal["left", "right", "camera"] = "camera"
+    # Kept out of the JSON schema: writers never set them, only keyframe edits do.
+    colours: SkipJsonSchema[dict[Recolourable, HexColor]] = Field(
+        default_factory=dict, description="Colours this keyframe changes on the character (a keyframe edit), e.g. "
+        "{\"outfit\": \"#c0302a\"}; empty: the character's own palette.",
+    )
+    prop: SkipJsonSchema[str | None] = Field(None, max_length=80, description="A prop the character holds at this keyframe beyond "
+                             "what the segments' beats hand them (a keyframe edit).")
+
+    @model_serializer(mode="wrap")
+    def _leave_out_unset_edits(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """The edit fields are left out while unset, so plans (and the reuse keys hashed from them) written
+        before these fields existed read and hash the same."""
+        data = handler(self)
+        if not self.colours:
+            data.pop("colours", None)
+        if self.prop is None:
+            data.pop("prop", None)
+        return data
 
 
 class Staging(Strict):
@@ -579,6 +611,171 @@ class Picks(Strict):
     def auto(self) -> bool:
         """True when no person picked at any checkpoint."""
         return bool(self.picked_by) and all(who.startswith("auto") for who in self.picked_by.values())
+
+
+# --------------------------------------------------------------------------- edits and retakes
+
+MAX_INSTRUCTION_CHARS = 400
+
+
+class Region(Strict):
+    """A rectangle of a keyframe in pixels of the film's frame: left and top inclusive, right and bottom
+    exclusive, so `0,0,768,512` is the whole of a 768x512 frame."""
+
+    x0: int = Field(ge=0)
+    y0: int = Field(ge=0)
+    x1: int = Field(gt=0)
+    y1: int = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _has_area(self) -> Region:
+        if self.x1 <= self.x0 or self.y1 <= self.y0:
+            raise ValueError(f"region {self} is empty: give left,top,right,bottom with right > left and bottom > top")
+        return self
+
+    @classmethod
+    def parse(cls, text: str) -> Region:
+        """`"100,50,300,250"` (commas or spaces) -> Region; a ValueError says what is wrong."""
+        parts = [part for part in re.split(r"[\s,]+", text.strip()) if part]
+        if len(parts) != 4 or not all(part.isdigit() for part in parts):
+            raise ValueError(f"a region is four whole numbers left,top,right,bottom in pixels, e.g. 100,50,300,250; "
+                             f"got {text.strip()[:40]!r}")
+        x0, y0, x1, y1 = map(int, parts)
+        return cls(x0=x0, y0=y0, x1=x1, y1=y1)
+
+    def check_inside(self, width: int, height: int) -> None:
+        if self.x1 > width or self.y1 > height:
+            raise ValueError(f"region {self} is outside the {width}x{height} frame (right <= {width}, "
+                             f"bottom <= {height})")
+
+    def __str__(self) -> str:
+        return f"{self.x0},{self.y0},{self.x1},{self.y1}"
+
+
+def check_instruction(text: str | None, what: str = "the edit instruction") -> str | None:
+    """None stays None; anything else must be plain, non-empty text of at most MAX_INSTRUCTION_CHARS."""
+    if text is None:
+        return None
+    text = check_plain_text(text, what.capitalize()).strip()
+    if not text:
+        raise ValueError(f"{what} is empty: say what to change, e.g. 'make her coat red'")
+    if len(text) > MAX_INSTRUCTION_CHARS:
+        raise ValueError(f"{what} is {len(text)} characters long; the limit is {MAX_INSTRUCTION_CHARS}")
+    return text
+
+
+class KeyframeEdit(Strict):
+    """An edit of one keyframe picture: an instruction ("make her coat red"), and/or a region to paint again
+    (a rectangle, or a mask image: white = paint again). With a region, the instruction says what to paint
+    there; without one, the region is painted again from the keyframe's prompt."""
+
+    instruction: str | None = Field(None, description="What to change, in words.")
+    region: Region | None = Field(None, description="The rectangle to paint again.")
+    mask: str | None = Field(None, description="A mask image (base64 PNG, the film's size; white = paint again).")
+
+    @field_validator("instruction")
+    @classmethod
+    def _instruction_is_text(cls, text: str | None) -> str | None:
+        return check_instruction(text)
+
+    @model_validator(mode="after")
+    def _says_something(self) -> KeyframeEdit:
+        if self.instruction is None and self.region is None and self.mask is None:
+            raise ValueError("an edit needs an instruction, a region or a mask")
+        if self.region is not None and self.mask is not None:
+            raise ValueError("give a region or a mask, not both")
+        return self
+
+    @property
+    def repaints(self) -> bool:
+        """Whether part of the picture is painted again (an inpainting model), rather than edited whole."""
+        return self.region is not None or self.mask is not None
+
+    def describe(self) -> str:
+        parts = [f"region {self.region}" if self.region else "", "a mask" if self.mask else "",
+                 f"“{self.instruction}”" if self.instruction else ""]
+        return " ".join(part for part in parts if part)
+
+
+class RetakeRequest(Strict):
+    """A retake of one part of a finished film: a keyframe boundary or a clip, with a new seed, an edited
+    prompt, an edit of the picture, or a switch back to a take made before. Every take is kept.
+
+    The one definition of a retake's parameters: the CLI's options, the retake-film flow's form and the
+    client derive from it."""
+
+    film_id: str = Field(description="The film's id (its folder name).")
+    keyframe: int | None = Field(None, ge=0, le=MAX_SEGMENTS, description="The keyframe boundary to retake "
+                                 "(0 = the first frame).")
+    clip: int | None = Field(None, ge=0, lt=MAX_SEGMENTS, description="The clip to retake (0 = the first).")
+    seed: int | None = Field(None, ge=0, le=2**31 - 1, description="A seed for the new take. Empty: a new one "
+                             "(or, with an edited prompt, the same seeds as before).")
+    prompt: str | None = Field(None, max_length=3000, description="An edited prompt: a keyframe's image "
+                               "prompt, or a clip's motion (what the camera sees move).")
+    instruction: str | None = Field(None, description="Keyframes: edit the picture, e.g. 'make her coat red'.")
+    region: str | None = Field(None, description="Keyframes: a rectangle to paint again, left,top,right,bottom "
+                               "in pixels, e.g. 100,50,300,250.")
+    mask: str | None = Field(None, description="Keyframes: a mask image to paint again (base64 PNG; white = "
+                             "paint again).")
+    variants: int | None = Field(None, ge=1, le=4, description="Keyframes: variants to render (default: "
+                                 "the film's).")
+    use_take: int | None = Field(None, ge=1, description="Switch back to this take (no rendering).")
+    variant: int | None = Field(None, ge=0, le=3, description="With use_take on a keyframe: which variant of "
+                                "that take (default: the one picked).")
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt_is_text(cls, text: str | None) -> str | None:
+        return check_instruction(text, "the prompt") if text is not None else None
+
+    @field_validator("instruction")
+    @classmethod
+    def _instruction_is_text(cls, text: str | None) -> str | None:
+        return check_instruction(text)
+
+    @field_validator("region")
+    @classmethod
+    def _region_reads(cls, text: str | None) -> str | None:
+        return None if text is None else str(Region.parse(text))
+
+    @model_validator(mode="after")
+    def _one_part(self) -> RetakeRequest:
+        if (self.keyframe is None) == (self.clip is None):
+            raise ValueError("name one part: a keyframe or a clip")
+        edits = {"instruction": self.instruction, "region": self.region, "mask": self.mask,
+                 "variants": self.variants}
+        if self.clip is not None:
+            given = [name for name, value in edits.items() if value is not None]
+            if given:
+                raise ValueError(f"{', '.join(given)}: only for keyframes (a clip takes a seed or a prompt)")
+        if self.use_take is not None:
+            given = [name for name, value in {"seed": self.seed, "prompt": self.prompt, **edits}.items()
+                     if value is not None]
+            if given:
+                raise ValueError(f"use_take switches to a take made before: it takes no {', '.join(given)}")
+        elif self.variant is not None:
+            raise ValueError("variant goes with use_take (which variant of that take)")
+        if self.variant is not None and self.clip is not None:
+            raise ValueError("variant is for keyframes (a clip has no variants)")
+        if self.region is not None and self.mask is not None:
+            raise ValueError("give a region or a mask, not both")
+        return self
+
+    @property
+    def part(self) -> str:
+        """The part's storage folder: keyframes/k04 or clips/c06."""
+        return f"keyframes/k{self.keyframe:02d}" if self.keyframe is not None else f"clips/c{self.clip:02d}"
+
+    @property
+    def label(self) -> str:
+        return f"keyframe {self.keyframe}" if self.keyframe is not None else f"clip {self.clip}"
+
+    @property
+    def edit(self) -> KeyframeEdit | None:
+        if self.instruction is None and self.region is None and self.mask is None:
+            return None
+        return KeyframeEdit(instruction=self.instruction, mask=self.mask,
+                            region=Region.parse(self.region) if self.region else None)
 
 
 def _film_settings_model() -> type[BaseModel]:

@@ -114,6 +114,22 @@ def keyframe_inputs(plan: FilmPlan, index: int, references: Mapping[str, Any], s
     }
 
 
+def keyframe_edit_inputs(
+    plan: FilmPlan, index: int, pictures: list[Any], references: Mapping[str, Any], edit: BaseModel, seeds: list[int]
+) -> dict[str, Any]:
+    """An edit of a keyframe reads the pictures it edits, the edit itself (instruction, region or mask), the
+    keyframe (its prompt paints a region with no instruction), the references it is scored against, and its
+    seeds."""
+    return {
+        "pictures": [_sha256_of(p) for p in pictures],
+        "edit": edit.model_dump(mode="json"),
+        "keyframe": _dump(plan.keyframes[index]),
+        "references": checksums({s.id: references[s.id] for s in plan.subjects_at(index)}),
+        "seeds": seeds,
+        **_request_shape(plan),
+    }
+
+
 def _clip_cast(plan: FilmPlan, segment: int) -> tuple[list[str], list[str]]:
     """(character names, location ids) of a segment and its two keyframes."""
     names = dict.fromkeys(

@@ -3,13 +3,16 @@
     Phase 1  script -> characters -> locations -> keyframe prompts -> reference variants
              checkpoint 1: a person picks one reference per character and per location
     Phase 2  keyframe variants for every boundary (N+1 of them, fanned out)
-             checkpoint 2: a person picks one variant per boundary
+             checkpoint 2: a person picks one variant per boundary, and may edit a pick
+             (`3:1 edit "make her coat red"`: flows/edits.py)
     Phase 3  one clip per segment between its two chosen keyframes (fanned out) -> assembly
 
 Every stage is a retried task whose result is stored in the film's storage with a reuse key (what it was
 made from) and a checksum: a run that crashed, or is started again anywhere with the same request,
 reuses exactly the parts whose inputs are unchanged and whose bytes are intact, and redoes the rest.
-Picks are stored too: a resumed film never asks the same question twice.
+Picks are stored too: a resumed film never asks the same question twice. The film is stored with the record
+of which take of every part it uses (filmstitch.tasks.takes), which the retake-film flow changes one part at
+a time (flows/retake_film.py); a film run again after a retake keeps the retaken cut.
 """
 
 from __future__ import annotations
@@ -24,11 +27,13 @@ from pydantic import BaseModel
 
 from filmstitch import checkpoints
 from filmstitch.flows.artifacts import publish_film, publish_picks, publish_script
+from filmstitch.flows.edits import edit_picture
 from filmstitch.flows.fan_out import fan_out
 from filmstitch.lifecycle import end_with_parent
 from filmstitch.models import FilmPlan, FilmRequest, Picks
 from filmstitch.settings import Settings
-from filmstitch.tasks.assemble import assemble_film
+from filmstitch.renderers import get_renderer
+from filmstitch.tasks.assemble import assemble_film, store_cut_plan
 from filmstitch.tasks.clips import clip_seed, render_clip
 from filmstitch.tasks.common import FilmContext, VariantRef
 from filmstitch.tasks.film import open_film
@@ -36,6 +41,7 @@ from filmstitch.tasks.keyframes import KeyframeTake, keyframe_seeds, render_keyf
 from filmstitch.tasks.qc import check_seams
 from filmstitch.tasks.references import render_reference_variants
 from filmstitch.tasks.sound import SoundRef, cast_voices, make_ambience, mix_sound, speak_segment
+from filmstitch.tasks.takes import cut_of, plan_checksum, retaken_film
 from filmstitch.tasks.write import (
     assemble_plan,
     describe_characters,
@@ -124,10 +130,17 @@ def make_film(
         ])
         if auto_pick:  # nobody looks: a boundary whose variants all miss their references gets one more try
             takes = retry_weak_keyframes(film, plan, takes, chosen_references)
+    renderer = get_renderer(film.renderer)
     keyframe_decisions = checkpoints.decide_keyframes(
-        store, plan, [t.variants for t in takes], timeout, auto=auto_pick, scores=[t.qc for t in takes]
+        store, plan, [t.variants for t in takes], timeout, auto=auto_pick, scores=[t.qc for t in takes],
+        check_edit=lambda tag, edit: renderer.check_edit(plan, int(tag), edit),
     )
     chosen = [takes[i].variants[keyframe_decisions.pick(i)] for i in range(len(plan.keyframes))]
+    writer_plan = plan
+    with stage("keyframe edits"):  # `3:1 edit "make her coat red"` at checkpoint 2: the edited picture is used
+        for index, edit in keyframe_decisions.edits.items():
+            edited = edit_picture(film, plan, index, chosen[index], takes[index], chosen_references, edit)
+            plan, chosen[index] = edited.plan, edited.picture
     picks = Picks(
         references={sid: references[sid].index(ref) for sid, ref in chosen_references.items()},
         keyframes=[keyframe_decisions.pick(i) for i in range(len(plan.keyframes))],
@@ -144,8 +157,15 @@ def make_film(
         check_seams(film, plan, clips, [t.qc for t in takes])
     with stage("sound"):
         mix = finish_sound(film, *sound) if sound else None
+    cut = cut_of(chosen_references, chosen, clips, "make-film", plan_checksum(writer_plan))
+    retaken = retaken_film(store, cut.writer_plan)
+    if retaken is not None:  # run again after a retake: the film stays as retaken (`filmstitch takes` lists all)
+        get_run_logger().info("Film %s was retaken: keeping the retaken cut", film.film_id)
+        plan, clips, cut, chosen = retaken.plan, retaken.clips, retaken.cut, retaken.keyframes
+    elif plan is not writer_plan:
+        store_cut_plan(store, writer_plan)  # retakes switch parts back to the writer's plan
     with stage("assembly"):
-        made = assemble_film(film, plan, clips, mix)
+        made = assemble_film(film, plan, clips, mix, cut)
 
     location = publish_film(film, plan, made, poster=chosen[0])
     store.update_manifest(status="finished", film=made.key, title=plan.script.title, picks=picks.model_dump())

@@ -4,6 +4,7 @@ chapter mark per scene."""
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from pathlib import Path
 
@@ -12,26 +13,32 @@ from prefect import task
 from filmstitch.models import FilmPlan
 from filmstitch.reuse import checksums, code_version, key_of
 from filmstitch.sound import stage as sound_stage
-from filmstitch.storage import ArtifactRef
+from filmstitch.storage import ArtifactRef, FilmStore
 from filmstitch.tasks.common import STAGE, FilmContext
 from filmstitch.tasks.sound import SoundRef, stored_cues
+from filmstitch.tasks.takes import FILM, Cut, cut_plan_key, plan_bytes, plan_checksum
 from filmstitch.video import add_chapters, concat_mp4, probe, scene_chapters
-
-FILM = "film.mp4"
 
 
 @task(name="assemble-film", **STAGE)
-def assemble_film(film: FilmContext, plan: FilmPlan, clips: list[ArtifactRef], sound: SoundRef | None) -> ArtifactRef:
+def assemble_film(
+    film: FilmContext, plan: FilmPlan, clips: list[ArtifactRef], sound: SoundRef | None, cut: Cut | None = None
+) -> ArtifactRef:
+    """film.mp4 from the clips and the sound. With the `cut` (which take of every part it uses,
+    filmstitch.tasks.takes), the film and that record are written in one manifest edit, with the plan the film
+    is cut from stored beside them (plan/cuts/, by checksum)."""
     maker = {"name": "ffmpeg", "code": code_version("filmstitch.video", "filmstitch.tasks.assemble")}
     inputs = {"clips": list(checksums(dict(enumerate(clips))).values()),
               "sound": checksums({"mix": sound.mix, "cues": sound.cues}) if sound else None,
               "burn_subtitles": plan.request.burn_subtitles, "language": plan.script.language,
-              "chapters": chapter_inputs(plan)}
+              "chapters": chapter_inputs(plan),
+              "cut": cut.model_dump(mode="json") if cut else None, "plan": plan_checksum(plan) if cut else None}
     reuse_key = key_of("film", maker, **inputs)
     store = film.store()
     reused = store.reuse(FILM, reuse_key)
     if reused is not None:
         return reused
+    plan_key = store_cut_plan(store, plan) if cut else None
     with tempfile.TemporaryDirectory(prefix="filmstitch-assemble-") as tmp:
         paths = []
         for i, clip in enumerate(clips):
@@ -49,7 +56,10 @@ def assemble_film(film: FilmContext, plan: FilmPlan, clips: list[ArtifactRef], s
                 plan.script.language, burn=plan.request.burn_subtitles))
         mark_scenes(film_path, plan)
         info = probe(film_path)
-        return store.put(
+        put = store.put if cut is None else functools.partial(
+            store.put_film, film_uses={part: use.model_dump(exclude_none=True) for part, use in cut.uses.items()},
+            plan=plan_key, made_by=cut.made_by, writer_plan=cut.writer_plan)
+        return put(
             FILM,
             film_path.read_bytes(),
             "video/mp4",
@@ -65,6 +75,16 @@ def assemble_film(film: FilmContext, plan: FilmPlan, clips: list[ArtifactRef], s
             chapters=len(scene_chapters(plan)),
             clips=[clip.key for clip in clips],
         )
+
+
+def store_cut_plan(store: FilmStore, plan: FilmPlan) -> str:
+    """Store the plan a film is cut from under plan/cuts/ by its checksum (never overwritten: a film.mp4 written
+    later, or a run killed in between, always finds its own plan). Returns its key."""
+    data = plan_bytes(plan)
+    key = cut_plan_key(plan_checksum(plan))
+    if store.reuse(key, None) is None:
+        store.put(key, data, "application/json", stage="plan")
+    return key
 
 
 def chapter_inputs(plan: FilmPlan) -> dict:

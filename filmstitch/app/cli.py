@@ -4,17 +4,21 @@
     filmstitch make "an idea"                       # pauses at both checkpoints: answer in the Prefect UI,
                                                     # over REST, on the review page, or right here
     filmstitch server                               # Prefect server + deployments + film server (UI, REST)
+    filmstitch retake FILM_ID --keyframe 4 --seed 7 # one part made again (or --clip 6, --use-take 1, ...)
+    filmstitch takes FILM_ID                        # every take of every part, and which the film uses
     filmstitch verify FILM_ID [--repair]            # check a film's files against its manifest
 
 `make`'s film options are made from the fields of `FilmRequest` (filmstitch.models), the one definition of
-a film's parameters: a new field is a new option, with its description as the help.
+a film's parameters: a new field is a new option, with its description as the help; `retake`'s likewise from
+`RetakeRequest`.
 
 Messages are data: user and model text is printed with Rich markup off, so `[/x]` in a title is shown as is.
-The last line `make` prints (stdout) is the film's path, in every mode.
+The last line `make` and `retake` print (stdout) is the film's path, in every mode.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import contextvars
 import inspect
@@ -26,16 +30,16 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, get_origin
 
 import typer
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 from rich.console import Console
 
-from filmstitch.models import FilmRequest
+from filmstitch.models import FilmRequest, RetakeRequest
 from filmstitch.preflight import PreflightError, check_backends
 from filmstitch.settings import Settings
 
@@ -67,9 +71,9 @@ def validation_message(exc: ValidationError) -> str:
 # --------------------------------------------------------------------------- options from the request model
 
 
-def request_options() -> list[inspect.Parameter]:
-    """One CLI option per FilmRequest field (the idea is the argument)."""
-    return [_option(name, field) for name, field in FilmRequest.model_fields.items() if name != "idea"]
+def request_options(model: type[BaseModel] = FilmRequest, skip: tuple[str, ...] = ("idea",)) -> list[inspect.Parameter]:
+    """One CLI option per field of a request model (FilmRequest: the idea is the argument)."""
+    return [_option(name, field) for name, field in model.model_fields.items() if name not in skip]
 
 
 def _option(name: str, field: FieldInfo) -> inspect.Parameter:
@@ -101,11 +105,11 @@ def request_from_options(idea: str, options: dict[str, Any]) -> FilmRequest:
     return FilmRequest(idea=idea, **fields)
 
 
-def with_request_options(command: Any) -> Any:
-    """Give `command` (which takes **film_options) one option per request field, for Typer to read."""
+def with_request_options(command: Any, model: type[BaseModel] = FilmRequest, skip: tuple[str, ...] = ("idea",)) -> Any:
+    """Give `command` (which takes **options) one option per field of the request model, for Typer to read."""
     signature = inspect.signature(command)
     fixed = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
-    command.__signature__ = signature.replace(parameters=[*fixed, *request_options()])
+    command.__signature__ = signature.replace(parameters=[*fixed, *request_options(model, skip)])
     command.__annotations__ = {p.name: p.annotation for p in command.__signature__.parameters.values()}
     return command
 
@@ -150,21 +154,25 @@ def make(
 
 
 def run_film(request: FilmRequest, *, auto: bool, pause_timeout: int | None, film_id: str | None) -> Any:
-    """Run the flow against a Prefect server (a temporary one unless PREFECT_API_URL is set), with the film
-    server beside it, and answer its pauses at this terminal. Everything is stopped before this returns, so
-    nothing prints after the film's path."""
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
+    """Run make-film (see `run_in_prefect`)."""
     from filmstitch.flows.make_film import make_film
 
-    run_name = f"film-{uuid.uuid4().hex[:8]}"
+    return run_in_prefect(lambda name: make_film.with_options(flow_run_name=name)(
+        request=request, auto_pick=auto, pause_timeout_s=pause_timeout, film_id=film_id), auto=auto, what="film")
+
+
+def run_in_prefect(call: Callable[[str], Any], *, auto: bool, what: str) -> Any:
+    """Run a flow (`call(run_name)`) against a Prefect server (a temporary one unless PREFECT_API_URL is set),
+    with the film server beside it, and answer its pauses at this terminal. Everything is stopped before this
+    returns, so nothing prints after the film's path."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    run_name = f"{what}-{uuid.uuid4().hex[:8]}"
     outcome: dict[str, Any] = {}
 
     def run_flow() -> None:
         try:
-            outcome["result"] = make_film.with_options(flow_run_name=run_name)(
-                request=request, auto_pick=auto, pause_timeout_s=pause_timeout, film_id=film_id
-            )
+            outcome["result"] = call(run_name)
         except BaseException as exc:  # reported by the main thread
             outcome["error"] = exc
 
@@ -176,7 +184,7 @@ def run_film(request: FilmRequest, *, auto: bool, pause_timeout: int | None, fil
         thread.join()
         drain_prefect_workers()
     if "error" in outcome:
-        fail(f"the film failed: {outcome['error']}", code=1)
+        fail(f"the {what} failed: {outcome['error']}", code=1)
     return outcome["result"]
 
 
@@ -272,11 +280,13 @@ def announce(checkpoint: Any, ui_url: str, api_url: str, run_id: str) -> None:
 
 def prompt(films: Any, checkpoint: Any) -> None:
     """One question: Enter accepts the recommended picks; `3:1 7:2` changes rows; bad answers are asked again."""
-    from filmstitch.checkpoints import parse_changes
+    from filmstitch.checkpoints import parse_answer
 
     for row in checkpoint.rows:
         say(f"  {row['tag']:>4} {row['title']}: recommended {row['tag']}:{row['recommended']}")
     rest = " Add 'rest' to also accept the recommendations of the later scenes." if checkpoint.more_follow else ""
+    if checkpoint.edits:
+        rest += f' To edit a pick: {checkpoint.rows[0]["tag"]}:1 edit "make her coat red".'
     question = f"Enter accepts the recommended picks; or type changes (e.g. {checkpoint.example()}).{rest} > "
     while True:
         say(question)
@@ -287,8 +297,9 @@ def prompt(films: Any, checkpoint: Any) -> None:
         words = line.split()
         accept_rest = "rest" in words
         text = " ".join(word for word in words if word != "rest")
-        try:
-            parse_changes(text, checkpoint.rows)
+        try:  # the film checks edits against its renderer too, and asks again if it cannot make one
+            parse_answer(text, checkpoint.rows, edits=checkpoint.edits,
+                         frame=tuple(checkpoint.frame) if checkpoint.frame else None)
         except ValueError as exc:
             say(f"  {exc}")
             continue
@@ -310,6 +321,97 @@ def read_line_unless_answered(films: Any, checkpoint: Any) -> str | None:
         current = films.checkpoint(checkpoint.run_id)
         if current is None or current.key != checkpoint.key:
             return None
+
+
+# --------------------------------------------------------------------------- retakes
+
+
+def retake_options(command: Any) -> Any:
+    """The retake command's options: one per RetakeRequest field (the film is the argument; the mask a file)."""
+    return with_request_options(command, RetakeRequest, skip=("film_id", "mask"))
+
+
+@app.command()
+@retake_options
+def retake(
+    film_id: Annotated[str, typer.Argument(help="The film's id (its folder name).")],
+    mask: Annotated[Path | None, typer.Option(help="Keyframes: a mask image (PNG at the film's size; white = "
+                                              "paint again).")] = None,
+    auto: Annotated[bool, typer.Option("--auto", help="Take the recommended variant; never pause.")] = False,
+    out: Annotated[Path | None, typer.Option(help="Folder of the films (default: FILMSTITCH_STORAGE_DIR or "
+                                             "./films).")] = None,
+    pause_timeout: Annotated[int | None, typer.Option(help="Seconds the keyframe checkpoint waits for a person "
+                                                      "(10 s to 7 days).")] = None,
+    **retake_fields: Any,
+) -> None:
+    """Retake one keyframe or one clip of a finished film, or switch a part back to an earlier take.
+
+    filmstitch retake FILM --keyframe 4 --seed 7 / --prompt "..." / --instruction "make her coat red";
+    filmstitch retake FILM --clip 6; filmstitch retake FILM --clip 6 --use-take 1. The cost is shown before
+    anything runs; every take is kept (`filmstitch takes FILM`). The last line printed is the film's path."""
+    from filmstitch.tasks.retake import prepare_retake
+
+    fields = {name: value for name, value in retake_fields.items() if value is not None}
+    try:
+        if mask is not None:
+            fields["mask"] = base64.b64encode(mask.read_bytes()).decode()
+        request = RetakeRequest(film_id=film_id, **fields)
+        settings = Settings(**({"storage_dir": str(out.resolve())} if out else {}))
+    except ValidationError as exc:
+        fail(validation_message(exc))
+    except OSError as exc:
+        fail(f"cannot read the mask {mask}: {exc.strerror or exc}")
+    if pause_timeout is not None and not 10 <= pause_timeout <= 7 * 24 * 3600:
+        fail(f"--pause-timeout must be 10 s to 7 days ({7 * 24 * 3600} s), got {pause_timeout}")
+    try:
+        prepared = prepare_retake(request, settings)  # everything checked before anything starts
+    except ValueError as exc:
+        fail(str(exc))
+    say(prepared.estimate.summary(), style="bold")
+    say(f"  ({prepared.estimate.basis})")
+    os.environ["FILMSTITCH_STORAGE_DIR"] = str(Path(settings.storage_dir).resolve())
+    from filmstitch.flows.retake_film import retake_film
+
+    result = run_in_prefect(lambda name: retake_film.with_options(flow_run_name=name)(
+        retake=request, auto_pick=auto, pause_timeout_s=pause_timeout), auto=auto, what="retake")
+    variant = f", variant {result.variant}" if result.variant is not None else ""
+    say(f"{request.label.capitalize()} now uses take {result.take}{variant}", style="bold green")
+    console.file.flush()
+    print(result.location, flush=True)
+
+
+@app.command()
+def takes(
+    film_id: Annotated[str, typer.Argument(help="The film's id (its folder name).")],
+    out: Annotated[Path | None, typer.Option(help="Folder of the films (default: FILMSTITCH_STORAGE_DIR or "
+                                             "./films).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print every take as JSON (with full checksums).")] = False,
+) -> None:
+    """List every take of every part of a film: which the film uses (*), how each was made, its checksums."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from filmstitch.tasks.retake import film_takes
+
+    settings = Settings(**({"storage_dir": str(out.resolve())} if out else {}))
+    try:
+        listed = film_takes(film_id, settings.storage_config())
+    except ValueError as exc:
+        fail(str(exc))
+    if as_json:
+        print(json.dumps([t.model_dump(mode="json") for t in listed], indent=2, ensure_ascii=False))
+        return
+    table = Table(title=Text(f"Takes of {film_id}"), show_lines=False)
+    for column in ("part", "take", "in film", "made", "how", "files (sha256)"):
+        table.add_column(column)
+    for t in listed:  # every cell is Text: a prompt or an instruction is shown as written, never as markup
+        used = ("*" + (f" v{t.variant}" if t.variant is not None else "")) if t.in_film else ""
+        files = " ".join(f"{Path(name).stem.removeprefix(f'take-{t.take}')or 'mp4'}:{sha[:8]}"
+                         for name, sha in t.files.items())
+        table.add_row(Text(t.part), Text(str(t.take)), Text(used), Text(t.made_at[:16].replace("T", " ")),
+                      Text(t.how), Text(files))
+    # Wide enough for the checksums when printed to a file or a pipe (a terminal gives its own width).
+    Console(width=None if sys.stdout.isatty() else 160).print(table)
 
 
 # --------------------------------------------------------------------------- server, verify

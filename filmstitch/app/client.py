@@ -15,6 +15,11 @@ reach the server:
         films.wait(run.id)
         print(films.film(run.id).location)                       # where the film is; .url plays it
 
+        run = films.create_retake_run(checkpoint.film_id, keyframe=2, seed=7)  # new variants of keyframe 2
+        checkpoint = films.wait_for_checkpoint(run.id)             # one row: keyframe 2's new take
+        films.resume(run.id, {"changes": '2:1 edit "make her coat red"'}).raise_for_reject()
+        films.wait(run.id); print(films.retake_cost(run.id))       # what it rendered, estimated first
+
 The REST calls behind each method are listed in docs/deployments.md, for programs in other languages.
 """
 
@@ -31,10 +36,12 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from filmstitch.models import FilmRequest
+from filmstitch.models import FilmRequest, RetakeRequest
 
 DEFAULT_API_URL = "http://127.0.0.1:4200/api"
 MAKE_FILM = "make-film/make-film"
+RETAKE_FILM = "retake-film/retake-film"
+RETAKE_COST_KEY = "retake-cost-"
 FILM_BATCH = "film-batch/film-batch"
 BATCH_REPORT_KEY = "film-batch-report"
 RETRIES = 5
@@ -76,6 +83,8 @@ class Checkpoint(BaseModel):
     film_id: str
     rows: list[dict[str, Any]]
     more_follow: bool = False
+    edits: bool = False
+    frame: list[int] | None = None
     contact_sheet: str | None = None
     description: str
     json_schema: dict[str, Any]
@@ -116,7 +125,7 @@ class FilmLink(BaseModel):
 
 
 class FilmStitchClient:
-    """Launch `make-film` runs, follow them, answer their checkpoints, find the film."""
+    """Launch `make-film` and `retake-film` runs, follow them, answer their checkpoints, find the film."""
 
     def __init__(self, api_url: str | None = None, *, timeout_s: float = 30, http: httpx.Client | None = None) -> None:
         self.api_url = (api_url or os.environ.get("PREFECT_API_URL") or DEFAULT_API_URL).rstrip("/")
@@ -170,6 +179,32 @@ class FilmStitchClient:
         parameters = {"request": request.model_dump(mode="json", exclude_defaults=True), "auto_pick": auto_pick,
                       "pause_timeout_s": pause_timeout_s, "film_id": film_id}
         return self.create_run(deployment, parameters, run_name)
+
+    def create_retake_run(
+        self, film_id: str, *, keyframe: int | None = None, clip: int | None = None, auto_pick: bool = False,
+        pause_timeout_s: int | None = None, deployment: str = RETAKE_FILM, run_name: str | None = None,
+        **retake: Any,
+    ) -> RunState:
+        """Retake a keyframe or a clip of a finished film (or switch it back to a take: `use_take=1`). `retake`
+        holds RetakeRequest's other fields (seed, prompt, instruction, region, mask, variants, use_take,
+        variant); it is checked here first, so a bad one fails before anything is sent. A keyframe retake pauses
+        at a one-row checkpoint unless `auto_pick`: answer it like any other (`resume`)."""
+        try:
+            request = RetakeRequest(film_id=film_id, keyframe=keyframe, clip=clip,
+                                    **{k: v for k, v in retake.items() if v is not None})
+        except ValidationError as exc:
+            reasons = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'retake'}: {e['msg']}" for e in exc.errors())
+            raise ValueError(f"invalid retake: {reasons}") from None
+        parameters = {"retake": request.model_dump(mode="json", exclude_none=True), "auto_pick": auto_pick,
+                      "pause_timeout_s": pause_timeout_s}
+        return self.create_run(deployment, parameters, run_name)
+
+    def retake_cost(self, run_id: str) -> str:
+        """What a retake run renders and what that costs (its `retake-cost-<film>` artifact, markdown)."""
+        for artifact in self._artifacts(run_id):
+            if str(artifact.get("key") or "").startswith(RETAKE_COST_KEY):
+                return str(artifact["data"])
+        raise FilmStitchError(f"run {run_id} has no retake cost artifact (yet): is it a retake-film run?")
 
     def create_batch_run(
         self, ideas: list[str] | None = None, *, ideas_file: str | None = None, ideas_s3_prefix: str | None = None,
@@ -235,7 +270,8 @@ class FilmStitchClient:
         return Checkpoint(
             run_id=run_id, key=keyset["schema"].removesuffix("-schema"), name=about.get("checkpoint", ""),
             title=about.get("title", ""), film_id=about.get("film_id", ""), rows=about.get("rows", []),
-            more_follow=about.get("more_follow", False), contact_sheet=about.get("contact_sheet"),
+            more_follow=about.get("more_follow", False), edits=about.get("edits", False), frame=about.get("frame"),
+            contact_sheet=about.get("contact_sheet"),
             description=description, json_schema=schema, timeout_at=details.get("pause_timeout"),
         )
 

@@ -113,6 +113,17 @@ class GpuSettings(BaseSettings):
     )
     flux2_max_tokens: int = Field(512, ge=16, le=512)
 
+    # --- keyframe edits: FLUX.1 Kontext [dev] (instructions) and FLUX.1 Fill [dev] (regions) ---
+    kontext_dir: str = Field("/weights/flux1-kontext-dev", description="FLUX.1-Kontext-dev pipeline directory.")
+    fill_dir: str = Field("/weights/flux1-fill-dev", description="FLUX.1-Fill-dev pipeline directory.")
+    edit_steps: int = Field(28, ge=1, le=100, description="Denoising steps of an edit (Kontext or Fill).")
+    kontext_guidance: float = Field(2.5, ge=0.0, le=20.0, description="Kontext's distilled guidance (2.5).")
+    fill_guidance: float = Field(30.0, ge=0.0, le=100.0, description="Fill's distilled guidance (30).")
+    kontext_preferred_resolution: bool = Field(
+        True, description="Give Kontext the picture at its trained resolution nearest the film's aspect ratio "
+        "(the edit still comes back at the film's size)."
+    )
+
     # --- LTX-Video 0.9.5 ---
     video_steps: int = Field(40, ge=1, le=100)
     video_guidance: float = Field(3.0, ge=1.0, le=20.0)

@@ -8,12 +8,16 @@ the default here uses plain image statistics any renderer's PNGs and MP4s allow.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import io
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict
+from PIL import Image, UnidentifiedImageError
+from pydantic import BaseModel, ConfigDict, Field
 
-from filmstitch.models import FilmPlan, Subject
+from filmstitch.models import FilmPlan, Keyframe, KeyframeEdit, Subject
 from filmstitch.renderers import qc
 
 
@@ -27,10 +31,36 @@ class RenderedImage(BaseModel):
     png: bytes
 
 
+class Restaging(BaseModel):
+    """A keyframe edit done by changing the plan: the keyframe re-staged, what changed and what could not be."""
+
+    model_config = ConfigDict(frozen=True)
+
+    keyframe: Keyframe
+    done: list[str] = Field(default_factory=list)
+    not_done: list[str] = Field(default_factory=list)
+
+    def message(self, renderer: str, can_do: str = "") -> str:
+        """What happened, plainly: "Re-staged: ... Could not: ... (the animatic re-stages ...)"."""
+        lines = []
+        if self.done:
+            lines.append("Re-staged: " + "; ".join(self.done) + ".")
+        if self.not_done:
+            cannot = "; ".join(f"\u201c{item}\u201d" for item in self.not_done)
+            lines.append(f"The {renderer} renderer could not do: {cannot}" + (f" (it re-stages {can_do})." if can_do
+                                                                             else "."))
+        return " ".join(lines)
+
+
 class Renderer(ABC):
     name: str
     #: Modules whose source shapes the pictures and clips: their hash is part of every render's reuse key.
     code_modules: ClassVar[tuple[str, ...]] = ()
+    #: How this renderer edits a keyframe (``KeyframeEdit``): "restage" changes the plan's staging and draws the
+    #: keyframe again (the clips follow the new staging); "pixels" edits the picture with an image model.
+    edit_mode: ClassVar[Literal["restage", "pixels"]] = "pixels"
+    #: What "restage" can change, for messages ("positions, poses, ...").
+    restage_abilities: ClassVar[str] = ""
 
     def settings_identity(self) -> dict[str, Any]:
         """Settings that change what the renderer makes (steps, guidance, weights...; never secrets)."""
@@ -72,6 +102,26 @@ class Renderer(ABC):
         of the next clip; the film's last clip has F + 1 frames and ends on `last`. So every boundary frame
         appears once in the film, which has segments x F + 1 frames, and clip i starts at i x F / fps."""
 
+    # ----- keyframe edits -----
+
+    def check_edit(self, plan: FilmPlan, index: int, edit: KeyframeEdit) -> None:
+        """Refuse, with a ValueError in words, an edit this renderer cannot make, before any work: a boundary
+        that does not exist, a region outside the frame, a mask of the wrong size."""
+        if not 0 <= index < len(plan.keyframes):
+            raise ValueError(f"keyframe {index} does not exist: the film has keyframes 0..{len(plan.keyframes) - 1}")
+        edit_mask(edit, plan.request.width, plan.request.height)
+
+    def restage(self, plan: FilmPlan, index: int, edit: KeyframeEdit) -> Restaging:
+        """edit_mode "restage": keyframe `index` with its staging changed as the edit asks."""
+        raise NotImplementedError(f"the {self.name} renderer edits pictures, it does not re-stage them")
+
+    def edit_keyframe(
+        self, plan: FilmPlan, index: int, picture: RenderedImage, edit: KeyframeEdit, seeds: list[int]
+    ) -> list[bytes]:
+        """edit_mode "pixels": one edited PNG of `picture` (keyframe `index`) per seed, at the film's size.
+        Outside a region or mask the pixels stay exactly the picture's."""
+        raise NotImplementedError(f"the {self.name} renderer cannot edit pictures")
+
     # ----- continuity QC (defaults: plain image statistics, see filmstitch.renderers.qc) -----
 
     def keyframe_qc(
@@ -110,3 +160,27 @@ def qc_weights(plan: FilmPlan, present: dict[str, RenderedImage]) -> dict[str, f
     """How much each subject counts in a variant's score: a character twice the location."""
     kinds = {s.id: s.kind for s in plan.subjects}
     return {sid: 1.0 if kinds.get(sid) == "character" else 0.5 for sid in present}
+
+
+def edit_mask(edit: KeyframeEdit, width: int, height: int) -> Image.Image | None:
+    """The edit's region as a mask image of the frame's size (255: paint again), or None for a whole-picture
+    edit. A region outside the frame, or a mask that is unreadable, of another size or empty, is refused."""
+    if edit.region is not None:
+        edit.region.check_inside(width, height)
+        mask = Image.new("L", (width, height), 0)
+        mask.paste(255, (edit.region.x0, edit.region.y0, edit.region.x1, edit.region.y1))
+        return mask
+    if edit.mask is None:
+        return None
+    try:
+        data = base64.b64decode(edit.mask.removeprefix("data:image/png;base64,"), validate=True)
+        with Image.open(io.BytesIO(data)) as opened:
+            mask = opened.convert("L")
+    except (binascii.Error, UnidentifiedImageError, OSError, ValueError):
+        raise ValueError("the mask is not a readable image (a PNG, base64-encoded)") from None
+    if mask.size != (width, height):
+        raise ValueError(f"the mask is {mask.size[0]}x{mask.size[1]}; the film's frames are {width}x{height}")
+    mask = mask.point(lambda v: 255 if v >= 128 else 0)
+    if mask.getbbox() is None:
+        raise ValueError("the mask selects nothing: paint the part to change white")
+    return mask

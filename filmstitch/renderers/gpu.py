@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import io
 import logging
 import threading
 import time
@@ -30,9 +31,9 @@ from typing import Any, ClassVar
 
 from filmstitch.engines import GpuSettings, raise_bad_input
 from filmstitch.engines.frames import clip_timing
-from filmstitch.models import MAX_CLIP_SUMMARY_WORDS, MAX_SHORT_APPEARANCE_WORDS, FilmPlan, Subject
+from filmstitch.models import MAX_CLIP_SUMMARY_WORDS, MAX_SHORT_APPEARANCE_WORDS, FilmPlan, KeyframeEdit, Subject
 from filmstitch.renderers import qc
-from filmstitch.renderers.base import RenderedImage, Renderer, qc_references
+from filmstitch.renderers.base import RenderedImage, Renderer, edit_mask, qc_references
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +179,25 @@ def clip_request(
     }
 
 
+def edit_request(
+    plan: FilmPlan, index: int, picture: RenderedImage, edit: KeyframeEdit, seeds: list[int]
+) -> tuple[str, dict[str, Any]]:
+    """(method, keyword arguments) of the edit engine for one keyframe edit: ``instruct_pngs`` (Kontext) for an
+    instruction, ``repaint_pngs`` (Fill) for a region or mask, whose prompt is the instruction or else the
+    keyframe's own prompt. Bad input (a region outside the frame, an unreadable mask) fails here."""
+    if not 0 <= index < len(plan.keyframes):
+        raise ValueError(f"keyframe index {index} is outside 0..{len(plan.keyframes) - 1}")
+    req = plan.request
+    mask = edit_mask(edit, req.width, req.height)
+    common = {"picture_png": picture.png, "seeds": list(seeds), "width": req.width, "height": req.height}
+    if mask is None:
+        return "instruct_pngs", {**common, "instruction": edit.instruction or ""}
+    buffer = io.BytesIO()
+    mask.save(buffer, format="PNG")
+    return "repaint_pngs", {**common, "mask_png": buffer.getvalue(),
+                            "prompt": edit.instruction or plan.keyframes[index].prompt}
+
+
 def qc_request(
     plan: FilmPlan, index: int, references: dict[str, RenderedImage], settings: GpuSettings
 ) -> tuple[dict[str, bytes], dict[str, float]]:
@@ -321,7 +341,8 @@ class _LocalEngines:
 
 
 def load_engine(kind: str, settings: GpuSettings, device: str) -> Any:
-    """Load one engine of a kind on a device: 'image' (the settings' image engine), 'video' or 'qc'."""
+    """Load one engine of a kind on a device: 'image' (the settings' image engine), 'video', 'edit' (Kontext and
+    Fill, each loaded on first use) or 'qc'."""
     if kind == "image":
         from filmstitch.engines.flux2 import load_image_engine
 
@@ -330,6 +351,10 @@ def load_engine(kind: str, settings: GpuSettings, device: str) -> Any:
         from filmstitch.engines.ltx import LtxVideoEngine
 
         return LtxVideoEngine.load(settings, device)
+    if kind == "edit":
+        from filmstitch.engines.edit import EditEngine
+
+        return EditEngine.load(settings, device)
     if kind == "qc":
         import torch
 
@@ -388,6 +413,26 @@ class LocalGpuRenderer(Renderer):
         request = clip_request(plan, segment, first, last, seed, _ENGINES.configure()[0])
         with _ENGINES.run("video") as engine:
             return engine.clip_mp4(**request)
+
+    def check_edit(self, plan: FilmPlan, index: int, edit: KeyframeEdit) -> None:
+        super().check_edit(plan, index, edit)
+        settings = _ENGINES.configure()[0]
+        from filmstitch.engines.runtime import require_dir
+
+        try:  # the weights the edit needs, before any work (a ValueError: bad input for this machine)
+            if edit.repaints:
+                require_dir(settings.fill_dir, "FLUX.1-Fill-dev", "FILMSTITCH_GPU_FILL_DIR")
+            else:
+                require_dir(settings.kontext_dir, "FLUX.1-Kontext-dev", "FILMSTITCH_GPU_KONTEXT_DIR")
+        except FileNotFoundError as exc:
+            raise ValueError(f"cannot edit keyframes here: {exc}") from None
+
+    def edit_keyframe(
+        self, plan: FilmPlan, index: int, picture: RenderedImage, edit: KeyframeEdit, seeds: list[int]
+    ) -> list[bytes]:
+        method, request = edit_request(plan, index, picture, edit, seeds)
+        with _ENGINES.run("edit") as engine:
+            return getattr(engine, method)(**request)
 
     def keyframe_qc(
         self, plan: FilmPlan, index: int, references: dict[str, RenderedImage], variants: list[bytes]
@@ -455,6 +500,12 @@ class ModalRenderer(Renderer):
     ) -> bytes:
         request = clip_request(plan, segment, first, last, seed, self.settings)
         return self._call(self.settings.modal_video_cls, "clip_mp4", **request)
+
+    def check_edit(self, plan: FilmPlan, index: int, edit: KeyframeEdit) -> None:
+        # The deployed Modal app has no edit worker yet (modal_workers/film_gpu.py would need one calling
+        # filmstitch.engines.edit.EditEngine): refuse before any work rather than fail on the GPU.
+        raise ValueError("the modal renderer cannot edit keyframes yet: retake the keyframe with a new seed or "
+                         "prompt, or edit it on a machine with local GPUs (renderer local-gpu)")
 
     def keyframe_qc(
         self, plan: FilmPlan, index: int, references: dict[str, RenderedImage], variants: list[bytes]

@@ -66,6 +66,13 @@ class FilmStore:
         The object carries its own sha256, size, content type, reuse key and meta as metadata,
         so the manifest entry can be rebuilt from the object alone.
         """
+        return self._put(key, data, content_type, reuse_key, meta)
+
+    def _put(
+        self, key: str, data: bytes, content_type: str, reuse_key: str | None, meta: dict[str, Any],
+        also: Callable[[dict[str, Any]], None] | None = None,
+    ) -> ArtifactRef:
+        """`put`, with `also` applied to the manifest in the same edit that records the artifact."""
         if key == MANIFEST:
             raise ValueError(f"{MANIFEST!r} is reserved for the film's manifest")
         full_key = self.full_key(key)
@@ -84,6 +91,8 @@ class FilmStore:
 
         def record(manifest: dict[str, Any]) -> None:
             manifest["artifacts"][key] = entry
+            if also is not None:
+                also(manifest)
 
         self._change_manifest(record)
         return ref
@@ -166,6 +175,58 @@ class FilmStore:
         self.store.ensure_writable()
         self._change_manifest(record)
         return chosen[0]
+
+    # ------------------------------------------------------------------ takes and what the film uses
+
+    def takes(self) -> dict[str, list[dict[str, Any]]]:
+        """Every take of every part, oldest first: `{"clips/c06": [{"take": 1, "reuse_key": ..., "created_at":
+        ..., "about": {...}}, ...]}`. Takes known only from their artifacts (a rebuilt manifest) are listed too."""
+        manifest = self.manifest()
+        table = {part: [dict(t) for t in takes] for part, takes in manifest.get("takes", {}).items()}
+        for key, entry in manifest.get("artifacts", {}).items():
+            match = _PART_TAKE.match(key)
+            if match and entry.get("reuse_key"):
+                listed = table.setdefault(match["part"], [])
+                if all(t["take"] != int(match["take"]) for t in listed):
+                    listed.append({"take": int(match["take"]), "reuse_key": entry["reuse_key"],
+                                   "created_at": entry.get("written_at")})
+        return {part: sorted(takes, key=lambda t: t["take"]) for part, takes in sorted(table.items())}
+
+    def describe_take(self, part: str, take: int, *, made_since: str | None = None, **about: Any) -> None:
+        """Record how a take was made (its seed, an edited prompt, an edit...) beside it in the takes table,
+        for `filmstitch takes` and for switching back to it. Merged into what is recorded already; with
+        `made_since` (a time from `now_iso`), only if the take was made since then (a take that was reused,
+        not made, keeps its own story)."""
+        validate_key(part)
+
+        def record(manifest: dict[str, Any]) -> None:
+            for entry in manifest.setdefault("takes", {}).setdefault(part, []):
+                if entry["take"] == take:
+                    if made_since is None or str(entry.get("created_at", "")) >= made_since:
+                        entry["about"] = {**entry.get("about", {}), **about}
+                    return
+            raise StorageError(f"{part} of film {self.film_id} has no take {take}")
+
+        self.store.ensure_writable()
+        self._change_manifest(record)
+
+    def film_uses(self) -> dict[str, dict[str, Any]]:
+        """Which take (and variant) of every part the film uses now: `{"keyframes/k04": {"take": 2, "variant":
+        1}, "clips/c06": {"take": 3}, ...}`; empty before the film is first assembled."""
+        return dict(self.manifest().get("film_uses", {}))
+
+    def put_film(
+        self, key: str, data: bytes, content_type: str, *, reuse_key: str, film_uses: dict[str, dict[str, Any]],
+        **meta: Any,
+    ) -> ArtifactRef:
+        """Write the film and, in the same manifest edit, which take of every part it uses (`film_uses`): the
+        record and the film never disagree, even when a run is killed in between. The file itself is replaced
+        atomically, so the film is always the old one or the new one, whole."""
+
+        def record_uses(manifest: dict[str, Any]) -> None:
+            manifest["film_uses"] = film_uses
+
+        return self._put(key, data, content_type, reuse_key, {**meta, "uses": film_uses}, also=record_uses)
 
     def _not_reused(self, key: str, why: str) -> None:
         log.info("%s of film %s will be made again: %s", key, self.film_id, why)
@@ -360,6 +421,8 @@ class FilmStore:
 
 
 _TAKE = re.compile(r"/take-(\d+)(?:/|\.)")
+#: `keyframes/k04/take-2/v1.png` -> part keyframes/k04, take 2.
+_PART_TAKE = re.compile(r"^(?P<part>.+?)/take-(?P<take>\d+)(?:/|\.)")
 
 
 def _takes_in_artifacts(manifest: dict[str, Any], part: str) -> dict[str, int]:

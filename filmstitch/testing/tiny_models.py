@@ -26,6 +26,8 @@ from diffusers import (
     FlowMatchEulerDiscreteScheduler,
     Flux2KleinPipeline,
     Flux2Transformer2DModel,
+    FluxFillPipeline,
+    FluxKontextPipeline,
     FluxPipeline,
     FluxPriorReduxPipeline,
     FluxTransformer2DModel,
@@ -177,6 +179,29 @@ def tiny_flux_pipeline(seed: int = 0) -> FluxPipeline:
         tokenizer_2=word_tokenizer(512),
         transformer=transformer,
     )
+
+
+def tiny_kontext_pipeline(seed: int = 0) -> FluxKontextPipeline:
+    """FLUX.1 Kontext with the tiny FLUX pipeline's parts: Kontext is FLUX's transformer reading the edited
+    picture's tokens after the image's, so the same architecture serves."""
+    parts = tiny_flux_pipeline(seed).components
+    return FluxKontextPipeline(**{name: parts[name] for name in (
+        "scheduler", "vae", "text_encoder", "tokenizer", "text_encoder_2", "tokenizer_2", "transformer")})
+
+
+def tiny_fill_pipeline(seed: int = 0) -> FluxFillPipeline:
+    """FLUX.1 Fill with the tiny FLUX pipeline's encoders and VAE. Fill's transformer reads the noisy latents,
+    the masked picture's latents and the mask side by side: 16 + 16 + 16 packed channels in (the real one:
+    64 + 64 + 256), 16 out."""
+    parts = tiny_flux_pipeline(seed).components
+    torch.manual_seed(seed + 2)
+    transformer = _frozen(FluxTransformer2DModel(
+        patch_size=1, in_channels=48, out_channels=16, num_layers=1, num_single_layers=1, attention_head_dim=16,
+        num_attention_heads=2, joint_attention_dim=32, pooled_projection_dim=32, guidance_embeds=True,
+        axes_dims_rope=(4, 6, 6),
+    ))
+    return FluxFillPipeline(transformer=transformer, **{name: parts[name] for name in (
+        "scheduler", "vae", "text_encoder", "tokenizer", "text_encoder_2", "tokenizer_2")})
 
 
 def full_flux_pipeline(device: str | torch.device = "cuda", dtype: torch.dtype = torch.bfloat16) -> FluxPipeline:

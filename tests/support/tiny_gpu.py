@@ -11,8 +11,10 @@ from pathlib import Path
 from filmstitch.engines import GpuSettings
 from filmstitch.testing.tiny_models import (
     save_tiny_clip,
+    tiny_fill_pipeline,
     tiny_flux2_klein_pipeline,
     tiny_flux_pipeline,
+    tiny_kontext_pipeline,
     tiny_ltx_pipeline,
     tiny_redux_pipeline,
 )
@@ -22,7 +24,7 @@ FAST = {"device": "cpu", "image_steps": 2, "video_steps": 2, "flux2_steps": 2, "
         "flux2_max_tokens": 32}
 
 
-def save_tiny_weights(root: Path, flux2: bool = False) -> dict[str, str]:
+def save_tiny_weights(root: Path, flux2: bool = False, edits: bool = False) -> dict[str, str]:
     """Write the weight folders under `root`; return the FILMSTITCH_GPU_* variables that point at them."""
     tiny_flux_pipeline().save_pretrained(root / "flux")
     tiny_redux_pipeline().save_pretrained(root / "redux")
@@ -37,6 +39,11 @@ def save_tiny_weights(root: Path, flux2: bool = False) -> dict[str, str]:
     if flux2:
         tiny_flux2_klein_pipeline().save_pretrained(root / "flux2")
         env["FILMSTITCH_GPU_FLUX2_DIR"] = str(root / "flux2")
+    if edits:  # Kontext and Fill; tiny pictures are edited at their own size (Kontext's trained sizes are ~1 MP)
+        tiny_kontext_pipeline().save_pretrained(root / "kontext")
+        tiny_fill_pipeline().save_pretrained(root / "fill")
+        env |= {"FILMSTITCH_GPU_KONTEXT_DIR": str(root / "kontext"), "FILMSTITCH_GPU_FILL_DIR": str(root / "fill"),
+                "FILMSTITCH_GPU_KONTEXT_PREFERRED_RESOLUTION": "false", "FILMSTITCH_GPU_EDIT_STEPS": "2"}
     env |= {f"FILMSTITCH_GPU_{key.upper()}": str(value) for key, value in FAST.items()}
     return env
 

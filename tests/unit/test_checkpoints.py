@@ -12,7 +12,7 @@ import pytest
 from PIL import Image, ImageFilter
 
 from filmstitch import checkpoints, images
-from filmstitch.models import FilmRequest
+from filmstitch.models import FilmRequest, KeyframeEdit, Region
 from filmstitch.settings import StorageConfig
 from filmstitch.storage import FilmStore
 from filmstitch.tasks.common import VariantRef
@@ -83,6 +83,92 @@ def test_changes_are_row_variant_pairs() -> None:
 def test_an_answer_that_does_not_fit_says_why(text: str, reason: str) -> None:
     with pytest.raises(ValueError, match=reason):
         checkpoints.parse_changes(text, rows())
+
+
+# --------------------------------------------------------------------------- keyframe edits in the answer
+
+
+FRAME = (768, 512)
+
+
+def answer(text: str, **kwargs: Any) -> checkpoints.Answer:
+    return checkpoints.parse_answer(text, rows(), edits=True, frame=FRAME, **kwargs)
+
+
+def test_plain_picks_read_the_same_with_edits_allowed() -> None:
+    for text in ("", "  1:2, 2=0;0:1 "):
+        assert answer(text).picks == checkpoints.parse_changes(text, rows()) and answer(text).edits == {}
+
+
+def test_an_edit_follows_its_pick_or_names_its_row() -> None:
+    read = answer('1:2 edit "make her coat red" 2:0 edit 0 region 10,20,200,180 \u201ca red kite\u201d')
+    assert read.picks == {"1": 2, "2": 0}
+    assert read.edits["1"] == KeyframeEdit(instruction="make her coat red")
+    assert read.edits["0"] == KeyframeEdit(instruction="a red kite", region=Region(x0=10, y0=20, x1=200, y1=180))
+    assert list(read.edits) == ["0", "1"]  # in row order
+    # A region alone paints that part again from the keyframe's prompt; quotes keep `3:1` inside text.
+    assert answer("edit 2 region 0,0,768,512").edits["2"].instruction is None
+    assert answer('edit 1 "swap 3:1 for the lantern"').picks == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ('edit "make her coat red"', "say which keyframe to edit"),
+        ('edit 9 "make it red"', "there is no keyframe '9' to edit"),
+        ('edit 1 ""', "the instruction for keyframe 1 is empty"),
+        ("edit 1", "edit 1 needs an instruction in double quotes or a region"),
+        ('1:0 edit "make her coat red', "an instruction is not closed"),
+        ('edit 1 region 0,0,800,100 "x"', "region 0,0,800,100 is outside the 768x512 frame"),
+        ('edit 1 region 50,50,10,100 "x"', "is empty: give left,top,right,bottom"),
+        ('edit 1 "red" edit 1 "blue"', "keyframe 1 is edited twice"),
+    ],
+)
+def test_an_edit_that_does_not_fit_says_why(text: str, reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
+        answer(text)
+
+
+def test_edits_are_refused_where_they_are_not_taken() -> None:
+    with pytest.raises(ValueError, match="edits are only taken where keyframes are picked"):
+        checkpoints.parse_answer('1:1 edit "make it red"', rows(), edits=False)
+
+
+def test_an_edit_the_renderer_cannot_make_is_asked_again_with_the_reason(store: FilmStore) -> None:
+    def animatic_like(tag: str, edit: KeyframeEdit) -> None:
+        if edit.region is not None:
+            raise ValueError("the animatic renderer cannot paint a region again")
+
+    person = Person({"changes": "edit 1 region 0,0,10,10"}, {"changes": '1:2 edit "make her coat red"'})
+    decision = checkpoints.decide(store, checkpoint(edits=True, frame=FRAME), auto=False, ask=person,
+                                  check_edit=animatic_like)
+    assert "cannot paint a region again" in person.notes[1]
+    assert decision.picks["1"] == 2 and decision.edits == {"1": KeyframeEdit(instruction="make her coat red")}
+    assert decision.picked_by == "person"
+    # Saved with the picks: a resumed film makes the same edit again without asking.
+    again = checkpoints.decide(store, checkpoint(edits=True, frame=FRAME), auto=False, ask=Person())
+    assert again.edits == decision.edits
+
+
+def test_a_form_that_takes_edits_says_how_and_keeps_one_field() -> None:
+    edited = checkpoint(edits=True, frame=FRAME)
+    schema = checkpoints.build_form(edited).model_json_schema()
+    assert list(schema["properties"]) == ["changes"]
+    assert 'edit "make her coat red"' in schema["properties"]["changes"]["description"]
+    assert schema[checkpoints.SCHEMA_KEY]["edits"] is True and schema[checkpoints.SCHEMA_KEY]["frame"] == [768, 512]
+    text = checkpoints.form_markdown(edited, lambda tag, v: f"https://x/{tag}-{v}.jpg", None)
+    assert "region 100,50,300,250" in text
+    assert "edit" not in checkpoints.form_markdown(checkpoint(), lambda tag, v: "https://x", None).split("Changes")[1]
+
+
+def test_a_retake_checkpoint_has_one_row_and_can_recommend_the_film_s_picture(store: FilmStore) -> None:
+    plan = offline_plan(FilmRequest(idea=IDEA, segments=3, width=128, height=128))
+    variants = stored_variants(store, "keyframes/k02/take-2", [noise_png(v) for v in range(3)])
+    one = checkpoints.retake_checkpoint(store, plan, 2, 2, variants, None, None, 600, edits=True,
+                                        recommended=(1, "the film's picture, changed"))
+    assert [row.tag for row in one.rows] == ["2"] and one.rows[0].recommended == 1
+    assert one.name == "retake-k02-take-2" and one.edits and one.frame == (128, 128)
+    assert checkpoints.decide(store, one, auto=True).picks == {"2": 1}
 
 
 # --------------------------------------------------------------------------- the form

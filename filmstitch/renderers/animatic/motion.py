@@ -16,6 +16,7 @@ themselves). In between, read from the plan's structured staging:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -23,7 +24,7 @@ import numpy as np
 
 from filmstitch.models import FilmPlan, derive_seed
 from filmstitch.renderers.animatic.figures import GESTURES, POSES, Limbs, figure_width, gait
-from filmstitch.renderers.animatic.looks import CharacterLook, EnvironmentLook
+from filmstitch.renderers.animatic.looks import CharacterLook, EnvironmentLook, hex_rgb
 from filmstitch.renderers.animatic.scenery import FEET_V, SET_SPAN
 
 #: Shot size -> (zoom, camera height in world units). Zoom 1 shows the whole height of the set.
@@ -138,8 +139,8 @@ def keyframe_state(
     marks = spread([staged.x + (p.x + _nudge(seed, variant, index, p.character) - 0.5) * view for p in placements],
                    [figure_width(looks[p.character]) for p in placements])
     actors = tuple(
-        Actor(look=looks[p.character], x=x, limbs=POSES[p.pose], facing=FACINGS[p.facing], clock=0.0,
-              prop=held.get(p.character))
+        Actor(look=recoloured(looks[p.character], p.colours), x=x, limbs=POSES[p.pose], facing=FACINGS[p.facing],
+              clock=0.0, prop=p.prop or held.get(p.character))
         for p, x in zip(placements, marks)
     )
     zoom_factor, pan = FRAMINGS[variant % len(FRAMINGS)]
@@ -150,6 +151,15 @@ def keyframe_state(
     wobble = float(rng.uniform(0.97, 1.03))
     light = tuple(staging.light * env.light[i] * tint[i] * wobble for i in range(3))
     return FrameState(camera=camera, light=light, actors=actors)  # type: ignore[arg-type]
+
+
+def recoloured(look: CharacterLook, colours: dict[str, str]) -> CharacterLook:
+    """The look with a keyframe's colour changes (an edit: "make her coat red"); the clip that starts at that
+    keyframe keeps them, the next keyframe's own colours take over from there."""
+    if not colours:
+        return look
+    changes = {"outfit": "body", "legs": "legs", "hair": "hair"}
+    return dataclasses.replace(look, **{changes[part]: hex_rgb(value) for part, value in colours.items()})
 
 
 def spread(xs: list[float], half_widths: list[float], gap: float = 0.015) -> list[float]:

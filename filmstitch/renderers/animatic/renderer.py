@@ -22,13 +22,14 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
-from filmstitch.models import Character, Environment, FilmPlan, Subject
+from filmstitch.models import Character, Environment, FilmPlan, KeyframeEdit, Subject
 from filmstitch.renderers.animatic.figures import POSES, figure_sprite
 from filmstitch.renderers.animatic.looks import CharacterLook, EnvironmentLook, character_look, environment_look
 from filmstitch.renderers.animatic.motion import Actor, Camera, FrameState, Motion, holdings, keyframe_state, window
 from filmstitch.renderers.animatic.scenery import FEET_V, SetLayers, set_layers
 from filmstitch.renderers.animatic.text import chapter_chip, chapter_title, font, paste_faded, text_box, wrap
-from filmstitch.renderers.base import RenderedImage, Renderer
+from filmstitch.renderers.animatic.restage import CAN_DO, restage
+from filmstitch.renderers.base import RenderedImage, Renderer, Restaging
 from filmstitch.video import encode_mp4
 
 #: How much the far layer (sky, ridges) follows a camera pan: less than the ground, so it feels far.
@@ -178,6 +179,8 @@ class AnimaticRenderer(Renderer):
 
     name = "animatic"
     code_modules = ("filmstitch.renderers.animatic",)
+    edit_mode = "restage"
+    restage_abilities = CAN_DO
 
     def __init__(self, chapters: bool = True) -> None:
         """`chapters`: each clip shows its segment's number and title for its first seconds."""
@@ -229,6 +232,24 @@ class AnimaticRenderer(Renderer):
         held = holdings(plan)[index]
         return [_png(compose(layers, keyframe_state(plan, index, variant, seed, looks, env, held), size))
                 for variant, seed in enumerate(seeds)]
+
+    # -- keyframe edits: the staging changes, the keyframe is drawn again (restage.py)
+
+    def check_edit(self, plan: FilmPlan, index: int, edit: KeyframeEdit) -> None:
+        super().check_edit(plan, index, edit)
+        if edit.repaints:
+            raise AnimaticError(
+                "the animatic renderer cannot paint a region again (it draws from the plan): give an instruction "
+                f"instead, it re-stages {CAN_DO}; or make the film with a GPU renderer")
+        restaged = self.restage(plan, index, edit)
+        if not restaged.done:
+            raise AnimaticError(f"the animatic renderer cannot do any of \u201c{edit.instruction}\u201d"
+                                f"{' (' + '; '.join(restaged.not_done) + ')' if len(restaged.not_done) > 1 else ''}:"
+                                f" it re-stages {CAN_DO}")
+
+    def restage(self, plan: FilmPlan, index: int, edit: KeyframeEdit) -> Restaging:
+        restaged = restage(plan.keyframes[index], edit.instruction or "", [c.name for c in plan.characters])
+        return Restaging(keyframe=restaged.keyframe, done=restaged.done, not_done=restaged.not_done)
 
     def clip(self, plan: FilmPlan, segment: int, first: RenderedImage, last: RenderedImage,
              references: dict[str, RenderedImage], seed: int) -> bytes:

@@ -1,0 +1,117 @@
+"""What rendering a part costs, before it runs: GPU-seconds on the GPU renderers, CPU-seconds on the animatic.
+
+Estimates, not promises: each comes from a measurement at the defaults (768x512, 24 fps, 8 s clips, three
+variants) scaled linearly by pixels, frames, variants and denoising steps.
+
+* GPU (one H200, random full-size weights; docs/gpu.md, benchmarks/results/h200-flux.json and
+  h200-ltx.json): a batch of three FLUX.1-dev keyframes at 28 steps took 7.15 s eager, 5.38 s compiled, 2.52 s
+  in fast mode (16 steps); an LTX-Video clip of 193 frames at 40 steps 13.94 s eager, 10.20 s compiled, 4.19 s
+  in fast mode (20 steps), plus 0.75 s to encode it. Kontext edits were not measured: the picture being
+  edited joins the sequence, so a step costs about twice a keyframe's (modelled as 2.2x); Fill repaints
+  cost what a keyframe does.
+* CPU (the animatic, measured on the 2-core development machine): three keyframe variants 1.1 s, one clip of
+  192 frames 8.0 s.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+from filmstitch.models import FilmPlan
+
+Work = Literal["keyframes", "clip", "edit", "repaint"]
+
+DEFAULT_PIXELS = 768 * 512
+#: Seconds of one variant (or one clip frame) per denoising step at 768x512 on one H200.
+GPU_KEYFRAME_VARIANT_STEP = {"eager": 7.15 / 3 / 28, "compiled": 5.38 / 3 / 28, "fast": 2.52 / 3 / 16}
+GPU_CLIP_FRAME_STEP = {"eager": 13.94 / 193 / 40, "compiled": 10.20 / 193 / 40, "fast": 4.19 / 193 / 20}
+GPU_CLIP_ENCODE_PER_FRAME = 0.75 / 192
+#: An instruction edit (Kontext) against a keyframe, per step: the edited picture's tokens join the sequence.
+KONTEXT_FACTOR = 2.2
+#: The animatic, per keyframe variant and per clip frame at 768x512.
+CPU_KEYFRAME_VARIANT = 1.1 / 3
+CPU_CLIP_FRAME = 8.0 / 192
+
+
+class PartCost(BaseModel):
+    """One render a retake will run, and what it costs."""
+
+    what: str
+    seconds: float
+    on: Literal["GPU", "CPU"]
+
+
+class Estimate(BaseModel):
+    """What a retake will render and what that costs, shown before it runs."""
+
+    parts: list[PartCost]
+    writer_tokens: int = 0
+    basis: str
+
+    @property
+    def gpu_seconds(self) -> float:
+        return sum(p.seconds for p in self.parts if p.on == "GPU")
+
+    @property
+    def cpu_seconds(self) -> float:
+        return sum(p.seconds for p in self.parts if p.on == "CPU")
+
+    def summary(self) -> str:
+        """One line: "Will render ...: about 31 GPU-seconds; the writer is not called."."""
+        if not self.parts:
+            return "Nothing to render (the takes exist): the film is joined again; the writer is not called."
+        renders = "; ".join(f"{p.what} ~{_seconds(p.seconds)} {p.on}-s" for p in self.parts)
+        totals = [f"about {_seconds(total)} {on}-seconds" for on, total in (("GPU", self.gpu_seconds),
+                                                                          ("CPU", self.cpu_seconds)) if total]
+        writer = f"the writer: about {self.writer_tokens} tokens" if self.writer_tokens else "the writer is not called"
+        return f"Will render {renders}: {' + '.join(totals)}; {writer}."
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.1f}" if value < 10 else f"{value:.0f}"
+
+
+def seconds(renderer: str, plan: FilmPlan, work: Work, count: int, settings: object | None = None) -> float:
+    """Estimated seconds of `work` on `renderer`: `count` variants (keyframes, edits, repaints) or clips."""
+    request = plan.request
+    pixels = request.width * request.height / DEFAULT_PIXELS
+    if renderer == "animatic":
+        if work == "clip":
+            return count * (request.frames_per_clip + 1) * CPU_CLIP_FRAME * pixels
+        return count * CPU_KEYFRAME_VARIANT * pixels
+    mode = gpu_mode(settings)
+    if work == "clip":
+        steps = _steps(settings, "video", mode)
+        frames = request.frames_per_clip + 1
+        return count * frames * (GPU_CLIP_FRAME_STEP[mode] * steps + GPU_CLIP_ENCODE_PER_FRAME) * pixels
+    steps = _steps(settings, "image", mode)
+    factor = KONTEXT_FACTOR if work == "edit" else 1.0
+    return count * GPU_KEYFRAME_VARIANT_STEP[mode] * steps * factor * pixels
+
+
+def on(renderer: str) -> Literal["GPU", "CPU"]:
+    return "CPU" if renderer == "animatic" else "GPU"
+
+
+def gpu_mode(settings: object | None) -> Literal["eager", "compiled", "fast"]:
+    if settings is not None and getattr(settings, "fast", False):
+        return "fast"
+    if settings is not None and getattr(settings, "compile", False):
+        return "compiled"
+    return "eager"
+
+
+def _steps(settings: object | None, kind: str, mode: str) -> int:
+    if settings is None:
+        return {"image": 28, "video": 40}[kind] if mode != "fast" else {"image": 16, "video": 20}[kind]
+    name = "effective_image_steps" if kind == "image" else "effective_video_steps"
+    return int(getattr(settings, name))
+
+
+def basis(renderer: str, settings: object | None = None) -> str:
+    if renderer == "animatic":
+        return "CPU-seconds of the animatic, measured on a 2-core machine at 768x512 and scaled"
+    return (f"GPU-seconds on one H200 ({gpu_mode(settings)}), from the benchmarks in docs/gpu.md scaled by "
+            "pixels, frames, variants and steps; Modal GPUs differ")
