@@ -3,15 +3,12 @@ the rest (filmstitch.reuse). Killed runs resume; damaged, missing and stale part
 
 from __future__ import annotations
 
-import collections
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +19,7 @@ from filmstitch.renderers.animatic import AnimaticRenderer
 from filmstitch.settings import StorageConfig
 from filmstitch.storage import FilmStore
 from filmstitch.writers.offline import OfflineWriter
+from tests.support.calls import Calls, count_calls
 
 IDEA = "a lighthouse keeper on a stormy island finds a message in a bottle"
 FILM = dict(segments=6, seconds_per_segment=4.0, width=384, height=256, fps=12)
@@ -81,38 +79,9 @@ def test_kill_during_clips_then_rerun_reuses_finished_clips(tmp_path: Path) -> N
 # --------------------------------------------------------------------------- what a rerun redoes
 
 
-class Calls:
-    """Counts the renderer's and the writer's calls in this process."""
-
-    def __init__(self) -> None:
-        self.counts: collections.Counter[str] = collections.Counter()
-        self.lock = threading.Lock()
-
-    def count(self, name: str) -> None:
-        with self.lock:
-            self.counts[name] += 1
-
-    def take(self) -> dict[str, int]:
-        with self.lock:
-            counts, self.counts = dict(self.counts), collections.Counter()
-        return counts
-
-
 @pytest.fixture
-def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[Calls]:
-    calls = Calls()
-    for cls, methods in ((AnimaticRenderer, ("reference_variants", "keyframe_variants", "clip")),
-                         (OfflineWriter, ("write_script", "describe_characters", "describe_environments",
-                                          "write_keyframes"))):
-        for method in methods:
-            original = getattr(cls, method)
-
-            def counted(self, *args, _original=original, _name=method, **kwargs):  # noqa: ANN001, ANN202
-                calls.count(_name)
-                return _original(self, *args, **kwargs)
-
-            monkeypatch.setattr(cls, method, counted)
-    yield calls
+def calls(monkeypatch: pytest.MonkeyPatch) -> Calls:
+    return count_calls(monkeypatch, sound=False)
 
 
 @pytest.fixture

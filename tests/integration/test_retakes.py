@@ -5,16 +5,13 @@ refused before any work."""
 
 from __future__ import annotations
 
-import collections
 import hashlib
 import json
 import os
 import subprocess
 import sys
-import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -28,11 +25,10 @@ from filmstitch.models import FilmRequest, KeyframeEdit, Region, RetakeRequest
 from filmstitch.renderers.animatic import AnimaticRenderer
 from filmstitch.renderers.base import Renderer
 from filmstitch.settings import Settings, StorageConfig
-from filmstitch.sound import stage as sound_stage
 from filmstitch.storage import FilmStore
 from filmstitch.tasks.retake import film_takes, prepare_retake
 from filmstitch.video import probe
-from filmstitch.writers.offline import OfflineWriter
+from tests.support.calls import Calls, count_calls
 from tests.support.prefect import FlowThread, read_input, resume, wait_for_pause
 
 IDEA = "a lighthouse keeper on a stormy island finds a message in a bottle"
@@ -40,46 +36,9 @@ SMALL = FilmRequest(idea=IDEA, segments=3, seconds_per_segment=2.0, width=256, h
                     writer="offline", renderer="animatic")
 
 
-class Calls:
-    """Counts the renderer's, the writer's and the sound stage's calls in this process."""
-
-    def __init__(self) -> None:
-        self.counts: collections.Counter[str] = collections.Counter()
-        self.lock = threading.Lock()
-
-    def count(self, name: str) -> None:
-        with self.lock:
-            self.counts[name] += 1
-
-    def take(self) -> dict[str, int]:
-        with self.lock:
-            counts, self.counts = dict(self.counts), collections.Counter()
-        return counts
-
-
 @pytest.fixture
-def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[Calls]:
-    calls = Calls()
-    counted = ((AnimaticRenderer, ("reference_variants", "keyframe_variants", "clip")),
-               (OfflineWriter, ("write_script", "describe_characters", "describe_environments", "write_keyframes")))
-    for cls, methods in counted:
-        for method in methods:
-            original = getattr(cls, method)
-
-            def wrapped(self, *args, _original=original, _name=method, **kwargs):  # noqa: ANN001, ANN202
-                calls.count(_name)
-                return _original(self, *args, **kwargs)
-
-            monkeypatch.setattr(cls, method, wrapped)
-    for name in ("speak_segment", "ambience_bed", "mix_film"):
-        original = getattr(sound_stage, name)
-
-        def wrapped_sound(*args, _original=original, _name=name, **kwargs):  # noqa: ANN002, ANN003, ANN202
-            calls.count(_name)
-            return _original(*args, **kwargs)
-
-        monkeypatch.setattr(sound_stage, name, wrapped_sound)
-    yield calls
+def calls(monkeypatch: pytest.MonkeyPatch) -> Calls:
+    return count_calls(monkeypatch, sound=True)
 
 
 @pytest.fixture
