@@ -1,84 +1,144 @@
-"""Time the offline film end to end on this machine, idea to MP4, and print seconds per stage.
+"""Time the offline film end to end on this machine, idea to MP4 with sound, and print seconds per stage.
 
-    python benchmarks/offline_film.py [--segments 10] [--idea "..."]
+    python benchmarks/offline_film.py [--segments 10] [--idea "..." | --ideas FILE] [--look DIR] [--no-sound]
 
-Runs make-film with the embedded defaults (offline writer, animatic renderer, local storage)
-and auto-picks, in a fresh temporary folder (so nothing is reused from an earlier run), then
-reads the task runs back from Prefect to report each stage's wall time.
+Runs make-film with the embedded defaults (offline writer, animatic renderer, offline voice, local storage)
+and auto-picks, in a fresh temporary folder (so nothing is reused from an earlier run), then reads the task
+runs back from Prefect to report when each stage ran (its first task's start to its last task's end; the
+voices and the ambience are made while the pictures are drawn, so stages overlap).
+
+`--look DIR` keeps what a person would check of each film in DIR: a contact sheet (a frame from the middle
+of every segment, with its narration), a spectrogram of the mix (ffmpeg's showspectrumpic), the film's
+loudness and true peak (ffmpeg's ebur128), and the film itself. `--ideas FILE` makes one film per line.
 """
 
 from __future__ import annotations
 
 import argparse
-import inspect
+import json
 import os
+import re
+import shutil
+import subprocess
 import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
-#: Task run name prefixes (see the task_run_name of each task) -> stage.
+#: Task run name prefixes (the task_run_name of each task) -> stage.
 STAGES = {
-    "write-script": "writing", "describe-characters": "writing", "describe-environment": "writing",
+    "write-script": "writing", "describe-characters": "writing", "describe-locations": "writing",
     "write-keyframe-prompts": "writing", "check-plan": "writing",
-    "references-": "references", "keyframe-": "keyframes", "clip-": "clips", "assemble-film": "assembly",
+    "references-": "references", "keyframe-": "keyframes", "clip-": "clips",
+    "cast-voices": "voices", "speech-": "voices", "ambience-": "ambience", "mix-sound": "mix",
+    "check-seams": "seam QC", "assemble-film": "assembly",
 }
+ORDER = ("writing", "references", "voices", "ambience", "keyframes", "clips", "seam QC", "mix", "assembly")
 
 
 def stage_of(run_name: str) -> str | None:
     return next((stage for prefix, stage in STAGES.items() if run_name.startswith(prefix)), None)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--idea", default="a stranded astronaut on the moon walks around and discovers nature")
-    parser.add_argument("--segments", type=int, default=10)
-    args = parser.parse_args()
+def make_one(idea: str, segments: int, sound: bool, look: Path | None) -> float:
+    """One film from nothing; prints its stage table and returns its wall time."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.client.schemas.sorting import TaskRunSort
+
+    from filmstitch.flows.make_film import make_film
+    from filmstitch.models import FilmRequest
 
     with tempfile.TemporaryDirectory(prefix="filmstitch-bench-") as tmp:
         os.environ["FILMSTITCH_STORAGE_DIR"] = str(Path(tmp) / "films")
         os.environ["PREFECT_LOCAL_STORAGE_PATH"] = str(Path(tmp) / "results")
         started = time.perf_counter()
-        from prefect.client.orchestration import get_client
-        from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-        from prefect.client.schemas.sorting import TaskRunSort
-
-        from filmstitch.flows.make_film import make_film
-
-        imported = time.perf_counter()
-        # The flow takes one FilmRequest (older flows took its fields as parameters).
-        if "request" in inspect.signature(make_film.fn).parameters:
-            from filmstitch.models import FilmRequest
-
-            parameters = {"request": FilmRequest(idea=args.idea, segments=args.segments)}
-        else:
-            parameters = {"idea": args.idea, "segments": args.segments}
-        state = make_film(**parameters, auto_pick=True, return_state=True)
-        finished = time.perf_counter()
+        state = make_film(request=FilmRequest(idea=idea, segments=segments, sound=sound), auto_pick=True,
+                          return_state=True)
+        wall = time.perf_counter() - started
         result = state.result()
         with get_client(sync_client=True) as client:
             task_runs = client.read_task_runs(
                 flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id])),
-                sort=TaskRunSort.EXPECTED_START_TIME_ASC,
-                limit=200,
-            )
+                sort=TaskRunSort.EXPECTED_START_TIME_ASC, limit=400)
+        t0 = min(run.start_time for run in task_runs if run.start_time)
         spans: dict[str, list] = defaultdict(list)
         for run in task_runs:
             stage = stage_of(run.name)
             if stage and run.start_time and run.end_time:
-                spans[stage].append((run.start_time, run.end_time))
+                spans[stage].append(((run.start_time - t0).total_seconds(), (run.end_time - t0).total_seconds()))
+        print(f"\n{idea!r}: {result.duration_s:.1f} s of video, {segments} segments, '{result.title}'")
+        print(f"{'stage':<12}{'tasks':>6}{'from s':>9}{'to s':>9}")
+        for stage in ORDER:
+            if runs := spans.get(stage):
+                print(f"{stage:<12}{len(runs):>6}{min(s for s, _ in runs):>9.1f}{max(e for _, e in runs):>9.1f}")
+        print(f"{'whole run (incl. Prefect start on the first film)':<50}{wall:>8.1f} s")
+        if look:
+            keep(Path(result.location), look, idea)
+    return wall
 
-    print(f"film: {result.duration_s:.1f} s of video, {args.segments} segments, '{result.title}'")
-    print(f"{'stage':<12}{'tasks':>6}{'wall s':>9}")
-    for stage in ("writing", "references", "keyframes", "clips", "assembly"):
-        runs = spans.get(stage, [])
-        wall = (max(e for _, e in runs) - min(s for s, _ in runs)).total_seconds() if runs else 0.0
-        print(f"{stage:<12}{len(runs):>6}{wall:>9.2f}")
-    print(f"{'imports':<18}{imported - started:>9.2f}")
-    print(f"{'flow (incl. Prefect server start)':<34}{finished - imported:>9.2f}")
-    print(f"{'total':<18}{finished - started:>9.2f}")
+
+def keep(film: Path, look: Path, idea: str) -> None:
+    """The film, its contact sheet, the mix's spectrogram and its loudness, under look/<slug>/."""
+    from PIL import Image
+
+    from filmstitch import images
+    from filmstitch.models import FilmPlan
+    from filmstitch.video import ffmpeg_exe
+
+    folder = look / re.sub(r"[^a-z0-9]+", "-", idea.lower()).strip("-")[:40]
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(film, folder / "film.mp4")
+    plan = FilmPlan.model_validate_json((film.parent / "plan" / "plan.json").read_text())
+    seconds = plan.request.seconds_per_segment
+    tiles = []
+    for segment in plan.script.segments:
+        frame = folder / f"s{segment.index:02d}.png"
+        subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-ss", f"{(segment.index + 0.5) * seconds:.2f}",
+                        "-i", str(film), "-frames:v", "1", str(frame)], check=True)
+        tiles.append(Image.open(frame).convert("RGB"))
+        frame.unlink()
+    rows = [(f"{plan.script.title}: segments {i}-{min(i + 4, len(tiles) - 1)}", tiles[i:i + 5])
+            for i in range(0, len(tiles), 5)]
+    (folder / "contact-sheet.jpg").write_bytes(images.contact_sheet(rows, width=300))
+    (folder / "script.txt").write_text("\n".join(
+        f"{s.index}: {s.narration} | {' / '.join(f'{d.speaker}: {d.line}' for d in s.dialogue)}"
+        for s in plan.script.segments) + "\n")
+    if plan.request.sound:
+        subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", str(film), "-lavfi",
+                        "showspectrumpic=s=1600x400:legend=1:scale=log", str(folder / "spectrogram.png")], check=True)
+        meter = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostats", "-i", str(film), "-map", "0:a",
+                                "-af", "ebur128=peak=true", "-f", "null", "-"], capture_output=True, text=True)
+        summary = meter.stderr[meter.stderr.rfind("Summary:"):]
+        loudness = {"integrated_lufs": re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1),
+                    "true_peak_dbtp": re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary).group(1)}
+        (folder / "loudness.json").write_text(json.dumps(loudness) + "\n")
+        print(f"  mix: {loudness['integrated_lufs']} LUFS integrated, true peak {loudness['true_peak_dbtp']} dBTP")
+    print(f"  kept in {folder}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--idea", default="a stranded astronaut on the moon walks around and discovers nature")
+    parser.add_argument("--ideas", type=Path, help="a file with one idea per line: one film each")
+    parser.add_argument("--segments", type=int, default=10)
+    parser.add_argument("--no-sound", action="store_true")
+    parser.add_argument("--look", type=Path, help="keep each film's contact sheet, spectrogram and loudness here")
+    args = parser.parse_args()
+    ideas = [line.strip() for line in args.ideas.read_text().splitlines() if line.strip()] if args.ideas \
+        else [args.idea]
+
+    started = time.perf_counter()
+    import filmstitch.flows.make_film  # noqa: F401  (imports counted apart from the films)
+
+    print(f"imports {time.perf_counter() - started:.1f} s; {os.cpu_count()} CPUs; "
+          f"load average {os.getloadavg()[0]:.2f}")
+    walls = [make_one(idea, args.segments, not args.no_sound, args.look) for idea in ideas]
+    print(f"\nfilms: {len(walls)}; wall s each: {', '.join(f'{w:.1f}' for w in walls)}; "
+          f"load average at the end {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -93,18 +93,21 @@ def test_terminal_checkpoint_one_question_each(prefect_api: str, tmp_path: Path)
         env=cli_env(tmp_path, PREFECT_API_URL=prefect_api), encoding="utf-8", timeout=180,
     )
     sheets = []
-    for answers in (["", ], ["0:9", "0:2"]):  # checkpoint 1: Enter; checkpoint 2: a bad answer, then a change
-        child.expect(r"All variants, labelled: (\S+\.jpg)")
-        sheets.append(Path(child.match.group(1)))
-        child.expect(r"type changes \(e\.g\. [^)]*\)\. > ")
-        for answer in answers:
-            child.sendline(answer)
-            if answer == "0:9":
-                child.expect("row 0 has variants 0-2, not 9")
-                child.expect(r"> ")
-        child.expect("Picks sent: ACCEPT")
-    child.expect(pexpect.EOF)
-    child.close()
+    try:
+        for answers in (["", ], ["0:9", "0:2"]):  # checkpoint 1: Enter; checkpoint 2: a bad answer, then a change
+            child.expect(r"All variants, labelled: (\S+\.jpg)")
+            sheets.append(Path(child.match.group(1)))
+            # Checkpoint 2 also says how to edit a pick ('0:1 edit "..."') before the prompt.
+            child.expect(r"type changes \(e\.g\. [^)]*\)\.[^>]*> ")
+            for answer in answers:
+                child.sendline(answer)
+                if answer == "0:9":
+                    child.expect("row 0 has variants 0-2, not 9")
+                    child.expect(r"> ")
+            child.expect("Picks sent: ACCEPT")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)  # a failed expectation must not leave the film waiting at a prompt
     assert child.exitstatus == 0, child.before
     assert all(sheet.is_file() for sheet in sheets)
     film = Path(child.before.strip().splitlines()[-1])
