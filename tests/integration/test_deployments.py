@@ -24,13 +24,13 @@ from tests.support.served import REPO, serve_env, stop_process_group
 SMALL = dict(segments=2, seconds_per_segment=2.0, width=256, height=160, fps=8, sound=False)
 
 
-def test_prefect_yaml_declares_both_deployments() -> None:
+def test_prefect_yaml_declares_every_deployment() -> None:
     specs = {spec["name"]: spec for spec in deployment_specs()}
-    assert set(specs) == {"make-film", "film-batch"}
+    assert set(specs) == {"make-film", "retake-film", "film-batch"}
     for name, spec in specs.items():
         assert import_flow(spec["entrypoint"]).name == name
         assert spec["work_pool"]["name"] == "filmstitch" and spec["description"]
-    assert specs["make-film"].get("schedules") is None
+    assert specs["make-film"].get("schedules") is None and specs["retake-film"].get("schedules") is None
     [nightly] = schedules(specs["film-batch"])
     assert nightly.cron == "0 2 * * *" and nightly.active is False  # off until someone turns it on
     [switched_on] = schedules(specs["film-batch"], {"nightly": True})  # ... and then it stays on
@@ -62,7 +62,9 @@ def test_prefect_deploy_all_and_a_worker_make_a_film(tmp_path: Path) -> None:
         deployed = prefect("--no-prompt", "deploy", "--all", api=api)
         assert deployed.returncode == 0, deployed.stdout[-3000:] + deployed.stderr[-3000:]
         listed = prefect("deployment", "ls", api=api)
-        assert listed.returncode == 0 and "make-film/make-film" in listed.stdout and "film-batch/film-batch" in listed.stdout
+        assert listed.returncode == 0
+        assert all(name in listed.stdout for name in ("make-film/make-film", "retake-film/retake-film",
+                                                        "film-batch/film-batch"))
         with FilmStitchClient(api) as films:
             run = films.create_film_run("a snail races a train", auto_pick=True, **SMALL)
             env = serve_env(api, tmp_path) | {"FILMSTITCH_STORAGE_DIR": "films-from-a-worker"}
@@ -168,7 +170,7 @@ def _registered(api: str) -> bool:
     try:
         return all(
             httpx.get(f"{api}/deployments/name/{name}", timeout=5).status_code == 200
-            for name in ("make-film/make-film", "film-batch/film-batch")
+            for name in ("make-film/make-film", "retake-film/retake-film", "film-batch/film-batch")
         )
     except httpx.HTTPError:
         return False
