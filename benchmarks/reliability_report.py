@@ -5,8 +5,8 @@
 It starts its own Prefect server (SQLite) and S3 server (moto, behind a fault-injecting proxy where
 a scenario asks for one) and makes small films (3 segments, 256x160, 8 fps) with the offline writer
 and the animatic renderer (the Claude writer against a local fake of its API where named). Faults
-come from tests/support/faults.py (backends that fail or hang at a chosen call, SIGKILL) and
-tests/support/flaky_proxy.py (S3 requests that fail, reset, stall or arrive damaged).
+come from filmstitch/testing/backend_faults.py (backends that fail or hang at a chosen call, SIGKILL) and
+filmstitch/testing/flaky_proxy.py (S3 requests that fail, reset, stall or arrive damaged).
 
 Columns, per scenario, summed over its runs:
   runs tried       how many times the scenario ran
@@ -39,20 +39,10 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # the table is the output; runs' logs stay quiet
 
 from filmstitch.storage import FilmStore, open_store
-from tests.support.faults import (
-    PHASE_GATES,
-    CallLog,
-    Fault,
-    SmallFilm,
-    Workspace,
-    film_frames,
-    film_prefix,
-    kill_and_resume,
-    run_in_process,
-    stored_frames,
-    uninterrupted_frames,
-    units_expected,
-)
+from filmstitch.testing.crash_resume import PHASE_GATES, kill_and_resume, units_expected
+from filmstitch.testing.backend_faults import CallLog, Fault
+from filmstitch.testing.small_film import SmallFilm, Workspace, film_prefix, run_in_process
+from filmstitch.testing.frames import film_frames, stored_frames, uninterrupted_frames
 
 FILM = SmallFilm()
 #: Backend calls a whole FILM needs (2 characters + the environment; 4 boundaries; 3 clips).
@@ -97,7 +87,7 @@ class Lab:
 
     def bucket(self) -> object:
         from filmstitch.settings import StorageConfig
-        from tests.support.s3 import REGION
+        from filmstitch.testing.s3 import REGION
 
         name = self.moto.create_bucket()
         return StorageConfig(kind="s3", bucket=name, prefix="films", endpoint_url=self.moto.endpoint_url, region=REGION)
@@ -182,8 +172,8 @@ def renderer_fails_for_good(lab: Lab, tally: Tally) -> None:
 
 
 def flaky_writer(lab: Lab, tally: Tally) -> None:
-    from tests.support.fake_anthropic import FakeAnthropic
-    from tests.support.film_author import FilmAuthor
+    from filmstitch.testing.fake_anthropic import FakeAnthropic
+    from filmstitch.testing.film_author import FilmAuthor
 
     folder = lab.folder("flaky-writer")
     fake = FakeAnthropic().start()
@@ -208,8 +198,8 @@ def flaky_writer(lab: Lab, tally: Tally) -> None:
 
 
 def flaky_s3(lab: Lab, tally: Tally) -> None:
-    from tests.support.flaky_proxy import FaultPlan, FlakyProxy
-    from tests.support.s3 import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY
+    from filmstitch.testing.flaky_proxy import FaultPlan, FlakyProxy
+    from filmstitch.testing.s3 import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY
 
     folder = lab.folder("flaky-s3")
     config = lab.bucket()
@@ -235,7 +225,7 @@ def flaky_s3(lab: Lab, tally: Tally) -> None:
 
 
 def five_at_once(lab: Lab, tally: Tally) -> None:
-    from tests.support.s3 import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY
+    from filmstitch.testing.s3 import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY
 
     folder = lab.folder("five-at-once")
     credentials = {
@@ -305,7 +295,7 @@ def one_id_two_films(lab: Lab, tally: Tally) -> None:
 
 def broken_bucket(kind: str) -> Callable[[Lab, Tally], None]:
     def scenario(lab: Lab, tally: Tally) -> None:
-        from tests.support.s3 import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY
+        from filmstitch.testing.s3 import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY
 
         folder = lab.folder(kind)
         config = lab.bucket()
@@ -332,7 +322,7 @@ def broken_bucket(kind: str) -> Callable[[Lab, Tally], None]:
 
 @contextlib.contextmanager
 def auth_checks(lab: Lab, on: bool) -> Iterator[None]:
-    """moto checks credentials only when told to (as tests/support/s3.py's enable_auth does)."""
+    """moto checks credentials only when told to (as filmstitch/testing/s3.py's enable_auth does)."""
     import moto.settings
 
     saved = moto.settings.INITIAL_NO_AUTH_ACTION_COUNT
@@ -376,7 +366,7 @@ def main() -> None:
     }
 
     from filmstitch.app.prefect_server import start_server, stop_server
-    from tests.support.s3 import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY, start_moto_server
+    from filmstitch.testing.s3 import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY, start_moto_server
 
     root = Path(tempfile.mkdtemp(prefix="filmstitch-reliability-"))
     started = time.perf_counter()
@@ -402,7 +392,7 @@ def main() -> None:
             rows.append((name, tally))
             print(f"  {name}: {tally.runs} runs, {'ok' if not tally.problems else tally.problems[0]}", file=sys.stderr)
     finally:
-        from tests.support.faults import drain_prefect_services
+        from filmstitch.testing.prefect_api import drain_prefect_services
 
         drain_prefect_services()
         moto.server.stop()
