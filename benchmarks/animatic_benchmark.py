@@ -26,7 +26,7 @@ from filmstitch.models import FilmRequest, derive_seed  # noqa: E402
 from filmstitch.renderers.animatic import AnimaticRenderer  # noqa: E402
 from filmstitch.writers.offline import draft  # noqa: E402
 from filmstitch.renderers.base import RenderedImage  # noqa: E402
-from tests.support.plans import offline_plan  # noqa: E402
+from filmstitch.testing.plans import offline_plan  # noqa: E402
 
 
 def _children_cpu() -> float:

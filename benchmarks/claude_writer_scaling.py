@@ -2,7 +2,7 @@
 
     python benchmarks/claude_writer_scaling.py [--model claude-sonnet-5-5] [--segments 1,10,60,75]
 
-Writes whole plans with the real SDK against tests/support/fake_anthropic.py, whose author answers
+Writes whole plans with the real SDK against filmstitch/testing/fake_anthropic.py, whose author answers
 every question (tokens are counted as characters / 4, and the fake simulates prompt caching), and
 prints one row per film length: questions asked, the largest answer, input tokens (and how many of
 them were cache reads), output tokens, estimated cost at the model's list price, and wall time.
@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from filmstitch.models import FilmRequest  # noqa: E402
 from filmstitch.writers.claude import ClaudeSettings, ClaudeWriter  # noqa: E402
-from tests.support.fake_anthropic import FakeAnthropic  # noqa: E402
-from tests.support.film_author import FilmAuthor  # noqa: E402
+from filmstitch.testing.fake_anthropic import FakeAnthropic  # noqa: E402
+from filmstitch.testing.film_author import FilmAuthor  # noqa: E402
 
 IDEA = "a stranded astronaut on the moon walks around and discovers nature"
 

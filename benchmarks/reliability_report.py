@@ -1,18 +1,25 @@
 """Reliability report: run each fault scenario a few times and print one table.
 
-    python benchmarks/reliability_report.py [--runs 3] [--only crash,flaky-s3,...]
+    python benchmarks/reliability_report.py [--runs 3] [--slow-runs 1] [--only crash,RGW,...]
 
-It starts its own Prefect server (SQLite) and S3 server (moto, behind a fault-injecting proxy where
-a scenario asks for one) and makes small films (3 segments, 256x160, 8 fps) with the offline writer
-and the animatic renderer (the Claude writer against a local fake of its API where named). Faults
-come from tests/support/faults.py (backends that fail or hang at a chosen call, SIGKILL) and
-tests/support/flaky_proxy.py (S3 requests that fail, reset, stall or arrive damaged).
+It starts its own Prefect server (SQLite) and S3 servers (moto, behind a fault-injecting proxy where
+a scenario asks for one; Ceph's RADOS Gateway and s3rver for the scenarios that name them) and makes
+small films (3 segments, 256x160, 8 fps) with the offline writer and the animatic renderer (the Claude
+writer against a local fake of its API where named). Faults come from filmstitch/testing/backend_faults.py
+(backends that fail or hang at a chosen call, SIGKILL), filmstitch/testing/flaky_proxy.py (S3 requests
+that fail, reset, stall or arrive damaged) and the scenarios themselves (bytes flipped in or files deleted
+from a finished film, behind FilmStitch's back).
 
 Columns, per scenario, summed over its runs:
   runs tried       how many times the scenario ran
-  faults injected  SIGKILLs, failed backend calls, S3 faults, refused ids or credentials
+  faults injected  SIGKILLs, failed backend calls, S3 faults, damaged or deleted artifacts, refused ids,
+                   credentials or stores
   films completed  films that finished and verified (a film refused on purpose does not count)
   artifacts lost   artifacts stored before a fault that were gone, changed or corrupt after it (must be 0)
+  stale served     an artifact whose bytes did not match the manifest taken as finished work (the film made
+                   from it, or it left in place), or a film path returned that does not exist or does not
+                   verify (must be 0)
+  stuck            films that a rerun (and one more) could not finish (must be 0)
   stages redone    backend calls (renders, writer calls, assembly) beyond what the film needed plus one
                    retry per injected failure: work done twice after a crash or failure (must be 0)
   outcome          ok, or what went wrong
@@ -24,6 +31,7 @@ import argparse
 import contextlib
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -33,28 +41,30 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # the table is the output; runs' logs stay quiet
 
-from filmstitch.storage import FilmStore, open_store
-from tests.support.faults import (
-    PHASE_GATES,
-    CallLog,
-    Fault,
-    SmallFilm,
-    Workspace,
-    film_frames,
-    film_prefix,
-    kill_and_resume,
-    run_in_process,
-    stored_frames,
-    uninterrupted_frames,
-    units_expected,
-)
+from filmstitch.settings import StorageConfig
+from filmstitch.storage import FilmStore, open_store, sha256_hex
+from filmstitch.testing.crash_resume import PHASE_GATES, kill_and_resume, units_expected
+from filmstitch.testing.backend_faults import CallLog, Fault
+from filmstitch.testing.small_film import REPO, SmallFilm, Workspace, film_folder, film_prefix, run_in_process
+from filmstitch.testing.frames import film_frames, stored_frames, uninterrupted_frames
+from filmstitch.testing.rgw import RadosGateway, missing_binaries
+from filmstitch.testing.s3rver import BINARY as S3RVER_BINARY
+from filmstitch.testing.s3rver import S3rver, start_s3rver
 
 FILM = SmallFilm()
+IDEAS = [
+    "a fox finds a lantern",
+    "two robots learn to dance",
+    "a whale sings to a lighthouse",
+    "a child builds a kite from maps",
+    "an old clock stops at midnight",
+]
 #: Backend calls a whole FILM needs (2 characters + the environment; 4 boundaries; 3 clips).
 NEEDED = {
     "write_script": 1,
@@ -74,6 +84,8 @@ class Tally:
     faults: int = 0
     completed: int = 0
     lost: int = 0
+    stale: int = 0
+    stuck: int = 0
     redone: int = 0
     problems: list[str] = field(default_factory=list)
 
@@ -84,11 +96,29 @@ class Tally:
 
 @dataclass
 class Lab:
-    """The servers every scenario shares, and a fresh folder per run."""
+    """The servers every scenario shares (RGW and s3rver started by the first scenario that needs them),
+    and a fresh folder per run."""
 
     api: str
     moto: object
     root: Path
+    rgw: RadosGateway | None = None
+    s3rver: S3rver | None = None
+
+    def gateway(self) -> RadosGateway:
+        if self.rgw is None:
+            self.rgw = RadosGateway(self.folder("rgw")).start()
+        return self.rgw
+
+    def s3rver_server(self) -> S3rver:
+        if self.s3rver is None:
+            self.s3rver = start_s3rver(self.folder("s3rver"))
+        return self.s3rver
+
+    def stop(self) -> None:
+        for server in (self.rgw, self.s3rver):
+            if server is not None:
+                server.stop()
 
     def folder(self, name: str) -> Path:
         path = self.root / f"{name}-{uuid.uuid4().hex[:6]}"
@@ -97,7 +127,7 @@ class Lab:
 
     def bucket(self) -> object:
         from filmstitch.settings import StorageConfig
-        from tests.support.s3 import REGION
+        from filmstitch.testing.s3 import REGION
 
         name = self.moto.create_bucket()
         return StorageConfig(kind="s3", bucket=name, prefix="films", endpoint_url=self.moto.endpoint_url, region=REGION)
@@ -108,16 +138,12 @@ def extra_calls(calls: dict[str, int], retries: int = 0) -> int:
 
 
 @contextlib.contextmanager
-def in_process(lab: Lab, folder: Path, **env: str) -> Iterator[None]:
-    """Prefect settings and FilmStitch environment for a flow run in this process."""
-    from prefect.settings import PREFECT_API_URL, PREFECT_LOCAL_STORAGE_PATH, temporary_settings
-
-    env = {"FILMSTITCH_STORAGE_DIR": str(folder / "films")} | env
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """`values` in os.environ for the block (this process's own store reads need the film's S3 keys)."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
     try:
-        with temporary_settings(updates={PREFECT_API_URL: lab.api, PREFECT_LOCAL_STORAGE_PATH: folder / "results"}):
-            yield
+        yield
     finally:
         for k, v in saved.items():
             if v is None:
@@ -126,16 +152,33 @@ def in_process(lab: Lab, folder: Path, **env: str) -> Iterator[None]:
                 os.environ[k] = v
 
 
+@contextlib.contextmanager
+def in_process(lab: Lab, folder: Path, **env: str) -> Iterator[None]:
+    """Prefect settings and FilmStitch environment for a flow run in this process."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_LOCAL_STORAGE_PATH, temporary_settings
+
+    env = {"FILMSTITCH_STORAGE_DIR": str(folder / "films")} | env
+    with environment(env), temporary_settings(
+        updates={PREFECT_API_URL: lab.api, PREFECT_LOCAL_STORAGE_PATH: folder / "results"}
+    ):
+        yield
+
+
 # --------------------------------------------------------------------------- scenarios
 
 
-def crash(phase: str) -> Callable[[Lab, Tally], None]:
+def crash(phase: str, on_rgw: bool = False) -> Callable[[Lab, Tally], None]:
     def scenario(lab: Lab, tally: Tally) -> None:
-        outcome = kill_and_resume(Workspace(lab.folder(f"crash-{phase}"), lab.api), FILM, phase)
-        tally.faults += 1
-        same = outcome.film is not None and np.array_equal(
-            film_frames(outcome.film), uninterrupted_frames(FILM, lab.api)
-        )
+        storage, keys = rgw_bucket(lab) if on_rgw else (None, {})
+        ws = Workspace(lab.folder(f"crash-{phase}"), lab.api, env_extra=keys, storage=storage)
+        with environment(keys):  # this process reads the film's store too
+            outcome = kill_and_resume(ws, FILM, phase)
+            tally.faults += 1
+            film = outcome.film
+            if film is None:  # the rerun failed: does one more finish it, or is the film stuck?
+                film = finish_or_stuck(ws, tally, "second-rerun")
+            same = film is not None and np.array_equal(film_frames_of(ws, film), uninterrupted_frames(FILM, lab.api))
+            tally.stale += stale_film(ws, film)
         tally.completed += int(outcome.completed and same)
         tally.lost += outcome.artifacts_lost
         tally.redone += outcome.stages_redone + len(outcome.rewritten)
@@ -182,8 +225,8 @@ def renderer_fails_for_good(lab: Lab, tally: Tally) -> None:
 
 
 def flaky_writer(lab: Lab, tally: Tally) -> None:
-    from tests.support.fake_anthropic import FakeAnthropic
-    from tests.support.film_author import FilmAuthor
+    from filmstitch.testing.fake_anthropic import FakeAnthropic
+    from filmstitch.testing.film_author import FilmAuthor
 
     folder = lab.folder("flaky-writer")
     fake = FakeAnthropic().start()
@@ -208,8 +251,8 @@ def flaky_writer(lab: Lab, tally: Tally) -> None:
 
 
 def flaky_s3(lab: Lab, tally: Tally) -> None:
-    from tests.support.flaky_proxy import FaultPlan, FlakyProxy
-    from tests.support.s3 import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY
+    from filmstitch.testing.flaky_proxy import FaultPlan, FlakyProxy
+    from filmstitch.testing.s3 import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY
 
     folder = lab.folder("flaky-s3")
     config = lab.bucket()
@@ -235,7 +278,7 @@ def flaky_s3(lab: Lab, tally: Tally) -> None:
 
 
 def five_at_once(lab: Lab, tally: Tally) -> None:
-    from tests.support.s3 import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY
+    from filmstitch.testing.s3 import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY
 
     folder = lab.folder("five-at-once")
     credentials = {
@@ -243,14 +286,7 @@ def five_at_once(lab: Lab, tally: Tally) -> None:
         "FILMSTITCH_S3_SECRET_ACCESS_KEY": FAKE_SECRET_ACCESS_KEY,
     }
     ws = Workspace(folder, lab.api, env_extra=credentials, storage=lab.bucket())
-    ideas = [
-        "a fox finds a lantern",
-        "two robots learn to dance",
-        "a whale sings to a lighthouse",
-        "a child builds a kite from maps",
-        "an old clock stops at midnight",
-    ]
-    films = [SmallFilm(idea=idea, seed=n) for n, idea in enumerate(ideas)]
+    films = [SmallFilm(idea=idea, seed=n) for n, idea in enumerate(IDEAS)]
     logs = [CallLog(folder / f"film{n}.jsonl") for n in range(5)]
     runs = [ws.start(film, log, record=True, name=f"film{n}") for n, (film, log) in enumerate(zip(films, logs))]
     for film, log, run in zip(films, logs, runs):
@@ -305,7 +341,7 @@ def one_id_two_films(lab: Lab, tally: Tally) -> None:
 
 def broken_bucket(kind: str) -> Callable[[Lab, Tally], None]:
     def scenario(lab: Lab, tally: Tally) -> None:
-        from tests.support.s3 import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY
+        from filmstitch.testing.s3 import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY
 
         folder = lab.folder(kind)
         config = lab.bucket()
@@ -332,7 +368,7 @@ def broken_bucket(kind: str) -> Callable[[Lab, Tally], None]:
 
 @contextlib.contextmanager
 def auth_checks(lab: Lab, on: bool) -> Iterator[None]:
-    """moto checks credentials only when told to (as tests/support/s3.py's enable_auth does)."""
+    """moto checks credentials only when told to (as filmstitch/testing/s3.py's enable_auth does)."""
     import moto.settings
 
     saved = moto.settings.INITIAL_NO_AUTH_ACTION_COUNT
@@ -344,29 +380,270 @@ def auth_checks(lab: Lab, on: bool) -> Iterator[None]:
         moto.settings.INITIAL_NO_AUTH_ACTION_COUNT = saved
 
 
+# --------------------------------------------------------------------------- checks every film gets
+
+
+def rgw_bucket(lab: Lab) -> tuple[StorageConfig, dict[str, str]]:
+    """A fresh bucket on the lab's Ceph RGW (started on first use), and the FILMSTITCH_S3_* keys for it."""
+    gateway = lab.gateway()
+    config = StorageConfig(kind="s3", bucket=gateway.create_bucket(), prefix="films", endpoint_url=gateway.endpoint_url,
+                           region="us-east-1")
+    keys = {"FILMSTITCH_S3_ACCESS_KEY_ID": gateway.access_key_id, "FILMSTITCH_S3_SECRET_ACCESS_KEY": gateway.secret_access_key}
+    return config, keys
+
+
+def film_frames_of(ws: Workspace, film: Path) -> np.ndarray:
+    """Decoded frames of a finished film: the printed path on local storage, the verified object on S3."""
+    if ws.config.kind == "s3":
+        return stored_frames(ws.store(FILM), ws.root)
+    return film_frames(film)
+
+
+def stale_film(ws: Workspace, film: Path | None, small: SmallFilm = FILM) -> int:
+    """1 if a film path was returned that does not exist or whose bytes do not match the manifest, else 0."""
+    if film is None:
+        return 0
+    entry = ws.store(small).manifest().get("artifacts", {}).get("film.mp4")
+    if entry is None:
+        return 1
+    if ws.config.kind == "s3":
+        return int("film.mp4" in ws.store(small).verify().problems)
+    return int(not film.is_file() or sha256_hex(film.read_bytes()) != entry["sha256"])
+
+
+def finish_or_stuck(ws: Workspace, tally: Tally, name: str, small: SmallFilm = FILM) -> Path | None:
+    """Run the film once more; a film this cannot finish either is stuck."""
+    again = ws.run(small, CallLog(ws.root / f"{name}.jsonl"), name=name, timeout=600)
+    if again.returncode == 0:
+        return again.film_path()
+    tally.stuck += 1
+    tally.check(False, f"stuck: {again.tail(200)}")
+    return None
+
+
+# --------------------------------------------------------------------------- damage behind FilmStitch's back
+
+
+def flip_bytes(path: Path, count: int = 16) -> None:
+    """Invert `count` bytes in the middle of the file (its size stays; only a checksum can tell)."""
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    for i in range(middle, min(middle + count, len(data))):
+        data[i] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def damaged_rerun(how: str) -> Callable[[Lab, Tally], None]:
+    """Make the film, then damage (`corrupt`: flip bytes) or delete (`delete`) one clip and film.mp4, and
+    run the same command again: the rerun must remake exactly that clip and the assembly, and return a
+    film that exists, verifies and equals the uninterrupted one."""
+
+    def scenario(lab: Lab, tally: Tally) -> None:
+        ws = Workspace(lab.folder(f"{how}-artifact"), lab.api)
+        first = ws.run(FILM, CallLog(ws.root / "first.jsonl"), name="first", timeout=600)
+        first.film_path()  # fails the scenario clearly if the first film did not finish
+        store = ws.store(FILM)
+        before = dict(store.manifest()["artifacts"])
+        clips = sorted(key for key in before if key.startswith("clips/"))
+        damaged = [clips[len(clips) // 2], "film.mp4"]
+        folder = film_folder(ws.config.root, FILM.id())
+        for key in damaged:
+            flip_bytes(folder / key) if how == "corrupt" else (folder / key).unlink()
+        tally.faults += len(damaged)
+
+        log = CallLog(ws.root / "rerun.jsonl")
+        rerun = ws.run(FILM, log, name="rerun", timeout=600)
+        film = rerun.film_path() if rerun.returncode == 0 else finish_or_stuck(ws, tally, "second-rerun")
+        after = dict(store.manifest()["artifacts"])
+        problems = store.verify().problems
+        same = film is not None and np.array_equal(film_frames(film), uninterrupted_frames(FILM, lab.api))
+        tally.completed += int(film is not None and not problems and same)
+        tally.lost += len({k for k, e in before.items() if after.get(k, {}).get("sha256") != e["sha256"]} | set(problems))
+        # Stale: a damaged artifact still in place after a rerun that said it finished, or the film made from it.
+        left_damaged = [key for key in damaged if key in problems]
+        tally.stale += stale_film(ws, film) + (len(left_damaged) if film is not None else 0)
+        tally.stale += int(film is not None and not same)
+        calls = log.calls()
+        tally.redone += max(0, sum(calls.values()) - 2)  # one clip and the assembly
+        tally.check(calls["clip"] >= 1 and calls["concat"] >= 1, f"the rerun did not remake them: {dict(calls)}")
+        tally.check(film is not None, f"rerun failed: {rerun.tail(200)}")
+        tally.check(same, "frames differ from the uninterrupted film")
+        tally.check(not left_damaged, f"still damaged after the rerun: {left_damaged}")
+
+    return scenario
+
+
+# --------------------------------------------------------------------------- stores nobody here wrote
+
+
+def film_on_rgw(lab: Lab, tally: Tally) -> None:
+    """A whole film through the CLI on Ceph's RADOS Gateway: finishes, verifies, equals the local film."""
+    storage, keys = rgw_bucket(lab)
+    with environment(keys):  # this process reads the film's store too
+        film_on_store(lab, tally, Workspace(lab.folder("rgw-film"), lab.api, env_extra=keys, storage=storage))
+
+
+def film_on_store(lab: Lab, tally: Tally, ws: Workspace) -> None:
+    """FILM through the CLI on `ws`'s store: it finishes, verifies and equals the film made in one go."""
+    log = CallLog(ws.root / "calls.jsonl")
+    run = ws.run(FILM, log, timeout=600)
+    film = run.film_path() if run.returncode == 0 else None
+    store = ws.store(FILM)
+    problems = store.verify().problems if film else []
+    same = film is not None and np.array_equal(stored_frames(store, ws.root), uninterrupted_frames(FILM, lab.api))
+    tally.completed += int(film is not None and not problems and same)
+    tally.lost += len(problems)
+    tally.stale += stale_film(ws, film)
+    tally.redone += extra_calls(log.calls())
+    tally.check(film is not None, f"film failed: {run.tail(300)}")
+    tally.check(same, "frames differ from the uninterrupted film")
+
+
+def s3rver_refused(lab: Lab, tally: Tally) -> None:
+    """s3rver ignores If-None-Match / If-Match: the run must stop at its storage check, before any work."""
+    server = lab.s3rver_server()
+    config = server.config().model_copy(update={"prefix": f"films-{uuid.uuid4().hex[:8]}"})
+    keys = {"FILMSTITCH_S3_ACCESS_KEY_ID": "S3RVER", "FILMSTITCH_S3_SECRET_ACCESS_KEY": "S3RVER"}
+    log = CallLog(lab.folder("s3rver") / "calls.jsonl")
+    run = Workspace(log.path.parent, lab.api, env_extra=keys, storage=config).run(FILM, log)
+    tally.faults += 1
+    message = " ".join(run.stderr.split())
+    written = server.client().list_objects_v2(Bucket=server.bucket, Prefix=f"{config.prefix}/").get("KeyCount", 0)
+    tally.check(run.returncode == 1 and "does not honour conditional writes" in message, f"not refused: {message[-200:]}")
+    tally.check(log.events() == [], "work started before the storage check")
+    tally.check(written == 0, f"{written} objects written to a store that was refused")
+
+
+# --------------------------------------------------------------------------- Prefect as people run it
+
+
+def prefect_servers_of(home: Path) -> list[psutil.Process]:
+    """Prefect server processes still running with `home` as their PREFECT_HOME."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            cmdline = " ".join(process.info["cmdline"] or [])
+            if "prefect" in cmdline and "server" in cmdline and process.environ().get("PREFECT_HOME") == str(home):
+                found.append(process)
+    return found
+
+
+def three_cli_films(lab: Lab, tally: Tally) -> None:
+    """Three `filmstitch make --auto` at once with no PREFECT_API_URL: each starts a temporary Prefect server of
+    its own (one Prefect home), as a person does in three terminals. All finish; no server is left running."""
+    ws = Workspace(lab.folder("three-cli"), api_url=None)
+    films = [SmallFilm(idea=idea, seed=n, seconds=1.0) for n, idea in enumerate(IDEAS[:3])]
+    logs = [CallLog(ws.root / f"cli{n}.jsonl") for n in range(3)]
+    runs = [ws.start(film, log, name=f"cli{n}") for n, (film, log) in enumerate(zip(films, logs))]
+    for film, log, run in zip(films, logs, runs):
+        run.wait(900)
+        store = ws.store(film)
+        film_path = run.film_path() if run.returncode == 0 else finish_or_stuck(ws, tally, f"again-{film.seed}", film)
+        problems = store.verify().problems if film_path else []
+        tally.completed += int(film_path is not None and not problems)
+        tally.lost += len(problems)
+        tally.stale += stale_film(ws, film_path, film)
+        needed = units_expected(film, store.manifest()["artifacts"], store) if film_path else {}
+        tally.redone += max(0, sum(log.calls().values()) - sum(needed.values())) if run.returncode == 0 else 0
+        tally.check(run.returncode == 0, f"{film.idea!r} failed: {run.tail(200)}")
+    left = prefect_servers_of(ws.root / "prefect-home")
+    tally.check(left == [], f"{len(left)} temporary Prefect servers left running")
+
+
+def work_pool_film(lab: Lab, tally: Tally) -> None:
+    """Prefect's own tools as the docs tell a user: a process work pool, `prefect deploy --all` from the
+    repository, `prefect worker start --run-once`; the film lands where the (relative) setting says."""
+    from filmstitch.app.client import FilmStitchClient
+    from filmstitch.app.prefect_server import start_server, stop_server
+
+    folder = lab.folder("work-pool")
+    films_dir = f"films-from-a-worker-{uuid.uuid4().hex[:6]}"  # relative: the worker runs in the repository
+    server, api = start_server(home=folder / "prefect-home", log_path=folder / "prefect.log", timeout_s=180)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FILMSTITCH_", "PREFECT_", "ANTHROPIC_"))} | {
+        "PREFECT_API_URL": api, "PREFECT_HOME": str(folder / "home"), "PREFECT_LOCAL_STORAGE_PATH": str(folder / "results"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_RUNNER_POLL_FREQUENCY": "1", "PYTHONPATH": str(REPO),
+        "FILMSTITCH_STORAGE_DIR": films_dir, "FILMSTITCH_WRITER": "offline", "FILMSTITCH_RENDERER": "animatic",
+        "COLUMNS": "200",
+    }
+
+    def prefect(*args: str, cwd: Path = REPO, timeout: float = 300) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "prefect", *args], cwd=cwd, env=env, capture_output=True,
+                              text=True, timeout=timeout)
+
+    try:
+        steps = [prefect("work-pool", "create", "filmstitch", "--type", "process"), prefect("--no-prompt", "deploy", "--all")]
+        failed = [step for step in steps if step.returncode != 0]
+        tally.check(not failed, f"{failed[0].args[3:5] if failed else ''} failed: {(failed[0].stdout + failed[0].stderr)[-200:] if failed else ''}")
+        if failed:
+            return
+        with FilmStitchClient(api) as client:
+            run = client.create_film_run(FILM.idea, auto_pick=True, segments=FILM.segments, seconds_per_segment=FILM.seconds,
+                                         width=FILM.width, height=FILM.height, fps=FILM.fps, seed=FILM.seed,
+                                         variants=FILM.variants, sound=False, writer="offline", renderer="animatic")
+            worker = prefect("worker", "start", "--pool", "filmstitch", "--run-once", cwd=folder, timeout=600)
+            state = client.wait(run.id, timeout_s=120).state_type
+            location = Path(client.film(run.id).location) if state == "COMPLETED" else None
+        where = REPO / films_dir
+        ok = worker.returncode == 0 and location is not None and location.is_relative_to(where) and location.is_file()
+        store = FilmStore(open_store(StorageConfig(root=str(where))), FILM.id())
+        problems = store.verify().problems if ok else []
+        same = ok and np.array_equal(film_frames(location), uninterrupted_frames(FILM, lab.api))
+        tally.completed += int(ok and not problems and same)
+        tally.lost += len(problems)
+        tally.stale += int(location is not None and not location.is_file())
+        tally.check(ok, f"worker rc {worker.returncode}, film at {location}: {worker.stderr[-200:]}")
+        tally.check(same, "frames differ from the uninterrupted film")
+    finally:
+        stop_server(server)
+        shutil.rmtree(REPO / films_dir, ignore_errors=True)
+
+
+
 SCENARIOS: dict[str, Callable[[Lab, Tally], None]] = {
     **{f"crash in {phase} (SIGKILL), rerun": crash(phase) for phase in PHASE_GATES},
     "renders fail transiently (x3)": flaky_renderer,
     "a clip fails for good, rerun": renderer_fails_for_good,
     "writer overloaded (529, 503)": flaky_writer,
+    "clip + film.mp4 corrupted, rerun": damaged_rerun("corrupt"),
+    "clip + film.mp4 deleted, rerun": damaged_rerun("delete"),
     "S3 through a flaky proxy (20%)": flaky_s3,
     "5 films at once, one bucket": five_at_once,
     "same film twice at once": same_film_twice,
     "2 films, one film id, at once": one_id_two_films,
     "missing bucket": broken_bucket("missing-bucket"),
     "wrong S3 credentials": broken_bucket("wrong-credentials"),
+    "film on Ceph RGW": film_on_rgw,
+    "crash in clips on Ceph RGW, rerun": crash("clips", on_rgw=True),
+    "s3rver (ignores conditional writes) refused": s3rver_refused,
+    "3 CLI films at once, own Prefect servers": three_cli_films,
+    "work pool: prefect deploy --all + worker": work_pool_film,
+}
+
+#: Scenarios that take minutes a run (`--slow-runs`).
+SLOW = {"film on Ceph RGW", "crash in clips on Ceph RGW, rerun", "3 CLI films at once, own Prefect servers",
+        "work pool: prefect deploy --all + worker"}
+
+#: Scenarios that need a server which may not be installed, and what is missing when it is not.
+NEEDS = {
+    "film on Ceph RGW": lambda: missing_binaries() and "radosgw missing",
+    "crash in clips on Ceph RGW, rerun": lambda: missing_binaries() and "radosgw missing",
+    "s3rver (ignores conditional writes) refused": lambda: not S3RVER_BINARY.exists() and "s3rver missing",
 }
 
 
 def outcome(tally: Tally) -> str:
     if tally.problems:
         return "FAIL: " + tally.problems[0][:60]
+    if tally.stale or tally.stuck:
+        return "FAIL: stale work served or a film stuck"
     return "FAIL: work lost or redone" if tally.lost or tally.redone else "ok"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="Runs per scenario.")
+    parser.add_argument("--slow-runs", type=int, default=None,
+                        help="Runs of the slow scenarios (RGW, three CLI films, work pool); default: --runs.")
     parser.add_argument("--only", default="", help="Comma-separated words; run scenarios whose name has one.")
     args = parser.parse_args()
     chosen = {
@@ -376,7 +653,7 @@ def main() -> None:
     }
 
     from filmstitch.app.prefect_server import start_server, stop_server
-    from tests.support.s3 import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY, start_moto_server
+    from filmstitch.testing.s3 import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY, start_moto_server
 
     root = Path(tempfile.mkdtemp(prefix="filmstitch-reliability-"))
     started = time.perf_counter()
@@ -389,11 +666,15 @@ def main() -> None:
         }
     )
     lab = Lab(api=api, moto=moto, root=root)
-    rows = []
+    rows: list[tuple[str, Tally | str]] = []
     try:
         for name, scenario in chosen.items():
+            missing = NEEDS.get(name, lambda: "")()
+            if missing:
+                rows.append((name, f"not run: {missing}"))
+                continue
             tally = Tally()
-            for _ in range(args.runs):
+            for _ in range(args.runs if name not in SLOW or args.slow_runs is None else args.slow_runs):
                 try:
                     scenario(lab, tally)
                 except Exception as exc:  # noqa: BLE001 - a scenario that blows up is a finding, not the end
@@ -402,35 +683,34 @@ def main() -> None:
             rows.append((name, tally))
             print(f"  {name}: {tally.runs} runs, {'ok' if not tally.problems else tally.problems[0]}", file=sys.stderr)
     finally:
-        from tests.support.faults import drain_prefect_services
+        from filmstitch.testing.prefect_api import drain_prefect_services
 
         drain_prefect_services()
+        lab.stop()
         moto.server.stop()
         stop_server(server)
         shutil.rmtree(root, ignore_errors=True)
 
-    header = (
-        "scenario",
-        "runs tried",
-        "faults injected",
-        "films completed",
-        "artifacts lost",
-        "stages redone",
-        "outcome",
-    )
-    table = [header] + [
-        (name, str(t.runs), str(t.faults), str(t.completed), str(t.lost), str(t.redone), outcome(t)) for name, t in rows
-    ]
+    header = ("scenario", "runs tried", "faults injected", "films completed", "artifacts lost", "stale served",
+              "stuck", "stages redone", "outcome")
+    table = [header]
+    for name, t in rows:
+        if isinstance(t, str):  # not run: the server it needs is not installed
+            table.append((name, "0", "-", "-", "-", "-", "-", "-", t))
+        else:
+            table.append((name, str(t.runs), str(t.faults), str(t.completed), str(t.lost), str(t.stale), str(t.stuck),
+                          str(t.redone), outcome(t)))
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     print("| " + " | ".join(cell.ljust(width) for cell, width in zip(header, widths)) + " |")
     print("|" + "|".join("-" * (width + 2) for width in widths) + "|")
     for row in table[1:]:
         print("| " + " | ".join(cell.ljust(width) for cell, width in zip(row, widths)) + " |")
     print(
-        f"\n{sum(t.runs for _, t in rows)} runs in {time.perf_counter() - started:.0f} s "
-        f"(python benchmarks/reliability_report.py --runs {args.runs})"
+        f"\n{sum(t.runs for _, t in rows if isinstance(t, Tally))} runs in {time.perf_counter() - started:.0f} s "
+        f"(python benchmarks/reliability_report.py {' '.join(sys.argv[1:])})"
     )
-    sys.exit(1 if any(t.problems or t.lost or t.redone for _, t in rows) else 0)
+    tallies = [t for _, t in rows if isinstance(t, Tally)]
+    sys.exit(1 if any(t.problems or t.lost or t.stale or t.stuck or t.redone for t in tallies) else 0)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from filmstitch.models import FilmRequest
-from tests.support.plans import offline_plan
+from filmstitch.testing.plans import offline_plan
 
 IDEA = "A stranded astronaut on the moon walks around and discovers nature"
 
@@ -45,7 +45,7 @@ def cpu_seconds() -> float:
 
 def offline(workers: int) -> dict:
     from filmstitch.sound import stage
-    from tests.support.sound import synthetic_picture
+    from filmstitch.testing.sound_checks import synthetic_picture
 
     plan = offline_plan(FilmRequest(idea=IDEA))
     times: dict[str, float] = {}

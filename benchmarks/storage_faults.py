@@ -40,13 +40,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from filmstitch.settings import Settings, StorageConfig  # noqa: E402
 from filmstitch.storage import FilmStore, LocalStore, ObjectStore, S3Store, StorageError  # noqa: E402
-from tests.support.flaky_proxy import FAULT_KINDS, FaultPlan  # noqa: E402
-from tests.support.rgw import INSTALL as RGW_INSTALL  # noqa: E402
-from tests.support.rgw import RadosGateway, missing_binaries  # noqa: E402
-from tests.support.s3 import FaultRunReport, run_film_through_faults, start_moto_server  # noqa: E402
-from tests.support.s3rver import BINARY as S3RVER_BINARY  # noqa: E402
-from tests.support.s3rver import INSTALL as S3RVER_INSTALL  # noqa: E402
-from tests.support.s3rver import start_s3rver  # noqa: E402
+from filmstitch.testing.flaky_proxy import FAULT_KINDS, FaultPlan  # noqa: E402
+from filmstitch.testing.rgw import INSTALL as RGW_INSTALL  # noqa: E402
+from filmstitch.testing.rgw import RadosGateway, missing_binaries  # noqa: E402
+from filmstitch.testing.s3_fault_run import FaultRunReport, run_film_through_faults  # noqa: E402
+from filmstitch.testing.s3 import start_moto_server  # noqa: E402
+from filmstitch.testing.s3rver import BINARY as S3RVER_BINARY  # noqa: E402
+from filmstitch.testing.s3rver import INSTALL as S3RVER_INSTALL  # noqa: E402
+from filmstitch.testing.s3rver import start_s3rver  # noqa: E402
 
 SHORT = {
     "error_500": "500",

@@ -1,11 +1,8 @@
-"""Shared fixtures. Each support module registers its fixtures here."""
+"""Shared fixtures: each tests/support module with fixtures is registered here."""
 
 pytest_plugins = [
     "tests.support.env",
-    "tests.support.s3",
-    "tests.support.rgw",
-    "tests.support.s3rver",
+    "tests.support.servers",
     "tests.support.prefect",
     "tests.support.served",
-    "tests.support.fake_anthropic",
 ]

@@ -96,6 +96,6 @@ def test_film_with_both_checkpoints_answered_over_rest(
 
 
 def wait_for_state(api: str, run_name: str) -> str:
-    from tests.support.prefect import find_run
+    from filmstitch.testing.prefect_api import find_run
 
     return find_run(api, run_name)["state"]["type"]

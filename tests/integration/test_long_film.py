@@ -24,7 +24,7 @@ from filmstitch.models import FilmPlan
 from filmstitch.video import ffmpeg_exe
 from filmstitch.settings import StorageConfig
 from filmstitch.storage import FilmStore
-from tests.support import sound as probe
+from filmstitch.testing import sound_checks as probe
 
 IDEA = "a lighthouse keeper befriends a storm that speaks in colours"
 SIZE = {"width": 256, "height": 160, "fps": 8}

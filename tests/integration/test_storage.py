@@ -39,8 +39,9 @@ from filmstitch.storage import (
     StorageError,
     open_store,
 )
-from tests.support.flaky_proxy import FaultPlan, FlakyProxy
-from tests.support.s3 import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY, MotoS3, S3Bucket, run_film_through_faults
+from filmstitch.testing.flaky_proxy import FaultPlan, FlakyProxy
+from filmstitch.testing.s3 import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY, MotoS3, S3Bucket
+from filmstitch.testing.s3_fault_run import run_film_through_faults
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -21,9 +21,9 @@ from botocore.awsrequest import AWSResponse
 
 from filmstitch.settings import Settings, StorageConfig
 from filmstitch.storage import FilmStore, S3Store, StorageError
-from tests.support.rgw import RadosGateway
-from tests.support.s3 import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY, MotoS3, S3Bucket
-from tests.support.s3rver import S3rver
+from filmstitch.testing.rgw import RadosGateway
+from filmstitch.testing.s3 import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY, MotoS3, S3Bucket
+from filmstitch.testing.s3rver import S3rver
 
 
 def b64(digest: bytes) -> str:

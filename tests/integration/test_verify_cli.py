@@ -1,7 +1,7 @@
 """`filmstitch verify FILM [--repair]` on a real film made by the CLI, damaged behind FilmStitch's back.
 
 The film is made once per module (`filmstitch make "a fox learns to fly" --auto --no-sound` at 256x160, 3
-segments, against the session's Prefect server, through tests/support/faults.py's driver so every renderer
+segments, against the session's Prefect server, through filmstitch/testing/faulty_cli.py so every renderer
 and writer call is counted); each test damages a fresh copy of it. What must hold: a healthy film verifies
 (exit 0, a JSON report); a damaged or missing file is named and exits 1; a damaged manifest is said to be
 damaged and `--repair` rebuilds it with every artifact; a damaged film.json does not make the next `make`
@@ -23,7 +23,9 @@ from typing import Any
 import pytest
 
 from filmstitch.storage import FilmStore
-from tests.support.faults import REPO, CallLog, SmallFilm, Workspace, drain_prefect_services
+from filmstitch.testing.small_film import REPO, SmallFilm, Workspace
+from filmstitch.testing.backend_faults import CallLog
+from filmstitch.testing.prefect_api import drain_prefect_services
 
 pytestmark = pytest.mark.prefect_server
 

@@ -18,16 +18,11 @@ import psutil
 import pytest
 
 from filmstitch.storage import FilmStore, open_store
-from tests.support.faults import (
-    CallLog,
-    SmallFilm,
-    Workspace,
-    drain_prefect_services,
-    film_prefix,
-    stored_frames,
-    uninterrupted_frames,
-)
-from tests.support.s3 import S3Bucket
+from filmstitch.testing.backend_faults import CallLog
+from filmstitch.testing.small_film import SmallFilm, Workspace, film_prefix
+from filmstitch.testing.prefect_api import drain_prefect_services
+from filmstitch.testing.frames import stored_frames, uninterrupted_frames
+from filmstitch.testing.s3 import S3Bucket
 
 pytestmark = pytest.mark.prefect_server
 

@@ -1,7 +1,7 @@
 """Crash and resume, flaky and broken backends.
 
 Item 1: the film's process is SIGKILLed in each phase, at a known point (a backend call that hangs
-until the kill, see ``tests/support/faults.py``), then the same command runs again. A render counter
+until the kill, see ``filmstitch/testing/backend_faults.py``), then the same command runs again. A render counter
 read from outside the process shows the rerun made only the calls that had not finished, the manifest
 shows nothing stored before the kill was written again, and the film's decoded frames equal those of
 a film made in one go.
@@ -23,20 +23,13 @@ from filmstitch.settings import StorageConfig
 from filmstitch.storage import FilmStore
 from filmstitch.flows.make_film import StageFailed
 from filmstitch.writers.claude import STAGES
-from tests.support.fake_anthropic import FakeAnthropic
-from tests.support.film_author import FilmAuthor
-from tests.support.faults import (
-    PHASE_GATES,
-    CallLog,
-    Fault,
-    SmallFilm,
-    Workspace,
-    drain_prefect_services,
-    film_frames,
-    kill_and_resume,
-    run_in_process,
-    uninterrupted_frames,
-)
+from filmstitch.testing.fake_anthropic import FakeAnthropic
+from filmstitch.testing.film_author import FilmAuthor
+from filmstitch.testing.crash_resume import PHASE_GATES, kill_and_resume
+from filmstitch.testing.backend_faults import CallLog, Fault
+from filmstitch.testing.small_film import SmallFilm, Workspace, run_in_process
+from filmstitch.testing.prefect_api import drain_prefect_services
+from filmstitch.testing.frames import film_frames, uninterrupted_frames
 
 pytestmark = pytest.mark.prefect_server
 

@@ -18,18 +18,13 @@ import numpy as np
 import pytest
 
 from filmstitch.storage import FilmStore, open_store, sha256_hex
-from tests.support.faults import (
-    CallLog,
-    SmallFilm,
-    Workspace,
-    drain_prefect_services,
-    film_prefix,
-    stored_frames,
-    uninterrupted_frames,
-)
-from tests.support.flaky_proxy import FaultPlan, FlakyProxy
-from tests.support.s3 import S3Bucket
-from tests.support.s3rver import S3rver
+from filmstitch.testing.backend_faults import CallLog
+from filmstitch.testing.small_film import SmallFilm, Workspace, film_prefix
+from filmstitch.testing.prefect_api import drain_prefect_services
+from filmstitch.testing.frames import stored_frames, uninterrupted_frames
+from filmstitch.testing.flaky_proxy import FaultPlan, FlakyProxy
+from filmstitch.testing.s3 import S3Bucket
+from filmstitch.testing.s3rver import S3rver
 
 pytestmark = pytest.mark.prefect_server
 

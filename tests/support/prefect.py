@@ -15,6 +15,7 @@ from prefect.settings import PREFECT_API_URL, PREFECT_HOME, PREFECT_LOCAL_STORAG
 
 from filmstitch.app.client import RETRY_STATUSES
 from filmstitch.app.prefect_server import start_server, stop_server
+from filmstitch.testing.prefect_api import drain_prefect_services, find_run
 
 
 @pytest.fixture(scope="session")
@@ -27,19 +28,6 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         drain_prefect_services()
         stop_server(process)
-
-
-def drain_prefect_services(timeout: float = 30) -> None:
-    """Send the logs and events Prefect still queues in this process, while the server is up.
-
-    Otherwise they are sent at interpreter exit, after the test server stopped, and the exit waits
-    a minute or more on connection retries.
-    """
-    from prefect.events.worker import EventsWorker
-    from prefect.logging.handlers import APILogWorker
-
-    for service in (APILogWorker, EventsWorker):
-        service.drain_all(timeout=timeout)
 
 
 @pytest.fixture
@@ -73,11 +61,6 @@ class FlowThread:
         if "error" in self.outcome:
             raise self.outcome["error"]
         return self.outcome["result"]
-
-
-def find_run(api_url: str, run_name: str) -> dict | None:
-    runs = httpx.post(f"{api_url}/flow_runs/filter", json={"flow_runs": {"name": {"any_": [run_name]}}}).json()
-    return runs[0] if runs else None
 
 
 def wait_for_pause(api_url: str, run_name: str, seen: set[str], flow: FlowThread, timeout: float = 240) -> dict:

@@ -25,7 +25,7 @@ from filmstitch.renderers.animatic.renderer import chip_opacity, draw_frame
 from filmstitch.renderers.animatic.scenery import set_layers
 from filmstitch.renderers.base import RenderedImage
 from filmstitch.video import decode_frames, probe
-from tests.support.plans import handmade_plan, kind_plan
+from filmstitch.testing.plans import handmade_plan, kind_plan
 
 SEED = 7
 
@@ -497,7 +497,7 @@ def test_every_set_kind_draws_its_own_set() -> None:
     from typing import get_args
 
     from filmstitch.models import SetKind
-    from tests.support.plans import handmade_environment
+    from filmstitch.testing.plans import handmade_environment
 
     images = {}
     for kind in get_args(SetKind):

@@ -18,7 +18,7 @@ from filmstitch.renderers.animatic import AnimaticRenderer
 from filmstitch.renderers.animatic.figures import figure_width
 from filmstitch.renderers.animatic.motion import Motion, holdings, keyframe_state
 from filmstitch.renderers.base import RenderedImage
-from tests.support.plans import offline_plan
+from filmstitch.testing.plans import offline_plan
 
 DEFAULT_IDEA = "a stranded astronaut on the moon walks around and discovers nature"
 #: A change of more than this share of pixels (by more than 40 levels) between two frames is a jump.

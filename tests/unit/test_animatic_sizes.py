@@ -23,7 +23,7 @@ from filmstitch.models import MAX_PIXELS, FilmPlan, FilmRequest, derive_seed
 from filmstitch.renderers.animatic import AnimaticRenderer
 from filmstitch.renderers.base import RenderedImage
 from filmstitch.video import decode_frames
-from tests.support.plans import offline_plan
+from filmstitch.testing.plans import offline_plan
 
 IDEAS = [
     "a fox learns to fly",

@@ -12,8 +12,8 @@ import pytest
 from filmstitch.models import FilmRequest
 from filmstitch.sound.subtitles import Cue, to_srt
 from filmstitch.video import Chapter, add_chapters, ffmpeg_exe, mux_av, scene_chapters
-from tests.support import sound as probe
-from tests.support.plans import offline_plan
+from filmstitch.testing import sound_checks as probe
+from filmstitch.testing.plans import offline_plan
 
 IDEA = "A stranded astronaut on the moon walks around and discovers nature"
 
@@ -138,7 +138,7 @@ def test_a_long_title_is_cut_at_a_character_boundary(tmp_path: Path) -> None:
 
 
 def test_no_scenes_no_chapters_and_the_film_is_untouched() -> None:
-    from tests.support.plans import handmade_plan
+    from filmstitch.testing.plans import handmade_plan
 
     plan = handmade_plan()
     assert not plan.script.scenes and scene_chapters(plan) == []

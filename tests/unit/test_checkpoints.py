@@ -16,7 +16,7 @@ from filmstitch.models import FilmRequest, KeyframeEdit, Region
 from filmstitch.settings import StorageConfig
 from filmstitch.storage import FilmStore
 from filmstitch.tasks.common import VariantRef
-from tests.support.plans import offline_plan
+from filmstitch.testing.plans import offline_plan
 from tests.unit.test_models import IDEA
 
 

@@ -1,8 +1,8 @@
 """The Claude writer against the real anthropic SDK and a local fake of the Messages API.
 
-The fake (tests/support/fake_anthropic.py) streams answers as server-sent events, refuses the
+The fake (filmstitch/testing/fake_anthropic.py) streams answers as server-sent events, refuses the
 request shapes the API refuses for each model, and simulates prompt caching; its author
-(tests/support/film_author.py) answers any writer request from the data blocks in it.
+(filmstitch/testing/film_author.py) answers any writer request from the data blocks in it.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from filmstitch.writers.claude import (
     family_for,
 )
 from filmstitch.writers.claude import prompts
-from tests.support.fake_anthropic import FakeAnthropic
-from tests.support.film_author import LATE_OUTFIT, FilmAuthor, blocks, film_answers
+from filmstitch.testing.fake_anthropic import FakeAnthropic
+from filmstitch.testing.film_author import LATE_OUTFIT, FilmAuthor, blocks, film_answers
 
 KEY = "sk-ant-test-" + "Zq9" * 12
 IDEA = "a stranded astronaut on the moon walks around and discovers nature"

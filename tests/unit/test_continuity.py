@@ -14,9 +14,9 @@ from filmstitch.settings import StorageConfig
 from filmstitch.storage import FilmStore
 from filmstitch.tasks.common import FilmContext
 from filmstitch.tasks.write import assemble_plan
-from tests.support.fake_anthropic import FakeAnthropic
-from tests.support.film_author import LATE_OUTFIT, FilmAuthor
-from tests.support.plans import offline_plan
+from filmstitch.testing.fake_anthropic import FakeAnthropic
+from filmstitch.testing.film_author import LATE_OUTFIT, FilmAuthor
+from filmstitch.testing.plans import offline_plan
 from tests.unit.test_claude_writer import make_writer, write_film
 
 IDEAS = [

@@ -30,7 +30,7 @@ from filmstitch.engines import BadInput, weights
 from filmstitch.renderers import RenderedImage, get_renderer
 from filmstitch.renderers import gpu as gpu_renderers
 from filmstitch.video import probe
-from tests.support.plans import handmade_plan
+from filmstitch.testing.plans import handmade_plan
 from tests.support.tiny_gpu import save_tiny_weights
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from filmstitch.models import FilmPlan, FilmRequest, Keyframe, Placement, Script, Segment, Staging, derive_seed
-from tests.support.plans import offline_plan as plan_for
+from filmstitch.testing.plans import offline_plan as plan_for
 
 IDEA = "a stranded astronaut on the moon walks around and discovers nature"
 

@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from filmstitch.models import FilmPlan, FilmRequest
 from filmstitch.writers.offline import LABEL, read_idea
-from tests.support.plans import offline_plan as plan_for
+from filmstitch.testing.plans import offline_plan as plan_for
 
 DEFAULT_IDEA = "a stranded astronaut on the moon walks around and discovers nature"
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "offline_writer"

@@ -18,7 +18,7 @@ from filmstitch.engines.qc import EmbeddingScorer
 from filmstitch.renderers import RenderedImage, get_renderer, qc
 from filmstitch.renderers import gpu as gpu_renderers
 from filmstitch.video import encode_mp4
-from tests.support.plans import handmade_plan
+from filmstitch.testing.plans import handmade_plan
 from tests.support.tiny_gpu import save_tiny_weights
 
 

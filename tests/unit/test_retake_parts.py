@@ -20,7 +20,7 @@ from filmstitch.renderers.base import RenderedImage, edit_mask
 from filmstitch.settings import StorageConfig
 from filmstitch.storage import FilmStore
 from filmstitch.tasks.takes import with_keyframe
-from tests.support.plans import handmade_plan
+from filmstitch.testing.plans import handmade_plan
 
 CAST = ["Mira", "Bolt"]
 
@@ -218,7 +218,7 @@ def test_takes_known_only_by_their_files_are_listed_after_a_repair(store: FilmSt
 
 def test_the_estimates_come_from_the_measured_per_part_numbers_at_the_defaults() -> None:
     from filmstitch.engines import GpuSettings
-    from tests.support.plans import offline_plan
+    from filmstitch.testing.plans import offline_plan
     from filmstitch.models import FilmRequest
 
     plan = offline_plan(FilmRequest(idea="a lighthouse keeper finds a message in a bottle"))

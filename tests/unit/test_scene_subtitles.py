@@ -12,7 +12,7 @@ from filmstitch.models import FilmRequest
 from filmstitch.sound import stage
 from filmstitch.sound.mix import scene_cuts
 from filmstitch.sound.subtitles import MIN_SECONDS, Cue, TimedLine, cues_for
-from tests.support.plans import offline_plan
+from filmstitch.testing.plans import offline_plan
 
 IDEA = "A stranded astronaut on the moon walks around and discovers nature"
 LONG = ("The dust storm rolls in over the crater rim, and Nora has to choose now: turn back to the lander and "

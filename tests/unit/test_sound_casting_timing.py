@@ -19,7 +19,7 @@ from filmstitch.sound.timing import (
     segment_start_sample,
 )
 from filmstitch.sound.voices import MAX_FIT
-from tests.support.plans import handmade_plan, offline_plan
+from filmstitch.testing.plans import handmade_plan, offline_plan
 
 
 @pytest.fixture(scope="module")

@@ -18,8 +18,8 @@ from filmstitch.sound.casting import NARRATOR
 from filmstitch.sound.timing import LEAD_S
 from filmstitch.sound.tracks import SegmentSpeech, SoundMix
 from filmstitch.sound.voices import shape
-from tests.support import sound as probe
-from tests.support.plans import offline_plan
+from filmstitch.testing import sound_checks as probe
+from filmstitch.testing.plans import offline_plan
 
 FRAME_S = 1 / 24
 

@@ -18,7 +18,7 @@ from filmstitch.sound.ambience import wav_to_pieces
 from filmstitch.sound.audio import SAMPLE_RATE, from_wav
 from filmstitch.sound.settings import SoundSettings
 from filmstitch.sound.voices import SpeechError
-from tests.support.plans import handmade_plan
+from filmstitch.testing.plans import handmade_plan
 
 
 @pytest.fixture(scope="module")

@@ -19,8 +19,8 @@ from filmstitch.sound.mix import DUCK_DB, duck_gain
 from filmstitch.sound.subtitles import MAX_CHARS, TimedLine, cues_for, to_srt, to_vtt
 from filmstitch.sound.voices import PiperEngine, speakable
 from filmstitch.video import decode_frames
-from tests.support import sound as probe
-from tests.support.plans import handmade_environment, handmade_plan
+from filmstitch.testing import sound_checks as probe
+from filmstitch.testing.plans import handmade_environment, handmade_plan
 
 LONG = ("At the boulder field the truth is revealed: the garden is real, and it is alive. It has been growing "
         "here, quietly, under the grey dust, for longer than anyone has been looking for it.")

@@ -9,10 +9,8 @@ front of it (:class:`S3Fidelity`) adds them back, the way AWS documents them:
 * Conditional PUTs (``If-Match`` / ``If-None-Match``) are atomic. moto checks the condition and
   then stores in two steps, so two racing writers could both pass; here they are serialised.
 
-Fixtures: ``moto_s3`` (one server per session), ``s3_bucket`` (a fresh bucket per test, fake
-credentials in the environment, and the matching ``StorageConfig``), ``any_s3_bucket`` (the same
-on moto and on Ceph RGW, ``tests/support/rgw.py``: parametrised), ``any_store_config`` (local,
-moto and RGW).
+The tests' fixtures (``moto_s3``, ``s3_bucket``, ``any_s3_bucket``, ``any_store_config``) are in
+tests/support/servers.py.
 """
 
 from __future__ import annotations
@@ -23,24 +21,22 @@ import hashlib
 import io
 import json
 import logging
-import random
 import threading
-import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
-import pytest
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
 from filmstitch.settings import StorageConfig
+
+if TYPE_CHECKING:
+    from pytest import MonkeyPatch
 
 FAKE_ACCESS_KEY_ID = "AKIAFILMSTITCHTEST01"
 FAKE_SECRET_ACCESS_KEY = "fake-secret/Do+Not+Leak+0123456789abcdefXYZ"
@@ -138,7 +134,7 @@ class MotoS3:
         self.client().create_bucket(Bucket=name)
         return name
 
-    def enable_auth(self, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
+    def enable_auth(self, monkeypatch: MonkeyPatch) -> tuple[str, str]:
         """Turn on moto's credential checks for this test; returns a key pair allowed to use S3.
 
         With auth on, unknown access keys get 403 InvalidAccessKeyId and wrong secrets
@@ -166,7 +162,7 @@ def start_moto_server() -> MotoS3:
 
 
 class S3Server(Protocol):
-    """What the tests need of an S3 server: moto (:class:`MotoS3`) or Ceph RGW (``tests.support.rgw``)."""
+    """What the tests need of an S3 server: moto (:class:`MotoS3`) or Ceph RGW (:mod:`filmstitch.testing.rgw`)."""
 
     endpoint_url: str
     access_key_id: str
@@ -191,146 +187,3 @@ class S3Bucket:
         """The moto server, for tests of moto-only hooks (fidelity counts, auth switch)."""
         assert isinstance(self.server, MotoS3), "this test needs the moto server"
         return self.server
-
-
-@pytest.fixture(scope="session")
-def moto_s3() -> Iterator[MotoS3]:
-    moto = start_moto_server()
-    yield moto
-    moto.server.stop()
-
-
-def fresh_bucket(server: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Bucket:
-    """A new bucket on `server`, its credentials in FILMSTITCH_S3_*, and a StorageConfig(kind="s3") for it."""
-    monkeypatch.setenv("FILMSTITCH_S3_ACCESS_KEY_ID", server.access_key_id)
-    monkeypatch.setenv("FILMSTITCH_S3_SECRET_ACCESS_KEY", server.secret_access_key)
-    name = server.create_bucket()
-    config = StorageConfig(kind="s3", bucket=name, prefix="studio", endpoint_url=server.endpoint_url, region=REGION)
-    return S3Bucket(name=name, config=config, client=server.client(), server=server)
-
-
-@pytest.fixture
-def s3_bucket(moto_s3: MotoS3, monkeypatch: pytest.MonkeyPatch) -> S3Bucket:
-    """A fresh moto bucket, fake credentials in FILMSTITCH_S3_*, and a StorageConfig(kind="s3") for it."""
-    return fresh_bucket(moto_s3, monkeypatch)
-
-
-@pytest.fixture(params=["moto", "rgw"])
-def any_s3_bucket(request: pytest.FixtureRequest) -> S3Bucket:
-    """A fresh bucket on moto, then on Ceph RGW: the same test against both servers."""
-    return request.getfixturevalue("s3_bucket" if request.param == "moto" else "rgw_bucket")
-
-
-@pytest.fixture(params=["local", "moto", "rgw"])
-def any_store_config(request: pytest.FixtureRequest, tmp_path: Path) -> StorageConfig:
-    """The same test on a local directory, on moto and on Ceph's RADOS Gateway."""
-    if request.param == "local":
-        return StorageConfig(kind="local", root=str(tmp_path / "store"))
-    return request.getfixturevalue({"moto": "s3_bucket", "rgw": "rgw_bucket"}[request.param]).config
-
-
-# --------------------------------------------------------------------------- a film's worth of writes under faults
-
-
-@dataclass
-class FaultRunReport:
-    """What happened when one film's artifacts were written through a FlakyProxy."""
-
-    objects_written: int
-    manifest_updates: int
-    requests: int
-    faults: dict[str, int]
-    rejected_by_server: int | None  # counted by moto's fidelity layer; None on other servers
-    artifacts_lost: int
-    checksum_mismatches: int
-    partial_objects_seen: int
-    objects_watched: int  # how many objects the watcher read while the film was written
-    seconds: float
-
-    @property
-    def faults_injected(self) -> int:
-        return sum(self.faults.values())
-
-
-PAYLOAD_SIZES = (0, 1, 517, 4096, 65_537, 300_000, 1_048_576, 2_500_000)
-
-
-def film_payloads(objects: int, seed: int) -> dict[str, bytes]:
-    """`objects` artifacts of assorted sizes (empty to 2.5 MB), reproducible from `seed`."""
-    rng = random.Random(seed)
-    return {f"clips/{i:03d}.bin": rng.randbytes(PAYLOAD_SIZES[i % len(PAYLOAD_SIZES)]) for i in range(objects)}
-
-
-def run_film_through_faults(
-    server: S3Server, plan: Any, *, objects: int = 60, workers: int = 6, read_timeout: float = 1.0, film_id: str = "flaky-film"
-) -> FaultRunReport:
-    """Write a film's artifacts (and manifest updates) through a FlakyProxy, then audit the bucket.
-
-    While it runs, a watcher reads every object that becomes visible under its final key directly
-    from the server and compares it with what was meant to be written: a partial or damaged object
-    ever being visible counts in ``partial_objects_seen``. Afterwards the manifest is checked
-    against the payloads: missing entries or objects are ``artifacts_lost``, wrong bytes
-    ``checksum_mismatches``.
-    """
-    from filmstitch.settings import Settings
-    from filmstitch.storage import FilmStore, S3Store, sha256_hex
-    from tests.support.flaky_proxy import FlakyProxy
-
-    settings = Settings(s3_access_key_id=server.access_key_id, s3_secret_access_key=server.secret_access_key)
-    bucket = server.create_bucket()
-    payloads = film_payloads(objects, plan.seed)
-    expected = {key: sha256_hex(data) for key, data in payloads.items()}
-    direct_config = StorageConfig(kind="s3", bucket=bucket, prefix="studio", endpoint_url=server.endpoint_url, region=REGION)
-    direct = FilmStore(S3Store(direct_config, settings), film_id)
-    fidelity = server.fidelity if isinstance(server, MotoS3) else None
-    rejected_before = fidelity.counts["rejected"] if fidelity else 0
-
-    partial_seen: list[str] = []
-    checked: set[str] = set()
-    done = threading.Event()
-
-    def watch() -> None:
-        while not done.is_set():
-            for full_key in direct.store.list(direct.full_key("clips")):
-                key = full_key.removeprefix(f"{film_id}/")
-                if key not in checked:
-                    checked.add(key)
-                    if sha256_hex(direct.get(key)) != expected[key]:
-                        partial_seen.append(key)
-            done.wait(0.05)
-
-    started = time.perf_counter()
-    with FlakyProxy(server.endpoint_url, plan) as proxy:
-        flaky_config = direct_config.model_copy(update={"endpoint_url": proxy.url})
-        film = FilmStore(S3Store(flaky_config, settings, read_timeout=read_timeout), film_id)
-        watcher = threading.Thread(target=watch, daemon=True)
-        watcher.start()
-
-        def write(index_key: tuple[int, str]) -> None:
-            index, key = index_key
-            film.put(key, payloads[key], "application/octet-stream", stage="clip", index=index)
-            if index % 10 == 9:
-                film.update_manifest(progress=index + 1)
-
-        with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(write, enumerate(payloads)))
-        seconds = time.perf_counter() - started
-        done.set()
-        watcher.join()
-        faults, requests = dict(proxy.counts), proxy.requests
-
-    manifest = direct.manifest()["artifacts"]
-    lost = [key for key in payloads if key not in manifest or not direct.exists(key)]
-    mismatched = set(direct.verify().problems) | {k for k, entry in manifest.items() if entry["sha256"] != expected.get(k)}
-    return FaultRunReport(
-        objects_written=len(payloads),
-        manifest_updates=len(payloads) + objects // 10,
-        requests=requests,
-        faults=faults,
-        rejected_by_server=fidelity.counts["rejected"] - rejected_before if fidelity else None,
-        artifacts_lost=len(lost),
-        checksum_mismatches=len(mismatched),
-        partial_objects_seen=len(partial_seen),
-        objects_watched=len(checked),
-        seconds=seconds,
-    )

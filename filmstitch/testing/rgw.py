@@ -6,28 +6,26 @@ Debian's packages: ``apt-get install radosgw ceph-mon ceph-osd ceph-common`` (sc
 installs them). A missing binary FAILS the tests that need it, with that command: never a skip.
 
 The daemons run in the foreground as children of the test process (and die with it, through
-``PR_SET_PDEATHSIG``), so none outlives the session.
+``PR_SET_PDEATHSIG``), so none outlives the session or benchmark.
 
-Fixtures: ``rgw`` (one gateway per session), ``rgw_bucket`` (a fresh bucket per test).
+The tests' fixtures ``rgw`` (one gateway per session) and ``rgw_bucket`` (a fresh bucket per test) are in
+tests/support/servers.py.
 """
 
 from __future__ import annotations
 
-import ctypes
 import shutil
-import signal
-import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
 import httpx
-import pytest
+
+from filmstitch.testing.processes import die_with_parent, free_port
 
 
 BINARIES = ("ceph-mon", "ceph-osd", "radosgw", "radosgw-admin", "ceph", "monmaptool")
@@ -39,24 +37,6 @@ REGION = "us-east-1"  # RGW signs with any region name; this is what boto3 sends
 
 def missing_binaries() -> list[str]:
     return [name for name in BINARIES if shutil.which(name) is None]
-
-
-def require_binaries(what: str, binaries: list[str], install: str) -> None:
-    """Fail (never skip) the test when a server it needs is not installed, naming the install command."""
-    if binaries:
-        pytest.fail(f"{what} is not installed (missing {', '.join(binaries)}): run `{install}` (scripts/test.sh does it)", pytrace=False)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _die_with_parent() -> None:
-    """Runs in the child before exec: the kernel sends it SIGTERM when the test process dies."""
-    PR_SET_PDEATHSIG = 1
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 CEPH_CONF = """\
@@ -121,7 +101,7 @@ class RadosGateway:
 
     def _run(self, *args: str, timeout: float = 60) -> str:
         result = subprocess.run(
-            [*args, "-c", str(self.conf)], capture_output=True, text=True, timeout=timeout, preexec_fn=_die_with_parent
+            [*args, "-c", str(self.conf)], capture_output=True, text=True, timeout=timeout, preexec_fn=die_with_parent
         )
         if result.returncode != 0:
             raise RuntimeError(f"{' '.join(args)} failed ({result.returncode}): {result.stderr[-2000:]}")
@@ -130,7 +110,7 @@ class RadosGateway:
     def _daemon(self, *args: str) -> None:
         log = open(self.root / "log" / f"{args[0]}.out", "ab")  # noqa: SIM115 - kept open for the daemon's life
         process = subprocess.Popen(
-            [*args, "-c", str(self.conf), "-f"], stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+            [*args, "-c", str(self.conf), "-f"], stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent
         )
         self.processes.append(process)
 
@@ -200,20 +180,3 @@ class RadosGateway:
         name = name or f"films-{uuid.uuid4().hex[:16]}"
         self.client().create_bucket(Bucket=name)
         return name
-
-
-@pytest.fixture(scope="session")
-def rgw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RadosGateway]:
-    require_binaries("Ceph's RADOS Gateway", missing_binaries(), INSTALL)
-    gateway = RadosGateway(tmp_path_factory.mktemp("rgw")).start()
-    print(f"\nCeph RGW started in {gateway.start_seconds:.1f} s at {gateway.endpoint_url}")
-    yield gateway
-    gateway.stop()
-
-
-@pytest.fixture
-def rgw_bucket(rgw: RadosGateway, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """A fresh RGW bucket, its keys in FILMSTITCH_S3_*, and a StorageConfig(kind="s3") for it."""
-    from tests.support.s3 import fresh_bucket
-
-    return fresh_bucket(rgw, monkeypatch)

@@ -6,7 +6,7 @@ write. It is installed into ``.test-servers/`` of the repository (ignored by git
 ``npm install --prefix .test-servers s3rver@3.7.1`` (scripts/test.sh does it); a missing
 install FAILS the test with that command, never skips it.
 
-Fixture: ``s3rver`` (one server per session, with one bucket).
+The tests' fixture ``s3rver`` (one server per session, with one bucket) is in tests/support/servers.py.
 """
 
 from __future__ import annotations
@@ -14,17 +14,15 @@ from __future__ import annotations
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import boto3
 import httpx
-import pytest
 
 from filmstitch.settings import StorageConfig
-from tests.support.rgw import _die_with_parent, free_port, require_binaries
+from filmstitch.testing.processes import die_with_parent, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BINARY = ROOT / ".test-servers" / "node_modules" / ".bin" / "s3rver"
@@ -61,7 +59,7 @@ def start_s3rver(directory: Path, timeout_s: float = 30) -> S3rver:
     port = free_port()
     process = subprocess.Popen(
         [str(BINARY), "-d", str(directory), "-a", "127.0.0.1", "-p", str(port), "--silent"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent,
     )
     server = S3rver(process, f"http://127.0.0.1:{port}", f"films-{uuid.uuid4().hex[:12]}")
     deadline = time.perf_counter() + timeout_s
@@ -76,11 +74,3 @@ def start_s3rver(directory: Path, timeout_s: float = 30) -> S3rver:
             time.sleep(0.1)
     server.client().create_bucket(Bucket=server.bucket)
     return server
-
-
-@pytest.fixture(scope="session")
-def s3rver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3rver]:
-    require_binaries("s3rver", [] if BINARY.exists() else [str(BINARY.relative_to(ROOT))], INSTALL)
-    server = start_s3rver(tmp_path_factory.mktemp("s3rver"))
-    yield server
-    server.stop()

@@ -23,10 +23,10 @@
 * ``max_tokens`` is honoured: a longer answer is cut, with ``stop_reason: "max_tokens"``.
 
 Replies are scripted in order (answers, errors with status codes and ``retry-after`` headers,
-refusals, broken streams); when none is left, the :class:`~tests.support.film_author.FilmAuthor`
+refusals, broken streams); when none is left, the :class:`~filmstitch.testing.film_author.FilmAuthor`
 answers if ``author`` is set. Every request is recorded: path, headers, JSON body, arrival time.
 
-Fixture: ``fake_anthropic`` (a started server, stopped after the test).
+The tests' fixture ``fake_anthropic`` (tests/support/servers.py) starts one per test.
 """
 
 from __future__ import annotations
@@ -45,9 +45,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import pytest
-
-from tests.support.film_author import FilmAuthor, film_answers
+from filmstitch.testing.film_author import FilmAuthor, film_answers
 
 API_VERSION = "2026-10-21"
 #: Models that answer a forced tool_choice with a 400 (their "what's new" pages).
@@ -496,15 +494,3 @@ def stream_events(message: dict[str, Any], reply: Reply) -> Iterator[tuple[str, 
                   "cache_read_input_tokens": usage["cache_read_input_tokens"]},
     }
     yield "message_stop", {"type": "message_stop"}
-
-
-@pytest.fixture
-def fake_anthropic(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAnthropic]:
-    # The SDK reads these when they are set; none of them may steer a test elsewhere.
-    for name in ("ANTHROPIC_BASE_URL", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_CUSTOM_HEADERS", "ANTHROPIC_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    fake = FakeAnthropic().start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
