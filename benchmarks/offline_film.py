@@ -60,10 +60,12 @@ def make_one(idea: str, segments: int, sound: bool, look: Path | None) -> float:
                           return_state=True)
         wall = time.perf_counter() - started
         result = state.result()
+        task_runs = []
         with get_client(sync_client=True) as client:
-            task_runs = client.read_task_runs(
-                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id])),
-                sort=TaskRunSort.EXPECTED_START_TIME_ASC, limit=400)
+            while page := client.read_task_runs(  # the server answers at most 200 at a time
+                    flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id])),
+                    sort=TaskRunSort.EXPECTED_START_TIME_ASC, limit=200, offset=len(task_runs)):
+                task_runs += page
         t0 = min(run.start_time for run in task_runs if run.start_time)
         spans: dict[str, list] = defaultdict(list)
         for run in task_runs:
