@@ -470,12 +470,14 @@ def verify(
     film_id: Annotated[str, typer.Argument(help="The film's id (its folder name).")],
     repair: Annotated[bool, typer.Option("--repair", help="Rebuild a damaged manifest or film.json from the "
                                          "files and their checksums.")] = False,
+    out: Annotated[Path | None, typer.Option(help="Folder of the films (default: FILMSTITCH_STORAGE_DIR or "
+                                             "./films).")] = None,
 ) -> None:
     """Check every file of a film against its manifest's checksums; exit 1 if any is damaged or missing. The
     report is JSON on stdout; one line on stderr says what it means and what to do."""
     from filmstitch.storage import FilmStore, StorageError, validate_film_id
 
-    config = Settings().storage_config()
+    config = Settings(**({"storage_dir": str(out.resolve())} if out else {})).storage_config()
     try:
         store = FilmStore.open(config, validate_film_id(film_id))
         report = store.repair() if repair else store.verify()

@@ -116,6 +116,16 @@ def test_a_healthy_film_verifies(ws: Workspace, made: Made) -> None:
     assert f"film {FILM.id()}" in said and "intact" in said
 
 
+def test_out_names_the_films_folder_as_for_make(ws: Workspace, made: Made, tmp_path: Path) -> None:
+    """`--out DIR`, as `filmstitch make --out DIR` made it: the folder named wins over the environment's."""
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(ws.config.root, moved, symlinks=True)
+    flip_byte(moved / FILM.id() / "film.mp4")
+    code, report, said = verify(ws, FILM.id(), "--out", str(moved))
+    assert code == 1 and report["damaged"] == ["film.mp4"], said
+    assert verify(ws, FILM.id())[0] == 0  # the environment's folder is untouched
+
+
 @pytest.mark.parametrize("key", ["clips/c01/take-1.mp4", "film.mp4", "keyframes/k02/take-1/v1.png"])
 def test_a_flipped_byte_is_named_and_fails(ws: Workspace, key: str) -> None:
     flip_byte(folder(ws) / key)
