@@ -286,15 +286,16 @@ def form_markdown(checkpoint: Checkpoint, tile_url: Callable[[str, int], str], r
     """The form's description: rows of labelled tiles. `tile_url(tag, variant)` gives a tile's address."""
     minutes = max(1, round(checkpoint.timeout_s / 60))
     lines = [f"## {escape_markdown(checkpoint.title)}"]
+    # Short: at 1366x768 every line here is a line less of pictures in the Resume dialog.
     guide = (
-        f"{escape_markdown(checkpoint.intro)} **Submit** takes the recommended pick of every row (\u2605); to "
-        f"choose others, type the labels in *Changes*, e.g. `{_example(checkpoint.rows)}`. With no answer within "
-        f"{minutes} minute{'s' if minutes != 1 else ''}, FilmStitch takes the recommended picks."
+        f"{escape_markdown(checkpoint.intro)} **Submit** takes the recommended picks (\u2605); type other "
+        f"labels in *Changes* (`{_example(checkpoint.rows)}`)"
     )
     if checkpoint.edits:
         tag = checkpoint.rows[0].tag
-        guide += (f' To change a picture, add an edit: `{tag}:1 edit "make her coat red"`, or a rectangle in '
-                  f'pixels painted again: `edit {tag} region 100,50,300,250 "a red kite"`.')
+        guide += (f', or edit a pick (`{tag}:1 edit "make her coat red"`, a rectangle: '
+                  f'`edit {tag} region 100,50,300,250 "a red kite"`)')
+    guide += f". No answer in {minutes} minute{'s' if minutes != 1 else ''}: the recommended picks."
     if review_url:
         guide += f" [Large review page (click to pick)]({review_url})"
     lines.append(guide)
@@ -672,7 +673,7 @@ def decide_keyframes(
             title += f" (part {number + 1} of {len(pages)}: keyframes {page[0]}-{page[-1]})"
         checkpoint = Checkpoint(
             name=name, film_id=store.film_id, title=title,
-            intro="Clip i runs from keyframe i to keyframe i+1: these frames fix the film's look and transitions.",
+            intro="Clip i runs from keyframe i to keyframe i+1.",
             rows=rows, timeout_s=timeout_s, more_follow=number + 1 < len(pages), edits=check_edit is not None,
             frame=(plan.request.width, plan.request.height),
         )

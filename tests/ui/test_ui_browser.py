@@ -113,7 +113,7 @@ def test_the_default_film_from_the_run_form_to_the_artifacts_tab(served_deployme
     references = films.wait_for_checkpoint(run["id"], timeout_s=300)
     page.goto(f"{ui}/runs/flow-run/{run['id']}")
     dialog = open_resume_dialog(page, "choose the references")
-    assert "takes the recommended picks" in dialog.inner_text()
+    assert "takes the recommended picks" in dialog.inner_text() and "No answer in 60 minutes" in dialog.inner_text()
     check_every_variant_is_seen(page, dialog, 3 * len(references.rows), "02-checkpoint-1")
     dialog.get_by_role("button", name="Submit").click()
     page.get_by_text("Flow run resumed").first.wait_for()  # the toast (the run's page may say it too)
