@@ -55,7 +55,8 @@ ACTORS: dict[str, ActorWord] = {
                         "deer horse pony donkey goat sheep lamb cow pig lion tiger elephant giraffe monkey badger "
                         "hedgehog frog toad tortoise lizard snake camel yak panda koala kangaroo beaver mole "
                         "moose bull ox leopard cheetah zebra hippo rhino gorilla chameleon ferret weasel lynx "
-                        "cub calf foal bat"),
+                        "cub calf foal bat snail slug ant bee bumblebee butterfly moth beetle ladybug ladybird "
+                        "caterpillar spider grasshopper cricket dragonfly firefly worm"),
     **_beings("bird", "bird crow raven heron owl eagle hawk falcon sparrow robin parrot gull seagull penguin swan "
                       "duck duckling goose hen chicken rooster pigeon dove crane hummingbird magpie albatross "
                       "pelican flamingo kingfisher stork wren finch canary peacock puffin toucan vulture "
@@ -169,7 +170,7 @@ VERB_SORTS: dict[str, str] = {
     **dict.fromkeys("deliver return bring carry take give send post mail bear smuggle guide lead".split(),
                     "deliver"),
     **dict.fromkeys("befriend meet love adopt tame teach visit marry join comfort calm wake awaken "
-                    "understand sing befriends".split(), "bond"),
+                    "understand sing befriends share play serenade".split(), "bond"),
     **dict.fromkeys("race outrun escape fight defeat chase beat battle challenge outwit face confront flee "
                     "survive stop".split(), "contest"),
     **dict.fromkeys("rescue save free protect heal guard shelter release defend".split(), "rescue"),
@@ -184,7 +185,7 @@ VERB_SORTS: dict[str, str] = {
 INFINITIVE_VERBS = {"learn", "try", "want", "decide", "hope", "need", "dream", "plan", "set", "refuse", "promise"}
 #: Common verbs that are not story goals but still verbs (they end a subject, start a clause).
 OTHER_VERBS = set("be is are was has have fall falls live lives work works stand sit sits speak speaks talk talks sing "
-                  "sings dance dances play plays sleep sleeps wait waits wake wakes become becomes turn "
+                  "sings dance dances sleep sleeps wait waits wake wakes become becomes turn "
                   "turns keep keeps think want wants need needs hope hopes decide decides must can will "
                   "should could would may might sees hears feels knows knew loves hates watches glows shines "
                   "wanders roams lives".split())
@@ -234,7 +235,8 @@ FOREIGN: dict[str, str] = {
     "perle": "pearl", "navire": "ship", "bateau": "ship", "île": "island", "plage": "beach", "jardin": "garden",
     "dragon": "dragon", "robot": "robot", "étoile": "star", "neige": "snow", "grotte": "cave", "ciel": "sky",
     "voler": "fly", "nager": "swim", "trouve": "find", "cherche": "search", "rencontre": "meet", "aide": "help",
-    "apprend": "learn", "sauve": "save", "construit": "build", "livre": "deliver", "rapporte": "return",
+    "apprend": "learn", "ours": "bear", "ourse": "bear", "ouvre": "open", "ouvrent": "open",
+    "partagent": "share", "partage": "share", "escargot": "snail", "sauve": "save", "construit": "build", "livre": "deliver", "rapporte": "return",
     "sorcière": "witch", "fantôme": "ghost", "astronaute": "astronaut", "clé": "key", "carte": "map",
     # German
     "bäckerin": "baker", "bäcker": "baker", "bäckerei": "bakery", "katze": "cat", "kater": "cat", "hund": "dog",
