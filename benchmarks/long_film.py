@@ -38,21 +38,7 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psutil  # noqa: E402  (a Prefect dependency)
-
-#: Task run name prefixes -> stage (the task_run_name of each task).
-STAGES = {
-    "write-script": "writing", "describe-characters": "writing", "describe-locations": "writing",
-    "write-keyframe-prompts": "writing", "check-plan": "writing",
-    "cast-voices": "speech", "speech-": "speech", "ambience-": "ambience", "mix-sound": "mix",
-    "references-": "references", "keyframe-": "keyframes", "clip-": "clips", "check-seams": "seam QC",
-    "assemble-film": "assembly",
-}
-ORDER = ("writing", "speech", "ambience", "references", "keyframes", "clips", "seam QC", "mix", "assembly")
-
-
-def stage_of(run_name: str) -> str | None:
-    return next((stage for prefix, stage in STAGES.items() if run_name.startswith(prefix)), None)
-
+from stage_times import ORDER, stage_times  # noqa: E402  (benchmarks/, this script's folder)
 
 # --------------------------------------------------------------------------- what the machine did
 
@@ -187,10 +173,6 @@ class Run:
 
 
 def make(name: str, request: object, profile: Path | None) -> Run:
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-    from prefect.client.schemas.sorting import TaskRunSort
-
     from filmstitch.flows.make_film import make_film
     from filmstitch.settings import StorageConfig
     from filmstitch.storage import FilmStore
@@ -211,24 +193,7 @@ def make(name: str, request: object, profile: Path | None) -> Run:
         if sampler and profile:
             profile.mkdir(parents=True, exist_ok=True)
             (profile / f"{name}-film-profile.txt").write_text(sampler.report())
-        with get_client(sync_client=True) as client:
-            runs, offset = [], 0
-            while True:
-                page = client.read_task_runs(
-                    flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id])),
-                    sort=TaskRunSort.EXPECTED_START_TIME_ASC, limit=200, offset=offset)
-                runs += page
-                offset += len(page)
-                if len(page) < 200:
-                    break
-        spans: dict[str, list] = collections.defaultdict(list)
-        for run in runs:
-            stage = stage_of(run.name)
-            if stage and run.start_time and run.end_time:
-                spans[stage].append((run.start_time, run.end_time))
-        origin = min(s for items in spans.values() for s, _ in items)
-        stages = {stage: (len(items), (min(s for s, _ in items) - origin).total_seconds(),
-                          (max(e for _, e in items) - origin).total_seconds()) for stage, items in spans.items()}
+        stages = stage_times(state.state_details.flow_run_id)
         store = FilmStore.open(StorageConfig(root=str(Path(tmp) / "films")), result.film_id)
         keys = list(store.manifest().get("artifacts", {}))
     return Run(name, request.segments, result.duration_s, meter.usage, stages, keys)

@@ -22,33 +22,16 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections import defaultdict
 from pathlib import Path
+
+from stage_times import ORDER, stage_times  # benchmarks/, this script's folder
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
-#: Task run name prefixes (the task_run_name of each task) -> stage.
-STAGES = {
-    "write-script": "writing", "describe-characters": "writing", "describe-locations": "writing",
-    "write-keyframe-prompts": "writing", "check-plan": "writing",
-    "references-": "references", "keyframe-": "keyframes", "clip-": "clips",
-    "cast-voices": "voices", "speech-": "voices", "ambience-": "ambience", "mix-sound": "mix",
-    "check-seams": "seam QC", "assemble-film": "assembly",
-}
-ORDER = ("writing", "references", "voices", "ambience", "keyframes", "clips", "seam QC", "mix", "assembly")
-
-
-def stage_of(run_name: str) -> str | None:
-    return next((stage for prefix, stage in STAGES.items() if run_name.startswith(prefix)), None)
-
 
 def make_one(idea: str, segments: int, sound: bool, look: Path | None) -> float:
     """One film from nothing; prints its stage table and returns its wall time."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-    from prefect.client.schemas.sorting import TaskRunSort
-
     from filmstitch.flows.make_film import make_film
     from filmstitch.models import FilmRequest
 
@@ -60,23 +43,13 @@ def make_one(idea: str, segments: int, sound: bool, look: Path | None) -> float:
                           return_state=True)
         wall = time.perf_counter() - started
         result = state.result()
-        task_runs = []
-        with get_client(sync_client=True) as client:
-            while page := client.read_task_runs(  # the server answers at most 200 at a time
-                    flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id])),
-                    sort=TaskRunSort.EXPECTED_START_TIME_ASC, limit=200, offset=len(task_runs)):
-                task_runs += page
-        t0 = min(run.start_time for run in task_runs if run.start_time)
-        spans: dict[str, list] = defaultdict(list)
-        for run in task_runs:
-            stage = stage_of(run.name)
-            if stage and run.start_time and run.end_time:
-                spans[stage].append(((run.start_time - t0).total_seconds(), (run.end_time - t0).total_seconds()))
+        stages = stage_times(state.state_details.flow_run_id)
         print(f"\n{idea!r}: {result.duration_s:.1f} s of video, {segments} segments, '{result.title}'")
         print(f"{'stage':<12}{'tasks':>6}{'from s':>9}{'to s':>9}")
         for stage in ORDER:
-            if runs := spans.get(stage):
-                print(f"{stage:<12}{len(runs):>6}{min(s for s, _ in runs):>9.1f}{max(e for _, e in runs):>9.1f}")
+            if stage in stages:
+                tasks, start, end = stages[stage]
+                print(f"{stage:<12}{tasks:>6}{start:>9.1f}{end:>9.1f}")
         print(f"{'whole run (incl. Prefect start on the first film)':<50}{wall:>8.1f} s")
         if look:
             keep(Path(result.location), look, idea)
