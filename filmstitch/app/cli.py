@@ -117,12 +117,22 @@ def with_request_options(command: Any, model: type[BaseModel] = FilmRequest, ski
 # --------------------------------------------------------------------------- make
 
 
+#: `--out DIR`, the same for every command that reads or writes films.
+FilmsFolder = Annotated[Path | None, typer.Option(help="Folder of the films (default: FILMSTITCH_STORAGE_DIR or "
+                                                  "./films).")]
+
+
+def settings_for(out: Path | None) -> Settings:
+    """The settings, with `--out DIR` (when given) as the films folder."""
+    return Settings(**({"storage_dir": str(out.resolve())} if out else {}))
+
+
 @app.command()
 @with_request_options
 def make(
     idea: Annotated[str, typer.Argument(help="The film idea, e.g. 'a stranded astronaut on the moon discovers nature'.")],
     auto: Annotated[bool, typer.Option("--auto", help="Pick variants automatically; never pause.")] = False,
-    out: Annotated[Path | None, typer.Option(help="Folder for films (default: FILMSTITCH_STORAGE_DIR or ./films).")] = None,
+    out: FilmsFolder = None,
     pause_timeout: Annotated[int | None, typer.Option(help="Seconds a checkpoint waits for a person before "
                                                       "taking the recommended picks (10 s to 7 days).")] = None,
     film_id: Annotated[str | None, typer.Option(help="Name the film, or resume one (default: from the request).")] = None,
@@ -133,7 +143,7 @@ def make(
 
     try:
         request = request_from_options(idea, film_options)
-        settings = Settings(**({"storage_dir": str(out.resolve())} if out else {}))
+        settings = settings_for(out)
         resolved = request.resolved(*settings.backends(request.writer, request.renderer))
     except ValidationError as exc:
         fail(validation_message(exc))
@@ -338,8 +348,7 @@ def retake(
     mask: Annotated[Path | None, typer.Option(help="Keyframes: a mask image (PNG at the film's size; white = "
                                               "paint again).")] = None,
     auto: Annotated[bool, typer.Option("--auto", help="Take the recommended variant; never pause.")] = False,
-    out: Annotated[Path | None, typer.Option(help="Folder of the films (default: FILMSTITCH_STORAGE_DIR or "
-                                             "./films).")] = None,
+    out: FilmsFolder = None,
     pause_timeout: Annotated[int | None, typer.Option(help="Seconds the keyframe checkpoint waits for a person "
                                                       "(10 s to 7 days).")] = None,
     **retake_fields: Any,
@@ -356,7 +365,7 @@ def retake(
         if mask is not None:
             fields["mask"] = base64.b64encode(mask.read_bytes()).decode()
         request = RetakeRequest(film_id=film_id, **fields)
-        settings = Settings(**({"storage_dir": str(out.resolve())} if out else {}))
+        settings = settings_for(out)
     except ValidationError as exc:
         fail(validation_message(exc))
     except OSError as exc:
@@ -383,8 +392,7 @@ def retake(
 @app.command()
 def takes(
     film_id: Annotated[str, typer.Argument(help="The film's id (its folder name).")],
-    out: Annotated[Path | None, typer.Option(help="Folder of the films (default: FILMSTITCH_STORAGE_DIR or "
-                                             "./films).")] = None,
+    out: FilmsFolder = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print every take as JSON (with full checksums).")] = False,
 ) -> None:
     """List every take of every part of a film: which the film uses (*), how each was made, its checksums."""
@@ -393,7 +401,7 @@ def takes(
 
     from filmstitch.tasks.retake import film_takes
 
-    settings = Settings(**({"storage_dir": str(out.resolve())} if out else {}))
+    settings = settings_for(out)
     try:
         listed = film_takes(film_id, settings.storage_config())
     except ValueError as exc:
@@ -470,14 +478,13 @@ def verify(
     film_id: Annotated[str, typer.Argument(help="The film's id (its folder name).")],
     repair: Annotated[bool, typer.Option("--repair", help="Rebuild a damaged manifest or film.json from the "
                                          "files and their checksums.")] = False,
-    out: Annotated[Path | None, typer.Option(help="Folder of the films (default: FILMSTITCH_STORAGE_DIR or "
-                                             "./films).")] = None,
+    out: FilmsFolder = None,
 ) -> None:
     """Check every file of a film against its manifest's checksums; exit 1 if any is damaged or missing. The
     report is JSON on stdout; one line on stderr says what it means and what to do."""
     from filmstitch.storage import FilmStore, StorageError, validate_film_id
 
-    config = Settings(**({"storage_dir": str(out.resolve())} if out else {})).storage_config()
+    config = settings_for(out).storage_config()
     try:
         store = FilmStore.open(config, validate_film_id(film_id))
         report = store.repair() if repair else store.verify()
