@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU numbers on a CUDA machine, from the repository root (or a copy of it):
 #   bash benchmarks/device_run.sh bench        # FLUX part, LTX part, LTX compile with a warm cache, film summary
-#   bash benchmarks/device_run.sh flux [...]   # one part (extra arguments go to gpu_benchmark.py)
+#   bash benchmarks/device_run.sh flux [...]   # one part and its warm-cache compile (extra arguments go to gpu_benchmark.py)
 #   bash benchmarks/device_run.sh film [...]   # the whole film on random full-size weights (gpu_film.py)
 # Wheels the machine lacks (diffusers 0.42.1, pydantic-settings, imageio-ffmpeg, ...) may sit in $WHEELS
 # (default: .whl/ beside benchmarks/). Results go to $OUT (default bench-out/), one log: $OUT/run.log.
@@ -26,7 +26,11 @@ run() {  # run SECONDS SCRIPT ARGS...: one process, killed at its time limit
     | tee -a "$OUT/run.log"
 }
 case "$part" in
-  flux|ltx) run "${BENCH_TIMEOUT:-3600}" gpu_benchmark.py --part "$part" --out "$OUT" "$@" ;;
+  flux|ltx)  # one part, then its compile again in a new process with the Inductor/Triton cache warm
+    run $(( $(left) - 5 )) gpu_benchmark.py --part "$part" --out "$OUT" --deadline $(( $(left) - 75 )) "$@"
+    if [ "$(left)" -gt 45 ]; then
+      run $(( $(left) - 5 )) gpu_benchmark.py --part "$part" --only-compiled --out "$OUT"
+    fi ;;
   bench)
     run 280 gpu_benchmark.py --part flux --out "$OUT" --deadline 262 "$@"
     run $(( $(left) - 10 )) gpu_benchmark.py --part ltx --out "$OUT" --deadline $(( $(left) - 28 )) "$@"

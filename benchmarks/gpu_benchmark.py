@@ -181,9 +181,9 @@ def psnr(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
 def undo_speed_ups(pipe: Any) -> None:
     """Back to plain eager for a second baseline: drop the compiled forward, the attention backend, the cache
     hook and the channels-last VAE layout that the optimised engines applied to the shared pipeline."""
-    pipe.transformer._compiled_call_impl = None  # what nn.Module.compile() set
+    rt.set_fast_cache(pipe.transformer, "none")  # first: the hook wraps the compiled block forwards
+    rt.uncompile(pipe.transformer)
     pipe.transformer.set_attention_backend("native")
-    rt.set_fast_cache(pipe.transformer, "none")
     pipe.vae.to(memory_format=torch.contiguous_format)
 
 
@@ -249,11 +249,35 @@ def tiny_png(image: Image.Image) -> bytes:
     return rt.png_bytes(image)
 
 
+#: The settings each timed configuration adds to the eager baseline (GpuSettings fields). "lossless" must equal
+#: eager within bf16 noise; the fast ones are lossy (fewer steps, TaylorSeer's predicted steps, FP8 matmuls).
+LOSSLESS = {"optimise": True, "compile": True}
+FAST_BF16 = {**LOSSLESS, "fast": True, "fast_fp8": False}
+
+
+def configurations(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """Label -> settings update, in the order they run. FP8 swaps the shared transformer's linear layers for
+    good, so the FP8 configurations run last, after the second baseline."""
+    compiled = {"compile_mode": args.compile_mode, "compile_cache_dir": args.cache_dir}
+    return {
+        "compiled": {**LOSSLESS, **compiled},
+        "fast_bf16": {**FAST_BF16, **compiled},
+        "fast_bf16_interval3": {**FAST_BF16, **compiled, "fast_cache_interval": 3},
+        "compiled_full": {**LOSSLESS, **compiled, "compile_scope": "full"},
+        # ---- the second baseline runs here ----
+        "fast": {**LOSSLESS, **compiled, "fast": True},  # fast mode's defaults: FP8 on
+        "fast_interval3": {**LOSSLESS, **compiled, "fast": True, "fast_cache_interval": 3},
+    }
+
+
+BEFORE_SECOND_BASELINE = ("compiled", "fast_bf16", "fast_bf16_interval3", "compiled_full")
+
+
 def flux_part(bench: Bench, args: argparse.Namespace) -> None:
     device = torch.device("cuda" if not args.tiny else "cpu")
     dtype = torch.bfloat16 if not args.tiny else torch.float32
     width, height, steps = (768, 512, args.image_steps) if not args.tiny else (32, 32, 4)
-    ref_side = 512 if not args.tiny else 32
+    ref_side = GpuSettings().effective_reference_size if not args.tiny else 32
     big_w, big_h = (1024, 576) if not args.tiny else (64, 32)
 
     build_s, pipe = timed(lambda: tiny.tiny_flux_pipeline() if args.tiny else tiny.full_flux_pipeline(device, dtype))
@@ -264,6 +288,7 @@ def flux_part(bench: Bench, args: argparse.Namespace) -> None:
         "redux_gib": round(rt.module_bytes(redux.prior.image_encoder, redux.prior.image_embedder) / GiB, 2),
         "transformer_params_b": round(sum(p.numel() for p in pipe.transformer.parameters()) / 1e9, 2)})
     refs = [tiny_png(noise_image(ref_side, ref_side, i)) for i in range(len(REFERENCE_WEIGHTS))]
+    bench.record("reference_side", ref_side)
 
     def keyframe_call(engine: FluxImageEngine, w: int, h: int) -> Callable[[int], Any]:
         def run(n_steps: int) -> np.ndarray:
@@ -273,71 +298,70 @@ def flux_part(bench: Bench, args: argparse.Namespace) -> None:
             return np.stack([np.asarray(rt.open_image(data)) for data in pngs])
         return run
 
-    def measure(label: str, settings: GpuSettings, n_steps: int, limit_s: float = 0) -> np.ndarray | None:
+    def reference_call(engine: FluxImageEngine, side: int) -> dict[str, float]:
+        """A reference batch of 3 (text only, square): the first call compiles its shape, the second is timed."""
+        def run() -> Any:
+            engine.encode.cache_clear()
+            return engine.reference_pngs(LONG_PROMPT, SUMMARY, [1, 2, 3], side, side)
+        first_s, _ = timed(run)
+        call_s, _ = timed(run)
+        return {"side": side, "call_s": round(call_s, 3), "first_call_s": round(first_s, 1)}
+
+    def measure(label: str, settings: GpuSettings, limit_s: float = 0,
+                reference_sides: tuple[int, ...] = ()) -> np.ndarray | None:
         bench.stage(label)
+        n_steps = settings.effective_image_steps
         try:
             with time_limit(limit_s):
                 setup_s, engine = timed(lambda: FluxImageEngine.from_pipeline(pipe, settings, device, references, redux))
                 run = keyframe_call(engine, width, height)
                 warm_s, _ = timed(lambda: run(2))  # compiles here when compile is on
+                reset_peak()
+                result, output = step_time(run, n_steps)
+                result["references"] = [reference_call(engine, side) for side in reference_sides]
         except TimeLimit as exc:
-            bench.record(label, {"failed": f"compile and first call {exc}"})
+            bench.record(label, {"failed": f"{exc}"})
             return None
-        reset_peak()
-        result, output = step_time(run, n_steps)
         result.update(steps=n_steps, warmup_s=round(warm_s + setup_s, 1), peak_gib=peak_gib(),
                       optimisations=engine.optimisations, gpu=gpu_state())
         bench.record(label, result)
         return output
 
     base = GpuSettings(optimise=False, compile=False, image_steps=steps, reference_mode="redux")
-    compiled = base.model_copy(update={"optimise": True, "compile": True, "compile_mode": args.compile_mode,
-                                       "compile_cache_dir": args.cache_dir})
-    fast = compiled.model_copy(update={"fast": True})
+    configs = configurations(args)
     if args.only_compiled:  # a second process: how long compiling takes with the cache already filled
-        measure("flux_keyframe_batch3_compiled_warm_cache", compiled, steps)
+        measure("flux_keyframe_batch3_compiled_warm_cache", base.model_copy(update=configs["compiled"]),
+                reference_sides=(ref_side,))
         return
-    eager_out = measure("flux_keyframe_batch3_eager_baseline", base, steps)
+    eager_out = measure("flux_keyframe_batch3_eager_baseline", base, reference_sides=(512, ref_side))
 
-    engine = FluxImageEngine.from_pipeline(pipe, base, device, references, redux)
-    ref_s, _ = timed(lambda: engine.reference_pngs(LONG_PROMPT, SUMMARY, [1, 2, 3], ref_side, ref_side))
-    bench.record("flux_reference_batch3_512_eager", {"call_s": round(ref_s, 3), "size": ref_side})
-    # Peak memory at 1024x576 (eager: compiled kernels would need a recompile for the new shape).
-    reset_peak()
-    big_s, _ = timed(lambda: keyframe_call(engine, big_w, big_h)(2))
-    bench.record("flux_1024x576_batch3_peak", {"peak_gib": peak_gib(), "call_2_steps_s": round(big_s, 2),
-                                               "t5_offloaded": engine.offload_text_encoder})
+    def run_config(name: str) -> None:
+        if name == "compiled_full" and not (args.tiny or bench.time_left() > 200):
+            return  # optional: the whole-model compile, for comparison with the blocks (cold compile ~85 s)
+        out = measure(f"flux_keyframe_batch3_{name}", base.model_copy(update=configs[name]),
+                      limit_s=max(60.0, bench.time_left() - 60), reference_sides=(ref_side,))
+        if out is not None and eager_out is not None:
+            bench.record(f"flux_{name}_vs_eager", psnr(out, eager_out))
 
-    fast_eager = measure("flux_keyframe_batch3_fast_eager", fast.model_copy(update={"compile": False}),
-                         fast.fast_image_steps)
-    lossless_out = measure("flux_keyframe_batch3_compiled", compiled, steps, limit_s=max(60.0, bench.time_left() - 45))
-    if lossless_out is not None:
-        bench.record("flux_compiled_vs_eager", psnr(lossless_out, eager_out))
-    if fast_eager is not None:
-        bench.record("flux_fast_eager_vs_lossless", psnr(fast_eager, eager_out))
+    for name in BEFORE_SECOND_BASELINE:
+        run_config(name)
     undo_speed_ups(pipe)
-    measure("flux_keyframe_batch3_eager_baseline_again", base, steps)
-
-    # Optional, while time is left: the second image engine, fast mode compiled, the clip-blend, FP8.
-    if args.tiny or bench.time_left() > 60:
+    measure("flux_keyframe_batch3_eager_baseline_again", base)
+    if args.extras:  # measured once and kept in the results: memory at 1024x576, klein, the clip-blend
+        engine = FluxImageEngine.from_pipeline(pipe, base, device, references, redux)
+        reset_peak()
+        big_s, _ = timed(lambda: keyframe_call(engine, big_w, big_h)(2))
+        bench.record("flux_1024x576_batch3_peak", {"peak_gib": peak_gib(), "call_2_steps_s": round(big_s, 2),
+                                                   "t5_offloaded": engine.offload_text_encoder})
         klein_part(bench, args, device, dtype, width, height, refs)
-    if args.tiny or bench.time_left() > 120:
-        fast_out = measure("flux_keyframe_batch3_fast", fast, fast.fast_image_steps, limit_s=bench.time_left() - 20)
-        if fast_out is not None:
-            bench.record("flux_fast_vs_lossless", psnr(fast_out, eager_out))
-        undo_speed_ups(pipe)
-    if args.tiny or bench.time_left() > 30:
         blend = FluxImageEngine.from_pipeline(pipe, base.model_copy(update={"reference_mode": "clip-blend"}), device,
                                               references, redux)
         blend_s, _ = timed(lambda: keyframe_call(blend, width, height)(steps))
         bench.record("flux_keyframe_batch3_eager_clip_blend", {"call_s": round(blend_s, 3),
                                                                "note": "the pooled clip-blend, for comparison"})
-    if args.fp8 and (args.tiny or bench.time_left() > 150):
-        # Last: FP8 swaps the shared transformer's linear layers for good.
-        fp8 = fast.model_copy(update={"fp8": True})
-        fp8_out = measure("flux_keyframe_batch3_fast_fp8", fp8, fp8.fast_image_steps, limit_s=bench.time_left() - 20)
-        if fp8_out is not None:
-            bench.record("flux_fast_fp8_vs_lossless", psnr(fp8_out, eager_out))
+    for name in configs:
+        if name not in BEFORE_SECOND_BASELINE:
+            run_config(name)
 
 
 def klein_part(bench: Bench, args: argparse.Namespace, device: torch.device, dtype: torch.dtype, width: int,
@@ -392,18 +416,19 @@ def ltx_part(bench: Bench, args: argparse.Namespace) -> None:
             return engine.clip_frames(f, l, VIDEO_PROMPT, 7, w, h, span, fps)
         return run
 
-    def measure(label: str, settings: GpuSettings, n_steps: int, limit_s: float = 0) -> np.ndarray | None:
+    def measure(label: str, settings: GpuSettings, limit_s: float = 0) -> np.ndarray | None:
         bench.stage(label)
+        n_steps = settings.effective_video_steps
         try:
             with time_limit(limit_s):
                 setup_s, engine = timed(lambda: LtxVideoEngine.from_pipeline(pipe, settings, device))
                 run = clip_call(engine, width, height, first, last)
                 warm_s, _ = timed(lambda: run(2))
+                reset_peak()
+                result, frames = step_time(run, n_steps)
         except TimeLimit as exc:
-            bench.record(label, {"failed": f"compile and first call {exc}"})
+            bench.record(label, {"failed": f"{exc}"})
             return None
-        reset_peak()
-        result, frames = step_time(run, n_steps)
         timing = engine.timing(span)
         result.update(steps=n_steps, warmup_s=round(warm_s + setup_s, 1), peak_gib=peak_gib(),
                       generated_frames=timing.generated, frame_rate=fps / timing.divisor,
@@ -411,14 +436,23 @@ def ltx_part(bench: Bench, args: argparse.Namespace) -> None:
         bench.record(label, result)
         return frames
 
+    def worker_calls(label: str, settings: GpuSettings) -> None:
+        """The whole worker call (PNGs in, MP4 bytes out), one at a time and two at once (clips_per_gpu=2)."""
+        engine = LtxVideoEngine.from_pipeline(pipe, settings, device)
+        pngs = tiny_png(first), tiny_png(last)
+
+        def clip_mp4(_i: int) -> bytes:
+            return engine.clip_mp4(*pngs, VIDEO_PROMPT, 7, width, height, span, fps)
+
+        bench.record(f"ltx_clip_{label}_mp4_one_input", {"per_call_s": round(timed(lambda: clip_mp4(0))[0], 3)})
+        bench.record(f"ltx_clip_{label}_mp4_two_inputs", overlapped(clip_mp4, args.overlap_clips))
+
     base = GpuSettings(optimise=False, compile=False, video_steps=steps)
-    compiled = base.model_copy(update={"optimise": True, "compile": True, "compile_mode": args.compile_mode,
-                                       "compile_cache_dir": args.cache_dir})
-    fast = compiled.model_copy(update={"fast": True})
+    configs = configurations(args)
     if args.only_compiled:
-        measure("ltx_clip_compiled_warm_cache", compiled, steps)
+        measure("ltx_clip_compiled_warm_cache", base.model_copy(update=configs["compiled"]))
         return
-    eager_frames = measure("ltx_clip_eager_baseline", base, steps)
+    eager_frames = measure("ltx_clip_eager_baseline", base)
 
     encode_s, mp4 = timed(lambda: encode_mp4(eager_frames[:span], fps))  # one array, as the engine hands it over
     bench.record("ltx_mp4_encode", {"frames": span, "seconds": round(encode_s, 2), "bytes": len(mp4)})
@@ -428,104 +462,92 @@ def ltx_part(bench: Bench, args: argparse.Namespace) -> None:
             path.write_bytes(mp4)
         concat_s, copied = timed(lambda: concat_mp4(paths, Path(tmp) / "film.mp4"))
     bench.record("assembly_concat", {"clips": len(paths), "seconds": round(concat_s, 3), "stream_copied": copied})
-    interp_s, _ = timed(lambda: interpolate_frames(eager_frames[::2].copy(), 2))
-    bench.record("interpolation_cpu", {"source_frames": len(eager_frames[::2]), "seconds": round(interp_s, 2),
-                                       "note": "ffmpeg minterpolate, CPU, outside the engine's GPU lock"})
 
-    # Peak at 1024x576, untiled.
-    engine = LtxVideoEngine.from_pipeline(pipe, base.model_copy(update={"memory_budget_gb": 1000.0}), device)
-    reset_peak()
-    resident = allocated_gib()
-    big_s, _ = timed(lambda: clip_call(engine, big_w, big_h, noise_image(big_w, big_h, 3), noise_image(big_w, big_h, 4))(2))
-    bench.record("ltx_1024x576_peak_untiled", {"peak_gib": peak_gib(), "resident_gib": resident,
-                                               "tiled": engine.last_tiling, "call_2_steps_s": round(big_s, 2),
-                                               "decode_estimate_gib": round(vae_decode_bytes(big_w, big_h, span + 1) / GiB, 2)})
+    def run_config(name: str) -> None:
+        if name == "compiled_full" and not (args.tiny or bench.time_left() > 150):
+            return
+        settings = base.model_copy(update=configs[name])
+        frames = measure(f"ltx_clip_{name}", settings, limit_s=max(60.0, bench.time_left() - 60))
+        if frames is None:
+            return
+        if eager_frames is not None:
+            bench.record(f"ltx_{name}_vs_eager", psnr(frames, eager_frames))
+        if name in ("compiled", "fast") and (args.tiny or bench.time_left() > 60):
+            worker_calls(name, settings)
 
-    measure("ltx_clip_eager_interpolated", base.model_copy(update={"video_motion": "interpolated"}), steps)
-    fast_eager = measure("ltx_clip_fast_eager", fast.model_copy(update={"compile": False}), fast.fast_video_steps)
-    if fast_eager is not None:
-        bench.record("ltx_fast_eager_vs_lossless", psnr(fast_eager, eager_frames))
-
-    lossless = measure("ltx_clip_compiled", compiled, steps, limit_s=max(60.0, bench.time_left() - 60))
-    if lossless is not None:
-        bench.record("ltx_compiled_vs_eager", psnr(lossless, eager_frames))
-        engine = LtxVideoEngine.from_pipeline(pipe, compiled, device)
-        pngs = tiny_png(first), tiny_png(last)
-
-        def clip_mp4(_i: int) -> bytes:  # the whole worker call: PNGs in, MP4 bytes out
-            return engine.clip_mp4(*pngs, VIDEO_PROMPT, 7, width, height, span, fps)
-
-        bench.record("ltx_clip_compiled_mp4_one_input", {"per_call_s": round(timed(lambda: clip_mp4(0))[0], 3)})
-        bench.record("ltx_clip_compiled_mp4_two_inputs", overlapped(clip_mp4, args.overlap_clips))
+    for name in BEFORE_SECOND_BASELINE:
+        run_config(name)
     undo_speed_ups(pipe)
-    measure("ltx_clip_eager_baseline_again", base, steps)
-    if args.tiny or bench.time_left() > 90:
-        fast_frames = measure("ltx_clip_fast", fast, fast.fast_video_steps, limit_s=bench.time_left() - 15)
-        if fast_frames is not None:
-            bench.record("ltx_fast_vs_lossless", psnr(fast_frames, eager_frames))
+    measure("ltx_clip_eager_baseline_again", base)
+    if args.extras:  # measured once and kept in the results: memory at 1024x576, the CPU interpolation
+        engine = LtxVideoEngine.from_pipeline(pipe, base.model_copy(update={"memory_budget_gb": 1000.0}), device)
+        reset_peak()
+        resident = allocated_gib()
+        big_s, _ = timed(lambda: clip_call(engine, big_w, big_h, noise_image(big_w, big_h, 3),
+                                           noise_image(big_w, big_h, 4))(2))
+        bench.record("ltx_1024x576_peak_untiled", {"peak_gib": peak_gib(), "resident_gib": resident,
+                                                   "tiled": engine.last_tiling, "call_2_steps_s": round(big_s, 2),
+                                                   "decode_estimate_gib": round(vae_decode_bytes(big_w, big_h, span + 1) / GiB, 2)})
+        interp_s, _ = timed(lambda: interpolate_frames(eager_frames[::2].copy(), 2))
+        bench.record("interpolation_cpu", {"source_frames": len(eager_frames[::2]), "seconds": round(interp_s, 2),
+                                           "note": "ffmpeg minterpolate, CPU, outside the engine's GPU lock"})
+    for name in configs:
+        if name not in BEFORE_SECOND_BASELINE:
+            run_config(name)
+
 
 
 # ------------------------------------------------------------------------------------------ film
 
 
 def film_summary(out: Path, subjects: int = 4, boundaries: int = 11, clips: int = 10) -> dict[str, Any]:
-    """GPU-seconds of one 10-segment film from the measured calls: `subjects` reference batches of 3 (at 512x512)
-    and `boundaries` keyframe batches of 3 (768x512, three references each), plus `clips` LTX clips, each with
-    its MP4 encode (the GPU is held while it encodes); and the wall time from the last keyframe pick to the film
-    with N warm containers (or GPUs), modelled from the measured per-clip times, assembly and transfers.
-
-    "optimised" is the film on one GPU with the speed-ups on: clips two at a time (``clips_per_gpu=2``), so a
-    clip's encode overlaps the next one's denoising. Reference batches are timed eager only; their compiled time
-    is scaled by the keyframe batch's compiled/eager ratio (stated in the output).
-    """
+    """GPU-seconds of one 10-segment film from the measured calls: `subjects` reference batches of 3 and
+    `boundaries` keyframe batches of 3 (768x512, three references each), plus `clips` LTX clips, each with its
+    MP4 encode (the GPU is held while it encodes; with two clips at once the encode overlaps the next clip's
+    denoising, and the overlapped per-clip time is used where it was measured); and the wall time from the last
+    keyframe pick to the film with N warm containers (or GPUs), modelled from the measured per-clip times,
+    assembly and transfers. The baseline renders references at 512x512 (the size before they followed their
+    reader); every other row at the reader's size (384 for FLUX.1-dev)."""
     try:
         flux = json.loads((out / "flux.json").read_text())
         ltx = json.loads((out / "ltx.json").read_text())
     except FileNotFoundError:
         return {}
     encode = ltx.get("ltx_mp4_encode", {}).get("seconds", 0.0)
+    reader_side = flux.get("reference_side", GpuSettings().effective_reference_size)
 
-    def seconds(row: dict[str, Any] | None, add: float = 0.0) -> float | None:
-        if not row or "failed" in row:
-            return None
-        return row["per_call_s"] if "per_call_s" in row else row["call_s"] + add
+    def call_s(row: dict[str, Any] | None) -> float | None:
+        return None if not row or "failed" in row else row["call_s"]
 
-    # A fast-mode clip timed on the film's own engine by gpu_film.py --fast-clip (native motion, cache hook).
-    film_run = json.loads((out / "film-run.json").read_text()) if (out / "film-run.json").exists() else {}
-    fast_clip = film_run.get("ltx_fast_clip", {}).get("fast_20_steps_s")
+    def reference_s(row: dict[str, Any] | None, side: int) -> float | None:
+        found = [r["call_s"] for r in (row or {}).get("references", []) if r["side"] == side]
+        return found[0] if found else None
+
+    def clip_s(name: str, row: dict[str, Any] | None) -> float | None:
+        two = ltx.get(f"ltx_clip_{name}_mp4_two_inputs", {}).get("per_call_s")
+        return two or (call_s(row) + encode if call_s(row) else None)
+
     base_key = mean_baseline(flux, "flux_keyframe_batch3_eager_baseline")
-    base_ref = seconds(flux.get("flux_reference_batch3_512_eager"))
-    compiled_key = flux.get("flux_keyframe_batch3_compiled")
-    ratio = (seconds(compiled_key) / seconds(base_key)) if seconds(compiled_key) and seconds(base_key) else None
-    # Fast mode runs its transformer eager: the cache hook breaks the compiled graph (runtime.speed_up).
-    fast_key = flux.get("flux_keyframe_batch3_fast_eager")
-    fast_ratio = (seconds(fast_key) / seconds(base_key)) if seconds(fast_key) and seconds(base_key) else None
-    rows = {
-        "baseline_eager": (seconds(base_key), base_ref, seconds(mean_baseline(ltx, "ltx_clip_eager_baseline"), encode)),
-        "optimised_one_clip_at_a_time": (seconds(compiled_key), base_ref and ratio and base_ref * ratio,
-                                         seconds(ltx.get("ltx_clip_compiled_mp4_one_input"))),
-        "optimised": (seconds(compiled_key), base_ref and ratio and base_ref * ratio,
-                      seconds(ltx.get("ltx_clip_compiled_mp4_two_inputs"))),
-        "fast_mode": (seconds(fast_key), base_ref and fast_ratio and base_ref * fast_ratio,
-                      fast_clip + encode if fast_clip else None),
-    }
-    klein = flux.get("klein_keyframe_batch3_eager")
-    if klein and rows["fast_mode"][2]:
-        rows["fast_mode_klein_images"] = (klein["call_s"], klein["no_references_call_s"], rows["fast_mode"][2])
+    rows = {"baseline_eager": (call_s(base_key), reference_s(flux.get("flux_keyframe_batch3_eager_baseline"), 512),
+                               clip_s("eager_baseline", mean_baseline(ltx, "ltx_clip_eager_baseline")))}
+    rows["baseline_eager_references_at_reader_size"] = (
+        rows["baseline_eager"][0], reference_s(flux.get("flux_keyframe_batch3_eager_baseline"), reader_side),
+        rows["baseline_eager"][2])
+    for name in ("compiled", "compiled_full", "fast_bf16", "fast_bf16_interval3", "fast", "fast_interval3"):
+        key = flux.get(f"flux_keyframe_batch3_{name}")
+        rows[name] = (call_s(key), reference_s(key, reader_side), clip_s(name, ltx.get(f"ltx_clip_{name}")))
     summary: dict[str, Any] = {
-        "assumes": f"{subjects} reference batches (512x512), {boundaries} keyframe batches (768x512, 3 references), "
-                   f"{clips} clips of 192 frames (193 generated at 24 fps), batches of 3",
-        "reference_compiled_scaling": round(ratio, 3) if ratio else None,
+        "assumes": f"{subjects} reference batches of 3, {boundaries} keyframe batches of 3 (768x512, 3 references), "
+                   f"{clips} clips of 192 frames (193 generated at 24 fps)",
     }
-    for name, (key_s, ref_s, clip_s) in rows.items():
-        if key_s is not None and ref_s is not None and clip_s is not None:
-            image_s = subjects * ref_s + boundaries * key_s
-            summary[name] = {"image_s": round(image_s, 1), "video_s": round(clips * clip_s, 1),
-                             "film_s": round(image_s + clips * clip_s, 1)}
-    for name in ("optimised_one_clip_at_a_time", "optimised", "fast_mode", "fast_mode_klein_images"):
-        if name in summary and "baseline_eager" in summary:
-            summary[name]["speedup"] = round(summary["baseline_eager"]["film_s"] / summary[name]["film_s"], 2)
-    summary["wall_from_last_pick"] = wall_model(ltx)
+    for name, (key, ref, clip) in rows.items():
+        if key is not None and ref is not None and clip is not None:
+            image_s = subjects * ref + boundaries * key
+            summary[name] = {"image_s": round(image_s, 1), "video_s": round(clips * clip, 1),
+                             "film_s": round(image_s + clips * clip, 1)}
+            if "baseline_eager" in summary and name != "baseline_eager":
+                summary[name]["speedup"] = round(summary["baseline_eager"]["film_s"] / summary[name]["film_s"], 2)
+    summary["wall_from_last_pick"] = {name: wall_model(ltx, name) for name in ("compiled", "fast")}
     (out / "film.json").write_text(json.dumps(summary, indent=2))
     print("film summary:", json.dumps(summary), flush=True)
     return summary
@@ -536,14 +558,14 @@ MODAL_CALL_OVERHEAD_S = 0.3
 LINK_BYTES_PER_S = 100e6
 
 
-def wall_model(ltx: dict[str, Any], clips: int = 10, gpus: tuple[int, ...] = (1, 2, 5, 10)) -> dict[str, Any]:
-    """Seconds from the last pick to the film with N warm GPUs/containers, each taking up to 2 clips at once:
-    the first clip on a GPU costs a whole call, each further one the overlapped per-clip time; then the film is
-    assembled. Transfers: two keyframe PNGs up and one MP4 down per clip over an assumed 100 MB/s link, plus an
-    assumed 0.3 s per remote call (both assumptions, labelled)."""
-    one = ltx.get("ltx_clip_compiled_mp4_one_input", {}).get("per_call_s")
+def wall_model(ltx: dict[str, Any], name: str, clips: int = 10, gpus: tuple[int, ...] = (1, 2, 5, 10)) -> dict[str, Any]:
+    """Seconds from the last pick to the film with N warm GPUs/containers running configuration `name`, each
+    taking up to 2 clips at once: the first clip on a GPU costs a whole call, each further one the overlapped
+    per-clip time; then the film is assembled. Transfers: two keyframe PNGs up and one MP4 down per clip over an
+    assumed 100 MB/s link, plus an assumed 0.3 s per remote call (both assumptions, labelled)."""
+    one = ltx.get(f"ltx_clip_{name}_mp4_one_input", {}).get("per_call_s")
     # Without the overlapped measurement, each further clip on a GPU is counted as a whole call (an upper bound).
-    two = ltx.get("ltx_clip_compiled_mp4_two_inputs", {}).get("per_call_s") or one
+    two = ltx.get(f"ltx_clip_{name}_mp4_two_inputs", {}).get("per_call_s") or one
     assembly = ltx.get("assembly_concat", {}).get("seconds")
     mp4_bytes = ltx.get("ltx_mp4_encode", {}).get("bytes", 0)
     if not (one and two and assembly is not None):
@@ -572,7 +594,8 @@ def main() -> None:
     parser.add_argument("--overlap-clips", type=int, default=2, help="clips rendered two at a time")
     parser.add_argument("--cache-dir", default="/tmp/filmstitch-compile-cache", help="Inductor/Triton cache")
     parser.add_argument("--only-compiled", action="store_true", help="time only the compiled engine (cache reuse)")
-    parser.add_argument("--fp8", action="store_true", help="also fast mode with FP8 matmuls, last (FLUX)")
+    parser.add_argument("--extras", action="store_true", help="also the one-off rows: 1024x576 peaks, klein, "
+                        "the clip-blend, the CPU interpolation")
     parser.add_argument("--deadline", type=float, default=540.0, help="seconds before optional stages are skipped")
     args = parser.parse_args()
     torch.set_grad_enabled(False)

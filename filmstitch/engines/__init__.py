@@ -25,6 +25,8 @@ LTX_MAX_FRAMES = 257
 
 ImageEngineName = Literal["flux1-dev", "flux2-klein"]
 ReferenceMode = Literal["redux", "clip-blend", "none"]
+#: The side a reference is read at by the image engine that uses it: rendering it larger is GPU time nobody sees.
+READER_SIDE: dict[str, int] = {"flux1-dev": 384, "flux2-klein": 512}
 
 
 @dataclass(frozen=True)
@@ -87,9 +89,10 @@ class GpuSettings(BaseSettings):
     )
     character_reference_weight: float = Field(1.0, ge=0.0, le=2.0, description="Weight of a character's reference.")
     environment_reference_weight: float = Field(0.6, ge=0.0, le=2.0, description="Weight of the location's reference.")
-    reference_size: int = Field(
-        512, ge=64, le=1024, description="References render square at this size (or the film's height if smaller): "
-        "what their consumers read (Redux 384 px, CLIP 224 px, FLUX.2 references 512 px, the form's thumbnails)."
+    reference_size: int | None = Field(
+        None, ge=64, le=1024, description="References render square at this size (or the film's height if "
+        "smaller). None: the size their reader takes, 384 for FLUX.1-dev (Redux's SigLIP reads 384 px, clip-blend's "
+        "and the QC's CLIP-L 224 px), 512 for FLUX.2 [klein] (its references go in at 512x512)."
     )
 
     # --- FLUX.1-dev ---
@@ -165,6 +168,13 @@ class GpuSettings(BaseSettings):
         "taylorseer", description="diffusers cache hook in fast mode: taylorseer (a fixed schedule of predicted "
         "steps) or first-block (skips a step when the first block barely changes)."
     )
+    fast_cache_interval: int = Field(
+        2, ge=1, le=8, description="TaylorSeer: after its first 3 steps, one full step in this many (the rest predicted)."
+    )
+    fast_fp8: bool = Field(
+        True, description="Fast mode also runs the transformers' linear layers as FP8 matmuls (see fp8) where the GPU "
+        "has them."
+    )
     optimise: bool = Field(
         True,
         description="Lossless speed-ups on CUDA: channels-last VAE convolutions (FLUX), the attention backend below, "
@@ -176,6 +186,10 @@ class GpuSettings(BaseSettings):
     )
     compile: bool = Field(False, description="torch.compile the transformers (CUDA only).")
     compile_mode: Literal["default", "max-autotune-no-cudagraphs", "reduce-overhead"] = "default"
+    compile_scope: Literal["blocks", "full"] = Field(
+        "blocks", description="blocks: each repeated transformer block's forward compiled once per block class "
+        "(regional compilation; works under fast mode's cache hooks); full: the whole transformer (no cache hooks)."
+    )
     compile_cache_dir: str | None = Field(
         None, description="Inductor/Triton cache directory (a Modal Volume), so later processes skip most compiling."
     )
@@ -212,6 +226,14 @@ class GpuSettings(BaseSettings):
     @property
     def effective_video_steps(self) -> int:
         return self.fast_video_steps if self.fast else self.video_steps
+
+    @property
+    def effective_reference_size(self) -> int:
+        return self.reference_size or READER_SIDE[self.image_engine]
+
+    @property
+    def effective_fp8(self) -> bool:
+        return self.fp8 or (self.fast and self.fast_fp8)
 
     @property
     def effective_video_motion(self) -> str:

@@ -70,8 +70,9 @@ def subject_prompts(plan: FilmPlan, subject: Subject) -> tuple[str, str]:
 
 
 def reference_side(plan: FilmPlan, settings: GpuSettings) -> int:
-    """References render square: ``reference_size`` or the film's height if smaller, a multiple of 16."""
-    return max(16, min(settings.reference_size, plan.request.height) // 16 * 16)
+    """References render square: the size their reader takes (``effective_reference_size``) or the film's height
+    if smaller, a multiple of 16."""
+    return max(16, min(settings.effective_reference_size, plan.request.height) // 16 * 16)
 
 
 def reference_request(plan: FilmPlan, subject: Subject, seeds: list[int], settings: GpuSettings) -> dict[str, Any]:

@@ -666,7 +666,7 @@ def test_fast_mode_puts_diffusers_cache_hook_on_the_transformer_and_changes_the_
     exact = FluxImageEngine.from_pipeline(pipe, tiny_settings(image_steps=8), CPU)
     (reference,) = exact.reference_images(PROMPT, SUMMARY, [2], 32, 32)
     fast = FluxImageEngine.from_pipeline(pipe, tiny_settings(fast=True, fast_image_steps=8), CPU)
-    assert "cache=taylorseer" in fast.optimisations and pipe.transformer.is_cache_enabled
+    assert "cache=taylorseer/2" in fast.optimisations and pipe.transformer.is_cache_enabled
     hooks = [name for _, module in pipe.transformer.named_modules()
              for name in getattr(HookRegistry.check_if_exists_or_initialize(module), "hooks", {})]
     assert any("taylorseer" in name for name in hooks)
@@ -676,6 +676,55 @@ def test_fast_mode_puts_diffusers_cache_hook_on_the_transformer_and_changes_the_
     assert not pipe.transformer.is_cache_enabled
     (again,) = exact.reference_images(PROMPT, SUMMARY, [2], 32, 32)
     assert np.array_equal(pixels(again), pixels(reference))
+
+
+def test_a_longer_taylorseer_interval_predicts_more_steps() -> None:
+    pipe = tiny_flux_pipeline()
+    outputs = []
+    for interval in (2, 3):
+        engine = FluxImageEngine.from_pipeline(pipe, tiny_settings(fast=True, fast_image_steps=10,
+                                                                   fast_cache_interval=interval), CPU)
+        assert f"cache=taylorseer/{interval}" in engine.optimisations
+        outputs.append(pixels(engine.reference_images(PROMPT, SUMMARY, [2], 32, 32)[0]))
+    assert not np.array_equal(*outputs)
+
+
+def test_compiled_blocks_run_under_the_cache_hook_with_one_graph_per_block_class() -> None:
+    """Regional compilation (what fast mode compiles): the hooks' Python stays eager around compiled blocks, so
+    the output equals the eager cached run and Dynamo makes one graph per block class, no recompiles."""
+    from torch._dynamo.utils import counters
+
+    torch._dynamo.reset()
+    pipe = tiny_flux_pipeline()
+    transformer = pipe.transformer
+
+    def render() -> np.ndarray:
+        out = pipe(prompt="a cat", num_inference_steps=8, width=32, height=32, output_type="np",
+                   generator=torch.Generator().manual_seed(1), max_sequence_length=32)
+        return out.images[0]
+
+    rt.set_fast_cache(transformer, "taylorseer")
+    eager = render()
+    rt.set_fast_cache(transformer, "none")
+    graphs_before = counters["stats"]["unique_graphs"]
+    assert rt.compile_blocks(transformer, "default") == len(transformer.transformer_blocks) + len(
+        transformer.single_transformer_blocks)
+    rt.set_fast_cache(transformer, "taylorseer")  # after compiling: the hook wraps the compiled forward
+    compiled = render()
+    assert np.allclose(compiled, eager, atol=1e-4)
+    assert counters["stats"]["unique_graphs"] - graphs_before == 2  # FluxTransformerBlock, FluxSingleTransformerBlock
+    assert not counters["recompiles"]
+    rt.set_fast_cache(transformer, "none")
+    rt.uncompile(transformer)
+    assert all("forward" not in block.__dict__ for block in rt.repeated_blocks(transformer))
+
+
+def test_references_render_at_the_size_their_reader_takes() -> None:
+    assert GpuSettings().effective_reference_size == 384  # Redux's SigLIP reads 384 px
+    assert GpuSettings(image_engine="flux2-klein").effective_reference_size == 512
+    assert GpuSettings(reference_size=448).effective_reference_size == 448
+    assert GpuSettings(fast=True).effective_fp8 and not GpuSettings().effective_fp8
+    assert not GpuSettings(fast=True, fast_fp8=False).effective_fp8
 
 
 def test_fp8_linear_matches_the_bf16_layer_within_fp8_precision() -> None:
