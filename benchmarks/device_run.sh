@@ -28,7 +28,7 @@ run() {  # run SECONDS SCRIPT ARGS...: one process, killed at its time limit
 case "$part" in
   flux|ltx)  # one part, then its compile again in a new process with the Inductor/Triton cache warm
     run $(( $(left) - 5 )) gpu_benchmark.py --part "$part" --out "$OUT" --deadline $(( $(left) - 75 )) "$@"
-    if [ "$(left)" -gt 45 ]; then
+    if [ "${WARM_CACHE:-1}" = 1 ] && [ "$(left)" -gt 45 ]; then
       run $(( $(left) - 5 )) gpu_benchmark.py --part "$part" --only-compiled --out "$OUT"
     fi ;;
   bench)

@@ -252,25 +252,43 @@ def tiny_png(image: Image.Image) -> bytes:
 #: The settings each timed configuration adds to the eager baseline (GpuSettings fields). "lossless" must equal
 #: eager within bf16 noise; the fast ones are lossy (fewer steps, TaylorSeer's predicted steps, FP8 matmuls).
 LOSSLESS = {"optimise": True, "compile": True}
-FAST_BF16 = {**LOSSLESS, "fast": True, "fast_fp8": False}
 
 
 def configurations(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
-    """Label -> settings update, in the order they run. FP8 swaps the shared transformer's linear layers for
-    good, so the FP8 configurations run last, after the second baseline."""
-    compiled = {"compile_mode": args.compile_mode, "compile_cache_dir": args.cache_dir}
-    return {
-        "compiled": {**LOSSLESS, **compiled},
-        "fast_bf16": {**FAST_BF16, **compiled},
-        "fast_bf16_interval3": {**FAST_BF16, **compiled, "fast_cache_interval": 3},
-        "compiled_full": {**LOSSLESS, **compiled, "compile_scope": "full"},
+    """Label -> settings update, in the order they run (``--configs`` picks some). FP8 swaps the shared
+    transformer's linear layers for good, so the FP8 configurations run last, after the second baseline.
+    ``fast_steps_only`` is fast mode's step counts with nothing else lossy: what the cache's and FP8's own
+    deviation is measured against."""
+    compiled = {**LOSSLESS, "compile_mode": args.compile_mode, "compile_cache_dir": args.cache_dir}
+    fast_bf16 = {**compiled, "fast": True, "fast_fp8": False}
+    every = {
+        "compiled": compiled,
+        "compiled_full": {**compiled, "compile_scope": "full"},
+        "fast_steps_only": {**fast_bf16, "fast_cache": "none"},
+        "fast_bf16": fast_bf16,
         # ---- the second baseline runs here ----
-        "fast": {**LOSSLESS, **compiled, "fast": True},  # fast mode's defaults: FP8 on
-        "fast_interval3": {**LOSSLESS, **compiled, "fast": True, "fast_cache_interval": 3},
+        "fast": {**compiled, "fast": True},  # fast mode's defaults: FP8 on
+        "fast_interval2": {**compiled, "fast": True, "fast_cache_interval": 2},
+        "fast_interval4": {**compiled, "fast": True, "fast_cache_interval": 4},
     }
+    chosen = args.configs.split(",") if args.configs else list(every)
+    unknown = sorted(set(chosen) - set(every))
+    if unknown:
+        raise SystemExit(f"unknown configurations {unknown}: choose from {', '.join(every)}")
+    return {name: every[name] for name in every if name in chosen}
 
 
-BEFORE_SECOND_BASELINE = ("compiled", "fast_bf16", "fast_bf16_interval3", "compiled_full")
+BEFORE_SECOND_BASELINE = ("compiled", "compiled_full", "fast_steps_only", "fast_bf16")
+
+
+def compare(bench: Bench, prefix: str, name: str, output: np.ndarray, eager: np.ndarray | None,
+            outputs: dict[str, np.ndarray]) -> None:
+    """Record how far a configuration's output is from eager's, and a fast one's from fast mode's steps alone."""
+    outputs[name] = output
+    if eager is not None:
+        bench.record(f"{prefix}_{name}_vs_eager", psnr(output, eager))
+    if name.startswith("fast") and name != "fast_steps_only" and "fast_steps_only" in outputs:
+        bench.record(f"{prefix}_{name}_vs_fast_steps_only", psnr(output, outputs["fast_steps_only"]))
 
 
 def flux_part(bench: Bench, args: argparse.Namespace) -> None:
@@ -330,20 +348,23 @@ def flux_part(bench: Bench, args: argparse.Namespace) -> None:
     base = GpuSettings(optimise=False, compile=False, image_steps=steps, reference_mode="redux")
     configs = configurations(args)
     if args.only_compiled:  # a second process: how long compiling takes with the cache already filled
-        measure("flux_keyframe_batch3_compiled_warm_cache", base.model_copy(update=configs["compiled"]),
+        measure("flux_keyframe_batch3_compiled_warm_cache", base.model_copy(update=LOSSLESS | {
+                    "compile_mode": args.compile_mode, "compile_cache_dir": args.cache_dir}),
                 reference_sides=(ref_side,))
         return
-    eager_out = measure("flux_keyframe_batch3_eager_baseline", base, reference_sides=(512, ref_side))
+    eager_out = measure("flux_keyframe_batch3_eager_baseline", base, reference_sides=(ref_side,) if args.tiny else (512, ref_side))
+
+    outputs: dict[str, np.ndarray] = {}
 
     def run_config(name: str) -> None:
         if name == "compiled_full" and not (args.tiny or bench.time_left() > 200):
             return  # optional: the whole-model compile, for comparison with the blocks (cold compile ~85 s)
         out = measure(f"flux_keyframe_batch3_{name}", base.model_copy(update=configs[name]),
                       limit_s=max(60.0, bench.time_left() - 60), reference_sides=(ref_side,))
-        if out is not None and eager_out is not None:
-            bench.record(f"flux_{name}_vs_eager", psnr(out, eager_out))
+        if out is not None:
+            compare(bench, "flux", name, out, eager_out, outputs)
 
-    for name in BEFORE_SECOND_BASELINE:
+    for name in (name for name in configs if name in BEFORE_SECOND_BASELINE):
         run_config(name)
     undo_speed_ups(pipe)
     measure("flux_keyframe_batch3_eager_baseline_again", base)
@@ -450,7 +471,8 @@ def ltx_part(bench: Bench, args: argparse.Namespace) -> None:
     base = GpuSettings(optimise=False, compile=False, video_steps=steps)
     configs = configurations(args)
     if args.only_compiled:
-        measure("ltx_clip_compiled_warm_cache", base.model_copy(update=configs["compiled"]))
+        measure("ltx_clip_compiled_warm_cache", base.model_copy(update=LOSSLESS | {
+                    "compile_mode": args.compile_mode, "compile_cache_dir": args.cache_dir}))
         return
     eager_frames = measure("ltx_clip_eager_baseline", base)
 
@@ -463,6 +485,8 @@ def ltx_part(bench: Bench, args: argparse.Namespace) -> None:
         concat_s, copied = timed(lambda: concat_mp4(paths, Path(tmp) / "film.mp4"))
     bench.record("assembly_concat", {"clips": len(paths), "seconds": round(concat_s, 3), "stream_copied": copied})
 
+    outputs: dict[str, np.ndarray] = {}
+
     def run_config(name: str) -> None:
         if name == "compiled_full" and not (args.tiny or bench.time_left() > 150):
             return
@@ -470,12 +494,11 @@ def ltx_part(bench: Bench, args: argparse.Namespace) -> None:
         frames = measure(f"ltx_clip_{name}", settings, limit_s=max(60.0, bench.time_left() - 60))
         if frames is None:
             return
-        if eager_frames is not None:
-            bench.record(f"ltx_{name}_vs_eager", psnr(frames, eager_frames))
-        if name in ("compiled", "fast") and (args.tiny or bench.time_left() > 60):
+        compare(bench, "ltx", name, frames, eager_frames, outputs)
+        if (name == "compiled" or name not in BEFORE_SECOND_BASELINE) and (args.tiny or bench.time_left() > 60):
             worker_calls(name, settings)
 
-    for name in BEFORE_SECOND_BASELINE:
+    for name in (name for name in configs if name in BEFORE_SECOND_BASELINE):
         run_config(name)
     undo_speed_ups(pipe)
     measure("ltx_clip_eager_baseline_again", base)
@@ -528,12 +551,14 @@ def film_summary(out: Path, subjects: int = 4, boundaries: int = 11, clips: int 
         return two or (call_s(row) + encode if call_s(row) else None)
 
     base_key = mean_baseline(flux, "flux_keyframe_batch3_eager_baseline")
-    rows = {"baseline_eager": (call_s(base_key), reference_s(flux.get("flux_keyframe_batch3_eager_baseline"), 512),
+    before = 512 if reader_side != 32 else 32  # --tiny renders 32 px references only
+    rows = {"baseline_eager": (call_s(base_key), reference_s(flux.get("flux_keyframe_batch3_eager_baseline"), before),
                                clip_s("eager_baseline", mean_baseline(ltx, "ltx_clip_eager_baseline")))}
     rows["baseline_eager_references_at_reader_size"] = (
         rows["baseline_eager"][0], reference_s(flux.get("flux_keyframe_batch3_eager_baseline"), reader_side),
         rows["baseline_eager"][2])
-    for name in ("compiled", "compiled_full", "fast_bf16", "fast_bf16_interval3", "fast", "fast_interval3"):
+    for name in ("compiled", "compiled_full", "fast_steps_only", "fast_bf16", "fast", "fast_interval2",
+                 "fast_interval4"):
         key = flux.get(f"flux_keyframe_batch3_{name}")
         rows[name] = (call_s(key), reference_s(key, reader_side), clip_s(name, ltx.get(f"ltx_clip_{name}")))
     summary: dict[str, Any] = {
@@ -594,6 +619,7 @@ def main() -> None:
     parser.add_argument("--overlap-clips", type=int, default=2, help="clips rendered two at a time")
     parser.add_argument("--cache-dir", default="/tmp/filmstitch-compile-cache", help="Inductor/Triton cache")
     parser.add_argument("--only-compiled", action="store_true", help="time only the compiled engine (cache reuse)")
+    parser.add_argument("--configs", default="", help="comma-separated configurations to time (default: all)")
     parser.add_argument("--extras", action="store_true", help="also the one-off rows: 1024x576 peaks, klein, "
                         "the clip-blend, the CPU interpolation")
     parser.add_argument("--deadline", type=float, default=540.0, help="seconds before optional stages are skipped")

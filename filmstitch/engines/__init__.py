@@ -162,14 +162,14 @@ class GpuSettings(BaseSettings):
 
     # --- speed ---
     fast: bool = Field(False, description="Opt-in fast mode (lossy): fewer steps and the cache hook below.")
-    fast_image_steps: int = Field(16, ge=1, le=100)
-    fast_video_steps: int = Field(20, ge=1, le=100)
+    fast_image_steps: int = Field(12, ge=1, le=100)
+    fast_video_steps: int = Field(16, ge=1, le=100)
     fast_cache: Literal["none", "taylorseer", "first-block"] = Field(
         "taylorseer", description="diffusers cache hook in fast mode: taylorseer (a fixed schedule of predicted "
         "steps) or first-block (skips a step when the first block barely changes)."
     )
     fast_cache_interval: int = Field(
-        2, ge=1, le=8, description="TaylorSeer: after its first 3 steps, one full step in this many (the rest predicted)."
+        3, ge=1, le=8, description="TaylorSeer: after its first 3 steps, one full step in this many (the rest predicted)."
     )
     fast_fp8: bool = Field(
         True, description="Fast mode also runs the transformers' linear layers as FP8 matmuls (see fp8) where the GPU "

@@ -666,7 +666,7 @@ def test_fast_mode_puts_diffusers_cache_hook_on_the_transformer_and_changes_the_
     exact = FluxImageEngine.from_pipeline(pipe, tiny_settings(image_steps=8), CPU)
     (reference,) = exact.reference_images(PROMPT, SUMMARY, [2], 32, 32)
     fast = FluxImageEngine.from_pipeline(pipe, tiny_settings(fast=True, fast_image_steps=8), CPU)
-    assert "cache=taylorseer/2" in fast.optimisations and pipe.transformer.is_cache_enabled
+    assert "cache=taylorseer/3" in fast.optimisations and pipe.transformer.is_cache_enabled  # the default interval
     hooks = [name for _, module in pipe.transformer.named_modules()
              for name in getattr(HookRegistry.check_if_exists_or_initialize(module), "hooks", {})]
     assert any("taylorseer" in name for name in hooks)

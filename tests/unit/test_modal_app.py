@@ -382,7 +382,10 @@ def test_reference_prompts_describe_the_subject_and_fit_clip(plan: Any) -> None:
     environment = gpu_renderers.reference_request(plan, plan.subjects[-1], [1], settings)
     assert "no people" in environment["prompt"] and plan.environments[0].lighting in environment["prompt"]
     big = handmade_plan(segments=2, width=768, height=512)
-    assert gpu_renderers.reference_request(big, big.subjects[0], [1], settings)["width"] == 512
+    # At the size Redux's SigLIP reads (384), not the film's 512 rows: larger is GPU time nobody sees.
+    assert gpu_renderers.reference_request(big, big.subjects[0], [1], settings)["width"] == 384
+    klein = settings.model_copy(update={"image_engine": "flux2-klein"})
+    assert gpu_renderers.reference_request(big, big.subjects[0], [1], klein)["width"] == 512
     assert np.array_equal(
         gpu_renderers.summary_words(" ".join(f"w{i}" for i in range(80))).split(), [f"w{i}" for i in range(50)]
     )
