@@ -23,7 +23,7 @@ from filmstitch.models import Character, Environment, FilmRequest, Keyframe, Scr
 from filmstitch.writers.base import Writer
 from filmstitch.writers.offline import casting, keyframes, story, world
 from filmstitch.writers.offline import lexicon as lx
-from filmstitch.writers.offline.english import capitalise, join, title_case, with_article
+from filmstitch.writers.offline.english import capitalise, join, singulars, title_case, with_article
 from filmstitch.writers.offline.reading import Reading, read_idea
 
 LABEL = "offline story engine (deterministic, no language model)"
@@ -87,8 +87,9 @@ def locations_for(reading: Reading, segments: int) -> list[world.Location]:
     if home and not any(kind == home for _, kind, _, _ in candidates):
         name = HOME_NAMES[home] + (f" in {proper}" if proper and home in ("bakery", "interior") else "")
         candidates.insert(0, (name, home, True, None))
-    if not candidates:
-        candidates.append((world.PROFILES["plains"].spots[0], "plains", False, None))
+    if not candidates:  # nowhere named: where the idea's beings live (whales are met at the shore)
+        kind = "coast" if any(a.word.kind == "sea_creature" for a in reading.actors) else "plains"
+        candidates.append((world.PROFILES[kind].spots[0], kind, False, None))
     ending = []
     goal = reading.goal
     if goal is not None and goal.then == "fly":
@@ -127,19 +128,20 @@ def locations_for(reading: Reading, segments: int) -> list[world.Location]:
 
 
 def _title(p: story.Premise, reading: Reading) -> str:
+    hero = p.hero.label if p.hero.plural else p.hero.name  # a group by what it is: "The Two Robots and ..."
     if p.then:
-        return title_case(f"{p.hero.name} {p.goal('3sg')}")
+        return title_case(f"{hero} {p.goal('3sg')}")
     if p.other:
         plain = p.other.kind != "person" and not (p.other.actor and p.other.actor.name) and \
             not p.other.name.startswith("the ")
-        return title_case(f"{p.hero.name} and {'the ' if plain else ''}{p.other.name}")
+        return title_case(f"{hero} and {'the ' if plain else ''}{p.other.name}")
     if p.thing and not p.visible:
-        return title_case(f"{p.hero.name} and {p.thing}")
+        return title_case(f"{hero} and {p.thing}")
     if p.visible:
-        return title_case(f"{p.hero.name} {p.goal('3sg')}")
+        return title_case(f"{hero} {p.goal('3sg')}")
     if reading.places:
-        return title_case(f"{p.hero.name} of {reading.places[0].phrase}")
-    return f"{p.hero.name}'s Journey"
+        return title_case(f"{hero} of {reading.places[0].phrase}")
+    return f"{hero}'s Journey"
 
 
 def _logline(p: story.Premise, reading: Reading) -> str:
@@ -148,9 +150,10 @@ def _logline(p: story.Premise, reading: Reading) -> str:
     if p.locations and p.locations[0].name.removeprefix("the ").lower() in p.goal("3sg").lower():
         where = ""  # the goal already says where
     helpers = f", helped by {join([m.name for m in p.allies])}" if p.allies else ""
-    role = hero.character.role
-    plain = role in ("protagonist", "friend") or hero.name.lower() in (role, f"the {role}", role.split()[-1])
-    who = hero.name if plain else f"{hero.name}, {with_article(role)}{where},"
+    role = hero.label.removeprefix("the ") if hero.plural else with_article(hero.character.role)
+    plain = role in ("a protagonist", "a friend") or hero.name.lower() in (
+        role, f"the {hero.character.role}", hero.character.role.split()[-1])
+    who = hero.name if plain else f"{hero.name}, {role}{where},"
     text = f"{who} {p.goal('3sg')}{helpers}."
     if reading.language != "en":
         language = lx.LANGUAGE_NAMES.get(reading.language, reading.language)
@@ -162,7 +165,9 @@ def _thing_prop(p: story.Premise) -> str | None:
     if not p.thing:
         return None
     words = p.thing.split()
-    return " ".join(words[1:]) if words[0].lower() in ("the", "a", "an") and len(words) > 1 else p.thing
+    words = words[1:] if words[0].lower() in ("the", "a", "an") and len(words) > 1 else words
+    one = next((w for w in singulars(words[-1]) if w in lx.PROPS), None) if words[-1] not in lx.PROPS else None
+    return " ".join([*words[:-1], one or words[-1]])  # "candles": one candle in hand
 
 
 @lru_cache(maxsize=32)
@@ -185,20 +190,25 @@ def draft(idea: str, seed: int, segments: int, seconds: float) -> Draft:
     writer = story.Writer(p, _rng(request, "script"), seconds)
     found_at = next((i for i, plan in enumerate(plans) if plan.key in ("catalyst", "reaction", "midpoint",
                                                                         "climax")), 0)
+    trade = {m.name: m.prop for m in members if m.prop}  # the violinist's violin, the knight's sword
     segments_out, scenes = [], []
     for i, plan in enumerate(plans):
         if i == 0 or owner[i] != owner[i - 1]:
             members_of_scene = [plans[j] for j in range(len(plans)) if owner[j] == owner[i]]
             present = list(dict.fromkeys(m.name for b in members_of_scene for m in b.present))
-            props = [prop] if prop and i >= found_at else []
+            props = ([prop] if prop and i >= found_at else []) + [trade[n] for n in present if n in trade]
             scenes.append(story.make_scene(owner[i], members_of_scene, p,
-                                           story.ledger(p, present, props, dict(writer.injured))))
+                                           story.ledger(p, present, list(dict.fromkeys(props)),
+                                                        dict(writer.injured))))
         following = plans[i + 1].location if i + 1 < len(plans) else plan.location
         if following is plan.location and len(locations) > 1:
             following = next((loc for loc in locations[locations.index(plan.location) + 1:]), plan.location)
         segments_out.append(writer.write(i, plan, following, owner[i]))
         if prop and i >= found_at and prop not in plan.location.props:
             plan.location.props.insert(0, prop)
+        for beat in segments_out[-1].beats:  # a prop in use is one of its location's props
+            if beat.prop and beat.prop not in plan.location.props:
+                plan.location.props.insert(0, beat.prop)
     script = Script(title=_title(p, reading)[:400], logline=_logline(p, reading), language="en",
                     acts=story.acts(p), scenes=scenes, segments=segments_out)
     used = [loc for loc in locations if loc.id in script.locations]

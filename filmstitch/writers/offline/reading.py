@@ -18,14 +18,16 @@ from dataclasses import dataclass, field
 
 from filmstitch.models import SetKind, TimeOfDay
 from filmstitch.writers.offline import lexicon as lx
-from filmstitch.writers.offline.english import base_form
+from filmstitch.writers.offline.english import base_form, singulars
 
 WORD = re.compile(r"[^\W_](?:[\w'’\-]*[^\W_])?|[.!?;:,]")
 DETERMINERS = {"a", "an", "the", "her", "his", "their", "my", "our", "its", "some", "one", "two", "three",
                "this", "that", "these", "those", "your"} | lx.FUNCTION_WORDS["fr"] & {
     "un", "une", "le", "la", "les", "des", "son", "sa", "ses", "leur"} | {
     "ein", "eine", "einen", "einem", "der", "die", "das", "den", "dem", "el", "los", "las", "una", "il", "lo",
-    "gli", "uno", "um", "uma", "o", "os", "as", "het", "een"}
+    "gli", "uno", "um", "uma", "o", "os", "as", "het", "een"} | {
+    word for word, n in lx.COUNTS.items() if n > 1 and word not in ("pair", "couple", "twin", "twins")} | \
+    lx.PLURAL_DETERMINERS
 PRONOUNS = {"she": "f", "he": "m", "they": None, "her": "f", "him": "m", "them": None, "elle": "f", "il": "m",
             "sie": "f", "er": "m", "ella": "f", "él": "m", "lei": "f", "lui": "m", "ela": "f", "ele": "m"}
 CONJUNCTIONS = {"and", "but", "or", "then", "while", "et", "und", "y", "e", "en", "mais", "aber", "pero", "ma"}
@@ -45,6 +47,7 @@ class Token:
     sentence_start: bool
     index: int
     used: bool = False
+    plural: bool = False  # a foreign plural glossed by its singular ("baleines" -> whale)
 
     @property
     def is_punct(self) -> bool:
@@ -68,6 +71,7 @@ class Actor:
     position: int = 0
     gender: str | None = None
     relation: str | None = None  # "grandfather" of the one before, etc.
+    count: int = 1  # how many the idea means: "two robots" 2, "the whales" lexicon.GROUP
 
 
 @dataclass
@@ -179,12 +183,15 @@ def tokenize(idea: str, language: str) -> list[Token]:
                                                                            for c in group)
         for text in _split_wide(group) if wide else [group]:
             low = text.lower().replace("’", "'")
-            gloss = low
+            gloss, many = low, False
             if language != "en" and low in lx.FOREIGN:
                 gloss = lx.FOREIGN[low]
+            elif language != "en" and low.endswith(("s", "x", "n")):  # "baleines", "oiseaux", "mujeres", "Katzen"
+                one = next((w for w in (low[:-1], low[:-2]) if w in lx.FOREIGN), None)
+                gloss, many = (lx.FOREIGN[one], True) if one else (low, False)
             elif text in lx.CJK:
                 gloss = lx.CJK[text]
-            tokens.append(Token(text, low, gloss, start and text not in ".!?;:,", len(tokens)))
+            tokens.append(Token(text, low, gloss, start and text not in ".!?;:,", len(tokens), plural=many))
             start = text in ".!?;:" or (start and text in ".!?;:,")
     return tokens
 
@@ -259,9 +266,12 @@ class _Reader:
             key = " ".join(w.gloss for w in words)
             if key in table:
                 return key, i + size - 1
-            singular = key[:-1] if key.endswith("s") and not key.endswith("ss") else None
-            if singular and singular in table and not words[-1].capitalised:
-                return singular, i + size - 1  # "dragons": one of them is the character
+            if words[-1].capitalised and not words[-1].sentence_start:
+                continue
+            head, _, last = key.rpartition(" ")
+            for one in singulars(last):  # "dragons", "mice", "butterflies": one of them is the key
+                if f"{head} {one}".strip() in table:
+                    return f"{head} {one}".strip(), i + size - 1
         return None
 
     # -- passes
@@ -307,7 +317,18 @@ class _Reader:
         if token.capitalised and not token.sentence_start and previous is not None and previous.gloss in lx.ACTORS:
             return None  # "her dog Comet": a name, not a comet
         found = self._compound(i, lx.ACTORS)
+        if found and found[1] == i and self._verb_before_object(i) and (
+                found[0] != token.gloss or previous is None or previous.low not in DETERMINERS | lx.ADJECTIVES):
+            return None  # "a knight ... guards a castle", "three mice guard a cheese": a verb, not a guard
         return found
+
+    def _verb_before_object(self, i: int) -> bool:
+        """A word that looks like a plural noun and a verb ('guards', 'cooks') is the verb when a
+        determiner or a name follows it: 'guards a castle', 'guards Tomas'."""
+        if base_form(self.tokens[i].gloss) not in lx.VERB_SORTS or i + 1 >= len(self.tokens):
+            return False
+        after = self.tokens[i + 1]
+        return after.low in DETERMINERS - set(lx.COUNTS) or (after.capitalised and not after.is_punct)
 
     def _add_actor(self, head: int, name: str | None = None, force: bool = False) -> Actor | None:
         """Make an actor of the noun at token `head` (and any compound after it)."""
@@ -316,7 +337,8 @@ class _Reader:
             return None
         word = lx.ACTORS[key]
         # "the sea queen", "a lighthouse keeper": a place or force word in front of a role
-        follow = self._compound(last + 1, lx.ACTORS) if last + 1 < len(self.tokens) else None
+        follow = self._compound(last + 1, lx.ACTORS) if last + 1 < len(self.tokens) and not \
+            self._verb_before_object(last + 1) else None
         if follow and word.kind in lx.PASSIVE_KINDS | {"creature"} and lx.ACTORS[follow[0]].kind == "person":
             key, last, word = f"{key} {follow[0]}", follow[1], lx.ACTORS[follow[0]]
         elif follow and word.kind == "element" and follow[0] in ("spirit", "sprite", "wisp", "elemental", "ghost"):
@@ -328,12 +350,43 @@ class _Reader:
         for t in self.tokens[start:last + 1]:
             t.used = True
         trait = self._trait(last)
+        count = self._count(start, last, key)
         actor = Actor(key, word, name=name, phrase=self._phrase(start, last), adjectives=adjectives, trait=trait,
-                      position=head, gender=word.gender)
+                      position=head, gender=word.gender, count=count)
         if "lighthouse" in key and not any(p.noun == "lighthouse" for p in self.places):
             self.places.append(Place("the lighthouse", "lighthouse", "coast", position=head))
         self.actors.append(actor)
         return actor
+
+    def _count(self, start: int, last: int, key: str) -> int:
+        """How many the noun phrase means: a number or 'both' before it, 'a pair of', 'a pod of', a plural.
+
+        The words that count are marked used (they are part of the actor, not a thing or a name)."""
+        counted = None
+        for k in range(start, last + 1):  # "two robots", "deux ours", "the twins"
+            low = self.tokens[k].low
+            if low in lx.COUNTS and k < last or low in ("twins",):
+                counted = lx.COUNTS[low]
+            elif low.isdigit() and k < last:
+                counted = int(low)
+        before = [t for t in self.tokens[max(0, start - 3):start] if not t.is_punct]
+        lows = [t.low for t in before]
+        if counted is None and lows and (lows[-1] in lx.COUNTS or lows[-1].isdigit()):  # "both robots", "2 robots"
+            counted = lx.COUNTS.get(lows[-1]) or int(lows[-1])
+            before[-1].used = True
+        elif counted is None and len(lows) >= 2 and lows[-1] in ("of", "de") and (
+                lows[-2] in lx.COUNTS or lows[-2] in lx.COLLECTIVES):  # "a pair of", "a pod of"
+            counted = lx.COUNTS.get(lows[-2], lx.GROUP)
+            for t in before[-3:] if len(before) >= 3 and lows[-3] in DETERMINERS else before[-2:]:
+                t.used = True
+        if counted is not None:
+            return max(1, min(lx.GROUP_MAX, counted))
+        written = self.tokens[last]
+        plural = written.plural or key.split()[-1] in singulars(written.gloss)
+        determiner = self.tokens[start].low if start <= last else ""
+        if plural or (determiner in lx.PLURAL_DETERMINERS and self.language != "en"):
+            return lx.GROUP
+        return 1
 
     def _acts(self, start: int, head: int, last: int, adjectives: list[str]) -> bool:
         """Whether an object or a force is a character: animated, subject of a verb, or met by someone."""
@@ -473,6 +526,8 @@ class _Reader:
             found = self._compound(i, {k: k for k in lx.PROPS} | {k.replace("_", " "): k for k in lx.PROPS})
             if not found or (i and self.tokens[i - 1].low == "to" and base_form(token.gloss) in lx.VERB_SORTS):
                 continue  # "learns to paint": a verb, not the paint
+            if found[0] != token.gloss and found[1] == i and self._verb_before_object(i):
+                continue  # "a painter paints the sea": the verb
             key, last = found
             start = self._np_start(i)
             for t in self.tokens[start:last + 1]:
