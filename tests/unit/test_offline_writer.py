@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from filmstitch.models import FilmPlan, FilmRequest
 from filmstitch.writers.offline import LABEL, read_idea
 from filmstitch.testing.plans import offline_plan as plan_for
+from filmstitch.writers.offline.story import CAMERA
 
 DEFAULT_IDEA = "a stranded astronaut on the moon walks around and discovers nature"
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "offline_writer"
@@ -52,7 +53,8 @@ IDEAS = [
          nouns=("glowing pearl", "sunken ship", "octopus", "Sea Queen", "diver"), sets=("underwater",),
          props=("glowing pearl",)),
     Idea("Une vieille boulangère à Kyoto apprend à voler avec un chat nommé 月", names=("月",),
-         kinds={"月": "animal"}, nouns=("Kyoto", "baker", "cat", "fly"), sets=("bakery", "sky"), language="fr"),
+         kinds={"月": "animal"}, nouns=("Kyoto", "baker", "cat", "apprend à voler"), sets=("bakery", "sky"),
+         language="fr"),
     Idea(DEFAULT_IDEA, nouns=("astronaut", "moon", "nature"), sets=("moon",)),
     Idea("A clockwork heron and a talking lantern guide a lost crow across the salt flats",
          kinds={"heron": "bird", "lantern": "object", "crow": "bird"}, nouns=("clockwork", "salt flats"),
@@ -137,6 +139,16 @@ IDEAS = [
     Idea("2 dragons guard a bridge", counts={"dragon": 2}, nouns=("bridge",)),
     Idea("zwei Katzen finden einen Schlüssel im Wald", counts={"cat": 2}, props=("key",), language="de"),
     Idea("the twins build a kite on the hill", counts={"twin": 2}, props=("kite",)),
+    # told in the idea's language (French, Spanish), its names and nouns kept
+    Idea("une boulangère et un ours ouvrent une boulangerie à Lyon", kinds={"l'Ours": "animal"},
+         names=("l'Ours",), nouns=("la boulangerie", "Lyon", "baker", "bear"), props=("loaf",), language="fr"),
+    Idea("Une petite fille nommée Zoë et deux chats cherchent une étoile dans la forêt", names=("Zoë",),
+         counts={"cat": 2}, nouns=("l'étoile", "la forêt", "deux chats"), language="fr"),
+    Idea("un gato llamado 月 y una ballena cantan en el mar", names=("月", "la Ballena"), kinds={"月": "animal"},
+         nouns=("el mar",), language="es"),
+    Idea("dos gatos buscan un tesoro en la playa", counts={"cat": 2}, nouns=("los dos gatos", "el tesoro"),
+         language="es"),
+    Idea("Ньют и кот ищут звезду", names=("Ньют",), language="ru"),
     # what a trade holds: in hand, and in use where the story uses it
     Idea("a painter paints the sea at dawn", nouns=("painter", "brush"), props=("brush",)),
     Idea("an old fisherman waits for a golden fish", props=("fishing rod",)),
@@ -223,6 +235,59 @@ def test_the_reader_counts() -> None:
         assert [a.count for a in read_idea(idea).actors] == expected, idea
 
 
+TOLD_IN = {"fr": "une boulangère et un ours ouvrent une boulangerie à Lyon",
+           "es": "Una niña llamada Lucía busca a su perro en la ciudad"}
+ENGLISH_WORDS = {"the", "and", "then", "is", "at", "with", "of", "sets", "out", "falls", "meets"}
+
+
+@pytest.mark.parametrize("language", sorted(TOLD_IN))
+def test_an_idea_in_french_or_spanish_is_told_in_its_language(language: str, plans: dict[str, FilmPlan]) -> None:
+    """Title, logline, narration, dialogue, act, scene and segment titles in the idea's language; the prompts
+    the image and video models read stay English; the plan says which language it is written in."""
+    from filmstitch.writers.offline import lexicon
+
+    plan = plans[TOLD_IN[language]] if TOLD_IN[language] in plans else plan_for(FilmRequest(idea=TOLD_IN[language]))
+    script = plan.script
+    assert script.language == language
+    told = [script.title, script.logline, *(a.title for a in script.acts), *(a.summary for a in script.acts),
+            *(sc.title for sc in script.scenes), *(sc.goal for sc in script.scenes),
+            *(s.title for s in script.segments), *(s.narration for s in script.segments),
+            *(d.line for s in script.segments for d in s.dialogue)]
+    for text in told:
+        assert not set(words(text)) & ENGLISH_WORDS, f"English in a {language} script: {text!r}"
+    local = set(words(" ".join(told)))
+    assert len(local & lexicon.FUNCTION_WORDS[language]) >= 8, local
+    wrong = {"fr": r"\b(de|que|le|la) [aeiouéèêà]|\bà les?\b|\bde le\b", "es": r"\bde el\b|\ba el\b"}[language]
+    for text in told:  # elision and contraction done: no "de ouvrir", "à le"; no "de el", "a el"
+        assert not re.search(wrong, text), text
+    for k in plan.keyframes:
+        assert k.prompt.startswith("Cinematic film still") and " the " in k.clip_summary + k.prompt
+    for s in script.segments:
+        assert s.motion.split(".")[0] in {c for cs in CAMERA.values() for c in cs}  # the English camera words
+        assert not set(words(s.motion)) & {"le", "la", "et", "el"}
+
+
+def test_french_titles_keep_the_ideas_words_with_their_articles(plans: dict[str, FilmPlan]) -> None:
+    bakery = plans[TOLD_IN["fr"]]
+    baker = next(c for c in bakery.characters if c.kind == "person")
+    assert bakery.script.title == f"{baker.name} et l'Ours"
+    assert bakery.script.logline.startswith(f"{baker.name}, une boulangère, ouvre la boulangerie")
+    assert any("ouvre la boulangerie" in s.narration for s in bakery.script.segments)
+    kyoto = plan_for(FilmRequest(idea=IDEAS[2].text))
+    assert kyoto.script.title.endswith("apprend à voler") and "月" in kyoto.script.logline
+    dog = plan_for(FilmRequest(idea=TOLD_IN["es"]))
+    assert dog.script.title == "Lucía y el Perro" and "encuentra al Perro" in dog.script.acts[2].summary
+
+
+def test_an_unsupported_language_is_told_in_english_and_says_so(plans: dict[str, FilmPlan]) -> None:
+    for idea, name in (("Ньют и кот ищут звезду", "Ньют"), ("Ein alter Fischer findet eine sprechende Möwe am Meer",
+                                                          None)):
+        plan = plans[idea]
+        assert plan.script.language == "en" and "Written in English from an idea in" in plan.script.logline
+        if name:
+            assert name in plan.script.title and any(name in s.narration for s in plan.script.segments)
+
+
 def plan_text(plan: FilmPlan) -> str:
     """Every word the plan says: script, cast, locations, keyframes."""
     parts = [plan.script.title, plan.script.logline]
@@ -302,9 +367,12 @@ def test_each_plan_keeps_the_ideas_names_actors_and_places(idea: Idea, plans: di
     sets = {e.set for e in plan.environments}
     for kind in idea.sets:
         assert kind in sets, f"no {kind} location among {sets}"
-    if idea.language != "en":
+    told_in = idea.language if idea.language in ("fr", "es") else "en"  # the languages the engine writes
+    assert plan.script.language == told_in
+    if idea.language != told_in:
         assert "Written in English from an idea in" in plan.script.logline
-    assert plan.script.language == "en"
+    else:
+        assert "Written in English" not in plan.script.logline
 
 
 @pytest.mark.parametrize("idea", IDEAS, ids=[i.text[:40] for i in IDEAS])
@@ -346,7 +414,7 @@ def test_the_story_is_built_from_the_ideas_goal() -> None:
     assert any("befriends Storm" in s.narration for s in storm.script.segments)
     assert any("speaking in colours" in s.narration for s in storm.script.segments)
     kyoto = plan_for(FilmRequest(idea=IDEAS[2].text))
-    assert kyoto.script.title.endswith("Learns to Fly")
+    assert kyoto.script.title.endswith(" apprend à voler")  # told in French, the idea's own words
 
 
 def test_same_seed_same_plan_other_seed_other_plan() -> None:

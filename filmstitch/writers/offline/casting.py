@@ -262,7 +262,7 @@ KIND_NAMES: dict[str, dict[str, list[str]]] = {
            "creature": ["Brasa", "Musgo", "Fábula", "Duende", "Runa", "Chispa"]},
 }
 CITY_LANGUAGE = {"kyoto": "ja", "tokyo": "ja", "osaka": "ja", "nara": "ja", "hokkaido": "ja", "paris": "fr",
-                 "provence": "fr", "bretagne": "fr", "berlin": "de", "madrid": "es", "havana": "es", "rome": "it",
+                 "provence": "fr", "bretagne": "fr", "lyon": "fr", "marseille": "fr", "berlin": "de", "madrid": "es", "havana": "es", "rome": "it",
                  "venice": "it", "sicily": "it", "lisbon": "pt"}
 
 
@@ -444,7 +444,20 @@ def _group(actor: Actor, count: int, role: str, rng: random.Random, setting: str
     return members
 
 
-def cast(reading: Reading, rng: random.Random, setting: str, culture: str) -> list[CastMember]:
+def _fable_name(actor: Actor, language: str) -> str | None:
+    """An unnamed being called by what it is in the idea's language, with its article: "l'Ours", 'la Baleine',
+    'el Perro' (the idea's own noun). None where the script is English."""
+    from filmstitch.writers.offline import languages as ll
+
+    words = actor.phrase.split()
+    if language not in ll.SUPPORTED or not words:
+        return None
+    head = words[-1]
+    determiner = words[0] if len(words) > 1 else ""
+    return ll.definite(capitalise(head), language, ll.gender_of(head, language, determiner))
+
+
+def cast(reading: Reading, rng: random.Random, setting: str, culture: str, language: str = "en") -> list[CastMember]:
     """One cast member per actor of the idea, a member each for a group it counts (a protagonist is added
     when the idea has nobody)."""
     actors = list(reading.actors)
@@ -473,10 +486,15 @@ def cast(reading: Reading, rng: random.Random, setting: str, culture: str) -> li
         elif actor.word.kind == "person" and actor.phrase.split()[:1] == ["the"] and actor.noun not in (
                 "person", "friend", "stranger"):
             name = "the " + " ".join(capitalise(w) for w in actor.noun.split())  # a title: "the Sea Queen"
+        elif actor.word.kind == "person" and actor.phrase.split()[:1] in (["la"], ["le"], ["el"]) and \
+                _fable_name(actor, language):
+            name = _fable_name(actor, language)  # "la reine": la Reine
         elif actor.word.kind == "person":
             gender = actor.gender or rng.choice("fm")
             actor.gender = gender
             name = rng.choice([n for n in pool[gender] if n not in taken] or pool[gender])
+        elif _fable_name(actor, language):
+            name = _fable_name(actor, language)  # "un ours": l'Ours
         else:
             species = actor.word.species or actor.noun
             if actor.phrase.split()[:1] == ["the"] or species in ("northern lights", "sea queen"):

@@ -154,7 +154,9 @@ PLACE_NAMES: dict[str, SetKind] = {
     "atlantic": "coast", "pacific": "coast", "mumbai": "city", "shanghai": "city", "seoul": "city",
     "istanbul": "street", "marrakesh": "street", "havana": "street", "sydney": "city", "mexico": "city",
     "earth": "plains", "osaka": "city", "nara": "street", "hokkaido": "snow", "bretagne": "coast",
-    "brittany": "coast", "provence": "plains", "sicily": "coast", "scotland": "mountains",
+    "brittany": "coast", "provence": "plains", "sicily": "coast", "scotland": "mountains", "lyon": "street",
+    "marseille": "coast", "bordeaux": "street", "toulouse": "street", "nice": "coast", "madrid": "city",
+    "barcelona": "city", "sevilla": "street", "seville": "street", "valencia": "coast", "buenos aires": "city",
 }
 #: Prepositions (several languages) that put what follows in a place.
 PLACE_PREPOSITIONS = set("in on at inside near across through into beneath under above over onto within "
@@ -277,7 +279,7 @@ FOREIGN: dict[str, str] = {
     "voler": "fly", "nager": "swim", "trouve": "find", "cherche": "search", "rencontre": "meet", "aide": "help",
     "apprend": "learn", "ours": "bear", "ourse": "bear", "ouvre": "open", "ouvrent": "open",
     "partagent": "share", "partage": "share", "escargot": "snail", "sauve": "save", "construit": "build", "livre": "deliver", "rapporte": "return",
-    "sorcière": "witch", "fantôme": "ghost", "astronaute": "astronaut", "clé": "key", "carte": "map",
+    "sorcière": "witch", "fantôme": "ghost", "astronaute": "astronaut", "clé": "key", "carte": "map", "trésor": "treasure",
     # German
     "bäckerin": "baker", "bäcker": "baker", "bäckerei": "bakery", "katze": "cat", "kater": "cat", "hund": "dog",
     "fuchs": "fox", "vogel": "bird", "krähe": "crow", "rabe": "raven", "reiher": "heron", "krake": "octopus",
@@ -304,7 +306,7 @@ FOREIGN: dict[str, str] = {
     "barco": "ship", "isla": "island", "playa": "beach", "dragón": "dragon", "estrella": "star", "nieve": "snow",
     "cueva": "cave", "cielo": "sky", "volar": "fly", "encuentra": "find", "busca": "search", "ayuda": "help",
     "aprende": "learn", "salva": "save", "construye": "build", "lleva": "carry", "bruja": "witch",
-    "fantasma": "ghost", "llave": "key", "mapa": "map", "perrita": "dog",
+    "fantasma": "ghost", "llave": "key", "mapa": "map", "perrita": "dog", "tesoro": "treasure",
     # Italian
     "fornaia": "baker", "fornaio": "baker", "panetteria": "bakery", "gatto": "cat", "gatta": "cat",
     "cane": "dog", "volpe": "fox", "uccello": "bird", "corvo": "crow", "airone": "heron", "polpo": "octopus",

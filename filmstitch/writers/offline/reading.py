@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from filmstitch.models import SetKind, TimeOfDay
 from filmstitch.writers.offline import lexicon as lx
+from filmstitch.writers.offline.languages import verb_glosses
 from filmstitch.writers.offline.english import base_form, singulars
 
 WORD = re.compile(r"[^\W_](?:[\w'’\-]*[^\W_])?|[.!?;:,]")
@@ -25,7 +26,8 @@ DETERMINERS = {"a", "an", "the", "her", "his", "their", "my", "our", "its", "som
                "this", "that", "these", "those", "your"} | lx.FUNCTION_WORDS["fr"] & {
     "un", "une", "le", "la", "les", "des", "son", "sa", "ses", "leur"} | {
     "ein", "eine", "einen", "einem", "der", "die", "das", "den", "dem", "el", "los", "las", "una", "il", "lo",
-    "gli", "uno", "um", "uma", "o", "os", "as", "het", "een"} | {
+    "gli", "uno", "um", "uma", "o", "os", "as", "het", "een", "su", "sus", "mi", "mis", "tu", "tus", "sein",
+    "seine", "seinen", "ihre", "ihren", "suo", "sua", "seu", "mon", "ma", "mes"} | {
     word for word, n in lx.COUNTS.items() if n > 1 and word not in ("pair", "couple", "twin", "twins")} | \
     lx.PLURAL_DETERMINERS
 PRONOUNS = {"she": "f", "he": "m", "they": None, "her": "f", "him": "m", "them": None, "elle": "f", "il": "m",
@@ -82,6 +84,7 @@ class Place:
     proper: bool = False
     position: int = 0
     preposition: str | None = None  # the idea's own: "on" (the moon), "in" (a sunken ship)
+    written: str = ""  # the idea's own words, in its language: "une boulangerie", "Lyon"
 
 
 @dataclass
@@ -89,6 +92,7 @@ class Thing:
     phrase: str  # "a glowing pearl"
     noun: str  # English head: "pearl"
     position: int = 0
+    written: str = ""  # the idea's own words, in its language: "une lettre"
 
 
 @dataclass
@@ -104,6 +108,7 @@ class Clause:
     predicate: str = ""  # everything after the verb, as written: "a letter to the top of a snowy mountain"
     helped: bool = False  # its subject is someone the idea's helpers help ("help her return it")
     phrase: str = ""  # the verb as the idea says it, base form: "return", "fall in love"
+    partner: Actor | None = None  # who does it with the subject: "une boulangère et un ours ouvrent"
 
 
 @dataclass
@@ -177,6 +182,7 @@ def _split_wide(text: str) -> list[str]:
 def tokenize(idea: str, language: str) -> list[Token]:
     tokens: list[Token] = []
     start = True
+    verbs = verb_glosses(language)  # "cherchent", "buscan": the forms the engine also writes
     for match in WORD.finditer(idea):
         group = match.group()
         wide = len(group) > 1 and all(_is_wide(c) for c in group) and any(_is_wide(c) and c in "".join(lx.CJK)
@@ -184,8 +190,8 @@ def tokenize(idea: str, language: str) -> list[Token]:
         for text in _split_wide(group) if wide else [group]:
             low = text.lower().replace("’", "'")
             gloss, many = low, False
-            if language != "en" and low in lx.FOREIGN:
-                gloss = lx.FOREIGN[low]
+            if language != "en" and (low in lx.FOREIGN or low in verbs):
+                gloss = lx.FOREIGN.get(low) or verbs[low]
             elif language != "en" and low.endswith(("s", "x", "n")):  # "baleines", "oiseaux", "mujeres", "Katzen"
                 one = next((w for w in (low[:-1], low[:-2]) if w in lx.FOREIGN), None)
                 gloss, many = (lx.FOREIGN[one], True) if one else (low, False)
@@ -493,7 +499,9 @@ class _Reader:
         preposition = before if self.language == "en" and before in ("in", "on", "at", "aboard", "inside",
                                                                      "across", "under", "beneath") else None
         if not any(p.noun == noun for p in self.places):
-            self.places.append(Place(phrase, noun, kind, proper, position=head, preposition=preposition))
+            written = self._span(head if proper else np_start, last + 1)
+            self.places.append(Place(phrase, noun, kind, proper, position=head, preposition=preposition,
+                                     written=written))
 
     def _places(self) -> None:
         for i, token in enumerate(self.tokens):
@@ -533,7 +541,7 @@ class _Reader:
             for t in self.tokens[start:last + 1]:
                 t.used = True
             phrase = self._phrase(start, last) if self.language == "en" else key.replace("_", " ")
-            self.things.append(Thing(phrase, key.replace("_", " "), position=i))
+            self.things.append(Thing(phrase, key.replace("_", " "), position=i, written=self._span(start, last + 1)))
 
     def _genders(self) -> None:
         """'Une vieille boulangère', 'Mira ... her grandfather': grammatical and pronoun clues to gender."""
@@ -614,7 +622,7 @@ class _Reader:
             return None, i
         for t in self.tokens[k:j]:
             t.used = True
-        thing = Thing(self._span(k, j), self.tokens[j - 1].gloss, position=j - 1)
+        thing = Thing(self._span(k, j), self.tokens[j - 1].gloss, position=j - 1, written=self._span(k, j))
         self.things.append(thing)
         return thing, j - 1
 
@@ -666,11 +674,29 @@ class _Reader:
             if i >= 2 and prev.low == "in" and _is_verb(self.tokens[i - 2]) and self.language == "en":
                 phrase = f"{base_form(self.tokens[i - 2].low)} in {base}"  # "falls in love with"
             clause = Clause(base, sort, subject, obj, None, to, position=i, extra=self._extra(end),
-                            predicate=self._predicate(i), helped=helped, phrase=phrase)
+                            predicate=self._predicate(i), helped=helped, phrase=phrase,
+                            partner=self._partner(subject))
             if sort == "learn":
                 clause.then = self._dreamed(i)
             clauses.append(clause)
         return clauses
+
+    def _partner(self, subject: Actor | None) -> Actor | None:
+        """'A knight and a tiny mouse defend': the actor joined to the subject by 'and' (nothing else between
+        them but determiners and adjectives)."""
+        if subject is None:
+            return None
+        for other in sorted(self.actors, key=lambda a: -a.position):
+            if other.position >= subject.position:
+                continue
+            between = self.tokens[other.position + 1:subject.position]
+            words = {t.low for t in between}
+            if between and words & CONJUNCTIONS and all(
+                    t.low in CONJUNCTIONS | DETERMINERS or t.gloss in lx.ADJECTIVES or t.gloss in lx.ANIMATING
+                    for t in between):
+                return other
+            return None
+        return None
 
     def _dreamed(self, i: int) -> str | None:
         """'dreams of seeing the ocean' -> 'see the ocean' (whole words of the idea)."""

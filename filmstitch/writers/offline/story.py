@@ -27,6 +27,7 @@ from filmstitch.models import (
     Shot,
     TimeOfDay,
 )
+from filmstitch.writers.offline import languages as ll
 from filmstitch.writers.offline import lexicon as lx
 from filmstitch.writers.offline.casting import CastMember
 from filmstitch.writers.offline.english import (
@@ -57,6 +58,8 @@ class Party:
 
     members: list[CastMember]
     by_label: bool = False  # called by what it is ("the whales"), not by its members' names
+    conj: str = "and"  # the script language's "and", between the members' names
+    local_label: str = ""  # the label in the script's language: "les baleines"
 
     @property
     def lead(self) -> CastMember:
@@ -83,7 +86,11 @@ class Party:
 
     @property
     def name(self) -> str:
-        return self.label if self.by_label and self.plural else join([m.name for m in self.members])
+        """How the story calls it (in the script's language)."""
+        if self.by_label and self.plural:
+            return self.local_label or self.label
+        names = [m.name for m in self.members]
+        return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {self.conj} {names[-1]}"
 
     @property
     def pronoun(self) -> str:
@@ -156,9 +163,25 @@ class Premise:
     predicate: str = ""  # the idea's words after the goal verb, names put in: "the glowing pearl to the Sea Queen"
     phrase: str = ""  # the goal verb as the idea says it: "fall in love"
     thing_is_place: bool = False  # "find an oasis": the thing is somewhere to reach, not something to hold
+    thing_written: str = ""  # the idea's own words for the thing, in its language: "une boulangerie"
+    partner: Party | None = None  # who does the goal with the hero: "une boulangère et un ours ouvrent"
+
+    @property
+    def seeking(self) -> bool:
+        """The goal is a search ('searches for her dog'): at the climax, what was sought is found."""
+        return self.verb in ("search", "look", "hunt", "seek")
+
+    @property
+    def story_sort(self) -> str:
+        """The sort the narration follows: looking for someone (a lost dog) is told as a rescue."""
+        return "rescue" if self.sort == "find" and self.thing is None and self.other is not None else self.sort
 
     def achieve(self) -> str:
         """What happens at the climax: the goal done ('flies over the ice' for 'wants to fly over the ice')."""
+        if self.seeking:
+            found = Premise(**{**self.__dict__, "verb": "find", "phrase": "find", "predicate": _definite(
+                self.predicate.removeprefix("for ").removeprefix("after "))})
+            return found.goal("3sg")
         if self.sort == "learn" and self.then:
             rest = self.predicate.split(" ", 1)[1] if self.predicate.startswith("to ") else ""
             words = rest.split()
@@ -250,9 +273,14 @@ def premise(reading: Reading, members: list[CastMember], locations: list[Locatio
             group.by_label = True  # "plays for the whales": a group the story is about is called what it is
     predicate = _with_names(goal.predicate, cast, thing) if goal is not None and goal.predicate else ""
     members = [m for party in cast for m in party.members]
+    written = goal.object.written if goal is not None and isinstance(goal.object, (Thing, Place)) else \
+        thing_obj.written if thing_obj is not None else ""
+    pair = [_member_of(goal.subject, cast), _member_of(goal.partner, cast)] if goal is not None else []
+    partner = next((m for m in pair if m is not None and m is not hero and hero in pair), None)
     return Premise(hero, supporting, other, recipient, thing, thing_noun, verb, sort, then, catalyst, members,
                    locations, extra=goal.extra if goal else "", predicate=predicate,
-                   phrase=goal.phrase if goal else "", thing_is_place=thing_is_place)
+                   phrase=goal.phrase if goal else "", thing_is_place=thing_is_place, thing_written=written,
+                   partner=partner)
 
 
 def _definite(phrase: str) -> str:
@@ -564,8 +592,8 @@ class Move:
 class Writer:
     """Writes every beat of one film (one instance per film; seeded)."""
 
-    def __init__(self, p: Premise, rng: random.Random, seconds: float) -> None:
-        self.p, self.rng = p, rng
+    def __init__(self, p: Premise, rng: random.Random, seconds: float, tongue: ll.Tongue | None = None) -> None:
+        self.p, self.rng, self.tongue = p, rng, tongue
         self.budget = max(3, math.floor(seconds * WORDS_PER_SECOND))
         self.injured: dict[str, str] = {}
         self.party_of = {id(m): party for party in [p.hero, *p.allies, *[x for x in (p.other, p.recipient) if x]]
@@ -584,6 +612,8 @@ class Writer:
                 "recipient_or_next": bool(p.recipient and p.recipient.plural)}
 
     def fill(self, plan: BeatPlan, next_location: Location) -> dict[str, str]:
+        if self.tongue is not None:
+            return self.local_fill(plan, next_location)
         p, location = self.p, plan.location
         allies = self.allies_in(plan)
         ally = allies[0] if allies else None
@@ -629,7 +659,9 @@ class Writer:
         return with_article(ally.character.role)
 
     def narration(self, key: str, plan: BeatPlan, fill: dict[str, str]) -> str:
-        options = {"catalyst": CATALYST[self.p.sort], "midpoint": MIDPOINT[self.p.sort],
+        if self.tongue is not None:
+            return self.local_narration(key, plan, fill)
+        options = {"catalyst": CATALYST[self.p.story_sort], "midpoint": MIDPOINT[self.p.story_sort],
                    "climax": CLIMAX}.get(key) or NARRATION[key]
         if key == "midpoint" and self.p.thing_is_place:
             options = ["{thing_cap} is in sight now.", "{hero} can see {thing} at last."]
@@ -650,7 +682,7 @@ class Writer:
         return _say(self.rng, options, self.numbers(plan), **fill)
 
     def dialogue(self, key: str, plan: BeatPlan, fill: dict[str, str], room: int) -> list[DialogueLine]:
-        bank = LINES.get(key)
+        bank = (self.tongue.lines if self.tongue else LINES).get(key)
         if not bank:
             return []
         speakers = [m for m in plan.present if can_speak(m)]
@@ -740,6 +772,8 @@ class Writer:
             hero = self.p.hero
             short = [sentence(f"{hero.name} {hero.verb(third_person('go'))} on"),
                      sentence(f"{hero.name} {hero.verb('waits')}"), sentence(hero.name)]
+            if self.tongue is not None:
+                short = [self.say([o], plan, fill) for o in self.tongue.special["short"]] + [sentence(hero.name)]
             narration = next((n for n in short if len(n.split()) <= self.budget), short[-1])
         lines = self.dialogue(plan.key, plan, fill, self.budget - len(narration.split()))
         moves = self.moves(plan.key, plan)
@@ -748,8 +782,8 @@ class Writer:
             self.injured.setdefault(self.p.hero.lead.name, f"a grazed left hand wrapped in a strip of cloth")
         return Segment(
             index=index,
-            title=capitalise(plan.key.replace("_", " ")) if plan.key not in ("opening", "final") else
-            {"opening": "Opening image", "final": "Final image"}[plan.key],
+            title=self.tongue.beats[plan.key] if self.tongue else capitalise(plan.key.replace("_", " "))
+            if plan.key not in ("opening", "final") else {"opening": "Opening image", "final": "Final image"}[plan.key],
             narration=narration,
             action=self.action(plan, moves, fill, spot),
             dialogue=lines,
@@ -760,6 +794,118 @@ class Writer:
             motion=self.motion(plan, moves),
             beats=[ActionBeat(character=m.member.name, gesture=m.gesture, at=m.at, prop=m.prop) for m in moves][:8],
         )
+
+    # -- the script's language (French, Spanish): the same story in the language's own templates
+
+    def say(self, options: list[str], plan: BeatPlan, fill: dict[str, str]) -> str:
+        text = _say(self.rng, options, self.numbers(plan), **fill)
+        return ll.tidy(text, self.tongue.code) if self.tongue else text
+
+    def local_thing(self) -> str:
+        """The story's thing in the idea's own words, made definite: 'la boulangerie', "l'umbrella"."""
+        p, t = self.p, self.tongue
+        if p.thing_written:
+            return ll.definite_phrase(p.thing_written, t.code)
+        if p.thing == "a way home" or not p.thing:
+            return t.abstract["way home"]
+        return p.visible or p.thing
+
+    def local_goal(self) -> tuple[str, str, str, str, str]:
+        """The goal in the script's language: (singular, plural, infinitive, done singular, done plural)."""
+        p, t = self.p, self.tongue
+        if p.then:
+            link = t.verbs.get(f"{p.verb} to") or t.verbs["learn to"]
+            then = t.verbs.get(p.then)
+            then_inf = then.infinitive if then else p.then
+            forms = (f"{link.singular} {then_inf}", f"{link.plural} {then_inf}", f"{link.infinitive} {then_inf}")
+            return (*forms, *((then.singular, then.plural) if then else forms[:2]))
+        verb = t.verbs.get(p.verb) or t.verbs[t.sort_verbs.get(p.sort, "find")]
+        finds = p.sort in ("find", "deliver", "make", "rescue") and p.thing
+        target = self.local_thing() if finds or not p.other else p.other.name
+        if p.other and target == p.other.name and t.code == "es":
+            target = f"a {target}"  # "conoce a Lucía": the a before someone
+        to = f" {'à' if t.code == 'fr' else 'a'} {p.recipient.name}" if p.recipient and p.recipient is not p.other \
+            else ""
+        tail = f" {target}{to}" if target else to
+        forms = tuple(ll.tidy(f"{v}{tail}", t.code) for v in (verb.singular, verb.plural, verb.infinitive))
+        if p.seeking:  # "busca a su perro" ... at last "encuentra al Perro"
+            found = t.verbs["find"]
+            return (*forms, *(ll.tidy(f"{v}{tail}", t.code) for v in (found.singular, found.plural)))
+        return (*forms, forms[0], forms[1])
+
+    def local_role(self, party: Party | None) -> str:
+        """Who someone is, in the idea's words: 'un ours', 'deux robots'."""
+        if party is None:
+            return ""
+        if party.plural:
+            return party.local_label.split(" ", 1)[-1]
+        actor = party.actor
+        return actor.phrase if actor is not None and actor.phrase and actor.phrase != party.name else party.name
+
+    def local_fill(self, plan: BeatPlan, next_location: Location) -> dict[str, str]:
+        p, t, location = self.p, self.tongue, plan.location
+        allies = self.allies_in(plan)
+        ally = allies[0] if allies else None
+        place, following = location.local or location.name, next_location.local or next_location.name
+        singular, plural, infinitive, done, done_plural = self.local_goal()
+        thing = self.local_thing() if p.thing else (p.other.name if p.other else t.words["way"])
+        routine = t.routines.get(p.hero.noun) if plan.key == "opening" and p.hero.kind == "person" else None
+        routine = routine or t.routines[p.hero.kind if p.hero.kind != "person" else location.set]
+        recipient = p.recipient.name if p.recipient else t.words["owner"]
+        at_place = ll.at(place, location.set, t)
+        group = p.hero.local_label.split(" ", 1)[-1] if p.hero.plural else ""
+        return {
+            "hero": p.hero.name, "ally": ally.name if ally else p.hero.name, "ally_role": self.local_role(ally),
+            "other": p.other.name if p.other else t.words["unknown"], "thing": thing, "thing_cap": capitalise(thing),
+            "thing_or_other": p.other.name if p.other else thing, "recipient": recipient,
+            "recipient_or_next": capitalise(recipient if p.recipient else following),
+            "place": place, "place_cap": capitalise(place), "at_place": at_place, "at_place_cap": capitalise(at_place),
+            "next": following, "obstacle": t.obstacles[location.set], "routine": routine,
+            "goal": plural if p.hero.plural else singular, "goal_inf": infinitive, "then": self.local_then(),
+            "achieve": done_plural if p.hero.plural else done, "group": group, "group_cap": capitalise(group),
+            "obj_other": ll.tidy(f"a {p.other.name}", t.code) if p.other and t.code == "es" else
+            (p.other.name if p.other else thing),  # Spanish: "encuentra al Perro", someone is met with a
+        }
+
+    def local_then(self) -> str:
+        then = self.tongue.verbs.get(self.p.then or "fly")
+        return then.infinitive if then else (self.p.then or "")
+
+    def local_narration(self, key: str, plan: BeatPlan, fill: dict[str, str]) -> str:
+        p, t = self.p, self.tongue
+        options = {"catalyst": t.catalyst[p.story_sort], "midpoint": t.midpoint[p.story_sort],
+                   "climax": t.climax}.get(key) or t.narration[key]
+        if key == "midpoint" and p.thing_is_place:
+            options = t.special["place_midpoint"]
+        if key == "catalyst" and p.other is None and p.sort in ("bond", "contest", "rescue"):
+            options = t.special["thing_appears"]
+        if key == "catalyst" and p.sort == "deliver" and p.thing is None and p.other:
+            options = t.special["other_lost"]
+        if key == "midpoint" and p.sort == "bond" and p.other is None:
+            options = t.special["thing_close"]
+        if key == "opening" and p.hero.plural:
+            options = t.special["group_opening"]
+        return self.say(options, plan, fill)
+
+    def scene(self, index: int, plans: list[BeatPlan], continuity: Continuity) -> Scene:
+        """The scene of these beats; its title and goal in the script's language."""
+        made = make_scene(index, plans, self.p, continuity)
+        if self.tongue is None:
+            return made
+        first = plans[0]
+        fill = self.fill(first, first.location)
+        goal = self.tongue.scene_goals.get(first.key, self.tongue.scene_goals["other"])
+        return made.model_copy(update={
+            "title": f"{fill['place_cap']}, {self.tongue.times[first.time]}",
+            "goal": capitalise(ll.tidy(agree(goal, self.numbers(first)).format(**fill), self.tongue.code))})
+
+    def acts(self, plans: list[BeatPlan]) -> list[Act]:
+        if self.tongue is None:
+            return acts(self.p)
+        fill = self.fill(plans[0], plans[0].location)
+        return [Act(index=i, title=title, summary=sentence(ll.tidy(agree(summary, self.numbers(plans[0]))
+                                                                  .format(**fill), self.tongue.code)))
+                for i, (title, summary) in enumerate(self.tongue.acts)]
 
     def together(self, moves: list[Move]) -> list[tuple[list[CastMember], str]]:
         """The moves in order, a group's same move told once: ([Bolt, Rivet], 'looks around')."""
@@ -777,8 +923,8 @@ class Writer:
         """Who does it, by name (action) or as the camera sees them (motion); and whether that is plural."""
         party = self.party_of.get(id(members[0]))
         whole = party is not None and party.plural and len(members) == len(party.members)
-        if named:
-            return (party.name if whole else join([m.name for m in members])), len(members) > 1
+        if named:  # the action is English (it reads like the motion): a group by its English label
+            return (party.label if whole and party.by_label else join([m.name for m in members])), len(members) > 1
         if all(m.name in seen for m in members):
             text = "they" if len(members) > 1 else members[0].pronoun
         elif whole:
