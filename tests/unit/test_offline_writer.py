@@ -558,3 +558,4 @@ def test_narration_agrees_with_who_is_there(plans: dict[str, FilmPlan]) -> None:
                 assert not re.search(r"\b(they|them|together)\b", s.narration, re.IGNORECASE), s.narration
                 assert all(not re.search(r"\b(we|us)\b", d.line, re.IGNORECASE) for d in s.dialogue), \
                     [d.line for d in s.dialogue]
+            assert not re.search(r"\b(\w+), (a|an|un|une|el|la|una) \1\b", s.narration, re.IGNORECASE), s.narration

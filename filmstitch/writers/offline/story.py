@@ -429,6 +429,8 @@ def agree(template: str, plural: dict[str, bool]) -> str:
 
 
 def _say(rng: random.Random, options: list[str], plural: dict[str, bool] | None = None, **fill: str) -> str:
+    if fill.get("ally_role") and fill["ally_role"].split()[-1].lower() in fill.get("ally", "").lower():
+        options = [o for o in options if "{ally_role}" not in o] or options  # not "Bear, a bear, comes"
     return sentence(agree(rng.choice(options), plural or {}).format(**fill))
 
 
@@ -533,7 +535,9 @@ ROLE_ROUTINES = {"diver": "swim down through the green water", "lighthouse keepe
                  "baker": "knead the dough and light the oven", "astronaut": "check the oxygen gauge and walk the "
                  "empty plain", "fisherman": "mend the nets", "farmer": "feed the animals", "librarian": "shelve "
                  "the returned books", "courier": "sort the letters", "postman": "sort the letters",
-                 "gardener": "water the seedlings", "painter": "mix the colours", "sailor": "coil the ropes"}
+                 "gardener": "water the seedlings", "painter": "mix the colours", "sailor": "coil the ropes",
+                 "violinist": "tune the old violin", "musician": "tune the old violin", "fiddler": "tune the old violin",
+                 "knight": "polish the sword"}
 #: What a character who is not a person does every day.
 KIND_ROUTINES = {"animal": "pad along the usual path", "bird": "circle overhead and land on the same perch",
                  "sea_creature": "swim slow circles", "creature": "wander the edges of the place",
