@@ -2,11 +2,13 @@
 
 It lets the whole pipeline run with no API key and no network, and it tells the idea's story:
 
-    reading.py    who acts, where, doing what (names kept exactly, several languages)
-    casting.py    one character per actor: kind, species, camera-ready look, palette, voice casting
+    reading.py    who acts, where, doing what, how many (names kept exactly, several languages)
+    casting.py    one character per actor (a member each for a group: "two robots"): kind, species,
+                  camera-ready look, palette, what a trade holds, voice casting
     world.py      one location per place the story visits: set, light, props, ambience, sound
     story.py      acts -> scenes -> segments from the idea's own goal: narration, dialogue, beats, motion
     keyframes.py  N+1 boundary frames: image prompts with appearance and continuity, staging
+    languages.py  the story's words in French and Spanish (titles, narration, dialogue, act and beat names)
 
 Every choice comes from a random generator seeded by (seed, idea), so the same request always
 gives the same film; the whole plan is drafted once per request (well under a second, even for

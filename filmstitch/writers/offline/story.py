@@ -462,6 +462,7 @@ LINES: dict[str, dict[str, list[str]]] = {
         "make": ["I can make this work.", "Just a little longer.", "It has to be perfect."],
         "learn": ["One day I will {then}.", "Why not me?", "Just once, I want to {then}."],
         "journey": ["It's now or never.", "Just a little further.", "I have to see it."],
+        "share": ["There's room for two.", "Come under here.", "Here, we'll share it."],
     },
     "meeting": {"ally": ["You'll need help with that.", "Not without me.", "Where are we going?",
                          "I heard you were looking for help."],
@@ -475,7 +476,8 @@ LINES: dict[str, dict[str, list[str]]] = {
     "climax": {"find": ["There you are.", "Found you."], "deliver": ["This is yours.", "I brought it back."],
                "bond": ["I'm not afraid of you.", "Friends, then?"], "contest": ["Now!", "Not this time!"],
                "rescue": ["Take my hand!", "I've got you."], "make": ["It's finished.", "Now it works."],
-               "learn": ["Now!", "I'm doing it!"], "journey": ["We made it.", "There it is."]},
+               "learn": ["Now!", "I'm doing it!"], "journey": ["We made it.", "There it is."],
+               "share": ["Plenty of room.", "Stay close, stay dry."]},
     "final": {"any": ["Thank you.", "We did it.", "Same time tomorrow?", "Home at last."]},
     "rest": {"any": ["Tell me about home.", "Do you ever get scared?", "Get some sleep."]},
 }
@@ -699,7 +701,9 @@ class Writer:
         allies = [m for m in speakers if any(m in a.members for a in self.p.allies)]
         company = len(plan.present) > 1
         if key in ("reaction", "climax") and hero:
-            wanted.append((hero, bank.get(self.p.sort, bank["journey"])))
+            sort = "share" if self.p.verb == "share" and self.p.thing_noun else \
+                "find" if self.p.sort == "bond" and self.p.other is None else self.p.sort  # nobody to befriend
+            wanted.append((hero, bank.get(sort, bank["journey"])))
         elif key in ("meeting", "rally") and allies:
             wanted.append((allies[-1], bank["ally"]))
             if hero and "hero" in bank:
