@@ -141,7 +141,8 @@ def video_prompt(plan: FilmPlan, segment: int) -> str:
 
     The segment's motion (what the camera sees move; the action where the writer gave none), then who is in
     it and what they look like, where it is and how it is lit, how the camera moves, and last the
-    narration's first words (mood, not motion), dropped first when the prompt runs long.
+    narration's first words (mood, not motion), dropped first when the prompt runs long, and left out when the
+    script is not in English (the video model reads English).
     """
     scene = plan.script.segments[segment]
     env = plan.segment_environment(segment)
@@ -152,7 +153,8 @@ def video_prompt(plan: FilmPlan, segment: int) -> str:
     parts.append(camera_words(plan, segment))
     text = " ".join(part for part in parts if part)
     narration = " ".join(scene.narration.split()[:MAX_NARRATION_WORDS])
-    if len(text.split()) + len(narration.split()) <= MAX_VIDEO_PROMPT_WORDS:
+    told_in_english = plan.script.language == "en"  # the video model reads English: a French narration stays out
+    if told_in_english and len(text.split()) + len(narration.split()) <= MAX_VIDEO_PROMPT_WORDS:
         text = f"{text} {narration}"
     return " ".join(text.split()[:MAX_VIDEO_PROMPT_WORDS])
 

@@ -416,6 +416,10 @@ def test_the_video_prompt_is_visual_and_chronological_with_the_narration_last(pl
     assert prompt.index("The camera") < prompt.index(plan.script.segments[0].narration.split()[0] + " crosses")
     assert gpu_renderers.video_prompt(plan, 0).startswith(plan.script.segments[0].action)  # no motion: the action
     assert len(gpu_renderers.video_prompt(plan, 1).split()) <= gpu_renderers.MAX_VIDEO_PROMPT_WORDS
+    narration = plan.script.segments[0].narration
+    assert narration in gpu_renderers.video_prompt(plan, 0)
+    french = plan.model_copy(update={"script": plan.script.model_copy(update={"language": "fr"})})
+    assert narration not in gpu_renderers.video_prompt(french, 0)  # a script in French: the prompt stays English
 
 
 def test_clip_requests_refuse_clips_ltx_cannot_make_before_any_work(plan: Any) -> None:

@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from filmstitch.models import FilmPlan, FilmRequest
 from filmstitch.writers.offline import LABEL, read_idea
 from filmstitch.testing.plans import offline_plan as plan_for
+from filmstitch.writers.offline.story import CAMERA
 
 DEFAULT_IDEA = "a stranded astronaut on the moon walks around and discovers nature"
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "offline_writer"
@@ -39,17 +40,21 @@ class Idea:
     nouns: tuple[str, ...] = ()  # words the plan's text must contain
     sets: tuple[str, ...] = ()  # set kinds among the plan's locations
     language: str = "en"
+    counts: dict[str, int] = field(default_factory=dict)  # species or role -> how many characters it is
+    props: tuple[str, ...] = ()  # props some beat hands a character (drawn in hand, said in the motion)
 
 
 IDEAS = [
     Idea("a lighthouse keeper befriends a storm that speaks in colours", kinds={"storm": "element"},
-         nouns=("lighthouse", "keeper", "storm", "colours"), sets=("coast",)),
+         nouns=("lighthouse", "keeper", "storm", "colours"), sets=("coast",), props=("lantern",)),
     Idea("Mira, a young diver, finds a glowing pearl in a sunken ship. Her grandfather Tomas and a talking octopus "
          "named Ink help her return it to the sea queen.", names=("Mira", "Tomas", "Ink"),
          kinds={"Ink": "sea_creature", "Mira": "person", "Tomas": "person"},
-         nouns=("glowing pearl", "sunken ship", "octopus", "Sea Queen", "diver"), sets=("underwater",)),
+         nouns=("glowing pearl", "sunken ship", "octopus", "Sea Queen", "diver"), sets=("underwater",),
+         props=("glowing pearl",)),
     Idea("Une vieille boulangère à Kyoto apprend à voler avec un chat nommé 月", names=("月",),
-         kinds={"月": "animal"}, nouns=("Kyoto", "baker", "cat", "fly"), sets=("bakery", "sky"), language="fr"),
+         kinds={"月": "animal"}, nouns=("Kyoto", "baker", "cat", "apprend à voler"), sets=("bakery", "sky"),
+         language="fr"),
     Idea(DEFAULT_IDEA, nouns=("astronaut", "moon", "nature"), sets=("moon",)),
     Idea("A clockwork heron and a talking lantern guide a lost crow across the salt flats",
          kinds={"heron": "bird", "lantern": "object", "crow": "bird"}, nouns=("clockwork", "salt flats"),
@@ -58,9 +63,9 @@ IDEAS = [
          nouns=("girl", "thunderstorm", "prairie")),
     Idea("An old postman must deliver a letter to the top of a snowy mountain", nouns=("postman", "letter",
                                                                                         "mountain"),
-         sets=("mountains",)),
+         sets=("mountains",), props=("letter",)),
     Idea("Two kids rescue the northern lights from a greedy cloud", kinds={"northern lights": "element"},
-         nouns=("northern lights",)),
+         nouns=("northern lights",), counts={"kid": 2}),
     Idea("Captain Rosa and her parrot Pepper search for a hidden treasure on a tropical island",
          names=("Captain Rosa", "Pepper"), kinds={"Pepper": "bird"}, nouns=("treasure", "island"), sets=("coast",)),
     Idea("A robot named Bolt learns to paint in a busy city", names=("Bolt",), kinds={"Bolt": "robot"},
@@ -88,7 +93,7 @@ IDEAS = [
          kinds={"Comet": "animal", "Priya": "person"}, nouns=("astronomer", "star", "hills")),
     Idea("A knight and a tiny mouse defend a castle from a sleepy giant", kinds={"mouse": "animal",
                                                                               "giant": "creature"},
-         nouns=("knight", "mouse", "castle", "giant")),
+         nouns=("knight", "mouse", "castle", "giant"), props=("sword",), counts={"mouse": 1}),
     Idea("A jellyfish glows to guide a lost diver through a dark cave", kinds={"jellyfish": "sea_creature"},
          nouns=("jellyfish", "diver", "cave")),
     Idea("Ein alter Fischer findet eine sprechende Möwe am Meer", kinds={"gull": "bird"},
@@ -112,17 +117,175 @@ IDEAS = [
          sets=("salt_flats",)),
     Idea("Ada builds a boat from old doors to sail to her mother's island", names=("Ada",),
          nouns=("boat", "island", "doors")),
-    Idea("dragons", kinds={"dragon": "creature"}, nouns=("dragon",)),
+    Idea("dragons", kinds={"dragon": "creature"}, nouns=("dragon",), counts={"dragon": 3}),
     Idea("<script>alert('x')</script> a cat walks into a library", kinds={"cat": "animal"},
          nouns=("cat", "library")),
     Idea("../../etc/passwd", ()),
-    Idea("'; DROP TABLE films; -- a baker bakes a cake", nouns=("baker", "cake")),
+    Idea("'; DROP TABLE films; -- a baker bakes a cake", nouns=("baker", "cake"), props=("loaf", "cake")),
     Idea("{{7*7}} ${jndi:ldap://x} a knight finds a sword", nouns=("knight", "sword")),
     Idea("🌙🐱✨ a sleepy cat naps on the moon", kinds={"cat": "animal"}, nouns=("cat", "moon")),
     Idea("A VERY LOUD TRUMPET PLAYER WAKES THE WHOLE TOWN", nouns=("town",)),
     Idea("x" * 300),
     Idea("Mira and Mira meet Mira", names=("Mira",)),
+    # numbers and plurals: a group the idea counts is that many characters, each with a name of its own
+    Idea("two robots share one umbrella in a city of rain", kinds={"robot": "robot"}, counts={"robot": 2},
+         nouns=("umbrella", "city", "rain", "two robots"), props=("umbrella",), sets=("city",)),
+    Idea("an old violinist plays for the whales", kinds={"whale": "sea_creature"},
+         counts={"whale": 3, "violinist": 1}, nouns=("violin", "the whales"), props=("violin",), sets=("coast",)),
+    Idea("a pair of foxes find a key in the snow", kinds={"fox": "animal"}, counts={"fox": 2}, props=("key",),
+         sets=("snow",)),
+    Idea("three mice and a cat guard a cheese", counts={"mouse": 3, "cat": 1}, nouns=("cheese",)),
+    Idea("Five cats and a dog wait for the rain", counts={"cat": 4, "dog": 1}),
+    Idea("2 dragons guard a bridge", counts={"dragon": 2}, nouns=("bridge",)),
+    Idea("zwei Katzen finden einen Schlüssel im Wald", counts={"cat": 2}, props=("key",), language="de"),
+    Idea("the twins build a kite on the hill", counts={"twin": 2}, props=("kite",)),
+    # told in the idea's language (French, Spanish), its names and nouns kept
+    Idea("une boulangère et un ours ouvrent une boulangerie à Lyon", kinds={"l'Ours": "animal"},
+         names=("l'Ours",), nouns=("la boulangerie", "Lyon", "baker", "bear"), props=("loaf",), language="fr"),
+    Idea("Une petite fille nommée Zoë et deux chats cherchent une étoile dans la forêt", names=("Zoë",),
+         counts={"cat": 2}, nouns=("l'étoile", "la forêt", "deux chats"), language="fr"),
+    Idea("un gato llamado 月 y una ballena cantan en el mar", names=("月", "la Ballena"), kinds={"月": "animal"},
+         nouns=("el mar",), language="es"),
+    Idea("dos gatos buscan un tesoro en la playa", counts={"cat": 2}, nouns=("los dos gatos", "el tesoro"),
+         language="es"),
+    Idea("Ньют и кот ищут звезду", names=("Ньют",), language="ru"),
+    # what a trade holds: in hand, and in use where the story uses it
+    Idea("a painter paints the sea at dawn", nouns=("painter", "brush"), props=("brush",)),
+    Idea("an old fisherman waits for a golden fish", props=("fishing rod",)),
 ]
+
+
+def _of(plan: FilmPlan, what: str) -> list:
+    """The characters that are `what`: by species, else by the last word of their role."""
+    return [c for c in plan.characters if (c.species or "").split()[-1:] == [what] or
+            (c.kind == "person" and c.role.split()[-1:] == [what])]
+
+
+@pytest.mark.parametrize("idea", [i for i in IDEAS if i.counts], ids=[i.text[:40] for i in IDEAS if i.counts])
+def test_a_group_the_idea_counts_is_that_many_characters(idea: Idea, plans: dict[str, FilmPlan]) -> None:
+    """'two robots' are two characters, each with its own name and colours, always in frame together."""
+    plan = plans[idea.text]
+    for what, count in idea.counts.items():
+        group = _of(plan, what)
+        assert len(group) == count, f"{what!r}: {[(c.name, c.species, c.role) for c in plan.characters]}"
+        if count == 1:
+            continue
+        names = [c.name for c in group]
+        assert len(set(names)) == count and not any(re.search(r"\d", n) for n in names), names
+        assert not any(n.lower() == what for n in names), f"a member is called by its species: {names}"
+        assert len({tuple(c.palette) for c in group}) == count, "the members share a palette"
+        for segment in plan.script.segments:  # a group is together: in a segment and its keyframes, all or none
+            assert len(set(names) & set(segment.characters)) in (0, count), (segment.index, segment.characters)
+        for k in plan.keyframes:
+            assert len(set(names) & {p.character for p in k.staging.placements}) in (0, count), k.index
+
+
+def test_groups_read_as_groups_in_the_story(plans: dict[str, FilmPlan]) -> None:
+    robots = plans["two robots share one umbrella in a city of rain"]
+    names = [c.name for c in _of(robots, "robot")]
+    assert "The Two Robots" in robots.script.title
+    narration = " ".join(s.narration for s in robots.script.segments)
+    assert f"{names[0]} and {names[1]}" in narration and "two robots" in narration.lower()
+    assert not re.search(rf"\b{names[0]} and {names[1]} (is|has|walks|shares|falls|hesitates)\b", narration)
+    assert "Two robots" in " ".join(s.motion for s in robots.script.segments)
+    whales = plans["an old violinist plays for the whales"]
+    told = " ".join([whales.script.title, whales.script.logline,
+                     *(s.narration for s in whales.script.segments)])
+    assert "the whales" in told.lower() and not re.search(r"\b[Tt]he Whale\b(?!s)", told), told
+    assert "plays for the whales" in told
+
+
+@pytest.mark.parametrize("idea", [i for i in IDEAS if i.props], ids=[i.text[:40] for i in IDEAS if i.props])
+def test_implied_props_are_held_and_used(idea: Idea, plans: dict[str, FilmPlan]) -> None:
+    """A violinist's violin, a knight's sword, the idea's own umbrella: a beat hands it over (the animatic
+    draws it in hand), the segment's motion says so, and it is a prop of the beat's location."""
+    plan = plans[idea.text]
+    for prop in idea.props:
+        used = [s for s in plan.script.segments if any(b.prop == prop for b in s.beats)]
+        assert used, f"no beat holds {prop!r}: {[(b.character, b.gesture, b.prop) for s in plan.script.segments for b in s.beats]}"
+        for segment in used:
+            assert prop.split()[-1] in segment.motion, segment.motion
+            assert prop in plan.location(segment.location).props
+
+
+def test_a_shared_umbrella_is_held_over_both() -> None:
+    plan = plan_for(FilmRequest(idea="two robots share one umbrella in a city of rain"))
+    climax = next(s for s in plan.script.segments if s.title == "Climax")
+    holders = [b.character for b in climax.beats if b.prop == "umbrella"]
+    assert len(holders) == 1 and "over both of them" in climax.motion
+    assert {b.character for b in climax.beats} == set(climax.characters)  # the other leans in under it
+
+
+def test_the_violinist_plays_where_the_story_is_about_playing() -> None:
+    plan = plan_for(FilmRequest(idea="an old violinist plays for the whales"))
+    climax = next(s for s in plan.script.segments if s.title == "Climax")
+    assert any(b.prop == "violin" and b.gesture == "hold_up" for b in climax.beats)
+    assert "violin and plays" in climax.motion
+    violinist = _of(plan, "violinist")[0]
+    assert "violin" in violinist.description
+
+
+def test_the_reader_counts() -> None:
+    counts = {"two robots share one umbrella": [2], "a pair of foxes": [2], "both robots dance": [2],
+              "a pod of whales sings": [3], "the whales sing": [3], "deux ours trouvent une lettre": [2],
+              "les baleines chantent dans la mer": [3], "three mice and a cat": [3, 1], "seven dogs run": [4],
+              "7 dogs run": [4], "the dark guards a castle": [], "a knight guards a castle": [1],
+              "a whale sings": [1], "an octopus swims": [1]}
+    for idea, expected in counts.items():
+        assert [a.count for a in read_idea(idea).actors] == expected, idea
+
+
+TOLD_IN = {"fr": "une boulangère et un ours ouvrent une boulangerie à Lyon",
+           "es": "Una niña llamada Lucía busca a su perro en la ciudad"}
+ENGLISH_WORDS = {"the", "and", "then", "is", "at", "with", "of", "sets", "out", "falls", "meets"}
+
+
+@pytest.mark.parametrize("language", sorted(TOLD_IN))
+def test_an_idea_in_french_or_spanish_is_told_in_its_language(language: str, plans: dict[str, FilmPlan]) -> None:
+    """Title, logline, narration, dialogue, act, scene and segment titles in the idea's language; the prompts
+    the image and video models read stay English; the plan says which language it is written in."""
+    from filmstitch.writers.offline import lexicon
+
+    plan = plans[TOLD_IN[language]] if TOLD_IN[language] in plans else plan_for(FilmRequest(idea=TOLD_IN[language]))
+    script = plan.script
+    assert script.language == language
+    told = [script.title, script.logline, *(a.title for a in script.acts), *(a.summary for a in script.acts),
+            *(sc.title for sc in script.scenes), *(sc.goal for sc in script.scenes),
+            *(s.title for s in script.segments), *(s.narration for s in script.segments),
+            *(d.line for s in script.segments for d in s.dialogue)]
+    for text in told:
+        assert not set(words(text)) & ENGLISH_WORDS, f"English in a {language} script: {text!r}"
+    local = set(words(" ".join(told)))
+    assert len(local & lexicon.FUNCTION_WORDS[language]) >= 8, local
+    wrong = {"fr": r"\b(de|que|le|la) [aeiouéèêà]|\bà les?\b|\bde le\b", "es": r"\bde el\b|\ba el\b"}[language]
+    for text in told:  # elision and contraction done: no "de ouvrir", "à le"; no "de el", "a el"
+        assert not re.search(wrong, text), text
+    for k in plan.keyframes:
+        assert k.prompt.startswith("Cinematic film still") and " the " in k.clip_summary + k.prompt
+    for s in script.segments:
+        assert s.motion.split(".")[0] in {c for cs in CAMERA.values() for c in cs}  # the English camera words
+        assert not set(words(s.motion)) & {"le", "la", "et", "el"}
+
+
+def test_french_titles_keep_the_ideas_words_with_their_articles(plans: dict[str, FilmPlan]) -> None:
+    bakery = plans[TOLD_IN["fr"]]
+    baker = next(c for c in bakery.characters if c.kind == "person")
+    assert bakery.script.title == f"{baker.name} et l'Ours"
+    assert bakery.script.logline.startswith(f"{baker.name}, une boulangère, ouvre la boulangerie")
+    assert any("ouvre la boulangerie" in s.narration for s in bakery.script.segments)
+    kyoto = plan_for(FilmRequest(idea=IDEAS[2].text))
+    assert kyoto.script.title.endswith("apprend à voler") and "月" in kyoto.script.logline
+    dog = plan_for(FilmRequest(idea=TOLD_IN["es"]))
+    assert dog.script.title == "Lucía y el Perro" and "encuentra al Perro" in dog.script.acts[2].summary
+
+
+def test_an_unsupported_language_is_told_in_english_and_says_so(plans: dict[str, FilmPlan]) -> None:
+    for idea, name in (("Ньют и кот ищут звезду", "Ньют"), ("Ein alter Fischer findet eine sprechende Möwe am Meer",
+                                                          None)):
+        plan = plans[idea]
+        assert plan.script.language == "en" and "Written in English from an idea in" in plan.script.logline
+        if name:
+            assert name in plan.script.title and any(name in s.narration for s in plan.script.segments)
 
 
 def plan_text(plan: FilmPlan) -> str:
@@ -204,9 +367,12 @@ def test_each_plan_keeps_the_ideas_names_actors_and_places(idea: Idea, plans: di
     sets = {e.set for e in plan.environments}
     for kind in idea.sets:
         assert kind in sets, f"no {kind} location among {sets}"
-    if idea.language != "en":
+    told_in = idea.language if idea.language in ("fr", "es") else "en"  # the languages the engine writes
+    assert plan.script.language == told_in
+    if idea.language != told_in:
         assert "Written in English from an idea in" in plan.script.logline
-    assert plan.script.language == "en"
+    else:
+        assert "Written in English" not in plan.script.logline
 
 
 @pytest.mark.parametrize("idea", IDEAS, ids=[i.text[:40] for i in IDEAS])
@@ -248,7 +414,7 @@ def test_the_story_is_built_from_the_ideas_goal() -> None:
     assert any("befriends Storm" in s.narration for s in storm.script.segments)
     assert any("speaking in colours" in s.narration for s in storm.script.segments)
     kyoto = plan_for(FilmRequest(idea=IDEAS[2].text))
-    assert kyoto.script.title.endswith("Learns to Fly")
+    assert kyoto.script.title.endswith(" apprend à voler")  # told in French, the idea's own words
 
 
 def test_same_seed_same_plan_other_seed_other_plan() -> None:
@@ -392,3 +558,4 @@ def test_narration_agrees_with_who_is_there(plans: dict[str, FilmPlan]) -> None:
                 assert not re.search(r"\b(they|them|together)\b", s.narration, re.IGNORECASE), s.narration
                 assert all(not re.search(r"\b(we|us)\b", d.line, re.IGNORECASE) for d in s.dialogue), \
                     [d.line for d in s.dialogue]
+            assert not re.search(r"\b(\w+), (a|an|un|une|el|la|una) \1\b", s.narration, re.IGNORECASE), s.narration

@@ -2,11 +2,13 @@
 
 It lets the whole pipeline run with no API key and no network, and it tells the idea's story:
 
-    reading.py    who acts, where, doing what (names kept exactly, several languages)
-    casting.py    one character per actor: kind, species, camera-ready look, palette, voice casting
+    reading.py    who acts, where, doing what, how many (names kept exactly, several languages)
+    casting.py    one character per actor (a member each for a group: "two robots"): kind, species,
+                  camera-ready look, palette, what a trade holds, voice casting
     world.py      one location per place the story visits: set, light, props, ambience, sound
     story.py      acts -> scenes -> segments from the idea's own goal: narration, dialogue, beats, motion
     keyframes.py  N+1 boundary frames: image prompts with appearance and continuity, staging
+    languages.py  the story's words in French and Spanish (titles, narration, dialogue, act and beat names)
 
 Every choice comes from a random generator seeded by (seed, idea), so the same request always
 gives the same film; the whole plan is drafted once per request (well under a second, even for
@@ -22,8 +24,9 @@ from functools import lru_cache
 from filmstitch.models import Character, Environment, FilmRequest, Keyframe, Script, derive_seed
 from filmstitch.writers.base import Writer
 from filmstitch.writers.offline import casting, keyframes, story, world
+from filmstitch.writers.offline import languages as ll
 from filmstitch.writers.offline import lexicon as lx
-from filmstitch.writers.offline.english import capitalise, join, title_case, with_article
+from filmstitch.writers.offline.english import capitalise, join, singulars, title_case, with_article
 from filmstitch.writers.offline.reading import Reading, read_idea
 
 LABEL = "offline story engine (deterministic, no language model)"
@@ -87,8 +90,9 @@ def locations_for(reading: Reading, segments: int) -> list[world.Location]:
     if home and not any(kind == home for _, kind, _, _ in candidates):
         name = HOME_NAMES[home] + (f" in {proper}" if proper and home in ("bakery", "interior") else "")
         candidates.insert(0, (name, home, True, None))
-    if not candidates:
-        candidates.append((world.PROFILES["plains"].spots[0], "plains", False, None))
+    if not candidates:  # nowhere named: where the idea's beings live (whales are met at the shore)
+        kind = "coast" if any(a.word.kind == "sea_creature" for a in reading.actors) else "plains"
+        candidates.append((world.PROFILES[kind].spots[0], kind, False, None))
     ending = []
     goal = reading.goal
     if goal is not None and goal.then == "fly":
@@ -118,7 +122,8 @@ def locations_for(reading: Reading, segments: int) -> list[world.Location]:
         ident = world.location_id(name, taken)
         taken.add(ident)
         time = reading.time or world.PROFILES[kind].time
-        default = "at" if "lighthouse" in name else world.PREPOSITIONS.get(kind, "in")
+        default = "at" if "lighthouse" in name else "on" if name in ("the road", "the shoreline", "the path") else \
+            world.PREPOSITIONS.get(kind, "in")
         props = list(world.PROFILES[kind].props)
         if kind == "coast" and any("lighthouse" in a.noun for a in reading.actors) or "lighthouse" in name:
             props.insert(0, "a striped lighthouse")  # the keeper's lighthouse stands on every shore of the film
@@ -127,19 +132,29 @@ def locations_for(reading: Reading, segments: int) -> list[world.Location]:
 
 
 def _title(p: story.Premise, reading: Reading) -> str:
+    hero = p.hero.label if p.hero.plural else p.hero.name  # a group by what it is: "The Two Robots and ..."
     if p.then:
-        return title_case(f"{p.hero.name} {p.goal('3sg')}")
+        return title_case(f"{hero} {p.goal('3sg')}")
+    if p.partner is not None and (p.thing is None or p.thing_is_place):  # "a knight and a mouse defend..."
+        plain = p.partner.kind != "person" and not (p.partner.actor and p.partner.actor.name) and \
+            not p.partner.name.startswith("the ")
+        return title_case(f"{hero} and {'the ' if plain else ''}{p.partner.name}")
     if p.other:
         plain = p.other.kind != "person" and not (p.other.actor and p.other.actor.name) and \
             not p.other.name.startswith("the ")
-        return title_case(f"{p.hero.name} and {'the ' if plain else ''}{p.other.name}")
+        return title_case(f"{hero} and {'the ' if plain else ''}{p.other.name}")
     if p.thing and not p.visible:
-        return title_case(f"{p.hero.name} and {p.thing}")
+        return title_case(f"{hero} and {p.thing}")
     if p.visible:
-        return title_case(f"{p.hero.name} {p.goal('3sg')}")
+        return title_case(f"{hero} {p.goal('3sg')}")
     if reading.places:
-        return title_case(f"{p.hero.name} of {reading.places[0].phrase}")
-    return f"{p.hero.name}'s Journey"
+        return title_case(f"{hero} of {reading.places[0].phrase}")
+    return f"{hero}'s Journey"
+
+
+def _introduced(party: story.Party) -> str:
+    """A helper as the logline names it: 'Ink', or a group by what it is and then its names."""
+    return f"{party.label.removeprefix('the ')}, {party.name}" if party.plural else party.name
 
 
 def _logline(p: story.Premise, reading: Reading) -> str:
@@ -147,10 +162,11 @@ def _logline(p: story.Premise, reading: Reading) -> str:
     where = f" {p.locations[0].at}" if p.locations else ""
     if p.locations and p.locations[0].name.removeprefix("the ").lower() in p.goal("3sg").lower():
         where = ""  # the goal already says where
-    helpers = f", helped by {join([m.name for m in p.allies])}" if p.allies else ""
-    role = hero.character.role
-    plain = role in ("protagonist", "friend") or hero.name.lower() in (role, f"the {role}", role.split()[-1])
-    who = hero.name if plain else f"{hero.name}, {with_article(role)}{where},"
+    helpers = f", helped by {join([_introduced(m) for m in p.allies])}" if p.allies else ""
+    role = hero.label.removeprefix("the ") if hero.plural else with_article(hero.character.role)
+    plain = role in ("a protagonist", "a friend") or hero.name.lower() in (
+        role, f"the {hero.character.role}", hero.character.role.split()[-1])
+    who = hero.name if plain else f"{hero.name}, {role}{where},"
     text = f"{who} {p.goal('3sg')}{helpers}."
     if reading.language != "en":
         language = lx.LANGUAGE_NAMES.get(reading.language, reading.language)
@@ -158,11 +174,54 @@ def _logline(p: story.Premise, reading: Reading) -> str:
     return capitalise(text)
 
 
+def _localise(p: story.Premise, reading: Reading, tongue: ll.Tongue) -> None:
+    """Names in the script's language: the locations (the idea's own words for its places), the groups."""
+    written = {place.phrase: ll.definite_phrase(place.written, tongue.code) for place in reading.places
+               if place.written}
+    for location in p.locations:
+        location.local = ll.place_name(location.name, location.set, written, tongue)
+    for party in [p.hero, *p.allies, *[x for x in (p.other, p.recipient) if x is not None]]:
+        party.conj = tongue.words["and"]
+        if party.plural and party.actor is not None:
+            counted = any(w.lower() in lx.COUNTS or w.isdigit() for w in party.actor.phrase.split())
+            party.local_label = ll.group_label(party.actor.phrase, len(party.members), counted, tongue.code)
+
+
+def _local_title(p: story.Premise, writer: story.Writer) -> str:
+    """'Aurore et l'Ours', 'Aiko apprend à voler', 'Rose et les baleines'."""
+    t = writer.tongue
+    hero = capitalise(p.hero.local_label) if p.hero.plural else p.hero.name
+    singular, plural, *_ = writer.local_goal()
+    if p.then:
+        return capitalise(f"{hero} {plural if p.hero.plural else singular}")
+    if p.partner is not None and (p.thing is None or p.thing_is_place):
+        return capitalise(f"{hero} {t.words['and']} {p.partner.name}")
+    if p.other is not None:
+        return capitalise(f"{hero} {t.words['and']} {p.other.name}")
+    if p.thing:
+        return capitalise(ll.tidy(f"{hero} {t.words['and']} {writer.local_thing()}", t.code))
+    return hero
+
+
+def _local_logline(p: story.Premise, writer: story.Writer) -> str:
+    """'Aurore, une boulangère, ouvre la boulangerie, avec l'aide de l'Ours.'"""
+    t = writer.tongue
+    singular, plural, *_ = writer.local_goal()
+    role = writer.local_role(p.hero)
+    who = p.hero.name if role == p.hero.name else f"{p.hero.name}, {role[:1].lower() + role[1:]},"
+    names = [f"{a.local_label.split(' ', 1)[-1]}, {a.name}" if a.plural else a.name for a in p.allies]
+    helpers = f", {t.words['helped']} {names[0] if len(names) == 1 else ', '.join(names[:-1])}" + \
+        (f" {t.words['and']} {names[-1]}" if len(names) > 1 else "") if names else ""
+    return capitalise(ll.tidy(f"{who} {plural if p.hero.plural else singular}{helpers}.", t.code))
+
+
 def _thing_prop(p: story.Premise) -> str | None:
     if not p.thing:
         return None
     words = p.thing.split()
-    return " ".join(words[1:]) if words[0].lower() in ("the", "a", "an") and len(words) > 1 else p.thing
+    words = words[1:] if words[0].lower() in ("the", "a", "an") and len(words) > 1 else words
+    one = next((w for w in singulars(words[-1]) if w in lx.PROPS), None) if words[-1] not in lx.PROPS else None
+    return " ".join([*words[:-1], one or words[-1]])  # "candles": one candle in hand
 
 
 @lru_cache(maxsize=32)
@@ -170,9 +229,13 @@ def draft(idea: str, seed: int, segments: int, seconds: float) -> Draft:
     """Plan the whole film once; the writer's four calls hand out its parts."""
     request = FilmRequest(idea=idea, seed=seed, segments=segments, seconds_per_segment=seconds)
     reading = read_idea(idea)
+    language = reading.language if reading.language in ll.SUPPORTED else "en"
+    tongue = ll.tongue(language)
     locations = locations_for(reading, segments)
-    members = casting.cast(reading, _rng(request, "cast"), locations[0].set, _culture(reading))
+    members = casting.cast(reading, _rng(request, "cast"), locations[0].set, _culture(reading), language)
     p = story.premise(reading, members, locations)
+    if tongue is not None:
+        _localise(p, reading, tongue)
     prop = _thing_prop(p) if not any(p.thing_noun == place.noun for place in reading.places) else None
     if p.thing_noun in lx.ABSTRACT_GOALS:  # "discovers nature": what the camera sees is concrete
         prop = lx.ABSTRACT_GOALS[p.thing_noun].removeprefix("the ").removeprefix("a ").removeprefix("an ")
@@ -182,25 +245,31 @@ def draft(idea: str, seed: int, segments: int, seconds: float) -> Draft:
     start = reading.time or ("dusk" if {"storm", "thunderstorm"} & set(weather) else locations[0].time)
     plans = story.plan_beats(p, segments, start)
     owner = story.group_scenes(plans)
-    writer = story.Writer(p, _rng(request, "script"), seconds)
+    writer = story.Writer(p, _rng(request, "script"), seconds, tongue)
     found_at = next((i for i, plan in enumerate(plans) if plan.key in ("catalyst", "reaction", "midpoint",
                                                                         "climax")), 0)
+    trade = {m.name: m.prop for m in members if m.prop}  # the violinist's violin, the knight's sword
     segments_out, scenes = [], []
     for i, plan in enumerate(plans):
         if i == 0 or owner[i] != owner[i - 1]:
             members_of_scene = [plans[j] for j in range(len(plans)) if owner[j] == owner[i]]
             present = list(dict.fromkeys(m.name for b in members_of_scene for m in b.present))
-            props = [prop] if prop and i >= found_at else []
-            scenes.append(story.make_scene(owner[i], members_of_scene, p,
-                                           story.ledger(p, present, props, dict(writer.injured))))
+            props = ([prop] if prop and i >= found_at else []) + [trade[n] for n in present if n in trade]
+            scenes.append(writer.scene(owner[i], members_of_scene,
+                                       story.ledger(p, present, list(dict.fromkeys(props)), dict(writer.injured))))
         following = plans[i + 1].location if i + 1 < len(plans) else plan.location
         if following is plan.location and len(locations) > 1:
             following = next((loc for loc in locations[locations.index(plan.location) + 1:]), plan.location)
         segments_out.append(writer.write(i, plan, following, owner[i]))
         if prop and i >= found_at and prop not in plan.location.props:
             plan.location.props.insert(0, prop)
-    script = Script(title=_title(p, reading)[:400], logline=_logline(p, reading), language="en",
-                    acts=story.acts(p), scenes=scenes, segments=segments_out)
+        for beat in segments_out[-1].beats:  # a prop in use is one of its location's props
+            if beat.prop and beat.prop not in plan.location.props:
+                plan.location.props.insert(0, beat.prop)
+    title, logline = (_local_title(p, writer), _local_logline(p, writer)) if tongue else \
+        (_title(p, reading), _logline(p, reading))
+    script = Script(title=title[:400], logline=logline, language=language, acts=writer.acts(plans), scenes=scenes,
+                    segments=segments_out)
     used = [loc for loc in locations if loc.id in script.locations]
     environments = tuple(world.environment(loc, weather) for loc in used)
     return Draft(reading, p, script, tuple(m.character for m in members), environments,

@@ -13,6 +13,7 @@ import random
 from dataclasses import dataclass
 
 from filmstitch.models import Character, CharacterKind, VoiceAge, VoiceCasting
+from filmstitch.writers.offline import lexicon as lx
 from filmstitch.writers.offline.english import capitalise, fix_articles, with_article
 from filmstitch.writers.offline.reading import Actor, Reading
 
@@ -72,7 +73,7 @@ OUTFITS: dict[str, tuple[str, str]] = {
     "pirate": ("a {a} long coat, a {b} sash, a tricorn hat and tall boots", "{a} coat, {b} sash, tricorn hat"),
     "farmer": ("{a} overalls over a {b} checked shirt, a straw hat and muddy boots", "{a} overalls, straw hat"),
     "painter": ("a paint-spattered {a} smock over {b} trousers and a beret", "paint-spattered {a} smock, beret"),
-    "musician": ("a {a} waistcoat over a white shirt, {b} trousers and a violin case", "{a} waistcoat"),
+    "musician": ("a {a} waistcoat over a white shirt, {b} trousers and polished shoes", "{a} waistcoat"),
     "chef": ("a white chef's jacket, a {a} neckerchief and {b} checked trousers", "white chef's jacket"),
     "gardener": ("a {a} work shirt, {b} dungarees with soil on the knees and a sun hat",
                  "{a} shirt and {b} dungarees"),
@@ -240,8 +241,28 @@ NAMES: dict[str, dict[str, list[str]]] = {
     "pt": {"f": ["Beatriz", "Inês", "Marta"], "m": ["João", "Tiago", "Rui"]},
     "ja": {"f": ["Hana", "Yuki", "Aiko", "Sora"], "m": ["Kenji", "Haru", "Ren", "Taro"]},
 }
+#: Names for the members of a group that is not people ("two robots": Bolt and Rivet), by kind and language.
+KIND_NAMES: dict[str, dict[str, list[str]]] = {
+    "en": {"robot": ["Bolt", "Rivet", "Cog", "Sprocket", "Widget", "Dynamo"],
+           "animal": ["Bramble", "Pip", "Juniper", "Clover", "Biscuit", "Thistle"],
+           "bird": ["Quill", "Skye", "Flint", "Sorrel", "Piper", "Wren"],
+           "sea_creature": ["Tide", "Coral", "Drift", "Fathom", "Kelp", "Brine"],
+           "creature": ["Ember", "Moss", "Nyx", "Fable", "Rune", "Wisp"],
+           "object": ["Button", "Tock", "Penny", "Tinsel", "Dot", "Clasp"],
+           "element": ["Gale", "Nimbus", "Zephyr", "Drizzle", "Flurry", "Spark"]},
+    "fr": {"robot": ["Boulon", "Rivet", "Écrou", "Ressort", "Piston", "Dynamo"],
+           "animal": ["Noisette", "Caramel", "Pompon", "Filou", "Praline", "Grisou"],
+           "bird": ["Plume", "Zéphyr", "Pinson", "Azur", "Flûte", "Brindille"],
+           "sea_creature": ["Marée", "Corail", "Écume", "Abysse", "Varech", "Perle"],
+           "creature": ["Braise", "Mousse", "Fable", "Lutin", "Rune", "Feu-Follet"]},
+    "es": {"robot": ["Tuerca", "Remache", "Chispa", "Piñón", "Pistón", "Dínamo"],
+           "animal": ["Canela", "Lucero", "Trueno", "Pimienta", "Nube", "Bellota"],
+           "bird": ["Pluma", "Cielo", "Brisa", "Jilguero", "Azul", "Ramita"],
+           "sea_creature": ["Marea", "Coral", "Espuma", "Abismo", "Alga", "Perla"],
+           "creature": ["Brasa", "Musgo", "Fábula", "Duende", "Runa", "Chispa"]},
+}
 CITY_LANGUAGE = {"kyoto": "ja", "tokyo": "ja", "osaka": "ja", "nara": "ja", "hokkaido": "ja", "paris": "fr",
-                 "provence": "fr", "bretagne": "fr", "berlin": "de", "madrid": "es", "havana": "es", "rome": "it",
+                 "provence": "fr", "bretagne": "fr", "lyon": "fr", "marseille": "fr", "berlin": "de", "madrid": "es", "havana": "es", "rome": "it",
                  "venice": "it", "sicily": "it", "lisbon": "pt"}
 
 
@@ -257,6 +278,7 @@ class CastMember:
     handle: str  # how a camera sees it, for motion text: "a young woman in a teal wetsuit"
     outfit: str  # what it wears or is made of (the continuity ledger's wardrobe)
     noun: str  # what it is: "diver", "octopus", "lighthouse keeper"
+    prop: str | None = None  # what its trade holds and uses: a violinist's violin, a knight's sword
 
     @property
     def name(self) -> str:
@@ -271,8 +293,16 @@ def _fill(template: str, a: str, b: str, s: str = "") -> str:
     return template.format(a=a.replace("-", " "), b=b.replace("-", " "), s=s)
 
 
-def _person(actor: Actor, name: str, role: str, rng: random.Random, setting: str) -> CastMember:
-    gender = actor.gender or rng.choice("fm")
+def _distinct(colour: str, avoid: set[str], rng: random.Random, also: str = "") -> str:
+    """`colour`, or another cloth colour when a member of the same group already has it (seeded)."""
+    if colour not in avoid:
+        return colour
+    return rng.choice([c for c in CLOTH if c not in avoid and c != also])
+
+
+def _person(actor: Actor, name: str, role: str, rng: random.Random, setting: str,
+            avoid: set[str] | None = None, gender: str | None = None) -> CastMember:
+    gender = gender or actor.gender or rng.choice("fm")
     age: VoiceAge = actor.word.age or "adult"
     for adjective in actor.adjectives:
         age = {"young": "young", "little": "child", "elderly": "elder", "old": "elder", "ancient": "elder",
@@ -288,7 +318,9 @@ def _person(actor: Actor, name: str, role: str, rng: random.Random, setting: str
     a, b = rng.sample(CLOTH, 2)
     if key == "astronaut" or (not key and setting in ("moon", "space")):
         a, b = rng.choice(["orange", "teal", "crimson", "sky-blue"]), "white"
-    hair, hair_hex = rng.choice(OLD_HAIR if age == "elder" else HAIR)
+    a = _distinct(a, avoid or set(), rng, b)  # two of a group never wear the same colour
+    hair, hair_hex = rng.choice(([h for h in OLD_HAIR if "beard" not in h[0] or gender == "m"]) if age == "elder"
+                                else HAIR)
     skin, skin_hex = rng.choice(SKIN)
     who = {"child": {"f": "a girl of about ten", "m": "a boy of about ten"},
            "young": {"f": "a young woman in her twenties", "m": "a young man in his twenties"},
@@ -297,7 +329,11 @@ def _person(actor: Actor, name: str, role: str, rng: random.Random, setting: str
     build = {"child": "small", "elder": rng.choice(["slim", "average"])}.get(age, rng.choice(["slim", "average",
                                                                                               "broad", "tall"]))
     outfit = _fill(outfit_long, a, b)
-    title = name if name.lower() == f"the {role}".lower() else f"{name}, the {role}"
+    prop = lx.ROLE_PROPS.get(actor.noun) or lx.ROLE_PROPS.get(head)
+    if prop and prop not in outfit.split(", ")[-1].split(" and ")[-1]:
+        outfit += f", holding {with_article(prop)}"  # the picture shows it in hand: the words say so too
+    title = name if name.lower() == f"the {role}".lower() else \
+        f"{name}, {with_article(role)}" if actor.count > 1 else f"{name}, the {role}"
     description = fix_articles(f"{capitalise(title)}: {who}, {build} build, {skin} skin, {hair}, "
                                f"{rng.choice(FACES)}, wearing {outfit}.")
     short = fix_articles(f"{who.split(' in ')[0].split(' of ')[0]}, {_fill(outfit_short, a, b)}, {hair}")
@@ -313,10 +349,10 @@ def _person(actor: Actor, name: str, role: str, rng: random.Random, setting: str
     )
     handle = fix_articles(f"{with_article(who.split(' in ')[0].split(' of ')[0].removeprefix('a ').removeprefix('an '))} " \
              f"in {with_article(_fill(outfit_short, a, b).split(',')[0].split(' over ')[0])}")
-    return CastMember(character, actor, pronouns[0], pronouns[1], pronouns[2], handle, outfit, actor.noun)
+    return CastMember(character, actor, pronouns[0], pronouns[1], pronouns[2], handle, outfit, actor.noun, prop)
 
 
-def _being(actor: Actor, name: str, role: str, rng: random.Random) -> CastMember:
+def _being(actor: Actor, name: str, role: str, rng: random.Random, avoid: set[str] | None = None) -> CastMember:
     species = actor.word.species or actor.noun
     if "clockwork" in actor.adjectives and f"clockwork {species}" in BEINGS:
         species = f"clockwork {species}"
@@ -326,15 +362,20 @@ def _being(actor: Actor, name: str, role: str, rng: random.Random) -> CastMember
     if "{a}" in long_t and actor.word.kind in ("animal", "bird", "sea_creature", "creature", "object"):
         a = rng.choice([a, *rng.sample(CLOTH, 1)]) if entry is None else a
     shown = species if "clockwork" in species or species in BEINGS else species
-    title = name if name.lower() == f"the {role}".lower() else f"{name}, the {role}"
-    description = fix_articles(f"{capitalise(title)}: {_fill(long_t, a, b, shown)}.")
+    marked = ""
+    if avoid:
+        b = _distinct(b, avoid | {a, b}, rng, a)  # a group's members differ in their markings
+        marked = f", marked with {b.replace('-', ' ')}"
+    title = name if name.lower() == f"the {role}".lower() else \
+        f"{name}, {with_article(role)}" if actor.count > 1 else f"{name}, the {role}"
+    description = fix_articles(f"{capitalise(title)}: {_fill(long_t, a, b, shown)}{marked}.")
     extra = [adj for adj in actor.adjectives if adj in ("talking", "clockwork", "mechanical", "singing", "old",
                                                          "young", "little", "giant", "tiny")]
     if extra and extra[0] not in description:
         description = description[:-1] + f", {extra[0]} and expressive."
     if actor.trait:
         description = description[:-1] + f"; it {actor.trait}."
-    short = fix_articles(_fill(short_t, a, b, shown))
+    short = fix_articles(_fill(short_t, a, b, shown) + marked)
     age, timbre, manner = KIND_VOICES.get(species, KIND_VOICES.get(actor.word.kind, ("adult", "warm", "calm")))
     build = "tall" if species in ("storm", "whale", "heron", "clockwork heron", "yeti", "dragon", "sea") else \
         "small" if actor.word.kind in ("animal", "bird", "object") or species in (
@@ -363,11 +404,62 @@ def _role(actor: Actor, index: int, reading: Reading) -> str:
     adjectives = [a for a in actor.adjectives if a in ("young", "old", "talking", "clockwork", "little", "lonely",
                                                         "stranded", "retired", "lost", "brave", "giant")]
     noun = actor.noun if actor.noun not in ("person", "friend") else ("protagonist" if index == 0 else "friend")
+    noun = "twin" if noun == "twins" else noun
     return " ".join([*adjectives[:1], noun])
 
 
-def cast(reading: Reading, rng: random.Random, setting: str, culture: str) -> list[CastMember]:
-    """One cast member per actor of the idea (a protagonist is added when the idea has nobody)."""
+def group_sizes(actors: list[Actor]) -> list[int]:
+    """How many characters each actor becomes: its count (at most lexicon.GROUP_MAX), the largest groups
+    made smaller until the whole cast fits the six places of a frame."""
+    sizes = [max(1, min(lx.GROUP_MAX, a.count)) for a in actors]
+    while sum(sizes) > 6 and max(sizes) > 1:
+        sizes[sizes.index(max(sizes))] -= 1
+    return sizes
+
+
+def _group(actor: Actor, count: int, role: str, rng: random.Random, setting: str, culture: str,
+           taken: set[str]) -> list[CastMember]:
+    """The members of a group the idea counts ("two robots", "the whales"): each its own name (from the
+    names of its kind and the idea's culture, never "Robot 2") and its own colours; the role says what it is."""
+    members: list[CastMember] = []
+    used: set[str] = set()
+    for j in range(count):
+        if actor.word.kind == "person":
+            gender = actor.gender or rng.choice("fm")
+            pool = NAMES.get(culture, NAMES["en"])[gender]
+        else:
+            gender = None
+            pool = KIND_NAMES.get(culture, {}).get(actor.word.kind) or KIND_NAMES["en"].get(actor.word.kind) \
+                or KIND_NAMES["en"]["creature"]
+        free = [n for n in pool if n not in taken]
+        name = actor.name if actor.name and j == 0 else rng.choice(free) if free else \
+            f"{capitalise(actor.noun.split()[-1])} {j + 1}"
+        taken.add(name)
+        if actor.word.kind == "person":
+            member = _person(actor, name, role, rng, setting, used, gender)
+        else:
+            member = _being(actor, name, role, rng, used)
+        used.update(c for c, hex_value in COLOURS.items() if hex_value in member.character.palette)
+        members.append(member)
+    return members
+
+
+def _fable_name(actor: Actor, language: str) -> str | None:
+    """An unnamed being called by what it is in the idea's language, with its article: "l'Ours", 'la Baleine',
+    'el Perro' (the idea's own noun). None where the script is English."""
+    from filmstitch.writers.offline import languages as ll
+
+    words = actor.phrase.split()
+    if language not in ll.SUPPORTED or not words:
+        return None
+    head = words[-1]
+    determiner = words[0] if len(words) > 1 else ""
+    return ll.definite(capitalise(head), language, ll.gender_of(head, language, determiner))
+
+
+def cast(reading: Reading, rng: random.Random, setting: str, culture: str, language: str = "en") -> list[CastMember]:
+    """One cast member per actor of the idea, a member each for a group it counts (a protagonist is added
+    when the idea has nobody)."""
     actors = list(reading.actors)
     if not actors:
         from filmstitch.writers.offline import lexicon as lx
@@ -383,17 +475,26 @@ def cast(reading: Reading, rng: random.Random, setting: str, culture: str) -> li
     taken = {a.name for a in actors if a.name}
     members: list[CastMember] = []
     pool = NAMES.get(culture, NAMES["en"])
-    for i, actor in enumerate(actors[:6]):
+    actors = actors[:6]
+    for i, (actor, count) in enumerate(zip(actors, group_sizes(actors))):
         role = _role(actor, i, reading)
+        if count > 1:
+            members += _group(actor, count, role, rng, setting, culture, taken)
+            continue
         if actor.name:
             name = actor.name
         elif actor.word.kind == "person" and actor.phrase.split()[:1] == ["the"] and actor.noun not in (
                 "person", "friend", "stranger"):
             name = "the " + " ".join(capitalise(w) for w in actor.noun.split())  # a title: "the Sea Queen"
+        elif actor.word.kind == "person" and actor.phrase.split()[:1] in (["la"], ["le"], ["el"]) and \
+                _fable_name(actor, language):
+            name = _fable_name(actor, language)  # "la reine": la Reine
         elif actor.word.kind == "person":
             gender = actor.gender or rng.choice("fm")
             actor.gender = gender
             name = rng.choice([n for n in pool[gender] if n not in taken] or pool[gender])
+        elif _fable_name(actor, language):
+            name = _fable_name(actor, language)  # "un ours": l'Ours
         else:
             species = actor.word.species or actor.noun
             if actor.phrase.split()[:1] == ["the"] or species in ("northern lights", "sea queen"):

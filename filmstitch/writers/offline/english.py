@@ -98,6 +98,53 @@ def gerund(verb: str) -> str:
     return f"{inflected} {rest}".strip()
 
 
+#: Nouns whose plural is not made with -s / -es / -ies, both ways.
+IRREGULAR_PLURALS = {"mouse": "mice", "goose": "geese", "child": "children", "man": "men", "woman": "women",
+                     "person": "people", "wolf": "wolves", "elf": "elves", "dwarf": "dwarves", "ox": "oxen",
+                     "fish": "fish", "sheep": "sheep", "deer": "deer", "moose": "moose", "octopus": "octopuses",
+                     "calf": "calves", "thief": "thieves", "fairy": "fairies", "cactus": "cacti"}
+SINGULARS = {plural: one for one, plural in IRREGULAR_PLURALS.items() if plural != one} | {"octopi": "octopus"}
+#: Number words for a group of up to four (the engine casts no larger group).
+NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four"}
+
+
+def plural(noun: str) -> str:
+    """'robot' -> 'robots', 'fox' -> 'foxes', 'butterfly' -> 'butterflies', 'mouse' -> 'mice' (last word)."""
+    head, _, last = noun.rpartition(" ")
+    if last in IRREGULAR_PLURALS:
+        many = IRREGULAR_PLURALS[last]
+    elif re.search(r"[^aeiou]y$", last):
+        many = last[:-1] + "ies"
+    elif re.search(r"(s|x|z|ch|sh)$", last):
+        many = last + "es"
+    else:
+        many = last + "s"
+    return f"{head} {many}".strip()
+
+
+def singulars(word: str) -> list[str]:
+    """What a plural-looking word may be the plural of, most likely first ('foxes' -> fox, foxe)."""
+    if word in SINGULARS:
+        return [SINGULARS[word]]
+    found = []
+    if word.endswith("ies") and len(word) > 4:
+        found.append(word[:-3] + "y")
+    if re.search(r"(s|x|z|ch|sh)es$", word):
+        found.append(word[:-2])
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 2:
+        found.append(word[:-1])
+    return found
+
+
+def plural_verb(verb: str) -> str:
+    """The verb of a plural subject, from its third-person singular: 'walks' -> 'walk', 'is' -> 'are'."""
+    head, _, rest = verb.partition(" ")
+    many = {"is": "are", "has": "have", "does": "do", "was": "were", "goes": "go"}.get(head)
+    if many is None:
+        many = base_form(head) if head.endswith("s") else head  # can, must, will: the same
+    return f"{many} {rest}".strip()
+
+
 def join(items: list[str]) -> str:
     """'A', 'A and B', 'A, B and C'."""
     items = [item for item in items if item]

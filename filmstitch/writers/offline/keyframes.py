@@ -24,6 +24,7 @@ from filmstitch.models import (
     Staging,
 )
 from filmstitch.writers.offline.english import join
+from filmstitch.writers.offline.languages import beat_key
 from filmstitch.writers.offline.story import POSE_OF, SHOTS
 from filmstitch.writers.offline.world import LIGHT as LIGHTS
 from filmstitch.writers.offline.world import PREPOSITIONS
@@ -56,9 +57,13 @@ def boundary_cast(script: Script) -> list[list[str]]:
     return cast
 
 
+def _beat(segment: Segment) -> str:
+    """The beat a segment plays ('departure'), from its title in English or the script's language."""
+    return beat_key(segment.title) or segment.title.lower().replace(" image", "")
+
+
 def _shot(segment: Segment) -> Shot:
-    key = segment.title.lower().replace(" image", "")
-    return SHOTS.get(key, "medium")
+    return SHOTS.get(_beat(segment), "medium")
 
 
 def _pose(name: str, segment: Segment | None, ending: bool) -> Pose:
@@ -69,8 +74,7 @@ def _pose(name: str, segment: Segment | None, ending: bool) -> Pose:
     if ending and beats and beats[-1].at >= 0.7 and beats[-1].gesture in POSE_OF:
         pose = POSE_OF[beats[-1].gesture]
         return "stand" if pose in ("reach", "wave") else pose  # arms down at a boundary: faces stay visible
-    title = segment.title.lower()
-    return "walk" if title in ("departure", "journey") else "stand"
+    return "walk" if _beat(segment) in ("departure", "journey") else "stand"
 
 
 def write_keyframes(

@@ -45,7 +45,7 @@ ACTORS: dict[str, ActorWord] = {
               "herbalist merchant peddler tinker jester clown acrobat magician puppeteer cyclist hiker "
               "mountaineer diver nomad refugee survivor caretaker villager townsperson child kid teenager "
               "person hero heroine adventurer scout prospector smuggler spy agent officer sheriff ranger "
-              "programmer hacker pianist composer sculptor"),
+              "programmer hacker pianist composer sculptor fiddler guitarist flautist drummer harpist twins"),
     **_people("girl woman mother mom mum grandmother grandma granny aunt sister daughter queen princess "
               "witch nun widow lady heroine empress duchess bride waitress actress priestess fisherwoman "
               "policewoman sorceress baroness", "f"),
@@ -77,6 +77,22 @@ ACTORS: dict[str, ActorWord] = {
                          "tornado hurricane blizzard frost shadow northern_lights aurora sun star comet river "
                          "wave volcano sea ocean moon snowstorm sandstorm rainbow tide"),
 }
+#: Words that count the actor after them, in several languages ("two robots", "deux ours", "a pair of").
+COUNTS: dict[str, int] = {
+    "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "both": 2, "pair": 2, "couple": 2, "twin": 2,
+    "twins": 2, "several": 3, "many": 4, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "zwei": 2, "drei": 3,
+    "vier": 4, "beide": 2, "dos": 2, "tres": 3, "cuatro": 4, "ambos": 2, "ambas": 2, "due": 2, "tre": 3,
+    "dois": 2, "duas": 2, "três": 3, "twee": 2, "drie": 3,
+}
+#: Nouns for a group of animals or people: "a pod of whales", "a flock of gulls".
+COLLECTIVES = set("pod flock pack herd school family group band crew swarm colony troupe gang".split())
+#: Determiners that make the noun after them plural (languages whose plural noun may look singular).
+PLURAL_DETERMINERS = set("these those les des ces mes tes ses nos vos leurs los las unos unas".split())
+#: How many characters a plural the idea does not count becomes ("the whales": a pod of three), and the most
+#: one group of the idea becomes (the frame holds six characters in all).
+GROUP = 3
+GROUP_MAX = 4
+
 #: Objects and forces are characters only when the idea makes them act (they speak, move, are named...).
 PASSIVE_KINDS = {"object", "element"}
 #: Words in front of an object or force that make it a character: "a talking teapot".
@@ -138,7 +154,9 @@ PLACE_NAMES: dict[str, SetKind] = {
     "atlantic": "coast", "pacific": "coast", "mumbai": "city", "shanghai": "city", "seoul": "city",
     "istanbul": "street", "marrakesh": "street", "havana": "street", "sydney": "city", "mexico": "city",
     "earth": "plains", "osaka": "city", "nara": "street", "hokkaido": "snow", "bretagne": "coast",
-    "brittany": "coast", "provence": "plains", "sicily": "coast", "scotland": "mountains",
+    "brittany": "coast", "provence": "plains", "sicily": "coast", "scotland": "mountains", "lyon": "street",
+    "marseille": "coast", "bordeaux": "street", "toulouse": "street", "nice": "coast", "madrid": "city",
+    "barcelona": "city", "sevilla": "street", "seville": "street", "valencia": "coast", "buenos aires": "city",
 }
 #: Prepositions (several languages) that put what follows in a place.
 PLACE_PREPOSITIONS = set("in on at inside near across through into beneath under above over onto within "
@@ -159,6 +177,30 @@ PROPS = set("pearl glowing_pearl letter map key egg dragon_egg book lantern kite
             "notebook diary journal pen pencil blanket quilt kite toy doll puppet bicycle bike sled boat "
             "oar anchor flag banner radio phone telephone light star seashell fossil bone acorn leaf "
             "leaves plant sapling tree nature life water fire".split())
+#: What a trade holds and uses (the prop is drawn in the hand; the story uses it): role -> prop noun.
+ROLE_PROPS: dict[str, str] = {
+    "violinist": "violin", "fiddler": "violin", "musician": "violin", "knight": "sword", "pirate": "sword",
+    "baker": "loaf", "painter": "brush", "fisherman": "fishing rod", "fisher": "fishing rod",
+    "fisherwoman": "fishing rod", "lighthouse keeper": "lantern", "keeper": "lantern", "miner": "lantern",
+    "postman": "letter", "mail carrier": "letter", "courier": "letter", "librarian": "book",
+    "explorer": "map", "mapmaker": "map", "cartographer": "map", "monk": "candle", "nun": "candle",
+}
+#: Verbs of each prop's own use: a story whose goal is one of them ends with the prop in use.
+PROP_VERBS: dict[str, set[str]] = {
+    "violin": {"play", "serenade", "sing", "perform", "comfort", "calm", "wake", "befriend"},
+    "sword": {"fight", "defend", "guard", "protect", "battle", "defeat", "face", "confront", "challenge", "save"},
+    "loaf": {"bake", "make", "share", "give", "open", "feed"}, "brush": {"paint", "draw"},
+    "fishing rod": {"fish", "catch"}, "lantern": {"light", "guide", "lead", "find", "search", "guard"},
+    "letter": {"deliver", "send", "post", "bring", "carry"}, "book": {"read", "teach", "learn"},
+    "map": {"find", "search", "explore", "cross", "reach"}, "candle": {"light", "guard", "guide"},
+}
+#: How the camera sees a prop in use (3rd person singular; {prop} is the prop, {them} who it covers).
+PROP_USES: dict[str, str] = {
+    "violin": "lifts {prop} and plays", "sword": "raises {prop} high", "loaf": "holds out {prop}",
+    "brush": "paints a long stroke with {prop}", "fishing rod": "casts {prop} out", "lantern": "holds {prop} up high",
+    "letter": "holds up {prop}", "book": "opens {prop}", "map": "unrolls {prop}", "candle": "shields the flame of {prop}",
+    "umbrella": "holds {prop} up over {them}", "kite": "lifts {prop} into the wind",
+}
 ABSTRACT_GOALS = {"nature": "the first green shoots", "life": "a living seedling", "love": "a keepsake",
                   "home": "the way home", "courage": "a brave heart", "hope": "a small light",
                   "friendship": "a shared gift", "freedom": "an open sky", "magic": "a spark of magic"}
@@ -237,7 +279,7 @@ FOREIGN: dict[str, str] = {
     "voler": "fly", "nager": "swim", "trouve": "find", "cherche": "search", "rencontre": "meet", "aide": "help",
     "apprend": "learn", "ours": "bear", "ourse": "bear", "ouvre": "open", "ouvrent": "open",
     "partagent": "share", "partage": "share", "escargot": "snail", "sauve": "save", "construit": "build", "livre": "deliver", "rapporte": "return",
-    "sorcière": "witch", "fantôme": "ghost", "astronaute": "astronaut", "clé": "key", "carte": "map",
+    "sorcière": "witch", "fantôme": "ghost", "astronaute": "astronaut", "clé": "key", "carte": "map", "trésor": "treasure",
     # German
     "bäckerin": "baker", "bäcker": "baker", "bäckerei": "bakery", "katze": "cat", "kater": "cat", "hund": "dog",
     "fuchs": "fox", "vogel": "bird", "krähe": "crow", "rabe": "raven", "reiher": "heron", "krake": "octopus",
@@ -264,7 +306,7 @@ FOREIGN: dict[str, str] = {
     "barco": "ship", "isla": "island", "playa": "beach", "dragón": "dragon", "estrella": "star", "nieve": "snow",
     "cueva": "cave", "cielo": "sky", "volar": "fly", "encuentra": "find", "busca": "search", "ayuda": "help",
     "aprende": "learn", "salva": "save", "construye": "build", "lleva": "carry", "bruja": "witch",
-    "fantasma": "ghost", "llave": "key", "mapa": "map", "perrita": "dog",
+    "fantasma": "ghost", "llave": "key", "mapa": "map", "perrita": "dog", "tesoro": "treasure",
     # Italian
     "fornaia": "baker", "fornaio": "baker", "panetteria": "bakery", "gatto": "cat", "gatta": "cat",
     "cane": "dog", "volpe": "fox", "uccello": "bird", "corvo": "crow", "airone": "heron", "polpo": "octopus",

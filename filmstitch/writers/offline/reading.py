@@ -18,14 +18,18 @@ from dataclasses import dataclass, field
 
 from filmstitch.models import SetKind, TimeOfDay
 from filmstitch.writers.offline import lexicon as lx
-from filmstitch.writers.offline.english import base_form
+from filmstitch.writers.offline.languages import verb_glosses
+from filmstitch.writers.offline.english import base_form, singulars
 
 WORD = re.compile(r"[^\W_](?:[\w'’\-]*[^\W_])?|[.!?;:,]")
 DETERMINERS = {"a", "an", "the", "her", "his", "their", "my", "our", "its", "some", "one", "two", "three",
                "this", "that", "these", "those", "your"} | lx.FUNCTION_WORDS["fr"] & {
     "un", "une", "le", "la", "les", "des", "son", "sa", "ses", "leur"} | {
     "ein", "eine", "einen", "einem", "der", "die", "das", "den", "dem", "el", "los", "las", "una", "il", "lo",
-    "gli", "uno", "um", "uma", "o", "os", "as", "het", "een"}
+    "gli", "uno", "um", "uma", "o", "os", "as", "het", "een", "su", "sus", "mi", "mis", "tu", "tus", "sein",
+    "seine", "seinen", "ihre", "ihren", "suo", "sua", "seu", "mon", "ma", "mes"} | {
+    word for word, n in lx.COUNTS.items() if n > 1 and word not in ("pair", "couple", "twin", "twins")} | \
+    lx.PLURAL_DETERMINERS
 PRONOUNS = {"she": "f", "he": "m", "they": None, "her": "f", "him": "m", "them": None, "elle": "f", "il": "m",
             "sie": "f", "er": "m", "ella": "f", "él": "m", "lei": "f", "lui": "m", "ela": "f", "ele": "m"}
 CONJUNCTIONS = {"and", "but", "or", "then", "while", "et", "und", "y", "e", "en", "mais", "aber", "pero", "ma"}
@@ -45,6 +49,7 @@ class Token:
     sentence_start: bool
     index: int
     used: bool = False
+    plural: bool = False  # a foreign plural glossed by its singular ("baleines" -> whale)
 
     @property
     def is_punct(self) -> bool:
@@ -68,6 +73,7 @@ class Actor:
     position: int = 0
     gender: str | None = None
     relation: str | None = None  # "grandfather" of the one before, etc.
+    count: int = 1  # how many the idea means: "two robots" 2, "the whales" lexicon.GROUP
 
 
 @dataclass
@@ -78,6 +84,7 @@ class Place:
     proper: bool = False
     position: int = 0
     preposition: str | None = None  # the idea's own: "on" (the moon), "in" (a sunken ship)
+    written: str = ""  # the idea's own words, in its language: "une boulangerie", "Lyon"
 
 
 @dataclass
@@ -85,6 +92,7 @@ class Thing:
     phrase: str  # "a glowing pearl"
     noun: str  # English head: "pearl"
     position: int = 0
+    written: str = ""  # the idea's own words, in its language: "une lettre"
 
 
 @dataclass
@@ -100,6 +108,7 @@ class Clause:
     predicate: str = ""  # everything after the verb, as written: "a letter to the top of a snowy mountain"
     helped: bool = False  # its subject is someone the idea's helpers help ("help her return it")
     phrase: str = ""  # the verb as the idea says it, base form: "return", "fall in love"
+    partner: Actor | None = None  # who does it with the subject: "une boulangère et un ours ouvrent"
 
 
 @dataclass
@@ -173,18 +182,22 @@ def _split_wide(text: str) -> list[str]:
 def tokenize(idea: str, language: str) -> list[Token]:
     tokens: list[Token] = []
     start = True
+    verbs = verb_glosses(language)  # "cherchent", "buscan": the forms the engine also writes
     for match in WORD.finditer(idea):
         group = match.group()
         wide = len(group) > 1 and all(_is_wide(c) for c in group) and any(_is_wide(c) and c in "".join(lx.CJK)
                                                                            for c in group)
         for text in _split_wide(group) if wide else [group]:
             low = text.lower().replace("’", "'")
-            gloss = low
-            if language != "en" and low in lx.FOREIGN:
-                gloss = lx.FOREIGN[low]
+            gloss, many = low, False
+            if language != "en" and (low in lx.FOREIGN or low in verbs):
+                gloss = lx.FOREIGN.get(low) or verbs[low]
+            elif language != "en" and low.endswith(("s", "x", "n")):  # "baleines", "oiseaux", "mujeres", "Katzen"
+                one = next((w for w in (low[:-1], low[:-2]) if w in lx.FOREIGN), None)
+                gloss, many = (lx.FOREIGN[one], True) if one else (low, False)
             elif text in lx.CJK:
                 gloss = lx.CJK[text]
-            tokens.append(Token(text, low, gloss, start and text not in ".!?;:,", len(tokens)))
+            tokens.append(Token(text, low, gloss, start and text not in ".!?;:,", len(tokens), plural=many))
             start = text in ".!?;:" or (start and text in ".!?;:,")
     return tokens
 
@@ -259,9 +272,12 @@ class _Reader:
             key = " ".join(w.gloss for w in words)
             if key in table:
                 return key, i + size - 1
-            singular = key[:-1] if key.endswith("s") and not key.endswith("ss") else None
-            if singular and singular in table and not words[-1].capitalised:
-                return singular, i + size - 1  # "dragons": one of them is the character
+            if words[-1].capitalised and not words[-1].sentence_start:
+                continue
+            head, _, last = key.rpartition(" ")
+            for one in singulars(last):  # "dragons", "mice", "butterflies": one of them is the key
+                if f"{head} {one}".strip() in table:
+                    return f"{head} {one}".strip(), i + size - 1
         return None
 
     # -- passes
@@ -307,7 +323,18 @@ class _Reader:
         if token.capitalised and not token.sentence_start and previous is not None and previous.gloss in lx.ACTORS:
             return None  # "her dog Comet": a name, not a comet
         found = self._compound(i, lx.ACTORS)
+        if found and found[1] == i and self._verb_before_object(i) and (
+                found[0] != token.gloss or previous is None or previous.low not in DETERMINERS | lx.ADJECTIVES):
+            return None  # "a knight ... guards a castle", "three mice guard a cheese": a verb, not a guard
         return found
+
+    def _verb_before_object(self, i: int) -> bool:
+        """A word that looks like a plural noun and a verb ('guards', 'cooks') is the verb when a
+        determiner or a name follows it: 'guards a castle', 'guards Tomas'."""
+        if base_form(self.tokens[i].gloss) not in lx.VERB_SORTS or i + 1 >= len(self.tokens):
+            return False
+        after = self.tokens[i + 1]
+        return after.low in DETERMINERS - set(lx.COUNTS) or (after.capitalised and not after.is_punct)
 
     def _add_actor(self, head: int, name: str | None = None, force: bool = False) -> Actor | None:
         """Make an actor of the noun at token `head` (and any compound after it)."""
@@ -316,7 +343,8 @@ class _Reader:
             return None
         word = lx.ACTORS[key]
         # "the sea queen", "a lighthouse keeper": a place or force word in front of a role
-        follow = self._compound(last + 1, lx.ACTORS) if last + 1 < len(self.tokens) else None
+        follow = self._compound(last + 1, lx.ACTORS) if last + 1 < len(self.tokens) and not \
+            self._verb_before_object(last + 1) else None
         if follow and word.kind in lx.PASSIVE_KINDS | {"creature"} and lx.ACTORS[follow[0]].kind == "person":
             key, last, word = f"{key} {follow[0]}", follow[1], lx.ACTORS[follow[0]]
         elif follow and word.kind == "element" and follow[0] in ("spirit", "sprite", "wisp", "elemental", "ghost"):
@@ -328,12 +356,43 @@ class _Reader:
         for t in self.tokens[start:last + 1]:
             t.used = True
         trait = self._trait(last)
+        count = self._count(start, last, key)
         actor = Actor(key, word, name=name, phrase=self._phrase(start, last), adjectives=adjectives, trait=trait,
-                      position=head, gender=word.gender)
+                      position=head, gender=word.gender, count=count)
         if "lighthouse" in key and not any(p.noun == "lighthouse" for p in self.places):
             self.places.append(Place("the lighthouse", "lighthouse", "coast", position=head))
         self.actors.append(actor)
         return actor
+
+    def _count(self, start: int, last: int, key: str) -> int:
+        """How many the noun phrase means: a number or 'both' before it, 'a pair of', 'a pod of', a plural.
+
+        The words that count are marked used (they are part of the actor, not a thing or a name)."""
+        counted = None
+        for k in range(start, last + 1):  # "two robots", "deux ours", "the twins"
+            low = self.tokens[k].low
+            if low in lx.COUNTS and k < last or low in ("twins",):
+                counted = lx.COUNTS[low]
+            elif low.isdigit() and k < last:
+                counted = int(low)
+        before = [t for t in self.tokens[max(0, start - 3):start] if not t.is_punct]
+        lows = [t.low for t in before]
+        if counted is None and lows and (lows[-1] in lx.COUNTS or lows[-1].isdigit()):  # "both robots", "2 robots"
+            counted = lx.COUNTS.get(lows[-1]) or int(lows[-1])
+            before[-1].used = True
+        elif counted is None and len(lows) >= 2 and lows[-1] in ("of", "de") and (
+                lows[-2] in lx.COUNTS or lows[-2] in lx.COLLECTIVES):  # "a pair of", "a pod of"
+            counted = lx.COUNTS.get(lows[-2], lx.GROUP)
+            for t in before[-3:] if len(before) >= 3 and lows[-3] in DETERMINERS else before[-2:]:
+                t.used = True
+        if counted is not None:
+            return max(1, min(lx.GROUP_MAX, counted))
+        written = self.tokens[last]
+        plural = written.plural or key.split()[-1] in singulars(written.gloss)
+        determiner = self.tokens[start].low if start <= last else ""
+        if plural or (determiner in lx.PLURAL_DETERMINERS and self.language != "en"):
+            return lx.GROUP
+        return 1
 
     def _acts(self, start: int, head: int, last: int, adjectives: list[str]) -> bool:
         """Whether an object or a force is a character: animated, subject of a verb, or met by someone."""
@@ -440,7 +499,9 @@ class _Reader:
         preposition = before if self.language == "en" and before in ("in", "on", "at", "aboard", "inside",
                                                                      "across", "under", "beneath") else None
         if not any(p.noun == noun for p in self.places):
-            self.places.append(Place(phrase, noun, kind, proper, position=head, preposition=preposition))
+            written = self._span(head if proper else np_start, last + 1)
+            self.places.append(Place(phrase, noun, kind, proper, position=head, preposition=preposition,
+                                     written=written))
 
     def _places(self) -> None:
         for i, token in enumerate(self.tokens):
@@ -473,12 +534,14 @@ class _Reader:
             found = self._compound(i, {k: k for k in lx.PROPS} | {k.replace("_", " "): k for k in lx.PROPS})
             if not found or (i and self.tokens[i - 1].low == "to" and base_form(token.gloss) in lx.VERB_SORTS):
                 continue  # "learns to paint": a verb, not the paint
+            if found[0] != token.gloss and found[1] == i and self._verb_before_object(i):
+                continue  # "a painter paints the sea": the verb
             key, last = found
             start = self._np_start(i)
             for t in self.tokens[start:last + 1]:
                 t.used = True
             phrase = self._phrase(start, last) if self.language == "en" else key.replace("_", " ")
-            self.things.append(Thing(phrase, key.replace("_", " "), position=i))
+            self.things.append(Thing(phrase, key.replace("_", " "), position=i, written=self._span(start, last + 1)))
 
     def _genders(self) -> None:
         """'Une vieille boulangère', 'Mira ... her grandfather': grammatical and pronoun clues to gender."""
@@ -559,7 +622,7 @@ class _Reader:
             return None, i
         for t in self.tokens[k:j]:
             t.used = True
-        thing = Thing(self._span(k, j), self.tokens[j - 1].gloss, position=j - 1)
+        thing = Thing(self._span(k, j), self.tokens[j - 1].gloss, position=j - 1, written=self._span(k, j))
         self.things.append(thing)
         return thing, j - 1
 
@@ -611,11 +674,29 @@ class _Reader:
             if i >= 2 and prev.low == "in" and _is_verb(self.tokens[i - 2]) and self.language == "en":
                 phrase = f"{base_form(self.tokens[i - 2].low)} in {base}"  # "falls in love with"
             clause = Clause(base, sort, subject, obj, None, to, position=i, extra=self._extra(end),
-                            predicate=self._predicate(i), helped=helped, phrase=phrase)
+                            predicate=self._predicate(i), helped=helped, phrase=phrase,
+                            partner=self._partner(subject))
             if sort == "learn":
                 clause.then = self._dreamed(i)
             clauses.append(clause)
         return clauses
+
+    def _partner(self, subject: Actor | None) -> Actor | None:
+        """'A knight and a tiny mouse defend': the actor joined to the subject by 'and' (nothing else between
+        them but determiners and adjectives)."""
+        if subject is None:
+            return None
+        for other in sorted(self.actors, key=lambda a: -a.position):
+            if other.position >= subject.position:
+                continue
+            between = self.tokens[other.position + 1:subject.position]
+            words = {t.low for t in between}
+            if between and words & CONJUNCTIONS and all(
+                    t.low in CONJUNCTIONS | DETERMINERS or t.gloss in lx.ADJECTIVES or t.gloss in lx.ANIMATING
+                    for t in between):
+                return other
+            return None
+        return None
 
     def _dreamed(self, i: int) -> str | None:
         """'dreams of seeing the ocean' -> 'see the ocean' (whole words of the idea)."""

@@ -27,14 +27,18 @@ from filmstitch.models import (
     Shot,
     TimeOfDay,
 )
+from filmstitch.writers.offline import languages as ll
 from filmstitch.writers.offline import lexicon as lx
 from filmstitch.writers.offline.casting import CastMember
 from filmstitch.writers.offline.english import (
+    NUMBER_WORDS,
     base_form,
     capitalise,
     fix_articles,
     gerund,
     join,
+    plural,
+    plural_verb,
     sentence,
     third_person,
     with_article,
@@ -46,12 +50,106 @@ from filmstitch.writers.offline.world import Location
 WORDS_PER_SECOND = 2.5
 
 
+@dataclass(eq=False)
+class Party:
+    """One actor of the idea as the story sees it: one character, or a group the idea counts ("two robots",
+    "the whales") who are always together and act as one. It answers like a cast member (name, pronouns,
+    kind), in the plural when it is a group."""
+
+    members: list[CastMember]
+    by_label: bool = False  # called by what it is ("the whales"), not by its members' names
+    conj: str = "and"  # the script language's "and", between the members' names
+    local_label: str = ""  # the label in the script's language: "les baleines"
+
+    @property
+    def lead(self) -> CastMember:
+        return self.members[0]
+
+    @property
+    def plural(self) -> bool:
+        return len(self.members) > 1
+
+    @property
+    def label(self) -> str:
+        """A group by what it is: 'the two robots', 'the whales' (the idea's own plural when it counts none)."""
+        if not self.plural:
+            return self.lead.name
+        actor = self.lead.actor
+        noun = plural(self.lead.noun)
+        if actor is not None and actor.count == len(self.members) and not any(
+                w.lower() in NUMBER_WORDS.values() for w in actor.phrase.split()[:1]):
+            head = actor.phrase.split()[-1]
+            written = head if head.lower() != self.lead.noun else noun
+            if actor.phrase.split()[:1] and actor.phrase.split()[0].lower() in ("the", "these", "those"):
+                return f"the {written}"
+        return f"the {NUMBER_WORDS.get(len(self.members), str(len(self.members)))} {noun}"
+
+    @property
+    def name(self) -> str:
+        """How the story calls it (in the script's language)."""
+        if self.by_label and self.plural:
+            return self.local_label or self.label
+        names = [m.name for m in self.members]
+        return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {self.conj} {names[-1]}"
+
+    @property
+    def pronoun(self) -> str:
+        return "they" if self.plural else self.lead.pronoun
+
+    @property
+    def possessive(self) -> str:
+        return "their" if self.plural else self.lead.possessive
+
+    @property
+    def objective(self) -> str:
+        return "them" if self.plural else self.lead.objective
+
+    @property
+    def kind(self):  # noqa: ANN201 - CharacterKind
+        return self.lead.kind
+
+    @property
+    def noun(self) -> str:
+        return self.lead.noun
+
+    @property
+    def character(self):  # noqa: ANN201 - Character
+        return self.lead.character
+
+    @property
+    def actor(self) -> Actor | None:
+        return self.lead.actor
+
+    @property
+    def handle(self) -> str:
+        """How a camera sees it: 'a boxy steel robot...' or, for a group, 'two robots'."""
+        if not self.plural:
+            return self.lead.handle
+        return f"{NUMBER_WORDS.get(len(self.members), str(len(self.members)))} {plural(self.lead.noun)}"
+
+    def verb(self, third_singular: str) -> str:
+        """A verb in the 3rd person agreeing with the party: 'walks' or, for a group, 'walk'."""
+        return plural_verb(third_singular) if self.plural else third_singular
+
+
+def parties(cast: list[CastMember]) -> list[Party]:
+    """The cast as the story's parties: the members of one actor of the idea together, in cast order."""
+    found: list[Party] = []
+    for member in cast:
+        same = next((p for p in found if member.actor is not None and p.lead.actor is member.actor), None)
+        if same is not None:
+            same.members.append(member)
+        else:
+            found.append(Party([member]))
+    return found
+
+
 @dataclass
 class Premise:
-    hero: CastMember
-    allies: list[CastMember]
-    other: CastMember | None  # who the goal is about: the storm to befriend, the rival to race
-    recipient: CastMember | None  # who the thing goes to
+    hero: Party
+    allies: list[Party]
+    other: Party | None  # who the goal is about: the storm to befriend, the rival to race
+    recipient: Party | None  # who the thing goes to
     thing: str | None  # the idea's phrase for the key thing, definite: "the glowing pearl"
     thing_noun: str | None  # "pearl"
     verb: str  # English base form of the goal verb
@@ -65,16 +163,32 @@ class Premise:
     predicate: str = ""  # the idea's words after the goal verb, names put in: "the glowing pearl to the Sea Queen"
     phrase: str = ""  # the goal verb as the idea says it: "fall in love"
     thing_is_place: bool = False  # "find an oasis": the thing is somewhere to reach, not something to hold
+    thing_written: str = ""  # the idea's own words for the thing, in its language: "une boulangerie"
+    partner: Party | None = None  # who does the goal with the hero: "une boulangère et un ours ouvrent"
+
+    @property
+    def seeking(self) -> bool:
+        """The goal is a search ('searches for her dog'): at the climax, what was sought is found."""
+        return self.verb in ("search", "look", "hunt", "seek")
+
+    @property
+    def story_sort(self) -> str:
+        """The sort the narration follows: looking for someone (a lost dog) is told as a rescue."""
+        return "rescue" if self.sort == "find" and self.thing is None and self.other is not None else self.sort
 
     def achieve(self) -> str:
         """What happens at the climax: the goal done ('flies over the ice' for 'wants to fly over the ice')."""
+        if self.seeking:
+            found = Premise(**{**self.__dict__, "verb": "find", "phrase": "find", "predicate": _definite(
+                self.predicate.removeprefix("for ").removeprefix("after "))})
+            return found.goal("3sg")
         if self.sort == "learn" and self.then:
             rest = self.predicate.split(" ", 1)[1] if self.predicate.startswith("to ") else ""
             words = rest.split()
-            if words and words[0] == self.then.split()[0]:
-                return third_person(rest)
-            return third_person(self.then)
+            done = third_person(rest) if words and words[0] == self.then.split()[0] else third_person(self.then)
+            return self.hero.verb(done)
         return self.goal("3sg")
+
 
     @property
     def seen(self) -> str:
@@ -82,6 +196,8 @@ class Premise:
 
     def goal(self, form: str = "3sg") -> str:
         """The goal as a verb phrase: 'returns the glowing pearl to the Sea Queen'."""
+        if form == "3sg" and self.hero.plural:
+            form = "base"  # "two robots share", not "shares"
         verb = {"3sg": third_person, "base": lambda v: v, "ing": gerund}[form](self.phrase or self.verb)
         if self.predicate:  # the idea's own words
             return f"{verb} {self.predicate}"
@@ -109,12 +225,13 @@ class BeatPlan:
 # --------------------------------------------------------------------------- premise
 
 
-def _member_of(actor: Actor | None, cast: list[CastMember]) -> CastMember | None:
+def _member_of(actor: Actor | None, cast: list[Party]) -> Party | None:
     return next((m for m in cast if m.actor is actor), None) if actor is not None else None
 
 
-def premise(reading: Reading, cast: list[CastMember], locations: list[Location]) -> Premise:
+def premise(reading: Reading, members: list[CastMember], locations: list[Location]) -> Premise:
     goal = reading.goal
+    cast = parties(members)
     hero = cast[0]
     other = _member_of(goal.object, cast) if goal and isinstance(goal.object, Actor) else None
     if other is hero:
@@ -151,10 +268,19 @@ def premise(reading: Reading, cast: list[CastMember], locations: list[Location])
         cast = [doer, *[m for m in cast if m is not doer]]  # the one who does the goal is the protagonist
         hero = doer
     supporting = [m for m in cast[1:] if m is not other and m is not recipient]
+    for group in (other, recipient):
+        if group is not None:
+            group.by_label = True  # "plays for the whales": a group the story is about is called what it is
     predicate = _with_names(goal.predicate, cast, thing) if goal is not None and goal.predicate else ""
-    return Premise(hero, supporting, other, recipient, thing, thing_noun, verb, sort, then, catalyst, cast,
+    members = [m for party in cast for m in party.members]
+    written = goal.object.written if goal is not None and isinstance(goal.object, (Thing, Place)) else \
+        thing_obj.written if thing_obj is not None else ""
+    pair = [_member_of(goal.subject, cast), _member_of(goal.partner, cast)] if goal is not None else []
+    partner = next((m for m in pair if m is not None and m is not hero and hero in pair), None)
+    return Premise(hero, supporting, other, recipient, thing, thing_noun, verb, sort, then, catalyst, members,
                    locations, extra=goal.extra if goal else "", predicate=predicate,
-                   phrase=goal.phrase if goal else "", thing_is_place=thing_is_place)
+                   phrase=goal.phrase if goal else "", thing_is_place=thing_is_place, thing_written=written,
+                   partner=partner)
 
 
 def _definite(phrase: str) -> str:
@@ -164,7 +290,7 @@ def _definite(phrase: str) -> str:
     return " ".join(words)
 
 
-def _with_names(predicate: str, cast: list[CastMember], thing: str | None) -> str:
+def _with_names(predicate: str, cast: list[Party], thing: str | None) -> str:
     """The idea's words with its actors called by their names and 'it' by what it is."""
     text = predicate
     for member in cast:
@@ -250,21 +376,21 @@ def plan_beats(p: Premise, segments: int, start_time: TimeOfDay) -> list[BeatPla
     keys = beat_keys(segments, len(p.allies))
     acts = _acts(keys)
     plans: list[BeatPlan] = []
-    joined: list[CastMember] = []
+    joined: list[Party] = []
     ally_queue = list(p.allies)
     for i, key in enumerate(keys):
         if key == "meeting" and ally_queue:
             joined.append(ally_queue.pop(0))
         if key in ("departure", "trial", "midpoint") and ally_queue and keys.count("meeting") <= len(joined):
             joined.append(ally_queue.pop(0))
-        present = [p.hero, *joined]
+        present = [*p.hero.members, *(m for party in joined for m in party.members)]
         if key == "crisis" and joined and len(keys) > 3:
-            present = [p.hero]  # alone at the worst moment: the friends have been separated
+            present = list(p.hero.members)  # alone at the worst moment: the friends have been separated
         if p.other and key in ("catalyst", "reaction", "midpoint", "climax", "final", "trial", "rest") \
                 and (p.sort in ("bond", "contest") or key in ("midpoint", "climax", "final")):
-            present.append(p.other)
+            present += p.other.members
         if p.recipient and key in ("climax", "final"):
-            present.append(p.recipient)
+            present += p.recipient.members
         present = list(dict.fromkeys(present))[:6]
         location = _location_for(i, keys, acts, p.locations)
         stage = (acts[i] + (1 if key in ("crisis",) else 0) + (1 if key == "final" else 0))
@@ -282,8 +408,30 @@ def plan_beats(p: Premise, segments: int, start_time: TimeOfDay) -> list[BeatPla
 # --------------------------------------------------------------------------- writing a beat
 
 
-def _say(rng: random.Random, options: list[str], **fill: str) -> str:
-    return sentence(rng.choice(options).format(**fill))
+#: A slot of a template, or a verb in angle brackets that agrees with the slot before it: "{hero} <falls>"
+#: (English: the singular, made plural for a group) or "<tombe|tombent>" (the singular and the plural).
+_TEMPLATE_PART = re.compile(r"\{(\w+)\}|<([^<>|]+)(?:\|([^<>]+))?>")
+
+
+def agree(template: str, plural: dict[str, bool]) -> str:
+    """The template with each marked verb in the number of the slot just before it (a group or one)."""
+    subject = False
+
+    def part(match: re.Match) -> str:
+        nonlocal subject
+        if match.group(1) is not None:
+            subject = plural.get(match.group(1).removesuffix("_cap"), subject)  # places and things: objects
+            return match.group(0)
+        one, many = match.group(2), match.group(3)
+        return (many if many is not None else plural_verb(one)) if subject else one
+
+    return _TEMPLATE_PART.sub(part, template)
+
+
+def _say(rng: random.Random, options: list[str], plural: dict[str, bool] | None = None, **fill: str) -> str:
+    if fill.get("ally_role") and fill["ally_role"].split()[-1].lower() in fill.get("ally", "").lower():
+        options = [o for o in options if "{ally_role}" not in o] or options  # not "Bear, a bear, comes"
+    return sentence(agree(rng.choice(options), plural or {}).format(**fill))
 
 
 def _trait_ing(member: CastMember | None) -> str:
@@ -314,18 +462,22 @@ LINES: dict[str, dict[str, list[str]]] = {
         "make": ["I can make this work.", "Just a little longer.", "It has to be perfect."],
         "learn": ["One day I will {then}.", "Why not me?", "Just once, I want to {then}."],
         "journey": ["It's now or never.", "Just a little further.", "I have to see it."],
+        "share": ["There's room for two.", "Come under here.", "Here, we'll share it."],
     },
     "meeting": {"ally": ["You'll need help with that.", "Not without me.", "Where are we going?",
                          "I heard you were looking for help."],
                 "hero": ["Stay close.", "Then come with me.", "I'm glad you came."]},
     "trial": {"any": ["Hold on!", "Keep going!", "Don't let go!", "This way!", "Watch out!"]},
     "midpoint": {"any": ["Look at that.", "It's working.", "We're close now.", "Did you see that?"]},
-    "crisis": {"hero": ["I can't do this alone.", "No... not now.", "Not like this."]},
+    "crisis": {"hero": ["I can't do this alone.", "No... not now.", "Not like this."],
+               "together": ["We can't stop now.", "Don't give up on me.", "Stay close to me."],
+               "answer": ["I'm still here.", "Together, then.", "Hold on to me."]},
     "rally": {"ally": ["We're not done yet.", "Get up. We finish this.", "I'm right here."]},
     "climax": {"find": ["There you are.", "Found you."], "deliver": ["This is yours.", "I brought it back."],
                "bond": ["I'm not afraid of you.", "Friends, then?"], "contest": ["Now!", "Not this time!"],
                "rescue": ["Take my hand!", "I've got you."], "make": ["It's finished.", "Now it works."],
-               "learn": ["Now!", "I'm doing it!"], "journey": ["We made it.", "There it is."]},
+               "learn": ["Now!", "I'm doing it!"], "journey": ["We made it.", "There it is."],
+               "share": ["Plenty of room.", "Stay close, stay dry."]},
     "final": {"any": ["Thank you.", "We did it.", "Same time tomorrow?", "Home at last."]},
     "rest": {"any": ["Tell me about home.", "Do you ever get scared?", "Get some sleep."]},
 }
@@ -335,48 +487,48 @@ DELIVERY = {"reaction": "hushed, amazed", "meeting": "warm, a little out of brea
 NARRATION: dict[str, list[str]] = {
     "opening": ["{place_cap}. {hero} {routine}, as on every other day.",
                 "{at_place_cap}, {hero} {routine} alone.", "Every day, {hero} {routine}. Today will be different."],
-    "routine": ["{hero} {routine} and watches the light change.", "Nothing {at_place} has changed in years.",
-                "{hero} knows every corner of {place} by heart."],
-    "reaction": ["{hero} hesitates. Nothing will be the same now.", "For a long moment, {hero} does not move.",
-                 "{hero} looks again, to be sure it is real."],
-    "meeting": ["{ally} arrives just in time.", "{ally}, {ally_role}, comes to help.",
-                "{ally} joins {hero}, without being asked."],
-    "departure": ["{hero} leaves {place} behind and heads for {next}.", "{hero} sets out for {next}.",
-                  "{hero} sets out for {next}, and does not look back."],
-    "journey": ["The way to {next} is longer than it looked.", "{hero} presses on, one step at a time.",
+    "routine": ["{hero} {routine} and <watches> the light change.", "Nothing {at_place} has changed in years.",
+                "{hero} <knows> every corner of {place} by heart."],
+    "reaction": ["{hero} <hesitates>. Nothing will be the same now.", "For a long moment, {hero} <does> not move.",
+                 "{hero} <looks> again, to be sure it is real."],
+    "meeting": ["{ally} <arrives> just in time.", "{ally}, {ally_role}, <comes> to help.",
+                "{ally} <joins> {hero}, without being asked."],
+    "departure": ["{hero} <leaves> {place} behind and <heads> for {next}.", "{hero} <sets> out for {next}.",
+                  "{hero} <sets> out for {next}, and <does> not look back."],
+    "journey": ["The way to {next} is longer than it looked.", "{hero} <presses> on, one step at a time.",
                 "{place_cap} stretches on and on."],
-    "trial": ["{at_place_cap}, {hero} meets {obstacle}.", "{hero} runs into {obstacle}.",
+    "trial": ["{at_place_cap}, {hero} <meets> {obstacle}.", "{hero} <runs> into {obstacle}.",
               "Here, {obstacle} stands in the way."],
-    "rest": ["{hero} rests, and thinks about home.", "A quiet moment {at_place}, before the hard part.",
+    "rest": ["{hero} <rests>, and <thinks> about home.", "A quiet moment {at_place}, before the hard part.",
              "Night falls. For once, nobody is in a hurry."],
     "discovery": ["{place_cap} hides more than it shows.", "Something {at_place} has been waiting.",
-                  "{hero} notices what nobody else has seen."],
-    "crisis": ["Then {obstacle} strikes, and {hero} is alone.", "{hero} falls, and for a moment all is lost.",
-               "Everything {hero} has done seems for nothing."],
-    "rally": ["{hero} gets up. There is still time.", "{hero} tries once more.",
-              "{hero} remembers why this matters."],
-    "final": ["{place_cap} is quiet again, but {hero} is not the same.",
-              "When the light returns, {hero} is still smiling.", "{hero} is home, and the world is a little wider."],
+                  "{hero} <notices> what nobody else has seen."],
+    "crisis": ["Then {obstacle} strikes, and {hero} <is> alone.", "{hero} <falls>, and for a moment all is lost.",
+               "Everything {hero} <has> done seems for nothing."],
+    "rally": ["{hero} <gets> up. There is still time.", "{hero} <tries> once more.",
+              "{hero} <remembers> why this matters."],
+    "final": ["{place_cap} is quiet again, but {hero} <is> not the same.",
+              "When the light returns, {hero} <is> still smiling.", "{hero} <is> home, and the world is a little wider."],
 }
 CATALYST: dict[str, list[str]] = {
     "find": ["Then, {at_place}, {hero} {catalyst}.", "And there, {at_place}, {hero} {catalyst}."],
     "deliver": ["Then {thing} comes into {poss} hands, and with it a task.", "Then {hero} {catalyst}."],
-    "bond": ["Then {other} comes, {trait}.", "Then {other} arrives, {trait}."],
-    "contest": ["Then {other} appears, and the challenge is set.", "Then {other} comes, faster than anything."],
-    "rescue": ["Then word comes: {other} is in danger.", "Then {hero} sees it: {thing_or_other} needs help."],
-    "make": ["Then {hero} decides to {goal_base}.", "Then {hero} sees what is missing."],
-    "learn": ["Then {hero} feels the wind and decides to {then}.", "Then {hero} dreams of learning to {then}."],
-    "journey": ["Then {hero} sees the way to {next}.", "Then the way to {next} opens."],
+    "bond": ["Then {other} <comes>, {trait}.", "Then {other} <arrives>, {trait}."],
+    "contest": ["Then {other} <appears>, and the challenge is set.", "Then {other} <comes>, faster than anything."],
+    "rescue": ["Then word comes: {other} <is> in danger.", "Then {hero} <sees> it: {thing_or_other} <needs> help."],
+    "make": ["Then {hero} <decides> to {goal_base}.", "Then {hero} <sees> what is missing."],
+    "learn": ["Then {hero} <feels> the wind and <decides> to {then}.", "Then {hero} <dreams> of learning to {then}."],
+    "journey": ["Then {hero} <sees> the way to {next}.", "Then the way to {next} opens."],
 }
 MIDPOINT: dict[str, list[str]] = {
-    "find": ["{thing_cap} glows brighter, as if it knows the way.", "Now {hero} understands what {thing} is."],
-    "deliver": ["{thing_cap} is heavy, but {recipient_or_next} is close now.", "{hero} holds {thing} tight."],
-    "bond": ["{other} listens, and begins to trust {hero}.", "{other} and {hero} begin to understand each other."],
-    "contest": ["For one moment, {hero} is ahead of {other}.", "{hero} learns how {other} moves."],
-    "rescue": ["{hero} finds {thing_or_other}, weak but still there.", "{hero} is close to {thing_or_other} now."],
+    "find": ["{thing_cap} glows brighter, as if it knows the way.", "Now {hero} <understands> what {thing} is."],
+    "deliver": ["{thing_cap} is heavy, but {recipient_or_next} is close now.", "{hero} <holds> {thing} tight."],
+    "bond": ["{other} <listens>, and <begins> to trust {hero}.", "{other} and {hero} begin to understand each other."],
+    "contest": ["For one moment, {hero} <is> ahead of {other}.", "{hero} <learns> how {other} <moves>."],
+    "rescue": ["{hero} <finds> {thing_or_other}, weak but still there.", "{hero} <is> close to {thing_or_other} now."],
     "make": ["Piece by piece, it begins to take shape.", "It almost works."],
-    "learn": ["For one breath, {hero} rises off the ground.", "{hero} falls, gets up, and tries again."],
-    "journey": ["{place_cap} is stranger than any map.", "Halfway there, {hero} looks back once."],
+    "learn": ["For one breath, {hero} <rises> off the ground.", "{hero} <falls>, <gets> up, and <tries> again."],
+    "journey": ["{place_cap} is stranger than any map.", "Halfway there, {hero} <looks> back once."],
 }
 CLIMAX = ["At last, {hero} {achieve}.", "With everything left, {hero} {achieve}.", "{hero} {achieve}."]
 #: What someone of a trade does at the start of the day (else the set's routine).
@@ -385,7 +537,9 @@ ROLE_ROUTINES = {"diver": "swim down through the green water", "lighthouse keepe
                  "baker": "knead the dough and light the oven", "astronaut": "check the oxygen gauge and walk the "
                  "empty plain", "fisherman": "mend the nets", "farmer": "feed the animals", "librarian": "shelve "
                  "the returned books", "courier": "sort the letters", "postman": "sort the letters",
-                 "gardener": "water the seedlings", "painter": "mix the colours", "sailor": "coil the ropes"}
+                 "gardener": "water the seedlings", "painter": "mix the colours", "sailor": "coil the ropes",
+                 "violinist": "tune the old violin", "musician": "tune the old violin", "fiddler": "tune the old violin",
+                 "knight": "polish the sword"}
 #: What a character who is not a person does every day.
 KIND_ROUTINES = {"animal": "pad along the usual path", "bird": "circle overhead and land on the same perch",
                  "sea_creature": "swim slow circles", "creature": "wander the edges of the place",
@@ -426,17 +580,48 @@ VISIBLE: dict[Gesture, str] = {
 }
 
 
+#: Gestures that handle a prop (the beat names it).
+HANDLING = ("pick_up", "hold_up", "give", "touch")
+
+
+@dataclass
+class Move:
+    """One gesture of one character in a segment, and what the camera sees of it (3rd person singular)."""
+
+    member: CastMember
+    gesture: Gesture
+    at: float
+    prop: str | None
+    shown: str  # what the camera sees, 3rd person singular; "{prop}" is the story's thing: "holds up {prop}"
+
+
 class Writer:
     """Writes every beat of one film (one instance per film; seeded)."""
 
-    def __init__(self, p: Premise, rng: random.Random, seconds: float) -> None:
-        self.p, self.rng = p, rng
+    def __init__(self, p: Premise, rng: random.Random, seconds: float, tongue: ll.Tongue | None = None) -> None:
+        self.p, self.rng, self.tongue = p, rng, tongue
         self.budget = max(3, math.floor(seconds * WORDS_PER_SECOND))
         self.injured: dict[str, str] = {}
+        self.party_of = {id(m): party for party in [p.hero, *p.allies, *[x for x in (p.other, p.recipient) if x]]
+                         for m in party.members}
+
+    def allies_in(self, plan: BeatPlan) -> list[Party]:
+        return [a for a in self.p.allies if a.lead in plan.present]
+
+    def numbers(self, plan: BeatPlan) -> dict[str, bool]:
+        """Which slots of a template are groups (their verbs agree in the plural)."""
+        p = self.p
+        allies = self.allies_in(plan)
+        return {"hero": p.hero.plural, "ally": (allies[0] if allies else p.hero).plural,
+                "other": bool(p.other and p.other.plural), "recipient": bool(p.recipient and p.recipient.plural),
+                "thing_or_other": bool(p.other and p.other.plural),
+                "recipient_or_next": bool(p.recipient and p.recipient.plural)}
 
     def fill(self, plan: BeatPlan, next_location: Location) -> dict[str, str]:
+        if self.tongue is not None:
+            return self.local_fill(plan, next_location)
         p, location = self.p, plan.location
-        allies = [m for m in plan.present if m in p.allies]
+        allies = self.allies_in(plan)
         ally = allies[0] if allies else None
         thing = p.thing or (p.other.name if p.other else "the way")
         catalyst = p.catalyst
@@ -454,7 +639,7 @@ class Writer:
             else location.profile.routine
         if p.hero.kind != "person":
             routine = KIND_ROUTINES[p.hero.kind]
-        routine_3sg = " and ".join(third_person(part.strip()) for part in routine.split(" and "))
+        routine_3sg = " and ".join(p.hero.verb(third_person(part.strip())) for part in routine.split(" and "))
         return {
             "hero": p.hero.name, "poss": p.hero.possessive, "obj": p.hero.objective,
             "ally": ally.name if ally else p.hero.name, "ally_role": self.ally_role(ally),
@@ -464,33 +649,46 @@ class Writer:
             "recipient": recipient, "recipient_or_next": recipient if p.recipient else next_location.name,
             "place": location.name, "place_cap": capitalise(location.name), "at_place": location.at,
             "at_place_cap": capitalise(location.at), "next": next_location.name,
-            "obstacle": location.profile.obstacle, "routine": routine_3sg, "catalyst": catalyst_text,
+            "obstacle": location.profile.obstacle, "routine": routine_3sg,
+            "catalyst": p.hero.verb(catalyst_text),
             "goal": p.goal("3sg"), "goal_base": p.goal("base"), "then": p.then or "fly", "achieve": p.achieve(),
         }
 
-    def ally_role(self, ally: CastMember | None) -> str:
-        """'her grandfather' (the idea says whose), else 'a talking octopus'."""
+    def ally_role(self, ally: Party | None) -> str:
+        """'her grandfather' (the idea says whose), else 'a talking octopus' ('two cats' for a group)."""
         if ally is None:
             return ""
         if ally.actor is not None and ally.actor.relation:
             return f"{self.p.hero.possessive} {ally.actor.relation}"
+        if ally.plural:
+            return ally.label.removeprefix("the ")
         return with_article(ally.character.role)
 
-    def narration(self, key: str, fill: dict[str, str]) -> str:
-        options = {"catalyst": CATALYST[self.p.sort], "midpoint": MIDPOINT[self.p.sort],
+    def narration(self, key: str, plan: BeatPlan, fill: dict[str, str]) -> str:
+        if self.tongue is not None:
+            return self.local_narration(key, plan, fill)
+        options = {"catalyst": CATALYST[self.p.story_sort], "midpoint": MIDPOINT[self.p.story_sort],
                    "climax": CLIMAX}.get(key) or NARRATION[key]
         if key == "midpoint" and self.p.thing_is_place:
             options = ["{thing_cap} is in sight now.", "{hero} can see {thing} at last."]
         if key == "catalyst" and self.p.other is None and self.p.sort in ("bond", "contest", "rescue"):
-            options = ["Then {thing} appears.", "Then {hero} notices {thing}."]
+            options = ["Then {thing} appears.", "Then {hero} <notices> {thing}."]
         if key == "catalyst" and self.p.sort == "deliver" and self.p.thing is None and self.p.other:
-            options = ["Then {other} arrives, lost.", "Then {hero} meets {other}."]
-        if key == "catalyst" and self.p.sort == "bond" and not _trait_ing(self.p.other):
-            options = ["Then {other} arrives."]
-        return _say(self.rng, options, **fill)
+            options = ["Then {other} <arrives>, lost.", "Then {hero} <meets> {other}."]
+        if key == "catalyst" and self.p.sort == "bond" and self.p.other and not _trait_ing(self.p.other):
+            options = ["Then {other} <arrives>."]
+        if key == "midpoint" and self.p.sort == "bond" and self.p.other is None:
+            options = ["{hero} <holds> {thing} close.", "Little by little, {thing} <brings> {hero} together."
+                       if self.p.hero.plural else "Little by little, {thing} <changes> everything."]
+        if key == "opening" and self.p.hero.plural:  # a group is introduced by what it is, then by name
+            options = [f"{{place_cap}}. {capitalise(self.p.hero.label.removeprefix('the '))}, {{hero}}, "
+                       "{routine}, as on every other day.",
+                       f"Every day, {self.p.hero.label.removeprefix('the ')}, {{hero}}, {{routine}}. "
+                       "Today will be different."]
+        return _say(self.rng, options, self.numbers(plan), **fill)
 
     def dialogue(self, key: str, plan: BeatPlan, fill: dict[str, str], room: int) -> list[DialogueLine]:
-        bank = LINES.get(key)
+        bank = (self.tongue.lines if self.tongue else LINES).get(key)
         if not bank:
             return []
         speakers = [m for m in plan.present if can_speak(m)]
@@ -498,17 +696,23 @@ class Writer:
             return []
         lines: list[DialogueLine] = []
         wanted: list[tuple[CastMember, list[str]]] = []
-        hero = self.p.hero if self.p.hero in speakers else None
-        allies = [m for m in speakers if m in self.p.allies]
+        heroes = [m for m in self.p.hero.members if m in speakers]
+        hero = heroes[0] if heroes else None
+        allies = [m for m in speakers if any(m in a.members for a in self.p.allies)]
         company = len(plan.present) > 1
         if key in ("reaction", "climax") and hero:
-            wanted.append((hero, bank.get(self.p.sort, bank["journey"])))
+            sort = "share" if self.p.verb == "share" and self.p.thing_noun else \
+                "find" if self.p.sort == "bond" and self.p.other is None else self.p.sort  # nobody to befriend
+            wanted.append((hero, bank.get(sort, bank["journey"])))
         elif key in ("meeting", "rally") and allies:
             wanted.append((allies[-1], bank["ally"]))
             if hero and "hero" in bank:
                 wanted.append((hero, bank["hero"]))
         elif "hero" in bank and hero:
-            wanted.append((hero, bank["hero"]))
+            together = self.p.hero.plural and "together" in bank
+            wanted.append((hero, bank["together" if together else "hero"]))
+            if together and len(heroes) > 1:  # a pair answers each other
+                wanted.append((heroes[1], bank["answer"]))
         elif "any" in bank and company:
             wanted.append((self.rng.choice(speakers), bank["any"]))
         for speaker, options in wanted:
@@ -519,55 +723,233 @@ class Writer:
             lines.append(DialogueLine(speaker=speaker.name, line=text, delivery=DELIVERY.get(key, "plain")))
         return lines
 
-    def gestures(self, key: str, plan: BeatPlan) -> list[tuple[CastMember, Gesture, float, str | None]]:
-        out = []
-        allies = [m for m in plan.present if m in self.p.allies]
+    def moves(self, key: str, plan: BeatPlan) -> list[Move]:
+        """Each character's gestures in the beat; a group makes its gesture together, a moment apart."""
+        out: list[Move] = []
+        allies = self.allies_in(plan)
+        other = self.p.other if self.p.other and self.p.other.lead in plan.present else None
         for who, gesture, at in GESTURES.get(key, []):
-            members = {"hero": [self.p.hero], "ally": allies[-1:], "other": [self.p.other] if self.p.other in
-                       plan.present else [], "all": plan.present}[who]
+            members = {"hero": self.p.hero.members, "ally": allies[-1].members if allies else [],
+                       "other": other.members if other else [], "all": plan.present}[who]
+            holdable = bool(self.p.thing_noun and not self.p.thing_is_place)
             if key == "climax" and who == "hero":
                 gesture = SORT_GESTURE.get(self.p.sort, gesture)
-            for member in members:
+                if self.p.verb == "share" and holdable:
+                    gesture = "hold_up"  # "share one umbrella": held over everyone
+            for j, member in enumerate(m for m in members if m in plan.present):
                 holdable = self.p.thing_noun and not self.p.thing_is_place
-                prop = self.p.thing_noun if holdable and gesture in ("pick_up", "hold_up", "give", "touch") else None
-                if prop is None and gesture in ("pick_up", "hold_up", "give", "touch"):
-                    gesture = "reach"
-                out.append((member, _fit(member, gesture), at, prop))
-        return out
+                prop = self.p.thing_noun if holdable and gesture in HANDLING else None
+                chosen = gesture
+                if prop is None and chosen in HANDLING:
+                    chosen = "reach"
+                if prop is not None and j > 0:  # one thing, held by one of a group: the others lean in
+                    chosen, prop = "hug", None
+                chosen = _fit(member, chosen)
+                when = at if who == "all" else min(0.95, at + 0.05 * j)
+                out.append(Move(member, chosen, when, prop, VISIBLE[chosen]))
+        return self.props_in_use(key, plan, out)
+
+    def props_in_use(self, key: str, plan: BeatPlan, moves: list[Move]) -> list[Move]:
+        """The props the idea implies, held and used where the action uses them: the story's thing as its use
+        is seen ("holds the umbrella up over both of them"), and the hero's trade in hand: a violinist lifts
+        the violin at the opening, and plays it at the midpoint and the climax of a goal the violin is for
+        ("plays for the whales") when the story has no other thing to hold."""
+        p, lead = self.p, self.p.hero.lead
+        them = "both of them" if len(plan.present) == 2 else "all of them" if len(plan.present) > 2 else \
+            f"{lead.possessive} head"
+        use = lx.PROP_USES.get(p.thing_noun or "") or lx.PROP_USES.get((p.thing_noun or "").split(" ")[-1])
+        for move in moves:
+            if use and move.prop == p.thing_noun and move.gesture == "hold_up":
+                move.shown = use.replace("{them}", them)
+        prop = lead.prop
+        if not prop or lead not in plan.present or prop == p.thing_noun:
+            return moves
+        holdable = bool(p.thing_noun and not p.thing_is_place)
+        own = p.verb in lx.PROP_VERBS.get(prop, set()) or (p.phrase or "").split(" ")[0] in lx.PROP_VERBS.get(prop, ())
+        if key == "opening" or (key in ("midpoint", "climax") and own and not holdable):
+            shown = lx.PROP_USES.get(prop, "holds up {prop}").replace("{them}", them).replace("{prop}", f"the {prop}")
+            first = next((m for m in moves if m.member is lead), None)
+            played = Move(lead, "hold_up", first.at if first else 0.5, prop, shown)
+            moves = [played if m is first else m for m in moves] if first else [played, *moves]
+        return moves
 
     def write(self, index: int, plan: BeatPlan, next_location: Location, scene: int) -> Segment:
         fill = self.fill(plan, next_location)
-        narration = self.narration(plan.key, fill)
+        narration = self.narration(plan.key, plan, fill)
         if len(narration.split()) > self.budget:
-            short = [sentence(f"{self.p.hero.name} {third_person('go')} on"), sentence(f"{self.p.hero.name} waits"),
-                     sentence(self.p.hero.name)]
+            hero = self.p.hero
+            short = [sentence(f"{hero.name} {hero.verb(third_person('go'))} on"),
+                     sentence(f"{hero.name} {hero.verb('waits')}"), sentence(hero.name)]
+            if self.tongue is not None:
+                short = [self.say([o], plan, fill) for o in self.tongue.special["short"]] + [sentence(hero.name)]
             narration = next((n for n in short if len(n.split()) <= self.budget), short[-1])
         lines = self.dialogue(plan.key, plan, fill, self.budget - len(narration.split()))
-        gestures = self.gestures(plan.key, plan)
+        moves = self.moves(plan.key, plan)
         spot = self.rng.choice(plan.location.profile.spots)
         if plan.key == "crisis" and self.p.hero.kind == "person":
-            self.injured.setdefault(self.p.hero.name, f"a grazed left hand wrapped in a strip of cloth")
+            self.injured.setdefault(self.p.hero.lead.name, f"a grazed left hand wrapped in a strip of cloth")
         return Segment(
             index=index,
-            title=capitalise(plan.key.replace("_", " ")) if plan.key not in ("opening", "final") else
-            {"opening": "Opening image", "final": "Final image"}[plan.key],
+            title=self.tongue.beats[plan.key] if self.tongue else capitalise(plan.key.replace("_", " "))
+            if plan.key not in ("opening", "final") else {"opening": "Opening image", "final": "Final image"}[plan.key],
             narration=narration,
-            action=self.action(plan, gestures, fill, spot),
+            action=self.action(plan, moves, fill, spot),
             dialogue=lines,
             characters=[m.name for m in plan.present],
             setting=spot,
             location=plan.location.id,
             scene=scene,
-            motion=self.motion(plan, gestures),
-            beats=[ActionBeat(character=m.name, gesture=g, at=at, prop=prop) for m, g, at, prop in gestures][:8],
+            motion=self.motion(plan, moves),
+            beats=[ActionBeat(character=m.member.name, gesture=m.gesture, at=m.at, prop=m.prop) for m in moves][:8],
         )
 
-    def action(self, plan: BeatPlan, gestures: list, fill: dict[str, str], spot: str) -> str:
+    # -- the script's language (French, Spanish): the same story in the language's own templates
+
+    def say(self, options: list[str], plan: BeatPlan, fill: dict[str, str]) -> str:
+        text = _say(self.rng, options, self.numbers(plan), **fill)
+        return ll.tidy(text, self.tongue.code) if self.tongue else text
+
+    def local_thing(self) -> str:
+        """The story's thing in the idea's own words, made definite: 'la boulangerie', "l'umbrella"."""
+        p, t = self.p, self.tongue
+        if p.thing_written:
+            return ll.definite_phrase(p.thing_written, t.code)
+        if p.thing == "a way home" or not p.thing:
+            return t.abstract["way home"]
+        return p.visible or p.thing
+
+    def local_goal(self) -> tuple[str, str, str, str, str]:
+        """The goal in the script's language: (singular, plural, infinitive, done singular, done plural)."""
+        p, t = self.p, self.tongue
+        if p.then:
+            link = t.verbs.get(f"{p.verb} to") or t.verbs["learn to"]
+            then = t.verbs.get(p.then)
+            then_inf = then.infinitive if then else p.then
+            forms = (f"{link.singular} {then_inf}", f"{link.plural} {then_inf}", f"{link.infinitive} {then_inf}")
+            return (*forms, *((then.singular, then.plural) if then else forms[:2]))
+        verb = t.verbs.get(p.verb) or t.verbs[t.sort_verbs.get(p.sort, "find")]
+        finds = p.sort in ("find", "deliver", "make", "rescue") and p.thing
+        target = self.local_thing() if finds or not p.other else p.other.name
+        if p.other and target == p.other.name and t.code == "es":
+            target = f"a {target}"  # "conoce a Lucía": the a before someone
+        to = f" {'à' if t.code == 'fr' else 'a'} {p.recipient.name}" if p.recipient and p.recipient is not p.other \
+            else ""
+        tail = f" {target}{to}" if target else to
+        forms = tuple(ll.tidy(f"{v}{tail}", t.code) for v in (verb.singular, verb.plural, verb.infinitive))
+        if p.seeking:  # "busca a su perro" ... at last "encuentra al Perro"
+            found = t.verbs["find"]
+            return (*forms, *(ll.tidy(f"{v}{tail}", t.code) for v in (found.singular, found.plural)))
+        return (*forms, forms[0], forms[1])
+
+    def local_role(self, party: Party | None) -> str:
+        """Who someone is, in the idea's words: 'un ours', 'deux robots'."""
+        if party is None:
+            return ""
+        if party.plural:
+            return party.local_label.split(" ", 1)[-1]
+        actor = party.actor
+        return actor.phrase if actor is not None and actor.phrase and actor.phrase != party.name else party.name
+
+    def local_fill(self, plan: BeatPlan, next_location: Location) -> dict[str, str]:
+        p, t, location = self.p, self.tongue, plan.location
+        allies = self.allies_in(plan)
+        ally = allies[0] if allies else None
+        place, following = location.local or location.name, next_location.local or next_location.name
+        singular, plural, infinitive, done, done_plural = self.local_goal()
+        thing = self.local_thing() if p.thing else (p.other.name if p.other else t.words["way"])
+        routine = t.routines.get(p.hero.noun) if plan.key == "opening" and p.hero.kind == "person" else None
+        routine = routine or t.routines[p.hero.kind if p.hero.kind != "person" else location.set]
+        recipient = p.recipient.name if p.recipient else t.words["owner"]
+        at_place = ll.at(place, location.set, t)
+        group = p.hero.local_label.split(" ", 1)[-1] if p.hero.plural else ""
+        return {
+            "hero": p.hero.name, "ally": ally.name if ally else p.hero.name, "ally_role": self.local_role(ally),
+            "other": p.other.name if p.other else t.words["unknown"], "thing": thing, "thing_cap": capitalise(thing),
+            "thing_or_other": p.other.name if p.other else thing, "recipient": recipient,
+            "recipient_or_next": capitalise(recipient if p.recipient else following),
+            "place": place, "place_cap": capitalise(place), "at_place": at_place, "at_place_cap": capitalise(at_place),
+            "next": following, "obstacle": t.obstacles[location.set], "routine": routine,
+            "goal": plural if p.hero.plural else singular, "goal_inf": infinitive, "then": self.local_then(),
+            "achieve": done_plural if p.hero.plural else done, "group": group, "group_cap": capitalise(group),
+            "obj_other": ll.tidy(f"a {p.other.name}", t.code) if p.other and t.code == "es" else
+            (p.other.name if p.other else thing),  # Spanish: "encuentra al Perro", someone is met with a
+        }
+
+    def local_then(self) -> str:
+        then = self.tongue.verbs.get(self.p.then or "fly")
+        return then.infinitive if then else (self.p.then or "")
+
+    def local_narration(self, key: str, plan: BeatPlan, fill: dict[str, str]) -> str:
+        p, t = self.p, self.tongue
+        options = {"catalyst": t.catalyst[p.story_sort], "midpoint": t.midpoint[p.story_sort],
+                   "climax": t.climax}.get(key) or t.narration[key]
+        if key == "midpoint" and p.thing_is_place:
+            options = t.special["place_midpoint"]
+        if key == "catalyst" and p.other is None and p.sort in ("bond", "contest", "rescue"):
+            options = t.special["thing_appears"]
+        if key == "catalyst" and p.sort == "deliver" and p.thing is None and p.other:
+            options = t.special["other_lost"]
+        if key == "midpoint" and p.sort == "bond" and p.other is None:
+            options = t.special["thing_close"]
+        if key == "opening" and p.hero.plural:
+            options = t.special["group_opening"]
+        return self.say(options, plan, fill)
+
+    def scene(self, index: int, plans: list[BeatPlan], continuity: Continuity) -> Scene:
+        """The scene of these beats; its title and goal in the script's language."""
+        made = make_scene(index, plans, self.p, continuity)
+        if self.tongue is None:
+            return made
+        first = plans[0]
+        fill = self.fill(first, first.location)
+        goal = self.tongue.scene_goals.get(first.key, self.tongue.scene_goals["other"])
+        return made.model_copy(update={
+            "title": f"{fill['place_cap']}, {self.tongue.times[first.time]}",
+            "goal": capitalise(ll.tidy(agree(goal, self.numbers(first)).format(**fill), self.tongue.code))})
+
+    def acts(self, plans: list[BeatPlan]) -> list[Act]:
+        if self.tongue is None:
+            return acts(self.p)
+        fill = self.fill(plans[0], plans[0].location)
+        return [Act(index=i, title=title, summary=sentence(ll.tidy(agree(summary, self.numbers(plans[0]))
+                                                                  .format(**fill), self.tongue.code)))
+                for i, (title, summary) in enumerate(self.tongue.acts)]
+
+    def together(self, moves: list[Move]) -> list[tuple[list[CastMember], str]]:
+        """The moves in order, a group's same move told once: ([Bolt, Rivet], 'looks around')."""
+        told: list[tuple[list[CastMember], str]] = []
+        for move in sorted(moves, key=lambda m: m.at):
+            last = told[-1] if told else None
+            same_party = last is not None and self.party_of.get(id(last[0][0])) is self.party_of.get(id(move.member))
+            if last is not None and same_party and last[1] == move.shown and move.member not in last[0]:
+                last[0].append(move.member)
+            else:
+                told.append(([move.member], move.shown))
+        return told
+
+    def _subject(self, members: list[CastMember], named: bool, seen: set[str]) -> tuple[str, bool]:
+        """Who does it, by name (action) or as the camera sees them (motion); and whether that is plural."""
+        party = self.party_of.get(id(members[0]))
+        whole = party is not None and party.plural and len(members) == len(party.members)
+        if named:  # the action is English (it reads like the motion): a group by its English label
+            return (party.label if whole and party.by_label else join([m.name for m in members])), len(members) > 1
+        if all(m.name in seen for m in members):
+            text = "they" if len(members) > 1 else members[0].pronoun
+        elif whole:
+            text = party.handle
+        else:
+            text = join([m.handle for m in members])
+        seen.update(m.name for m in members)
+        return text, len(members) > 1
+
+    def action(self, plan: BeatPlan, moves: list[Move], fill: dict[str, str], spot: str) -> str:
         """What the camera sees, concrete: each character's gestures in order, where they happen."""
-        done: dict[str, list[str]] = {}
-        for member, gesture, _, _prop in sorted(gestures, key=lambda g: g[2]):
-            done.setdefault(member.name, []).append(VISIBLE[gesture].format(prop=self.p.seen))
-        parts = [f"{name} {join(verbs)}" for name, verbs in done.items()]
+        done: dict[str, tuple[bool, list[str]]] = {}
+        for members, shown in self.together(moves):
+            subject, many = self._subject(members, True, set())
+            done.setdefault(subject, (many, []))[1].append(shown.format(prop=self.p.seen))
+        parts = [f"{name} {join([_plural_shown(v) if many else v for v in verbs])}"
+                 for name, (many, verbs) in done.items()]
         if plan.key in ("departure", "journey"):
             movers = [m.name for m in plan.present]
             parts.append(f"{join(movers)} {'walk' if len(movers) > 1 else 'walks'} on toward {fill['next']}")
@@ -576,26 +958,33 @@ class Writer:
             parts.append(f"{join(movers)} {'stand' if len(movers) > 1 else 'stands'} still")
         return fix_articles(sentence("; ".join(parts) + f", at {spot}"))
 
-    def motion(self, plan: BeatPlan, gestures: list) -> str:
+    def motion(self, plan: BeatPlan, moves: list[Move]) -> str:
         """What the camera sees move, in order, in plain visual words (no names, no narration)."""
         shot = SHOTS[plan.key]
         camera = self.rng.choice(CAMERA[shot])
-        steps, seen = [], set()
+        steps: list[str] = []
+        seen: set[str] = set()
         thing = self.p.visible or (self.p.thing_noun and f"the {self.p.thing_noun}") or "something small"
-
-        def who(member: CastMember) -> str:
-            named = member.pronoun if member.name in seen else member.handle
-            seen.add(member.name)
-            return named
-
-        for member, gesture, _, _prop in sorted(gestures, key=lambda g: g[2]):
-            steps.append(f"{who(member)} {VISIBLE[gesture].format(prop=thing)}")
+        for members, shown in self.together(moves):
+            subject, many = self._subject(members, False, seen)
+            shown = shown.format(prop=thing)
+            steps.append(f"{subject} {_plural_shown(shown) if many else shown}")
         if plan.key in ("departure", "journey", "trial"):
-            mover = plan.present[0]
-            steps.append(f"{who(mover)} {'walk' if mover.pronoun == 'they' else 'walks'} steadily to the right")
+            party = self.p.hero
+            movers = [m for m in party.members if m in plan.present] or plan.present[:1]
+            subject, many = self._subject(movers, False, seen)
+            steps.append(f"{subject} {'walk' if many or subject == 'they' else 'walks'} steadily to the right")
         text = f"{camera}. {capitalise('; then '.join(steps)) if steps else ''}"
         text = text.rstrip() + ("." if steps else "") + f" {capitalise(plan.location.profile.motion)}."
         return fix_articles(" ".join(text.split()))[:1200]
+
+
+def _plural_shown(shown: str) -> str:
+    """'braces and shivers' -> 'brace and shiver': each verb of a visible action, for a group."""
+    parts = shown.split(" and ")
+    return " and ".join(plural_verb(part) if i == 0 or part.split()[:1] and part.split()[0].endswith("s") and
+                        part.split()[0] in {v.split()[0] for v in VISIBLE.values()} | {"shivers", "turns"}
+                        else part for i, part in enumerate(parts))
 
 
 def _fit(member: CastMember, gesture: Gesture) -> Gesture:
@@ -615,8 +1004,9 @@ def _fit(member: CastMember, gesture: Gesture) -> Gesture:
 def act_titles(p: Premise) -> list[tuple[str, str]]:
     thing = p.thing or (p.other.name if p.other else "the journey")
     return [
-        ("The call", f"In {p.locations[0].name}, {p.hero.name} meets {thing} and everything changes."),
-        ("The road", f"{p.hero.name} sets out to {p.goal('base')}, and the world pushes back."),
+        ("The call", f"{capitalise(p.locations[0].at)}, {p.hero.name} {p.hero.verb('meets')} {thing} and everything "
+                     "changes."),
+        ("The road", f"{p.hero.name} {p.hero.verb('sets')} out to {p.goal('base')}, and the world pushes back."),
         ("The return", f"At the last moment, {p.hero.name} {p.goal('3sg')}."),
     ]
 
@@ -624,10 +1014,10 @@ def act_titles(p: Premise) -> list[tuple[str, str]]:
 def scene_goal(plan: BeatPlan, p: Premise) -> str:
     goals = {
         "opening": f"show {p.hero.name}'s ordinary day {plan.location.at}",
-        "catalyst": f"{p.hero.name} meets {p.thing or (p.other.name if p.other else 'the unknown')}",
+        "catalyst": f"{p.hero.name} {p.hero.verb('meets')} {p.thing or (p.other.name if p.other else 'the unknown')}",
         "meeting": "the friends join up", "departure": f"leave {plan.location.name}",
         "trial": f"get past {plan.location.profile.obstacle}", "midpoint": "the first real success",
-        "crisis": f"{p.hero.name} loses everything", "climax": f"{p.hero.name} must {p.goal('base')}",
+        "crisis": f"{p.hero.name} {p.hero.verb('loses')} everything", "climax": f"{p.hero.name} must {p.goal('base')}",
         "final": "the world, changed",
     }
     return capitalise(goals.get(plan.key, f"press on through {plan.location.name}"))

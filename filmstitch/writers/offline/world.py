@@ -222,6 +222,7 @@ class Location:
     props: list[str]
     from_idea: bool
     preposition: str = "in"
+    local: str = ""  # its name in the script's language when that is not English ("la boulangerie")
 
     @property
     def at(self) -> str:
