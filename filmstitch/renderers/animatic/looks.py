@@ -205,9 +205,10 @@ class SetStyle:
     """How a kind of set is drawn: its backdrop, terrain and dressing."""
 
     backdrop: Literal["sky", "wall", "water", "rock", "space"]
-    ridge: Literal["jagged", "rolling", "dunes", "treeline", "skyline", "flat", "houses", "none", "clouds"]
+    ridge: Literal["jagged", "rolling", "dunes", "treeline", "skyline", "flat", "houses", "none", "clouds",
+                   "castle"]
     ground: Literal["dust", "grass", "sand", "snow", "stone", "planks", "salt", "seabed", "cloud", "floor",
-                    "metal", "street"]
+                    "metal", "street", "flagstones"]
     dressing: tuple[str, ...]  # prop drawings scattered over the ground
     landmark: str  # one set piece
     craters: bool = False
@@ -233,7 +234,13 @@ STYLES: dict[SetKind, SetStyle] = {
     "interior": SetStyle("wall", "none", "floor", ("shelf", "table", "lamp_stand"), "window", horizon=0.62),
     "bakery": SetStyle("wall", "none", "floor", ("shelf", "counter", "sack"), "oven", horizon=0.62),
     "cave": SetStyle("rock", "none", "stone", ("crystal", "rock", "stalagmite"), "pool", horizon=0.6),
+    "castle": SetStyle("sky", "castle", "flagstones", ("barrel", "banner", "torch"), "well", horizon=0.6),
 }
+#: Props of a location (its own words) that are scattered over its ground as dressing, by last word.
+PROP_DRESSING = {"candle": "candle", "candles": "candle", "candlestick": "candle", "candlesticks": "candle",
+                 "candelabra": "candle", "banner": "banner", "banners": "banner", "torch": "torch", "torches": "torch"}
+#: What falls from the sky of an open-air set: read from the location's ambience (and a snow set's snow).
+Weather = Literal["none", "rain", "storm", "snow"]
 #: Light tint of a time of day, and the sky body it shows.
 TIME_LIGHT: dict[TimeOfDay, tuple[float, float, float]] = {
     "dawn": (1.06, 0.97, 0.92), "day": (1.0, 1.0, 1.0), "dusk": (1.08, 0.95, 0.82), "night": (0.86, 0.93, 1.1),
@@ -269,6 +276,7 @@ class EnvironmentLook:
     landmark: str
     density: int
     layout_seed: int
+    weather: Weather = "none"
 
 
 def environment_look(env: Environment, variant: int, seed: int) -> EnvironmentLook:
@@ -297,6 +305,17 @@ def environment_look(env: Environment, variant: int, seed: int) -> EnvironmentLo
         if last in PROP_LANDMARKS:
             landmark = PROP_LANDMARKS[last]
             break
+    # The props the location names are scattered among the set's own dressing (twice, so they show).
+    named = [PROP_DRESSING[w] for p in env.props if (w := (p.lower().split() or [""])[-1]) in PROP_DRESSING]
+    dressing = style.dressing + tuple(named) * 2
+    weather: Weather = "none"
+    if style.backdrop == "sky":  # rain and snow fall where there is sky, not in a room or a cave
+        weather = "storm" if "storm" in env.ambience else "rain" if "rain" in env.ambience else \
+            "snow" if env.set == "snow" else "none"
+    if weather != "none":  # an overcast sky: no sun or moon, the sky greyed towards the horizon's colour
+        body = "none"
+        grey = (128, 132, 140) if weather != "snow" else (200, 204, 210)
+        sky, horizon_c = mix(sky, grey, 0.35), mix(horizon_c, grey, 0.3)
     return EnvironmentLook(
         name=env.name,
         set=env.set,
@@ -315,8 +334,9 @@ def environment_look(env: Environment, variant: int, seed: int) -> EnvironmentLo
         stars=env.set in ("moon", "space") or time == "night",
         sky_body=body,  # type: ignore[arg-type]
         body_u=float(rng.uniform(0.15, 0.85)),
-        dressing=style.dressing,
+        dressing=dressing,
         landmark=landmark,
         density=(14, 22, 30, 18)[variant % 4],
         layout_seed=int(rng.integers(2**31)),
+        weather=weather,
     )

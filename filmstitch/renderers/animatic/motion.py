@@ -70,6 +70,7 @@ class FrameState:
     where: int = 0  # 0: the opening keyframe's set, 1: the closing keyframe's set
     wipe: float | None = None  # during a location change: how far the new set has wiped in (0..1)
     next_camera: Camera | None = None  # during the wipe: the camera on the new set
+    clock: float = 0.0  # seconds into the film (rain falls, storms flash by it)
 
 
 def ease(t: float) -> float:
@@ -138,9 +139,10 @@ def keyframe_state(
     placements = sorted(staging.placements, key=lambda p: p.x)
     marks = spread([staged.x + (p.x + _nudge(seed, variant, index, p.character) - 0.5) * view for p in placements],
                    [figure_width(looks[p.character]) for p in placements])
+    clock = index * request.seconds_per_segment  # the film's time at this keyframe: clips continue from it
     actors = tuple(
         Actor(look=recoloured(looks[p.character], p.colours), x=x, limbs=POSES[p.pose], facing=FACINGS[p.facing],
-              clock=0.0, prop=p.prop or held.get(p.character))
+              clock=clock, prop=p.prop or held.get(p.character))
         for p, x in zip(placements, marks)
     )
     zoom_factor, pan = FRAMINGS[variant % len(FRAMINGS)]
@@ -150,7 +152,7 @@ def keyframe_state(
     tint = TINTS[variant % len(TINTS)]
     wobble = float(rng.uniform(0.97, 1.03))
     light = tuple(staging.light * env.light[i] * tint[i] * wobble for i in range(3))
-    return FrameState(camera=camera, light=light, actors=actors)  # type: ignore[arg-type]
+    return FrameState(camera=camera, light=light, actors=actors, clock=clock)  # type: ignore[arg-type]
 
 
 def recoloured(look: CharacterLook, colours: dict[str, str]) -> CharacterLook:
@@ -450,7 +452,8 @@ class Motion:
             elif t > WIPE[0]:
                 wipe = ease((t - WIPE[0]) / (WIPE[1] - WIPE[0]))
         next_camera = self.camera(WIPE[1] + 1e-9) if wipe is not None else None
-        return FrameState(self.camera(t), light, actors, where, wipe, next_camera)  # type: ignore[arg-type]
+        clock = self.start_clock + t * self.seconds
+        return FrameState(self.camera(t), light, actors, where, wipe, next_camera, clock)  # type: ignore[arg-type]
 
 
 def spacing(actors: tuple[Actor, ...]) -> float:

@@ -27,6 +27,7 @@ from filmstitch.renderers.animatic.figures import POSES, figure_sprite
 from filmstitch.renderers.animatic.looks import CharacterLook, EnvironmentLook, character_look, environment_look
 from filmstitch.renderers.animatic.motion import Actor, Camera, FrameState, Motion, holdings, keyframe_state, window
 from filmstitch.renderers.animatic.scenery import FEET_V, SetLayers, set_layers
+from filmstitch.renderers.animatic.weather import draw_weather, flash
 from filmstitch.renderers.animatic.text import chapter_chip, chapter_title, font, paste_faded, text_box, wrap
 from filmstitch.renderers.animatic.restage import CAN_DO, restage
 from filmstitch.renderers.base import RenderedImage, Renderer, Restaging
@@ -56,7 +57,7 @@ def _crop(image: Image.Image, scale: float, cam: Camera, view: tuple[float, floa
 
 
 def compose(layers: SetLayers, state: FrameState, size: tuple[int, int], actors: bool = True) -> Image.Image:
-    """One frame: far layer (with parallax), near layer, figures, then the light.
+    """One frame: far layer (with parallax), near layer, far weather, figures, near weather, then the light.
 
     Only the rows where the near layer is see-through are composited; above them the far layer
     is copied, below them the near layer: three cheap bands instead of two full layers.
@@ -80,10 +81,13 @@ def compose(layers: SetLayers, state: FrameState, size: tuple[int, int], actors:
         frame.paste(_crop(rgb, scale, cam, view, size, band), (0, top), _crop(mask, scale, cam, view, size, band))
     if height > solid:
         frame.paste(_crop(rgb, scale, cam, view, size, (solid, height)), (0, solid))
+    draw_weather(frame, layers.weather, layers.weather_seed, state.clock, "far")
     if actors:
         for actor in state.actors:
             _draw_actor(frame, actor, cam, size)
-    return frame.point(_light_table(state.light))
+    draw_weather(frame, layers.weather, layers.weather_seed, state.clock, "near")
+    lightning = 1.0 + flash(layers.weather, layers.weather_seed, state.clock)
+    return frame.point(_light_table(tuple(gain * lightning for gain in state.light)))
 
 
 def _draw_actor(frame: Image.Image, actor: Actor, cam: Camera, size: tuple[int, int]) -> None:
@@ -313,7 +317,8 @@ def draw_frame(sets: tuple[SetLayers, SetLayers], state: FrameState, size: tuple
     if state.wipe is None:
         return compose(sets[state.where], state, size)
     old = compose(sets[0], state, size, actors=False)
-    new = compose(sets[1], FrameState(state.next_camera or state.camera, state.light, ()), size, actors=False)
+    new = compose(sets[1], FrameState(state.next_camera or state.camera, state.light, (), clock=state.clock), size,
+                  actors=False)
     return wipe(old, new, state.wipe)
 
 
