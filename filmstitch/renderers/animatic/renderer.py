@@ -98,7 +98,7 @@ def _draw_actor(frame: Image.Image, actor: Actor, cam: Camera, size: tuple[int, 
     if abs(sx - width / 2) > width / 2 + figure_px * 1.5 or sy - figure_px * 2.2 > height:
         return
     sprite, ax, ay = figure_sprite(actor.look, actor.limbs, actor.facing, figure_px, (sx % 1.0, sy % 1.0),
-                                   actor.clock, actor.prop, actor.alpha)
+                                   actor.clock, actor.prop, actor.alpha, actor.prop_open)
     frame.paste(sprite, (math.floor(sx) - ax, math.floor(sy) - ay), sprite)
 
 
