@@ -12,7 +12,14 @@ flickers and waves). Body plans:
     fish       fish, whales, dolphins: body, tail fin, fins
     blob       ghosts, spirits, sprouts: a floating rounded body with a face
     object     lanterns, teapots, clocks, books...: the object with eyes and a mouth
+    snail      snails (slugs without the shell): a soft foot, a spiral shell, eye stalks
+    insect     butterflies and moths (painted wings), bees, wasps, fireflies (small wings), ants,
+               ladybirds and beetles (a spotted dome), spiders: segments, legs, antennae
+    train      trains, trams, locomotives: an engine with a face pulling two carriages
     cloud, flame, swirl, ribbon, wave, disc   weather and forces, with a face
+
+People wear what their appearance names (armour, a tabard, a cloak, an apron: looks.GARMENT_WORDS)
+and hold props (props.py) in their first hand.
 
 Everything is pure (same arguments, same pixels), so renders are reproducible and thread-safe.
 Figure units: 1.0 = the figure's height; x right, y down, the ground under the figure at y=0.
