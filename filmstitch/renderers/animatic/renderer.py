@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from filmstitch.models import Character, Environment, FilmPlan, KeyframeEdit, Subject
-from filmstitch.renderers.animatic.figures import POSES, figure_sprite
+from filmstitch.renderers.animatic.figures import POSES, figure_reach, figure_sprite
 from filmstitch.renderers.animatic.looks import CharacterLook, EnvironmentLook, character_look, environment_look
 from filmstitch.renderers.animatic.motion import Actor, Camera, FrameState, Motion, holdings, keyframe_state, window
 from filmstitch.renderers.animatic.scenery import FEET_V, SetLayers, set_layers
@@ -130,7 +130,8 @@ def character_sheet(look: CharacterLook, character: Character, variant: int, siz
     tones = np.broadcast_to(np.stack([column, column + 1, column + 5], axis=-1), (height, width, 3))
     sheet = Image.fromarray(np.clip(tones, 0, 255).astype(np.uint8))
     draw = ImageDraw.Draw(sheet)
-    figure_px = min(0.62 / (1 + look.floats), 0.5 * look.height / 0.3) * height
+    figure_px = min(0.62 / (1 + look.floats), max(0.3, 0.5 * look.height / 0.3)) * height  # a snail is seen too
+    figure_px = min(figure_px, width * 0.32 / (2 * figure_reach(look) / look.height))  # a train fits its third
     floor_y = floor * height
     for y in (floor_y, floor_y - figure_px):
         draw.line((width * 0.05, y, width * 0.95, y), fill=(170, 174, 184), width=1)
