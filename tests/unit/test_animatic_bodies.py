@@ -17,10 +17,9 @@ from PIL import Image
 
 from filmstitch.models import ActionBeat, Character
 from filmstitch.renderers.animatic.figures import GESTURES, POSES, PROP_GESTURES, STEEL, figure_sprite, grip, skeleton
-from filmstitch.renderers.animatic.looks import character_look, hex_rgb, worn
+from filmstitch.renderers.animatic.looks import character_look, environment_look, hex_rgb, worn
 from filmstitch.renderers.animatic.motion import Motion, keyframe_state
 from filmstitch.renderers.animatic.props import CANOPY_R, playing, prop_shape
-from filmstitch.renderers.animatic.looks import environment_look
 from filmstitch.testing.plans import handmade_plan, kind_plan
 
 HEIGHT = 160  # sprite height in px: a figure in a medium shot of the default 768x512 film
@@ -98,7 +97,7 @@ def test_a_turn_redraws_each_new_body_without_a_jump(name: str) -> None:
 
     frames = [drawn(f) for f in np.linspace(1.0, -1.0, 201)]
     steps = [float((np.abs(a - b).max(axis=2) > 40).sum() / max(1, (a[..., 3] > 128).sum()))
-             for a, b in zip(frames, frames[1:])]
+             for a, b in itertools.pairwise(frames)]
     pops = [i for i in range(2, len(steps) - 2) if steps[i] > 3 * max(steps[i - 2], steps[i + 2], 0.01)]
     assert not pops, f"the {name} jumps at facings {[round(1 - i / 100, 2) for i in pops]}"
 

@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -66,7 +68,7 @@ def test_the_fall_moves_between_frames_without_a_pop(kind: str) -> None:
     env = place("snow", ("wind",), "day") if kind == "snow" else place(ambience=("city", kind))
     still = place("plains", ("wind",), "day") if kind == "snow" else place()
     frames = [frame(env, 5.0 + k * FRAME_S) for k in range(48)]
-    changes = [scan_change(a, b) for a, b in zip(frames, frames[1:])]
+    changes = [scan_change(a, b) for a, b in itertools.pairwise(frames)]
     assert min(changes) > 0.0005, f"the {kind} does not move"
     assert max(changes) < POP_FLOOR, f"{kind} alone changes {max(changes):.1%} of a frame"
     assert np.array_equal(frame(still, 5.0), frame(still, 5.0 + FRAME_S))
@@ -101,7 +103,7 @@ def test_a_storm_flash_is_no_pop() -> None:
     env = place(ambience=("city", "storm"))
     peak = max(range(24 * 14), key=lambda k: flash("storm", environment_look(env, 0, 1).layout_seed, k * FRAME_S))
     frames = [frame(env, (peak + k) * FRAME_S) for k in range(-6, 7)]
-    assert max(scan_change(a, b) for a, b in zip(frames, frames[1:])) < POP_FLOOR
+    assert max(scan_change(a, b) for a, b in itertools.pairwise(frames)) < POP_FLOOR
 
 
 def test_the_castle_has_walls_towers_and_a_gate_on_its_horizon() -> None:

@@ -35,8 +35,17 @@ from PIL import Image, ImageDraw
 
 from filmstitch.renderers.animatic.looks import BIG_WINGED, RGB, SMALL_WINGED, WHITE, CharacterLook, mix, shade
 from filmstitch.renderers.animatic.pen import Pen
-from filmstitch.renderers.animatic.props import (HAND_SIZE, Grip, draw_held, draw_prop, held_extent,
-                                                 playing, prop_colour, prop_reach, prop_shape)
+from filmstitch.renderers.animatic.props import (
+    HAND_SIZE,
+    Grip,
+    draw_held,
+    draw_prop,
+    held_extent,
+    playing,
+    prop_colour,
+    prop_reach,
+    prop_shape,
+)
 
 DARK: RGB = (30, 28, 36)
 #: Armour's steel, light and dark.

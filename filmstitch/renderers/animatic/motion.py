@@ -24,8 +24,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from filmstitch.models import FilmPlan, derive_seed
-from filmstitch.renderers.animatic.figures import (GESTURES, POSES, PROP_GESTURES, Limbs, figure_reach, figure_width,
-                                                   gait)
+from filmstitch.renderers.animatic.figures import (
+    GESTURES,
+    POSES,
+    PROP_GESTURES,
+    Limbs,
+    figure_reach,
+    figure_width,
+    gait,
+)
 from filmstitch.renderers.animatic.looks import CharacterLook, EnvironmentLook, hex_rgb
 from filmstitch.renderers.animatic.props import prop_shape
 from filmstitch.renderers.animatic.scenery import FEET_V, SET_SPAN

@@ -16,6 +16,7 @@ Everything is in figure units (1.0 = the figure's height, y down) and a pure fun
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import NamedTuple
 
@@ -158,7 +159,7 @@ def _umbrella(pen: Pen, grip: Grip, colour: RGB, opening: float) -> None:
            for i in range(25)]
     tips = [(cx - radius + 2 * radius * i / ribs, rim) for i in range(ribs + 1)]
     scallops = []  # the rim sags between the rib tips
-    for a, b in zip(tips, tips[1:]):
+    for a, b in itertools.pairwise(tips):
         scallops += [a, ((a[0] + b[0]) / 2, rim - 0.035 * opening)]
     pen.polygon(arc + scallops[::-1][:-1] + [tips[0]], colour)
     for i, tip in enumerate(tips[1:-1]):

@@ -26,10 +26,10 @@ from filmstitch.models import Character, Environment, FilmPlan, KeyframeEdit, Su
 from filmstitch.renderers.animatic.figures import POSES, figure_reach, figure_sprite
 from filmstitch.renderers.animatic.looks import CharacterLook, EnvironmentLook, character_look, environment_look
 from filmstitch.renderers.animatic.motion import Actor, Camera, FrameState, Motion, holdings, keyframe_state, window
-from filmstitch.renderers.animatic.scenery import FEET_V, SetLayers, set_layers
-from filmstitch.renderers.animatic.weather import draw_weather, flash
-from filmstitch.renderers.animatic.text import chapter_chip, chapter_title, font, paste_faded, text_box, wrap
 from filmstitch.renderers.animatic.restage import CAN_DO, restage
+from filmstitch.renderers.animatic.scenery import FEET_V, SetLayers, set_layers
+from filmstitch.renderers.animatic.text import chapter_chip, chapter_title, font, paste_faded, text_box, wrap
+from filmstitch.renderers.animatic.weather import draw_weather, flash
 from filmstitch.renderers.base import RenderedImage, Renderer, Restaging
 from filmstitch.video import encode_mp4
 
