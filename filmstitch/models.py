@@ -60,7 +60,7 @@ TimeOfDay = Literal["dawn", "day", "dusk", "night"]
 #: The kind of set a location is drawn as by the animatic (GPU renderers read the prose instead).
 SetKind = Literal[
     "moon", "space", "forest", "coast", "underwater", "ship", "city", "street", "desert", "snow", "mountains",
-    "plains", "salt_flats", "sky", "interior", "bakery", "cave",
+    "plains", "salt_flats", "sky", "interior", "bakery", "cave", "castle",
 ]
 #: Sound beds the offline ambience engine can synthesise (text-to-audio engines get the prose).
 Ambience = Literal[

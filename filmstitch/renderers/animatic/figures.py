@@ -12,7 +12,14 @@ flickers and waves). Body plans:
     fish       fish, whales, dolphins: body, tail fin, fins
     blob       ghosts, spirits, sprouts: a floating rounded body with a face
     object     lanterns, teapots, clocks, books...: the object with eyes and a mouth
+    snail      snails (slugs without the shell): a soft foot, a spiral shell, eye stalks
+    insect     butterflies and moths (painted wings), bees, wasps, fireflies (small wings), ants,
+               ladybirds and beetles (a spotted dome), spiders: segments, legs, antennae
+    train      trains, trams, locomotives: an engine with a face pulling two carriages
     cloud, flame, swirl, ribbon, wave, disc   weather and forces, with a face
+
+People wear what their appearance names (armour, a tabard, a cloak, an apron: looks.GARMENT_WORDS)
+and hold props (props.py) in their first hand.
 
 Everything is pure (same arguments, same pixels), so renders are reproducible and thread-safe.
 Figure units: 1.0 = the figure's height; x right, y down, the ground under the figure at y=0.
@@ -26,9 +33,24 @@ from typing import NamedTuple
 import numpy as np
 from PIL import Image, ImageDraw
 
-from filmstitch.renderers.animatic.looks import RGB, WHITE, CharacterLook, mix, shade
+from filmstitch.renderers.animatic.looks import BIG_WINGED, RGB, SMALL_WINGED, WHITE, CharacterLook, mix, shade
+from filmstitch.renderers.animatic.pen import Pen
+from filmstitch.renderers.animatic.props import (
+    HAND_SIZE,
+    Grip,
+    draw_held,
+    draw_prop,
+    held_extent,
+    playing,
+    prop_colour,
+    prop_reach,
+    prop_shape,
+)
 
 DARK: RGB = (30, 28, 36)
+#: Armour's steel, light and dark.
+STEEL: RGB = (178, 184, 196)
+STEEL_DARK: RGB = (118, 124, 138)
 
 
 class Limbs(NamedTuple):
@@ -92,6 +114,13 @@ GESTURES: dict[str, Limbs] = {
     "shiver": Limbs(10, 8, 10, -8, 10, 40, 90, -40, 90, -12, 0),
     "laugh": Limbs(-10, 3, 0, -3, 0, 20, 60, -20, 60, 25, 0),
 }
+#: Gestures that mean something else with a prop in hand: holding up a violin plays it (arm1 raises the
+#: violin to the chin, arm2 bows; props.py draws it so). Keyed by prop shape, then gesture.
+PROP_GESTURES: dict[str, dict[str, Limbs]] = {
+    "violin": {"hold_up": Limbs(-4, 3, 0, -3, 0, 120, -20, 40, 80, -8, 0)},
+}
+#: How the bow arm's elbow saws while a violin is played (degrees, radians per second of the clock).
+BOWING = (14.0, 5.5)
 
 
 def gait(phase: float, run: float) -> Limbs:
@@ -104,54 +133,7 @@ def gait(phase: float, run: float) -> Limbs:
     )
 
 
-# --------------------------------------------------------------------------- the pen
-
-
-class Pen:
-    """Draws figure-unit shapes onto a supersampled sprite."""
-
-    def __init__(self, draw: ImageDraw.ImageDraw, origin: tuple[float, float], px: float, outline: RGB) -> None:
-        self.draw, self.ox, self.oy, self.px, self.outline = draw, origin[0], origin[1], px, outline
-        self.ow = max(1.0, px * 0.011)
-
-    def p(self, point: tuple[float, float]) -> tuple[float, float]:
-        return (self.ox + point[0] * self.px, self.oy + point[1] * self.px)
-
-    def _round_line(self, points: list[tuple[float, float]], width: float, colour) -> None:
-        self.draw.line(points, fill=colour, width=max(1, round(width)), joint="curve")
-        r = width / 2
-        for x, y in (points[0], points[-1]):
-            self.draw.ellipse((x - r, y - r, x + r, y + r), fill=colour)
-
-    def capsule(self, points: list[tuple[float, float]], width: float, fill: RGB, outline: bool = True) -> None:
-        pts = [self.p(q) for q in points]
-        w = width * self.px
-        if outline:
-            self._round_line(pts, w + 2 * self.ow, self.outline)
-        self._round_line(pts, w, fill)
-
-    def ellipse(self, centre: tuple[float, float], rx: float, ry: float, fill, outline: bool = True) -> None:
-        x, y = self.p(centre)
-        box = (x - rx * self.px, y - ry * self.px, x + rx * self.px, y + ry * self.px)
-        self.draw.ellipse(box, fill=fill, outline=self.outline if outline else None, width=round(self.ow))
-
-    def polygon(self, points: list[tuple[float, float]], fill, outline: bool = True) -> None:
-        self.draw.polygon([self.p(q) for q in points], fill=fill, outline=self.outline if outline else None,
-                          width=round(self.ow))
-
-    def rect(self, box: tuple[float, float, float, float], fill, radius: float = 0.0, outline: bool = True) -> None:
-        x0, y0 = self.p((box[0], box[1]))
-        x1, y1 = self.p((box[2], box[3]))
-        corners = (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
-        style = {"fill": fill, "outline": self.outline if outline else None, "width": round(self.ow)}
-        try:
-            self.draw.rounded_rectangle(corners, radius=radius * self.px, **style)
-        except ValueError:
-            # Pillow (13.0) refuses some outlined boxes whose round ends almost meet ("x1 must be greater than or
-            # equal to x0": e.g. 5x4 px with a radius of 1.5-2), as small frames draw them. A radius that leaves a
-            # straight edge of a pixel or more on every side always draws, and looks the same at that size.
-            width, height = corners[2] - corners[0], corners[3] - corners[1]
-            self.draw.rounded_rectangle(corners, radius=max(0.0, (min(width, height) - 2) / 2), **style)
+# --------------------------------------------------------------------------- faces
 
 
 def face(pen: Pen, cx: float, cy: float, r: float, d: float, tilt: float = 0.0, eye: RGB = DARK,
@@ -243,10 +225,17 @@ def _humanoid(pen: Pen, look: CharacterLook, limbs: Limbs, bones: Skeleton, cloc
         pen.rect((seat_x - 0.17, seat_top, seat_x + 0.17, bones.ground), (120, 110, 100), 0.03)
     boots, hands = (shade(look.legs, 0.45), look.skin) if not look.robot else (mix(look.body, WHITE, 0.4),
                                                                                mix(look.body, WHITE, 0.5))
+    armour = "armour" in look.garments
+    sleeve, trousers, torso = look.body, look.legs, look.body
+    if armour:  # steel limbs and breastplate; the outfit's colour goes to the tabard (or the belt)
+        sleeve, trousers, torso = STEEL, shade(STEEL, 0.9), STEEL
+        boots, hands = STEEL_DARK, shade(STEEL, 0.82)
     near, far = (0, 1) if d >= 0 else (1, 0)  # the limb nearer the camera in profile
     back_tint = 1 - 0.22 * abs(d)
+    if "cloak" in look.garments:
+        _cloak(pen, look, bones, torso_w, clock)
     if bones.profile:
-        _arm(pen, bones.arms[far], limb_w, shade(look.body, back_tint), shade(hands, back_tint))
+        _arm(pen, bones.arms[far], limb_w, shade(sleeve, back_tint), shade(hands, back_tint))
     if look.accessory == "backpack" or look.headwear == "helmet":
         half = torso_w * 0.62
         top = bones.shoulders[0][1] + 0.01
@@ -265,7 +254,7 @@ def _humanoid(pen: Pen, look: CharacterLook, limbs: Limbs, bones: Skeleton, cloc
     for index in (far, near) if not look.robot else ():
         leg = bones.legs[index]
         tint = back_tint if index == far else 1.0
-        pen.capsule(leg, limb_w * 1.12, shade(look.legs, tint))
+        pen.capsule(leg, limb_w * 1.12, shade(trousers, tint))
         ankle = leg[-1]
         pen.ellipse((ankle[0] + d * limb_w * 0.55, ankle[1] + limb_w * 0.1), limb_w * (0.7 + 0.35 * abs(d)),
                     limb_w * 0.5, shade(boots, tint))
@@ -279,8 +268,10 @@ def _humanoid(pen: Pen, look: CharacterLook, limbs: Limbs, bones: Skeleton, cloc
         pen.rect((shoulder_c[0] * 0.6 - box_w * 0.3, shoulder_c[1] + 0.08, shoulder_c[0] * 0.6 + box_w * 0.3,
                   shoulder_c[1] + 0.16), shade(look.body, 0.8), 0.02)
     else:
-        pen.capsule([hip_c, shoulder_c], torso_w, look.body)
+        pen.capsule([hip_c, shoulder_c], torso_w, torso)
     mid = (shoulder_c[0] * 0.15, shoulder_c[1] * 0.15)
+    if armour:
+        _breastplate(pen, look, shoulder_c, torso_w, d)
     if look.accessory == "belt":
         pen.rect((mid[0] - torso_w * 0.52, mid[1] - 0.018, mid[0] + torso_w * 0.52, mid[1] + 0.018), look.accent)
     elif look.accessory == "satchel":
@@ -288,7 +279,7 @@ def _humanoid(pen: Pen, look: CharacterLook, limbs: Limbs, bones: Skeleton, cloc
         pen.capsule([(shoulder_c[0] + torso_w * 0.3 * (1 - abs(d)), shoulder_c[1]), bag], 0.016,
                     shade(look.accent, 0.8))
         pen.rect((bag[0] - 0.06, bag[1] - 0.04, bag[0] + 0.06, bag[1] + 0.05), look.accent, 0.015)
-    if look.headwear == "headscarf" or look.headwear == "chef_hat":  # an apron over the front
+    if look.headwear in ("headscarf", "chef_hat") or "apron" in look.garments:  # an apron over the front
         pen.rect((shoulder_c[0] * 0.4 - torso_w * 0.4 * (1 - abs(d) * 0.5), shoulder_c[1] * 0.55,
                   shoulder_c[0] * 0.4 + torso_w * 0.4 * (1 - abs(d) * 0.5), 0.04), (240, 238, 232), 0.02)
     if look.robot:
@@ -296,21 +287,53 @@ def _humanoid(pen: Pen, look: CharacterLook, limbs: Limbs, bones: Skeleton, cloc
     if not bones.profile:
         for arm in bones.arms:
             if arm[-1][1] > bones.head[1] + bones.head_r:  # arms at rest go behind the head: draw them now
-                _arm(pen, arm, limb_w, look.body, hands)
+                _arm(pen, arm, limb_w, sleeve, hands)
     raised = [i for i in (near, far) if bones.arms[i][-1][1] < bones.head[1] + bones.head_r]
     if bones.profile and near in raised:
-        _arm(pen, bones.arms[near], limb_w, look.body, hands)  # a raised near arm goes behind the face
+        _arm(pen, bones.arms[near], limb_w, sleeve, hands)  # a raised near arm goes behind the face
     _head(pen, look, limbs, bones)
     if not bones.profile:
         for arm in bones.arms:
             if arm[-1][1] <= bones.head[1] + bones.head_r:
-                _arm(pen, arm, limb_w, look.body, hands)
+                _arm(pen, arm, limb_w, sleeve, hands)
     if bones.profile and near not in raised:
-        _arm(pen, bones.arms[near], limb_w, look.body, hands)
+        _arm(pen, bones.arms[near], limb_w, sleeve, hands)
+    if armour:  # pauldrons over the shoulders (the near one only in profile)
+        for i in ((near,) if bones.profile else (0, 1)):
+            pen.ellipse(bones.arms[i][0], limb_w * 0.95, limb_w * 0.75, shade(STEEL, 1.05))
     if look.accessory == "scarf":
         nx, ny = bones.neck
         pen.capsule([(nx - 0.05, ny + 0.01), (nx + 0.05, ny + 0.01)], 0.045, look.accent)
         pen.capsule([(nx, ny + 0.02), (nx - bones.side * 0.09, ny + 0.12)], 0.035, look.accent)
+
+
+def _cloak(pen: Pen, look: CharacterLook, bones: Skeleton, torso_w: float, clock: float) -> None:
+    """A cloak hanging from the shoulders behind the body, flaring to the calves and swaying a little."""
+    d = bones.d
+    sx, sy = (bones.shoulders[0][0] + bones.shoulders[1][0]) / 2, bones.shoulders[0][1]
+    back = -d * torso_w * 0.45  # in profile it hangs behind the back
+    hem = min(bones.ground - 0.05, 0.34)
+    sway = 0.015 * math.sin(clock * 1.8)
+    top_w, hem_w = torso_w * (0.75 - 0.35 * abs(d)), torso_w * (1.25 - 0.55 * abs(d))
+    flare = -d * 0.1 + sway
+    colour = look.legs if "armour" in look.garments else look.body
+    pen.polygon([(sx + back - top_w, sy + 0.01), (sx + back + top_w, sy + 0.01),
+                 (back + flare + hem_w, hem), (back + flare - hem_w, hem + 0.02 * d)], shade(colour, 0.9))
+
+
+def _breastplate(pen: Pen, look: CharacterLook, shoulder_c: tuple[float, float], torso_w: float, d: float) -> None:
+    """Over the steel torso: a shine on the breastplate, then the tabard (the outfit's colour) or a belt."""
+    sx, sy = shoulder_c
+    pen.ellipse((sx * 0.6 - d * torso_w * 0.15, sy * 0.6), torso_w * 0.22, torso_w * 0.4, shade(STEEL, 1.2),
+                outline=False)
+    if "tabard" in look.garments:
+        half = torso_w * 0.36 * (1 - 0.3 * abs(d))
+        pen.polygon([(sx * 0.92 - half, sy * 0.82), (sx * 0.92 + half, sy * 0.82), (half * 1.1, 0.14),
+                     (-half * 1.1, 0.14)], look.body)
+        pen.rect((sx * 0.2 - half * 1.05, sy * 0.2 - 0.016, sx * 0.2 + half * 1.05, sy * 0.2 + 0.016),
+                 shade(look.legs, 0.8), 0.005)
+    else:
+        pen.rect((sx * 0.2 - torso_w * 0.5, sy * 0.2 - 0.018, sx * 0.2 + torso_w * 0.5, sy * 0.2 + 0.018), look.body)
 
 
 def _arm(pen: Pen, arm: list[tuple[float, float]], width: float, sleeve: RGB, hand: RGB) -> None:
@@ -362,7 +385,7 @@ def _headwear(pen: Pen, look: CharacterLook, cx: float, cy: float, r: float, d: 
            for a in np.linspace(math.pi, 2 * math.pi, 12)]
     back = -d * r * 0.15
     if hw in ("hair_short", "hair_long", "hair_bun", "hair_spiky", "mask", "crown", "pointed_hat", "headscarf",
-              "tricorn", "beanie", "chef_hat", "brim_hat", "cap", "helmet_knight"):
+              "tricorn", "beanie", "chef_hat", "brim_hat", "cap"):
         pen.polygon([(x + back, y) for x, y in cap], hair)
     if hw == "hair_bun":
         pen.ellipse((cx - d * r * 0.7, cy - r * 0.95), r * 0.38, r * 0.38, hair)
@@ -398,8 +421,23 @@ def _headwear(pen: Pen, look: CharacterLook, cx: float, cy: float, r: float, d: 
         pen.rect((cx - r * 0.75, cy - r * 1.5, cx + r * 0.75, cy - r * 0.6), (246, 246, 244), r * 0.35)
     elif hw == "mask":
         pen.rect((cx - r * 0.8, cy - r * 0.95, cx + r * 0.8, cy - r * 0.55), (190, 150, 70), r * 0.15)
-    elif hw == "helmet_knight":
-        pen.rect((cx - r * 1.05, cy - r * 1.1, cx + r * 1.05, cy - r * 0.2), (170, 172, 180), r * 0.4)
+    elif hw == "helmet_knight":  # an open-faced steel helm: dome, brow band, neck guard and a plume
+        s, turn = (1 if d >= 0 else -1), abs(d)
+        up = (1 - turn) * r  # seen from the front the plume stands up; in profile it streams back
+        plume = [(cx - d * r * 0.2, cy - r * 1.1), (cx - d * r * 0.55, cy - r * 1.55 - up * 0.1),
+                 (cx - d * r * 1.15, cy - r * 1.2 - up * 0.5)]
+        pen.capsule(plume, r * 0.32, look.accent)
+        for side in (-1, 1):  # cheek guards: the near one narrows away in profile, the far one becomes the neck guard
+            outer = cx + side * r * 1.12
+            inner = cx + side * r * (0.78 - 0.23 * turn) if side != s else outer - side * r * 0.34 * (1 - turn)
+            if abs(outer - inner) > r * 0.02:
+                pen.rect((min(inner, outer), cy - r * 0.35, max(inner, outer), cy + r * 0.5), STEEL_DARK, r * 0.12)
+        dome = [(cx + r * math.cos(a) * 1.12, cy - r * 0.15 + r * math.sin(a) * 1.1) for a in
+                np.linspace(math.pi, 2 * math.pi, 14)]
+        pen.polygon(dome, STEEL)
+        pen.rect((cx - r * 1.14, cy - r * 0.36, cx + r * 1.14, cy - r * 0.14), shade(STEEL, 0.85), r * 0.08)
+        pen.ellipse((cx - d * r * 0.3 - r * 0.35, cy - r * 0.8), r * 0.22, r * 0.12, shade(STEEL, 1.25),
+                    outline=False)
 
 
 # --------------------------------------------------------------------------- animals and birds
@@ -533,6 +571,174 @@ def _fish(pen: Pen, look: CharacterLook, limbs: Limbs, d: float, clock: float) -
     pen.ellipse((0, y + 0.07), length * 0.8, 0.07, mix(body, WHITE, 0.5), outline=False)
     pen.polygon([(-s * 0.05, y - 0.15), (s * 0.08, y - 0.15), (-s * 0.08, y - 0.3)], fin)
     face(pen, s * length * 0.55 * turn, y - 0.03, 0.12, d, 0.0)
+
+
+# --------------------------------------------------------------------------- small creatures
+
+
+def _snail(pen: Pen, look: CharacterLook, limbs: Limbs, d: float, clock: float) -> None:
+    """A snail: a long soft foot, a spiral shell on its back, two eye stalks that wave (a slug: no shell)."""
+    turn = abs(d)
+    s = 1 if d >= 0 else -1
+    stretch = 1 + 0.06 * math.sin(math.radians(limbs.thigh1) * 3)  # the foot ripples as it crawls
+    length = (0.22 + 0.26 * turn) * stretch
+    foot = mix((222, 206, 186), look.body, 0.25)
+    rise = limbs.head / 300 + max(0.0, limbs.arm1 - 20) / 900  # looking up or reaching lifts the head
+    head = (d * length, -0.2 - rise)  # straight out in front: over the middle seen from the front
+    pen.capsule([(-d * length, -0.05), (d * length * 0.6, -0.07), head], 0.14, foot)
+    if look.species != "slug":
+        cx, cy, r = -d * 0.08, -0.44, 0.3
+        pen.ellipse((cx, cy), r * (0.6 + 0.4 * turn), r * 0.97, look.body)  # a disc: edge-on from the front
+        spiral = [(cx + d * r * 0.85 * (1 - a / 14) * math.cos(a), cy + r * 0.85 * (1 - a / 14) * math.sin(a))
+                  for a in np.linspace(0.0, 12.0, 40)]
+        pen.capsule(spiral, 0.035, look.legs, outline=False)
+        pen.capsule([(d * length * 0.3, -0.06), head], 0.14, foot)  # the head end comes out in front of the shell
+    hx, hy = head
+    wave = math.sin(clock * 1.7) * 0.03
+    for side in ((-1, 1) if turn < 0.6 else (1, -1)):
+        base = (hx + side * 0.04 * (1 - turn), hy - 0.05)
+        tip = (hx + s * 0.1 * turn + side * (0.11 * (1 - turn) + 0.03 * turn) + wave * side,
+               hy - 0.36 - (rise if side == 1 else 0.0) + 0.02 * side * turn)
+        pen.capsule([base, tip], 0.03, foot)
+        pen.ellipse(tip, 0.05, 0.05, (250, 250, 246))
+        pen.ellipse((tip[0] + d * 0.018, tip[1] + 0.005 - limbs.head / 900), 0.024, 0.026, DARK, outline=False)
+    pen.capsule([(hx + s * 0.04 * turn - 0.03 * (1 - turn), hy + 0.02), (hx + s * 0.07 * turn + 0.03 * (1 - turn),
+                 hy + 0.02)], 0.012, (120, 60, 60), outline=False)
+
+
+#: Insects by what their bodies have besides wings (looks.BIG_WINGED, SMALL_WINGED): stripes, a spotted dome.
+STRIPED = {"bee", "bumblebee", "honeybee", "wasp"}
+DOMED = {"ladybird", "ladybug", "beetle"}
+
+
+#: Insects are drawn in units this much smaller than the figure's height (their bodies are long, not tall).
+INSECT_SCALE = 1.6
+
+
+def _insect(pen: Pen, look: CharacterLook, limbs: Limbs, d: float, clock: float) -> None:
+    """Head, thorax and abdomen in a row, six legs (a spider eight), antennae, and wings that beat."""
+    outline_w = pen.ow
+    pen = Pen(pen.draw, (pen.ox, pen.oy), pen.px * INSECT_SCALE, pen.outline)
+    pen.ow = outline_w
+    turn = abs(d)
+    s = 1 if d >= 0 else -1
+    species = look.species.split()[-1]
+    body, trim = look.body, look.legs
+    y = -0.2
+    along = 0.19 * d  # head ahead, abdomen behind: the length foreshortens to nothing seen from the front
+    spider = species == "spider"
+    if species in BIG_WINGED or species in SMALL_WINGED:  # wings behind the body, beating
+        big = species in BIG_WINGED
+        beat = 0.5 + 0.5 * math.sin(clock * (5.0 if big else 14.0) + (limbs.arm1 - 8) / 60)
+        span = 0.42 if big else 0.24
+        colour = look.legs if big else (232, 242, 252)
+        for side in ((-1, 1) if turn < 0.6 else (-s, s)):
+            # Seen from the front the wings spread left and right; from the side they fold up into a fan whose
+            # height shrinks as they open towards and away from the camera. Every point blends the two views.
+            front = [(0.0, y - 0.03), (side * span * (0.35 + 0.65 * beat), y - span * (0.95 - 0.45 * beat)),
+                     (side * span * (0.45 + 0.6 * beat), y - span * 0.3 * (1 - beat) + 0.02), (side * 0.03, y + 0.02)]
+            fold = 0.55 + 0.45 * (1 - beat)
+            profile = [(0.0, y - 0.03), (-s * 0.22, y - span * fold * 0.95), (s * 0.13, y - span * fold),
+                       (s * 0.05, y)]
+            wing = [(fx * (1 - turn) + px * turn, fy * (1 - turn) + py * turn)
+                    for (fx, fy), (px, py) in zip(front, profile)]
+            tint = 0.8 if turn >= 0.6 and side == -s else 1.0  # the far wing, in profile
+            if big:  # the hind wing under the fore wing, and a spot on each
+                hind_front = [(0.0, y), (side * span * 0.8 * (0.4 + 0.6 * beat), y + 0.02 - span * 0.1),
+                              (side * span * 0.35, y + 0.14)]
+                hind_side = [(0.0, y), (-s * 0.17, y - span * 0.35 * fold), (-s * 0.02, y + 0.1)]
+                pen.polygon([(fx * (1 - turn) + px * turn, fy * (1 - turn) + py * turn) for (fx, fy), (px, py) in
+                             zip(hind_front, hind_side)], shade(trim, 0.8 * tint))
+            pen.polygon(wing, shade(colour, tint))
+            if big:
+                spot = ((wing[1][0] + wing[2][0] + wing[0][0]) / 3, (wing[1][1] + wing[2][1] + wing[0][1]) / 3)
+                pen.ellipse(spot, 0.035, 0.035, body, outline=False)
+    legs = 4 if spider else 3
+    swing = limbs.thigh1 / 100
+    limb = DARK if species in BIG_WINGED else trim  # a butterfly's second colour is on its wings
+    for i in range(legs):  # legs: thin bent lines under the thorax, walking in alternation
+        base_x = (i - (legs - 1) / 2) * 0.05 * d
+        for side in (-1, 1):  # left and right legs, overlapping in profile
+            step = swing * (1 if (i + (side > 0)) % 2 else -1) * 0.05
+            knee = (base_x + side * 0.1 * (1 - turn) + (i - 1) * 0.04 * d, y - 0.08)
+            foot = (base_x + side * 0.15 * (1 - turn) + (i - 1) * 0.08 * d + step, -0.005)
+            pen.capsule([(base_x, y + 0.02), knee, foot], 0.018, limb, outline=False)
+    abdomen = (-along * 1.1, y - 0.02)
+    if species in DOMED:  # a round spotted shell over the whole body
+        pen.ellipse((-along * 0.5, y - 0.04), 0.15 + 0.05 * turn, 0.13, body)
+        pen.capsule([(-along * 0.5, y - 0.16), (-along * 0.5, y + 0.08)], 0.01, DARK, outline=False)
+        for dx, dy in ((-0.06, -0.07), (0.05, -0.05), (-0.03, 0.0), (0.08, 0.02)):
+            pen.ellipse((-along * 0.5 + dx * (0.6 + 0.4 * turn), y + dy), 0.022, 0.022, DARK, outline=False)
+    else:
+        pen.ellipse(abdomen, 0.09 + 0.05 * turn, 0.085, body)
+        if species in STRIPED:
+            for k in (-1, 0, 1):
+                cx = abdomen[0] + k * 0.04 * turn
+                pen.capsule([(cx, y - 0.08), (cx, y + 0.05)], 0.018, trim, outline=False)
+        if species == "firefly":
+            glow = 120 + int(80 * (0.5 + 0.5 * math.sin(clock * 3)))
+            pen.ellipse((abdomen[0] - d * 0.04, y), 0.08, 0.07, (255, 240, 120, glow), outline=False)
+        pen.ellipse((0.0, y - 0.03), 0.06, 0.055, shade(body, 0.8))  # thorax
+    hx, hy = along, y - 0.06 - limbs.head / 400
+    for side in (-1, 1):  # antennae
+        tip = (hx + d * 0.08 + side * 0.08 * (1 - turn), hy - 0.2 + 0.015 * math.sin(clock * 2 + side))
+        pen.capsule([(hx + side * 0.02, hy - 0.05), tip], 0.012, limb, outline=False)
+        pen.ellipse(tip, 0.018, 0.018, limb, outline=False)
+    pen.ellipse((hx, hy), 0.075, 0.07, shade(body, 0.9) if species not in DOMED else DARK)
+    face(pen, hx + d * 0.01, hy, 0.07, d, limbs.head / 90, eye=(250, 250, 246) if species in DOMED else DARK)
+
+
+# --------------------------------------------------------------------------- vehicles
+
+
+def _train(pen: Pen, look: CharacterLook, limbs: Limbs, d: float, clock: float) -> None:
+    """A locomotive with a face on its nose pulling two carriages; turned to the camera, the nose alone.
+
+    Every length is the profile's times `d` blended with the front view, so a turn shortens the train
+    smoothly until the carriages hide behind the engine.
+    """
+    turn = abs(d)
+    body, stripe = look.body, look.legs
+    roof, floor = -0.78, -0.16
+    rock = 0.006 * math.sin(math.radians(limbs.thigh1) * 4 + clock * 9)  # a little bounce on the rails
+    window = (210, 232, 246)
+    spin = math.radians(limbs.thigh1) * 4 + clock * 2  # the wheels turn
+    iron = (60, 60, 66)
+
+    def wheels(lo: float, hi: float) -> None:
+        for wx in (lo + (hi - lo) * 0.15, hi - (hi - lo) * 0.15):
+            pen.ellipse((wx, -0.07), 0.075, 0.075, iron)
+            pen.capsule([(wx + 0.05 * math.cos(spin), -0.07 + 0.05 * math.sin(spin)),
+                         (wx - 0.05 * math.cos(spin), -0.07 - 0.05 * math.sin(spin))], 0.015, (150, 150, 158),
+                        outline=False)
+
+    for k in (2, 1):  # the carriages trail behind the engine
+        x1 = (0.45 - (k - 1) * 0.9) * d
+        lo, hi = sorted((x1, x1 - 0.82 * d))  # seen from the front: nothing, behind the engine
+        pen.rect((lo, roof + 0.06 + rock, hi, floor + rock), shade(body, 0.95), min(0.05, (hi - lo) / 3))
+        pen.rect((lo, floor - 0.14 + rock, hi, floor - 0.1 + rock), stripe, 0.0, outline=False)
+        for j in range(3):
+            wx = lo + (hi - lo) * (0.12 + 0.28 * j)
+            pen.rect((wx, roof + 0.14 + rock, wx + (hi - lo) * 0.18, roof + 0.32 + rock), window, 0.02 * turn)
+        wheels(lo, hi)
+        pen.capsule([(x1, floor - 0.06), (x1 + 0.1 * d, floor - 0.06)], 0.03, iron)  # the coupling
+    # The engine: from the front a box as wide as it is; in profile a long body ending in a rounded nose.
+    half = 0.22
+    lo = (1 - turn) * -half + turn * min(0.39 * d, 1.2 * d)
+    hi = (1 - turn) * half + turn * max(0.39 * d, 1.2 * d)
+    pen.rect((lo, roof + rock, hi, floor + rock), body, 0.12 + 0.06 * (1 - turn))
+    pen.rect((lo, floor - 0.14 + rock, hi, floor - 0.09 + rock), stripe, 0.0, outline=False)
+    fx = d * (1.2 * turn + half * (1 - turn) - 0.18)  # the face on the front end (the middle, from the front)
+    pen.rect((fx - 0.12, roof + 0.08 + rock, fx + 0.12, roof + 0.3 + rock), window, 0.05)  # the windscreen
+    face(pen, fx + d * 0.02, roof + 0.2 + rock, 0.1, d, limbs.head / 90)
+    for side in (-1, 1):  # headlights, meeting on the nose in profile
+        pen.ellipse((fx + side * 0.12 * (1 - turn) + d * 0.1, floor - 0.2 + rock), 0.03, 0.03, (255, 240, 180))
+    wheels(lo, hi)
+    front = half * 1.1 * (1 - turn)  # the buffer beam, seen only from the front
+    if front > 0.01:
+        pen.rect((fx - front, floor + 0.04, fx + front, floor + 0.08), (80, 80, 86), 0.01)
+    pen.capsule([(min(lo, -0.2) + 0.05, -0.005), (max(hi, 0.2) - 0.05, -0.005)], 0.012, (90, 84, 80),
+                outline=False)  # the rail
 
 
 # --------------------------------------------------------------------------- spirits, objects, forces
@@ -669,71 +875,10 @@ def _disc(pen: Pen, look: CharacterLook, limbs: Limbs, d: float, clock: float) -
     face(pen, d * 0.05, y, 0.18, d, limbs.head / 90)
 
 
-PLANS = {"quadruped": _quadruped, "bird": _bird, "tentacled": _tentacled, "fish": _fish, "blob": _blob,
+PLANS = {"snail": _snail, "insect": _insect, "train": _train,
+         "quadruped": _quadruped, "bird": _bird, "tentacled": _tentacled, "fish": _fish, "blob": _blob,
          "object": _object, "cloud": _cloud, "flame": _flame, "swirl": _swirl, "ribbon": _ribbon, "wave": _wave,
          "disc": _disc}
-
-
-# --------------------------------------------------------------------------- props in hand
-
-PROP_SHAPES = {"pearl": "orb", "orb": "orb", "gem": "orb", "crystal": "orb", "egg": "egg", "letter": "letter",
-               "envelope": "letter", "postcard": "letter", "parcel": "box", "package": "box", "gift": "box",
-               "present": "box", "box": "box", "chest": "box", "treasure": "box", "map": "scroll", "scroll": "scroll", "key": "key",
-               "book": "book", "diary": "book", "journal": "book", "flower": "sprout", "flowers": "sprout",
-               "shoots": "sprout", "seed": "sprout", "seedling": "sprout", "plant": "sprout", "sapling": "sprout",
-               "lantern": "lantern", "lamp": "lantern", "crown": "crown", "shell": "shell", "seashell": "shell",
-               "bread": "loaf", "loaf": "loaf", "cake": "loaf", "kite": "kite", "star": "orb", "compass": "orb",
-               "bottle": "bottle", "message": "bottle", "feather": "feather", "stone": "egg", "coin": "orb"}
-
-
-def prop_shape(prop: str) -> str:
-    words = prop.lower().replace("-", " ").split()
-    return next((PROP_SHAPES[w] for w in reversed(words) if w in PROP_SHAPES), "orb")
-
-
-def draw_prop(pen: Pen, shape: str, at: tuple[float, float], size: float, colour: RGB, clock: float) -> None:
-    """A small held prop, centred on `at` (figure units), about `size` across."""
-    x, y = at
-    r = size / 2
-    if shape == "orb":
-        glow = 60 + int(30 * math.sin(clock * 4))
-        pen.ellipse((x, y), r * 1.8, r * 1.8, (255, 250, 220, glow), outline=False)
-        pen.ellipse((x, y), r, r, (246, 244, 236))
-    elif shape == "egg":
-        pen.ellipse((x, y), r * 0.8, r, mix(colour, WHITE, 0.6))
-    elif shape == "letter":
-        pen.rect((x - r * 1.2, y - r * 0.8, x + r * 1.2, y + r * 0.8), (244, 238, 220), r * 0.1)
-        pen.polygon([(x - r * 1.2, y - r * 0.8), (x, y), (x + r * 1.2, y - r * 0.8)], (214, 200, 170))
-    elif shape == "box":
-        pen.rect((x - r, y - r, x + r, y + r), colour, r * 0.1)
-        pen.rect((x - r * 0.15, y - r, x + r * 0.15, y + r), mix(colour, WHITE, 0.5), 0, outline=False)
-    elif shape == "scroll":
-        pen.rect((x - r * 1.3, y - r * 0.7, x + r * 1.3, y + r * 0.7), (232, 214, 170), r * 0.2)
-    elif shape == "key":
-        pen.ellipse((x - r * 0.6, y), r * 0.45, r * 0.45, (216, 184, 72))
-        pen.capsule([(x - r * 0.2, y), (x + r * 1.2, y)], r * 0.25, (216, 184, 72))
-    elif shape == "book":
-        pen.rect((x - r, y - r * 1.2, x + r, y + r * 1.2), colour, r * 0.1)
-    elif shape == "sprout":
-        pen.capsule([(x, y + r), (x, y - r * 0.4)], r * 0.2, (60, 150, 70), outline=False)
-        pen.ellipse((x + r * 0.45, y - r * 0.5), r * 0.5, r * 0.25, (90, 190, 90))
-        pen.ellipse((x - r * 0.45, y - r * 0.3), r * 0.45, r * 0.22, (90, 190, 90))
-    elif shape == "lantern":
-        pen.rect((x - r * 0.6, y - r, x + r * 0.6, y + r), (190, 150, 70), r * 0.1)
-        pen.rect((x - r * 0.4, y - r * 0.7, x + r * 0.4, y + r * 0.7), (255, 220, 110), r * 0.1, outline=False)
-    elif shape == "crown":
-        pen.polygon([(x - r, y + r * 0.5), (x - r, y - r * 0.5), (x - r * 0.4, y), (x, y - r * 0.7), (x + r * 0.4, y),
-                     (x + r, y - r * 0.5), (x + r, y + r * 0.5)], (216, 184, 72))
-    elif shape == "shell":
-        pen.polygon([(x - r, y + r * 0.4), (x, y - r * 0.8), (x + r, y + r * 0.4)], (246, 200, 190))
-    elif shape == "loaf":
-        pen.ellipse((x, y), r * 1.3, r * 0.7, (200, 140, 70))
-    elif shape == "bottle":
-        pen.rect((x - r * 0.4, y - r, x + r * 0.4, y + r), (140, 200, 190), r * 0.2)
-    elif shape == "feather":
-        pen.ellipse((x, y), r * 0.3, r * 1.2, mix(colour, WHITE, 0.3))
-    else:  # kite
-        pen.polygon([(x, y - r), (x + r * 0.7, y), (x, y + r), (x - r * 0.7, y)], colour)
 
 
 # --------------------------------------------------------------------------- the sprite
@@ -742,10 +887,11 @@ def draw_prop(pen: Pen, shape: str, at: tuple[float, float], size: float, colour
 EXTENTS = {"quadruped": (-0.75, -0.95, 0.75), "bird": (-0.6, -1.1, 0.6), "tentacled": (-0.55, -0.85, 0.55),
            "fish": (-0.75, -0.75, 0.75), "blob": (-0.4, -1.05, 0.4), "object": (-0.45, -0.95, 0.45),
            "cloud": (-0.55, -0.95, 0.55), "flame": (-0.35, -1.0, 0.35), "swirl": (-0.55, -1.0, 0.55),
-           "ribbon": (-0.65, -0.9, 0.65), "wave": (-0.5, -0.9, 0.5), "disc": (-0.45, -0.95, 0.45)}
+           "ribbon": (-0.65, -0.9, 0.65), "wave": (-0.5, -0.9, 0.5), "disc": (-0.45, -0.95, 0.45),
+           "snail": (-0.55, -0.95, 0.55), "insect": (-0.75, -1.05, 0.75), "train": (-1.4, -0.95, 1.4)}
 
 
-def _extent(bones: Skeleton, look: CharacterLook) -> tuple[float, float, float]:
+def _extent(bones: Skeleton, look: CharacterLook, prop: str | None = None) -> tuple[float, float, float]:
     xs = [p[0] for part in (*bones.arms, *bones.legs) for p in part]
     pad = LIMB_W * bones.scale + 0.03
     hx, hy = bones.head
@@ -753,16 +899,35 @@ def _extent(bones: Skeleton, look: CharacterLook) -> tuple[float, float, float]:
     left = min(-SHADOW_W, min(xs) - pad, hx - reach, -0.3)
     right = max(SHADOW_W, max(xs) + pad, hx + reach, 0.3)
     top = min(hy - bones.head_r * 3.2, min(p[1] for arm in bones.arms for p in arm) - pad)
+    if look.garments & {"cloak"}:
+        left, right = min(left, -0.3 - abs(bones.d) * 0.12), max(right, 0.3 + abs(bones.d) * 0.12)
+    if prop:
+        prop_left, prop_top, prop_right = held_extent(prop, grip(bones))
+        left, top, right = min(left, prop_left), min(top, prop_top), max(right, prop_right)
     return left, top, right
 
 
+def grip(bones: Skeleton) -> Grip:
+    """How a person holds a prop: always in the first arm (the one gestures raise, the one that lifts a violin),
+    whichever way the figure faces, so a prop never jumps from hand to hand as the figure turns."""
+    arm, other = bones.arms[0], bones.arms[1]
+    return Grip(arm[-1], arm[1], other[-1], bones.head, bones.head_r, bones.shoulders[0][1], bones.d)
+
+
+#: Where a non-person holds a prop, facing right (figure units, ground at 0): beside the face, the snail's
+#: head, the insect's forelegs, on the engine's roof.
+HOLD_POINTS = {"snail": (0.32, -0.36), "insect": (0.3, -0.3), "train": (0.75, -0.95)}
+
+
 def hand_position(look: CharacterLook, limbs: Limbs, d: float) -> tuple[float, float]:
-    """Where a held prop sits (figure units, ground at 0): the near hand, or beside the face."""
+    """Where a held prop sits (figure units, ground at 0): the first hand, or beside the face (in front of it
+    seen from the front, so it never jumps from side to side as the figure turns)."""
     if look.plan == "humanoid":
         bones = skeleton(look, limbs, d)
-        hand = bones.arms[0 if d >= 0 else 1][-1]
+        hand = grip(bones).hand
         return hand[0], hand[1] - bones.ground
-    return (0.25 if d >= 0 else -0.25), -0.45
+    x, y = HOLD_POINTS.get(look.plan, (0.25, -0.45))
+    return x * d, y
 
 
 def figure_sprite(
@@ -774,17 +939,25 @@ def figure_sprite(
     clock: float = 0.0,
     prop: str | None = None,
     alpha: float = 1.0,
+    prop_open: float = 1.0,
 ) -> tuple[Image.Image, int, int]:
     """Draw a posed figure; returns (RGBA sprite, anchor x, anchor y).
 
     The anchor is the sprite pixel that sits on the ground under the figure; `frac` is the
-    sub-pixel part of the target position, drawn into the sprite so slow moves glide.
+    sub-pixel part of the target position, drawn into the sprite so slow moves glide. `prop_open`
+    is how far a prop that opens (an umbrella) is open, 0..1.
     """
     d = max(-1.0, min(1.0, facing))
     lift = limbs.lift + look.floats
+    shape = prop_shape(prop) if prop else None
     if look.plan == "humanoid":
         bones = skeleton(look, limbs, d)
-        left, top, right = _extent(bones, look)
+        if shape == "violin":  # while it is played, the bow arm saws
+            amount, speed = BOWING
+            saw = amount * playing(grip(bones)) * math.sin(clock * speed)
+            limbs = limbs._replace(elbow2=limbs.elbow2 + saw)
+            bones = skeleton(look, limbs, d)
+        left, top, right = _extent(bones, look, shape)
         ground = bones.ground
     else:
         bones = None
@@ -807,10 +980,12 @@ def figure_sprite(
         _humanoid(pen, look, limbs, bones, clock)
     else:
         PLANS[look.plan](pen, look, limbs, d, clock)
-    if prop:
-        hx, hy = hand_position(look, limbs, d)
-        draw_prop(pen, prop_shape(prop), (hx, hy + (ground if bones is not None else 0.0) - 0.02), 0.09,
-                  look.accent, clock)
+    if prop and shape:
+        colour = prop_colour(prop, shape, look.accent)
+        if bones is not None:
+            draw_held(pen, shape, grip(bones), colour, clock, prop_open)
+        else:
+            draw_prop(pen, shape, hand_position(look, limbs, d), HAND_SIZE, colour, clock)
     if ss > 1:
         raw = Image.frombuffer("RGBa", sprite.size, sprite.tobytes(), "raw", "RGBa", 0, 1).reduce(ss)
         sprite = Image.frombuffer("RGBA", raw.size, raw.tobytes(), "raw", "RGBA", 0, 1)
@@ -819,9 +994,27 @@ def figure_sprite(
     return sprite, ax, ay
 
 
+def figure_reach(look: CharacterLook, prop: str | None = None) -> float:
+    """How far from its feet a figure (and what it holds) is drawn, sideways (world units): beyond that it is
+    off-screen."""
+    if look.plan == "humanoid":
+        reach = 0.8
+    else:
+        left, _, right = EXTENTS[look.plan]
+        reach = max(0.8, -left, right)
+    if prop and look.plan == "humanoid":
+        reach = max(reach, prop_reach(prop_shape(prop)))
+    return look.height * reach
+
+
+#: Half the ground a plan's figure covers in profile (figure heights), where its drawing's extent says too much
+#: or too little: the train's nose reaches 1.2 heights from its middle.
+FOOTPRINTS = {"train": 1.2}
+
+
 def figure_width(look: CharacterLook) -> float:
     """Half the width a figure takes on the ground, in world units (for spacing characters)."""
     if look.plan == "humanoid":
         return look.height * 0.32
     left, _, right = EXTENTS[look.plan]
-    return look.height * max(-left, right) * 0.7
+    return look.height * FOOTPRINTS.get(look.plan, max(-left, right) * 0.7)

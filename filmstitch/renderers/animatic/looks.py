@@ -1,7 +1,9 @@
 """Looks: how a character or a location is drawn, derived from the plan's structured fields only.
 
-A character's look comes from its kind, species, palette, build, hair, skin and role; a
-location's from its set kind, time of day, palette and props. Nothing is read out of prose.
+A character's look comes from its kind, species, palette, build, hair, skin and role, and the
+garments its short appearance names ("steel armour, violet tabard": a list of nouns, looked up
+in GARMENT_WORDS); a location's from its set kind, time of day, palette, props and ambience
+(rain, storm). Nothing else is read out of prose.
 A reference variant ``(variant, seed)`` picks accessories and proportions, never other colours:
 every variant wears the character's own palette.
 
@@ -12,6 +14,7 @@ the figure's standing height in those units.
 from __future__ import annotations
 
 import colorsys
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -50,7 +53,7 @@ def luminance(c: RGB) -> float:
 
 #: Which body a kind (and some species) is drawn with.
 Plan = Literal["humanoid", "quadruped", "bird", "tentacled", "fish", "blob", "object", "cloud", "flame", "swirl",
-               "ribbon", "wave", "disc"]
+               "ribbon", "wave", "disc", "snail", "insect", "train"]
 SPECIES_PLANS: dict[str, Plan] = {
     "octopus": "tentacled", "squid": "tentacled", "jellyfish": "tentacled", "kraken": "tentacled",
     "fish": "fish", "whale": "fish", "dolphin": "fish", "shark": "fish", "eel": "fish", "orca": "fish",
@@ -67,6 +70,11 @@ SPECIES_PLANS: dict[str, Plan] = {
     "ocean": "wave", "river": "wave", "wave": "wave", "tide": "wave", "sun": "disc", "moon": "disc",
     "star": "disc", "comet": "disc", "frost": "cloud", "thunder": "cloud", "snowman": "object",
     "scarecrow": "humanoid", "statue": "humanoid", "puppet": "humanoid", "doll": "humanoid",
+    "snail": "snail", "slug": "snail", "ant": "insect", "bee": "insect", "bumblebee": "insect",
+    "honeybee": "insect", "wasp": "insect", "butterfly": "insect", "moth": "insect", "beetle": "insect",
+    "ladybug": "insect", "ladybird": "insect", "firefly": "insect", "dragonfly": "insect", "fly": "insect",
+    "grasshopper": "insect", "cricket": "insect", "spider": "insect", "train": "train", "locomotive": "train",
+    "tram": "train", "steam train": "train", "steam engine": "train",
 }
 KIND_PLANS: dict[CharacterKind, Plan] = {"person": "humanoid", "robot": "humanoid", "creature": "humanoid",
                                          "animal": "quadruped", "bird": "bird", "sea_creature": "fish",
@@ -78,7 +86,10 @@ KIND_SCALE: dict[CharacterKind, float] = {"person": 1.0, "robot": 0.9, "creature
 #: Species much bigger or smaller than their kind.
 SPECIES_SCALE = {"giant": 1.7, "troll": 1.3, "ogre": 1.4, "yeti": 1.4, "golem": 1.4, "dragon": 1.3,
                  "elephant": 1.5, "horse": 1.35, "bear": 1.3, "camel": 1.4, "giraffe": 1.8, "mouse": 0.55,
-                 "fairy": 0.5, "pixie": 0.5, "sprout spirit": 0.6, "crab": 0.6, "hummingbird": 0.5}
+                 "fairy": 0.5, "pixie": 0.5, "sprout spirit": 0.6, "crab": 0.6, "hummingbird": 0.5,
+                 "snail": 0.6, "slug": 0.6, "ant": 0.45, "spider": 0.5, "beetle": 0.5, "ladybird": 0.45,
+                 "ladybug": 0.45, "bee": 0.5, "wasp": 0.5, "firefly": 0.45, "butterfly": 0.7, "moth": 0.65,
+                 "dragonfly": 0.6, "train": 1.5, "locomotive": 1.5, "tram": 1.4}
 GIRTH: dict[str, float] = {"slim": 0.20, "average": 0.25, "broad": 0.33, "small": 0.25, "tall": 0.21}
 HEAD: dict[str, float] = {"slim": 0.21, "average": 0.22, "broad": 0.21, "small": 0.27, "tall": 0.19}
 #: A few costumes read from the role's last word (a label, not prose).
@@ -89,6 +100,18 @@ COSTUMES = {"astronaut": "helmet", "cosmonaut": "helmet", "diver": "mask", "quee
 HUMAN_HEADWEAR = ("hair_short", "hair_long", "hair_bun", "hair_spiky", "cap", "beanie", "brim_hat")
 HUMAN_ACCESSORIES = ("scarf", "satchel", "backpack", "belt", "none")
 ROBOT_HEADWEAR = ("antenna", "dome", "ear_bolts")
+#: Words of a character's short appearance that name something the figure can wear. Garments are drawn
+#: over the figure; a headwear word replaces the variant's headwear (a role's costume, "witch": a pointed hat,
+#: wins over a plain "black hat"; a two-word phrase wins over both).
+GARMENT_WORDS = {"armour": "armour", "armor": "armour", "chainmail": "armour", "mail": "armour",
+                 "tabard": "tabard", "surcoat": "tabard", "cloak": "cloak", "cape": "cloak",
+                 "mantle": "cloak", "apron": "apron", "smock": "apron"}
+HEADWEAR_WORDS = {"crown": "crown", "tiara": "crown", "fedora": "brim_hat", "hat": "brim_hat",
+                  "tricorn": "tricorn", "beret": "beanie", "beanie": "beanie", "cap": "cap", "headscarf": "headscarf",
+                  "spacesuit": "helmet", "eva": "helmet"}
+#: Two-word headwear, read before the single words ("a pointed hat" is not a brimmed hat).
+HEADWEAR_PHRASES = {"pointed hat": "pointed_hat", "witch's hat": "pointed_hat", "space suit": "helmet",
+                    "chef's hat": "chef_hat", "top hat": "brim_hat"}
 ANIMAL_ACCESSORIES = ("collar", "scarf", "none")
 #: Ears and tails of four-legged species.
 EARS = {"cat": "pointed", "kitten": "pointed", "fox": "pointed", "wolf": "pointed", "dog": "floppy",
@@ -98,6 +121,9 @@ EARS = {"cat": "pointed", "kitten": "pointed", "fox": "pointed", "wolf": "pointe
 TAILS = {"fox": "bushy", "wolf": "bushy", "squirrel": "bushy", "raccoon": "bushy", "cat": "thin", "dog": "thin",
          "rabbit": "stub", "bunny": "stub", "bear": "stub", "dragon": "spiked", "horse": "long", "turtle": "stub",
          "sea turtle": "stub", "mouse": "thin", "rat": "thin"}
+#: Insects with wings (big painted ones, or small clear ones that beat fast): they fly, off the ground.
+BIG_WINGED = {"butterfly", "moth"}
+SMALL_WINGED = {"bee", "bumblebee", "honeybee", "wasp", "fly", "firefly", "dragonfly"}
 LONG_LEGGED_BIRDS = {"heron", "clockwork heron", "crane", "flamingo", "stork", "pelican"}
 SKIN_TONES: tuple[RGB, ...] = ((241, 204, 178), (224, 172, 138), (198, 134, 98), (150, 98, 66), (104, 68, 48))
 HAIR_TONES: tuple[RGB, ...] = ((34, 30, 32), (104, 70, 44), (176, 62, 34), (226, 196, 110), (52, 40, 36))
@@ -127,6 +153,7 @@ class CharacterLook:
     robot: bool = False
     clockwork: bool = False
     long_legs: bool = False
+    garments: frozenset[str] = frozenset()  # armour, tabard, cloak, apron (GARMENT_WORDS)
 
     @property
     def face_height(self) -> float:
@@ -153,7 +180,10 @@ def character_look(character: Character, variant: int, seed: int) -> CharacterLo
     if plan == "fish" and species in ("whale", "orca", "shark"):
         height *= 1.6
     role = character.role.lower().split()[-1] if character.role else ""
+    garments, named_headwear = worn(character.appearance)
     costume = COSTUMES.get(role)
+    if "armour" in garments and costume is None:
+        costume = "helmet_knight"
     robot = character.kind == "robot"
     headwear = "none"
     if plan == "humanoid":
@@ -161,6 +191,8 @@ def character_look(character: Character, variant: int, seed: int) -> CharacterLo
         headwear = options[int(subject_rng.permutation(len(options))[variant % len(options)])]
         if costume and not robot:
             headwear = costume
+        if named_headwear and not robot and (named_headwear[1] or not costume):
+            headwear = named_headwear[0]
     accessories = ANIMAL_ACCESSORIES if plan in ("quadruped", "bird") else HUMAN_ACCESSORIES
     accessory = accessories[int(subject_rng.permutation(len(accessories))[variant % len(accessories)])]
     if plan not in ("humanoid", "quadruped", "bird"):
@@ -173,6 +205,8 @@ def character_look(character: Character, variant: int, seed: int) -> CharacterLo
         skin = mix(body, (190, 196, 204), 0.55)
     floats = {"cloud": 0.2, "swirl": 0.15, "ribbon": 0.6, "disc": 0.5, "blob": 0.12, "tentacled": 0.05,
               "fish": 0.3, "flame": 0.0, "wave": 0.0}.get(plan, 0.0)
+    if plan == "insect" and species.split()[-1] in BIG_WINGED | SMALL_WINGED:
+        floats = 0.35
     return CharacterLook(
         name=character.name,
         plan=plan,
@@ -194,7 +228,21 @@ def character_look(character: Character, variant: int, seed: int) -> CharacterLo
         robot=robot,
         clockwork="clockwork" in species or "mechanical" in species,
         long_legs=species in LONG_LEGGED_BIRDS,
+        garments=frozenset(garments) if plan == "humanoid" and not robot else frozenset(),
     )
+
+
+def worn(appearance: str) -> tuple[set[str], tuple[str, bool] | None]:
+    """The garments and the headwear a short appearance names, the headwear as (headwear, named by a phrase):
+    "steel armour, violet tabard" -> ({"armour", "tabard"}, None); "a pointed hat" -> (set(), ("pointed_hat", True))."""
+    text = appearance.lower().replace("-", " ")
+    words = re.findall(r"[a-z']+", text)
+    garments = {GARMENT_WORDS[w] for w in words if w in GARMENT_WORDS}
+    phrase = next((hw for phrase, hw in HEADWEAR_PHRASES.items() if phrase in text), None)
+    if phrase is not None:
+        return garments, (phrase, True)
+    word = next((HEADWEAR_WORDS[w] for w in words if w in HEADWEAR_WORDS), None)
+    return garments, (word, False) if word else None
 
 
 # --------------------------------------------------------------------------- locations
@@ -205,9 +253,10 @@ class SetStyle:
     """How a kind of set is drawn: its backdrop, terrain and dressing."""
 
     backdrop: Literal["sky", "wall", "water", "rock", "space"]
-    ridge: Literal["jagged", "rolling", "dunes", "treeline", "skyline", "flat", "houses", "none", "clouds"]
+    ridge: Literal["jagged", "rolling", "dunes", "treeline", "skyline", "flat", "houses", "none", "clouds",
+                   "castle"]
     ground: Literal["dust", "grass", "sand", "snow", "stone", "planks", "salt", "seabed", "cloud", "floor",
-                    "metal", "street"]
+                    "metal", "street", "flagstones"]
     dressing: tuple[str, ...]  # prop drawings scattered over the ground
     landmark: str  # one set piece
     craters: bool = False
@@ -233,7 +282,13 @@ STYLES: dict[SetKind, SetStyle] = {
     "interior": SetStyle("wall", "none", "floor", ("shelf", "table", "lamp_stand"), "window", horizon=0.62),
     "bakery": SetStyle("wall", "none", "floor", ("shelf", "counter", "sack"), "oven", horizon=0.62),
     "cave": SetStyle("rock", "none", "stone", ("crystal", "rock", "stalagmite"), "pool", horizon=0.6),
+    "castle": SetStyle("sky", "castle", "flagstones", ("barrel", "banner", "torch"), "well", horizon=0.6),
 }
+#: Props of a location (its own words) that are scattered over its ground as dressing, by last word.
+PROP_DRESSING = {"candle": "candle", "candles": "candle", "candlestick": "candle", "candlesticks": "candle",
+                 "candelabra": "candle", "banner": "banner", "banners": "banner", "torch": "torch", "torches": "torch"}
+#: What falls from the sky of an open-air set: read from the location's ambience (and a snow set's snow).
+Weather = Literal["none", "rain", "storm", "snow"]
 #: Light tint of a time of day, and the sky body it shows.
 TIME_LIGHT: dict[TimeOfDay, tuple[float, float, float]] = {
     "dawn": (1.06, 0.97, 0.92), "day": (1.0, 1.0, 1.0), "dusk": (1.08, 0.95, 0.82), "night": (0.86, 0.93, 1.1),
@@ -269,6 +324,7 @@ class EnvironmentLook:
     landmark: str
     density: int
     layout_seed: int
+    weather: Weather = "none"
 
 
 def environment_look(env: Environment, variant: int, seed: int) -> EnvironmentLook:
@@ -297,6 +353,17 @@ def environment_look(env: Environment, variant: int, seed: int) -> EnvironmentLo
         if last in PROP_LANDMARKS:
             landmark = PROP_LANDMARKS[last]
             break
+    # The props the location names are scattered among the set's own dressing (twice, so they show).
+    named = [PROP_DRESSING[w] for p in env.props if (w := (p.lower().split() or [""])[-1]) in PROP_DRESSING]
+    dressing = style.dressing + tuple(named) * 2
+    weather: Weather = "none"
+    if style.backdrop == "sky":  # rain and snow fall where there is sky, not in a room or a cave
+        weather = "storm" if "storm" in env.ambience else "rain" if "rain" in env.ambience else \
+            "snow" if env.set == "snow" else "none"
+    if weather != "none":  # an overcast sky: no sun or moon, the sky greyed towards the horizon's colour
+        body = "none"
+        grey = (128, 132, 140) if weather != "snow" else (200, 204, 210)
+        sky, horizon_c = mix(sky, grey, 0.35), mix(horizon_c, grey, 0.3)
     return EnvironmentLook(
         name=env.name,
         set=env.set,
@@ -315,8 +382,9 @@ def environment_look(env: Environment, variant: int, seed: int) -> EnvironmentLo
         stars=env.set in ("moon", "space") or time == "night",
         sky_body=body,  # type: ignore[arg-type]
         body_u=float(rng.uniform(0.15, 0.85)),
-        dressing=style.dressing,
+        dressing=dressing,
         landmark=landmark,
         density=(14, 22, 30, 18)[variant % 4],
         layout_seed=int(rng.integers(2**31)),
+        weather=weather,
     )

@@ -7,7 +7,8 @@ themselves). In between, read from the plan's structured staging:
 * characters walk from mark to mark (legs swing, the body bobs), keep their left-to-right
   order, and enter or leave by walking in from, or out to, the side where nobody stands (or
   fade when both sides are taken);
-* each ActionBeat of the segment plays its gesture around its time `at`, holding its prop;
+* each ActionBeat of the segment plays its gesture around its time `at`, holding its prop (some gestures
+  mean more with a prop in hand: holding up a violin plays it, figures.PROP_GESTURES);
 * turns are continuous: facing is a number from -1 (left) to 1 (right), smoothed over half a
   second, so a turn shows the figure rotating through the front view over many frames;
 * a clip whose keyframes are in two locations walks everyone off, wipes to the new set and
@@ -23,8 +24,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from filmstitch.models import FilmPlan, derive_seed
-from filmstitch.renderers.animatic.figures import GESTURES, POSES, Limbs, figure_width, gait
+from filmstitch.renderers.animatic.figures import (
+    GESTURES,
+    POSES,
+    PROP_GESTURES,
+    Limbs,
+    figure_reach,
+    figure_width,
+    gait,
+)
 from filmstitch.renderers.animatic.looks import CharacterLook, EnvironmentLook, hex_rgb
+from filmstitch.renderers.animatic.props import prop_shape
 from filmstitch.renderers.animatic.scenery import FEET_V, SET_SPAN
 
 #: Shot size -> (zoom, camera height in world units). Zoom 1 shows the whole height of the set.
@@ -39,6 +49,13 @@ FACINGS = {"left": -1.0, "right": 1.0, "camera": 0.0}
 WIPE = (0.4, 0.6)
 #: Gestures that leave a character holding the beat's prop, and the one that hands it over.
 HOLDS = {"pick_up", "hold_up"}
+#: Body plans that turn more slowly than half a second: a long train swinging round in a few frames would
+#: redraw much of the picture at once.
+TURN_SLOWER = {"train": 3}
+#: Seconds a prop takes to open once it is picked up (an umbrella), or to close before it is given away.
+OPEN_S = 0.5
+#: Seconds a gesture that a prop changes (playing a violin) is held, instead of 0.6 s.
+PLAYED_S = 2.4
 GIVES = {"give"}
 
 
@@ -58,6 +75,7 @@ class Actor:
     clock: float = 0.0  # seconds into the film's shot (flickers, tails, waves)
     prop: str | None = None
     alpha: float = 1.0
+    prop_open: float = 1.0  # how far the prop is open (an umbrella opens as it is picked up)
 
 
 @dataclass(frozen=True)
@@ -70,6 +88,7 @@ class FrameState:
     where: int = 0  # 0: the opening keyframe's set, 1: the closing keyframe's set
     wipe: float | None = None  # during a location change: how far the new set has wiped in (0..1)
     next_camera: Camera | None = None  # during the wipe: the camera on the new set
+    clock: float = 0.0  # seconds into the film (rain falls, storms flash by it)
 
 
 def ease(t: float) -> float:
@@ -138,9 +157,10 @@ def keyframe_state(
     placements = sorted(staging.placements, key=lambda p: p.x)
     marks = spread([staged.x + (p.x + _nudge(seed, variant, index, p.character) - 0.5) * view for p in placements],
                    [figure_width(looks[p.character]) for p in placements])
+    clock = index * request.seconds_per_segment  # the film's time at this keyframe: clips continue from it
     actors = tuple(
         Actor(look=recoloured(looks[p.character], p.colours), x=x, limbs=POSES[p.pose], facing=FACINGS[p.facing],
-              clock=0.0, prop=p.prop or held.get(p.character))
+              clock=clock, prop=p.prop or held.get(p.character))
         for p, x in zip(placements, marks)
     )
     zoom_factor, pan = FRAMINGS[variant % len(FRAMINGS)]
@@ -150,7 +170,7 @@ def keyframe_state(
     tint = TINTS[variant % len(TINTS)]
     wobble = float(rng.uniform(0.97, 1.03))
     light = tuple(staging.light * env.light[i] * tint[i] * wobble for i in range(3))
-    return FrameState(camera=camera, light=light, actors=actors)  # type: ignore[arg-type]
+    return FrameState(camera=camera, light=light, actors=actors, clock=clock)  # type: ignore[arg-type]
 
 
 def recoloured(look: CharacterLook, colours: dict[str, str]) -> CharacterLook:
@@ -203,6 +223,7 @@ class Track:
 
 @dataclass(frozen=True)
 class Gesture:
+    name: str
     limbs: Limbs
     at: float
     prop: str | None
@@ -227,12 +248,17 @@ class Motion:
         self.gestures = self._gestures(plan, segment)
         self.tracks = self._tracks(order)
         if moves:  # everyone walks the same distance, so nobody overtakes anybody
-            tallest = max((track.look.height for track in self.tracks), default=0.3)
+            # Far enough to be wholly off-screen (props and all) where the camera has followed them to (it drifts
+            # 0.3 views with them: camera()), before the wipe draws the sets without them.
+            tallest = max((max(track.look.height, figure_reach(track.look, track.prop0), figure_reach(track.look,
+                          track.prop1)) for track in self.tracks), default=0.3)
             a_cam, b_cam = a.camera, b.camera
             starts = [tr.x0 for tr in self.tracks if not math.isnan(tr.x0)]
             ends = [tr.x1 for tr in self.tracks if not math.isnan(tr.x1)]
-            self.exit_shift = (a_cam.x + self.aspect / a_cam.zoom / 2 + tallest - min(starts)) if starts else 0.0
-            self.enter_shift = (max(ends) - (b_cam.x - self.aspect / b_cam.zoom / 2 - tallest)) if ends else 0.0
+            a_edge = a_cam.x + (0.3 + 0.5) * self.aspect / a_cam.zoom
+            b_edge = b_cam.x - (0.3 + 0.5) * self.aspect / b_cam.zoom
+            self.exit_shift = (a_edge + tallest - min(starts)) if starts else 0.0
+            self.enter_shift = (max(ends) - (b_edge - tallest)) if ends else 0.0
 
     # -- setup
 
@@ -240,8 +266,8 @@ class Motion:
         found: dict[str, list[Gesture]] = {}
         for beat in sorted(plan.script.segments[segment].beats, key=lambda b: b.at):
             found.setdefault(beat.character, []).append(
-                Gesture(GESTURES[beat.gesture], min(0.85, max(0.15, beat.at)), beat.prop, beat.gesture in HOLDS,
-                        beat.gesture in GIVES))
+                Gesture(beat.gesture, GESTURES[beat.gesture], min(0.85, max(0.15, beat.at)), beat.prop,
+                        beat.gesture in HOLDS, beat.gesture in GIVES))
         return found
 
     def _tracks(self, order: dict[str, int]) -> list[Track]:
@@ -282,7 +308,7 @@ class Motion:
                           present.facing, present.prop, present.prop, fade="in" if first is None else "out")
             return track
         side = (-1.0 if present.x < camera.x else 1.0) if left_clear and right_clear else (-1.0 if left_clear else 1.0)
-        off = camera.x + side * (self.aspect / camera.zoom / 2 + present.look.height * 0.8)
+        off = camera.x + side * (self.aspect / camera.zoom / 2 + figure_reach(present.look, present.prop))
         walking = POSES["walk"]
         if first is None:
             return Track(present.look, off, present.x, walking, present.limbs, -side, present.facing, present.prop,
@@ -336,24 +362,33 @@ class Motion:
         limbs = limbs.blend(gait(phase, run), weight)
         return lerp(x0, x1, e), limbs
 
-    def _gesture(self, track: Track, t: float, limbs: Limbs, moving: float) -> tuple[Limbs, str | None]:
-        """Play the segment's beats for this character; returns the limbs and the prop in hand."""
+    def _gesture(self, track: Track, t: float, limbs: Limbs, moving: float) -> tuple[Limbs, str | None, float]:
+        """Play the segment's beats for this character; returns the limbs, the prop in hand and how far it is
+        open (a prop opens over OPEN_S after it is picked up and closes before it is given away)."""
         prop = track.prop0
+        opening = 1.0
+        unfold = OPEN_S / self.seconds
         rise = 0.45 / self.seconds  # seconds to strike a gesture
         for g in self.gestures.get(track.look.name, []):
-            hold = 0.6 / self.seconds
-            start, stop = g.at - rise, g.at + hold
+            held = g.prop or prop  # the prop in hand as the gesture is struck
+            target = PROP_GESTURES.get(prop_shape(held), {}).get(g.name, g.limbs) if held else g.limbs
+            hold = (PLAYED_S if target is not g.limbs else 0.6) / self.seconds  # a tune lasts longer than a wave
+            start, stop = g.at - rise, max(g.at, min(g.at + hold, 1.0 - rise - 1e-3))  # released by the end
             weight = window(t, start, rise) * (1 - window(t, stop, rise)) * (1 - moving)
             if t <= 0.0 or t >= 1.0:
                 weight = 0.0
-            limbs = limbs.blend(g.limbs, weight)
+            limbs = limbs.blend(target, weight)
             if g.prop and g.holds and t >= g.at:
+                if prop != g.prop:
+                    opening = window(t, g.at, unfold)
                 prop = g.prop
+            if g.prop and g.gives and t >= stop - unfold:
+                opening = 1 - window(t, stop - unfold, unfold)
             if g.prop and g.gives and t >= stop:
                 prop = None
         if t >= 1.0:
-            prop = track.prop1
-        return limbs, prop
+            prop, opening = track.prop1, 1.0
+        return limbs, prop, opening
 
     def _facing(self, track: Track, t: float, distance: float) -> float:
         """Continuous facing: where they walk, else their keyframe facing, smoothed over half a second."""
@@ -367,9 +402,19 @@ class Motion:
             return track.facing0
         if t >= 1.0:
             return track.facing1
-        half = min(0.25 / self.seconds, t, 1 - t)  # the window shrinks to nothing at the keyframes
-        samples = [intent(min(1.0, max(0.0, t + half * k / 4))) for k in range(-4, 5)]
-        return sum(samples) / len(samples)
+        slower = TURN_SLOWER.get(track.look.plan, 1)
+        if slower == 1:
+            half = min(0.25 / self.seconds, t, 1 - t)  # the window shrinks to nothing at the keyframes
+            samples = [intent(min(1.0, max(0.0, t + half * k / 4))) for k in range(-4, 5)]
+            return sum(samples) / len(samples)
+        # A slow turner keeps its whole window (a shrinking one would swing it round in the clip's first frames)
+        # and eases from its keyframe facing into the smoothed one, and out of it into the next keyframe's.
+        half = 0.25 * slower / self.seconds
+        n = 4 * slower  # samples as far apart as a normal turn's, so a slow turn is as smooth
+        samples = [intent(min(1.0, max(0.0, t + half * k / n))) for k in range(-n, n + 1)]
+        smoothed = sum(samples) / len(samples)
+        facing = lerp(track.facing0, smoothed, ease(min(1.0, t / (2 * half))))
+        return lerp(track.facing1, facing, ease(min(1.0, (1 - t) / (2 * half))))
 
     def actor(self, track: Track, t: float) -> Actor | None:
         clock = self.start_clock + t * self.seconds
@@ -377,7 +422,7 @@ class Motion:
             return self._travel_actor(track, t, clock)
         x, limbs = self._walk(track, track.x0, track.x1, t, track.limbs0, track.limbs1)
         moving = self._gait_weight(track.x1 - track.x0, t, track.look.height)
-        limbs, prop = self._gesture(track, t, limbs, moving)
+        limbs, prop, opening = self._gesture(track, t, limbs, moving)
         alpha = 1.0
         if track.fade == "in":
             alpha = window(t, 0.2, 0.4)
@@ -389,7 +434,7 @@ class Motion:
             return Actor(track.look, track.x1, track.limbs1, track.facing1, clock, track.prop1)
         if t <= 0.0:
             return Actor(track.look, track.x0, track.limbs0, track.facing0, clock, track.prop0)
-        return Actor(track.look, x, limbs, self._facing(track, t, track.x1 - track.x0), clock, prop, alpha)
+        return Actor(track.look, x, limbs, self._facing(track, t, track.x1 - track.x0), clock, prop, alpha, opening)
 
     def _travel_actor(self, track: Track, t: float, clock: float) -> Actor | None:
         """Walk off to the right in the old set, then in from the left to the mark in the new one."""
@@ -429,7 +474,7 @@ class Motion:
         weight = min(1.0, 8 * t, 8 * (1 - t))
         centre = (sum(xs) - sum(apart)) / len(xs)  # spread around where they were, not only to the right
         moved = {id(a): lerp(a.x, x + centre, weight) for a, x in zip(ranked, apart)}
-        return tuple(Actor(a.look, moved[id(a)], a.limbs, a.facing, a.clock, a.prop, a.alpha) for a in actors)
+        return tuple(dataclasses.replace(a, x=moved[id(a)]) for a in actors)
 
     # -- the whole frame
 
@@ -450,7 +495,8 @@ class Motion:
             elif t > WIPE[0]:
                 wipe = ease((t - WIPE[0]) / (WIPE[1] - WIPE[0]))
         next_camera = self.camera(WIPE[1] + 1e-9) if wipe is not None else None
-        return FrameState(self.camera(t), light, actors, where, wipe, next_camera)  # type: ignore[arg-type]
+        clock = self.start_clock + t * self.seconds
+        return FrameState(self.camera(t), light, actors, where, wipe, next_camera, clock)  # type: ignore[arg-type]
 
 
 def spacing(actors: tuple[Actor, ...]) -> float:

@@ -23,12 +23,13 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from filmstitch.models import Character, Environment, FilmPlan, KeyframeEdit, Subject
-from filmstitch.renderers.animatic.figures import POSES, figure_sprite
+from filmstitch.renderers.animatic.figures import POSES, figure_reach, figure_sprite
 from filmstitch.renderers.animatic.looks import CharacterLook, EnvironmentLook, character_look, environment_look
 from filmstitch.renderers.animatic.motion import Actor, Camera, FrameState, Motion, holdings, keyframe_state, window
+from filmstitch.renderers.animatic.restage import CAN_DO, restage
 from filmstitch.renderers.animatic.scenery import FEET_V, SetLayers, set_layers
 from filmstitch.renderers.animatic.text import chapter_chip, chapter_title, font, paste_faded, text_box, wrap
-from filmstitch.renderers.animatic.restage import CAN_DO, restage
+from filmstitch.renderers.animatic.weather import draw_weather, flash
 from filmstitch.renderers.base import RenderedImage, Renderer, Restaging
 from filmstitch.video import encode_mp4
 
@@ -56,7 +57,7 @@ def _crop(image: Image.Image, scale: float, cam: Camera, view: tuple[float, floa
 
 
 def compose(layers: SetLayers, state: FrameState, size: tuple[int, int], actors: bool = True) -> Image.Image:
-    """One frame: far layer (with parallax), near layer, figures, then the light.
+    """One frame: far layer (with parallax), near layer, far weather, figures, near weather, then the light.
 
     Only the rows where the near layer is see-through are composited; above them the far layer
     is copied, below them the near layer: three cheap bands instead of two full layers.
@@ -80,10 +81,13 @@ def compose(layers: SetLayers, state: FrameState, size: tuple[int, int], actors:
         frame.paste(_crop(rgb, scale, cam, view, size, band), (0, top), _crop(mask, scale, cam, view, size, band))
     if height > solid:
         frame.paste(_crop(rgb, scale, cam, view, size, (solid, height)), (0, solid))
+    draw_weather(frame, layers.weather, layers.weather_seed, state.clock, "far")
     if actors:
         for actor in state.actors:
             _draw_actor(frame, actor, cam, size)
-    return frame.point(_light_table(state.light))
+    draw_weather(frame, layers.weather, layers.weather_seed, state.clock, "near")
+    lightning = 1.0 + flash(layers.weather, layers.weather_seed, state.clock)
+    return frame.point(_light_table(tuple(gain * lightning for gain in state.light)))
 
 
 def _draw_actor(frame: Image.Image, actor: Actor, cam: Camera, size: tuple[int, int]) -> None:
@@ -94,7 +98,7 @@ def _draw_actor(frame: Image.Image, actor: Actor, cam: Camera, size: tuple[int, 
     if abs(sx - width / 2) > width / 2 + figure_px * 1.5 or sy - figure_px * 2.2 > height:
         return
     sprite, ax, ay = figure_sprite(actor.look, actor.limbs, actor.facing, figure_px, (sx % 1.0, sy % 1.0),
-                                   actor.clock, actor.prop, actor.alpha)
+                                   actor.clock, actor.prop, actor.alpha, actor.prop_open)
     frame.paste(sprite, (math.floor(sx) - ax, math.floor(sy) - ay), sprite)
 
 
@@ -126,7 +130,8 @@ def character_sheet(look: CharacterLook, character: Character, variant: int, siz
     tones = np.broadcast_to(np.stack([column, column + 1, column + 5], axis=-1), (height, width, 3))
     sheet = Image.fromarray(np.clip(tones, 0, 255).astype(np.uint8))
     draw = ImageDraw.Draw(sheet)
-    figure_px = min(0.62 / (1 + look.floats), 0.5 * look.height / 0.3) * height
+    figure_px = min(0.62 / (1 + look.floats), max(0.3, 0.5 * look.height / 0.3)) * height  # a snail is seen too
+    figure_px = min(figure_px, width * 0.32 / (2 * figure_reach(look) / look.height))  # a train fits its third
     floor_y = floor * height
     for y in (floor_y, floor_y - figure_px):
         draw.line((width * 0.05, y, width * 0.95, y), fill=(170, 174, 184), width=1)
@@ -313,7 +318,8 @@ def draw_frame(sets: tuple[SetLayers, SetLayers], state: FrameState, size: tuple
     if state.wipe is None:
         return compose(sets[state.where], state, size)
     old = compose(sets[0], state, size, actors=False)
-    new = compose(sets[1], FrameState(state.next_camera or state.camera, state.light, ()), size, actors=False)
+    new = compose(sets[1], FrameState(state.next_camera or state.camera, state.light, (), clock=state.clock), size,
+                  actors=False)
     return wipe(old, new, state.wipe)
 
 

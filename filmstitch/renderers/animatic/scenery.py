@@ -2,7 +2,8 @@
 
 The set comes from the location's look (looks.py): a backdrop (open sky, space, an interior
 wall, the water of the deep, a cave's rock), a ridge line, a ground, scattered dressing and one
-landmark. Units: the world is measured in *wide-frame heights*: a wide shot shows ``v`` from 0
+landmark; a castle's walls stand on its horizon. Rain, storm and snow (weather.py) fall over the set
+every frame. Units: the world is measured in *wide-frame heights*: a wide shot shows ``v`` from 0
 (top) to 1 (bottom) and ``u`` over ``aspect`` units; the set is SET_SPAN wide shots across, so
 the camera can pan. Every figure's feet touch the ground at FEET_V.
 """
@@ -41,6 +42,8 @@ class SetLayers:
     span: float
     near_top: float
     near_solid: float
+    weather: str = "none"  # what falls over the set each frame (looks.Weather; weather.py draws it)
+    weather_seed: int = 0
 
 
 #: Layers are drawn larger than they are kept and scaled down, which smooths their edges.
@@ -82,7 +85,8 @@ def set_layers(look: EnvironmentLook, width: int, height: int, wide_only: bool =
         soft = np.flatnonzero(alpha.min(axis=1) < 255)
         solids.append((soft[-1] + 1) / scale if soft.size else 0.0)
     return SetLayers(
-        far=far, far_scale=far_scale, near=tuple(levels), span=span, near_top=min(tops), near_solid=max(solids)
+        far=far, far_scale=far_scale, near=tuple(levels), span=span, near_top=min(tops), near_solid=max(solids),
+        weather=look.weather, weather_seed=look.layout_seed,
     )
 
 
@@ -149,9 +153,12 @@ def _far_layer(look: EnvironmentLook, span: float, scale: float) -> Image.Image:
             draw.ellipse((x - r * 1.6, y - r, x + r * 1.6, y + r), fill=(*mix(look.sky_low, WHITE, 0.6), 255))
         return image
     for colour, base, amp, kind in (
-        (look.ridge_far, h + 0.005, 0.17, ridge),
+        (look.ridge_far, h + 0.005, 0.17, "rolling" if ridge == "castle" else ridge),
         (look.ridge_near, h + 0.01, 0.09, "rolling" if ridge in ("skyline", "houses") else ridge),
     ):
+        if kind == "castle":
+            _castle(draw, look, span, scale, base)
+            continue
         if kind == "skyline":
             _skyline(draw, look, colour, span, scale, base, rng)
             continue
@@ -248,6 +255,68 @@ def _houses(draw: ImageDraw.ImageDraw, look: EnvironmentLook, colour: RGB, span:
         x += w + rng.uniform(0.0, 0.02)
 
 
+def _castle(draw: ImageDraw.ImageDraw, look: EnvironmentLook, span: float, scale: float, base: float) -> None:
+    """A curtain wall with battlements across the set, towers along it and a gatehouse in the middle."""
+    stone = mix(look.ridge_near, (150, 148, 156), 0.55)
+    joint, dark = (*shade(stone, 0.82), 255), shade(stone, 0.72)
+    lit = look.time in ("dusk", "night")  # candlelight in the windows after sundown
+    window = (255, 196, 104, 255) if lit else (*shade(stone, 0.4), 255)
+    roof = (*shade(mix(look.accents[0], (70, 60, 80), 0.5), 0.8), 255)
+    flag = (*look.accents[-1], 255)
+
+    def box(x0: float, y0: float, x1: float, y1: float, fill) -> None:
+        draw.rectangle((x0 * scale, y0 * scale, x1 * scale, y1 * scale), fill=fill)
+
+    def battlements(x0: float, x1: float, top: float, fill) -> None:
+        x = x0
+        while x < x1 - 0.012:
+            box(x, top - 0.018, min(x1, x + 0.02), top, fill)
+            x += 0.036
+
+    def tower(x: float, w: float, top: float, cone: bool) -> None:
+        box(x - w / 2, top, x + w / 2, base + 0.05, (*shade(stone, 1.06), 255))
+        for v in np.arange(top + 0.03, base, 0.03):  # courses of stone
+            draw.line((((x - w / 2) * scale, v * scale), ((x + w / 2) * scale, v * scale)), fill=joint, width=1)
+        for v in (top + 0.05, top + 0.12):  # arrow slits
+            box(x - 0.006, v, x + 0.006, v + 0.035, window)
+        if cone:
+            draw.polygon([((x - w * 0.62) * scale, top * scale), ((x + w * 0.62) * scale, top * scale),
+                          (x * scale, (top - w * 1.2) * scale)], fill=roof)
+            draw.line(((x * scale, (top - w * 1.2) * scale), (x * scale, (top - w * 1.2 - 0.05) * scale)),
+                      fill=(60, 56, 60, 255), width=max(1, round(scale * 0.003)))
+            pole = top - w * 1.2 - 0.05
+            draw.polygon([(x * scale, pole * scale), ((x + 0.04) * scale, (pole + 0.01) * scale),
+                          (x * scale, (pole + 0.022) * scale)], fill=flag)
+        else:
+            box(x - w / 2 - 0.006, top - 0.006, x + w / 2 + 0.006, top + 0.004, (*stone, 255))
+            battlements(x - w / 2 - 0.006, x + w / 2 + 0.006, top - 0.006, (*stone, 255))
+
+    wall_top = base - 0.13
+    box(0, wall_top, span, base + 0.05, (*stone, 255))
+    battlements(0, span, wall_top, (*stone, 255))
+    for v in np.arange(wall_top + 0.025, base, 0.025):
+        draw.line(((0, v * scale), (span * scale, v * scale)), fill=joint, width=1)
+    gate = span / 2
+    for i, x in enumerate(np.arange(0.2, span, 0.55)):
+        if abs(x - gate) > 0.25:
+            tower(float(x), 0.1, base - 0.25 - 0.03 * (i % 2), cone=i % 2 == 0)
+    box(gate - 0.12, base - 0.2, gate + 0.12, base + 0.05, (*shade(stone, 1.06), 255))  # the gatehouse
+    battlements(gate - 0.12, gate + 0.12, base - 0.2, (*shade(stone, 1.06), 255))
+    for side in (-1, 1):
+        tower(gate + side * 0.13, 0.09, base - 0.3, cone=True)
+    arch_w, arch_top = 0.07, base - 0.12
+    draw.rectangle(((gate - arch_w) * scale, (arch_top + arch_w * 0.6) * scale, (gate + arch_w) * scale,
+                    (base + 0.05) * scale), fill=(*dark, 255))
+    draw.ellipse(((gate - arch_w) * scale, arch_top * scale, (gate + arch_w) * scale, (arch_top + arch_w * 1.2) * scale),
+                 fill=(*dark, 255))
+    inside = (40, 32, 30, 255) if not lit else (120, 76, 40, 255)
+    draw.rectangle(((gate - arch_w * 0.8) * scale, (arch_top + arch_w * 0.6) * scale, (gate + arch_w * 0.8) * scale,
+                    (base + 0.05) * scale), fill=inside)
+    for x in np.linspace(gate - arch_w * 0.7, gate + arch_w * 0.7, 6):  # the raised portcullis
+        draw.line(((x * scale, (arch_top + 0.04) * scale), (x * scale, (arch_top + 0.075) * scale)),
+                  fill=(50, 46, 44, 255), width=max(1, round(scale * 0.003)))
+
+
 def _sky_body(draw: ImageDraw.ImageDraw, look: EnvironmentLook, span: float, scale: float) -> None:
     x, y = look.body_u * span * scale, look.horizon * 0.38 * scale
     if look.sky_body == "sun":
@@ -340,6 +409,18 @@ def _ground_texture(draw: ImageDraw.ImageDraw, look: EnvironmentLook, span: floa
             v = look.horizon + (1 - look.horizon) * (i / 14) ** 1.4
             draw.line((0, v * scale, width, v * scale), fill=(*shade(look.ground_near, 0.75), 200),
                       width=max(1, round(scale * 0.003)))
+        return
+    if kind == "flagstones":  # a courtyard of big stones, rows staggered, smaller with distance
+        for i in range(12):
+            v0 = look.horizon + (1 - look.horizon) * (i / 12) ** 1.5
+            v1 = look.horizon + (1 - look.horizon) * ((i + 1) / 12) ** 1.5
+            step = 0.05 + 0.14 * depth_scale(look, v1)
+            x = -rng.uniform(0, step)
+            while x < span:
+                tone = shade(look.ground_near, float(rng.uniform(0.88, 1.08)))
+                draw.rectangle((x * scale, v0 * scale, (x + step) * scale, v1 * scale), fill=(*tone, 255),
+                               outline=(*shade(look.ground_near, 0.7), 255), width=max(1, round(scale * 0.002)))
+                x += step
         return
     if kind == "street":
         for i in range(10):
@@ -730,6 +811,52 @@ def _lamp_stand(draw, look, x, y, s, rng) -> None:
     _lamp(draw, look, x, y, s * 0.6, rng)
 
 
+def _candle(draw, look, x, y, s, rng) -> None:
+    """A cluster of candles on the ground, lit after sundown (a warm halo round each flame)."""
+    lit = look.time in ("dusk", "night")
+    for dx, tall in ((-0.06, 0.22), (0.0, 0.32), (0.06, 0.17)):
+        cx, top = x + dx * s, y - tall * s * rng.uniform(0.85, 1.15)
+        w = s * 0.022
+        if lit:
+            r = s * 0.1
+            draw.ellipse((cx - r, top - r * 1.3, cx + r, top + r * 0.7), fill=(255, 196, 96, 80))
+        draw.rectangle((cx - w, top, cx + w, y), fill=(244, 236, 214, 255))
+        draw.line((cx, top, cx, top - s * 0.02), fill=(50, 40, 36, 255), width=max(1, round(s * 0.006)))
+        if lit:
+            draw.ellipse((cx - w * 0.8, top - s * 0.07, cx + w * 0.8, top - s * 0.005), fill=(255, 214, 96, 255))
+            draw.ellipse((cx - w * 0.35, top - s * 0.04, cx + w * 0.35, top - s * 0.01), fill=(255, 250, 220, 255))
+
+
+def _banner(draw, look, x, y, s, rng) -> None:
+    pole = (90, 70, 52, 255)
+    draw.line((x, y, x, y - s * 1.1), fill=pole, width=max(1, round(s * 0.025)))
+    draw.line((x - s * 0.16, y - s * 1.05, x + s * 0.16, y - s * 1.05), fill=pole, width=max(1, round(s * 0.02)))
+    colour = (*look.accents[int(rng.integers(len(look.accents)))], 255)
+    draw.polygon([(x - s * 0.14, y - s * 1.05), (x + s * 0.14, y - s * 1.05), (x + s * 0.14, y - s * 0.62),
+                  (x, y - s * 0.52), (x - s * 0.14, y - s * 0.62)], fill=colour)
+
+
+def _torch(draw, look, x, y, s, rng) -> None:
+    draw.line((x, y, x, y - s * 0.75), fill=(70, 56, 46, 255), width=max(1, round(s * 0.03)))
+    r = s * 0.12
+    draw.ellipse((x - r, y - s * 0.85 - r, x + r, y - s * 0.85 + r), fill=(255, 170, 70, 50))
+    draw.polygon([(x - s * 0.04, y - s * 0.76), (x + s * 0.04, y - s * 0.76), (x, y - s * 0.92)],
+                 fill=(255, 160, 50, 255))
+
+
+def _well(draw, look, x, y, s, rng) -> None:
+    """A round stone well with a little roof: the courtyard's landmark."""
+    stone = (*shade(mix(look.ground_near, (150, 148, 156), 0.5), 0.95), 255)
+    draw.rectangle((x - s * 0.32, y - s * 0.3, x + s * 0.32, y), fill=stone)
+    draw.ellipse((x - s * 0.34, y - s * 0.38, x + s * 0.34, y - s * 0.22), fill=(*shade(stone[:3], 1.1), 255))
+    draw.ellipse((x - s * 0.26, y - s * 0.35, x + s * 0.26, y - s * 0.25), fill=(30, 30, 36, 255))
+    for side in (-1, 1):
+        draw.line((x + side * s * 0.28, y - s * 0.3, x + side * s * 0.28, y - s * 0.8), fill=(100, 74, 52, 255),
+                  width=max(1, round(s * 0.04)))
+    draw.polygon([(x - s * 0.42, y - s * 0.78), (x + s * 0.42, y - s * 0.78), (x, y - s * 1.05)],
+                 fill=(*shade(look.accents[0], 0.7), 255))
+
+
 PROPS = {
     "rock": _rock,
     "boulder": _boulder,
@@ -751,5 +878,6 @@ PROPS = {
     "lantern_post": _lantern_post, "pot_plant": _pot_plant, "salt_mound": _salt_mound, "cloud_puff": _cloud_puff,
     "shelf": _shelf, "table": _table, "counter": _counter, "sack": _sack, "oven": _oven, "window": _window,
     "arch": _arch, "cairn": _cairn, "station": _station, "pool": _pool, "panel": _panel,
-    "stalagmite": _stalagmite, "lamp_stand": _lamp_stand,
+    "stalagmite": _stalagmite, "lamp_stand": _lamp_stand, "candle": _candle, "banner": _banner, "torch": _torch,
+    "well": _well,
 }

@@ -134,14 +134,17 @@ PLACES: dict[str, SetKind] = {
     "clouds": "sky", "air": "sky", "stratosphere": "sky", "bakery": "bakery", "patisserie": "bakery",
     "house": "interior", "home": "interior", "room": "interior", "kitchen": "interior", "library": "interior",
     "school": "interior", "classroom": "interior", "museum": "interior", "attic": "interior",
-    "workshop": "interior", "hospital": "interior", "castle": "interior", "palace": "interior",
-    "temple": "interior", "church": "interior", "tower": "interior", "factory": "interior", "lab": "interior",
+    "workshop": "interior", "hospital": "interior", "castle": "castle", "palace": "castle",
+    "temple": "interior", "church": "interior", "tower": "castle", "factory": "interior", "lab": "interior",
     "laboratory": "interior", "shop": "interior", "store": "interior", "cafe": "interior", "café": "interior",
     "restaurant": "interior", "theatre": "interior", "theater": "interior", "cottage": "interior",
     "cabin": "interior", "hut": "interior", "apartment": "interior", "flat": "interior", "inn": "interior",
     "tavern": "interior", "studio": "interior", "observatory": "interior", "greenhouse": "interior",
     "cave": "cave", "cavern": "cave", "tunnel": "cave", "mine": "cave", "underground": "cave",
     "catacombs": "cave", "sewer": "cave",
+    "fortress": "castle", "fort": "castle", "citadel": "castle", "château": "castle", "chateau": "castle",
+    "castillo": "castle", "castello": "castle", "castelo": "castle", "burg": "castle", "schloss": "castle",
+    "festung": "castle", "kasteel": "castle", "城": "castle",
 }
 #: Proper names of places (capitalised in ideas) and what they are drawn as.
 PLACE_NAMES: dict[str, SetKind] = {

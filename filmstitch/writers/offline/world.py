@@ -199,6 +199,17 @@ PROFILES: dict[SetKind, SetProfile] = {
         ("the mouth", "the crystal chamber", "the underground lake"), "night", "a flood of black water",
         "light a torch and follow the drip", "water drips; crystals pulse faintly",
         (("the crystal chamber", "cave"),)),
+    "castle": SetProfile(
+        "{name}: a grey stone castle of high walls and round towers crowned with battlements, banners on the "
+        "turrets, a great arched gate with its portcullis raised and a courtyard of worn flagstones.",
+        "{light} and the flicker of torches on stone", "grey stone, oak beams, black iron and candle wax",
+        "old, proud and watchful", ("#5a6a8a", "#c8b8a0", "#8a8478", "#6a3a8a", "#f2c230"),
+        ("battlements", "a great gate", "banners", "torches"), ("wind",),
+        "wind round the towers, a creaking gate, a crackling torch and footsteps on stone",
+        ("the gate", "the courtyard", "the battlements", "the tower stair"), "dusk",
+        "a gate that will not open and a long dark stair", "walk the walls and light the torches",
+        "banners ripple on the towers; torch flames flicker",
+        (("the courtyard", "castle"), ("the battlements", "castle"), ("the forest", "forest"))),
 }
 LIGHT: dict[TimeOfDay, str] = {"dawn": "soft pink dawn light", "day": "clear daylight",
                                "dusk": "warm amber dusk light", "night": "cool blue moonlight"}
