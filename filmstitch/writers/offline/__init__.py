@@ -55,24 +55,21 @@ def _culture(reading: Reading) -> str:
     return reading.language if reading.language in casting.NAMES else "en"
 
 
-def _home_set(reading: Reading) -> str:
-    """Where a story with no place happens: where its hero works, else a wide valley."""
-    homes = {"keeper": "coast", "lighthouse keeper": "coast", "baker": "bakery", "astronaut": "moon",
-             "diver": "underwater", "sailor": "ship", "fisherman": "coast", "pirate": "ship", "farmer": "plains",
-             "librarian": "interior", "detective": "city", "knight": "forest", "pilot": "sky"}
-    for actor in reading.actors:
-        if actor.noun in homes:
-            return homes[actor.noun]
-    return "plains"
-
-
 ROLE_HOMES: dict[str, str] = {"lighthouse keeper": "coast", "keeper": "coast", "baker": "bakery",
                               "astronaut": "moon", "diver": "underwater", "sailor": "ship", "fisherman": "coast",
                               "pirate": "ship", "farmer": "plains", "librarian": "interior", "detective": "city",
-                              "knight": "forest", "pilot": "sky", "chef": "interior", "inventor": "interior"}
+                              "knight": "castle", "pilot": "sky", "chef": "interior", "inventor": "interior"}
+
+
+def _home_set(reading: Reading) -> str:
+    """Where a story with no place happens: where its hero works, else a wide valley."""
+    return next((ROLE_HOMES[actor.noun] for actor in reading.actors if actor.noun in ROLE_HOMES), "plains")
+
+
 HOME_NAMES: dict[str, str] = {"bakery": "the bakery", "interior": "the workshop", "coast": "the lighthouse",
                               "ship": "the ship", "underwater": "the reef", "moon": "the landing site",
-                              "city": "the city", "forest": "the forest", "plains": "the farm", "sky": "the sky"}
+                              "city": "the city", "forest": "the forest", "plains": "the farm", "sky": "the sky",
+                              "castle": "the castle"}
 
 
 def locations_for(reading: Reading, segments: int) -> list[world.Location]:
@@ -224,6 +221,14 @@ def _thing_prop(p: story.Premise) -> str | None:
     return " ".join([*words[:-1], one or words[-1]])  # "candles": one candle in hand
 
 
+def _thing_seen(p: story.Premise, prop: str | None) -> str | None:
+    """The idea's thing as the place shows it: its plural where the idea said one ('candles'), else the prop."""
+    if not prop or not p.thing:
+        return prop
+    last = p.thing.split()[-1]
+    return last if last != prop.split()[-1] and prop.split()[-1] in singulars(last) else prop
+
+
 @lru_cache(maxsize=32)
 def draft(idea: str, seed: int, segments: int, seconds: float) -> Draft:
     """Plan the whole film once; the writer's four calls hand out its parts."""
@@ -261,8 +266,10 @@ def draft(idea: str, seed: int, segments: int, seconds: float) -> Draft:
         if following is plan.location and len(locations) > 1:
             following = next((loc for loc in locations[locations.index(plan.location) + 1:]), plan.location)
         segments_out.append(writer.write(i, plan, following, owner[i]))
-        if prop and i >= found_at and prop not in plan.location.props:
-            plan.location.props.insert(0, prop)
+        # The place keeps the idea's own number ("a castle of candles": candles stand about; one is in hand).
+        seen = _thing_seen(p, prop)
+        if seen and i >= found_at and seen not in plan.location.props:
+            plan.location.props.insert(0, seen)
         for beat in segments_out[-1].beats:  # a prop in use is one of its location's props
             if beat.prop and beat.prop not in plan.location.props:
                 plan.location.props.insert(0, beat.prop)
