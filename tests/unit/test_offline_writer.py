@@ -216,6 +216,25 @@ def test_a_shared_umbrella_is_held_over_both() -> None:
     assert {b.character for b in climax.beats} == set(climax.characters)  # the other leans in under it
 
 
+@pytest.mark.parametrize("seed", [1, 7, 42])
+def test_a_thing_keeps_its_noun_before_the_noun_and_a_plural_thing_takes_plural_verbs(seed: int) -> None:
+    """'rice balls' is one thing, never 'the balls'; 'the rice balls appear', never 'appears'."""
+    plan = plan_for(FilmRequest(idea="Kenji, a sushi chef in Kyoto, shares rice balls with a stray cat", seed=seed))
+    assert plan.script.title == "Kenji and the Rice Balls"
+    told = " ".join([s.narration for s in plan.script.segments] + [plan.script.logline])
+    assert "balls" not in told.replace("rice balls", ""), told
+    assert not re.search(r"rice balls (appears|changes|glows|is|comes|brings)\b", told), told
+    assert plan.environments[0].name == "the kitchen in Kyoto"  # a chef works in a kitchen, not a workshop
+    lines = " ".join(line.line for s in plan.script.segments for line in s.dialogue)
+    assert "dry" not in lines and "under here" not in lines  # sharing food is not sharing an umbrella
+
+
+def test_a_compound_obstacle_takes_a_plural_verb() -> None:
+    plan = plan_for(FilmRequest(idea="a girl and her grandmother race a thunderstorm to deliver a letter"))
+    told = " ".join(s.narration for s in plan.script.segments)
+    assert "a flooded ford strikes" not in told and "a flooded ford stands" not in told
+
+
 def test_the_violinist_plays_where_the_story_is_about_playing() -> None:
     plan = plan_for(FilmRequest(idea="an old violinist plays for the whales"))
     climax = next(s for s in plan.script.segments if s.title == "Climax")

@@ -72,6 +72,10 @@ HOME_NAMES: dict[str, str] = {"bakery": "the bakery", "interior": "the workshop"
                               "castle": "the castle"}
 
 
+#: Where a trade works when its set has a general name ("the workshop" is an inventor's, not a chef's).
+ROLE_HOME_NAMES: dict[str, str] = {"chef": "the kitchen", "librarian": "the library"}
+
+
 def locations_for(reading: Reading, segments: int) -> list[world.Location]:
     """The idea's places in order, then the places a story goes next from them, as many as the film needs.
 
@@ -85,7 +89,8 @@ def locations_for(reading: Reading, segments: int) -> list[world.Location]:
     home = ROLE_HOMES.get(hero.noun) if hero else None
     proper = next((p.phrase for p in reading.places if p.proper), None)
     if home and not any(kind == home for _, kind, _, _ in candidates):
-        name = HOME_NAMES[home] + (f" in {proper}" if proper and home in ("bakery", "interior") else "")
+        name = ROLE_HOME_NAMES.get(hero.noun, HOME_NAMES[home]) + (
+            f" in {proper}" if proper and home in ("bakery", "interior") else "")
         candidates.insert(0, (name, home, True, None))
     if not candidates:  # nowhere named: where the idea's beings live (whales are met at the shore)
         kind = "coast" if any(a.word.kind == "sea_creature" for a in reading.actors) else "plains"

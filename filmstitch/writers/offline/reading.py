@@ -33,6 +33,10 @@ DETERMINERS = {"a", "an", "the", "her", "his", "their", "my", "our", "its", "som
 PRONOUNS = {"she": "f", "he": "m", "they": None, "her": "f", "him": "m", "them": None, "elle": "f", "il": "m",
             "sie": "f", "er": "m", "ella": "f", "él": "m", "lei": "f", "lui": "m", "ela": "f", "ele": "m"}
 CONJUNCTIONS = {"and", "but", "or", "then", "while", "et", "und", "y", "e", "en", "mais", "aber", "pero", "ma"}
+#: Words that never name what kind a thing is, though no table lists them ("shares with rice balls").
+NOT_MODIFIERS = {"with", "for", "of", "to", "from", "by", "into", "onto", "about", "like", "than", "as", "all",
+                 "very", "so", "too", "also", "just", "only", "not", "no", "every", "each", "any", "this", "that",
+                 "these", "those", "what", "where", "when", "how", "why", "if", "because", "until", "once"}
 RELATIVES = {"who", "that", "which", "whose", "qui", "que", "der", "die", "das", "que", "che", "die", "dat"}
 TIME_WORDS: dict[str, TimeOfDay] = {"night": "night", "midnight": "night", "nocturnal": "night", "dawn": "dawn",
                                     "sunrise": "dawn", "morning": "dawn", "dusk": "dusk", "sunset": "dusk",
@@ -248,8 +252,17 @@ class _Reader:
                     and not _is_verb(prev):
                 i -= 1
                 continue
+            if i == head and self.language == "en" and self._noun_modifier(prev):
+                i -= 1  # "rice balls", "paper boat": a noun the tables do not know, naming what kind of thing
+                continue
             break
         return i
+
+    @staticmethod
+    def _noun_modifier(token: Token) -> bool:
+        """A lowercase word no table knows (not a verb, preposition or other function word): a noun before a noun."""
+        return (token.text.isalpha() and token.text.islower() and not token.used and not _known_word(token.gloss)
+                and not _is_verb(token) and token.low not in NOT_MODIFIERS)
 
     def _phrase(self, start: int, head_end: int, definite: bool = False) -> str:
         """The idea's words from `start` to `head_end` (inclusive); `definite` swaps a/an for 'the'."""

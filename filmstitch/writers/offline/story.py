@@ -40,6 +40,7 @@ from filmstitch.writers.offline.english import (
     plural,
     plural_verb,
     sentence,
+    singulars,
     third_person,
     with_article,
 )
@@ -434,6 +435,14 @@ def _say(rng: random.Random, options: list[str], plural: dict[str, bool] | None 
     return sentence(agree(rng.choice(options), plural or {}).format(**fill))
 
 
+def _plural_phrase(phrase: str | None) -> bool:
+    """Whether a noun phrase of the idea names several ('the rice balls'): its last word is a known plural."""
+    if not phrase:
+        return False
+    last = phrase.split()[-1].lower()
+    return any(plural(one) == last for one in singulars(last))
+
+
 def _trait_ing(member: CastMember | None) -> str:
     trait = member.actor.trait if member and member.actor else ""
     if not trait:
@@ -462,7 +471,7 @@ LINES: dict[str, dict[str, list[str]]] = {
         "make": ["I can make this work.", "Just a little longer.", "It has to be perfect."],
         "learn": ["One day I will {then}.", "Why not me?", "Just once, I want to {then}."],
         "journey": ["It's now or never.", "Just a little further.", "I have to see it."],
-        "share": ["There's room for two.", "Come under here.", "Here, we'll share it."],
+        "share": ["There's enough for two.", "Here, this is for you too.", "Here, we'll share it."],
     },
     "meeting": {"ally": ["You'll need help with that.", "Not without me.", "Where are we going?",
                          "I heard you were looking for help."],
@@ -477,7 +486,7 @@ LINES: dict[str, dict[str, list[str]]] = {
                "bond": ["I'm not afraid of you.", "Friends, then?"], "contest": ["Now!", "Not this time!"],
                "rescue": ["Take my hand!", "I've got you."], "make": ["It's finished.", "Now it works."],
                "learn": ["Now!", "I'm doing it!"], "journey": ["We made it.", "There it is."],
-               "share": ["Plenty of room.", "Stay close, stay dry."]},
+               "share": ["Plenty for both of us.", "Better, shared."]},
     "final": {"any": ["Thank you.", "We did it.", "Same time tomorrow?", "Home at last."]},
     "rest": {"any": ["Tell me about home.", "Do you ever get scared?", "Get some sleep."]},
 }
@@ -498,12 +507,12 @@ NARRATION: dict[str, list[str]] = {
     "journey": ["The way to {next} is longer than it looked.", "{hero} <presses> on, one step at a time.",
                 "{place_cap} stretches on and on."],
     "trial": ["{at_place_cap}, {hero} <meets> {obstacle}.", "{hero} <runs> into {obstacle}.",
-              "Here, {obstacle} stands in the way."],
+              "Here, {obstacle} <stands> in the way."],
     "rest": ["{hero} <rests>, and <thinks> about home.", "A quiet moment {at_place}, before the hard part.",
              "Night falls. For once, nobody is in a hurry."],
     "discovery": ["{place_cap} hides more than it shows.", "Something {at_place} has been waiting.",
                   "{hero} <notices> what nobody else has seen."],
-    "crisis": ["Then {obstacle} strikes, and {hero} <is> alone.", "{hero} <falls>, and for a moment all is lost.",
+    "crisis": ["Then {obstacle} <strikes>, and {hero} <is> alone.", "{hero} <falls>, and for a moment all is lost.",
                "Everything {hero} <has> done seems for nothing."],
     "rally": ["{hero} <gets> up. There is still time.", "{hero} <tries> once more.",
               "{hero} <remembers> why this matters."],
@@ -512,7 +521,7 @@ NARRATION: dict[str, list[str]] = {
 }
 CATALYST: dict[str, list[str]] = {
     "find": ["Then, {at_place}, {hero} {catalyst}.", "And there, {at_place}, {hero} {catalyst}."],
-    "deliver": ["Then {thing} comes into {poss} hands, and with it a task.", "Then {hero} {catalyst}."],
+    "deliver": ["Then {thing} <comes> into {poss} hands, and with it a task.", "Then {hero} {catalyst}."],
     "bond": ["Then {other} <comes>, {trait}.", "Then {other} <arrives>, {trait}."],
     "contest": ["Then {other} <appears>, and the challenge is set.", "Then {other} <comes>, faster than anything."],
     "rescue": ["Then word comes: {other} <is> in danger.", "Then {hero} <sees> it: {thing_or_other} <needs> help."],
@@ -521,8 +530,8 @@ CATALYST: dict[str, list[str]] = {
     "journey": ["Then {hero} <sees> the way to {next}.", "Then the way to {next} opens."],
 }
 MIDPOINT: dict[str, list[str]] = {
-    "find": ["{thing_cap} glows brighter, as if it knows the way.", "Now {hero} <understands> what {thing} is."],
-    "deliver": ["{thing_cap} is heavy, but {recipient_or_next} is close now.", "{hero} <holds> {thing} tight."],
+    "find": ["{thing_cap} <glows> brighter, as if <it knows|they know> the way.", "Now {hero} <understands> what {thing} is."],
+    "deliver": ["{thing_cap} <is> heavy, but {recipient_or_next} is close now.", "{hero} <holds> {thing} tight."],
     "bond": ["{other} <listens>, and <begins> to trust {hero}.", "{other} and {hero} begin to understand each other."],
     "contest": ["For one moment, {hero} <is> ahead of {other}.", "{hero} <learns> how {other} <moves>."],
     "rescue": ["{hero} <finds> {thing_or_other}, weak but still there.", "{hero} <is> close to {thing_or_other} now."],
@@ -612,7 +621,8 @@ class Writer:
         """Which slots of a template are groups (their verbs agree in the plural)."""
         p = self.p
         allies = self.allies_in(plan)
-        return {"hero": p.hero.plural, "ally": (allies[0] if allies else p.hero).plural,
+        return {"hero": p.hero.plural, "thing": _plural_phrase(p.thing), "ally": (allies[0] if allies else p.hero).plural,
+                "obstacle": " and " in plan.location.profile.obstacle,  # "a downpour and a flooded ford strike"
                 "other": bool(p.other and p.other.plural), "recipient": bool(p.recipient and p.recipient.plural),
                 "thing_or_other": bool(p.other and p.other.plural),
                 "recipient_or_next": bool(p.recipient and p.recipient.plural)}
@@ -670,9 +680,9 @@ class Writer:
         options = {"catalyst": CATALYST[self.p.story_sort], "midpoint": MIDPOINT[self.p.story_sort],
                    "climax": CLIMAX}.get(key) or NARRATION[key]
         if key == "midpoint" and self.p.thing_is_place:
-            options = ["{thing_cap} is in sight now.", "{hero} can see {thing} at last."]
+            options = ["{thing_cap} <is> in sight now.", "{hero} can see {thing} at last."]
         if key == "catalyst" and self.p.other is None and self.p.sort in ("bond", "contest", "rescue"):
-            options = ["Then {thing} appears.", "Then {hero} <notices> {thing}."]
+            options = ["Then {thing} <appears>.", "Then {hero} <notices> {thing}."]
         if key == "catalyst" and self.p.sort == "deliver" and self.p.thing is None and self.p.other:
             options = ["Then {other} <arrives>, lost.", "Then {hero} <meets> {other}."]
         if key == "catalyst" and self.p.sort == "bond" and self.p.other and not _trait_ing(self.p.other):
