@@ -326,26 +326,3 @@ def _cuda_speed_ups(pipe: object, settings: GpuSettings, device: torch.device,
             transformer.compile(mode=settings.compile_mode, fullgraph=False, dynamic=False)
             applied.append(f"compile({settings.compile_mode})")
     return applied
-    if settings.optimise:
-        if settings.attention_backend:
-            transformer.set_attention_backend(settings.attention_backend)
-            applied.append(f"attention={settings.attention_backend}")
-        if conv_format is not None:
-            pipe.vae.to(memory_format=conv_format)
-            applied.append("vae-" + str(conv_format).removeprefix("torch."))
-    if settings.fp8:
-        if fp8_supported(device):
-            started = time.perf_counter()
-            applied.append(f"fp8({to_fp8(transformer)} linears)")
-            log.info("FP8 quantisation took %.1f s", time.perf_counter() - started)
-        else:
-            log.warning("FP8 asked for, but %s has no FP8 matmuls (compute capability 8.9+); keeping bf16", device)
-    if settings.compile and cached:
-        # The cache hooks decide per block and step in Python: the compiled graph breaks at every block and hits
-        # Dynamo's recompile limit (H200: a FLUX batch 2.99 s compiled vs 2.52 s eager), so it stays eager.
-        log.info("not compiling: the %s cache hook runs faster eager", cached)
-    elif settings.compile:
-        configure_compile_cache(settings.compile_cache_dir)
-        transformer.compile(mode=settings.compile_mode, fullgraph=False, dynamic=False)
-        applied.append(f"compile({settings.compile_mode})")
-    return applied
