@@ -57,17 +57,17 @@ def title_case(text: str) -> str:
     )
 
 
+def _with_s(word: str, es_after: str) -> str:
+    """English's -s ending: -ies after a consonant and y, -es after the endings `es_after` names, else -s."""
+    if re.search(r"[^aeiou]y$", word):
+        return word[:-1] + "ies"
+    return word + ("es" if re.search(es_after, word) else "s")
+
+
 def third_person(verb: str) -> str:
     """'find' -> 'finds', 'carry' -> 'carries', 'reach' -> 'reaches' (multi-word: first word)."""
     head, _, rest = verb.partition(" ")
-    if head in IRREGULAR_3SG:
-        inflected = IRREGULAR_3SG[head]
-    elif re.search(r"[^aeiou]y$", head):
-        inflected = head[:-1] + "ies"
-    elif re.search(r"(s|x|z|ch|sh|o)$", head):
-        inflected = head + "es"
-    else:
-        inflected = head + "s"
+    inflected = IRREGULAR_3SG.get(head) or _with_s(head, r"(s|x|z|ch|sh|o)$")
     return f"{inflected} {rest}".strip()
 
 
@@ -111,14 +111,7 @@ NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four"}
 def plural(noun: str) -> str:
     """'robot' -> 'robots', 'fox' -> 'foxes', 'butterfly' -> 'butterflies', 'mouse' -> 'mice' (last word)."""
     head, _, last = noun.rpartition(" ")
-    if last in IRREGULAR_PLURALS:
-        many = IRREGULAR_PLURALS[last]
-    elif re.search(r"[^aeiou]y$", last):
-        many = last[:-1] + "ies"
-    elif re.search(r"(s|x|z|ch|sh)$", last):
-        many = last + "es"
-    else:
-        many = last + "s"
+    many = IRREGULAR_PLURALS.get(last) or _with_s(last, r"(s|x|z|ch|sh)$")
     return f"{head} {many}".strip()
 
 
