@@ -551,11 +551,12 @@ def film_summary(out: Path, subjects: int = 4, boundaries: int = 11, clips: int 
         return two or (call_s(row) + encode if call_s(row) else None)
 
     base_key = mean_baseline(flux, "flux_keyframe_batch3_eager_baseline")
-    before = 512 if reader_side != 32 else 32  # --tiny renders 32 px references only
-    rows = {"baseline_eager": (call_s(base_key), reference_s(flux.get("flux_keyframe_batch3_eager_baseline"), before),
+    baseline = flux.get("flux_keyframe_batch3_eager_baseline") or {}
+    before = (baseline.get("references") or [{"side": reader_side}])[0]["side"]  # the size measured first: 512
+    rows = {"baseline_eager": (call_s(base_key), reference_s(baseline, before),
                                clip_s("eager_baseline", mean_baseline(ltx, "ltx_clip_eager_baseline")))}
     rows["baseline_eager_references_at_reader_size"] = (
-        rows["baseline_eager"][0], reference_s(flux.get("flux_keyframe_batch3_eager_baseline"), reader_side),
+        rows["baseline_eager"][0], reference_s(baseline, reader_side),
         rows["baseline_eager"][2])
     for name in ("compiled", "compiled_full", "fast_steps_only", "fast_bf16", "fast", "fast_interval2",
                  "fast_interval4"):
