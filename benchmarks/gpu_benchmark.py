@@ -182,7 +182,7 @@ def undo_speed_ups(pipe: Any) -> None:
     """Back to plain eager for a second baseline: drop the compiled forward, the attention backend, the cache
     hook and the channels-last VAE layout that the optimised engines applied to the shared pipeline."""
     rt.set_fast_cache(pipe.transformer, "none")  # first: the hook wraps the compiled block forwards
-    rt.uncompile(pipe.transformer)
+    rt.uncompile(pipe.transformer, pipe.vae)
     pipe.transformer.set_attention_backend("native")
     pipe.vae.to(memory_format=torch.contiguous_format)
 
@@ -213,9 +213,10 @@ def step_time(run: Callable[[int], Any], steps: int) -> tuple[dict[str, float], 
 
 
 def overlapped(call: Callable[[int], Any], calls: int) -> dict[str, float]:
-    """Seconds the GPU is held per call when it takes two calls at once (``clips_per_gpu=2``: the local-gpu
-    renderer, ``@modal.concurrent`` on Modal): the engine holds its lock only for GPU work, so one clip's
-    MP4 encode (CPU) runs while the next clip denoises."""
+    """One film stage as the renderer runs it on one GPU: ``calls`` calls, two at a time (``clips_per_gpu=2``
+    slots: the local-gpu renderer's device pool, ``@modal.concurrent`` on Modal). The engine holds its lock only
+    for GPU work, so one call's CPU work (PNG or MP4 encode, the keyframes' H.264 round trip) runs while the
+    next call uses the GPU; the stage's wall time is what the GPU is held for."""
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -279,6 +280,9 @@ def configurations(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
 
 
 BEFORE_SECOND_BASELINE = ("compiled", "compiled_full", "fast_steps_only", "fast_bf16")
+#: The configurations whose film stages are measured whole (every call of the stage, two at a time): the
+#: lossless path and fast mode, the two the GPU-seconds goals are about.
+FILM_STAGES = ("compiled", "fast", "fast_interval2", "fast_interval4")
 
 
 def compare(bench: Bench, prefix: str, name: str, output: np.ndarray, eager: np.ndarray | None,
@@ -325,8 +329,24 @@ def flux_part(bench: Bench, args: argparse.Namespace) -> None:
         call_s, _ = timed(run)
         return {"side": side, "call_s": round(call_s, 3), "first_call_s": round(first_s, 1)}
 
+    def film_stages(engine: FluxImageEngine) -> dict[str, Any]:
+        """The film's two image stages as the renderer runs them: its reference batches (one per subject), then
+        its keyframe batches (one per boundary, with the same three chosen references), each call with its own
+        prompt and two at a time on the GPU."""
+        takes = iter(range(10**6))
+
+        def reference(_i: int) -> Any:
+            return engine.reference_pngs(f"{LONG_PROMPT} subject {next(takes)}", SUMMARY, [1, 2, 3], ref_side, ref_side)
+
+        def keyframe(_i: int) -> Any:
+            return engine.keyframe_pngs(f"{LONG_PROMPT} boundary {next(takes)}", SUMMARY, refs, [1, 2, 3], width,
+                                        height, REFERENCE_WEIGHTS)
+
+        return {"references": overlapped(reference, args.film_subjects),
+                "keyframes": overlapped(keyframe, args.film_boundaries)}
+
     def measure(label: str, settings: GpuSettings, limit_s: float = 0,
-                reference_sides: tuple[int, ...] = ()) -> np.ndarray | None:
+                reference_sides: tuple[int, ...] = (), film: bool = False) -> np.ndarray | None:
         bench.stage(label)
         n_steps = settings.effective_image_steps
         try:
@@ -337,6 +357,8 @@ def flux_part(bench: Bench, args: argparse.Namespace) -> None:
                 reset_peak()
                 result, output = step_time(run, n_steps)
                 result["references"] = [reference_call(engine, side) for side in reference_sides]
+                if film:  # after step_time: the engine is at the configuration's own step count
+                    result["film_stages"] = film_stages(engine)
         except TimeLimit as exc:
             bench.record(label, {"failed": f"{exc}"})
             return None
@@ -360,7 +382,8 @@ def flux_part(bench: Bench, args: argparse.Namespace) -> None:
         if name == "compiled_full" and not (args.tiny or bench.time_left() > 200):
             return  # optional: the whole-model compile, for comparison with the blocks (cold compile ~85 s)
         out = measure(f"flux_keyframe_batch3_{name}", base.model_copy(update=configs[name]),
-                      limit_s=max(60.0, bench.time_left() - 60), reference_sides=(ref_side,))
+                      limit_s=max(60.0, bench.time_left() - 60), reference_sides=(ref_side,),
+                      film=name in FILM_STAGES and (args.tiny or bench.time_left() > 120))
         if out is not None:
             compare(bench, "flux", name, out, eager_out, outputs)
 
@@ -458,15 +481,16 @@ def ltx_part(bench: Bench, args: argparse.Namespace) -> None:
         return frames
 
     def worker_calls(label: str, settings: GpuSettings) -> None:
-        """The whole worker call (PNGs in, MP4 bytes out), one at a time and two at once (clips_per_gpu=2)."""
+        """The whole worker call (PNGs in, MP4 bytes out): one alone, then the film's clip stage, its clips two at
+        a time (clips_per_gpu=2), each with its own prompt (the negative prompt's encoding is cached, as in a film)."""
         engine = LtxVideoEngine.from_pipeline(pipe, settings, device)
         pngs = tiny_png(first), tiny_png(last)
 
-        def clip_mp4(_i: int) -> bytes:
-            return engine.clip_mp4(*pngs, VIDEO_PROMPT, 7, width, height, span, fps)
+        def clip_mp4(i: int) -> bytes:
+            return engine.clip_mp4(*pngs, f"{VIDEO_PROMPT} Take {i}.", 7, width, height, span, fps)
 
-        bench.record(f"ltx_clip_{label}_mp4_one_input", {"per_call_s": round(timed(lambda: clip_mp4(0))[0], 3)})
-        bench.record(f"ltx_clip_{label}_mp4_two_inputs", overlapped(clip_mp4, args.overlap_clips))
+        bench.record(f"ltx_clip_{label}_mp4_one_input", {"per_call_s": round(timed(lambda: clip_mp4(-1))[0], 3)})
+        bench.record(f"ltx_clip_{label}_film_clips", overlapped(clip_mp4, args.film_clips))
 
     base = GpuSettings(optimise=False, compile=False, video_steps=steps)
     configs = configurations(args)
@@ -495,7 +519,8 @@ def ltx_part(bench: Bench, args: argparse.Namespace) -> None:
         if frames is None:
             return
         compare(bench, "ltx", name, frames, eager_frames, outputs)
-        if (name == "compiled" or name not in BEFORE_SECOND_BASELINE) and (args.tiny or bench.time_left() > 60):
+        call_s = bench.results[f"ltx_clip_{name}"]["call_s"]
+        if name in FILM_STAGES and (args.tiny or bench.time_left() > 30 + (args.film_clips + 1) * call_s):
             worker_calls(name, settings)
 
     for name in (name for name in configs if name in BEFORE_SECOND_BASELINE):
@@ -524,13 +549,13 @@ def ltx_part(bench: Bench, args: argparse.Namespace) -> None:
 
 
 def film_summary(out: Path, subjects: int = 4, boundaries: int = 11, clips: int = 10) -> dict[str, Any]:
-    """GPU-seconds of one 10-segment film from the measured calls: `subjects` reference batches of 3 and
-    `boundaries` keyframe batches of 3 (768x512, three references each), plus `clips` LTX clips, each with its
-    MP4 encode (the GPU is held while it encodes; with two clips at once the encode overlaps the next clip's
-    denoising, and the overlapped per-clip time is used where it was measured); and the wall time from the last
-    keyframe pick to the film with N warm containers (or GPUs), modelled from the measured per-clip times,
-    assembly and transfers. The baseline renders references at 512x512 (the size before they followed their
-    reader); every other row at the reader's size (384 for FLUX.1-dev)."""
+    """GPU-seconds of one 10-segment film: `subjects` reference batches of 3, `boundaries` keyframe batches of 3
+    (768x512, three references each) and `clips` LTX clips with their MP4 encode. Where a configuration's film
+    stages were measured whole (each stage's calls two at a time, as the renderer runs them), a stage costs its
+    measured wall time; otherwise the measured calls are added up, one at a time (the eager baseline: plain
+    diffusers, a call at a time, each clip followed by its encode). Also the wall time from the last keyframe
+    pick to the film with N warm containers (or GPUs). The baseline renders references at 512x512 (the size
+    before they followed their reader); every other row at the reader's size (384 for FLUX.1-dev)."""
     try:
         flux = json.loads((out / "flux.json").read_text())
         ltx = json.loads((out / "ltx.json").read_text())
@@ -546,31 +571,41 @@ def film_summary(out: Path, subjects: int = 4, boundaries: int = 11, clips: int 
         found = [r["call_s"] for r in (row or {}).get("references", []) if r["side"] == side]
         return found[0] if found else None
 
-    def clip_s(name: str, row: dict[str, Any] | None) -> float | None:
-        two = ltx.get(f"ltx_clip_{name}_mp4_two_inputs", {}).get("per_call_s")
-        return two or (call_s(row) + encode if call_s(row) else None)
+    def image_s(row: dict[str, Any] | None, side: int) -> float | None:
+        stages = (row or {}).get("film_stages")
+        if stages:
+            return stages["references"]["wall_s"] + stages["keyframes"]["wall_s"]
+        key, ref = call_s(row), reference_s(row, side)
+        return None if key is None or ref is None else subjects * ref + boundaries * key
 
-    base_key = mean_baseline(flux, "flux_keyframe_batch3_eager_baseline")
+    def video_s(name: str, row: dict[str, Any] | None) -> float | None:
+        stage = ltx.get(f"ltx_clip_{name}_film_clips")
+        if stage:
+            return stage["wall_s"]
+        return clips * (call_s(row) + encode) if call_s(row) else None
+
     baseline = flux.get("flux_keyframe_batch3_eager_baseline") or {}
     before = (baseline.get("references") or [{"side": reader_side}])[0]["side"]  # the size measured first: 512
-    rows = {"baseline_eager": (call_s(base_key), reference_s(baseline, before),
-                               clip_s("eager_baseline", mean_baseline(ltx, "ltx_clip_eager_baseline")))}
-    rows["baseline_eager_references_at_reader_size"] = (
-        rows["baseline_eager"][0], reference_s(baseline, reader_side),
-        rows["baseline_eager"][2])
+    base_key = {**(mean_baseline(flux, "flux_keyframe_batch3_eager_baseline") or {}),
+                "references": baseline.get("references", [])}
+    base_clip = video_s("eager_baseline", mean_baseline(ltx, "ltx_clip_eager_baseline"))
+    rows = {"baseline_eager": (image_s(base_key, before), base_clip),
+            "baseline_eager_references_at_reader_size": (image_s(base_key, reader_side), base_clip)}
     for name in ("compiled", "compiled_full", "fast_steps_only", "fast_bf16", "fast", "fast_interval2",
                  "fast_interval4"):
-        key = flux.get(f"flux_keyframe_batch3_{name}")
-        rows[name] = (call_s(key), reference_s(key, reader_side), clip_s(name, ltx.get(f"ltx_clip_{name}")))
+        rows[name] = (image_s(flux.get(f"flux_keyframe_batch3_{name}"), reader_side),
+                      video_s(name, ltx.get(f"ltx_clip_{name}")))
     summary: dict[str, Any] = {
         "assumes": f"{subjects} reference batches of 3, {boundaries} keyframe batches of 3 (768x512, 3 references), "
                    f"{clips} clips of 192 frames (193 generated at 24 fps)",
     }
-    for name, (key, ref, clip) in rows.items():
-        if key is not None and ref is not None and clip is not None:
-            image_s = subjects * ref + boundaries * key
-            summary[name] = {"image_s": round(image_s, 1), "video_s": round(clips * clip, 1),
-                             "film_s": round(image_s + clips * clip, 1)}
+    for name, (images, video) in rows.items():
+        if images is not None and video is not None:
+            measured = [bool((flux.get(f"flux_keyframe_batch3_{name}") or {}).get("film_stages")),
+                        f"ltx_clip_{name}_film_clips" in ltx]
+            stages = "measured" if all(measured) else "summed" if not any(measured) else "images or video measured"
+            summary[name] = {"image_s": round(images, 1), "video_s": round(video, 1),
+                             "film_s": round(images + video, 1), "stages": stages}
             if "baseline_eager" in summary and name != "baseline_eager":
                 summary[name]["speedup"] = round(summary["baseline_eager"]["film_s"] / summary[name]["film_s"], 2)
     summary["wall_from_last_pick"] = {name: wall_model(ltx, name) for name in ("compiled", "fast")}
@@ -586,12 +621,13 @@ LINK_BYTES_PER_S = 100e6
 
 def wall_model(ltx: dict[str, Any], name: str, clips: int = 10, gpus: tuple[int, ...] = (1, 2, 5, 10)) -> dict[str, Any]:
     """Seconds from the last pick to the film with N warm GPUs/containers running configuration `name`, each
-    taking up to 2 clips at once: the first clip on a GPU costs a whole call, each further one the overlapped
-    per-clip time; then the film is assembled. Transfers: two keyframe PNGs up and one MP4 down per clip over an
+    taking up to 2 clips at once: the first clip on a GPU costs a whole call, each further one what a further clip
+    added to the measured clip stage ((stage - one call) / (clips - 1)); then the film is assembled. Transfers: two keyframe PNGs up and one MP4 down per clip over an
     assumed 100 MB/s link, plus an assumed 0.3 s per remote call (both assumptions, labelled)."""
     one = ltx.get(f"ltx_clip_{name}_mp4_one_input", {}).get("per_call_s")
-    # Without the overlapped measurement, each further clip on a GPU is counted as a whole call (an upper bound).
-    two = ltx.get(f"ltx_clip_{name}_mp4_two_inputs", {}).get("per_call_s") or one
+    stage = ltx.get(f"ltx_clip_{name}_film_clips", {})
+    # Without the stage's measurement, each further clip on a GPU is counted as a whole call (an upper bound).
+    two = round((stage["wall_s"] - one) / (stage["calls"] - 1), 3) if one and stage.get("calls", 0) > 1 else one
     assembly = ltx.get("assembly_concat", {}).get("seconds")
     mp4_bytes = ltx.get("ltx_mp4_encode", {}).get("bytes", 0)
     if not (one and two and assembly is not None):
@@ -616,8 +652,9 @@ def main() -> None:
     parser.add_argument("--video-steps", type=int, default=40)
     parser.add_argument("--clip-frames", type=int, default=192, help="frames the film asks for per clip (8 s at 24 fps)")
     parser.add_argument("--compile-mode", default="default")
-    parser.add_argument("--film-clips", type=int, default=10, help="clips per film (assembly)")
-    parser.add_argument("--overlap-clips", type=int, default=2, help="clips rendered two at a time")
+    parser.add_argument("--film-clips", type=int, default=10, help="clips per film (the clip stage, assembly)")
+    parser.add_argument("--film-subjects", type=int, default=4, help="reference batches per film")
+    parser.add_argument("--film-boundaries", type=int, default=11, help="keyframe batches per film")
     parser.add_argument("--cache-dir", default="/tmp/filmstitch-compile-cache", help="Inductor/Triton cache")
     parser.add_argument("--only-compiled", action="store_true", help="time only the compiled engine (cache reuse)")
     parser.add_argument("--configs", default="", help="comma-separated configurations to time (default: all)")
@@ -629,7 +666,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("filmstitch").setLevel(logging.INFO)
     if args.part == "film":
-        film_summary(args.out)
+        film_summary(args.out, args.film_subjects, args.film_boundaries, args.film_clips)
         return
     for part in (["flux", "ltx"] if args.part == "all" else [args.part]):
         bench = Bench(args.out, part + ("-warm" if args.only_compiled else ""), args.deadline)
@@ -639,7 +676,7 @@ def main() -> None:
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
     if not args.only_compiled:
-        film_summary(args.out)
+        film_summary(args.out, args.film_subjects, args.film_boundaries, args.film_clips)
 
 
 if __name__ == "__main__":

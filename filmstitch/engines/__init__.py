@@ -184,7 +184,7 @@ class GpuSettings(BaseSettings):
         False, description="Lossy: the transformers' linear layers as FP8 matmuls with row-wise scales "
         "(torch._scaled_mm; Hopper/Ada GPUs; pays under compile)."
     )
-    compile: bool = Field(False, description="torch.compile the transformers (CUDA only).")
+    compile: bool = Field(False, description="torch.compile the transformers and the VAE decoders (CUDA only).")
     compile_mode: Literal["default", "max-autotune-no-cudagraphs", "reduce-overhead"] = "default"
     compile_scope: Literal["blocks", "full"] = Field(
         "blocks", description="blocks: each repeated transformer block's forward compiled once per block class "

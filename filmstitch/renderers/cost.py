@@ -3,11 +3,11 @@
 Estimates, not promises: each comes from a measurement at the defaults (768x512, 24 fps, 8 s clips, three
 variants) scaled linearly by pixels, frames, variants and denoising steps.
 
-* GPU (one H200, random full-size weights; docs/gpu.md, benchmarks/results/h200-cost-fast-flux.json and
-  h200-cost-fast-ltx.json, compiled from h200-cost-flux.json and h200-cost-ltx.json): a batch of three
-  FLUX.1-dev keyframes at 28 steps took 7.23 s eager, 5.43 s compiled, 1.19 s in fast mode (12 steps); an
-  LTX-Video clip of 193 frames at 40 steps 14.13 s eager, 10.36 s compiled, 2.28 s in fast mode (16 steps),
-  plus 0.85 s to encode it. Kontext edits were not measured: the picture being edited joins the sequence,
+* GPU (one H200, random full-size weights; docs/gpu.md, benchmarks/results/h200-cost2-flux.json and
+  h200-cost2-ltx.json): a batch of three FLUX.1-dev keyframes at 28 steps took 7.19 s eager, 5.26 s compiled,
+  1.03 s in fast mode (12 steps); an LTX-Video clip of 193 frames at 40 steps 14.08 s eager, 10.14 s compiled,
+  2.11 s in fast mode (16 steps), plus 0.87 s to encode it. One call on its own, as a retake makes it: a whole
+  film's stages, two calls at a time, cost less per call. Kontext edits were not measured: the picture being edited joins the sequence,
   so a step costs about twice a keyframe's (modelled as 2.2x); Fill repaints cost what a keyframe does.
 * CPU (the animatic, measured on the 2-core development machine): three keyframe variants 1.1 s, one clip of
   192 frames 8.0 s.
@@ -25,9 +25,9 @@ Work = Literal["keyframes", "clip", "edit", "repaint"]
 
 DEFAULT_PIXELS = 768 * 512
 #: Seconds of one variant (or one clip frame) per denoising step at 768x512 on one H200.
-GPU_KEYFRAME_VARIANT_STEP = {"eager": 7.23 / 3 / 28, "compiled": 5.43 / 3 / 28, "fast": 1.19 / 3 / 12}
-GPU_CLIP_FRAME_STEP = {"eager": 14.13 / 193 / 40, "compiled": 10.36 / 193 / 40, "fast": 2.28 / 193 / 16}
-GPU_CLIP_ENCODE_PER_FRAME = 0.85 / 192
+GPU_KEYFRAME_VARIANT_STEP = {"eager": 7.19 / 3 / 28, "compiled": 5.26 / 3 / 28, "fast": 1.03 / 3 / 12}
+GPU_CLIP_FRAME_STEP = {"eager": 14.08 / 193 / 40, "compiled": 10.14 / 193 / 40, "fast": 2.11 / 193 / 16}
+GPU_CLIP_ENCODE_PER_FRAME = 0.87 / 192
 #: An instruction edit (Kontext) against a keyframe, per step: the edited picture's tokens join the sequence.
 KONTEXT_FACTOR = 2.2
 #: The animatic, per keyframe variant and per clip frame at 768x512.

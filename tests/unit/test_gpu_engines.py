@@ -193,6 +193,25 @@ def test_redux_appends_each_references_pooled_tokens_after_the_prompt(
     torch.testing.assert_close(sent[0, text.t5.shape[1] :], torch.cat([pooled[0], 0.5 * pooled[1]]))
 
 
+def test_redux_encodes_each_reference_picture_once(redux: ReduxEncoder, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A film's keyframes reuse a few chosen references: each picture goes through SigLIP once, and its cached
+    tokens are the ones a fresh encode gives; a changed picture (one pixel) is encoded anew."""
+    encoded = CallSpy(monkeypatch, type(redux.prior), "encode_image").calls
+    encoder = ReduxEncoder(redux.prior, tokens_per_side=2)  # its own, empty cache
+    red, blue = textured((220, 40, 40), seed=1), textured((30, 30, 220), seed=2)
+    first = encoder.tokens([red, blue], [1.0, 0.5])
+    again = encoder.tokens([blue, red], [1.0, 1.0])  # the same pictures, another order and weights
+    assert len(encoded) == 2  # one encode per picture, none for the second call
+    torch.testing.assert_close(again[0, :4], first[0, 4:] * 2)  # blue at weight 1 is twice blue at 0.5
+    torch.testing.assert_close(again[0, 4:], first[0, :4])
+    fresh = ReduxEncoder(redux.prior, tokens_per_side=2).tokens([red, blue], [1.0, 0.5])
+    assert torch.equal(fresh, first)
+    changed = red.copy()
+    changed.putpixel((0, 0), (0, 0, 0))
+    encoder.tokens([changed], [1.0])
+    assert len(encoded) == 5  # the fresh encoder's own two, then the changed picture
+
+
 def test_redux_references_change_the_keyframe_and_their_weights_matter(flux: FluxImageEngine) -> None:
     def render(refs: list[Image.Image], weights: list[float] | None = None) -> np.ndarray:
         return pixels(flux.keyframe_images(PROMPT, SUMMARY, refs, [3], 32, 32, reference_weights=weights)[0])
@@ -717,6 +736,21 @@ def test_compiled_blocks_run_under_the_cache_hook_with_one_graph_per_block_class
     rt.set_fast_cache(transformer, "none")
     rt.uncompile(transformer)
     assert all("forward" not in block.__dict__ for block in rt.repeated_blocks(transformer))
+
+
+def test_the_compiled_vae_decoder_decodes_as_eager_and_uncompiles() -> None:
+    """Compile also covers the VAE decoder (the decode is norms and activations between convolutions, which
+    Inductor fuses); its pixels match eager's, and uncompile puts the eager decoder back."""
+    torch._dynamo.reset()
+    vae = tiny_flux_pipeline().vae
+    latents = torch.randn(2, vae.config.latent_channels, 8, 8, generator=torch.Generator().manual_seed(3))
+    eager = vae.decode(latents).sample
+    assert rt.compile_vae_decoder(vae, "default")
+    assert vae.decoder._compiled_call_impl is not None
+    torch.testing.assert_close(vae.decode(latents).sample, eager, atol=1e-4, rtol=1e-4)
+    rt.uncompile(tiny_flux_pipeline().transformer, vae)
+    assert vae.decoder._compiled_call_impl is None
+    assert not rt.compile_vae_decoder(torch.nn.Linear(2, 2), "default")  # no decoder: nothing compiled
 
 
 def test_references_render_at_the_size_their_reader_takes() -> None:
