@@ -130,6 +130,12 @@ IDEAS = [
     # numbers and plurals: a group the idea counts is that many characters, each with a name of its own
     Idea("two robots share one umbrella in a city of rain", kinds={"robot": "robot"}, counts={"robot": 2},
          nouns=("umbrella", "city", "rain", "two robots"), props=("umbrella",), sets=("city",)),
+    Idea("two robots named Bolt and Rivet share one umbrella", names=("Bolt", "Rivet"), kinds={"robot": "robot"},
+         counts={"robot": 2}, props=("umbrella",)),
+    Idea("deux chats nommés Pim et Pam ouvrent une boulangerie", names=("Pim", "Pam"), counts={"cat": 2},
+         language="fr"),
+    Idea("three mice named Pip, Squeak and Nibble guard a cheese", names=("Pip", "Squeak", "Nibble"),
+         counts={"mouse": 3}),
     Idea("an old violinist plays for the whales", kinds={"whale": "sea_creature"},
          counts={"whale": 3, "violinist": 1}, nouns=("violin", "the whales"), props=("violin",), sets=("coast",)),
     Idea("a pair of foxes find a key in the snow", kinds={"fox": "animal"}, counts={"fox": 2}, props=("key",),
@@ -249,9 +255,22 @@ def test_the_reader_counts() -> None:
               "a pod of whales sings": [3], "the whales sing": [3], "deux ours trouvent une lettre": [2],
               "les baleines chantent dans la mer": [3], "three mice and a cat": [3, 1], "seven dogs run": [4],
               "7 dogs run": [4], "the dark guards a castle": [], "a knight guards a castle": [1],
-              "a whale sings": [1], "an octopus swims": [1]}
+              "a whale sings": [1], "an octopus swims": [1],
+              "the robots named Bolt and Rivet dance": [2], "three mice named Pip and Squeak": [3],
+              "a fox named Red and a crow named Jet": [1, 1]}
     for idea, expected in counts.items():
         assert [a.count for a in read_idea(idea).actors] == expected, idea
+
+
+def test_a_toys_word_makes_a_place_noun_a_thing() -> None:
+    """'a paper boat' is sent down the river, not sailed in; a castle one lives in is a place even if a toy."""
+    sailor = read_idea("an old sailor sends a paper boat down the river to his granddaughter")
+    assert [t.noun for t in sailor.things] == ["paper boat"] and [p.noun for p in sailor.places] == ["river"]
+    assert [t.noun for t in read_idea("a boy sails a toy boat on the lake").things] == ["toy boat"]
+    assert "castle" in [p.noun for p in read_idea("a mouse lives in a toy castle").places]
+    assert "boat" in [p.noun for p in read_idea("a girl rides a boat to the island").places]
+    plan = plan_for(FilmRequest(idea="an old sailor sends a paper boat down the river to his granddaughter"))
+    assert plan.script.title.endswith("the Paper Boat") and "ship" not in plan.script.locations[1:]
 
 
 TOLD_IN = {"fr": "une boulangère et un ours ouvrent une boulangerie à Lyon",

@@ -431,8 +431,9 @@ def _group(actor: Actor, count: int, role: str, rng: random.Random, setting: str
             gender = None
             pool = KIND_NAMES.get(culture, {}).get(actor.word.kind) or KIND_NAMES["en"].get(actor.word.kind) \
                 or KIND_NAMES["en"]["creature"]
+        given = [n for n in (actor.name, *actor.more_names) if n]  # the idea's own names come first
         free = [n for n in pool if n not in taken]
-        name = actor.name if actor.name and j == 0 else rng.choice(free) if free else \
+        name = given[j] if j < len(given) else rng.choice(free) if free else \
             f"{capitalise(actor.noun.split()[-1])} {j + 1}"
         taken.add(name)
         if actor.word.kind == "person":
@@ -472,7 +473,7 @@ def cast(reading: Reading, rng: random.Random, setting: str, culture: str, langu
 
         actors.append(Actor("sprout spirit", lx.ActorWord("creature", "sprout spirit"), name="Sprout",
                             phrase="a sprout spirit", position=10**6))
-    taken = {a.name for a in actors if a.name}
+    taken = {n for a in actors for n in (a.name, *a.more_names) if n}
     members: list[CastMember] = []
     pool = NAMES.get(culture, NAMES["en"])
     actors = actors[:6]

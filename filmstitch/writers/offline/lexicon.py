@@ -104,8 +104,9 @@ SOCIAL_VERBS = set("befriend meet help race outrun fight defeat chase tame follo
                    "love adopt visit marry challenge battle trick fool comfort calm wake awaken face confront "
                    "escape outwit hide_from talk argue dance play sing".split())
 #: Words that mark the next word(s) as a name, in several languages.
-NAME_MARKERS = set("named called nicknamed nommé nommée appelé appelée surnommé surnommée llamado llamada "
-                   "genannt namens chiamato chiamata chamado chamada heet genaamd".split())
+NAME_MARKERS = set("named called nicknamed nommé nommée nommés nommées appelé appelée appelés appelées surnommé "
+                   "surnommée surnommés surnommées llamado llamada llamados llamadas genannt namens chiamato chiamata "
+                   "chiamati chiamate chamado chamada chamados chamadas heet genaamd".split())
 
 #: Nouns of places -> the set they are drawn as.
 PLACES: dict[str, SetKind] = {

@@ -33,10 +33,14 @@ DETERMINERS = {"a", "an", "the", "her", "his", "their", "my", "our", "its", "som
 PRONOUNS = {"she": "f", "he": "m", "they": None, "her": "f", "him": "m", "them": None, "elle": "f", "il": "m",
             "sie": "f", "er": "m", "ella": "f", "él": "m", "lei": "f", "lui": "m", "ela": "f", "ele": "m"}
 CONJUNCTIONS = {"and", "but", "or", "then", "while", "et", "und", "y", "e", "en", "mais", "aber", "pero", "ma"}
+#: What joins the names after one name marker: "named Bolt and Rivet", "nommés Pim, Pam et Poum".
+NAME_JOINERS = {"and", "et", "y", "und", "e", "&", ","}
 #: Words that never name what kind a thing is, though no table lists them ("shares with rice balls").
 NOT_MODIFIERS = {"with", "for", "of", "to", "from", "by", "into", "onto", "about", "like", "than", "as", "all",
                  "very", "so", "too", "also", "just", "only", "not", "no", "every", "each", "any", "this", "that",
                  "these", "those", "what", "where", "when", "how", "why", "if", "because", "until", "once"}
+#: Words that make a place noun a toy: "a paper boat", "a toy train", "a model ship".
+MINIATURE_WORDS = {"paper", "toy", "model", "origami", "cardboard", "miniature", "lego", "bath"}
 RELATIVES = {"who", "that", "which", "whose", "qui", "que", "der", "die", "das", "que", "che", "die", "dat"}
 TIME_WORDS: dict[str, TimeOfDay] = {"night": "night", "midnight": "night", "nocturnal": "night", "dawn": "dawn",
                                     "sunrise": "dawn", "morning": "dawn", "dusk": "dusk", "sunset": "dusk",
@@ -71,6 +75,7 @@ class Actor:
     noun: str  # English head noun: "diver", "octopus", "lighthouse keeper"
     word: lx.ActorWord
     name: str | None = None  # exactly as in the idea
+    more_names: list[str] = field(default_factory=list)  # a group's further names: "named Bolt and Rivet"
     phrase: str = ""  # the idea's own words for it, e.g. "a talking octopus"
     adjectives: list[str] = field(default_factory=list)  # English: "young", "talking"
     trait: str = ""  # a relative clause of the idea, e.g. "speaks in colours"
@@ -233,6 +238,7 @@ class _Reader:
         self.places: list[Place] = []
         self.things: list[Thing] = []
         self.weather: list[str] = []
+        self._counted_by_number = False  # whether the last actor's count came from a number word
 
     # -- helpers over the token list
 
@@ -310,23 +316,44 @@ class _Reader:
                        self.weather)
 
     def _names(self) -> None:
-        """'a talking octopus named Ink', 'un chat nommé 月': the name and the noun before the marker."""
+        """'a talking octopus named Ink', 'un chat nommé 月': the name and the noun before the marker; 'two robots
+        named Bolt and Rivet': a group's names, one for each member."""
         for i, token in enumerate(self.tokens):
             if token.low not in lx.NAME_MARKERS or i + 1 >= len(self.tokens) or self.tokens[i + 1].is_punct:
                 continue
-            j = i + 1
-            while j + 1 < len(self.tokens) and self.tokens[j + 1].capitalised and not self.tokens[j + 1].is_punct \
-                    and self.tokens[j + 1].low not in DETERMINERS and self.tokens[j + 1].capitalised:
-                j += 1
-            name = self._span(i + 1, j + 1)
             token.used = True
-            for t in self.tokens[i + 1:j + 1]:
-                t.used = True
+            names: list[str] = []
+            j = i + 1
+            while True:
+                end = self._name_end(j)
+                names.append(self._span(j, end + 1))
+                for t in self.tokens[j:end + 1]:
+                    t.used = True
+                after = end + 1
+                if not (after + 1 < len(self.tokens) and self.tokens[after].low in NAME_JOINERS
+                        and self._starts_name(after + 1)):
+                    break
+                self.tokens[after].used = True
+                j = after + 1
             head = next((k for k in range(i - 1, max(-1, i - 5), -1) if self._actor_at(k)), None)
             if head is None:
-                self.actors.append(Actor("friend", lx.ActorWord("person"), name=name, position=i + 1))
+                self.actors.append(Actor("friend", lx.ActorWord("person"), name=names[0], position=i + 1))
                 continue
-            self._add_actor(head, name=name, force=True)
+            actor = self._add_actor(head, name=names[0], force=True)
+            if actor is not None and len(names) > 1:
+                actor.more_names = names[1:]
+                # Names count the group where no number did: "the robots named Bolt and Rivet" are two.
+                actor.count = max(len(names), actor.count if self._counted_by_number else 1)
+
+    def _name_end(self, j: int) -> int:
+        """The last token of the name that starts at token j: 'Ink', 'Captain Mira' (capitalised words)."""
+        while j + 1 < len(self.tokens) and self._starts_name(j + 1):
+            j += 1
+        return j
+
+    def _starts_name(self, k: int) -> bool:
+        token = self.tokens[k]
+        return token.capitalised and not token.is_punct and token.low not in DETERMINERS
 
     def _actor_at(self, i: int) -> tuple[str, int] | None:
         token = self.tokens[i]
@@ -398,6 +425,7 @@ class _Reader:
             counted = lx.COUNTS.get(lows[-2], lx.GROUP)
             for t in before[-3:] if len(before) >= 3 and lows[-3] in DETERMINERS else before[-2:]:
                 t.used = True
+        self._counted_by_number = counted is not None
         if counted is not None:
             return max(1, min(lx.GROUP_MAX, counted))
         written = self.tokens[last]
@@ -526,6 +554,13 @@ class _Reader:
             found = self._compound(i, lx.PLACES)
             if found:
                 key, last = found
+                if self._miniature(i):  # "sends a paper boat down the river": a thing in hand, not a ship
+                    start = self._miniature_start(i)
+                    for t in self.tokens[start:last + 1]:
+                        t.used = True
+                    self.things.append(Thing(self._phrase(start, last), f"{self.tokens[i - 1].low} {key}",
+                                             position=i, written=self._span(start, last + 1)))
+                    continue
                 if lx.ACTORS.get(key) and lx.ACTORS[key].kind == "element":
                     prev = self.tokens[i - 1] if i else None
                     if not prev or prev.low not in lx.PLACE_PREPOSITIONS and prev.low not in DETERMINERS:
@@ -539,6 +574,19 @@ class _Reader:
             word = lx.ACTORS.get(token.gloss)
             if not token.used and word and word.kind == "element" and token.gloss not in self.weather:
                 self.weather.append(token.gloss)
+
+    def _miniature(self, i: int) -> bool:
+        """A place noun with a toy's word before it ('a paper boat', 'a toy castle') is a thing, unless it is
+        where someone is ('a mouse lives in a toy castle')."""
+        if i == 0 or self.tokens[i - 1].low not in MINIATURE_WORDS:
+            return False
+        start = self._miniature_start(i)
+        before = self.tokens[start - 1] if start else None
+        return before is None or before.low not in lx.PLACE_PREPOSITIONS
+
+    def _miniature_start(self, i: int) -> int:
+        """Where 'a paper boat' starts, the toy's word (which may be a prop of its own: 'toy') included."""
+        return min(self._np_start(i), self._np_start(i - 1))
 
     def _things(self) -> None:
         for i, token in enumerate(self.tokens):
