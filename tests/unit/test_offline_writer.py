@@ -257,7 +257,7 @@ def test_the_reader_counts() -> None:
               "7 dogs run": [4], "the dark guards a castle": [], "a knight guards a castle": [1],
               "a whale sings": [1], "an octopus swims": [1],
               "the robots named Bolt and Rivet dance": [2], "three mice named Pip and Squeak": [3],
-              "a fox named Red and a crow named Jet": [1, 1]}
+              "a fox named Red and a crow named Jet": [1, 1], "les amis nommés Pim, Pam et Poum": [3]}
     for idea, expected in counts.items():
         assert [a.count for a in read_idea(idea).actors] == expected, idea
 

@@ -336,8 +336,9 @@ class _Reader:
                 self.tokens[after].used = True
                 j = after + 1
             head = next((k for k in range(i - 1, max(-1, i - 5), -1) if self._actor_at(k)), None)
-            if head is None:
-                self.actors.append(Actor("friend", lx.ActorWord("person"), name=names[0], position=i + 1))
+            if head is None:  # no noun we know before the marker: friends, as many as the names
+                self.actors.append(Actor("friend", lx.ActorWord("person"), name=names[0], more_names=names[1:],
+                                         position=i + 1, count=len(names)))
                 continue
             actor = self._add_actor(head, name=names[0], force=True)
             if actor is not None and len(names) > 1:
