@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from filmstitch.models import ActionBeat, Character
+from filmstitch.models import ActionBeat, Character, FilmRequest
 from filmstitch.renderers.animatic.figures import GESTURES, POSES, PROP_GESTURES, STEEL, figure_sprite, grip, skeleton
 from filmstitch.renderers.animatic.looks import character_look, environment_look, hex_rgb, worn
 from filmstitch.renderers.animatic.motion import Motion, keyframe_state
@@ -258,6 +258,37 @@ def test_an_umbrella_opens_over_the_head_wide_enough_for_two() -> None:
     two_side_by_side = 4 * figure_width(look) / look.height  # in figure heights
     assert (columns[-1] - columns[0]) / HEIGHT >= two_side_by_side, "too narrow for two"
     assert 2 * CANOPY_R >= two_side_by_side
+
+
+def test_the_one_under_anothers_umbrella_stands_beneath_it() -> None:
+    """Two robots who share one umbrella: at every keyframe where one holds it, and halfway through a clip that
+    starts and ends so, the other's centre is under the open canopy (within its half width of the holder);
+    where nobody holds it they keep their usual spacing."""
+    from filmstitch.renderers.animatic.motion import holdings, shelter
+    from filmstitch.testing.plans import offline_plan
+
+    plan = offline_plan(FilmRequest(idea="two robots share one umbrella in a city of rain"))
+    looks = {c.name: character_look(c, 0, 1) for c in plan.characters}
+    places = {e.id: e for e in plan.environments}
+    segments = plan.script.segments
+    held = holdings(plan)
+    def under(actors: tuple) -> bool | None:
+        holder = next((a for a in actors if a.prop and prop_shape(a.prop) == "umbrella"), None)
+        if holder is None or len(actors) < 2:
+            return None
+        other = min((a for a in actors if a is not holder), key=lambda a: abs(a.x - holder.x))
+        return abs(other.x - holder.x) < CANOPY_R * holder.look.height
+
+    states = [keyframe_state(plan, k, 0, 1, looks, environment_look(
+        places[segments[min(k, len(segments) - 1)].location], 0, 1)) for k in range(len(plan.keyframes))]
+    sheltered = [k for k, state in enumerate(states) if under(state.actors) is not None]
+    assert len(sheltered) >= 2, held
+    assert all(under(states[k].actors) for k in sheltered)
+    for k in (k for k in sheltered if k + 1 in sheltered and k < len(segments)):
+        halfway = Motion(states[k], states[k + 1], plan, k, 8.0, 5).state(0.5).actors
+        assert under(halfway), k
+    assert shelter([0.0, 1.0], [0.1, 0.1], [None, None]) == [0.0, 1.0]  # no umbrella: no change
+    assert shelter([0.0, 1.0, 2.0], [0.1, 0.1, 0.1], [None, None, "red umbrella"]) == pytest.approx([0.0, 1.415, 1.585])
 
 
 def test_holding_up_a_violin_plays_it_under_the_chin() -> None:

@@ -155,8 +155,10 @@ def keyframe_state(
     view = aspect / staged.zoom
     held = held if held is not None else holdings(plan)[index]
     placements = sorted(staging.placements, key=lambda p: p.x)
+    widths = [figure_width(looks[p.character]) for p in placements]
     marks = spread([staged.x + (p.x + _nudge(seed, variant, index, p.character) - 0.5) * view for p in placements],
-                   [figure_width(looks[p.character]) for p in placements])
+                   widths)
+    marks = shelter(marks, widths, [p.prop or held.get(p.character) for p in placements])
     clock = index * request.seconds_per_segment  # the film's time at this keyframe: clips continue from it
     actors = tuple(
         Actor(look=recoloured(looks[p.character], p.colours), x=x, limbs=POSES[p.pose], facing=FACINGS[p.facing],
@@ -191,6 +193,37 @@ def spread(xs: list[float], half_widths: list[float], gap: float = 0.015) -> lis
         out.append(max(x, out[-1] + w_prev + w + gap))
     shift = (sum(xs) - sum(out)) / len(xs)
     return [x + shift for x in out]
+
+
+#: How close a figure under another's umbrella stands: its centre this fraction of the two half widths away.
+SHELTER_CLOSENESS = 0.85
+
+
+def shelters(prop: str | None) -> bool:
+    """Whether a held prop is an umbrella, which its holder shares with the neighbour beside it."""
+    return bool(prop) and prop_shape(prop) == "umbrella"
+
+
+def closest(left_width: float, right_width: float, sheltered: bool) -> float:
+    """How close two neighbours' centres may come: footprints apart, or huddled under one umbrella."""
+    if sheltered:
+        return SHELTER_CLOSENESS * (left_width + right_width)
+    return left_width + right_width + 0.01
+
+
+def shelter(xs: list[float], half_widths: list[float], props: list[str | None]) -> list[float]:
+    """Marks (in order) with whoever holds an umbrella standing close beside its neighbour (the next one, or the
+    one before at the right-hand end), around where the pair stood, so the open canopy covers both: two robots
+    who share one umbrella share it."""
+    out = list(xs)
+    for i, prop in enumerate(props):
+        if not shelters(prop) or len(out) < 2:
+            continue
+        j = i + 1 if i + 1 < len(out) else i - 1
+        lo, hi = min(i, j), max(i, j)
+        middle, half = (out[lo] + out[hi]) / 2, closest(half_widths[lo], half_widths[hi], sheltered=True) / 2
+        out[lo], out[hi] = middle - half, middle + half
+    return out
 
 
 def _nudge(seed: int, variant: int, index: int, name: str) -> float:
@@ -466,11 +499,13 @@ class Motion:
             return actors
         ranked = sorted(actors, key=lambda a: self.rank.get(a.look.name, 99))
         xs = [a.x for a in ranked]
-        if all(b.x - figure_width(b.look) - a.x - figure_width(a.look) >= 0.01 for a, b in zip(ranked, ranked[1:])):
+        least = [closest(figure_width(a.look), figure_width(b.look), shelters(a.prop) or shelters(b.prop))
+                 for a, b in zip(ranked, ranked[1:])]
+        if all(b.x - a.x >= gap - 1e-9 for a, b, gap in zip(ranked, ranked[1:], least)):
             return actors  # already apart and in order
         apart = [xs[0]]
-        for a, prev in zip(ranked[1:], ranked):
-            apart.append(max(a.x, apart[-1] + figure_width(prev.look) + figure_width(a.look) + 0.01))
+        for a, gap in zip(ranked[1:], least):
+            apart.append(max(a.x, apart[-1] + gap))
         weight = min(1.0, 8 * t, 8 * (1 - t))
         centre = (sum(xs) - sum(apart)) / len(xs)  # spread around where they were, not only to the right
         moved = {id(a): lerp(a.x, x + centre, weight) for a, x in zip(ranked, apart)}
