@@ -262,6 +262,19 @@ def test_the_reader_counts() -> None:
         assert [a.count for a in read_idea(idea).actors] == expected, idea
 
 
+def test_a_second_wish_of_the_idea_comes_true_in_the_last_beat() -> None:
+    """'a fox who wants to fly joins a flock of geese': the goal is joining them, and at the end the fox flies
+    with them; an idea with no such wish keeps its wave."""
+    fox = plan_for(FilmRequest(idea="a fox who wants to fly joins a flock of geese"))
+    final = fox.script.segments[-1]
+    hero = fox.characters[0].name
+    assert [b.gesture for b in final.beats if b.character == hero] == ["fly"]
+    assert "fox lifts off the ground" in final.motion
+    assert all(b.gesture != "fly" for s in fox.script.segments[:-1] for b in s.beats if b.character == hero)
+    astronaut = plan_for(FilmRequest(idea="a stranded astronaut on the moon walks around and discovers nature"))
+    assert {b.gesture for b in astronaut.script.segments[-1].beats} == {"wave"}
+
+
 def test_a_toys_word_makes_a_place_noun_a_thing() -> None:
     """'a paper boat' is sent down the river, not sailed in; a castle one lives in is a place even if a toy."""
     sailor = read_idea("an old sailor sends a paper boat down the river to his granddaughter")

@@ -166,6 +166,7 @@ class Premise:
     thing_is_place: bool = False  # "find an oasis": the thing is somewhere to reach, not something to hold
     thing_written: str = ""  # the idea's own words for the thing, in its language: "une boulangerie"
     partner: Party | None = None  # who does the goal with the hero: "une boulangère et un ours ouvrent"
+    wish: str | None = None  # a second wish of the idea's: "fly" in "a fox who wants to fly joins the geese"
 
     @property
     def seeking(self) -> bool:
@@ -278,10 +279,12 @@ def premise(reading: Reading, members: list[CastMember], locations: list[Locatio
         thing_obj.written if thing_obj is not None else ""
     pair = [_member_of(goal.subject, cast), _member_of(goal.partner, cast)] if goal is not None else []
     partner = next((m for m in pair if m is not None and m is not hero and hero in pair), None)
+    wish = next((c.then for c in reading.clauses if c is not goal and c.sort == "learn" and c.then
+                 and _member_of(c.subject, cast) is hero), None)
     return Premise(hero, supporting, other, recipient, thing, thing_noun, verb, sort, then, catalyst, members,
                    locations, extra=goal.extra if goal else "", predicate=predicate,
                    phrase=goal.phrase if goal else "", thing_is_place=thing_is_place, thing_written=written,
-                   partner=partner)
+                   partner=partner, wish=wish)
 
 
 def _definite(phrase: str) -> str:
@@ -566,6 +569,8 @@ GESTURES: dict[str, list[tuple[str, Gesture, float]]] = {
     "rally": [("ally", "reach", 0.35), ("hero", "nod", 0.7)],
     "climax": [("hero", "give", 0.6), ("other", "nod", 0.75)], "final": [("all", "wave", 0.6)],
 }
+#: A second wish of the idea's that the last beat fulfils: "a fox who wants to fly joins the geese" ends flying.
+WISH_GESTURES: dict[str, Gesture] = {"fly": "fly", "swim": "swim", "dance": "dance", "jump": "jump"}
 SORT_GESTURE: dict[str, Gesture] = {"learn": "fly", "bond": "hug", "contest": "jump", "journey": "point",
                                     "make": "hold_up", "rescue": "reach", "find": "hold_up", "deliver": "give"}
 POSE_OF: dict[str, Pose] = {"kneel": "kneel", "sit": "sit", "reach": "reach", "touch": "reach", "pick_up": "kneel",
@@ -754,6 +759,8 @@ class Writer:
                     chosen = "reach"
                 if prop is not None and j > 0:  # one thing, held by one of a group: the others lean in
                     chosen, prop = "hug", None
+                if key == "final" and member in self.p.hero.members and self.p.wish in WISH_GESTURES:
+                    chosen = WISH_GESTURES[self.p.wish]  # the wish comes true at the end: the fox flies too
                 chosen = _fit(member, chosen)
                 when = at if who == "all" else min(0.95, at + 0.05 * j)
                 out.append(Move(member, chosen, when, prop, VISIBLE[chosen]))
