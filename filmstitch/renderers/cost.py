@@ -7,8 +7,9 @@ variants) scaled linearly by pixels, frames, variants and denoising steps.
   h200-cost2-ltx.json): a batch of three FLUX.1-dev keyframes at 28 steps took 7.19 s eager, 5.26 s compiled,
   1.03 s in fast mode (12 steps); an LTX-Video clip of 193 frames at 40 steps 14.08 s eager, 10.14 s compiled,
   2.11 s in fast mode (16 steps), plus 0.87 s to encode it. One call on its own, as a retake makes it: a whole
-  film's stages, two calls at a time, cost less per call. Kontext edits were not measured: the picture being edited joins the sequence,
-  so a step costs about twice a keyframe's (modelled as 2.2x); Fill repaints cost what a keyframe does.
+  film's stages, two calls at a time, cost less per call. Kontext edits were not measured: the picture being
+  edited joins the sequence, so a step costs about twice a keyframe's (modelled as 2.2x); Fill repaints cost
+  what a keyframe does.
 * CPU (the animatic, measured on the 2-core development machine): three keyframe variants 1.1 s, one clip of
   192 frames 8.0 s.
 """
