@@ -122,3 +122,40 @@ def test_candles_stand_where_the_props_name_them_and_burn_after_dark() -> None:
     day, night = (frame(place("castle", ("wind",), time, ("candles",)), 0.0) for time in ("day", "night"))
     assert float((np.abs(night - bare).max(axis=2) > 30).mean()) > 0.002, "no candles drawn"
     assert warm(night) > warm(day) + 50, "candles are not lit at night"
+
+
+def test_a_swimmer_on_a_shore_or_a_deck_is_out_at_sea_above_the_water_line() -> None:
+    """A whale beside a violinist on a beach or a deck is drawn out in the strip of sea, only what is above the
+    water line showing; on a meadow (no sea) it keeps its place on the ground, and a person stays on the deck."""
+    from filmstitch.models import FilmRequest
+    from filmstitch.renderers.animatic.figures import POSES
+    from filmstitch.renderers.animatic.looks import character_look
+    from filmstitch.renderers.animatic.motion import Actor
+    from filmstitch.renderers.animatic.scenery import FEET_V
+    from filmstitch.testing.plans import offline_plan
+
+    plan = offline_plan(FilmRequest(idea="an old violinist plays for the whales"))
+    whale = character_look(next(c for c in plan.characters if c.species == "whale"), 0, 1)
+    person = character_look(next(c for c in plan.characters if c.kind == "person"), 0, 1)
+
+    def drawn_rows(env: Environment, look) -> tuple[np.ndarray, float | None]:
+        looked = environment_look(env, 0, 1)
+        layers = set_layers(looked, *SIZE)
+        camera = Camera(layers.span / 2, 0.5, 1.0)
+        empty = FrameState(camera, looked.light, (), clock=0.0)
+        full = FrameState(camera, looked.light, (Actor(look, layers.span / 2, POSES["stand"], 0.0),), clock=0.0)
+        changed = np.abs(np.asarray(compose(layers, full, SIZE)).astype(np.int16)
+                         - np.asarray(compose(layers, empty, SIZE)).astype(np.int16)).max(axis=2) > 12
+        return np.flatnonzero(changed.any(axis=1)), layers.sea_line
+
+    def row(v: float) -> float:
+        return (v - 0.5 + 0.5) * SIZE[1]  # the camera at v = 0.5, zoom 1
+
+    for set_kind in ("ship", "coast"):
+        rows, sea_line = drawn_rows(place(set_kind, ("surf",), "day"), whale)
+        assert sea_line is not None and rows.size, set_kind
+        assert rows.max() <= row(sea_line) + 1, f"{set_kind}: the whale shows below the water line"
+        person_rows, _ = drawn_rows(place(set_kind, ("surf",), "day"), person)
+        assert person_rows.max() >= row(FEET_V) - 3, f"{set_kind}: the person left the deck"
+    rows, sea_line = drawn_rows(place("plains", ("wind",), "day"), whale)
+    assert sea_line is None and rows.max() > row(FEET_V) - 0.3 * SIZE[1] * whale.height

@@ -84,22 +84,38 @@ def compose(layers: SetLayers, state: FrameState, size: tuple[int, int], actors:
     draw_weather(frame, layers.weather, layers.weather_seed, state.clock, "far")
     if actors:
         for actor in state.actors:
-            _draw_actor(frame, actor, cam, size)
+            _draw_actor(frame, actor, cam, size, layers.sea_line)
     draw_weather(frame, layers.weather, layers.weather_seed, state.clock, "near")
     lightning = 1.0 + flash(layers.weather, layers.weather_seed, state.clock)
     return frame.point(_light_table(tuple(gain * lightning for gain in state.light)))
 
 
-def _draw_actor(frame: Image.Image, actor: Actor, cam: Camera, size: tuple[int, int]) -> None:
+#: A swimmer on a set with a strip of sea (a shore, a deck) is out at sea: drawn this much smaller, its body
+#: half under the water line, instead of hovering over the sand or the planks.
+AT_SEA_SCALE = 0.6
+#: How far below the sea line the swimmer's feet point sits (its own heights): the waterline cuts its middle.
+AT_SEA_DEPTH = 0.55
+
+
+def _draw_actor(frame: Image.Image, actor: Actor, cam: Camera, size: tuple[int, int],
+                sea_line: float | None = None) -> None:
     width, height = size
+    at_sea = sea_line is not None and actor.look.plan == "fish"
+    figure_px = actor.look.height * cam.zoom * height * (AT_SEA_SCALE if at_sea else 1.0)
+    feet_v = sea_line + AT_SEA_DEPTH * figure_px / (cam.zoom * height) if at_sea else FEET_V
     sx = ((actor.x - cam.x) * cam.zoom + width / height / 2) * height
-    sy = ((FEET_V - cam.y) * cam.zoom + 0.5) * height
-    figure_px = actor.look.height * cam.zoom * height
+    sy = ((feet_v - cam.y) * cam.zoom + 0.5) * height
     if abs(sx - width / 2) > width / 2 + figure_px * 1.5 or sy - figure_px * 2.2 > height:
         return
     sprite, ax, ay = figure_sprite(actor.look, actor.limbs, actor.facing, figure_px, (sx % 1.0, sy % 1.0),
                                    actor.clock, actor.prop, actor.alpha, actor.prop_open)
-    frame.paste(sprite, (math.floor(sx) - ax, math.floor(sy) - ay), sprite)
+    left, top = math.floor(sx) - ax, math.floor(sy) - ay
+    if at_sea:  # only what is above the water shows
+        waterline = math.floor(((sea_line - cam.y) * cam.zoom + 0.5) * height) - top
+        if waterline <= 0:
+            return
+        sprite = sprite.crop((0, 0, sprite.width, min(sprite.height, waterline)))
+    frame.paste(sprite, (left, top), sprite)
 
 
 def _light_table(gains: tuple[float, float, float]) -> list[int]:

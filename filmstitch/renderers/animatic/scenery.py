@@ -44,6 +44,7 @@ class SetLayers:
     near_solid: float
     weather: str = "none"  # what falls over the set each frame (looks.Weather; weather.py draws it)
     weather_seed: int = 0
+    sea_line: float | None = None  # world v of the strip of sea on a shore's or a deck's horizon, if it has one
 
 
 #: Layers are drawn larger than they are kept and scaled down, which smooths their edges.
@@ -87,6 +88,7 @@ def set_layers(look: EnvironmentLook, width: int, height: int, wide_only: bool =
     return SetLayers(
         far=far, far_scale=far_scale, near=tuple(levels), span=span, near_top=min(tops), near_solid=max(solids),
         weather=look.weather, weather_seed=look.layout_seed,
+        sea_line=look.horizon - 0.01 if look.style.water else None,
     )
 
 
