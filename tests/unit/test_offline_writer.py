@@ -275,6 +275,21 @@ def test_a_second_wish_of_the_idea_comes_true_in_the_last_beat() -> None:
     assert {b.gesture for b in astronaut.script.segments[-1].beats} == {"wave"}
 
 
+@pytest.mark.parametrize("idea", ["a baker opens a bakery in Kyoto",
+                                  "une boulangère et un ours ouvrent une boulangerie à Lyon"])
+def test_a_place_the_goal_makes_is_where_the_story_ends(idea: str) -> None:
+    """'open a bakery in Lyon': the story starts in Lyon and opens the bakery at its end, in the bakery; the
+    baker's own routine (dough, oven) waits for the bakery."""
+    plan = plan_for(FilmRequest(idea=idea))
+    places = {e.id: e for e in plan.environments}
+    sets = [places[s.location].set for s in plan.script.segments]
+    assert sets[0] != "bakery" and sets[-1] == "bakery" and sets[-2] == "bakery", sets
+    opening = plan.script.segments[0].narration.lower()
+    assert not any(word in opening for word in ("dough", "oven", "pâte", "four")), opening
+    at_home = plan_for(FilmRequest(idea="a baker in Kyoto finds a stray cat"))
+    assert "dough" in at_home.script.segments[0].narration  # at work from the start: the routine is hers
+
+
 def test_a_toys_word_makes_a_place_noun_a_thing() -> None:
     """'a paper boat' is sent down the river, not sailed in; a castle one lives in is a place even if a toy."""
     sailor = read_idea("an old sailor sends a paper boat down the river to his granddaughter")

@@ -27,7 +27,7 @@ from filmstitch.writers.offline import casting, keyframes, story, world
 from filmstitch.writers.offline import languages as ll
 from filmstitch.writers.offline import lexicon as lx
 from filmstitch.writers.offline.english import capitalise, join, singulars, title_case, with_article
-from filmstitch.writers.offline.reading import Reading, read_idea
+from filmstitch.writers.offline.reading import Place, Reading, read_idea
 
 LABEL = "offline story engine (deterministic, no language model)"
 
@@ -55,15 +55,11 @@ def _culture(reading: Reading) -> str:
     return reading.language if reading.language in casting.NAMES else "en"
 
 
-ROLE_HOMES: dict[str, str] = {"lighthouse keeper": "coast", "keeper": "coast", "baker": "bakery",
-                              "astronaut": "moon", "diver": "underwater", "sailor": "ship", "fisherman": "coast",
-                              "pirate": "ship", "farmer": "plains", "librarian": "interior", "detective": "city",
-                              "knight": "castle", "pilot": "sky", "chef": "interior", "inventor": "interior"}
 
 
 def _home_set(reading: Reading) -> str:
     """Where a story with no place happens: where its hero works, else a wide valley."""
-    return next((ROLE_HOMES[actor.noun] for actor in reading.actors if actor.noun in ROLE_HOMES), "plains")
+    return next((world.ROLE_HOMES[actor.noun] for actor in reading.actors if actor.noun in world.ROLE_HOMES), "plains")
 
 
 HOME_NAMES: dict[str, str] = {"bakery": "the bakery", "interior": "the workshop", "coast": "the lighthouse",
@@ -86,7 +82,7 @@ def locations_for(reading: Reading, segments: int) -> list[world.Location]:
     candidates: list[tuple[str, str, bool, str | None]] = [(p.phrase, p.set, True, p.preposition)
                                                             for p in reading.places]
     hero = reading.actors[0] if reading.actors else None
-    home = ROLE_HOMES.get(hero.noun) if hero else None
+    home = world.ROLE_HOMES.get(hero.noun) if hero else None
     proper = next((p.phrase for p in reading.places if p.proper), None)
     if home and not any(kind == home for _, kind, _, _ in candidates):
         name = ROLE_HOME_NAMES.get(hero.noun, HOME_NAMES[home]) + (
@@ -97,6 +93,11 @@ def locations_for(reading: Reading, segments: int) -> list[world.Location]:
         candidates.append((world.PROFILES[kind].spots[0], kind, False, None))
     ending = []
     goal = reading.goal
+    made = goal.object if goal is not None and goal.sort == "make" and isinstance(goal.object, Place) else None
+    opened = next((c for c in candidates if made is not None and c[0] == made.phrase), None)
+    if opened is not None and len(candidates) > 1:  # "open a bakery in Lyon": it is opened at the end
+        candidates.remove(opened)
+        ending.append(opened)
     if goal is not None and goal.then == "fly":
         ending.append(("the open sky" + (f" over {proper}" if proper else ""), "sky", False, None))
     recipient = goal.to if goal is not None else None

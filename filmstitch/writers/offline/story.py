@@ -45,7 +45,7 @@ from filmstitch.writers.offline.english import (
     with_article,
 )
 from filmstitch.writers.offline.reading import Actor, Clause, Place, Reading, Thing
-from filmstitch.writers.offline.world import Location
+from filmstitch.writers.offline.world import ROLE_HOMES, Location
 
 #: Voice-over pace: words per second of clip, narration and dialogue together.
 WORDS_PER_SECOND = 2.5
@@ -650,7 +650,10 @@ class Writer:
         else:
             catalyst_text = f"{third_person('find')} something strange"
         recipient = p.recipient.name if p.recipient else "its owner"
-        routine = ROLE_ROUTINES.get(p.hero.noun, location.profile.routine) if plan.key == "opening" \
+        # A trade's own routine where it works: a baker who opens her bakery only at the end does not knead
+        # dough in the street.
+        at_work = ROLE_HOMES.get(p.hero.noun) in (None, location.set)
+        routine = ROLE_ROUTINES.get(p.hero.noun, location.profile.routine) if plan.key == "opening" and at_work \
             else location.profile.routine
         if p.hero.kind != "person":
             routine = KIND_ROUTINES[p.hero.kind]
@@ -874,7 +877,9 @@ class Writer:
         place, following = location.local or location.name, next_location.local or next_location.name
         singular, plural, infinitive, done, done_plural = self.local_goal()
         thing = self.local_thing() if p.thing else (p.other.name if p.other else t.words["way"])
-        routine = t.routines.get(p.hero.noun) if plan.key == "opening" and p.hero.kind == "person" else None
+        at_work = ROLE_HOMES.get(p.hero.noun) in (None, location.set)  # as in the English routine above
+        routine = t.routines.get(p.hero.noun) if plan.key == "opening" and p.hero.kind == "person" and at_work \
+            else None
         routine = routine or t.routines[p.hero.kind if p.hero.kind != "person" else location.set]
         recipient = p.recipient.name if p.recipient else t.words["owner"]
         at_place = ll.at(place, location.set, t)

@@ -224,6 +224,13 @@ PREPOSITIONS: dict[SetKind, str] = {"moon": "on", "coast": "on", "ship": "aboard
 PLACE_AMBIENCE: dict[TimeOfDay, Ambience] = {"night": "night"}
 
 
+#: Where a trade works: its home set (a baker's bakery), where its story starts and its daily routine is done.
+ROLE_HOMES: dict[str, SetKind] = {"lighthouse keeper": "coast", "keeper": "coast", "baker": "bakery",
+                                  "astronaut": "moon", "diver": "underwater", "sailor": "ship", "fisherman": "coast",
+                                  "pirate": "ship", "farmer": "plains", "librarian": "interior", "detective": "city",
+                                  "knight": "castle", "pilot": "sky", "chef": "interior", "inventor": "interior"}
+
+
 @dataclass
 class Location:
     id: str
