@@ -158,12 +158,13 @@ def keyframe_state(
     widths = [figure_width(looks[p.character]) for p in placements]
     marks = spread([staged.x + (p.x + _nudge(seed, variant, index, p.character) - 0.5) * view for p in placements],
                    widths)
-    marks = shelter(marks, widths, [p.prop or held.get(p.character) for p in placements])
+    props = [p.prop or held.get(p.character) for p in placements]
+    marks = shelter(marks, widths, props)
     clock = index * request.seconds_per_segment  # the film's time at this keyframe: clips continue from it
     actors = tuple(
         Actor(look=recoloured(looks[p.character], p.colours), x=x, limbs=POSES[p.pose], facing=FACINGS[p.facing],
-              clock=clock, prop=p.prop or held.get(p.character))
-        for p, x in zip(placements, marks)
+              clock=clock, prop=prop)
+        for p, x, prop in zip(placements, marks, props)
     )
     zoom_factor, pan = FRAMINGS[variant % len(FRAMINGS)]
     zoom = staged.zoom * zoom_factor * float(rng.uniform(0.97, 1.03))

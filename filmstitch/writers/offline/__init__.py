@@ -94,7 +94,7 @@ def locations_for(reading: Reading, segments: int) -> list[world.Location]:
     ending = []
     goal = reading.goal
     made = goal.object if goal is not None and goal.sort == "make" and isinstance(goal.object, Place) else None
-    opened = next((c for c in candidates if made is not None and c[0] == made.phrase), None)
+    opened = next((c for c in candidates if c[0] == made.phrase), None) if made is not None else None
     if opened is not None and len(candidates) > 1:  # "open a bakery in Lyon": it is opened at the end
         candidates.remove(opened)
         ending.append(opened)

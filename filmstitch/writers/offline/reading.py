@@ -238,7 +238,6 @@ class _Reader:
         self.places: list[Place] = []
         self.things: list[Thing] = []
         self.weather: list[str] = []
-        self._counted_by_number = False  # whether the last actor's count came from a number word
 
     # -- helpers over the token list
 
@@ -340,11 +339,9 @@ class _Reader:
                 self.actors.append(Actor("friend", lx.ActorWord("person"), name=names[0], more_names=names[1:],
                                          position=i + 1, count=len(names)))
                 continue
-            actor = self._add_actor(head, name=names[0], force=True)
-            if actor is not None and len(names) > 1:
+            actor = self._add_actor(head, name=names[0], force=True, named=len(names))
+            if actor is not None:
                 actor.more_names = names[1:]
-                # Names count the group where no number did: "the robots named Bolt and Rivet" are two.
-                actor.count = max(len(names), actor.count if self._counted_by_number else 1)
 
     def _name_end(self, j: int) -> int:
         """The last token of the name that starts at token j: 'Ink', 'Captain Mira' (capitalised words)."""
@@ -377,7 +374,7 @@ class _Reader:
         after = self.tokens[i + 1]
         return after.low in DETERMINERS - set(lx.COUNTS) or (after.capitalised and not after.is_punct)
 
-    def _add_actor(self, head: int, name: str | None = None, force: bool = False) -> Actor | None:
+    def _add_actor(self, head: int, name: str | None = None, force: bool = False, named: int = 1) -> Actor | None:
         """Make an actor of the noun at token `head` (and any compound after it)."""
         key, last = self._actor_at(head) or (None, head)
         if key is None:
@@ -397,7 +394,7 @@ class _Reader:
         for t in self.tokens[start:last + 1]:
             t.used = True
         trait = self._trait(last)
-        count = self._count(start, last, key)
+        count = self._count(start, last, key, named)
         actor = Actor(key, word, name=name, phrase=self._phrase(start, last), adjectives=adjectives, trait=trait,
                       position=head, gender=word.gender, count=count)
         if "lighthouse" in key and not any(p.noun == "lighthouse" for p in self.places):
@@ -405,8 +402,9 @@ class _Reader:
         self.actors.append(actor)
         return actor
 
-    def _count(self, start: int, last: int, key: str) -> int:
-        """How many the noun phrase means: a number or 'both' before it, 'a pair of', 'a pod of', a plural.
+    def _count(self, start: int, last: int, key: str, named: int = 1) -> int:
+        """How many the noun phrase means: a number or 'both' before it, 'a pair of', 'a pod of', the names the
+        idea gives it ('the robots named Bolt and Rivet' are two: `named`), a plural.
 
         The words that count are marked used (they are part of the actor, not a thing or a name)."""
         counted = None
@@ -426,9 +424,10 @@ class _Reader:
             counted = lx.COUNTS.get(lows[-2], lx.GROUP)
             for t in before[-3:] if len(before) >= 3 and lows[-3] in DETERMINERS else before[-2:]:
                 t.used = True
-        self._counted_by_number = counted is not None
         if counted is not None:
-            return max(1, min(lx.GROUP_MAX, counted))
+            return max(named, min(lx.GROUP_MAX, counted))
+        if named > 1:
+            return named
         written = self.tokens[last]
         plural = written.plural or key.split()[-1] in singulars(written.gloss)
         determiner = self.tokens[start].low if start <= last else ""
@@ -555,8 +554,8 @@ class _Reader:
             found = self._compound(i, lx.PLACES)
             if found:
                 key, last = found
-                if self._miniature(i):  # "sends a paper boat down the river": a thing in hand, not a ship
-                    start = self._miniature_start(i)
+                start = self._toy_start(i)
+                if start is not None:  # "sends a paper boat down the river": a thing in hand, not a ship
                     for t in self.tokens[start:last + 1]:
                         t.used = True
                     self.things.append(Thing(self._phrase(start, last), f"{self.tokens[i - 1].low} {key}",
@@ -576,18 +575,15 @@ class _Reader:
             if not token.used and word and word.kind == "element" and token.gloss not in self.weather:
                 self.weather.append(token.gloss)
 
-    def _miniature(self, i: int) -> bool:
-        """A place noun with a toy's word before it ('a paper boat', 'a toy castle') is a thing, unless it is
-        where someone is ('a mouse lives in a toy castle')."""
+    def _toy_start(self, i: int) -> int | None:
+        """Where 'a paper boat' starts (the toy's word, which may be a prop of its own, 'toy', included) when a
+        place noun with a toy's word before it ('a paper boat', 'a toy castle') is a thing: unless it is where
+        someone is ('a mouse lives in a toy castle'). None when it is a place."""
         if i == 0 or self.tokens[i - 1].low not in MINIATURE_WORDS:
-            return False
-        start = self._miniature_start(i)
+            return None
+        start = min(self._np_start(i), self._np_start(i - 1))
         before = self.tokens[start - 1] if start else None
-        return before is None or before.low not in lx.PLACE_PREPOSITIONS
-
-    def _miniature_start(self, i: int) -> int:
-        """Where 'a paper boat' starts, the toy's word (which may be a prop of its own: 'toy') included."""
-        return min(self._np_start(i), self._np_start(i - 1))
+        return start if before is None or before.low not in lx.PLACE_PREPOSITIONS else None
 
     def _things(self) -> None:
         for i, token in enumerate(self.tokens):

@@ -650,10 +650,8 @@ class Writer:
         else:
             catalyst_text = f"{third_person('find')} something strange"
         recipient = p.recipient.name if p.recipient else "its owner"
-        # A trade's own routine where it works: a baker who opens her bakery only at the end does not knead
-        # dough in the street.
-        at_work = ROLE_HOMES.get(p.hero.noun) in (None, location.set)
-        routine = ROLE_ROUTINES.get(p.hero.noun, location.profile.routine) if plan.key == "opening" and at_work \
+        routine = ROLE_ROUTINES.get(p.hero.noun, location.profile.routine) \
+            if plan.key == "opening" and _at_work(p.hero, location) \
             else location.profile.routine
         if p.hero.kind != "person":
             routine = KIND_ROUTINES[p.hero.kind]
@@ -877,8 +875,8 @@ class Writer:
         place, following = location.local or location.name, next_location.local or next_location.name
         singular, plural, infinitive, done, done_plural = self.local_goal()
         thing = self.local_thing() if p.thing else (p.other.name if p.other else t.words["way"])
-        at_work = ROLE_HOMES.get(p.hero.noun) in (None, location.set)  # as in the English routine above
-        routine = t.routines.get(p.hero.noun) if plan.key == "opening" and p.hero.kind == "person" and at_work \
+        routine = t.routines.get(p.hero.noun) \
+            if plan.key == "opening" and p.hero.kind == "person" and _at_work(p.hero, location) \
             else None
         routine = routine or t.routines[p.hero.kind if p.hero.kind != "person" else location.set]
         recipient = p.recipient.name if p.recipient else t.words["owner"]
@@ -1007,6 +1005,12 @@ def _plural_shown(shown: str) -> str:
     return " and ".join(plural_verb(part) if i == 0 or part.split()[:1] and part.split()[0].endswith("s") and
                         part.split()[0] in {v.split()[0] for v in VISIBLE.values()} | {"shivers", "turns"}
                         else part for i, part in enumerate(parts))
+
+
+def _at_work(hero: Party, location: Location) -> bool:
+    """Whether the hero's trade works here, so its own routine is done: a baker who opens her bakery only at
+    the end does not knead dough in the street. A hero with no trade's home is at work anywhere."""
+    return ROLE_HOMES.get(hero.noun) in (None, location.set)
 
 
 def _fit(member: CastMember, gesture: Gesture) -> Gesture:
