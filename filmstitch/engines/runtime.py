@@ -271,6 +271,11 @@ def uncompile(transformer: torch.nn.Module, vae: torch.nn.Module | None = None) 
     transformer._compiled_call_impl = None  # what nn.Module.compile() sets
     for block in repeated_blocks(transformer):
         block.__dict__.pop("forward", None)
+    uncompile_vae_decoder(vae)
+
+
+def uncompile_vae_decoder(vae: torch.nn.Module | None) -> None:
+    """Back to the eager VAE decoder (see :func:`compile_vae_decoder`)."""
     decoder = getattr(vae, "decoder", None)
     if decoder is not None:
         decoder._compiled_call_impl = None
