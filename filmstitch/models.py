@@ -160,6 +160,11 @@ class FilmRequest(Strict):
         default_factory=dict, max_length=24,
         description="Voice per character name (or 'narrator'), overriding the casting, e.g. {\"Lena\": \"joe:high\"}.",
     )
+    max_cost_usd: float | None = Field(
+        None, gt=0, le=1_000_000, exclude=True,
+        description="Budget in USD: a film whose estimate (filmstitch.estimate) is over it is refused before any "
+        "work. A budget does not change the film, so it is left out of the film's id and every reuse key.",
+    )
 
     @field_validator("idea")
     @classmethod
