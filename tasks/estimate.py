@@ -1,7 +1,9 @@
 """The film's estimate before work starts (filmstitch.estimate), with what its storage says was spent already.
 
 Plain functions: `filmstitch make` prints the estimate before it starts a server; the make-film flow calls
-`check_budget` first thing, which logs it and refuses a film over its budget with one line.
+`check_budget` first thing, which logs it, keeps the film's first estimate as a record beside it
+(`estimate.json`, out of the manifest like `film.json`) and refuses a film over its budget with one line; the
+film card shows that estimate beside what the writer spent (`cost_line`).
 """
 
 from __future__ import annotations
@@ -49,7 +51,28 @@ def check_budget(request: FilmRequest, storage: StorageConfig, film_id: str, gat
     refusal = estimate.over_budget(request.max_cost_usd)
     if refusal is not None:
         raise OverBudget(refusal)
+    record = {**estimate.model_dump(mode="json"), "usd_low": estimate.usd_low, "usd_high": estimate.usd_high}
+    with contextlib.suppress(Exception):  # for the film card only: never the reason a film fails
+        FilmStore.open(storage, film_id).update_record(ESTIMATE, lambda current: current or record)
     return estimate
+
+
+#: The film's first estimate, a record beside the film (kept out of the manifest, like film.json).
+ESTIMATE = "estimate.json"
+
+
+def cost_line(store: FilmStore, storage: StorageConfig) -> str | None:
+    """The film card's line: the first estimate beside what the writer spent (renders are not metered)."""
+    record = store.read_record(ESTIMATE)
+    if record is None:
+        return None
+    estimate = FilmEstimate.model_validate({k: v for k, v in record.items() if k not in ("usd_low", "usd_high")})
+    spent = spent_usage(store, storage)
+    spent_usd = sum(float(call.get("cost_usd", 0.0)) for call in spent)
+    seconds = [f"{low:,.0f}-{high:,.0f} {unit}" for unit in ("GPU-s", "CPU-s")
+               for low, high in [estimate.seconds(unit)] if high]  # type: ignore[arg-type]
+    return (f"Estimated before it started: ${estimate.usd_low:.2f}-${estimate.usd_high:.2f}"
+            + (f" ({', '.join(seconds)})" if seconds else "") + f"; spent by the writer: ${spent_usd:.4f}")
 
 
 def _logger() -> logging.Logger | logging.LoggerAdapter:

@@ -153,3 +153,23 @@ def test_the_cli_prints_the_estimate_and_refuses_over_max_cost_before_anything_s
     assert done.stderr.strip().splitlines()[-1].startswith("error: this film's estimate is $")
     assert "over its budget of $0.001" in done.stderr and done.stdout == ""
     assert not films.exists() and fake_anthropic.requests == [] and len(fake_anthropic.counts) == 1
+
+
+def test_the_film_card_line_shows_the_first_estimate_beside_what_was_spent(tmp_path: Path) -> None:
+    from filmstitch.storage import FilmStore
+    from filmstitch.tasks.estimate import ESTIMATE, cost_line
+
+    storage = StorageConfig(root=str(tmp_path / "films"))
+    request = default_film("animatic").resolved("offline", "animatic")
+    store = FilmStore.open(storage, request.film_id())
+    assert cost_line(store, storage) is None  # no estimate recorded: no line
+
+    first = check_budget(request, storage, request.film_id())
+    store.put_json("usage/script.json", [{"stage": "outline", "model": "m", "cost_usd": 0.0123}])
+    check_budget(request, storage, request.film_id())  # a rerun keeps the first estimate
+
+    low, high = first.seconds("CPU-s")
+    assert store.read_record(ESTIMATE)["usd_high"] == first.usd_high
+    assert cost_line(store, storage) == (f"Estimated before it started: $0.00-$0.00 ({low:,.0f}-{high:,.0f} CPU-s); "
+                                         "spent by the writer: $0.0123")
+    assert store.verify().problems == []  # the record stays out of the manifest
