@@ -1,5 +1,5 @@
 """What a film will cost, before it is made: the writer's tokens, the seconds of each render stage, the sound,
-and their price, as a low-high range (issue 25, point 3).
+and their price, as a low-high range.
 
 * **Writer.** The Claude writer's tokens: those already spent (the film's `usage/*.json`), and those to come
   when the plan is not written yet, modelled per question from the first question's input tokens, counted by

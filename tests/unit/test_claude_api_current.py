@@ -1,4 +1,4 @@
-"""The Claude writer kept current with the API (issue 25, point 4), against the local fake of the Messages API:
+"""The Claude writer kept current with the API, against the local fake of the Messages API:
 model lifecycles from the Models API (the catalogue as fallback), Haiku 5.5's thinking options, a refusal
 retried once on the fallback model, 1-hour prompt caching across a person's pause and its price, tokens counted
 with messages.count_tokens, thinking tokens kept apart, and every request inside the caller's gate.
