@@ -275,15 +275,18 @@ def estimate_film(
                                          for r in records))
 
 
-def count_writer_base(request: FilmRequest, gate: Any = None) -> tuple[int | None, bool]:
+def count_writer_base(request: FilmRequest, gate: Any = None, *, read_blocks: bool = True) -> tuple[int | None, bool]:
     """The first question's input tokens counted by the API (`messages.count_tokens`), and whether they were;
-    (None, False) for the offline writer, (estimate, False) when the API cannot be asked."""
+    (None, False) for the offline writer, (estimate, False) when the API cannot be asked. `read_blocks=False`
+    (the CLI, before any Prefect server): a key kept in a Prefect Secret block is not read, the count estimated."""
     if request.writer != "claude":
         return None, False
     from filmstitch.writers import WriterError
-    from filmstitch.writers.claude import ClaudeWriter
+    from filmstitch.writers.claude import ClaudeWriter, load_settings
 
     try:
+        if not read_blocks and load_settings().api_key_block:
+            return approximate_base(request), False
         return ClaudeWriter(gate=gate).count_outline_tokens(request), True
     except WriterError:
         return approximate_base(request), False

@@ -32,12 +32,13 @@ def spent_usage(store: FilmStore, storage: StorageConfig) -> list[dict[str, Any]
     return []
 
 
-def film_estimate(request: FilmRequest, storage: StorageConfig, film_id: str, gate: Any = None) -> FilmEstimate:
+def film_estimate(request: FilmRequest, storage: StorageConfig, film_id: str, gate: Any = None, *,
+                  read_blocks: bool = True) -> FilmEstimate:
     """The estimate of a resolved request: the writer's spending so far from the film's storage, its tokens to
     come (the first question counted by the API) unless the plan is written."""
     store = FilmStore.open(storage, film_id)
     plan_written = store.exists("plan/plan.json")
-    base, counted = (None, False) if plan_written else count_writer_base(request, gate)
+    base, counted = (None, False) if plan_written else count_writer_base(request, gate, read_blocks=read_blocks)
     return estimate_film(request, writer_base=base, counted=counted, spent=spent_usage(store, storage),
                          plan_written=plan_written)
 

@@ -168,7 +168,7 @@ def show_estimate(request: FilmRequest, settings: Settings, film_id: str | None)
     """Print what the film will cost before anything starts; refuse it (one line) when over --max-cost."""
     from filmstitch.tasks.estimate import film_estimate
 
-    estimate = film_estimate(request, settings.storage_config(), film_id or request.film_id())
+    estimate = film_estimate(request, settings.storage_config(), film_id or request.film_id(), read_blocks=False)
     say(estimate.summary())
     refusal = estimate.over_budget(request.max_cost_usd)
     if refusal is not None:
