@@ -201,8 +201,6 @@ def from_models_api(model: str, info: Any) -> ModelFamily:
     lifecycle = {"active": known.status if known.status in ("current", "legacy") else "current",
                  "deprecated": "deprecated", "retired": "retired"}[info.lifecycle]
     retires = info.retires_at.date() if info.retires_at else known.retires
-    if info.lifecycle == "retired":
-        retires = (info.deprecated_at.date() if retires is None and info.deprecated_at else retires)
     family = replace(known, name=info.display_name or known.name, status=lifecycle, retires=retires,
                      replacement=known.replacement or (CURRENT_OF_LINE.get(info.line or "") if info.line else None))
     caps = info.capabilities
