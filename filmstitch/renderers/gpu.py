@@ -1,4 +1,4 @@
-"""GPU renderers: FLUX images and LTX-Video 0.9.5 clips, in this process or on Modal.
+"""GPU renderers: FLUX images and LTX-Video 0.9.5 clips (or LTX-2 clips with their sound), in this process or on Modal.
 
 Both renderers turn the plan into the same engine requests (:func:`reference_request`,
 :func:`keyframe_request`, :func:`clip_request`: plain keyword arguments of strings, numbers and PNG
@@ -33,7 +33,7 @@ from filmstitch.engines import GpuSettings, raise_bad_input
 from filmstitch.engines.frames import clip_timing
 from filmstitch.models import MAX_CLIP_SUMMARY_WORDS, MAX_SHORT_APPEARANCE_WORDS, FilmPlan, KeyframeEdit, Subject
 from filmstitch.renderers import qc
-from filmstitch.renderers.base import RenderedImage, Renderer, edit_mask, qc_references
+from filmstitch.renderers.base import ClipRender, RenderedImage, Renderer, edit_mask, qc_references
 
 log = logging.getLogger(__name__)
 
@@ -351,9 +351,7 @@ def load_engine(kind: str, settings: GpuSettings, device: str) -> Any:
 
         return load_image_engine(settings, device)
     if kind == "video":
-        from filmstitch.engines.ltx import LtxVideoEngine
-
-        return LtxVideoEngine.load(settings, device)
+        return load_video_engine(settings, device)
     if kind == "edit":
         from filmstitch.engines.edit import EditEngine
 
@@ -367,6 +365,17 @@ def load_engine(kind: str, settings: GpuSettings, device: str) -> Any:
         where = torch.device(device)
         return EmbeddingScorer.load(settings.effective_qc_dir, where, runtime.resolve_dtype(settings, where))
     raise ValueError(f"unknown engine kind {kind!r}")
+
+
+def load_video_engine(settings: GpuSettings, device: str | None = None) -> Any:
+    """The clip engine the settings choose (``video_engine``): LTX-Video 0.9.5 or LTX-2."""
+    if settings.video_engine == "ltx-2":
+        from filmstitch.engines.ltx2 import Ltx2VideoEngine
+
+        return Ltx2VideoEngine.load(settings, device)
+    from filmstitch.engines.ltx import LtxVideoEngine
+
+    return LtxVideoEngine.load(settings, device)
 
 
 _ENGINES = _LocalEngines()
@@ -384,7 +393,8 @@ def visible_devices(settings: GpuSettings) -> list[str]:
 
 
 class LocalGpuRenderer(Renderer):
-    """FLUX and LTX-Video 0.9.5 in this process, over the visible GPUs (weights from ``FILMSTITCH_GPU_*_DIR``)."""
+    """FLUX and LTX-Video 0.9.5 (or LTX-2) in this process, over the visible GPUs (weights from
+    ``FILMSTITCH_GPU_*_DIR``)."""
 
     name = "local-gpu"
     code_modules = ("filmstitch.renderers.gpu", "filmstitch.engines")
@@ -413,9 +423,22 @@ class LocalGpuRenderer(Renderer):
         references: dict[str, RenderedImage],
         seed: int,
     ) -> bytes:
+        return self.clip_with_sound(plan, segment, first, last, references, seed).mp4
+
+    def clip_with_sound(
+        self,
+        plan: FilmPlan,
+        segment: int,
+        first: RenderedImage,
+        last: RenderedImage,
+        references: dict[str, RenderedImage],
+        seed: int,
+    ) -> ClipRender:
         request = clip_request(plan, segment, first, last, seed, _ENGINES.configure()[0])
         with _ENGINES.run("video") as engine:
-            return engine.clip_mp4(**request)
+            if getattr(engine, "has_sound", False):
+                return ClipRender(**engine.clip_parts(**request))
+            return ClipRender(mp4=engine.clip_mp4(**request))
 
     def check_edit(self, plan: FilmPlan, index: int, edit: KeyframeEdit) -> None:
         super().check_edit(plan, index, edit)
@@ -501,8 +524,21 @@ class ModalRenderer(Renderer):
         references: dict[str, RenderedImage],
         seed: int,
     ) -> bytes:
+        return self.clip_with_sound(plan, segment, first, last, references, seed).mp4
+
+    def clip_with_sound(
+        self,
+        plan: FilmPlan,
+        segment: int,
+        first: RenderedImage,
+        last: RenderedImage,
+        references: dict[str, RenderedImage],
+        seed: int,
+    ) -> ClipRender:
         request = clip_request(plan, segment, first, last, seed, self.settings)
-        return self._call(self.settings.modal_video_cls, "clip_mp4", **request)
+        if self.settings.video_engine == "ltx-2":  # the deployed LtxWorker runs LTX-2 and returns its sound too
+            return ClipRender(**self._call(self.settings.modal_video_cls, "clip_parts", **request))
+        return ClipRender(mp4=self._call(self.settings.modal_video_cls, "clip_mp4", **request))
 
     def check_edit(self, plan: FilmPlan, index: int, edit: KeyframeEdit) -> None:
         # The deployed Modal app has no edit worker yet (modal_workers/film_gpu.py would need one calling

@@ -478,13 +478,15 @@ def test_downloads_fetch_allow_lists_only(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", hf_hub_download)
     monkeypatch.setattr(huggingface_hub, "snapshot_download", lambda repo, **kw: fetched.append((repo, kw)))
     repos = weights.repos_for(gpu_renderers.GpuSettings())
-    assert [r.folder for r in repos] == ["flux1-dev", "flux1-redux-dev", "clip-vit-large-patch14", "ltx-video-0.9.5"]
+    assert [r.folder for r in repos] == ["flux1-dev", "flux1-redux-dev", "flux1-kontext-dev", "flux1-fill-dev",
+                                         "clip-vit-large-patch14", "ltx-video-0.9.5"]
     for repo in repos:
         weights.download(repo, tmp_path, token="hf_x")
     assert all("ignore_patterns" not in kw and kw["allow_patterns"] for _, kw in fetched)
     assert fetched[0][1]["allow_patterns"][0] == "model_index.json"
-    assert fetched[2] == ("openai/clip-vit-large-patch14", {
+    assert fetched[4] == ("openai/clip-vit-large-patch14", {
         "local_dir": tmp_path / "clip-vit-large-patch14", "token": "hf_x",
         "allow_patterns": ["config.json", "model.safetensors", "preprocessor_config.json"]})
     klein = weights.repos_for(gpu_renderers.GpuSettings(image_engine="flux2-klein"))
-    assert [r.folder for r in klein] == ["flux2-klein-4b", "clip-vit-large-patch14", "ltx-video-0.9.5"]
+    assert [r.folder for r in klein] == ["flux2-klein-4b", "flux1-kontext-dev", "flux1-fill-dev",
+                                         "clip-vit-large-patch14", "ltx-video-0.9.5"]
