@@ -57,11 +57,11 @@ def test_each_clip_is_laid_from_its_segment_start_and_fades_into_the_next_over_i
     assert len(stem) == segment_start_sample(2, frames, fps)
 
 
-def narration(plan, segment: int) -> SegmentSpeech:
-    """A half-second 200 Hz 'line' at 0.2 s into the segment."""
+def narration(plan, segment: int, onset: float = 0.2) -> SegmentSpeech:
+    """A half-second 200 Hz 'line' at ``onset`` seconds into the segment."""
     voice = tone(200, 0, 0.5, SAMPLE_RATE, 0.3)[:, 0]
     line = LineSpeech(segment=segment, line=0, speaker="narrator", text=plan.script.segments[segment].narration,
-                      wav=to_wav(voice), onset_s=0.0, speech_s=0.5, layout_onset_s=0.2, slot_s=1.0)
+                      wav=to_wav(voice), onset_s=0.0, speech_s=0.5, layout_onset_s=onset, slot_s=1.0)
     return SegmentSpeech(segment=segment, engine="test", code_version="0", fit=1.0, lines=[line])
 
 
