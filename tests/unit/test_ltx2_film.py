@@ -99,3 +99,32 @@ def test_each_clip_stores_its_sound_reuses_both_and_the_sounds_mix(
     speech = [narration(plan, i) for i in range(2)]
     mix = stage.mix_film(plan, speech, {}, [store.get_verified(clip_sound(c)) for c in (remade, clips[1])], "bed")
     assert sorted(mix.stems) == ["ambience", "voice"] and abs(mix.report.integrated_lufs + 16) < 1
+
+
+def test_on_modal_the_ltx2_worker_returns_the_clip_and_its_sound(
+    ltx2_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Modal path with `VIDEO_ENGINE=ltx-2`: the renderer calls `clip_parts` (one remote call), the worker's
+    `@modal.enter` loads LTX-2 from the settings, and its GPU type defaults to an 80 GB H100."""
+    import modal
+
+    from filmstitch.engines import GpuSettings
+    from filmstitch.modal_workers import film_gpu
+    from filmstitch.renderers import RenderedImage, get_renderer
+    from tests.unit.test_modal_app import LocalCls
+
+    calls: list[tuple[str, dict[str, object]]] = []
+    monkeypatch.setattr(modal.Cls, "from_name", lambda app, name: LocalCls(getattr(film_gpu, name), calls))
+    monkeypatch.setattr(gpu_renderers.ModalRenderer, "_workers", {})
+    monkeypatch.setenv("MODAL_TOKEN_ID", "ak-test")
+    monkeypatch.setenv("MODAL_TOKEN_SECRET", "as-test")
+    plan = handmade_plan(segments=2, width=128, height=128, fps=8, seconds=1.0)
+    first, last = (RenderedImage(variant=0, seed=i, png=png(c)) for i, c in enumerate([(200, 0, 0), (0, 0, 200)]))
+    made = get_renderer("modal").clip_with_sound(plan, 1, first, last, {}, seed=9)
+    assert [name for name, _ in calls] == ["clip_parts"] and calls[0][1]["closing_frame"] is True
+    with wave.open(io.BytesIO(made.wav)) as reader:
+        assert reader.getnchannels() == 2 and reader.getnframes() > 8000
+    assert made.mp4[4:8] == b"ftyp"
+    assert GpuSettings().effective_modal_video_gpu == "H100"
+    assert GpuSettings(video_engine="ltx-video-0.9.5").effective_modal_video_gpu == "A100-40GB"
+    assert GpuSettings(modal_video_gpu="H200").effective_modal_video_gpu == "H200"
