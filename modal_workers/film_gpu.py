@@ -6,6 +6,8 @@ Modal bills per second and scales to zero, so each engine gets its own GPU class
 * ``FluxWorker`` renders reference variants and keyframe variants (FLUX.1-dev with FLUX.1-Redux
   reference tokens, or FLUX.2 [klein] with ``FILMSTITCH_GPU_IMAGE_ENGINE=flux2-klein``; bf16) and scores
   keyframe variants against their references (``variant_scores``: CLIP-L or DINOv2 embeddings);
+* ``EditWorker`` edits a chosen keyframe (FLUX.1 Kontext by instruction, FLUX.1 Fill by region; on
+  ``modal_edit_gpu``, an H100 by default);
 * ``LtxWorker`` renders one clip between two chosen keyframes (LTX-Video 0.9.5, first/last-frame
   conditioning, :mod:`filmstitch.engines.ltx`; or LTX-2 with its sound, ``FILMSTITCH_GPU_VIDEO_ENGINE=ltx-2``,
   :mod:`filmstitch.engines.ltx2`, on its own GPU type: ``modal_video_gpu``, an 80 GB H100 by default for LTX-2). Ten clips arrive at once (Prefect fans out); each
@@ -232,6 +234,33 @@ class LtxWorker:
         return reject_bad_input(lambda: self.engine.clip_parts(
             first_png, last_png, prompt, seed, width, height, frames, fps, closing_frame
         ))
+
+    @modal.exit()
+    def save_compile_cache(self) -> None:
+        _commit_cache()
+
+
+@gpu_class(settings.modal_edit_gpu)
+class EditWorker:
+    """Keyframe edits asked for at checkpoint 2: FLUX.1 Kontext [dev] by instruction, FLUX.1 Fill [dev] by region
+    (:mod:`filmstitch.engines.edit`; each pipeline loads on its first edit, so a deployment that never edits never
+    loads them)."""
+
+    @modal.enter()
+    def load(self) -> None:
+        from filmstitch.engines.edit import EditEngine
+
+        self.engine = EditEngine.load(GpuSettings())
+
+    @modal.method()
+    def instruct_pngs(self, picture_png: bytes, instruction: str, seeds: list[int], width: int,
+                      height: int) -> list[bytes] | BadInput:
+        return reject_bad_input(lambda: self.engine.instruct_pngs(picture_png, instruction, seeds, width, height))
+
+    @modal.method()
+    def repaint_pngs(self, picture_png: bytes, mask_png: bytes, prompt: str, seeds: list[int], width: int,
+                     height: int) -> list[bytes] | BadInput:
+        return reject_bad_input(lambda: self.engine.repaint_pngs(picture_png, mask_png, prompt, seeds, width, height))
 
     @modal.exit()
     def save_compile_cache(self) -> None:

@@ -225,10 +225,15 @@ class GpuSettings(BaseSettings):
     modal_app: str = "filmstitch-gpu"
     modal_image_cls: str = "FluxWorker"
     modal_video_cls: str = "LtxWorker"
+    modal_edit_cls: str = "EditWorker"
     modal_gpu: str = Field("A100-40GB", description="Modal GPU type, e.g. 'A100-40GB', 'H100', 'L40S'.")
     modal_video_gpu: str | None = Field(
         None, description="Modal GPU type of the clip worker; None = modal_gpu for LTX-Video 0.9.5, 'H100' (80 GB) "
         "for LTX-2.",
+    )
+    modal_edit_gpu: str = Field(
+        "H100", description="Modal GPU type of the keyframe-edit worker: FLUX.1 Kontext and Fill (12B each, with T5-XXL) "
+        "are ~57 GB together in bf16, more than a 40 GB card holds.",
     )
     modal_timeout_s: int = Field(1800, ge=60, le=86400)
     modal_max_containers: int = Field(10, ge=1, le=100)

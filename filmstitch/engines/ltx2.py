@@ -139,6 +139,10 @@ class Ltx2VideoEngine:
 
     @classmethod
     def from_pipeline(cls, pipe: LTX2ConditionPipeline, settings: GpuSettings, device: torch.device) -> Ltx2VideoEngine:
+        if settings.fast and settings.fast_cache == "first-block":
+            # diffusers 0.42.1's first-block cache cannot hook LTX-2's audio-video blocks (it fails on the first).
+            raise ValueError("FILMSTITCH_GPU_FAST_CACHE=first-block does not work with LTX-2 (diffusers 0.42.1 cannot "
+                             "hook its audio-video blocks): use taylorseer (the default) or none")
         offload = settings.ltx2_text_encoder == "offload" and device.type == "cuda"
         for name, module in pipe.components.items():
             if isinstance(module, torch.nn.Module):

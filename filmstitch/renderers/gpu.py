@@ -540,11 +540,13 @@ class ModalRenderer(Renderer):
             return ClipRender(**self._call(self.settings.modal_video_cls, "clip_parts", **request))
         return ClipRender(mp4=self._call(self.settings.modal_video_cls, "clip_mp4", **request))
 
-    def check_edit(self, plan: FilmPlan, index: int, edit: KeyframeEdit) -> None:
-        # The deployed Modal app has no edit worker yet (modal_workers/film_gpu.py would need one calling
-        # filmstitch.engines.edit.EditEngine): refuse before any work rather than fail on the GPU.
-        raise ValueError("the modal renderer cannot edit keyframes yet: retake the keyframe with a new seed or "
-                         "prompt, or edit it on a machine with local GPUs (renderer local-gpu)")
+    def edit_keyframe(
+        self, plan: FilmPlan, index: int, picture: RenderedImage, edit: KeyframeEdit, seeds: list[int]
+    ) -> list[bytes]:
+        """One remote call to the deployed ``EditWorker`` (Kontext for an instruction, Fill for a region); the
+        weights are on the Volume (``download_weights`` fetches both)."""
+        method, request = edit_request(plan, index, picture, edit, seeds)
+        return self._call(self.settings.modal_edit_cls, method, **request)
 
     def keyframe_qc(
         self, plan: FilmPlan, index: int, references: dict[str, RenderedImage], variants: list[bytes]

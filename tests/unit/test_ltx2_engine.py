@@ -131,3 +131,14 @@ def test_ltx2_refuses_bad_input_before_rendering(engine: Ltx2VideoEngine) -> Non
         engine.clip(good, good, "walks", -1, 32, 32, 16, 8)
     with pytest.raises(ValueError, match="not a readable image"):
         engine.clip_parts(b"nope", rt.png_bytes(good), "walks", 1, 32, 32, 16, 8)
+
+
+def test_fast_mode_puts_taylorseer_on_ltx2_and_refuses_the_first_block_cache() -> None:
+    settings = tiny_settings(fast=True, fast_video_steps=6, ltx2_steps=6, ltx2_keyframe_crf=0)
+    fast = Ltx2VideoEngine.from_pipeline(tiny_ltx2_pipeline(), settings, CPU)
+    assert fast.optimisations == ["cache=taylorseer/3"]
+    clip = fast.clip(textured(1), textured(2), "a robot walks", 3, 32, 32, 8, 8)
+    assert clip.frames.shape == (9, 32, 32, 3) and np.array_equal(clip.frames[-1], np.asarray(textured(2)))
+    with pytest.raises(ValueError, match="first-block does not work with LTX-2"):
+        Ltx2VideoEngine.from_pipeline(tiny_ltx2_pipeline(), settings.model_copy(update={"fast_cache": "first-block"}),
+                                      CPU)
