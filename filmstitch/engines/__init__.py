@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: LTX-Video's VAE compresses time 8x, so a clip must have 8k+1 frames.
@@ -251,6 +251,13 @@ class GpuSettings(BaseSettings):
             valid = (frames - 1) // LTX_FRAME_STEP * LTX_FRAME_STEP + 1
             raise ValueError(f"video_max_frames must be 8k+1 for LTX-Video (e.g. {valid} or {valid + 8}), got {frames}")
         return frames
+
+    @model_validator(mode="after")
+    def _ltx2_cache(self) -> GpuSettings:
+        if self.video_engine == "ltx-2" and self.fast and self.fast_cache == "first-block":
+            raise ValueError("fast_cache=first-block does not work with video_engine=ltx-2 (diffusers 0.42.1 cannot "
+                             "hook LTX-2's audio-video blocks): use taylorseer (the default) or none")
+        return self
 
     @property
     def effective_image_steps(self) -> int:

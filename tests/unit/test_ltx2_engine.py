@@ -142,3 +142,25 @@ def test_fast_mode_puts_taylorseer_on_ltx2_and_refuses_the_first_block_cache() -
     with pytest.raises(ValueError, match="first-block does not work with LTX-2"):
         Ltx2VideoEngine.from_pipeline(tiny_ltx2_pipeline(), settings.model_copy(update={"fast_cache": "first-block"}),
                                       CPU)
+
+
+def test_settings_refuse_ltx2_with_the_first_block_cache_and_preflight_checks_ltx2s_weights(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pydantic import ValidationError
+
+    from filmstitch import preflight
+    from filmstitch.engines import GpuSettings
+
+    with pytest.raises(ValidationError, match="first-block does not work with video_engine=ltx-2"):
+        GpuSettings(video_engine="ltx-2", fast=True, fast_cache="first-block")
+    (tmp_path / "flux").mkdir()
+    (tmp_path / "ltx").mkdir()
+    monkeypatch.setenv("FILMSTITCH_GPU_FLUX_DIR", str(tmp_path / "flux"))
+    monkeypatch.setenv("FILMSTITCH_GPU_LTX_DIR", str(tmp_path / "ltx"))
+    monkeypatch.setenv("FILMSTITCH_GPU_VIDEO_ENGINE", "ltx-2")
+    monkeypatch.setenv("FILMSTITCH_GPU_LTX2_DIR", str(tmp_path / "missing-ltx-2"))
+    with pytest.raises(preflight.PreflightError, match="FILMSTITCH_GPU_LTX2_DIR"):
+        preflight._check_local_gpu()
+    (tmp_path / "missing-ltx-2").mkdir()
+    preflight._check_local_gpu()
