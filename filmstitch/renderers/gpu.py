@@ -37,8 +37,10 @@ from filmstitch.renderers.base import ClipRender, RenderedImage, Renderer, edit_
 
 log = logging.getLogger(__name__)
 
-#: FLUX.1-dev (31.4 GiB) and LTX-Video (14.8 GiB) share a GPU only where it has at least this much memory.
-SHARED_GPU_BYTES = 64 * 1024**3
+#: FLUX.1-dev (31.4 GiB) and the video engine share a GPU only where it has at least this much memory: with
+#: LTX-Video (14.8 GiB) 64 GiB; with LTX-2 (transformer 35.2 GiB, connectors, VAEs and vocoder ~3.5 GiB, Gemma in
+#: host memory) 120 GiB, so on an 80 GB H100 FLUX is let go before LTX-2 loads, on a 141 GB H200 both stay.
+SHARED_GPU_BYTES = {"ltx-video-0.9.5": 64 * 1024**3, "ltx-2": 120 * 1024**3}
 #: LTX-Video reads 256 T5 tokens: about 180 English words.
 MAX_VIDEO_PROMPT_WORDS = 170
 #: Narration words kept at the end of a clip prompt (mood, not motion).
@@ -301,6 +303,11 @@ def gpu_settings_identity(settings: GpuSettings) -> dict[str, Any]:
     return {k: v for k, v in settings.model_dump(mode="json").items() if k not in skip and not k.startswith("modal_")}
 
 
+def shared_gpu_bytes(settings: GpuSettings) -> int:
+    """The GPU memory under which the image engine and the settings' video engine take turns on one GPU."""
+    return SHARED_GPU_BYTES[settings.video_engine]
+
+
 class _LocalEngines:
     """The process's engines over the visible GPUs: image, video and QC engines, one of each per GPU."""
 
@@ -331,7 +338,7 @@ class _LocalEngines:
         from filmstitch.engines.runtime import memory_budget_bytes
 
         budget = memory_budget_bytes(settings, torch.device(device))
-        if budget is not None and budget < SHARED_GPU_BYTES:
+        if budget is not None and budget < shared_gpu_bytes(settings):
             log.info("releasing the %s engine from %s to make room for the %s engine", other, device, kind)
             pool.drop(other, device)
             gc.collect()

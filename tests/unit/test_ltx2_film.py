@@ -128,3 +128,17 @@ def test_on_modal_the_ltx2_worker_returns_the_clip_and_its_sound(
     assert GpuSettings().effective_modal_video_gpu == "H100"
     assert GpuSettings(video_engine="ltx-video-0.9.5").effective_modal_video_gpu == "A100-40GB"
     assert GpuSettings(modal_video_gpu="H200").effective_modal_video_gpu == "H200"
+
+
+@pytest.mark.parametrize(("engine", "budget_gb", "let_go"),
+                         [("ltx-2", 80, True), ("ltx-video-0.9.5", 80, False), ("ltx-2", 141, False)])
+def test_flux_makes_room_for_ltx2_on_an_80_gb_gpu(engine: str, budget_gb: float, let_go: bool) -> None:
+    """FLUX (31.4 GiB) and LTX-Video share an H100; FLUX and LTX-2 (~39 GiB resident) only an H200."""
+    from filmstitch.engines import GpuSettings
+
+    local = gpu_renderers._LocalEngines()
+    local.settings = GpuSettings(video_engine=engine, memory_budget_gb=budget_gb)
+    local.pool = gpu_renderers.DevicePool(["cuda:0"], 1, local._make_room)
+    local.pool.engines[("image", "cuda:0")] = object()
+    local._make_room("video", "cuda:0")
+    assert (("image", "cuda:0") not in local.pool.engines) is let_go
