@@ -107,3 +107,20 @@ def test_the_cpu_dry_runs_of_ltx2_and_the_40_gb_cap_record_every_row(tmp_path: P
     memory = json.loads((tmp_path / "memory40.json").read_text())
     assert memory["cap"] == {"gib": None, "qc": "clip"}  # no cap on the CPU
     assert memory["memory40_32x32"]["fits"] and memory["memory40_64x32"]["fits"]
+
+
+def test_the_film_dry_run_with_ltx2_keeps_the_frame_contract_and_reports_the_clip_sound(tmp_path: Path) -> None:
+    """`gpu_film.py --tiny --video-engine ltx-2`: the whole film through LocalGpuRenderer with LTX-2 (weights
+    written and loaded from disk), every boundary once (segments x F + 1 frames), each clip's sound a frame longer
+    than its segment, and the cross-fade lowering the click at every cut."""
+    run = subprocess.run([sys.executable, "benchmarks/gpu_film.py", "--tiny", "--video-engine", "ltx-2", "--sizes",
+                          "768x512:3", "--weights", str(tmp_path / "w"), "--out", str(tmp_path)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=600, check=False)
+    assert run.returncode == 0, run.stderr[-2000:]
+    result = json.loads((tmp_path / "film-tiny.json").read_text())
+    assert result["video_engine"] == "ltx-2" and "ltx-2" in result["weights"]["folders"]
+    film = result["film_128x128"]
+    assert film["film"]["frames"] == film["film"]["expected_frames"] == 3 * 8 + 1
+    sound = film["clip_sound"]
+    assert all(s == pytest.approx(9 / 8, abs=0.02) for s in sound["seconds"])  # F + 1 frames at 8 fps
+    assert all(faded < hard for faded, hard in zip(sound["seam_step_crossfade"], sound["seam_step_hard"]))
