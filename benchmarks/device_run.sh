@@ -3,6 +3,8 @@
 #   bash benchmarks/device_run.sh bench        # FLUX part, LTX part, LTX compile with a warm cache, film summary
 #   bash benchmarks/device_run.sh flux [...]   # one part and its warm-cache compile (extra arguments go to gpu_benchmark.py)
 #   bash benchmarks/device_run.sh film [...]   # the whole film on random full-size weights (gpu_film.py)
+#   bash benchmarks/device_run.sh ltx2 [...]   # LTX-2 19B against LTX-Video 0.9.5 per clip, eager/compiled/FP8, peaks
+#   bash benchmarks/device_run.sh memory40 [--qc dinov2]  # FLUX + Redux + QC peak under a 40 GiB cap
 # Wheels the machine lacks (diffusers 0.42.1, pydantic-settings, imageio-ffmpeg, ...) may sit in $WHEELS
 # (default: .whl/ beside benchmarks/). Results go to $OUT (default bench-out/), one log: $OUT/run.log.
 set -o pipefail
@@ -39,5 +41,6 @@ case "$part" in
     fi
     python3 "$root/benchmarks/gpu_benchmark.py" --part film --out "$OUT" | tee -a "$OUT/run.log" ;;
   film) run "${BENCH_TIMEOUT:-580}" gpu_film.py --out "$OUT" "$@" ;;
-  *) echo "usage: bash benchmarks/device_run.sh bench|flux|ltx|film [arguments]"; exit 2 ;;
+  ltx2|memory40) run $(( $(left) - 5 )) gpu_benchmark.py --part "$part" --out "$OUT" --deadline $(( $(left) - 60 )) "$@" ;;
+  *) echo "usage: bash benchmarks/device_run.sh bench|flux|ltx|film|ltx2|memory40 [arguments]"; exit 2 ;;
 esac

@@ -17,7 +17,18 @@ here says how far the numbers moved, not how a real picture looks.
     python benchmarks/gpu_benchmark.py --part flux --out /tmp/bench     # on a CUDA machine
     python benchmarks/gpu_benchmark.py --part ltx --out /tmp/bench
     python benchmarks/gpu_benchmark.py --part film --out /tmp/bench      # GPU-seconds per film + wall-time model
+    python benchmarks/gpu_benchmark.py --part ltx2 --out /tmp/bench      # LTX-2 19B against LTX-Video 0.9.5
+    python benchmarks/gpu_benchmark.py --part memory40 --out /tmp/bench  # FLUX + Redux + QC under a 40 GB cap
     python benchmarks/gpu_benchmark.py --tiny --part all                 # CPU dry run of the same code
+    python benchmarks/gpu_benchmark.py --tiny --part ltx2                # (and of the ltx2 and memory40 parts)
+
+``--part ltx2`` times one clip of each video engine in the same process, per clip and per film of
+``--film-clips``: LTX-Video 0.9.5 (``--video-steps``, eager and compiled) and LTX-2 19B with its Gemma 3 12B
+text encoder offloaded to host memory (``--ltx2-steps``; eager, compiled, compiled + FP8), with each one's peak
+memory and the offloaded text encoder's cost per new prompt. ``--part memory40`` caps the process at 40 GiB
+(``torch.cuda.set_per_process_memory_fraction``, an A100-40GB's memory) and records the peak of a FLUX.1-dev
+keyframe batch of 3 with FLUX.1-Redux references and the QC model (CLIP-L, or ``--qc dinov2``) loaded, at 768x512
+and 1024x576, or the out-of-memory error.
 
 Per-step time is (T(steps) - T(2)) / (steps - 2) of whole engine calls. Results go to ``<out>/<part>.json``
 as they come (a run cut short keeps what it measured).
@@ -52,6 +63,8 @@ from filmstitch.engines.flux import FluxImageEngine
 from filmstitch.engines.flux2 import Flux2KleinImageEngine
 from filmstitch.engines.frames import interpolate_frames
 from filmstitch.engines.ltx import LtxVideoEngine, vae_decode_bytes
+from filmstitch.engines.ltx2 import Ltx2VideoEngine
+from filmstitch.engines.qc import EmbeddingScorer
 from filmstitch.engines.references import ReduxEncoder, ReferenceEncoder
 from filmstitch.testing import tiny_models as tiny
 from filmstitch.video import concat_mp4, encode_mp4
@@ -545,6 +558,131 @@ def ltx_part(bench: Bench, args: argparse.Namespace) -> None:
 
 
 
+# ------------------------------------------------------------------------------------------ LTX-2 vs LTX-Video
+
+
+def clip_rows(bench: Bench, label: str, engine: Any, run: Callable[[int], Any], steps: int, clips: int) -> Any:
+    """One engine configuration: a 2-step warm-up (compiles), then the call at 2 and ``steps`` steps, with its
+    peak memory and the film's clip stage it implies (``clips`` calls one after another)."""
+    bench.stage(label)
+    warm_s, _ = timed(lambda: run(2))
+    reset_peak()
+    result, output = step_time(run, steps)
+    result.update(steps=steps, warmup_s=round(warm_s, 1), peak_gib=peak_gib(), optimisations=engine.optimisations,
+                  per_film_s=round(result["call_s"] * clips, 1), gpu=gpu_state())
+    bench.record(label, result)
+    return output
+
+
+def ltx2_part(bench: Bench, args: argparse.Namespace) -> None:
+    device = torch.device("cuda" if not args.tiny else "cpu")
+    dtype = torch.bfloat16 if not args.tiny else torch.float32
+    width, height, fps = (768, 512, 24) if not args.tiny else (32, 32, 8)
+    span = args.clip_frames if not args.tiny else 8
+    video_steps, ltx2_steps = (args.video_steps, args.ltx2_steps) if not args.tiny else (3, 3)
+    first, last = noise_image(width, height, 1), noise_image(width, height, 2)
+    compiled = {**LOSSLESS, "compile_mode": args.compile_mode, "compile_cache_dir": args.cache_dir}
+
+    # LTX-Video 0.9.5, the default engine, in the same process: eager and compiled.
+    build_s, pipe = timed(lambda: tiny.tiny_ltx_pipeline() if args.tiny else tiny.full_ltx_pipeline(device, dtype))
+    bench.record("ltx095_build", {"seconds": round(build_s, 1), "weights_gib": round(rt.module_bytes(
+        pipe.transformer, pipe.text_encoder, pipe.vae) / GiB, 2)})
+    base = GpuSettings(optimise=False, compile=False, video_steps=video_steps)
+    for name, update in (("eager", {}), ("compiled", compiled)):
+        engine = LtxVideoEngine.from_pipeline(pipe, base.model_copy(update=update), device)
+
+        def run(n: int, engine: LtxVideoEngine = engine) -> np.ndarray:
+            engine.settings = engine.settings.model_copy(update={"video_steps": n})
+            return engine.clip_frames(first, last, VIDEO_PROMPT, 7, width, height, span, fps)
+
+        clip_rows(bench, f"ltx095_clip_{name}", engine, run, video_steps, args.film_clips)
+    del pipe, engine
+    reset_peak()
+
+    # LTX-2 19B + Gemma 3 12B (built on the GPU, the text encoder then offloaded to host memory by the engine).
+    build_s, pipe = timed(lambda: tiny.tiny_ltx2_pipeline() if args.tiny else tiny.full_ltx2_pipeline(device, dtype))
+    bench.record("ltx2_build", {
+        "seconds": round(build_s, 1),
+        "transformer_gib": round(rt.module_bytes(pipe.transformer) / GiB, 2),
+        "text_encoder_gib": round(rt.module_bytes(pipe.text_encoder) / GiB, 2),
+        "rest_gib": round(rt.module_bytes(pipe.connectors, pipe.vae, pipe.audio_vae, pipe.vocoder) / GiB, 2),
+        "transformer_params_b": round(sum(p.numel() for p in pipe.transformer.parameters()) / 1e9, 2)})
+    base2 = GpuSettings(optimise=False, compile=False, ltx2_steps=ltx2_steps, ltx2_text_encoder="offload")
+    configs = [("eager", {}), ("compiled", compiled), ("fp8_compiled", {**compiled, "fp8": True})]  # FP8 last: it
+    for name, update in configs:  # swaps the transformer's linear layers for good
+        if name != "eager" and not args.tiny and bench.time_left() < 120:
+            bench.record(f"ltx2_clip_{name}", {"skipped": "deadline"})
+            continue
+        engine2 = Ltx2VideoEngine.from_pipeline(pipe, base2.model_copy(update=update), device)
+        if name == "eager":
+            encode_s, _ = timed(lambda engine=engine2: engine.encode_text(f"{VIDEO_PROMPT} A new prompt."))
+            bench.record("ltx2_text_encode_offloaded", {"seconds": round(encode_s, 2), "resident_gib": allocated_gib(),
+                                                        "note": "Gemma moved in, run, moved out: once per new text"})
+
+        def run2(n: int, engine: Ltx2VideoEngine = engine2) -> np.ndarray:
+            engine.settings = engine.settings.model_copy(update={"ltx2_steps": n})
+            return engine.clip(first, last, VIDEO_PROMPT, 7, width, height, span, fps).frames
+
+        clip_rows(bench, f"ltx2_clip_{name}", engine2, run2, ltx2_steps, args.film_clips)
+    # Like against like: LTX-2's clip over LTX-Video's in the same mode (FP8 against LTX-Video compiled).
+    ratios = {}
+    for name, _ in configs:
+        ours = bench.results.get(f"ltx2_clip_{name}", {}).get("call_s")
+        theirs = bench.results.get(f"ltx095_clip_{name.removeprefix('fp8_')}", {}).get("call_s")
+        if ours and theirs:
+            ratios[name] = round(ours / theirs, 2)
+    bench.record("ltx2_over_ltx095_per_clip", ratios)
+
+
+# ------------------------------------------------------------------------------------------ 40 GB cap
+
+
+def memory40_part(bench: Bench, args: argparse.Namespace) -> None:
+    """FLUX.1-dev + FLUX.1-Redux + the QC model in one process capped at ``--cap-gib`` (an A100-40GB), the engines
+    told the same budget (so FLUX decides T5's residency and VAE slicing from it): a keyframe batch of 3 with three
+    references at 768x512 and 1024x576, and the QC scores of the batch."""
+    device = torch.device("cuda" if not args.tiny else "cpu")
+    dtype = torch.bfloat16 if not args.tiny else torch.float32
+    sizes = [(768, 512), (1024, 576)] if not args.tiny else [(32, 32), (64, 32)]
+    steps = args.image_steps if not args.tiny else 3
+    if device.type == "cuda":
+        total = torch.cuda.get_device_properties(device).total_memory
+        torch.cuda.set_per_process_memory_fraction(min(1.0, args.cap_gib * GiB / total), device)
+    bench.record("cap", {"gib": args.cap_gib if device.type == "cuda" else None, "qc": args.qc})
+    pipe = tiny.tiny_flux_pipeline() if args.tiny else tiny.full_flux_pipeline(device, dtype)
+    redux = build_redux(args.tiny, device, dtype)
+    if args.qc == "dinov2":
+        from transformers import BitImageProcessor, Dinov2Config, Dinov2Model
+
+        config = Dinov2Config(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=37,
+                              image_size=32, patch_size=8) if args.tiny else Dinov2Config(
+            hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096, patch_size=14)
+        with tiny.building_on(device, dtype):
+            qc_model = Dinov2Model(config)
+        scorer = EmbeddingScorer(qc_model, BitImageProcessor(size={"shortest_edge": 224},
+                                                             crop_size={"height": 224, "width": 224}), "dinov2")
+    else:
+        encoder = build_reference_encoder(args.tiny, device, dtype)
+        processor = tiny.tiny_clip_processor() if args.tiny else tiny.CLIPImageProcessor(
+            size={"shortest_edge": 224}, crop_size={"height": 224, "width": 224})
+        scorer = EmbeddingScorer(encoder.vision, processor, "clip-vit-large-patch14")
+    settings = GpuSettings(image_steps=steps, memory_budget_gb=args.cap_gib, reference_mode="redux")
+    engine = FluxImageEngine.from_pipeline(pipe, settings, device, redux=redux)
+    bench.record("memory40_loaded", {"allocated_gib": allocated_gib(), "optimisations": engine.optimisations})
+    refs = [tiny_png(noise_image(64, 64, i)) for i in range(len(REFERENCE_WEIGHTS))]
+    for width, height in sizes:
+        reset_peak()
+        try:
+            call_s, pngs = timed(lambda w=width, h=height: engine.keyframe_pngs(LONG_PROMPT, SUMMARY, refs, [1, 2, 3],
+                                                                                w, h, REFERENCE_WEIGHTS))
+            scorer.similarity_pngs(pngs, {"a": refs[0], "b": refs[1]})
+            bench.record(f"memory40_{width}x{height}", {"peak_gib": peak_gib(), "call_s": round(call_s, 2),
+                                                       "fits": True})
+        except torch.OutOfMemoryError as exc:
+            bench.record(f"memory40_{width}x{height}", {"fits": False, "error": str(exc).splitlines()[0][:200],
+                                                       "peak_gib": peak_gib()})
+
+
 # ------------------------------------------------------------------------------------------ film
 
 
@@ -645,7 +783,7 @@ def wall_model(ltx: dict[str, Any], name: str, clips: int = 10, gpus: tuple[int,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--part", choices=["flux", "ltx", "all", "film"], default="all")
+    parser.add_argument("--part", choices=["flux", "ltx", "all", "film", "ltx2", "memory40"], default="all")
     parser.add_argument("--tiny", action="store_true", help="CPU dry run with tiny pipelines (checks the script)")
     parser.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", "bench-out")))
     parser.add_argument("--image-steps", type=int, default=28)
@@ -661,12 +799,20 @@ def main() -> None:
     parser.add_argument("--extras", action="store_true", help="also the one-off rows: 1024x576 peaks, klein, "
                         "the clip-blend, the CPU interpolation")
     parser.add_argument("--deadline", type=float, default=540.0, help="seconds before optional stages are skipped")
+    parser.add_argument("--ltx2-steps", type=int, default=30, help="LTX-2 denoising steps (--part ltx2)")
+    parser.add_argument("--cap-gib", type=float, default=40.0, help="memory cap of --part memory40")
+    parser.add_argument("--qc", choices=["clip", "dinov2"], default="clip", help="QC model of --part memory40")
     args = parser.parse_args()
     torch.set_grad_enabled(False)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("filmstitch").setLevel(logging.INFO)
     if args.part == "film":
         film_summary(args.out, args.film_subjects, args.film_boundaries, args.film_clips)
+        return
+    if args.part in ("ltx2", "memory40"):
+        bench = Bench(args.out, args.part, args.deadline)
+        (ltx2_part if args.part == "ltx2" else memory40_part)(bench, args)
+        bench.record("total_s", round(bench.elapsed(), 1))
         return
     for part in (["flux", "ltx"] if args.part == "all" else [args.part]):
         bench = Bench(args.out, part + ("-warm" if args.only_compiled else ""), args.deadline)

@@ -15,6 +15,11 @@ frame count and its duration are those of a real film:
 
     python benchmarks/gpu_film.py --weights /root/weights --out $OUT --sizes 768x512:10,1024x576:2   # CUDA
     python benchmarks/gpu_film.py --tiny --out /tmp/film                                              # CPU dry run
+
+``--video-engine ltx-2`` writes LTX-2 19B + Gemma 3 12B (random, ~66 GiB) instead of LTX-Video, renders the clips
+with their sound (``clip_with_sound``) and records each clip's waveform length and the click at every cut of the
+clips' sound stem with and without the cross-fade (:func:`filmstitch.sound.clips.seam_step`). The weights need
+~100 GiB of disk with FLUX's: a 2-GPU machine's disk (128 GiB), or ``--weights`` on a larger volume.
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ GiB = 1024**3
 IDEA = "a stranded astronaut on the moon walks around and discovers nature"
 #: Settings the tiny dry run needs (small text sequences, few steps).
 TINY_ENV = {"FILMSTITCH_GPU_DEVICE": "cpu", "FILMSTITCH_GPU_IMAGE_STEPS": "2", "FILMSTITCH_GPU_VIDEO_STEPS": "2",
-            "FILMSTITCH_GPU_T5_MAX_TOKENS": "32"}
+            "FILMSTITCH_GPU_T5_MAX_TOKENS": "32", "FILMSTITCH_GPU_LTX2_STEPS": "2"}
 
 
 def log(message: str) -> None:
@@ -88,9 +93,9 @@ def save_with_shared_t5(pipe: Any, target: Path, shared_t5: Path) -> None:
             component.save_pretrained(target / name)
 
 
-def write_weights(root: Path, is_tiny: bool) -> dict[str, Any]:
+def write_weights(root: Path, is_tiny: bool, video_engine: str = "ltx-video-0.9.5") -> dict[str, Any]:
     """The random-weight folders, one model family at a time (each is built on the GPU, saved, dropped)."""
-    marker = root / "WRITTEN"
+    marker = root / f"WRITTEN-{video_engine}"
     if marker.exists():
         return json.loads(marker.read_text())
     device, dtype = ("cpu", torch.float32) if is_tiny else ("cuda", torch.bfloat16)
@@ -99,14 +104,21 @@ def write_weights(root: Path, is_tiny: bool) -> dict[str, Any]:
     sizes: dict[str, int] = {}
     flux = tiny.tiny_flux_pipeline() if is_tiny else tiny.full_flux_pipeline(device, dtype)
     sizes |= tiny.save_pipelines(root, {layout.FLUX1_DEV.folder: flux})
-    if is_tiny:
-        ltx = tiny.tiny_ltx_pipeline()
-        ltx.register_modules(text_encoder=flux.text_encoder_2)  # the same tiny T5 architecture
+    if video_engine == "ltx-2":
+        del flux
+        torch.cuda.empty_cache() if torch.cuda.is_available() else None
+        ltx2 = tiny.tiny_ltx2_pipeline() if is_tiny else tiny.full_ltx2_pipeline(device, dtype)
+        sizes |= tiny.save_pipelines(root, {layout.LTX2.folder: ltx2})
+        del ltx2
     else:
-        ltx = tiny.full_ltx_pipeline(device, dtype, text_encoder=flux.text_encoder_2)
-    del flux
-    save_with_shared_t5(ltx, root / layout.LTX_VIDEO.folder, root / layout.FLUX1_DEV.folder / "text_encoder_2")
-    del ltx
+        if is_tiny:
+            ltx = tiny.tiny_ltx_pipeline()
+            ltx.register_modules(text_encoder=flux.text_encoder_2)  # the same tiny T5 architecture
+        else:
+            ltx = tiny.full_ltx_pipeline(device, dtype, text_encoder=flux.text_encoder_2)
+        del flux
+        save_with_shared_t5(ltx, root / layout.LTX_VIDEO.folder, root / layout.FLUX1_DEV.folder / "text_encoder_2")
+        del ltx
     torch.cuda.empty_cache() if torch.cuda.is_available() else None
     redux = tiny.tiny_redux_pipeline() if is_tiny else tiny.full_redux_pipeline(device, dtype)
     sizes |= tiny.save_pipelines(root, {layout.FLUX1_REDUX.folder: redux})
@@ -125,11 +137,13 @@ def write_weights(root: Path, is_tiny: bool) -> dict[str, Any]:
     return record
 
 
-def weights_env(root: Path) -> dict[str, str]:
+def weights_env(root: Path, video_engine: str = "ltx-video-0.9.5") -> dict[str, str]:
     return {
         "FILMSTITCH_GPU_FLUX_DIR": str(root / layout.FLUX1_DEV.folder),
         "FILMSTITCH_GPU_REDUX_DIR": str(root / layout.FLUX1_REDUX.folder),
         "FILMSTITCH_GPU_LTX_DIR": str(root / layout.LTX_VIDEO.folder),
+        "FILMSTITCH_GPU_LTX2_DIR": str(root / layout.LTX2.folder),
+        "FILMSTITCH_GPU_VIDEO_ENGINE": video_engine,
         "FILMSTITCH_GPU_CLIP_VISION_DIR": str(root / layout.CLIP_L.folder),
     }
 
@@ -199,11 +213,14 @@ def film(request: FilmRequest, out: Path, workers: int) -> dict[str, Any]:
     keys = [image for image, _ in picked]
     qcs = [qc for _, qc in picked]
 
-    def clip(segment: int) -> bytes:
+    def clip(segment: int) -> Any:
         refs = {s.id: chosen[s.id] for s in plan.subjects_in_segment(segment)}
-        return renderer.clip(plan, segment, keys[segment], keys[segment + 1], refs, derive_seed(request.seed, "clip", segment))
+        return renderer.clip_with_sound(plan, segment, keys[segment], keys[segment + 1], refs,
+                                        derive_seed(request.seed, "clip", segment))
 
-    clips = stages.run("clips", lambda: list(pool.map(clip, range(request.segments))), clips=request.segments)
+    made = stages.run("clips", lambda: list(pool.map(clip, range(request.segments))), clips=request.segments)
+    clips = [m.mp4 for m in made]
+    sound = clip_sound_report(request, [m.wav for m in made]) if all(m.wav for m in made) else None
 
     folder = Path(tempfile.mkdtemp(prefix="filmstitch-film-"))  # $OUT takes few files: clips stay here
 
@@ -231,7 +248,25 @@ def film(request: FilmRequest, out: Path, workers: int) -> dict[str, Any]:
                                                                          else None for q in qcs],
                "seams": [s.model_dump() for s in seams]},
         "gpu_busy": gpu_renderers._ENGINES.configure()[1].busy_report(),
+        **({"clip_sound": sound} if sound else {}),
     }
+
+
+def clip_sound_report(request: FilmRequest, wavs: list[bytes]) -> dict[str, Any]:
+    """LTX-2's clips' sound: each waveform's rate and length, and the click at every cut with and without the
+    cross-fade the mix joins them with."""
+    from filmstitch.sound.audio import from_wav
+    from filmstitch.sound.clips import clip_sound_stem, seam_step
+    from filmstitch.sound.timing import segment_start_sample
+
+    samples = [from_wav(wav) for wav in wavs]
+    cuts = [segment_start_sample(i, request.frames_per_clip, request.fps) for i in range(1, request.segments)]
+    hard = clip_sound_stem(wavs, request.frames_per_clip, request.fps, crossfade_s=0.0)
+    faded = clip_sound_stem(wavs, request.frames_per_clip, request.fps)
+    return {"rate": samples[0][1], "seconds": [round(len(s) / rate, 3) for s, rate in samples],
+            "segment_s": request.frames_per_clip / request.fps,
+            "seam_step_hard": [round(seam_step(hard, cut), 2) for cut in cuts],
+            "seam_step_crossfade": [round(seam_step(faded, cut), 2) for cut in cuts]}
 
 
 def fast_clip(is_tiny: bool) -> dict[str, Any]:
@@ -279,6 +314,7 @@ def main() -> None:
     parser.add_argument("--deadline", type=float, default=560.0, help="seconds after which no further film starts")
     parser.add_argument("--keep-weights", action="store_true", help="leave the weights folder for another run")
     parser.add_argument("--fast-clip", action="store_true", help="afterwards, time one fast-mode clip on the loaded LTX")
+    parser.add_argument("--video-engine", choices=["ltx-video-0.9.5", "ltx-2"], default="ltx-video-0.9.5")
     args = parser.parse_args()
     torch.set_grad_enabled(False)
     import logging
@@ -294,10 +330,11 @@ def main() -> None:
         (args.out / ("film-tiny.json" if args.tiny else "film-run.json")).write_text(json.dumps(results, indent=2))
 
     log(f"weights -> {args.weights} ({disk_free_gib(args.weights)} GiB free)")
-    results["weights"] = write_weights(args.weights, args.tiny)
+    results["weights"] = write_weights(args.weights, args.tiny, args.video_engine)
+    results["video_engine"] = args.video_engine
     log(f"weights: {results['weights']}")
     save()
-    os.environ.update(weights_env(args.weights) | (TINY_ENV if args.tiny else {}))
+    os.environ.update(weights_env(args.weights, args.video_engine) | (TINY_ENV if args.tiny else {}))
     gpu_renderers._ENGINES.reset()
     settings, pool = gpu_renderers._ENGINES.configure()
     loads = {}
@@ -331,7 +368,7 @@ def main() -> None:
             results[f"film_{width}x{height}"] = {"failed": f"{type(exc).__name__}: {exc}"}
             log(f"FAILED {spec}: {type(exc).__name__}: {exc}")
         save()
-    if args.fast_clip and time.perf_counter() - started < args.deadline + 60:
+    if args.fast_clip and args.video_engine != "ltx-2" and time.perf_counter() - started < args.deadline + 60:
         results["ltx_fast_clip"] = fast_clip(args.tiny)
         save()
     results["total_s"] = round(time.perf_counter() - started, 1)

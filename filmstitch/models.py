@@ -151,7 +151,10 @@ class FilmRequest(Strict):
         "Empty: FILMSTITCH_WRITER.",
     )
     renderer: Literal["animatic", "local-gpu", "modal"] | None = Field(
-        None, description="animatic (CPU), local-gpu (FLUX.1-dev + LTX-Video here) or modal. Empty: FILMSTITCH_RENDERER.",
+        None, description="animatic (CPU), local-gpu (FLUX.1-dev + LTX-Video here) or modal. Empty: FILMSTITCH_RENDERER. "
+        "The GPU renderers' clips come from LTX-Video 0.9.5, or from LTX-2 with their own sound where the machine sets "
+        "FILMSTITCH_GPU_VIDEO_ENGINE=ltx-2: its weights are under the LTX-2 Community License (free under a revenue "
+        "threshold; read it before choosing it).",
     )
     sound: bool = Field(True, description="Narration, character voices, ambience and subtitles.")
     burn_subtitles: bool = Field(False, description="Also burn the subtitles into the picture (the MP4 always "

@@ -79,7 +79,9 @@ def _check_local_gpu() -> None:
     from filmstitch.engines import GpuSettings
 
     settings = GpuSettings()
-    for directory, env in ((settings.flux_dir, "FILMSTITCH_GPU_FLUX_DIR"), (settings.ltx_dir, "FILMSTITCH_GPU_LTX_DIR")):
+    video = ((settings.ltx2_dir, "FILMSTITCH_GPU_LTX2_DIR") if settings.video_engine == "ltx-2"
+             else (settings.ltx_dir, "FILMSTITCH_GPU_LTX_DIR"))
+    for directory, env in ((settings.flux_dir, "FILMSTITCH_GPU_FLUX_DIR"), video):
         if not Path(directory).is_dir():
             raise PreflightError(
                 f"the local-gpu renderer needs its weights: {directory} does not exist (set {env}; docs/gpu.md "

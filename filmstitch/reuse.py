@@ -1,7 +1,7 @@
 """Reuse keys: the one mechanism that decides whether finished work can be reused.
 
-Every part of a film (a writer call's answer, a reference's variants, a keyframe's variants, a clip, a
-segment's speech, a location's ambience, the mix, the film) is stored with a *reuse key*: a hash of
+Every part of a film (a writer call's answer, a reference's variants, a keyframe's variants, a clip and its own
+sound, a segment's speech, a location's ambience, the mix, the film) is stored with a *reuse key*: a hash of
 everything that part is made from. A rerun computes the key again and reuses the stored part only when
 the manifest holds exactly that key for it and the stored bytes still match their checksum
 (`FilmStore.reuse`); otherwise the part is made again, and so is everything downstream of it, because
@@ -165,6 +165,12 @@ def clip_inputs(
         "seed": seed,
         **_request_shape(plan),
     }
+
+
+def clip_sound_inputs(clip_reuse_key: str) -> dict[str, Any]:
+    """A clip's own sound (LTX-2) is made by the same call as its frames, from the same inputs: its key is the
+    clip's key, under another part name, so it is reused exactly when the clip is."""
+    return {"clip": clip_reuse_key}
 
 
 def _dump(model: BaseModel) -> dict[str, Any]:

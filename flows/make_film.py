@@ -32,9 +32,10 @@ from filmstitch.flows.fan_out import fan_out
 from filmstitch.lifecycle import end_with_parent
 from filmstitch.models import FilmPlan, FilmRequest, Picks
 from filmstitch.settings import Settings
+from filmstitch.storage import ArtifactRef
 from filmstitch.renderers import get_renderer
 from filmstitch.tasks.assemble import assemble_film, store_cut_plan
-from filmstitch.tasks.clips import clip_seed, render_clip
+from filmstitch.tasks.clips import clip_seed, clip_sound, render_clip
 from filmstitch.tasks.common import FilmContext, VariantRef
 from filmstitch.tasks.estimate import check_budget
 from filmstitch.tasks.film import open_film
@@ -159,8 +160,9 @@ def make_film(
     # The seam scores and the mix need different things (the clips; the speech and ambience) and each keeps
     # one core busy: side by side they take the time of the longer one.
     seams = check_seams.submit(film, plan, clips, [t.qc for t in takes])
+    clip_sounds = [clip_sound(clip) for clip in clips]  # LTX-2's clips carry their own sound
     with stage("sound"):
-        mix = finish_sound(film, *sound) if sound else None
+        mix = finish_sound(film, *sound, clip_sounds=clip_sounds if all(clip_sounds) else None) if sound else None
     with stage("clips"):
         seams.result()
     cut = cut_of(chosen_references, chosen, clips, "make-film", plan_checksum(writer_plan))
@@ -216,10 +218,10 @@ def start_sound(
 
 
 def finish_sound(film: FilmContext, cast: FilmPlan, speech: list[PrefectFuture],
-                 beds: dict[str, PrefectFuture]) -> SoundRef:
+                 beds: dict[str, PrefectFuture], clip_sounds: list[ArtifactRef] | None = None) -> SoundRef:
     lines = fan_out(film, "speech", speech)
     ambience = dict(zip(beds, fan_out(film, "ambience", list(beds.values()))))
-    return mix_sound(film, cast, lines, ambience)
+    return mix_sound(film, cast, lines, ambience, clip_sounds)
 
 
 def write_plan(film: FilmContext, request: FilmRequest) -> FilmPlan:

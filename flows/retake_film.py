@@ -40,7 +40,7 @@ from filmstitch.settings import Settings
 from filmstitch.storage import ArtifactRef, FilmStore
 from filmstitch.storage.keys import now_iso
 from filmstitch.tasks.assemble import assemble_film
-from filmstitch.tasks.clips import clip_seed, render_clip
+from filmstitch.tasks.clips import clip_seed, clip_sound, render_clip
 from filmstitch.tasks.common import FilmContext, VariantRef, artifact_key
 from filmstitch.tasks.keyframes import (
     KeyframeTake,
@@ -110,7 +110,9 @@ def retake_film(retake: RetakeRequest, auto_pick: bool = False, pause_timeout_s:
         plan, keyframes, clips, take = retake_clip(film, state, retake, started)
         variant = None
     with stage("sound"):
-        mix = finish_sound(film, *start_sound(film, plan)) if plan.request.sound else None
+        clip_sounds = [clip_sound(clip) for clip in clips]  # LTX-2's clips carry their own sound
+        mix = finish_sound(film, *start_sound(film, plan), clip_sounds=clip_sounds if all(clip_sounds) else None) \
+            if plan.request.sound else None
     cut = Cut(uses=dict(sorted(({**state.cut.uses, **dict(use_of(ref) for ref in [*keyframes, *clips])}).items())),
               made_by="retake-film", writer_plan=state.cut.writer_plan)
     with stage("assembly"):

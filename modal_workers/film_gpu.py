@@ -6,8 +6,11 @@ Modal bills per second and scales to zero, so each engine gets its own GPU class
 * ``FluxWorker`` renders reference variants and keyframe variants (FLUX.1-dev with FLUX.1-Redux
   reference tokens, or FLUX.2 [klein] with ``FILMSTITCH_GPU_IMAGE_ENGINE=flux2-klein``; bf16) and scores
   keyframe variants against their references (``variant_scores``: CLIP-L or DINOv2 embeddings);
+* ``EditWorker`` edits a chosen keyframe (FLUX.1 Kontext by instruction, FLUX.1 Fill by region; on
+  ``modal_edit_gpu``, an H100 by default);
 * ``LtxWorker`` renders one clip between two chosen keyframes (LTX-Video 0.9.5, first/last-frame
-  conditioning, :mod:`filmstitch.engines.ltx`). Ten clips arrive at once (Prefect fans out); each
+  conditioning, :mod:`filmstitch.engines.ltx`; or LTX-2 with its sound, ``FILMSTITCH_GPU_VIDEO_ENGINE=ltx-2``,
+  :mod:`filmstitch.engines.ltx2`, on its own GPU type: ``modal_video_gpu``, an 80 GB H100 by default for LTX-2). Ten clips arrive at once (Prefect fans out); each
   container takes two (``clips_per_gpu``), one denoising while the other is encoded, so five
   containers film them side by side.
 
@@ -65,6 +68,9 @@ container_env |= {
     "FILMSTITCH_GPU_REDUX_DIR": f"{WEIGHTS}/{weight_repos.FLUX1_REDUX.folder}",
     "FILMSTITCH_GPU_FLUX2_DIR": f"{WEIGHTS}/{weight_repos.FLUX2_KLEIN.folder}",
     "FILMSTITCH_GPU_LTX_DIR": f"{WEIGHTS}/{weight_repos.LTX_VIDEO.folder}",
+    "FILMSTITCH_GPU_LTX2_DIR": f"{WEIGHTS}/{weight_repos.LTX2.folder}",
+    "FILMSTITCH_GPU_KONTEXT_DIR": f"{WEIGHTS}/{weight_repos.FLUX1_KONTEXT.folder}",
+    "FILMSTITCH_GPU_FILL_DIR": f"{WEIGHTS}/{weight_repos.FLUX1_FILL.folder}",
     "FILMSTITCH_GPU_CLIP_VISION_DIR": f"{WEIGHTS}/{weight_repos.CLIP_L.folder}",
     "FILMSTITCH_GPU_COMPILE_CACHE_DIR": f"{CACHE}/torch",
     "FILMSTITCH_GPU_DEVICE": "cuda",
@@ -98,16 +104,20 @@ image = (
 weights = modal.Volume.from_name(settings.modal_weights_volume, create_if_missing=True)
 compile_cache = modal.Volume.from_name(settings.modal_cache_volume, create_if_missing=True)
 
-gpu_class = app.cls(
-    image=image,
-    gpu=settings.modal_gpu,
-    volumes={WEIGHTS: weights.with_mount_options(read_only=True), CACHE: compile_cache},
-    timeout=settings.modal_timeout_s,
-    scaledown_window=settings.modal_scaledown_s,
-    max_containers=settings.modal_max_containers,
-    min_containers=settings.modal_min_containers,
-    retries=modal.Retries(max_retries=settings.modal_retries, backoff_coefficient=2.0, initial_delay=5.0),
-)
+
+
+def gpu_class(gpu: str) -> Callable[[type], Any]:
+    """``app.cls`` with the settings' limits, the weights (read-only) and the compile cache, on one GPU type."""
+    return app.cls(
+        image=image,
+        gpu=gpu,
+        volumes={WEIGHTS: weights.with_mount_options(read_only=True), CACHE: compile_cache},
+        timeout=settings.modal_timeout_s,
+        scaledown_window=settings.modal_scaledown_s,
+        max_containers=settings.modal_max_containers,
+        min_containers=settings.modal_min_containers,
+        retries=modal.Retries(max_retries=settings.modal_retries, backoff_coefficient=2.0, initial_delay=5.0),
+    )
 
 
 def reject_bad_input(call: Callable[[], Any]) -> Any:
@@ -118,7 +128,7 @@ def reject_bad_input(call: Callable[[], Any]) -> Any:
         return BadInput(str(exc))
 
 
-@gpu_class
+@gpu_class(settings.modal_gpu)
 class FluxWorker:
     """The image engine: reference variants and keyframe variants, one batched call per request, and their QC."""
 
@@ -173,18 +183,19 @@ class FluxWorker:
         _commit_cache()
 
 
-@gpu_class
+@gpu_class(settings.effective_modal_video_gpu)
 # A container films `clips_per_gpu` clips at once: the engine serialises the GPU work, so one clip's MP4
 # encode (CPU) overlaps the next one's denoising, and a film needs half the containers (and cold starts).
 @modal.concurrent(max_inputs=settings.clips_per_gpu, target_inputs=settings.clips_per_gpu)
 class LtxWorker:
-    """LTX-Video 0.9.5: one clip from a first keyframe to a last keyframe, as MP4 bytes."""
+    """LTX-Video 0.9.5 (or LTX-2): one clip from a first keyframe to a last keyframe, as MP4 bytes (and, from LTX-2,
+    its sound as a WAV: ``clip_parts``)."""
 
     @modal.enter()
     def load(self) -> None:
-        from filmstitch.engines.ltx import LtxVideoEngine
+        from filmstitch.renderers.gpu import load_video_engine
 
-        self.engine = LtxVideoEngine.load(GpuSettings())
+        self.engine = load_video_engine(GpuSettings())
 
     @modal.method()
     def clip_mp4(
@@ -202,6 +213,54 @@ class LtxWorker:
         return reject_bad_input(lambda: self.engine.clip_mp4(
             first_png, last_png, prompt, seed, width, height, frames, fps, closing_frame
         ))
+
+    @modal.method()
+    def clip_parts(
+        self,
+        first_png: bytes,
+        last_png: bytes,
+        prompt: str,
+        seed: int,
+        width: int,
+        height: int,
+        frames: int,
+        fps: int,
+        closing_frame: bool = False,
+    ) -> dict[str, bytes] | BadInput:
+        """LTX-2: ``{"mp4": ..., "wav": ...}``."""
+        if not hasattr(self.engine, "clip_parts"):
+            return BadInput("this LtxWorker runs LTX-Video 0.9.5, which makes no sound: deploy it with "
+                            "FILMSTITCH_GPU_VIDEO_ENGINE=ltx-2")
+        return reject_bad_input(lambda: self.engine.clip_parts(
+            first_png, last_png, prompt, seed, width, height, frames, fps, closing_frame
+        ))
+
+    @modal.exit()
+    def save_compile_cache(self) -> None:
+        _commit_cache()
+
+
+@gpu_class(settings.modal_edit_gpu)
+class EditWorker:
+    """Keyframe edits asked for at checkpoint 2: FLUX.1 Kontext [dev] by instruction, FLUX.1 Fill [dev] by region
+    (:mod:`filmstitch.engines.edit`; each pipeline loads on its first edit, so a deployment that never edits never
+    loads them)."""
+
+    @modal.enter()
+    def load(self) -> None:
+        from filmstitch.engines.edit import EditEngine
+
+        self.engine = EditEngine.load(GpuSettings())
+
+    @modal.method()
+    def instruct_pngs(self, picture_png: bytes, instruction: str, seeds: list[int], width: int,
+                      height: int) -> list[bytes] | BadInput:
+        return reject_bad_input(lambda: self.engine.instruct_pngs(picture_png, instruction, seeds, width, height))
+
+    @modal.method()
+    def repaint_pngs(self, picture_png: bytes, mask_png: bytes, prompt: str, seeds: list[int], width: int,
+                     height: int) -> list[bytes] | BadInput:
+        return reject_bad_input(lambda: self.engine.repaint_pngs(picture_png, mask_png, prompt, seeds, width, height))
 
     @modal.exit()
     def save_compile_cache(self) -> None:
@@ -221,8 +280,8 @@ def _commit_cache() -> None:
     timeout=3 * 3600,
 )
 def download_weights() -> list[str]:
-    """Download the weights the deployed settings use into the Volume (needs HF_TOKEN in the secret; FLUX.1-dev
-    and FLUX.1-Redux-dev are gated: accept their licences on the Hub first).
+    """Download the weights the deployed settings can use into the Volume (needs HF_TOKEN in the secret; FLUX.1-dev,
+    FLUX.1-Redux-dev, FLUX.1-Kontext-dev, FLUX.1-Fill-dev and LTX-2 are gated: accept their licences on the Hub first).
 
     Each diffusers repository is fetched with an allow-list read from its ``model_index.json`` (the index and
     its components' folders), so single-file duplicates, GGUF files and sample media are never downloaded.
@@ -231,9 +290,12 @@ def download_weights() -> list[str]:
     from pathlib import Path
 
     done = []
-    for repo in weight_repos.repos_for(settings):
+    repos = weight_repos.repos_for(settings)
+    for repo in repos:
         patterns = weight_repos.download(repo, Path(WEIGHTS), os.environ.get("HF_TOKEN"))
         done.append(f"{repo.repo} -> {settings.modal_weights_volume}:/{repo.folder} ({', '.join(patterns)})")
+    if weight_repos.FLUX1_DEV in repos and weight_repos.LTX_VIDEO in repos:
+        done.append(weight_repos.share_t5(Path(WEIGHTS)))  # one bf16 T5-XXL where LTX's is FLUX's
     weights.commit()
     return done
 

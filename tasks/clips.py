@@ -1,4 +1,4 @@
-"""Phase 3: one clip per segment, pinned to its two chosen keyframes."""
+"""Phase 3: one clip per segment, pinned to its two chosen keyframes (with its own sound, from LTX-2)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,33 @@ from prefect import task
 
 from filmstitch.models import FilmPlan, derive_seed
 from filmstitch.renderers import RenderedImage, get_renderer
-from filmstitch.reuse import clip_inputs, clip_subjects, key_of
-from filmstitch.storage import ArtifactRef
+from filmstitch.reuse import clip_inputs, clip_sound_inputs, clip_subjects, key_of
+from filmstitch.storage import ArtifactRef, FilmStore
 from filmstitch.tasks.common import STAGE, FilmContext, VariantRef, render_slot, stored_take
 
 
 def clip_seed(plan: FilmPlan, segment: int, take_seed: int | None = None) -> int:
     extra = () if take_seed is None else (take_seed,)
     return derive_seed(plan.request.seed, "clip", segment, *extra)
+
+
+def clip_sound(clip: ArtifactRef) -> ArtifactRef | None:
+    """The clip's own sound (a WAV stored beside it), as its manifest entry names it; None for a silent clip."""
+    sound = clip.meta.get("sound")
+    if not sound:
+        return None
+    return ArtifactRef(key=sound["key"], sha256=sound["sha256"], size=sound["size"], content_type="audio/wav",
+                       reuse_key=sound.get("reuse_key"))
+
+
+def _reusable(store: FilmStore, clip: ArtifactRef | None) -> ArtifactRef | None:
+    """A stored clip, if its sound (when it has one) is stored and intact too."""
+    if clip is None:
+        return None
+    sound = clip_sound(clip)
+    if sound is not None and store.reuse(sound.key, sound.reuse_key) is None:
+        return None
+    return clip
 
 
 @task(name="render-clip", task_run_name="clip-{segment}", **STAGE)
@@ -28,9 +47,11 @@ def render_clip(
 ) -> ArtifactRef:
     references = {sid: chosen_references[sid] for sid in clip_subjects(plan, segment) if sid in chosen_references}
     renderer = get_renderer(ctx.renderer)
-    reuse_key = key_of("clip", renderer.identity(), **clip_inputs(plan, segment, first, last, references, seed))
+    maker = renderer.identity()
+    reuse_key = key_of("clip", maker, **clip_inputs(plan, segment, first, last, references, seed))
     store = ctx.store()
     key, reused = stored_take(store, f"clips/c{segment:02d}", reuse_key, ".mp4")
+    reused = _reusable(store, reused)
     if reused is not None:
         return reused
 
@@ -39,5 +60,13 @@ def render_clip(
 
     pictures = {sid: image(ref) for sid, ref in references.items()}
     with render_slot(ctx.renderer):
-        mp4 = renderer.clip(plan, segment, image(first), image(last), pictures, seed)
-    return store.put(key, mp4, "video/mp4", reuse_key=reuse_key, stage="clip", segment=segment, seed=seed)
+        made = renderer.clip_with_sound(plan, segment, image(first), image(last), pictures, seed)
+    sound = None
+    if made.wav is not None:  # stored first: the clip's entry names it, so a clip is never listed without it
+        sound_key = key_of("clip-sound", maker, **clip_sound_inputs(reuse_key))
+        wav = store.put(key.removesuffix(".mp4") + ".wav", made.wav, "audio/wav", reuse_key=sound_key,
+                        stage="clip-sound", segment=segment, seed=seed)
+        sound = {"key": wav.key, "sha256": wav.sha256, "size": wav.size, "reuse_key": sound_key}
+    meta = {"sound": sound} if sound else {}
+    return store.put(key, made.mp4, "video/mp4", reuse_key=reuse_key, stage="clip", segment=segment, seed=seed,
+                     **meta)

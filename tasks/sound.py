@@ -125,14 +125,21 @@ def load_speech(store: FilmStore, ref: SpeechRef) -> SegmentSpeech:
 
 
 @task(name="mix-sound", **STAGE)
-def mix_sound(film: FilmContext, plan: FilmPlan, speech: list[SpeechRef], beds: dict[str, ArtifactRef]) -> SoundRef:
-    """The mix at -16 LUFS, its stems, the subtitle cues from the speech, and the .srt/.vtt sidecars."""
+def mix_sound(film: FilmContext, plan: FilmPlan, speech: list[SpeechRef], beds: dict[str, ArtifactRef],
+              clip_sounds: list[ArtifactRef] | None = None) -> SoundRef:
+    """The mix at -16 LUFS, its stems, the subtitle cues from the speech, and the .srt/.vtt sidecars. The clips' own
+    sound (LTX-2: one WAV per segment), when given, is used as ``FILMSTITCH_SOUND_CLIP_SOUND`` says."""
+    from filmstitch.sound.settings import SoundSettings
+
     inputs = {
         "speech": [checksums(dict(enumerate([ref.about, *ref.lines]))) for ref in speech],
         "beds": checksums(beds),
         "frames": plan.request.frames_per_clip, "fps": plan.request.fps, "segments": plan.request.segments,
         "language": plan.script.language,
     }
+    mode = SoundSettings().clip_sound
+    if clip_sounds:  # only then: the keys of films without clip sound stay what they were
+        inputs |= {"clip_sounds": list(checksums(dict(enumerate(clip_sounds))).values()), "clip_sound": mode}
     reuse_key = key_of("mix", sound_identity(None), **inputs)
     store = film.store()
     keys = {"mix": "sound/mix.m4a", "cues": "sound/cues.json", "srt": "subtitles.srt", "vtt": "subtitles.vtt"}
@@ -140,7 +147,8 @@ def mix_sound(film: FilmContext, plan: FilmPlan, speech: list[SpeechRef], beds: 
     if all(stored.values()):
         return SoundRef(**stored)
     mixed = stage.mix_film(plan, [load_speech(store, ref) for ref in speech],
-                           {loc: store.get_verified(ref) for loc, ref in beds.items()})
+                           {loc: store.get_verified(ref) for loc, ref in beds.items()},
+                           [store.get_verified(ref) for ref in clip_sounds] if clip_sounds else None, mode)
     srt, vtt = stage.subtitle_files(mixed.cues, plan.script.language)
     for name, flac in mixed.stems.items():
         store.put(f"sound/{name}.flac", flac, "audio/flac", reuse_key=reuse_key, stage="mix")

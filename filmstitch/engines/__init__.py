@@ -1,7 +1,9 @@
-"""GPU engines: FLUX.1-dev (or FLUX.2 [klein]) for reference and keyframe images, LTX-Video 0.9.5 for clips.
+"""GPU engines: FLUX.1-dev (or FLUX.2 [klein]) for reference and keyframe images, LTX-Video 0.9.5 (or LTX-2, with
+sound) for clips.
 
 The engines are plain Python classes (``filmstitch.engines.flux.FluxImageEngine``,
-``filmstitch.engines.flux2.Flux2KleinImageEngine`` and ``filmstitch.engines.ltx.LtxVideoEngine``), plus
+``filmstitch.engines.flux2.Flux2KleinImageEngine``, ``filmstitch.engines.ltx.LtxVideoEngine`` and
+``filmstitch.engines.ltx2.Ltx2VideoEngine``), plus
 the continuity scorer ``filmstitch.engines.qc.EmbeddingScorer``. The ``local-gpu`` renderer runs them
 in-process and the Modal app (``modal_workers/film_gpu.py``) runs the very same classes inside GPU
 containers. Both read :class:`GpuSettings` (environment variables ``FILMSTITCH_GPU_*``).
@@ -15,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: LTX-Video's VAE compresses time 8x, so a clip must have 8k+1 frames.
@@ -24,6 +26,7 @@ LTX_FRAME_STEP = 8
 LTX_MAX_FRAMES = 257
 
 ImageEngineName = Literal["flux1-dev", "flux2-klein"]
+VideoEngineName = Literal["ltx-video-0.9.5", "ltx-2"]
 ReferenceMode = Literal["redux", "clip-blend", "none"]
 #: The side a reference is read at by the image engine that uses it: rendering it larger is GPU time nobody sees.
 READER_SIDE: dict[str, int] = {"flux1-dev": 384, "flux2-klein": 512}
@@ -55,6 +58,7 @@ class GpuSettings(BaseSettings):
     redux_dir: str = Field("/weights/flux1-redux-dev", description="FLUX.1-Redux-dev prior pipeline directory.")
     flux2_dir: str = Field("/weights/flux2-klein-4b", description="FLUX.2 [klein] 4B pipeline directory.")
     ltx_dir: str = Field("/weights/ltx-video-0.9.5", description="LTX-Video 0.9.5 pipeline directory.")
+    ltx2_dir: str = Field("/weights/ltx-2", description="LTX-2 (Lightricks/LTX-2, diffusers layout) directory.")
     clip_vision_dir: str = Field(
         "/weights/clip-vit-large-patch14",
         description="openai/clip-vit-large-patch14 (vision tower + both projections): the clip-blend references "
@@ -125,6 +129,26 @@ class GpuSettings(BaseSettings):
     kontext_preferred_resolution: bool = Field(
         True, description="Give Kontext the picture at its trained resolution nearest the film's aspect ratio "
         "(the edit still comes back at the film's size)."
+    )
+
+    # --- clips: which engine ---
+    video_engine: VideoEngineName = Field(
+        "ltx-video-0.9.5", description="ltx-video-0.9.5 (silent clips, the default) or ltx-2 "
+        "(clips with their own sound; 19B, the LTX-2 Community License: free under its revenue threshold, read it "
+        "before choosing; docs/licences.md)."
+    )
+
+    # --- LTX-2 (video_engine=ltx-2; the LTX-Video settings below on frames and motion apply to it too) ---
+    ltx2_steps: int = Field(30, ge=1, le=100, description="Denoising steps (LTX-2's pipelines use 30-40).")
+    ltx2_guidance: float = Field(3.0, ge=1.0, le=20.0, description="CFG scale of the picture.")
+    ltx2_audio_guidance: float = Field(7.0, ge=1.0, le=20.0, description="CFG scale of the sound (Lightricks: 7).")
+    ltx2_keyframe_crf: int = Field(
+        33, ge=0, le=51, description="CRF of the keyframes' H.264 round trip before they condition a clip (LTX-2 "
+        "was trained with 33); 0 = none.",
+    )
+    ltx2_text_encoder: Literal["gpu", "offload"] = Field(
+        "offload", description="offload: the 12B Gemma text encoder stays in host memory and visits the GPU only to "
+        "encode a new text, so the 19B transformer fits one 80 GB GPU; gpu: it stays on the GPU (140 GB cards).",
     )
 
     # --- LTX-Video 0.9.5 ---
@@ -201,7 +225,16 @@ class GpuSettings(BaseSettings):
     modal_app: str = "filmstitch-gpu"
     modal_image_cls: str = "FluxWorker"
     modal_video_cls: str = "LtxWorker"
+    modal_edit_cls: str = "EditWorker"
     modal_gpu: str = Field("A100-40GB", description="Modal GPU type, e.g. 'A100-40GB', 'H100', 'L40S'.")
+    modal_video_gpu: str | None = Field(
+        None, description="Modal GPU type of the clip worker; None = modal_gpu for LTX-Video 0.9.5, 'H100' (80 GB) "
+        "for LTX-2.",
+    )
+    modal_edit_gpu: str = Field(
+        "H100", description="Modal GPU type of the keyframe-edit worker: FLUX.1 Kontext and Fill (12B each, with T5-XXL) "
+        "are ~57 GB together in bf16, more than a 40 GB card holds.",
+    )
     modal_timeout_s: int = Field(1800, ge=60, le=86400)
     modal_max_containers: int = Field(10, ge=1, le=100)
     modal_min_containers: int = Field(0, ge=0, le=10, description="Warm containers (1 avoids a cold start per film).")
@@ -219,6 +252,13 @@ class GpuSettings(BaseSettings):
             raise ValueError(f"video_max_frames must be 8k+1 for LTX-Video (e.g. {valid} or {valid + 8}), got {frames}")
         return frames
 
+    @model_validator(mode="after")
+    def _ltx2_cache(self) -> GpuSettings:
+        if self.video_engine == "ltx-2" and self.fast and self.fast_cache == "first-block":
+            raise ValueError("fast_cache=first-block does not work with video_engine=ltx-2 (diffusers 0.42.1 cannot "
+                             "hook LTX-2's audio-video blocks): use taylorseer (the default) or none")
+        return self
+
     @property
     def effective_image_steps(self) -> int:
         return self.fast_image_steps if self.fast else self.image_steps
@@ -226,6 +266,16 @@ class GpuSettings(BaseSettings):
     @property
     def effective_video_steps(self) -> int:
         return self.fast_video_steps if self.fast else self.video_steps
+
+    @property
+    def effective_ltx2_steps(self) -> int:
+        return min(self.ltx2_steps, self.fast_video_steps) if self.fast else self.ltx2_steps
+
+    @property
+    def effective_modal_video_gpu(self) -> str:
+        if self.modal_video_gpu:
+            return self.modal_video_gpu
+        return "H100" if self.video_engine == "ltx-2" else self.modal_gpu
 
     @property
     def effective_reference_size(self) -> int:

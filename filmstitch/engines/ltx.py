@@ -51,6 +51,7 @@ from PIL import Image
 from filmstitch.engines import GpuSettings
 from filmstitch.engines import runtime as rt
 from filmstitch.engines.frames import ClipTiming, clip_timing, h264_round_trip, interpolate_frames
+from filmstitch.engines.weights import shared_text_encoder
 from filmstitch.video import encode_mp4
 
 log = logging.getLogger(__name__)
@@ -153,7 +154,13 @@ class LtxVideoEngine:
         device = rt.resolve_device(settings, device)
         dtype = rt.resolve_dtype(settings, device)
         directory = rt.require_dir(settings.ltx_dir, "LTX-Video 0.9.5", "FILMSTITCH_GPU_LTX_DIR")
-        pipe = LTXConditionPipeline.from_pretrained(directory, dtype=dtype)
+        shared = shared_text_encoder(directory)  # FLUX's T5-XXL, when the download found it identical
+        extra = {}
+        if shared is not None:
+            from transformers import T5EncoderModel
+
+            extra["text_encoder"] = T5EncoderModel.from_pretrained(shared, torch_dtype=dtype)
+        pipe = LTXConditionPipeline.from_pretrained(directory, dtype=dtype, **extra)
         return cls.from_pipeline(pipe, settings, device)
 
     @classmethod

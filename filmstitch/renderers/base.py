@@ -31,6 +31,15 @@ class RenderedImage(BaseModel):
     png: bytes
 
 
+class ClipRender(BaseModel):
+    """A rendered clip: its MP4 and, from a video model that makes sound (LTX-2), its WAV."""
+
+    model_config = ConfigDict(frozen=True)
+
+    mp4: bytes
+    wav: bytes | None = None
+
+
 class Restaging(BaseModel):
     """A keyframe edit done by changing the plan: the keyframe re-staged, what changed and what could not be."""
 
@@ -101,6 +110,19 @@ class Renderer(ABC):
         `segment + 1`): ``plan.request.frames_per_clip`` frames (F), the next keyframe being the first frame
         of the next clip; the film's last clip has F + 1 frames and ends on `last`. So every boundary frame
         appears once in the film, which has segments x F + 1 frames, and clip i starts at i x F / fps."""
+
+    def clip_with_sound(
+        self,
+        plan: FilmPlan,
+        segment: int,
+        first: RenderedImage,
+        last: RenderedImage,
+        references: dict[str, RenderedImage],
+        seed: int,
+    ) -> ClipRender:
+        """:meth:`clip` and, where the video model makes sound with the picture (LTX-2), the clip's waveform as a WAV
+        covering the clip from its opening keyframe (``frames_per_clip + 1`` frames' worth). Silent renderers: None."""
+        return ClipRender(mp4=self.clip(plan, segment, first, last, references, seed))
 
     # ----- keyframe edits -----
 

@@ -1,4 +1,4 @@
-"""GPU renderers: FLUX images and LTX-Video 0.9.5 clips, in this process or on Modal.
+"""GPU renderers: FLUX images and LTX-Video 0.9.5 clips (or LTX-2 clips with their sound), in this process or on Modal.
 
 Both renderers turn the plan into the same engine requests (:func:`reference_request`,
 :func:`keyframe_request`, :func:`clip_request`: plain keyword arguments of strings, numbers and PNG
@@ -33,12 +33,14 @@ from filmstitch.engines import GpuSettings, raise_bad_input
 from filmstitch.engines.frames import clip_timing
 from filmstitch.models import MAX_CLIP_SUMMARY_WORDS, MAX_SHORT_APPEARANCE_WORDS, FilmPlan, KeyframeEdit, Subject
 from filmstitch.renderers import qc
-from filmstitch.renderers.base import RenderedImage, Renderer, edit_mask, qc_references
+from filmstitch.renderers.base import ClipRender, RenderedImage, Renderer, edit_mask, qc_references
 
 log = logging.getLogger(__name__)
 
-#: FLUX.1-dev (31.4 GiB) and LTX-Video (14.8 GiB) share a GPU only where it has at least this much memory.
-SHARED_GPU_BYTES = 64 * 1024**3
+#: FLUX.1-dev (31.4 GiB) and the video engine share a GPU only where it has at least this much memory: with
+#: LTX-Video (14.8 GiB) 64 GiB; with LTX-2 (transformer 35.2 GiB, connectors, VAEs and vocoder ~3.5 GiB, Gemma in
+#: host memory) 120 GiB, so on an 80 GB H100 FLUX is let go before LTX-2 loads, on a 141 GB H200 both stay.
+SHARED_GPU_BYTES = {"ltx-video-0.9.5": 64 * 1024**3, "ltx-2": 120 * 1024**3}
 #: LTX-Video reads 256 T5 tokens: about 180 English words.
 MAX_VIDEO_PROMPT_WORDS = 170
 #: Narration words kept at the end of a clip prompt (mood, not motion).
@@ -301,6 +303,11 @@ def gpu_settings_identity(settings: GpuSettings) -> dict[str, Any]:
     return {k: v for k, v in settings.model_dump(mode="json").items() if k not in skip and not k.startswith("modal_")}
 
 
+def shared_gpu_bytes(settings: GpuSettings) -> int:
+    """The GPU memory under which the image engine and the settings' video engine take turns on one GPU."""
+    return SHARED_GPU_BYTES[settings.video_engine]
+
+
 class _LocalEngines:
     """The process's engines over the visible GPUs: image, video and QC engines, one of each per GPU."""
 
@@ -331,7 +338,7 @@ class _LocalEngines:
         from filmstitch.engines.runtime import memory_budget_bytes
 
         budget = memory_budget_bytes(settings, torch.device(device))
-        if budget is not None and budget < SHARED_GPU_BYTES:
+        if budget is not None and budget < shared_gpu_bytes(settings):
             log.info("releasing the %s engine from %s to make room for the %s engine", other, device, kind)
             pool.drop(other, device)
             gc.collect()
@@ -351,9 +358,7 @@ def load_engine(kind: str, settings: GpuSettings, device: str) -> Any:
 
         return load_image_engine(settings, device)
     if kind == "video":
-        from filmstitch.engines.ltx import LtxVideoEngine
-
-        return LtxVideoEngine.load(settings, device)
+        return load_video_engine(settings, device)
     if kind == "edit":
         from filmstitch.engines.edit import EditEngine
 
@@ -367,6 +372,17 @@ def load_engine(kind: str, settings: GpuSettings, device: str) -> Any:
         where = torch.device(device)
         return EmbeddingScorer.load(settings.effective_qc_dir, where, runtime.resolve_dtype(settings, where))
     raise ValueError(f"unknown engine kind {kind!r}")
+
+
+def load_video_engine(settings: GpuSettings, device: str | None = None) -> Any:
+    """The clip engine the settings choose (``video_engine``): LTX-Video 0.9.5 or LTX-2."""
+    if settings.video_engine == "ltx-2":
+        from filmstitch.engines.ltx2 import Ltx2VideoEngine
+
+        return Ltx2VideoEngine.load(settings, device)
+    from filmstitch.engines.ltx import LtxVideoEngine
+
+    return LtxVideoEngine.load(settings, device)
 
 
 _ENGINES = _LocalEngines()
@@ -384,7 +400,8 @@ def visible_devices(settings: GpuSettings) -> list[str]:
 
 
 class LocalGpuRenderer(Renderer):
-    """FLUX and LTX-Video 0.9.5 in this process, over the visible GPUs (weights from ``FILMSTITCH_GPU_*_DIR``)."""
+    """FLUX and LTX-Video 0.9.5 (or LTX-2) in this process, over the visible GPUs (weights from
+    ``FILMSTITCH_GPU_*_DIR``)."""
 
     name = "local-gpu"
     code_modules = ("filmstitch.renderers.gpu", "filmstitch.engines")
@@ -413,9 +430,22 @@ class LocalGpuRenderer(Renderer):
         references: dict[str, RenderedImage],
         seed: int,
     ) -> bytes:
+        return self.clip_with_sound(plan, segment, first, last, references, seed).mp4
+
+    def clip_with_sound(
+        self,
+        plan: FilmPlan,
+        segment: int,
+        first: RenderedImage,
+        last: RenderedImage,
+        references: dict[str, RenderedImage],
+        seed: int,
+    ) -> ClipRender:
         request = clip_request(plan, segment, first, last, seed, _ENGINES.configure()[0])
         with _ENGINES.run("video") as engine:
-            return engine.clip_mp4(**request)
+            if getattr(engine, "has_sound", False):
+                return ClipRender(**engine.clip_parts(**request))
+            return ClipRender(mp4=engine.clip_mp4(**request))
 
     def check_edit(self, plan: FilmPlan, index: int, edit: KeyframeEdit) -> None:
         super().check_edit(plan, index, edit)
@@ -501,14 +531,29 @@ class ModalRenderer(Renderer):
         references: dict[str, RenderedImage],
         seed: int,
     ) -> bytes:
-        request = clip_request(plan, segment, first, last, seed, self.settings)
-        return self._call(self.settings.modal_video_cls, "clip_mp4", **request)
+        return self.clip_with_sound(plan, segment, first, last, references, seed).mp4
 
-    def check_edit(self, plan: FilmPlan, index: int, edit: KeyframeEdit) -> None:
-        # The deployed Modal app has no edit worker yet (modal_workers/film_gpu.py would need one calling
-        # filmstitch.engines.edit.EditEngine): refuse before any work rather than fail on the GPU.
-        raise ValueError("the modal renderer cannot edit keyframes yet: retake the keyframe with a new seed or "
-                         "prompt, or edit it on a machine with local GPUs (renderer local-gpu)")
+    def clip_with_sound(
+        self,
+        plan: FilmPlan,
+        segment: int,
+        first: RenderedImage,
+        last: RenderedImage,
+        references: dict[str, RenderedImage],
+        seed: int,
+    ) -> ClipRender:
+        request = clip_request(plan, segment, first, last, seed, self.settings)
+        if self.settings.video_engine == "ltx-2":  # the deployed LtxWorker runs LTX-2 and returns its sound too
+            return ClipRender(**self._call(self.settings.modal_video_cls, "clip_parts", **request))
+        return ClipRender(mp4=self._call(self.settings.modal_video_cls, "clip_mp4", **request))
+
+    def edit_keyframe(
+        self, plan: FilmPlan, index: int, picture: RenderedImage, edit: KeyframeEdit, seeds: list[int]
+    ) -> list[bytes]:
+        """One remote call to the deployed ``EditWorker`` (Kontext for an instruction, Fill for a region); the
+        weights are on the Volume (``download_weights`` fetches both)."""
+        method, request = edit_request(plan, index, picture, edit, seeds)
+        return self._call(self.settings.modal_edit_cls, method, **request)
 
     def keyframe_qc(
         self, plan: FilmPlan, index: int, references: dict[str, RenderedImage], variants: list[bytes]

@@ -7,7 +7,13 @@
    narrator and the characters sit at one level, and the voice stem gets a gentle dialogue compressor
    (:func:`compress`), so that its peaks allow -16 LUFS under -1 dBTP.
 2. **Ambience.** Each location's bed pieces are added where they belong; neighbouring locations overlap
-   by the cross-fade and their ramps add up to constant power.
+   by the cross-fade and their ramps add up to constant power. When the clips carry their own sound (LTX-2,
+   :mod:`filmstitch.sound.clips`), ``clip_sound`` (``FILMSTITCH_SOUND_CLIP_SOUND``) says what it becomes:
+   ``bed`` (default): the clips' sound, joined by 20 ms cross-fades at the cuts and levelled
+   :data:`CLIP_BED_DB` under the speech, replaces the ambience beds as the ambience and effects bed (ducked and
+   normalised as they are); ``soundtrack``: the clips' sound is the whole soundtrack (no narration voice: for
+   prompts that carry the dialogue themselves; the subtitles still follow the narration's timing); ``off``: the
+   ambience beds as before, the clips' sound unused.
 3. **Duck.** The ambience drops by :data:`DUCK_DB` under speech: the voice stem's 10 ms RMS says where
    speech is; the gain follows it with a fast attack (starting a little *before* the onset, as a mixer
    would ride the fader) and a slow release, so the bed breathes back in between lines.
@@ -51,6 +57,7 @@ from filmstitch.sound.audio import (
     run_ffmpeg,
     to_wav,
 )
+from filmstitch.sound.clips import clip_sound_stem
 from filmstitch.sound.subtitles import TimedLine, cues_for
 from filmstitch.sound.timing import SegmentFit, film_samples, place_film, segment_start_sample
 from filmstitch.sound.tracks import MixReport, SegmentSpeech, SoundMix
@@ -73,6 +80,8 @@ DUCK_LOOKAHEAD_S = 0.12
 AAC_BITRATE = "192k"
 COMPRESS_ABOVE_DB = -4.0
 COMPRESS_RATIO = 3.0
+#: Level of the clips' own sound used as the bed, relative to speech (its audible windows' RMS), before ducking.
+CLIP_BED_DB = -12.0
 
 
 def level_speech(samples: np.ndarray) -> np.ndarray:
@@ -267,19 +276,48 @@ def encode_flac(samples: np.ndarray) -> bytes:
                       "encoding a stem")
 
 
-def mix_film(plan: FilmPlan, speech: Sequence[SegmentSpeech], beds: Mapping[str, bytes]) -> SoundMix:
-    """The film's mix, stems and cues (the module docstring's five steps)."""
+def level_to(samples: np.ndarray, level_db: float) -> np.ndarray:
+    """Samples scaled so the RMS of their audible 10 ms windows is ``level_db`` (as :func:`level_speech`)."""
+    mono = samples.mean(axis=1) if samples.ndim == 2 else samples
+    rms = frame_rms(mono, SAMPLE_RATE)
+    if not len(rms) or rms.max() <= 0:
+        return samples
+    active = rms[rms >= rms.max() * db_to_gain(-30)]
+    return samples * (db_to_gain(level_db) / float(np.sqrt(np.mean(active.astype(np.float64) ** 2))))
+
+
+CLIP_SOUND_MODES = ("bed", "soundtrack", "off")
+
+
+def mix_film(plan: FilmPlan, speech: Sequence[SegmentSpeech], beds: Mapping[str, bytes],
+             clip_sounds: Sequence[bytes] | None = None, clip_sound: str = "bed") -> SoundMix:
+    """The film's mix, stems and cues (the module docstring's five steps). ``clip_sounds``: one WAV per segment
+    (LTX-2 clips), used as ``clip_sound`` says (step 2)."""
     request = plan.request
+    if clip_sound not in CLIP_SOUND_MODES:
+        raise ValueError(f"clip_sound must be one of {', '.join(CLIP_SOUND_MODES)}, got {clip_sound!r}")
+    if clip_sounds is not None and len(clip_sounds) != request.segments:
+        raise ValueError(f"{len(clip_sounds)} clip sounds for {request.segments} segments")
+    use_clips = clip_sounds is not None and clip_sound != "off"
     total = film_samples(request.segments, request.frames_per_clip, request.fps)
     voice, timed, spills = voice_stem(plan, speech)
     voice = compress(voice)
-    ambience = ambience_stem(plan, beds) * db_to_gain(AMBIENCE_DB) * duck_gain(voice)[:, None]
-    mix = voice[:, None] + ambience
+    if use_clips:
+        clips = clip_sound_stem(clip_sounds, request.frames_per_clip, request.fps)
+    if use_clips and clip_sound == "soundtrack":
+        named = [("soundtrack", level_to(clips, SPEECH_RMS_DB))]
+        mix = named[0][1]
+    else:
+        bed = level_to(clips, SPEECH_RMS_DB + CLIP_BED_DB) if use_clips else ambience_stem(plan, beds) * db_to_gain(
+            AMBIENCE_DB)
+        ambience = bed * duck_gain(voice)[:, None]
+        named = [("voice", voice), ("ambience", ambience)]
+        mix = voice[:, None] + ambience
     with tempfile.TemporaryDirectory(prefix="filmstitch-mix-") as tmp, ThreadPoolExecutor(2) as pool:
         m4a = Path(tmp) / "mix.m4a"
         mode, gain_db, facts = encode_within_peak(mix, m4a)
         gain = db_to_gain(gain_db)
-        stems = {name: pool.submit(encode_flac, stem * gain) for name, stem in (("voice", voice), ("ambience", ambience))}
+        stems = {name: pool.submit(encode_flac, stem * gain) for name, stem in named}
         m4a_bytes = m4a.read_bytes()
         stem_bytes = {name: future.result() for name, future in stems.items()}
     cues = cues_for(timed, total / SAMPLE_RATE, scene_cuts(plan))

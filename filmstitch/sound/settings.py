@@ -16,6 +16,13 @@ class SoundSettings(BaseSettings):
         "offline", description="Voices and ambience: offline (Piper + procedural, CPU), local-gpu (SpeechT5 + "
         "Stable Audio 3 in-process) or modal (the same on the deployed filmstitch-sound app).")
 
+    clip_sound: Literal["bed", "soundtrack", "off"] = Field(
+        "bed", description="What the clips' own sound (video_engine=ltx-2) becomes in the mix: bed (default: it "
+        "replaces the ambience under the narration, ducked and loudness-normalised: sound in sync with the "
+        "picture, the story still told by the narration), soundtrack (it is the whole soundtrack, no narration "
+        "voice: for prompts that carry the dialogue), off (the ambience beds, the clips' sound unused). Silent "
+        "clips (LTX-Video 0.9.5, the animatic) always get the ambience beds.")
+
     # --- offline ---
     piper_voices_dir: str | None = Field(None, description="Extra Piper voices (*.onnx + *.onnx.json) besides joe.")
     piper_noise_scale: float = Field(0.667, ge=0.0, le=1.0, description="Piper's generator noise (its default).")

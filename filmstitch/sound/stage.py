@@ -160,11 +160,13 @@ def ambience_bed(plan: FilmPlan, location_id: str, spans: Sequence[amb.Span] | N
         raise SoundStageError(f"ambience, location {location_id!r}: {exc}") from None
 
 
-def mix_film(plan: FilmPlan, speech: Sequence[SegmentSpeech], beds: Mapping[str, bytes]) -> SoundMix:
+def mix_film(plan: FilmPlan, speech: Sequence[SegmentSpeech], beds: Mapping[str, bytes],
+             clip_sounds: Sequence[bytes] | None = None, clip_sound: str = "bed") -> SoundMix:
     """The film's mix (AAC .m4a, -16 LUFS, true peak under -1 dBTP, exactly the picture's length), its
-    stems (FLAC) and the subtitle cues timed to the speech (``filmstitch.sound.mix``)."""
+    stems (FLAC) and the subtitle cues timed to the speech (``filmstitch.sound.mix``); the clips' own sound
+    (LTX-2), when given, as ``clip_sound`` says (bed, soundtrack or off)."""
     try:
-        return _mix_film(plan, speech, beds)
+        return _mix_film(plan, speech, beds, clip_sounds, clip_sound)
     except (AudioError, ValueError) as exc:
         raise SoundStageError(f"mix: {exc}") from None
 

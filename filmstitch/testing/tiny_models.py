@@ -22,6 +22,8 @@ import torch
 from diffusers import (
     AutoencoderKL,
     AutoencoderKLFlux2,
+    AutoencoderKLLTX2Audio,
+    AutoencoderKLLTX2Video,
     AutoencoderKLLTXVideo,
     FlowMatchEulerDiscreteScheduler,
     Flux2KleinPipeline,
@@ -31,10 +33,14 @@ from diffusers import (
     FluxPipeline,
     FluxPriorReduxPipeline,
     FluxTransformer2DModel,
+    LTX2ConditionPipeline,
+    LTX2VideoTransformer3DModel,
     LTXConditionPipeline,
     LTXVideoTransformer3DModel,
 )
 from diffusers.pipelines.flux.modeling_flux import ReduxImageEncoder
+from diffusers.pipelines.ltx2 import LTX2TextConnectors
+from diffusers.pipelines.ltx2.vocoder import LTX2Vocoder
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
 from transformers import (
     CLIPConfig,
@@ -43,6 +49,9 @@ from transformers import (
     CLIPTextConfig,
     CLIPTextModel,
     CLIPVisionConfig,
+    Gemma3Config,
+    Gemma3ForConditionalGeneration,
+    Gemma3TextConfig,
     PreTrainedTokenizerFast,
     Qwen3Config,
     Qwen3ForCausalLM,
@@ -315,6 +324,99 @@ def full_ltx_pipeline(
         text_encoder=_frozen(t5),
         tokenizer=word_tokenizer(128, 32128),
         transformer=_frozen(transformer),
+    )
+
+
+# ---------------------------------------------------------------- LTX-2
+
+
+def tiny_gemma3(hidden: int = 32, layers: int = 2) -> Gemma3ForConditionalGeneration:
+    """A 2-layer Gemma 3 (with a 1-layer SigLIP tower the LTX-2 pipeline never calls): LTX-2's text encoder."""
+    text = Gemma3TextConfig(vocab_size=128, hidden_size=hidden, intermediate_size=32, num_hidden_layers=layers,
+                            num_attention_heads=4, num_key_value_heads=1, head_dim=8, max_position_embeddings=512,
+                            sliding_window=64)
+    vision = SiglipVisionConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+                                image_size=32, patch_size=8)
+    config = Gemma3Config(text_config=text.to_dict(), vision_config=vision.to_dict(), mm_tokens_per_image=4,
+                          boi_token_index=3, eoi_token_index=4, image_token_index=5)
+    return _frozen(Gemma3ForConditionalGeneration(config))
+
+
+def tiny_ltx2_pipeline(seed: int = 0) -> LTX2ConditionPipeline:
+    """LTX-2's condition pipeline with 2 transformer blocks (video and audio streams), a video VAE that compresses
+    8x in space and time as the real one does in time (8k+1 frames; 32x32 frames give 4x4 latents), and an audio
+    VAE + vocoder whose hop and upsampling match (16 samples a mel frame, 8 kHz), so a clip's waveform lasts as
+    long as its frames, as the real model's does."""
+    torch.manual_seed(seed)
+    gemma = tiny_gemma3()
+    hidden, layers = gemma.config.text_config.hidden_size, gemma.config.text_config.num_hidden_layers
+    transformer = LTX2VideoTransformer3DModel(
+        in_channels=4, out_channels=4, patch_size=1, patch_size_t=1, num_attention_heads=2, attention_head_dim=8,
+        cross_attention_dim=16, audio_in_channels=4, audio_out_channels=4, audio_num_attention_heads=2,
+        audio_attention_head_dim=4, audio_cross_attention_dim=8, num_layers=2, qk_norm="rms_norm_across_heads",
+        caption_channels=hidden, rope_double_precision=False, rope_type="split",
+    )
+    connectors = LTX2TextConnectors(
+        caption_channels=hidden, text_proj_in_factor=layers + 1, video_connector_num_attention_heads=4,
+        video_connector_attention_head_dim=8, video_connector_num_layers=1,
+        video_connector_num_learnable_registers=None, audio_connector_num_attention_heads=4,
+        audio_connector_attention_head_dim=8, audio_connector_num_layers=1,
+        audio_connector_num_learnable_registers=None, connector_rope_base_seq_len=32, rope_theta=10000.0,
+        rope_double_precision=False, causal_temporal_positioning=False, rope_type="split",
+    )
+    vae = AutoencoderKLLTX2Video(
+        in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(8, 8, 8),
+        down_block_types=("LTX2VideoDownBlock3D",) * 3, decoder_block_out_channels=(8, 8, 8),
+        layers_per_block=(1, 1, 1, 1), decoder_layers_per_block=(1, 1, 1, 1),
+        spatio_temporal_scaling=(True, True, True), decoder_spatio_temporal_scaling=(True, True, True),
+        decoder_inject_noise=(False,) * 4, downsample_type=("spatiotemporal",) * 3,
+        upsample_type=("spatiotemporal",) * 3, upsample_residual=(False,) * 3, upsample_factor=(1,) * 3,
+        timestep_conditioning=False, patch_size=1, patch_size_t=1, encoder_causal=True, decoder_causal=False,
+    )
+    audio_vae = AutoencoderKLLTX2Audio(
+        base_channels=4, output_channels=2, ch_mult=(1,), num_res_blocks=1, attn_resolutions=None, in_channels=2,
+        resolution=32, latent_channels=2, norm_type="pixel", causality_axis="height", dropout=0.0,
+        mid_block_add_attention=False, sample_rate=8000, mel_hop_length=16, is_causal=True, mel_bins=8,
+    )
+    vocoder = LTX2Vocoder(
+        in_channels=16, hidden_channels=32, out_channels=2, upsample_kernel_sizes=[8, 8], upsample_factors=[4, 4],
+        resnet_kernel_sizes=[3], resnet_dilations=[[1, 3, 5]], leaky_relu_negative_slope=0.1,
+        output_sampling_rate=8000,
+    )
+    return LTX2ConditionPipeline(
+        scheduler=FlowMatchEulerDiscreteScheduler(), vae=_frozen(vae), audio_vae=_frozen(audio_vae),
+        text_encoder=gemma, tokenizer=word_tokenizer(256), connectors=_frozen(connectors),
+        transformer=_frozen(transformer), vocoder=_frozen(vocoder),
+    )
+
+
+def gemma3_12b_config() -> Gemma3Config:
+    """Gemma 3 12B (LTX-2's text encoder): 48 layers, hidden 3840, 16 heads (8 KV) of 256, SigLIP so400m."""
+    text = Gemma3TextConfig(vocab_size=262208, hidden_size=3840, intermediate_size=15360, num_hidden_layers=48,
+                            num_attention_heads=16, num_key_value_heads=8, head_dim=256, sliding_window=1024)
+    vision = SiglipVisionConfig(hidden_size=1152, intermediate_size=4304, num_hidden_layers=27, num_attention_heads=16,
+                                image_size=896, patch_size=14)
+    return Gemma3Config(text_config=text.to_dict(), vision_config=vision.to_dict())
+
+
+def full_ltx2_pipeline(
+    device: str | torch.device = "cuda", dtype: torch.dtype = torch.bfloat16, text_encoder_device: str | None = None
+) -> LTX2ConditionPipeline:
+    """LTX-2's architecture with random weights: the diffusers classes' default configs (which are LTX-2 19B's:
+    48 blocks, 32 heads of 128, the LTX-2 video and audio VAEs and vocoder) and Gemma 3 12B, built on ``device``
+    (the text encoder on ``text_encoder_device``, e.g. "cpu" to offload it)."""
+    with building_on(device, dtype):
+        transformer = LTX2VideoTransformer3DModel()
+        connectors = LTX2TextConnectors()
+        vae = AutoencoderKLLTX2Video()
+        audio_vae = AutoencoderKLLTX2Audio()
+        vocoder = LTX2Vocoder()
+    with building_on(text_encoder_device or device, dtype):
+        gemma = Gemma3ForConditionalGeneration(gemma3_12b_config())
+    return LTX2ConditionPipeline(
+        scheduler=FlowMatchEulerDiscreteScheduler(), vae=_frozen(vae), audio_vae=_frozen(audio_vae),
+        text_encoder=_frozen(gemma), tokenizer=word_tokenizer(1024, 262208), connectors=_frozen(connectors),
+        transformer=_frozen(transformer), vocoder=_frozen(vocoder),
     )
 
 

@@ -15,16 +15,17 @@ from filmstitch.testing.tiny_models import (
     tiny_flux2_klein_pipeline,
     tiny_flux_pipeline,
     tiny_kontext_pipeline,
+    tiny_ltx2_pipeline,
     tiny_ltx_pipeline,
     tiny_redux_pipeline,
 )
 
 #: Few steps, short text sequences, the CPU: each call takes a fraction of a second.
 FAST = {"device": "cpu", "image_steps": 2, "video_steps": 2, "flux2_steps": 2, "t5_max_tokens": 32,
-        "flux2_max_tokens": 32}
+        "flux2_max_tokens": 32, "ltx2_steps": 2}
 
 
-def save_tiny_weights(root: Path, flux2: bool = False, edits: bool = False) -> dict[str, str]:
+def save_tiny_weights(root: Path, flux2: bool = False, edits: bool = False, ltx2: bool = False) -> dict[str, str]:
     """Write the weight folders under `root`; return the FILMSTITCH_GPU_* variables that point at them."""
     tiny_flux_pipeline().save_pretrained(root / "flux")
     tiny_redux_pipeline().save_pretrained(root / "redux")
@@ -44,6 +45,9 @@ def save_tiny_weights(root: Path, flux2: bool = False, edits: bool = False) -> d
         tiny_fill_pipeline().save_pretrained(root / "fill")
         env |= {"FILMSTITCH_GPU_KONTEXT_DIR": str(root / "kontext"), "FILMSTITCH_GPU_FILL_DIR": str(root / "fill"),
                 "FILMSTITCH_GPU_KONTEXT_PREFERRED_RESOLUTION": "false", "FILMSTITCH_GPU_EDIT_STEPS": "2"}
+    if ltx2:  # LTX-2 as the video engine
+        tiny_ltx2_pipeline().save_pretrained(root / "ltx2")
+        env |= {"FILMSTITCH_GPU_LTX2_DIR": str(root / "ltx2"), "FILMSTITCH_GPU_VIDEO_ENGINE": "ltx-2"}
     env |= {f"FILMSTITCH_GPU_{key.upper()}": str(value) for key, value in FAST.items()}
     return env
 

@@ -134,7 +134,10 @@ def test_an_edit_without_its_weights_is_refused_naming_the_setting(tmp_path: Pat
     try:
         with pytest.raises(ValueError, match="FILMSTITCH_GPU_KONTEXT_DIR"):
             gpu_renderers.LocalGpuRenderer().check_edit(handmade_plan(), 1, KeyframeEdit(instruction="make it red"))
-        with pytest.raises(ValueError, match="cannot edit keyframes yet"):
-            gpu_renderers.ModalRenderer().check_edit(handmade_plan(), 1, KeyframeEdit(instruction="make it red"))
+        # On Modal the weights are the Volume's (download_weights fetches Kontext and Fill): only the edit is checked.
+        gpu_renderers.ModalRenderer().check_edit(handmade_plan(), 1, KeyframeEdit(instruction="make it red"))
+        with pytest.raises(ValueError, match="outside the"):
+            gpu_renderers.ModalRenderer().check_edit(handmade_plan(), 1,
+                                                     KeyframeEdit(region=Region(x0=0, y0=0, x1=999, y1=8)))
     finally:
         gpu_renderers._ENGINES.reset()

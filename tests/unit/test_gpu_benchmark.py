@@ -84,3 +84,43 @@ def test_the_cpu_dry_run_measures_the_film_stages(tmp_path: Path) -> None:
     flux = json.loads((tmp_path / "flux.json").read_text())
     assert flux["flux_keyframe_batch3_fast"]["film_stages"]["keyframes"]["calls"] == 11
     assert json.loads((tmp_path / "ltx.json").read_text())["ltx_clip_fast_film_clips"]["calls"] == 10
+
+
+def test_the_cpu_dry_runs_of_ltx2_and_the_40_gb_cap_record_every_row(tmp_path: Path) -> None:
+    """`--tiny --part ltx2` and `--part memory40` (the device commands' CPU dry runs): LTX-Video 0.9.5 and LTX-2
+    each timed per clip and per film in every mode, LTX-2 over LTX-Video like against like, and both keyframe
+    sizes under the cap with the QC model loaded."""
+    for part in ("ltx2", "memory40"):
+        run = subprocess.run([sys.executable, "benchmarks/gpu_benchmark.py", "--tiny", "--part", part, "--out",
+                              str(tmp_path), "--film-clips", "3"], cwd=ROOT, capture_output=True, text=True,
+                             timeout=600, check=False)
+        assert run.returncode == 0, run.stderr[-2000:]
+    ltx2 = json.loads((tmp_path / "ltx2.json").read_text())
+    for row in ("ltx095_clip_eager", "ltx095_clip_compiled", "ltx2_clip_eager", "ltx2_clip_compiled",
+                "ltx2_clip_fp8_compiled"):
+        assert ltx2[row]["steps"] == 3 and ltx2[row]["per_film_s"] == pytest.approx(3 * ltx2[row]["call_s"], abs=0.1)
+        assert "peak_gib" in ltx2[row]
+    assert ltx2["ltx2_build"]["transformer_params_b"] >= 0
+    assert set(ltx2["ltx2_over_ltx095_per_clip"]) == {"eager", "compiled", "fp8_compiled"}
+    assert ltx2["ltx2_over_ltx095_per_clip"]["eager"] == pytest.approx(
+        ltx2["ltx2_clip_eager"]["call_s"] / ltx2["ltx095_clip_eager"]["call_s"], abs=0.01)
+    memory = json.loads((tmp_path / "memory40.json").read_text())
+    assert memory["cap"] == {"gib": None, "qc": "clip"}  # no cap on the CPU
+    assert memory["memory40_32x32"]["fits"] and memory["memory40_64x32"]["fits"]
+
+
+def test_the_film_dry_run_with_ltx2_keeps_the_frame_contract_and_reports_the_clip_sound(tmp_path: Path) -> None:
+    """`gpu_film.py --tiny --video-engine ltx-2`: the whole film through LocalGpuRenderer with LTX-2 (weights
+    written and loaded from disk), every boundary once (segments x F + 1 frames), each clip's sound a frame longer
+    than its segment, and the cross-fade lowering the click at every cut."""
+    run = subprocess.run([sys.executable, "benchmarks/gpu_film.py", "--tiny", "--video-engine", "ltx-2", "--sizes",
+                          "768x512:3", "--weights", str(tmp_path / "w"), "--out", str(tmp_path)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=600, check=False)
+    assert run.returncode == 0, run.stderr[-2000:]
+    result = json.loads((tmp_path / "film-tiny.json").read_text())
+    assert result["video_engine"] == "ltx-2" and "ltx-2" in result["weights"]["folders"]
+    film = result["film_128x128"]
+    assert film["film"]["frames"] == film["film"]["expected_frames"] == 3 * 8 + 1
+    sound = film["clip_sound"]
+    assert all(s == pytest.approx(9 / 8, abs=0.02) for s in sound["seconds"])  # F + 1 frames at 8 fps
+    assert all(faded < hard for faded, hard in zip(sound["seam_step_crossfade"], sound["seam_step_hard"]))

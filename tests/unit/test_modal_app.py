@@ -478,13 +478,44 @@ def test_downloads_fetch_allow_lists_only(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", hf_hub_download)
     monkeypatch.setattr(huggingface_hub, "snapshot_download", lambda repo, **kw: fetched.append((repo, kw)))
     repos = weights.repos_for(gpu_renderers.GpuSettings())
-    assert [r.folder for r in repos] == ["flux1-dev", "flux1-redux-dev", "clip-vit-large-patch14", "ltx-video-0.9.5"]
+    assert [r.folder for r in repos] == ["flux1-dev", "flux1-redux-dev", "flux1-kontext-dev", "flux1-fill-dev",
+                                         "clip-vit-large-patch14", "ltx-video-0.9.5"]
     for repo in repos:
         weights.download(repo, tmp_path, token="hf_x")
     assert all("ignore_patterns" not in kw and kw["allow_patterns"] for _, kw in fetched)
     assert fetched[0][1]["allow_patterns"][0] == "model_index.json"
-    assert fetched[2] == ("openai/clip-vit-large-patch14", {
+    assert fetched[4] == ("openai/clip-vit-large-patch14", {
         "local_dir": tmp_path / "clip-vit-large-patch14", "token": "hf_x",
         "allow_patterns": ["config.json", "model.safetensors", "preprocessor_config.json"]})
     klein = weights.repos_for(gpu_renderers.GpuSettings(image_engine="flux2-klein"))
-    assert [r.folder for r in klein] == ["flux2-klein-4b", "clip-vit-large-patch14", "ltx-video-0.9.5"]
+    assert [r.folder for r in klein] == ["flux2-klein-4b", "flux1-kontext-dev", "flux1-fill-dev",
+                                         "clip-vit-large-patch14", "ltx-video-0.9.5"]
+
+
+def test_modal_renderer_edits_a_keyframe_on_the_edit_worker(
+    tmp_path_factory: pytest.TempPathFactory, plan: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An instruction goes to Kontext, a region to Fill, each one remote call to the deployed EditWorker, whose
+    `@modal.enter` reads the weights folders the settings name (the Volume's on Modal)."""
+    import modal
+
+    from filmstitch.modal_workers import film_gpu
+    from filmstitch.models import KeyframeEdit, Region
+
+    for name, value in save_tiny_weights(tmp_path_factory.mktemp("edit-weights"), edits=True).items():
+        monkeypatch.setenv(name, value)
+    calls: list[tuple[str, dict[str, Any]]] = []
+    monkeypatch.setattr(modal.Cls, "from_name", lambda app, name: LocalCls(getattr(film_gpu, name), calls))
+    monkeypatch.setattr(gpu_renderers.ModalRenderer, "_workers", {})
+    monkeypatch.setenv("MODAL_TOKEN_ID", "ak-test")
+    monkeypatch.setenv("MODAL_TOKEN_SECRET", "as-test")
+    renderer = get_renderer("modal")
+    picture = RenderedImage(variant=0, seed=1, png=png((90, 120, 200)))
+    edits = [KeyframeEdit(instruction="make her coat red"), KeyframeEdit(region=Region(x0=0, y0=0, x1=32, y1=32))]
+    for edit in edits:
+        renderer.check_edit(plan, 1, edit)
+        variants = renderer.edit_keyframe(plan, 1, picture, edit, [3, 4])
+        assert [image_of(v).size for v in variants] == [(128, 128)] * 2
+    assert [name for name, _ in calls] == ["instruct_pngs", "repaint_pngs"]
+    outside = np.asarray(image_of(variants[0]))[64:, 64:]  # Fill keeps every pixel outside the region
+    assert (outside == np.asarray(image_of(picture.png))[64:, 64:]).all()
