@@ -324,11 +324,15 @@ def test_flux_decodes_the_batch_at_once_unless_memory_is_short(budget_gb: float 
     engine = FluxImageEngine.from_pipeline(tiny_flux_pipeline(), tiny_settings(memory_budget_gb=budget_gb), CPU)
     images = engine.reference_images(PROMPT, SUMMARY, [4, 5, 6], 32, 32)
     assert engine.last_vae_slicing is sliced and engine.pipe.vae.use_slicing is sliced
-    # Sliced or not, the same pixels.
+    # Sliced or not, the same pictures. Not always the same bytes: PyTorch's CPU convolutions pick their
+    # kernels by batch size, so one decode of 3 and three decodes of 1 can round a pixel to the next 8-bit
+    # level (seen: 1 level on 0.03 % of one picture's pixels). More than one level would be a real difference.
     other = FluxImageEngine.from_pipeline(
         tiny_flux_pipeline(), tiny_settings(memory_budget_gb=1e-4 if not sliced else None), CPU
     )
-    assert [i.tobytes() for i in other.reference_images(PROMPT, SUMMARY, [4, 5, 6], 32, 32)] == [i.tobytes() for i in images]
+    for mine, theirs in zip(images, other.reference_images(PROMPT, SUMMARY, [4, 5, 6], 32, 32), strict=True):
+        difference = np.abs(np.asarray(mine, dtype=np.int16) - np.asarray(theirs, dtype=np.int16))
+        assert difference.max() <= 1 and (difference > 0).mean() < 0.01, (difference.max(), (difference > 0).mean())
     assert other.last_vae_slicing is not sliced
 
 
