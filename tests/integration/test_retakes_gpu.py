@@ -34,10 +34,12 @@ class Renders:
         self.counts: collections.Counter[str] = collections.Counter()
         self.plans: list = []  # the plan each render was given
         self.lock = threading.Lock()
-        for name in ("reference_variants", "keyframe_variants", "clip", "edit_keyframe"):
+        # The clip task calls clip_with_sound (the clip and, from LTX-2, its sound): counted as "clip".
+        for name, label in (("reference_variants", "reference_variants"), ("keyframe_variants", "keyframe_variants"),
+                            ("clip_with_sound", "clip"), ("edit_keyframe", "edit_keyframe")):
             original = getattr(gpu_renderers.LocalGpuRenderer, name)
 
-            def counted(renderer, plan, *args, _original=original, _name=name, **kwargs):  # noqa: ANN001, ANN202
+            def counted(renderer, plan, *args, _original=original, _name=label, **kwargs):  # noqa: ANN001, ANN202
                 with self.lock:
                     self.counts[_name] += 1
                     self.plans.append(plan)
