@@ -452,6 +452,8 @@ def server(
     from filmstitch.app.prefect_server import database_url as check_database_url
     from filmstitch.app.prefect_server import describe_database, start_server, stop_server
 
+    # The database password is for the Prefect server process alone: not for the flow runs started from here.
+    os.environ.pop("FILMSTITCH_DATABASE_URL", None)
     # Bad input gets one line before anything starts: the database URL, and what prefect.yaml asks for.
     try:
         if database_url:
@@ -478,7 +480,7 @@ def server(
     os.environ["FILMSTITCH_STORAGE_DIR"] = str(Path(settings.storage_dir).resolve())
     try:
         with temporary_settings(updates={PREFECT_API_URL: api_url}):
-            if process is not None:  # our own server: nothing else can be running its runs now
+            if process is not None and not pool:  # our own server and runner: nothing else runs its runs now
                 crashed = crash_orphaned_runs()
                 if crashed:
                     say(f"Marked {crashed} run(s) left behind by a stopped filmstitch server as Crashed.")
