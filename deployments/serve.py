@@ -10,11 +10,11 @@ is for a shared server with workers elsewhere (`prefect deploy --all` + `prefect
 `prefect.yaml` stays the one declaration of every deployment, and every key of a deployment means here what
 it means to `prefect deploy --all` (docs/deployments.md has the table): name, entrypoint, description, tags,
 version, version_type, parameters, enforce_parameter_schema, paused, concurrency_limit (a number or
-limit / collision_strategy / grace_period_seconds), schedule(s) (cron, interval, rrule), triggers (Prefect
+limit / collision_strategy / grace_period_seconds), schedules (cron, interval, rrule), triggers (Prefect
 automations that run the deployment; see `film-notice`), and, on a work pool, work_pool (name,
 work_queue_name, job_variables) and pull steps. A key that a way of running cannot honour is refused with
 one line before anything is registered, never dropped: build and push steps (none of these deployments
-builds anything), SLAs (Prefect Cloud only), and, when `filmstitch server` executes the runs itself,
+builds anything), SLAs (Prefect Cloud only), a singular `schedule:` (prefect deploy ignores it), and, when `filmstitch server` executes the runs itself,
 job_variables and pull steps (they are instructions to a worker; `filmstitch server --pool` hands the runs to
 workers and honours them).
 
@@ -94,6 +94,9 @@ def deployment_specs(path: Path = PREFECT_YAML) -> list[dict[str, Any]]:
             if spec.get(key):
                 raise PrefectYamlError(f"{where}: `{key}` steps are not run by FilmStitch (workers import the "
                                        f"installed package): remove them")
+        if "schedule" in spec:  # prefect deploy reads only `schedules` (prefect/cli/deploy/_schedules.py)
+            raise PrefectYamlError(f"{where}: `schedule:` is ignored by prefect deploy: write it as a list under "
+                                   f"`schedules:`")
         if spec.get("sla"):
             raise PrefectYamlError(f"{where}: `sla` needs Prefect Cloud; a self-hosted Prefect server has no SLAs")
         if "pull" not in spec and document.get("pull"):
@@ -113,12 +116,11 @@ def import_flow(entrypoint: str) -> Flow:
 
 
 def schedules(spec: dict[str, Any], switched: dict[str, bool] | None = None) -> list[Schedule]:
-    """prefect.yaml's schedules (cron, interval in seconds, rrule; `schedule:` or `schedules:`). `active` comes
+    """prefect.yaml's `schedules` (cron, interval in seconds, rrule), as `prefect deploy` reads them. `active` comes
     from prefect.yaml the first time; after that a switch flipped in the UI (passed in `switched`, by slug) is
     kept, so a restart does not undo it."""
-    entries = list(spec.get("schedules") or []) + ([spec["schedule"]] if spec.get("schedule") else [])
     result = []
-    for entry in entries:
+    for entry in spec.get("schedules") or []:
         unknown = set(entry) - SCHEDULE_KEYS
         if unknown or not {"cron", "interval", "rrule"} & set(entry):
             raise PrefectYamlError(f"deployment {spec['name']}: a schedule needs one of cron, interval, rrule and "
@@ -228,7 +230,7 @@ def runner_deployments(
             paused=spec.get("paused"),
             concurrency_limit=concurrency_limit(spec),
             schedules=schedules(spec, switched_schedules(flow.name, name)
-                                if read_switches and (spec.get("schedules") or spec.get("schedule")) else None),
+                                if read_switches and spec.get("schedules") else None),
             triggers=triggers(spec),
             entrypoint_type=EntrypointType.MODULE_PATH,
             work_pool_name=pool.get("name") if work_pool else None,

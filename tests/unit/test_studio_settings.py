@@ -30,8 +30,8 @@ def test_every_key_reaches_the_deployment(tmp_path: Path) -> None:
         "version": "2", "tags": ["a"], "description": "d", "parameters": {"event": "x"},
         "enforce_parameter_schema": False, "paused": True,
         "concurrency_limit": {"limit": 2, "collision_strategy": "CANCEL_NEW", "grace_period_seconds": 120},
-        "schedule": {"rrule": "FREQ=DAILY", "slug": "daily"},
-        "schedules": [{"interval": 600, "anchor_date": "2026-01-01T00:00:00+00:00", "active": False}],
+        "schedules": [{"rrule": "FREQ=DAILY", "slug": "daily"},
+                      {"interval": 600, "anchor_date": "2026-01-01T00:00:00+00:00", "active": False}],
         "work_pool": {"name": "pool", "work_queue_name": "q", "job_variables": {"env": {"A": "1"}}},
         "pull": [{"prefect.deployments.steps.set_working_directory": {"directory": "/srv"}}],
         "triggers": [{"expect": ["prefect.flow-run.Failed"], "parameters": {"event": "{{ event.event }}"}}],
@@ -65,6 +65,7 @@ def test_a_pool_deployment_without_pull_steps_runs_where_it_was_registered(tmp_p
     ({"work_pool": {"name": "pool", "image": "x"}}, {}, "work_pool.image"),
     ({"flow_name": "other"}, {}, "flow_name 'other'"),
     ({"schedules": [{"cron": "0 * * * *", "every": 3}]}, {}, "a schedule needs"),
+    ({"schedule": {"cron": "0 * * * *"}}, {}, "`schedule:` is ignored by prefect deploy"),
 ])
 def test_what_cannot_be_honoured_is_refused_in_one_line(
     tmp_path: Path, deployment: dict, top: dict, words: str
