@@ -8,6 +8,7 @@ the numbers they print (`-s`) are the ones docs/deployments.md quotes.
 
 from __future__ import annotations
 
+import contextvars
 import re
 import subprocess
 import sys
@@ -21,7 +22,7 @@ import httpx
 import pytest
 import yaml
 
-from filmstitch.app.client import FilmStitchClient
+from filmstitch.app.client import FilmStitchClient, FilmStitchError
 from filmstitch.app.prefect_server import free_port
 from filmstitch.testing.postgres import PostgresServer
 from filmstitch.testing.webhook import WebhookReceiver
@@ -140,7 +141,9 @@ def test_notices_one_per_wait_and_per_failure_none_for_a_finished_film(tmp_path:
         films.resume(waiting.id).raise_for_reject()
         assert films.wait(waiting.id, timeout_s=300).state_type == "COMPLETED"
         assert films.wait(finished.id, timeout_s=300).state_type == "COMPLETED"
-        assert films.wait(batch.id, timeout_s=300).state_type == "FAILED"
+        with pytest.raises(FilmStitchError):  # the client's wait raises for a failed run
+            films.wait(batch.id, timeout_s=300)
+        assert films.run(batch.id).state_type == "FAILED"
 
         failed_films = [run["id"] for run in _runs(api, "make-film") if run["state_type"] in ("FAILED", "CRASHED")]
         hook.wait_for(batch.id, 1, timeout_s=120)
@@ -183,7 +186,8 @@ def test_writer_calls_take_a_prefect_global_concurrency_limit(prefect_client_set
             release.wait(60)
         done.append(number)
 
-    threads = [threading.Thread(target=call, args=(n,)) for n in range(3)]
+    # Each thread with this test's Prefect settings (they live in a context variable).
+    threads = [threading.Thread(target=contextvars.copy_context().run, args=(call, n)) for n in range(3)]
     for thread in threads:
         thread.start()
     deadline = time.monotonic() + 60
@@ -230,8 +234,7 @@ STUDIO_YAML = {
                       "parameters": {"flow_run": "{{ event.resource.id }}", "event": "{{ event.event }}"}}],
     }],
 }
-COMPARED = ("description", "tags", "version", "parameters", "enforce_parameter_schema", "paused", "concurrency_limit",
-            "concurrency_options", "work_pool_name", "work_queue_name", "job_variables", "pull_steps")
+COMPARED = ("description", "tags", "version", "parameters", "enforce_parameter_schema", "paused", "concurrency_options", "work_pool_name", "work_queue_name", "job_variables", "pull_steps")
 
 
 @pytest.mark.prefect_server
@@ -258,7 +261,10 @@ def test_every_prefect_yaml_key_means_the_same_to_prefect_deploy_and_filmstitch(
                     for way in ("filmstitch", "deploy"))
     for key in COMPARED:
         assert ours[key] == theirs[key], f"{key}: filmstitch {ours[key]!r}, prefect deploy {theirs[key]!r}"
-    assert ours["concurrency_limit"] == 3 and ours["pull_steps"][0] == STUDIO_YAML["deployments"][0]["pull"][0]
+    # The deployment's limit is a global concurrency limit of its own (Prefect 3.8 answers concurrency_limit: None).
+    assert ours["global_concurrency_limit"]["limit"] == theirs["global_concurrency_limit"]["limit"] == 3
+    assert ours["concurrency_options"]["collision_strategy"] == "CANCEL_NEW"
+    assert ours["pull_steps"][0] == STUDIO_YAML["deployments"][0]["pull"][0]
     assert [(s["schedule"]["interval"], s["active"], s["slug"]) for s in ours["schedules"]] == \
         [(s["schedule"]["interval"], s["active"], s["slug"]) for s in theirs["schedules"]] == [(3600.0, False, "hourly")]
     automations = {a["name"]: a for a in httpx.post(f"{api}/automations/filter", json={}, timeout=10).json()}
