@@ -55,7 +55,11 @@ CHECKPOINT_SCHEMA_KEY = "filmstitch"
 
 
 class FilmStitchError(RuntimeError):
-    """The server refused a call, a run failed, or waiting ran out of time."""
+    """The server refused a call, a run failed, or waiting ran out of time. `status`: the HTTP status, if any."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class RunState(BaseModel):
@@ -160,7 +164,7 @@ class FilmStitchClient:
                 detail = response.json().get("detail", response.text)
             except ValueError:
                 detail = response.text
-            raise FilmStitchError(f"{method} {path} answered {response.status_code}: {detail}")
+            raise FilmStitchError(f"{method} {path} answered {response.status_code}: {detail}", response.status_code)
         return response.json() if response.content else None
 
     # ------------------------------------------------------------------ runs
@@ -264,8 +268,13 @@ class FilmStitchClient:
         keyset = details.get("run_input_keyset")
         if state.get("type") != "PAUSED" or not keyset:
             return None
-        schema = self._call("GET", f"/flow_runs/{run_id}/input/{keyset['schema']}")
-        description = self._call("GET", f"/flow_runs/{run_id}/input/{keyset['description']}") or ""
+        try:
+            schema = self._call("GET", f"/flow_runs/{run_id}/input/{keyset['schema']}")
+            description = self._call("GET", f"/flow_runs/{run_id}/input/{keyset['description']}") or ""
+        except FilmStitchError as exc:
+            if exc.status == 404:  # paused a moment ago: Prefect saves the form just after the Paused state
+                return None
+            raise
         about = schema.get(CHECKPOINT_SCHEMA_KEY) or {}
         return Checkpoint(
             run_id=run_id, key=keyset["schema"].removesuffix("-schema"), name=about.get("checkpoint", ""),
