@@ -9,11 +9,13 @@
 | sound lines synthesised at once   | FILMSTITCH_CPU_RENDERS (shared)        | CPU count                | offline voice    |
 
 Machine resources (CPU, GPU) are counted per machine across every process on it — several flow runs served by
-`filmstitch server` run in separate processes — with lock files (`filelock`): a slot is one lock file, held for
-the duration of one render. Modal scales out by itself (`max_containers` x `@modal.concurrent` inputs), so
+`filmstitch server` or run by `prefect worker start` run in separate processes — with lock files (`filelock`): a
+slot is one lock file, held for the duration of one render. They are not Prefect limits on purpose: a Prefect
+global limit is one number for every machine of a server, and a GPU belongs to one machine. Modal scales out by itself (`max_containers` x `@modal.concurrent` inputs), so
 Modal renders hold no local slot. Writer calls are an API's rate limit, shared by every machine that talks to
-one Prefect server, so they take a Prefect global concurrency limit (created with the setting's size when it
-does not exist; change it in the UI's Concurrency page).
+one Prefect server, so each Claude request holds a slot of the Prefect global concurrency limit
+`filmstitch-writer` (`writer_call`; created with the setting's size on first use; change it in the UI's
+Concurrency page).
 
 docs/concurrency.md shows the same table.
 """
@@ -81,17 +83,36 @@ def machine_slot(resource: str, slots: int, poll_s: float = 0.2) -> Iterator[int
             time.sleep(min(2.0, poll_s * (1 + attempt / 10)))
 
 
-@contextlib.contextmanager
-def writer_call(slots: int) -> Iterator[None]:
-    """One slot of the server-wide writer limit (Prefect global concurrency limit `filmstitch-writer`)."""
+_writer_limit_known: set[str] = set()  # API URLs whose server is known to have the limit: asked once per process
+
+
+def ensure_writer_limit(slots: int) -> None:
+    """Create the Prefect global concurrency limit `filmstitch-writer` with `slots` slots unless the server has it.
+    A limit that exists is left as it is: a size changed on the UI's Concurrency page wins over the setting."""
     from prefect.client.orchestration import get_client
-    from prefect.concurrency.sync import concurrency
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
     with get_client(sync_client=True) as client:
+        url = str(client.api_url)
+        if url in _writer_limit_known:
+            return
         try:
             client.read_global_concurrency_limit_by_name(WRITER_LIMIT)
-        except Exception:  # missing (ObjectNotFound), or an older server: create it with the configured size
-            with contextlib.suppress(Exception):
-                client.upsert_global_concurrency_limit_by_name(WRITER_LIMIT, slots)
-    with concurrency(WRITER_LIMIT, occupy=1, strict=False):
+        except ObjectNotFound:
+            with contextlib.suppress(ObjectAlreadyExists):  # another process made it first: theirs is as good
+                client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=WRITER_LIMIT, limit=slots))
+        _writer_limit_known.add(url)
+
+
+@contextlib.contextmanager
+def writer_call(slots: int) -> Iterator[None]:
+    """Hold one slot of the server-wide writer limit (Prefect global concurrency limit `filmstitch-writer`,
+    created with `slots` slots on first use) for one writer request; waits while every slot is taken.
+    `strict`: a limit deleted on the UI while films run is an error, never a silent "no limit"; a lease renewal
+    that fails once (the server restarting) does not end a long request."""
+    from prefect.concurrency.sync import concurrency
+
+    ensure_writer_limit(slots)
+    with concurrency(WRITER_LIMIT, occupy=1, strict=True, raise_on_lease_renewal_failure=False):
         yield

@@ -61,6 +61,11 @@ class Settings(BaseSettings):
                                   "empty: visible GPUs x FILMSTITCH_GPU_CLIPS_PER_GPU.")
     writer_calls: int = Field(4, ge=1, le=64, description="Writer (Claude) calls at once per Prefect server.")
 
+    notify_webhook_url: SecretStr | None = Field(
+        None, description="Where `filmstitch server` points the film-notice webhook (a film waits for a person, a "
+        "film or batch failed): saved as the notification block custom-webhook/filmstitch-notify.",
+    )
+
     films_url: str | None = Field(
         None, description="Base URL where this machine's film server serves the local films (set by "
         "`filmstitch server`); links in the UI point there. Empty: no http links for local films.",

@@ -5,14 +5,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# From Debian: ffprobe (independent check of the films), Chromium (UI tests), and Ceph's RADOS
-# Gateway with one monitor and one OSD (a real S3 server for the storage tests, started by them).
+# From Debian: ffprobe (independent check of the films), Chromium (UI tests), Ceph's RADOS Gateway
+# with one monitor and one OSD (a real S3 server for the storage tests, started by them), and
+# PostgreSQL (the studio tests run `filmstitch server` on it; filmstitch/testing/postgres.py starts it).
 missing=()
 command -v ffprobe >/dev/null || missing+=(ffmpeg)
 command -v chromium >/dev/null || missing+=(chromium)
 for tool in radosgw ceph-mon ceph-osd ceph; do
   command -v "$tool" >/dev/null || { missing+=(radosgw ceph-mon ceph-osd ceph-common); break; }
 done
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 if ((${#missing[@]})); then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -408,10 +408,9 @@ def takes(
     as_json: Annotated[bool, typer.Option("--json", help="Print every take as JSON (with full checksums).")] = False,
 ) -> None:
     """List every take of every part of a film: which the film uses (*), how each was made, its checksums."""
+    from filmstitch.tasks.retake import film_takes
     from rich.table import Table
     from rich.text import Text
-
-    from filmstitch.tasks.retake import film_takes
 
     settings = settings_for(out)
     try:
@@ -445,44 +444,86 @@ def server(
         str | None, typer.Option(help="Use this running Prefect server (its /api URL) instead of starting one.")
     ] = None,
     limit: Annotated[int | None, typer.Option(help="Flow runs executed at the same time (default: no limit).")] = None,
+    database_url: Annotated[str | None, typer.Option(
+        envvar="FILMSTITCH_DATABASE_URL", show_envvar=True,
+        help="Run the Prefect server on this PostgreSQL database (postgresql://USER:PASSWORD@HOST:PORT/DB) instead "
+             "of SQLite: for a server that many workers and runs share. Never printed.")] = None,
+    pool: Annotated[bool, typer.Option(
+        "--pool", help="Register the deployments on prefect.yaml's work pool and leave their runs to "
+                       "`prefect worker start --pool filmstitch` processes (here or on other machines), instead of "
+                       "running them in this process.")] = False,
 ) -> None:
-    """Everything a local user needs, in one command: a Prefect server (SQLite) with its UI at
-    http://127.0.0.1:PORT, the make-film and film-batch deployments of prefect.yaml registered, a runner that
-    executes their runs, and the film server (local films and review pages). Ctrl-C stops it all."""
+    """Everything a local user needs, in one command: a Prefect server (SQLite, or PostgreSQL with
+    --database-url) with its UI at http://127.0.0.1:PORT, the deployments of prefect.yaml registered with their
+    automations (notices: FILMSTITCH_NOTIFY_WEBHOOK_URL), a runner that executes their runs (or workers, with
+    --pool), and the film server (local films and review pages). Ctrl-C stops it all."""
+    from filmstitch.deployments.serve import PrefectYamlError, crash_orphaned_runs, register, runner_deployments, serve
     from prefect.settings import PREFECT_API_URL, PREFECT_RUNNER_POLL_FREQUENCY, temporary_settings
 
     from filmstitch.app import film_server as films
-    from filmstitch.app.prefect_server import start_server, stop_server
-    from filmstitch.deployments.serve import crash_orphaned_runs, serve
+    from filmstitch.app.prefect_server import database_url as check_database_url
+    from filmstitch.app.prefect_server import describe_database, start_server, stop_server
 
+    # The database password is for the Prefect server process alone: not for the flow runs started from here.
+    os.environ.pop("FILMSTITCH_DATABASE_URL", None)
+    # Bad input gets one line before anything starts: the database URL, and what prefect.yaml asks for.
+    try:
+        if database_url:
+            if api_url:
+                fail("--database-url is for the Prefect server this command starts; --api-url uses a running one")
+            database_url = check_database_url(database_url)
+        runner_deployments(work_pool=pool, read_switches=False)
+    except (ValueError, PrefectYamlError) as exc:
+        fail(str(exc))
     # Until Prefect's runner installs its own handler, SIGTERM would kill this process on the spot and
     # leave the Prefect server running; as SystemExit it runs the `finally` below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     process = None
     if api_url is None:
-        say("Starting a local Prefect server (SQLite)...")
-        process, api_url = start_server(port=port, watch_parent=True)
+        say(f"Starting a local Prefect server ({describe_database(database_url)})...")
+        try:
+            process, api_url = start_server(port=port, watch_parent=True, database=database_url)
+        except RuntimeError as exc:
+            fail(str(exc))
     settings = Settings()
     # Runs execute in subprocesses of the runner: they find the server, the films and the film server through
     # the environment, with the films folder made absolute (a run's working directory is not this one).
     os.environ["PREFECT_API_URL"] = api_url
     os.environ["FILMSTITCH_STORAGE_DIR"] = str(Path(settings.storage_dir).resolve())
     try:
-        if process is not None:  # our own server: nothing else can be running its runs now
-            with temporary_settings(updates={PREFECT_API_URL: api_url}):
+        with temporary_settings(updates={PREFECT_API_URL: api_url}):
+            if process is not None and not pool:  # our own server and runner: nothing else runs its runs now
                 crashed = crash_orphaned_runs()
-            if crashed:
-                say(f"Marked {crashed} run(s) left behind by a stopped filmstitch server as Crashed.")
+                if crashed:
+                    say(f"Marked {crashed} run(s) left behind by a stopped filmstitch server as Crashed.")
+            notices(settings)
         with films.running(Settings().storage_config(), api_url, films_port) as films_url:
             os.environ["FILMSTITCH_FILMS_URL"] = films_url
             say(f"Prefect UI: {api_url.removesuffix('/api')}/deployments  (REST API: {api_url}; films and "
                 f"review pages: {films_url}; Ctrl-C to stop)", style="bold green")
-            # Poll for new runs every 2 s instead of 10 s: a run launched in the UI starts at once.
             with temporary_settings(updates={PREFECT_API_URL: api_url, PREFECT_RUNNER_POLL_FREQUENCY: 2}):
+                if pool:
+                    register()
+                    say("Registered on the work pool: start workers with `prefect worker start --pool filmstitch`")
+                    with contextlib.suppress(KeyboardInterrupt):
+                        while True:  # the Prefect server and the film server run until Ctrl-C or SIGTERM
+                            time.sleep(3600)
+                    return
+                # Poll for new runs every 2 s instead of 10 s: a run launched in the UI starts at once.
                 serve(limit=limit)
     finally:
         if process is not None:
             stop_server(process)
+
+
+def notices(settings: Settings) -> None:
+    """Save the webhook notification block the film-notice automations send through, when one is configured."""
+    if settings.notify_webhook_url is None:
+        say("Notices (a film waits, a film failed): set FILMSTITCH_NOTIFY_WEBHOOK_URL to receive them.")
+        return
+    from filmstitch.flows.notices import save_webhook_block
+
+    say(f"Notices go through the notification block {save_webhook_block(settings.notify_webhook_url.get_secret_value())}.")
 
 
 @app.command()

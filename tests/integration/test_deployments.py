@@ -26,7 +26,7 @@ SMALL = dict(segments=2, seconds_per_segment=2.0, width=256, height=160, fps=8, 
 
 def test_prefect_yaml_declares_every_deployment() -> None:
     specs = {spec["name"]: spec for spec in deployment_specs()}
-    assert set(specs) == {"make-film", "retake-film", "film-batch"}
+    assert set(specs) == {"make-film", "retake-film", "film-batch", "film-notice"}
     for name, spec in specs.items():
         assert import_flow(spec["entrypoint"]).name == name
         assert spec["work_pool"]["name"] == "filmstitch" and spec["description"]

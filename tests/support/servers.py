@@ -5,6 +5,7 @@
   on moto and on Ceph RGW: parametrised), ``any_store_config`` (local, moto and RGW).
 * ``rgw`` (one Ceph RADOS Gateway per session), ``rgw_bucket`` (a fresh bucket on it per test).
 * ``s3rver`` (one s3rver per session, with one bucket: the store that ignores conditional writes).
+* ``postgres`` (one PostgreSQL per session; each test takes a database of its own: ``postgres.create_database``).
 * ``fake_anthropic`` (a started fake Messages API, stopped after the test).
 
 A server that is not installed FAILS the tests that need it, naming the install command: never a skip.
@@ -19,9 +20,11 @@ from typing import Any
 import pytest
 
 from filmstitch.settings import StorageConfig
+from filmstitch.testing import postgres as postgres_server
 from filmstitch.testing import rgw as rgw_server
 from filmstitch.testing import s3rver as s3rver_server
 from filmstitch.testing.fake_anthropic import FakeAnthropic
+from filmstitch.testing.postgres import PostgresServer
 from filmstitch.testing.rgw import RadosGateway
 from filmstitch.testing.s3 import REGION, MotoS3, S3Bucket, S3Server, start_moto_server
 from filmstitch.testing.s3rver import S3rver, start_s3rver
@@ -109,3 +112,16 @@ def fake_anthropic(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAnthropic]:
         yield fake
     finally:
         fake.stop()
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL (Debian's package) on 127.0.0.1 for the session, as the `postgres` user when we are root."""
+    require_binaries("PostgreSQL", postgres_server.missing_binaries(), postgres_server.INSTALL)
+    server = PostgresServer().start()
+    print(f"\nPostgreSQL started in {server.start_seconds:.1f} s on port {server.port}")
+    yield server
+    server.stop()
