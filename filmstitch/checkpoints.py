@@ -403,7 +403,7 @@ def decide(
         decision = Decision(picks=checkpoint.recommended, picked_by=auto_label)
     else:
         if ask is None:
-            raise ValueError(f"checkpoint {checkpoint.name}: no way to ask a person (give `ask`, or pick automatically)")
+            raise ValueError(f"checkpoint {checkpoint.name}: no way to ask a person (give `ask`, or auto-pick)")
         decision = _ask_until_valid(checkpoint, ask, check_edit)
     save_decision(store, checkpoint, decision)
     return decision
