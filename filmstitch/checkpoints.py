@@ -340,7 +340,11 @@ def tile_key(checkpoint: Checkpoint, tag: str, variant: int) -> str:
 
 
 def store_pictures(store: FilmStore, checkpoint: Checkpoint) -> dict[tuple[str, int], bytes]:
-    """Make and store every labelled tile and the contact sheet; returns the tiles' bytes."""
+    """Make and store every labelled tile and the contact sheet; returns the tiles' bytes. Stored already (the
+    same checkpoint asked again by a run resumed after a suspension): read back, not drawn again."""
+    if store.exists(contact_sheet_key(checkpoint)):  # written last, so every tile is there
+        return {(row.tag, v.variant): store.get(tile_key(checkpoint, row.tag, v.variant))
+                for row in checkpoint.rows for v in row.variants}
     tiles: dict[tuple[str, int], bytes] = {}
     sheet_rows = []
     for row in checkpoint.rows:

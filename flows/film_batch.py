@@ -182,12 +182,14 @@ def refused(idea: str, reason: str, started: float) -> FilmOutcome:
 
 def outcome_of(idea: str, state: State, duration: float) -> FilmOutcome:
     """A report row from a film run's final state; a finished film's row comes from its persisted FilmResult."""
+    from filmstitch.flows.make_film import FilmResult
     if not state.is_completed():
         error = failure_of(state)
         reason = failure_reason(error) if isinstance(error, BaseException) else (state.message or state.name)
         get_run_logger().error("The film for %r failed: %s", idea, reason)
         return FilmOutcome(idea=idea, status="failed", duration_s=duration, error=reason)
-    result = state.result()
+    # The persisted result is JSON: Prefect gives it back as the FilmResult's fields.
+    result = FilmResult.model_validate(state.result())
     try:
         cost = film_cost(Settings().storage_config(), result.film_id)
     except StorageError as exc:  # the film is made; a missing cost record must not turn it into a failure
@@ -268,7 +270,8 @@ def run_deployments(ideas: list[str], film: FilmSettings, parallel: int, batch: 
         while pending or running:
             while pending and len(running) < parallel:
                 started = pending.pop(0)
-                started.started = time.monotonic()
+                if started.attempt == 1:  # a film run again after a crash is timed from its first start
+                    started.started = time.monotonic()
                 start_film(started, batch)
                 running[started.run_id] = started
             time.sleep(POLL_S)

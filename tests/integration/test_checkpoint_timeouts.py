@@ -49,14 +49,16 @@ def test_an_unanswered_checkpoint_finishes_the_film(served_deployments: Served, 
         expected = "auto (nobody answered)" if checkpoint in unanswered else "person (accepted recommendation)"
         assert picked_by(film, checkpoint) == expected, checkpoint
     history = state_history(api, run.id)
+    print(f"suspended, unanswered {unanswered}:", " -> ".join(name for _, name in history))
     assert no_failure(history) and history[-1][0] == "COMPLETED", history
     assert [name for _, name in history].count("Suspended") == 2, history
-    # The server kept the time: one answer-checkpoint run per unanswered checkpoint did the answering.
+    # The server kept the time: an answer-checkpoint run per checkpoint (one that finds the checkpoint answered,
+    # its film already going on, does nothing), each Completed.
     timers = httpx.post(f"{api}/flow_runs/filter", timeout=10, json={
         "flow_runs": {"tags": {"all_": ["checkpoint"]}}, "deployments": {"name": {"any_": ["answer-checkpoint"]}},
     }).json()
     mine = [t for t in timers if t["parameters"]["flow_run_id"] == run.id]
-    assert sorted(t["state"]["type"] for t in mine) == ["COMPLETED"] * len(unanswered), mine
+    assert len(mine) >= len(unanswered) and {t["state"]["type"] for t in mine} == {"COMPLETED"}, mine
     assert all(no_failure(state_history(api, t["id"])) for t in mine)
 
 
@@ -73,5 +75,6 @@ def test_a_paused_run_that_nobody_answers_never_fails(
     film = Path(result.location)
     assert picked_by(film, "references") == picked_by(film, "keyframes") == "auto (nobody answered)"
     history = state_history(prefect_client_settings, find_run(prefect_client_settings, name)["id"])
+    print("paused in-process, unanswered:", " -> ".join(name for _, name in history))
     assert [name for _, name in history].count("Paused") == 2, history
     assert no_failure(history) and history[-1][0] == "COMPLETED", history

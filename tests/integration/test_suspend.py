@@ -60,6 +60,7 @@ def test_a_suspended_film_holds_no_process_and_renders_nothing_twice(served_depl
     assert picks["picks"]["1"] == 2 and picks["picked_by"] == "person"
 
     history = state_history(api, run.id)
+    print("suspended twice, answered twice:", " -> ".join(name for _, name in history))
     names = [name for _, name in history]
     assert names.count("Suspended") == 2 and names.count("Resuming") == 2, names
     assert not {"FAILED", "CRASHED"} & {kind for kind, _ in history}, history
