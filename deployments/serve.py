@@ -261,7 +261,7 @@ def register(path: Path = PREFECT_YAML, suffix: str = "") -> list[str]:
 
 def crash_orphaned_runs(path: Path = PREFECT_YAML) -> int:
     """Mark the runs of our deployments that a previous, killed `filmstitch server` left running, pending or
-    paused as Crashed: nothing runs them any more (their process died with that server), and a server that
+    paused (not suspended) as Crashed: nothing runs them any more (their process died with that server), and a server that
     adopted them silently would show them running for ever. Their films resume from storage when run again.
     Only called when this process started the Prefect server itself. Returns how many were marked."""
     from prefect.client.orchestration import get_client
@@ -283,6 +283,8 @@ def crash_orphaned_runs(path: Path = PREFECT_YAML) -> int:
             deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=names)),
             limit=200,
         )
+        # A suspended run (a film waiting for a person, filmstitch.flows.asking) has no process to lose: it stays.
+        runs = [run for run in runs if not (run.state and run.state.state_details.pause_reschedule)]
         for run in runs:
             client.set_flow_run_state(run.id, Crashed(
                 message="The filmstitch server that ran this film stopped. Run the film again: finished work is "

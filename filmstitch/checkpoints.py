@@ -5,7 +5,8 @@ checkpoint 2), each with its variants and a recommended pick. `decide` turns it 
 
     picks saved by an earlier run for exactly these variants   -> reused (a resumed film never asks twice)
     auto-pick (`--auto`, batches)                              -> the recommendations
-    otherwise                                                  -> pause the run with a form and wait:
+    otherwise                                                  -> `ask` a person with a form (the flows pause
+                                                                  or suspend the run: filmstitch.flows.asking):
         nobody answers before the timeout                      -> the recommendations, and the run goes on
         Submit with the form as shown / REST `{}` / Enter      -> the recommendations, "accepted"
         changes such as `3:1 7:2`                              -> those rows changed, the rest recommended
@@ -234,9 +235,11 @@ def apply_changes(recommended: dict[str, int], changes: dict[str, int]) -> dict[
 # --------------------------------------------------------------------------- the form
 
 
-def form_schema_extra(checkpoint: Checkpoint) -> dict[str, Any]:
-    """What answering clients need to know, stored in the form's JSON schema."""
+def form_schema_extra(checkpoint: Checkpoint, answer_by: str | None = None) -> dict[str, Any]:
+    """What answering clients need to know, stored in the form's JSON schema. `answer_by` (ISO time): when the
+    recommended picks are taken if nobody answers."""
     return {
+        "answer_by": answer_by,
         "checkpoint": checkpoint.name,
         "film_id": checkpoint.film_id,
         "title": checkpoint.title,
@@ -248,13 +251,13 @@ def form_schema_extra(checkpoint: Checkpoint) -> dict[str, Any]:
     }
 
 
-def build_form(checkpoint: Checkpoint) -> type:
+def build_form(checkpoint: Checkpoint, answer_by: str | None = None) -> type:
     """The checkpoint's RunInput: one `changes` text field (and, when more checkpoints follow, a box that
     accepts the recommendations for all of them)."""
     from prefect.input import RunInput
 
     example = _example(checkpoint.rows)
-    extra = {SCHEMA_KEY: form_schema_extra(checkpoint)}
+    extra = {SCHEMA_KEY: form_schema_extra(checkpoint, answer_by)}
 
     class CheckpointForm(RunInput):
         model_config = ConfigDict(title=f"{checkpoint.title}", json_schema_extra=extra)
@@ -337,7 +340,11 @@ def tile_key(checkpoint: Checkpoint, tag: str, variant: int) -> str:
 
 
 def store_pictures(store: FilmStore, checkpoint: Checkpoint) -> dict[tuple[str, int], bytes]:
-    """Make and store every labelled tile and the contact sheet; returns the tiles' bytes."""
+    """Make and store every labelled tile and the contact sheet; returns the tiles' bytes. Stored already (the
+    same checkpoint asked again by a run resumed after a suspension): read back, not drawn again."""
+    if store.exists(contact_sheet_key(checkpoint)):  # written last, so every tile is there
+        return {(row.tag, v.variant): store.get(tile_key(checkpoint, row.tag, v.variant))
+                for row in checkpoint.rows for v in row.variants}
     tiles: dict[tuple[str, int], bytes] = {}
     sheet_rows = []
     for row in checkpoint.rows:
@@ -388,9 +395,9 @@ def decide(
     the auto-picks are recorded as made by ("person (accepted recommendation)" when a person said so).
 
     `ask(checkpoint, note, attempt)` puts the question to a person (with `note` saying why an earlier answer
-    was refused) and returns their answer (the form's fields), or None when nobody answered in time; by
-    default it pauses the Prefect flow run (`pause_for_answer`). `check_edit` refuses keyframe edits the
-    renderer cannot make (the person is asked again, with the reason).
+    was refused) and returns their answer (the form's fields), or None when nobody answered in time; the
+    flows pass one that pauses or suspends the Prefect flow run (filmstitch.flows.asking). `check_edit` refuses
+    keyframe edits the renderer cannot make (the person is asked again, with the reason).
     """
     saved = saved_decision(store, checkpoint)
     if saved is not None:
@@ -399,7 +406,9 @@ def decide(
     if auto:
         decision = Decision(picks=checkpoint.recommended, picked_by=auto_label)
     else:
-        decision = _ask_until_valid(checkpoint, ask or pause_for_answer(store), check_edit)
+        if ask is None:
+            raise ValueError(f"checkpoint {checkpoint.name}: no way to ask a person (give `ask`, or auto-pick)")
+        decision = _ask_until_valid(checkpoint, ask, check_edit)
     save_decision(store, checkpoint, decision)
     return decision
 
@@ -424,41 +433,7 @@ def _ask_until_valid(checkpoint: Checkpoint, ask: Asker, check_edit: EditCheck |
     raise ValueError(f"{MAX_ASKS} answers in a row were refused at {checkpoint.name}; run the film again to continue")
 
 
-def pause_for_answer(store: FilmStore) -> Asker:
-    """Ask through the Prefect UI (and so REST, the terminal and the review page): pause the flow run."""
-
-    def ask(checkpoint: Checkpoint, note: str, attempt: int) -> dict[str, Any] | None:
-        from prefect.context import FlowRunContext
-        from prefect.exceptions import FlowPauseTimeout
-        from prefect.flow_runs import pause_flow_run
-
-        from filmstitch.settings import Settings
-
-        tiles = store_pictures(store, checkpoint)
-        settings = Settings()
-        run = FlowRunContext.get()
-        run_id = str(run.flow_run.id) if run and run.flow_run else None
-        review = f"{settings.films_url}/review/{run_id}" if settings.films_url and run_id else None
-        description = form_markdown(checkpoint, _tile_urls(store, checkpoint, tiles, settings.films_url), review)
-        if note:
-            description = note + "\n\n" + description
-        form = build_form(checkpoint)
-        try:
-            answer = pause_flow_run(
-                wait_for_input=form.with_initial_data(description=description),
-                timeout=checkpoint.timeout_s,
-                poll_interval=2,  # the film goes on within ~2 s of an answer (Prefect's default is 10 s)
-                key=f"{checkpoint.name}-{checkpoint.fingerprint()[:8]}-{attempt}",
-            )
-        except FlowPauseTimeout:
-            _running_again(run_id)
-            return None
-        return answer.model_dump()
-
-    return ask
-
-
-def _tile_urls(
+def tile_urls(
     store: FilmStore, checkpoint: Checkpoint, tiles: dict[tuple[str, int], bytes], films_url: str | None
 ) -> Callable[[str, int], str]:
     """http links where the films are served (S3: presigned; `filmstitch server`: its film server), else the
@@ -472,20 +447,6 @@ def _tile_urls(
         return location if location.startswith("http") else images.data_uri(tiles[(tag, variant)])
 
     return url
-
-
-def _running_again(run_id: str | None) -> None:
-    """After a pause timed out, Prefect's server marks the run as failed ("paused and never resumed") and
-    would refuse the next pause; FilmStitch goes on with the recommended picks, so it sets the run back to
-    Running first."""
-    if run_id is None:
-        return
-    from prefect.client.orchestration import get_client
-    from prefect.states import Running
-
-    with get_client(sync_client=True) as client:
-        client.set_flow_run_state(run_id, Running(message="No answer in time: taking the recommended picks"),
-                                  force=True)
 
 
 # --------------------------------------------------------------------------- recommendations

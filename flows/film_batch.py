@@ -1,13 +1,22 @@
 """The `film-batch` flow: many ideas in, one film per idea out, and a report of how each went.
 
     ideas (a list, a text file, or an S3 prefix of text files)
-      -> one `make-film` subflow per idea, auto-picked, at most `parallel_films` at a time
+      -> one `make-film` deployment run per idea, auto-picked, at most `parallel_films` at a time
       -> a batch report table artifact: idea -> film location, status, duration, cost
 
-A film that fails (a bad idea, a renderer error) is reported and the others go on. GPU work across
-every film of every batch (and every other run) is capped by the Prefect global concurrency limit
-that `filmstitch.tasks.common.render_slot` takes for the GPU renderers, so a batch can never book more GPUs than
-the limit allows, however many films it runs at once.
+Run as a deployment (the UI, a schedule, `FilmStitchClient.create_batch_run`), every film is a top-level run of
+the `make-film` deployment (`run_deployment(..., as_subflow=False)`): it goes to whichever worker of the pool is
+free, and has its own Cancel and Retry. It is not linked as a subflow on purpose: Prefect cancels a parent's
+subflows with it and refuses to suspend a subflow. The link to the batch is the run's tag `film-batch:<batch run
+name>` and its name `<batch run name>-<idea>`; the batch waits for its films by polling the server and reads
+each film's persisted `FilmResult` (`state.result()`). A film whose run ends Crashed (its worker or the server
+died: Prefect 3.8 never retries a crash by itself) is started again, up to `FILM_ATTEMPTS` times; it resumes
+from its stored parts.
+
+Called in-process (a test, a script: no deployment), the batch makes its films as subflows in threads of its
+own process, as before, at most `MAX_LOCAL_PARALLEL` at a time.
+
+A film that fails (a bad idea, a renderer error) is reported and the others go on.
 """
 
 from __future__ import annotations
@@ -16,10 +25,17 @@ import time
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
+from uuid import UUID
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from prefect.client.schemas.objects import FlowRun
+from prefect.context import FlowRunContext
+from prefect.deployments import run_deployment
+from prefect.exceptions import MissingResult
 from prefect.futures import PrefectFuture, as_completed
 from prefect.states import State
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -31,7 +47,16 @@ from filmstitch.storage import FilmStore, S3Store, StorageError, open_store
 
 REPORT_KEY = "film-batch-report"
 MAX_IDEAS = 500
-MAX_PARALLEL_FILMS = 8
+#: Films in flight at once, each a make-film deployment run (the work pool's workers and limits share them out).
+MAX_PARALLEL_FILMS = 100
+#: Films in flight at once when the batch runs in-process (subflows in threads of one process).
+MAX_LOCAL_PARALLEL = 8
+#: The deployment each film runs on, as `filmstitch server` and `prefect deploy --all` name it.
+MAKE_FILM_DEPLOYMENT = "make-film/make-film"
+#: Runs of one film (the first and its reruns after a crash).
+FILM_ATTEMPTS = 3
+#: Seconds between looks at the films' states.
+POLL_S = 2.0
 
 
 class BatchFailures(RuntimeError):
@@ -130,24 +155,41 @@ def film_cost(storage: StorageConfig, film_id: str) -> float | None:
 
 @task(name="film", cache_policy=NO_CACHE, task_run_name="film: {idea:.60}")
 def make_one_film(idea: str, film: FilmSettings) -> FilmOutcome:
-    """Run `make-film` as a subflow for one idea; a failure becomes a report row, never an exception."""
+    """Run `make-film` as a subflow for one idea (in-process batches); a failure becomes a report row."""
     from filmstitch.flows.make_film import make_film
 
     started = time.monotonic()
-    try:
-        request = FilmRequest(idea=idea, **film.model_dump())
-    except ValidationError as exc:  # refused before any work, and reported like any failed film
-        duration = max(0.01, round(time.monotonic() - started, 2))
-        return FilmOutcome(idea=idea, status="failed", duration_s=duration, error=failure_reason(exc))
+    request = film_request(idea, film)
+    if isinstance(request, str):
+        return refused(idea, request, started)
     subflow = make_film.with_options(flow_run_name=f"batch-{slugify(idea, 40)}")
     state: State = subflow(request=request, auto_pick=True, return_state=True)
-    duration = round(time.monotonic() - started, 2)
+    return outcome_of(idea, state, round(time.monotonic() - started, 2))
+
+
+def film_request(idea: str, film: FilmSettings) -> FilmRequest | str:
+    """The film's request, or why it is refused (before any run is made)."""
+    try:
+        return FilmRequest(idea=idea, **film.model_dump())
+    except ValidationError as exc:
+        return failure_reason(exc)
+
+
+def refused(idea: str, reason: str, started: float) -> FilmOutcome:
+    duration = max(0.01, round(time.monotonic() - started, 2))
+    return FilmOutcome(idea=idea, status="failed", duration_s=duration, error=reason)
+
+
+def outcome_of(idea: str, state: State, duration: float) -> FilmOutcome:
+    """A report row from a film run's final state; a finished film's row comes from its persisted FilmResult."""
+    from filmstitch.flows.make_film import FilmResult
     if not state.is_completed():
-        error = state.result(raise_on_failure=False)
+        error = failure_of(state)
         reason = failure_reason(error) if isinstance(error, BaseException) else (state.message or state.name)
         get_run_logger().error("The film for %r failed: %s", idea, reason)
         return FilmOutcome(idea=idea, status="failed", duration_s=duration, error=reason)
-    result = state.result()
+    # The persisted result is JSON: Prefect gives it back as the FilmResult's fields.
+    result = FilmResult.model_validate(state.result())
     try:
         cost = film_cost(Settings().storage_config(), result.film_id)
     except StorageError as exc:  # the film is made; a missing cost record must not turn it into a failure
@@ -159,8 +201,16 @@ def make_one_film(idea: str, film: FilmSettings) -> FilmOutcome:
     )
 
 
+def failure_of(state: State) -> object:
+    """The exception a failed run stored, or None (a crash or a cancellation stores none)."""
+    try:
+        return state.result(raise_on_failure=False)
+    except (MissingResult, OSError, ValueError):  # nothing stored, or not readable here: the message says why
+        return None
+
+
 def run_bounded(ideas: list[str], film: FilmSettings, parallel: int) -> list[FilmOutcome]:
-    """Submit films keeping at most `parallel` in flight; outcomes in the order of `ideas`."""
+    """In-process: submit films keeping at most `parallel` in flight; outcomes in the order of `ideas`."""
     pending = list(enumerate(ideas))
     running: dict[PrefectFuture, int] = {}
     outcomes: dict[int, FilmOutcome] = {}
@@ -173,12 +223,79 @@ def run_bounded(ideas: list[str], film: FilmSettings, parallel: int) -> list[Fil
     return [outcomes[i] for i in range(len(ideas))]
 
 
+# --------------------------------------------------------------------------- films as deployment runs
+
+
+class FilmRun(BaseModel):
+    """A film of the batch that is being made by a `make-film` deployment run."""
+
+    index: int
+    idea: str
+    request: FilmRequest
+    started: float
+    attempt: int = 1
+    run_id: UUID | None = None
+
+
+def batch_link(batch: FlowRun) -> tuple[str, list[str]]:
+    """How a film run names its batch: the run-name prefix and the tag (the UI filters runs by tag)."""
+    return batch.name, [f"film-batch:{batch.name}", "film-batch"]
+
+
+def start_film(film: FilmRun, batch: FlowRun) -> None:
+    """Create the film's top-level make-film run. The idempotency key makes a batch that is itself run again
+    (after a crash of its own worker) find the run it made before instead of making a second one."""
+    prefix, tags = batch_link(batch)
+    run = run_deployment(
+        MAKE_FILM_DEPLOYMENT, parameters={"request": film.request.model_dump(mode="json"), "auto_pick": True},
+        flow_run_name=f"{prefix}-{slugify(film.idea, 40)}", tags=tags, timeout=0, as_subflow=False,
+        idempotency_key=f"{batch.id}:{film.index}:{film.attempt}",
+    )
+    film.run_id = run.id
+
+
+def run_deployments(ideas: list[str], film: FilmSettings, parallel: int, batch: FlowRun) -> list[FilmOutcome]:
+    """Start a make-film deployment run per idea, at most `parallel` unfinished at once, and wait for them."""
+    logger = get_run_logger()
+    outcomes: dict[int, FilmOutcome] = {}
+    pending: list[FilmRun] = []
+    for index, idea in enumerate(ideas):
+        request = film_request(idea, film)
+        if isinstance(request, str):  # refused before a run is made, like a failed film
+            outcomes[index] = refused(idea, request, time.monotonic())
+        else:
+            pending.append(FilmRun(index=index, idea=idea, request=request, started=time.monotonic()))
+    running: dict[UUID, FilmRun] = {}
+    with get_client(sync_client=True) as client:
+        while pending or running:
+            while pending and len(running) < parallel:
+                started = pending.pop(0)
+                if started.attempt == 1:  # a film run again after a crash is timed from its first start
+                    started.started = time.monotonic()
+                start_film(started, batch)
+                running[started.run_id] = started
+            time.sleep(POLL_S)
+            for run in client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=list(running)))):
+                state = run.state
+                if state is None or not state.is_final():
+                    continue
+                one = running.pop(run.id)
+                if state.is_crashed() and one.attempt < FILM_ATTEMPTS:
+                    logger.warning("The film for %r crashed (%s): running it again, from its stored parts",
+                                   one.idea, state.message)
+                    one.attempt += 1
+                    pending.insert(0, one)
+                    continue
+                outcomes[one.index] = outcome_of(one.idea, state, round(time.monotonic() - one.started, 2))
+    return [outcomes[i] for i in range(len(ideas))]
+
+
 # --------------------------------------------------------------------------- the batch
 
 
 @flow(
     name="film-batch", log_prints=True, persist_result=True,
-    task_runner=ThreadPoolTaskRunner(max_workers=MAX_PARALLEL_FILMS),
+    task_runner=ThreadPoolTaskRunner(max_workers=MAX_LOCAL_PARALLEL),
 )
 def film_batch(
     ideas: list[str] | None = None,
@@ -194,17 +311,25 @@ def film_batch(
         ideas_file: A text file of ideas, one per line ('#' starts a comment), on the machine that runs the batch.
         ideas_s3_prefix: s3://bucket/prefix: every object under it is a text file of ideas (FILMSTITCH_S3_* settings).
         film: How every film is made (the same fields as make-film's request, without the idea).
-        parallel_films: Films made at the same time (1-8). GPU renders of all films share the machine's GPU slots.
+        parallel_films: Films made at the same time (1-100), each a make-film run on any worker of the pool.
     """
     logger = get_run_logger()
     if not 1 <= parallel_films <= MAX_PARALLEL_FILMS:
         raise ValueError(f"parallel_films must be 1-{MAX_PARALLEL_FILMS}, got {parallel_films}")
+    batch = FlowRunContext.get().flow_run
+    in_process = batch is None or batch.deployment_id is None
+    if in_process and parallel_films > MAX_LOCAL_PARALLEL:
+        raise ValueError(f"parallel_films above {MAX_LOCAL_PARALLEL} needs film-batch to run as a deployment "
+                         f"(its films are then runs of the make-film deployment); got {parallel_films}")
     # Settings shared by every film are checked once, before any work: a bad one would fail them all.
     FilmRequest(idea="a check of the shared film settings", **film.model_dump())
     all_ideas = collect_ideas(ideas, ideas_file, ideas_s3_prefix)
     logger.info("Batch of %d films, %d at a time", len(all_ideas), parallel_films)
 
-    outcomes = run_bounded(all_ideas, film, parallel_films)
+    if in_process:  # no deployment: the films are subflows of this process (docs/deployments.md)
+        outcomes = run_bounded(all_ideas, film, parallel_films)
+    else:
+        outcomes = run_deployments(all_ideas, film, parallel_films, batch)
     publish_report(outcomes)
     failed = sum(o.status == "failed" for o in outcomes)
     if failed:

@@ -26,9 +26,11 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import BaseModel
 
 from filmstitch import checkpoints
-from filmstitch.flows.artifacts import publish_film, publish_picks, publish_script
+from filmstitch.flows.artifacts import film_link, publish_film, publish_picks, publish_script
+from filmstitch.flows.asking import ask_in_prefect
 from filmstitch.flows.edits import edit_picture
 from filmstitch.flows.fan_out import fan_out
+from filmstitch.flows.results import keep_result_beside
 from filmstitch.lifecycle import end_with_parent
 from filmstitch.models import FilmPlan, FilmRequest, Picks
 from filmstitch.settings import Settings
@@ -55,9 +57,12 @@ from filmstitch.tasks.write import (
 
 
 class FilmResult(BaseModel):
+    """make-film's result, persisted: what the batch report and FilmStitchClient.film read."""
+
     film_id: str
     title: str
     location: str
+    url: str | None = None  # plays it in a browser (the film server's, or presigned on S3); None when none
     key: str
     sha256: str
     duration_s: float
@@ -84,7 +89,10 @@ def stage(name: str) -> Iterator[None]:
         ) from exc
 
 
-@flow(name="make-film", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=16))
+# The result is persisted (JSON, beside the films: flows/results.py) so the batch and the client read it as
+# Prefect's run result; it also lets Prefect reschedule a suspended run (flows/asking.py).
+@flow(name="make-film", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=16), persist_result=True,
+      result_serializer="json")
 def make_film(
     request: FilmRequest,
     auto_pick: bool = False,
@@ -108,6 +116,7 @@ def make_film(
     film, request = open_film(request, film_id, timeout)
     check_budget(request, film.storage, film.film_id, gate=writer_gate)  # logs the estimate; over budget: refused
     store = film.store()
+    ask = ask_in_prefect(store)  # suspends a deployment run at a checkpoint, else pauses
 
     with stage("writing"):
         plan = write_plan(film, request)
@@ -122,7 +131,7 @@ def make_film(
         ])
     references = dict(zip([s.id for s in plan.subjects], references))
     reference_picks = checkpoints.decide(
-        store, checkpoints.reference_checkpoint(store, plan, references, timeout), auto=auto_pick
+        store, checkpoints.reference_checkpoint(store, plan, references, timeout), auto=auto_pick, ask=ask
     )
     chosen_references = {sid: references[sid][reference_picks.picks[tag]]
                          for sid, tag in checkpoints.reference_tags(plan).items()}
@@ -136,7 +145,7 @@ def make_film(
             takes = retry_weak_keyframes(film, plan, takes, chosen_references)
     renderer = get_renderer(film.renderer)
     keyframe_decisions = checkpoints.decide_keyframes(
-        store, plan, [t.variants for t in takes], timeout, auto=auto_pick, scores=[t.qc for t in takes],
+        store, plan, [t.variants for t in takes], timeout, auto=auto_pick, ask=ask, scores=[t.qc for t in takes],
         check_edit=lambda tag, edit: renderer.check_edit(plan, int(tag), edit),
     )
     chosen = [takes[i].variants[keyframe_decisions.pick(i)] for i in range(len(plan.keyframes))]
@@ -178,8 +187,10 @@ def make_film(
     location = publish_film(film, plan, made, poster=chosen[0])
     store.update_manifest(status="finished", film=made.key, title=plan.script.title, picks=picks.model_dump())
     get_run_logger().info("Finished %r: %s", plan.script.title, location)
+    keep_result_beside(store)
     return FilmResult(
-        film_id=film.film_id, title=plan.script.title, location=location, key=made.key, sha256=made.sha256,
+        film_id=film.film_id, title=plan.script.title, location=location, url=film_link(store, made.key),
+        key=made.key, sha256=made.sha256,
         duration_s=made.meta.get("duration_s", 0.0), picks=picks, writer=plan.writer, renderer=film.renderer,
     )
 

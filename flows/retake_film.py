@@ -30,6 +30,7 @@ from pydantic import BaseModel
 from filmstitch import checkpoints
 from filmstitch.checkpoints import escape_markdown as md
 from filmstitch.flows.artifacts import publish_film
+from filmstitch.flows.asking import ask_in_prefect
 from filmstitch.flows.edits import edit_picture, edit_record, restaged_plan
 from filmstitch.flows.fan_out import fan_out
 from filmstitch.flows.make_film import finish_sound, stage, start_sound
@@ -230,7 +231,9 @@ def pick_keyframe(
     previous = store.get_verified(state.keyframes[index - 1].thumb) if index > 0 else None
     checkpoint = checkpoints.retake_checkpoint(store, plan, index, take.take, take.variants, take.qc, previous,
                                                timeout, edits=True, recommended=recommended)
-    decision = checkpoints.decide(store, checkpoint, auto=auto,
+    # A retake pauses (its process waits) rather than suspends: run again from the top, it would draw the take
+    # again (every retake run adds a take). Nobody answering still takes the recommendation, with no Failed state.
+    decision = checkpoints.decide(store, checkpoint, auto=auto, ask=ask_in_prefect(store, may_suspend=False),
                                   check_edit=lambda tag, edit: renderer.check_edit(plan, int(tag), edit))
     picture = take.variants[decision.picks[str(index)]]
     edit = decision.edits.get(str(index))

@@ -1,7 +1,7 @@
 """A small typed client for other programs: launch films on a Prefect server and answer their checkpoints.
 
-It speaks Prefect's REST API (httpx only, no Prefect import), so it works from any machine that can
-reach the server:
+It speaks Prefect's REST API (httpx), so it works from any machine that can reach the server; only reading a
+finished film's result (`film`) uses Prefect's own result reader, which needs the result storage reachable too:
 
     from filmstitch.app.client import FilmStitchClient
 
@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import re
 import time
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -47,9 +46,6 @@ BATCH_REPORT_KEY = "film-batch-report"
 RETRIES = 5
 RETRY_STATUSES = frozenset({408, 429, 502, 503, 504})
 TERMINAL = frozenset({"COMPLETED", "FAILED", "CRASHED", "CANCELLED"})
-#: Where the film artifact's markdown has the link and the location (flows/artifacts.py writes it).
-_PLAY_LINK = re.compile(r"\[\u25b6 Play the film\]\((?P<url>[^)\s]+)\)")
-_LOCATION = re.compile(r"^`(?P<where>[^`]+)`$", re.MULTILINE)
 #: Where a checkpoint form's JSON schema keeps its rows (filmstitch.checkpoints.SCHEMA_KEY).
 CHECKPOINT_SCHEMA_KEY = "filmstitch"
 
@@ -281,7 +277,9 @@ class FilmStitchClient:
             title=about.get("title", ""), film_id=about.get("film_id", ""), rows=about.get("rows", []),
             more_follow=about.get("more_follow", False), edits=about.get("edits", False), frame=about.get("frame"),
             contact_sheet=about.get("contact_sheet"),
-            description=description, json_schema=schema, timeout_at=details.get("pause_timeout"),
+            description=description, json_schema=schema,
+            # FilmStitch's own deadline (a suspended run has no Prefect pause timeout; a paused one's is later).
+            timeout_at=about.get("answer_by") or details.get("pause_timeout"),
         )
 
     def _input(self, run_id: str, key: str) -> Any:
@@ -342,17 +340,26 @@ class FilmStitchClient:
         raise FilmStitchError(f"run {run_id} has no {BATCH_REPORT_KEY} artifact (yet): is it a finished batch run?")
 
     def film(self, run_id: str) -> FilmLink:
-        """The finished film: the run's result (title, where it is) and the link of its `film-<film_id>` artifact."""
+        """The finished film: the make-film run's persisted result (its FilmResult: title, where it is, the link
+        that plays it), read with Prefect's `State.result()` from the result storage the run wrote to (beside the
+        films for local storage: it must be reachable from this machine)."""
         run = self._call("GET", f"/flow_runs/{run_id}")
         if (run.get("state") or {}).get("type") != "COMPLETED":
             raise FilmStitchError(f"run {run_id} has not finished a film (yet)")
-        by_key = {a["key"]: a for a in self._artifacts(run_id) if a.get("key")}
-        cards = [a for key, a in by_key.items() if key.startswith("film-") and not key.startswith("film-summary")]
-        if not cards:
-            raise FilmStitchError(f"run {run_id} has no film artifact: is it a make-film run?")
-        data = str(cards[0]["data"])
-        title = next((line[2:].strip() for line in data.splitlines() if line.startswith("# ")), "")
-        link = _PLAY_LINK.search(data)
-        location = _LOCATION.search(data)
-        return FilmLink(title=title, url=link["url"] if link else None,
-                        location=location["where"] if location else None)
+        result = self.result(run)
+        if not isinstance(result, Mapping) or "location" not in result:
+            raise FilmStitchError(f"run {run_id} has no film result: is it a make-film run?")
+        return FilmLink(title=result.get("title", ""), url=result.get("url"), location=result.get("location"))
+
+    def result(self, run: Mapping[str, Any]) -> Any:
+        """A finished run's persisted result (as JSON-like data), read the way Prefect reads it."""
+        from prefect.client.schemas.objects import State
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        state = State.model_validate(run["state"])
+        try:
+            with temporary_settings(updates={PREFECT_API_URL: self.api_url}):  # a storage block is read from here
+                value = state.result(raise_on_failure=False)
+        except Exception as exc:  # storage errors vary by storage: the message names them
+            raise FilmStitchError(f"cannot read the result of run {run['id']}: {type(exc).__name__}: {exc}") from exc
+        return value.model_dump(mode="json") if isinstance(value, BaseModel) else value

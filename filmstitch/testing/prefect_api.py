@@ -22,3 +22,9 @@ def drain_prefect_services(timeout: float = 30) -> None:
 
     for service in (APILogWorker, EventsWorker):
         service.drain_all(timeout=timeout)
+
+
+def state_history(api_url: str, run_id: str) -> list[tuple[str, str]]:
+    """Every state the run passed through, oldest first, as (type, name): what the server recorded."""
+    states = httpx.get(f"{api_url}/flow_run_states/", params={"flow_run_id": run_id}, timeout=30).json()
+    return [(s["type"], s["name"]) for s in sorted(states, key=lambda s: s["timestamp"])]

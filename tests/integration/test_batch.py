@@ -1,8 +1,12 @@
-"""film-batch: a served batch of three ideas (one invalid), where ideas come from, what a film cost."""
+"""film-batch: a served batch of three ideas (one invalid) made as top-level make-film runs, a film whose process
+dies, where ideas come from, what a film cost."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import time
 from pathlib import Path
 
 import boto3
@@ -16,6 +20,8 @@ from filmstitch.flows.film_batch import collect_ideas, film_cost, ideas_from_s3,
 from filmstitch.models import FilmRequest
 from filmstitch.settings import StorageConfig
 from filmstitch.storage import FilmStore
+from filmstitch.testing.prefect_api import state_history
+from tests.support.processes import flow_run_processes
 from tests.support.served import Served
 
 SMALL = dict(segments=2, seconds_per_segment=2.0, width=256, height=160, fps=8, sound=False)
@@ -48,11 +54,46 @@ def test_batch_of_three_ideas_one_invalid(served_deployments: Served, tmp_path: 
         assert row["cost_usd"] == ""  # the offline writer records no usage
         assert json.loads((film.parent / "picks" / "keyframes.json").read_text())["picked_by"] == "auto"
 
-    # One make-film subflow per valid idea, both completed; the invalid idea was refused before any run.
-    body = {"flow_runs": {"parent_flow_run_id": {"any_": [run.id]}}}
+    # One top-level make-film deployment run per valid idea (its own Cancel and Retry), tagged with the batch;
+    # the invalid idea was refused before any run. No film is a subflow of the batch.
+    batch = films_run_name(api, run.id)
+    body = {"flow_runs": {"tags": {"all_": [f"film-batch:{batch}"]}}}
     children = httpx.post(f"{api}/flow_runs/filter", json=body, timeout=10).json()
     assert sorted(c["state"]["type"] for c in children) == ["COMPLETED", "COMPLETED"]
-    assert all(c["parameters"]["auto_pick"] is True for c in children)
+    assert all(c["parameters"]["auto_pick"] is True and c["deployment_id"] for c in children)
+    assert all(c["parent_task_run_id"] is None and c["name"].startswith(f"{batch}-") for c in children)
+    subflows = httpx.post(f"{api}/flow_runs/filter", json={"flow_runs": {"parent_flow_run_id": {"any_": [run.id]}}},
+                          timeout=10).json()
+    assert subflows == []
+    for child in children:
+        assert not {"FAILED", "CRASHED"} & {kind for kind, _ in state_history(api, child["id"])}
+
+
+def films_run_name(api: str, run_id: str) -> str:
+    return httpx.get(f"{api}/flow_runs/{run_id}", timeout=10).json()["name"]
+
+
+@pytest.mark.prefect_server
+def test_a_film_whose_process_dies_is_run_again_and_finishes(served_deployments: Served) -> None:
+    """SIGKILL of a film's process: the runner marks the run Crashed (Prefect does not retry a crash by itself);
+    the batch starts the film again, which resumes from its stored parts and finishes."""
+    api = served_deployments.api_url
+    with FilmStitchClient(api) as films:
+        run = films.create_batch_run(["a snail races a tortoise to the sea"], film=SMALL)
+        batch = films_run_name(api, run.id)
+        body = {"flow_runs": {"tags": {"all_": [f"film-batch:{batch}"]}}}
+        deadline = time.monotonic() + 180
+        while not (children := httpx.post(f"{api}/flow_runs/filter", json=body, timeout=10).json()) or \
+                not (pids := flow_run_processes(children[0]["id"])):
+            assert time.monotonic() < deadline, "the film's run never started"
+            time.sleep(0.2)
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        films.wait(run.id, timeout_s=300)
+        [row] = films.batch_report(run.id)
+    assert row["status"] == "finished" and Path(row["film"]).is_file()
+    children = httpx.post(f"{api}/flow_runs/filter", json=body, timeout=10).json()
+    assert sorted(c["state"]["type"] for c in children) == ["COMPLETED", "CRASHED"]
 
 
 @pytest.mark.prefect_server

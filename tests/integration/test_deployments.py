@@ -26,7 +26,7 @@ SMALL = dict(segments=2, seconds_per_segment=2.0, width=256, height=160, fps=8, 
 
 def test_prefect_yaml_declares_every_deployment() -> None:
     specs = {spec["name"]: spec for spec in deployment_specs()}
-    assert set(specs) == {"make-film", "retake-film", "film-batch", "film-notice"}
+    assert set(specs) == {"make-film", "retake-film", "answer-checkpoint", "film-batch", "film-notice"}
     for name, spec in specs.items():
         assert import_flow(spec["entrypoint"]).name == name
         assert spec["work_pool"]["name"] == "filmstitch" and spec["description"]
@@ -130,25 +130,35 @@ def test_filmstitch_server_serves_prefects_own_cli_and_stops_everything(tmp_path
 
 @pytest.mark.prefect_server
 def test_a_killed_filmstitch_server_takes_its_prefect_server_along(tmp_path: Path) -> None:
-    """SIGKILL leaves no Prefect server behind, and the next `filmstitch server` on the same database marks the
-    run it left behind as Crashed instead of showing it running for ever."""
+    """SIGKILL leaves no Prefect server behind; the next `filmstitch server` on the same database marks the run it
+    left running as Crashed instead of showing it running for ever, and leaves a suspended film (no process to
+    lose) waiting: answered, it finishes."""
     with filmstitch_server(tmp_path) as (process, api, _):
         with FilmStitchClient(api) as films:
-            run = films.create_film_run("a lantern looks for its flame", pause_timeout_s=3600, **SMALL)
-            films.wait_for_checkpoint(run.id, timeout_s=180)  # paused, waiting for a person
+            waiting = films.create_film_run("a lantern looks for its flame", pause_timeout_s=3600, **SMALL)
+            # A longer film, auto-picked: still running when the other one reaches its checkpoint.
+            running = films.create_film_run("a kettle sings to the moon", auto_pick=True,
+                                            **{**SMALL, "segments": 8, "width": 512, "height": 320})
+            first = films.wait_for_checkpoint(waiting.id, timeout_s=180)  # suspended, waiting for a person
+            assert films.run(running.id).state_type == "RUNNING"
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=20)
         _gone(api)
-        # The flow run it was running (paused, waiting) ends too instead of waiting alone for an hour.
+        # The flow run it was running ends too instead of going on alone.
         deadline = time.monotonic() + 20
         while _group_alive(process.pid):
             assert time.monotonic() < deadline, "a flow run outlived the killed filmstitch server"
             time.sleep(0.5)
     with filmstitch_server(tmp_path) as (_, api, _), FilmStitchClient(api) as films:
         deadline = time.monotonic() + 60  # the deployments are in the database already: the server may be starting
-        while (state := films.run(run.id)).state_type == "PAUSED" and time.monotonic() < deadline:
+        while (state := films.run(running.id)).state_type == "RUNNING" and time.monotonic() < deadline:
             time.sleep(0.5)
         assert state.state_type == "CRASHED" and "Run the film again" in (state.message or "")
+        assert films.run(waiting.id).state_name == "Suspended"
+        assert films.resume(waiting.id, {}).accepted
+        films.wait_for_checkpoint(waiting.id, after=first, timeout_s=180)
+        assert films.resume(waiting.id, {}).accepted
+        assert films.wait(waiting.id, timeout_s=240).state_type == "COMPLETED"
 
 
 def _group_alive(pgid: int) -> bool:

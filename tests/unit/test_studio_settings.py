@@ -87,7 +87,7 @@ def test_worker_keys_are_refused_when_filmstitch_server_runs_the_flows_itself(tm
 
 def test_the_projects_prefect_yaml_is_accepted_both_ways() -> None:
     names = {spec["name"] for spec in deployment_specs(PREFECT_YAML)}
-    assert names == {"make-film", "retake-film", "film-batch", "film-notice"}
+    assert names == {"make-film", "retake-film", "answer-checkpoint", "film-batch", "film-notice"}
     for pool in (False, True):
         deployments = {d.name: d for d in runner_deployments(work_pool=pool, read_switches=False)}
         notice = deployments["film-notice"]
