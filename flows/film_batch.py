@@ -16,7 +16,9 @@ from its stored parts.
 Called in-process (a test, a script: no deployment), the batch makes its films as subflows in threads of its
 own process, as before, at most `MAX_LOCAL_PARALLEL` at a time.
 
-A film that fails (a bad idea, a renderer error) is reported and the others go on.
+A film that fails (a bad idea, a renderer error) is reported and the others go on. GPU and CPU renders of every
+film on a machine share that machine's render slots, lock files (`FILMSTITCH_GPU_SLOTS`, `FILMSTITCH_CPU_RENDERS`;
+docs/concurrency.md), so a batch never books more of a machine than it has, however many films run at once.
 """
 
 from __future__ import annotations
