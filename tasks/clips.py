@@ -28,7 +28,8 @@ def render_clip(
 ) -> ArtifactRef:
     references = {sid: chosen_references[sid] for sid in clip_subjects(plan, segment) if sid in chosen_references}
     renderer = get_renderer(ctx.renderer)
-    reuse_key = key_of("clip", renderer.identity(), **clip_inputs(plan, segment, first, last, references, seed))
+    reuse_key = key_of("clip", renderer.identity(), **clip_inputs(plan, segment, first, last, references, seed,
+                                                                          renderer.clip_reads_narration))
     store = ctx.store()
     key, reused = stored_take(store, f"clips/c{segment:02d}", reuse_key, ".mp4")
     if reused is not None:
