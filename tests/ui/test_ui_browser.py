@@ -26,6 +26,7 @@ from playwright.sync_api import sync_playwright  # pip install playwright (the `
 from filmstitch.app.client import FilmStitchClient
 from filmstitch.checkpoints import keyframe_pages
 from filmstitch.models import FilmPlan, FilmRequest
+from tests.support.prefect import past_the_script
 from tests.support.served import REPO, Served
 
 pytestmark = pytest.mark.prefect_server
@@ -182,7 +183,7 @@ def test_a_thirty_boundary_form_and_the_review_page(served_deployments: Served, 
     with FilmStitchClient(api) as films:
         run = films.create_film_run("a kite escapes over thirty rooftops", segments=29, seconds_per_segment=1.0,
                                     width=256, height=160, fps=8, sound=False, run_name=f"ui30-{uuid.uuid4().hex[:6]}")
-        references = films.wait_for_checkpoint(run.id, timeout_s=300)
+        references = past_the_script(films, run.id)
 
         # The review page: click a picture other than the recommended one, Submit.
         tag = references.rows[0]["tag"]
@@ -219,7 +220,7 @@ def test_the_first_keyframe_page_of_an_eight_minute_film_and_accepting_the_later
     with FilmStitchClient(api) as films:
         run = films.create_film_run("a lighthouse keeper befriends a storm that speaks in colours", minutes=8,
                                     width=256, height=160, fps=8, sound=False, run_name=f"ui8m-{uuid.uuid4().hex[:6]}")
-        references = films.wait_for_checkpoint(run.id, timeout_s=300)
+        references = past_the_script(films, run.id)
         assert films.resume(run.id).status == "ACCEPT"
         first = films.wait_for_checkpoint(run.id, after=references, timeout_s=600)
         film = served_deployments.storage_dir / first.film_id
