@@ -1,7 +1,8 @@
 """The `filmstitch` command line.
 
     filmstitch make "an idea" --auto --out films/   # idea in, film out, no questions asked
-    filmstitch make "an idea"                       # pauses at both checkpoints: answer in the Prefect UI,
+    filmstitch make "an idea"                       # pauses at the script (Enter, or edit it in $EDITOR) and
+                                                    # at both picture checkpoints: answer in the Prefect UI,
                                                     # over REST, on the review page, or right here
     filmstitch server                               # Prefect server + deployments + film server (UI, REST)
     filmstitch retake FILM_ID --keyframe 4 --seed 7 # one part made again (or --clip 6, --use-take 1, ...)

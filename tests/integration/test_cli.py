@@ -136,6 +136,8 @@ def test_terminal_checkpoint_one_question_each(prefect_api: str, tmp_path: Path)
     keyframes = (film.parent / "picks" / "keyframes.json").read_text()
     assert '"picked_by": "person (accepted recommendation)"' in references
     assert '"picked_by": "person"' in keyframes and '"0": 2' in keyframes
+    plan = json.loads((film.parent / "plan" / "plan.json").read_text())
+    assert plan["script"]["segments"][0]["narration"] == "Sand to the horizon, and not a drop of water."
 
 
 def run_cli(args: list[str], env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess:

@@ -89,7 +89,7 @@ def test_a_change_is_checked_stored_and_reused(store: FilmStore) -> None:
     ('nora.appearance = "' + "very " * 40 + 'tall"', "nora.appearance: appearance has 41 words; at most 30"),
     ('sD.line1 = "Nobody: hello there"', "speaker 'Nobody' is not listed in its characters"),
     ('sD.line1 = "no speaker here"', "sD.line1: write a line as Speaker: words"),
-    ('s0.narration = ""', "s0.narration: String should have at least 1 character"),
+    ('s0.action = ""', "s0.action: String should have at least 1 character"),
     ("s0.narration = 'single quotes'", "cannot read"),
     ('{"s0.narration": 3}', "a JSON object of label: text"),
 ])
@@ -194,3 +194,25 @@ def test_reuse_keys_follow_exactly_what_a_change_touches() -> None:
     assert shows and len(shows) < len(plan.keyframes)
     assert _changed(before, _keys(dressed)) == {f"ref:{sprout.subject_id}", *(f"k{i}" for i in shows),
                                                 *(f"clip{i}" for i in clips)}
+
+
+def test_short_segments_are_written_to_fit_and_what_cannot_fit_is_refused() -> None:
+    """`filmstitch make IDEA --segments 3 --seconds 1`: a line takes at least a second, so the offline writer
+    leaves lines out until the speech fits; narration put back in every segment is refused before any picture."""
+    plan = written(segments=3, seconds_per_segment=1.0)
+    sc.check_plan(plan)
+    narrations = [s.narration for s in plan.script.segments]
+    assert narrations[1] == "" and narrations[0] and not any(s.dialogue for s in plan.script.segments)
+    assert stage.segment_lines(plan, 1) == []  # nothing is spoken there
+    with pytest.raises(sc.PlanError, match=r"does not fit its 3 s; shorten or remove lines"):
+        sc.apply_script_changes(plan, {"s1.narration": "The fox looks up."})
+    assert written() == offline_plan(FilmRequest(idea=IDEA))  # the default length: every line kept
+
+
+def test_the_pace_is_defined_once() -> None:
+    from filmstitch import pace
+    from filmstitch.writers.claude import checks, prompts
+    from filmstitch.writers.offline import story
+
+    assert story.WORDS_PER_SECOND == prompts.NARRATION_WORDS_PER_SECOND == pace.WRITING_WORDS_PER_SECOND
+    assert checks.SPEECH_WORDS_PER_SECOND == pace.SPEAKING_WORDS_PER_SECOND
