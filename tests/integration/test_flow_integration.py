@@ -61,8 +61,8 @@ def test_film_with_both_checkpoints_answered_over_rest(
     run = wait_for_pause(api, run_name, seen, flow)
     keyset = run["state"]["state_details"]["run_input_keyset"]
     assert f"{character}: appearance has 40 words; at most 30" in read_input(api, run["id"], keyset["description"])
-    changed = {"s1.narration": "Far from home, she kneels and listens to the ground."}
-    assert resume(api, run["id"], {"changes": json.dumps(changed)})["status"] == "ACCEPT"
+    new_script = {"s1.narration": "Far from home, she kneels and listens to the ground."}
+    assert resume(api, run["id"], {"changes": json.dumps(new_script)})["status"] == "ACCEPT"
 
     # Checkpoint 1: references. One text field; the rows are in the schema; a bad answer is refused.
     run = wait_for_pause(api, run_name, seen, flow)
@@ -118,9 +118,9 @@ def test_film_with_both_checkpoints_answered_over_rest(
     assert json.loads(store.get("picks/keyframes.json"))["picked_by"] == "person"
     # The film was made from the changed script: stored as its plan, with the person's answer saved.
     plan = FilmPlan.model_validate_json(store.get("plan/plan.json"))
-    assert plan.script.segments[1].narration == changed["s1.narration"]
+    assert plan.script.segments[1].narration == new_script["s1.narration"]
     assert plan.script.segments[0].narration == texts["s0.narration"]
-    assert json.loads(store.get("picks/script.json"))["script"] == changed
+    assert json.loads(store.get("picks/script.json"))["script"] == new_script
 
 
 def wait_for_state(api: str, run_name: str) -> str:
