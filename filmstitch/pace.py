@@ -1,8 +1,9 @@
 """Speech pace: how many spoken words a second of film holds, in one place for the writers and the checks.
 
-The writers aim at WRITING_WORDS_PER_SECOND (narration and dialogue of a segment together); a spoken line is
-estimated at SPEAKING_WORDS_PER_SECOND, the pace that still sounds natural (the Claude writer's check refuses
-more words than that). `speech_fit_problems` lays out a plan's lines with those estimates by the mix's own
+The writers aim at WRITING_WORDS_PER_SECOND (narration and dialogue of a segment together); the Claude writer's
+check refuses more words than SPEAKING_WORDS_PER_SECOND, the pace that still sounds natural. A spoken line is
+estimated at ESTIMATED_WORDS_PER_SECOND, the slow end of the offline voice (Piper's joe speaks 2.5-3 words/s),
+so that a plan the check lets through does not fail in the mix. `speech_fit_problems` lays out a plan's lines with those estimates by the mix's own
 arithmetic (filmstitch.sound.timing), so a plan whose speech cannot fit its film is refused before any
 picture, not in the mix after every picture was drawn.
 """
@@ -17,8 +18,10 @@ if TYPE_CHECKING:
 
 #: Words per second of clip the writers write to (voice-over pace).
 WRITING_WORDS_PER_SECOND = 2.5
-#: Words per second that still sound natural: the estimated speaking pace and the most a segment may hold.
+#: Words per second that still sound natural: the most a segment may hold (the Claude writer's check).
 SPEAKING_WORDS_PER_SECOND = 3.0
+#: The pace a line's length is estimated at before it is spoken: the slow end of the offline voice.
+ESTIMATED_WORDS_PER_SECOND = WRITING_WORDS_PER_SECOND
 
 _WORD = re.compile(r"[\w'\u2019-]+")
 
@@ -28,8 +31,8 @@ def word_count(text: str) -> int:
 
 
 def estimated_seconds(text: str) -> float:
-    """How long a line takes to say at SPEAKING_WORDS_PER_SECOND."""
-    return word_count(text) / SPEAKING_WORDS_PER_SECOND
+    """How long a line takes to say at ESTIMATED_WORDS_PER_SECOND."""
+    return word_count(text) / ESTIMATED_WORDS_PER_SECOND
 
 
 def spoken_lines(plan: FilmPlan, segment: int) -> list[str]:
@@ -85,7 +88,7 @@ def speech_fit_problems(plan: FilmPlan) -> list[str]:
     if not speech_fits(fits, seconds):
         words = sum(word_count(text) for i in range(len(fits)) for text in spoken_lines(plan, i))
         lines = sum(len(spoken_lines(plan, i)) for i in range(len(fits)))
-        return [(f"the film's speech ({lines} lines, {words} words, about {words / SPEAKING_WORDS_PER_SECOND:.1f} s "
-                f"at {SPEAKING_WORDS_PER_SECOND:g} words/s, each line at least 1 s) does not fit its "
+        return [(f"the film's speech ({lines} lines, {words} words, about {words / ESTIMATED_WORDS_PER_SECOND:.1f} s "
+                f"at {ESTIMATED_WORDS_PER_SECOND:g} words/s, each line at least 1 s) does not fit its "
                 f"{seconds * len(fits):g} s; shorten or remove lines, or lengthen the segments")]
     return []
