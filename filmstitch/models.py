@@ -160,6 +160,11 @@ class FilmRequest(Strict):
         default_factory=dict, max_length=24,
         description="Voice per character name (or 'narrator'), overriding the casting, e.g. {\"Lena\": \"joe:high\"}.",
     )
+    max_cost_usd: float | None = Field(
+        None, gt=0, le=1_000_000, exclude=True,
+        description="Budget in USD: a film whose estimate (filmstitch.estimate) is over it is refused before any "
+        "work. A budget does not change the film, so it is left out of the film's id and every reuse key.",
+    )
 
     @field_validator("idea")
     @classmethod
@@ -786,7 +791,12 @@ def _film_settings_model() -> type[BaseModel]:
     FilmRequest's own; each film is then checked whole as a FilmRequest)."""
     from pydantic import create_model
 
-    fields = {name: (field.annotation, field) for name, field in FilmRequest.model_fields.items() if name != "idea"}
+    from pydantic.fields import FieldInfo
+
+    # A budget is left out of a request's dump (it does not change the film); a batch's settings keep it, so
+    # that every film of the batch gets it.
+    fields = {name: (field.annotation, FieldInfo.merge_field_infos(field, exclude=None))
+              for name, field in FilmRequest.model_fields.items() if name != "idea"}
     return create_model("FilmSettings", __base__=Strict, __doc__="How every film of a batch is made.", **fields)
 
 

@@ -9,18 +9,24 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from filmstitch.models import FilmRequest
+
+if TYPE_CHECKING:
+    from filmstitch.writers.claude import ClaudeSettings
 
 
 class PreflightError(ValueError):
     """The film cannot be made with these backends on this machine. The message says how to fix it."""
 
 
-def check_backends(request: FilmRequest) -> None:
-    """Check the resolved request's writer, renderer and sound engine; raise PreflightError on the first problem."""
+def check_backends(request: FilmRequest, *, gate: Any = None) -> None:
+    """Check the resolved request's writer, renderer and sound engine; raise PreflightError on the first problem.
+    `gate`: the context-manager factory the Claude writer's requests run inside (the flow passes the writer-call
+    limit; the CLI, before any server, none)."""
     if request.writer == "claude":
-        _check_claude()
+        _check_claude(gate)
     if request.renderer == "local-gpu":
         _check_local_gpu()
     elif request.renderer == "modal":
@@ -33,7 +39,7 @@ def _missing(module: str) -> bool:
     return importlib.util.find_spec(module) is None
 
 
-def _check_claude() -> None:
+def _check_claude(gate: Any = None) -> None:
     from filmstitch.writers.claude import ClaudeSettings
 
     settings = ClaudeSettings()
@@ -43,6 +49,24 @@ def _check_claude() -> None:
             "the claude writer needs an API key: set ANTHROPIC_API_KEY (or FILMSTITCH_CLAUDE_API_KEY_BLOCK, a "
             "Prefect Secret block), or use --writer offline"
         )
+    _check_claude_models(settings, gate)
+
+
+def _check_claude_models(settings: ClaudeSettings, gate: Any = None) -> None:
+    """A retired model (or fallback model) is refused here with one line naming a current replacement: the
+    Models API decides when the key in ANTHROPIC_API_KEY may read it (a Secret block is read by the writer,
+    inside the flow, which checks again), the catalogue otherwise. A quick lookup: one retry, 15 s."""
+    from pydantic import SecretStr
+
+    from filmstitch.writers import WriterError
+    from filmstitch.writers.claude.writer import check_models
+
+    quick = settings.model_copy(update={"max_retries": 1, "timeout": 15.0})
+    key = None if quick.api_key_block or quick.api_key is None else SecretStr(quick.api_key.get_secret_value().strip())
+    try:
+        check_models(quick, key, gate=gate)
+    except WriterError as error:
+        raise PreflightError(str(error)) from None
 
 
 def _check_local_gpu() -> None:

@@ -18,6 +18,7 @@ from filmstitch.models import FilmPlan, Picks
 from filmstitch.settings import Settings
 from filmstitch.storage import ArtifactRef, FilmStore, LocalStore
 from filmstitch.tasks.common import FilmContext, VariantRef, artifact_key
+from filmstitch.tasks.estimate import cost_line
 
 LINK_EXPIRES_S = 7 * 24 * 3600
 
@@ -88,5 +89,6 @@ def publish_film(film: FilmContext, plan: FilmPlan, made: ArtifactRef, poster: V
         f"{len(plan.script.segments)} segments, sha256 `{made.sha256}`",
         f"Written by: {md(plan.writer)}; rendered by: {md(film.renderer)}",
     ]
+    lines += [md(line) for line in [cost_line(store, film.storage)] if line]  # the estimate beside what was spent
     create_markdown_artifact("\n\n".join(lines), key=artifact_key(film.film_id, "film"), description="The film")
     return location

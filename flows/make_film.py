@@ -39,6 +39,7 @@ from filmstitch.script_checkpoint import decide_script
 from filmstitch.tasks.assemble import assemble_film, store_cut_plan
 from filmstitch.tasks.clips import clip_seed, render_clip
 from filmstitch.tasks.common import FilmContext, VariantRef
+from filmstitch.tasks.estimate import check_budget
 from filmstitch.tasks.film import open_film
 from filmstitch.tasks.keyframes import KeyframeTake, keyframe_seeds, render_keyframe_variants
 from filmstitch.tasks.qc import check_seams
@@ -51,6 +52,7 @@ from filmstitch.tasks.write import (
     describe_environments,
     write_keyframe_prompts,
     write_script,
+    writer_gate,
 )
 
 
@@ -106,6 +108,7 @@ def make_film(
     timeout = pause_timeout_s if pause_timeout_s is not None else settings.pause_timeout_s
     # Bad input and missing backends are refused here with their own clear error (nothing is written yet).
     film, request = open_film(request, film_id, timeout)
+    check_budget(request, film.storage, film.film_id, gate=writer_gate)  # logs the estimate; over budget: refused
     store = film.store()
 
     with stage("writing"):

@@ -32,7 +32,9 @@ def open_film(request: FilmRequest, film_id: str | None, pause_timeout_s: int) -
     request = request.resolved(writer, renderer)
     if not 10 <= pause_timeout_s <= 7 * 24 * 3600:
         raise ValueError(f"pause_timeout_s must be 10 s to 7 days, got {pause_timeout_s}")
-    check_backends(request)
+    from filmstitch.tasks.write import writer_gate  # the writer-call limit, also for the model lookup
+
+    check_backends(request, gate=writer_gate)
     film_id = validate_film_id(film_id) if film_id else request.film_id()
     film = FilmContext(film_id=film_id, storage=settings.storage_config(), writer=writer, renderer=renderer)
     store = film.store()

@@ -14,9 +14,11 @@ from typing import Any, TypeVar
 from prefect import task
 from pydantic import BaseModel, TypeAdapter
 
+from filmstitch import concurrency
 from filmstitch.models import Character, Environment, FilmPlan, FilmRequest, Keyframe, Script
 from filmstitch.reuse import key_of
 from filmstitch.script_checkpoint import check_plan
+from filmstitch.settings import Settings
 from filmstitch.storage import FilmStore
 from filmstitch.tasks.common import STAGE, FilmContext
 from filmstitch.writers import Writer, get_writer
@@ -35,10 +37,31 @@ def recording_usage(store: FilmStore, stage: str, writer: Writer) -> Iterator[No
             store.put_json(f"usage/{stage}.json", [u.model_dump() for u in usage], stage=stage)
 
 
+def writer_gate() -> contextlib.AbstractContextManager[None]:
+    """One slot of the server-wide limit on writer calls (Prefect global concurrency limit, sized by
+    FILMSTITCH_WRITER_CALLS), held for each model request: a message, a token count, a Models API lookup."""
+    return concurrency.writer_call(Settings().writer_calls)
+
+
+def pause_ahead() -> bool:
+    """Whether a person answers this film's checkpoints (its flow run was not started with auto_pick): the
+    writer then caches the prefixes read again after a pause for an hour instead of five minutes."""
+    from prefect.runtime import flow_run
+
+    return not bool((flow_run.parameters or {}).get("auto_pick", False))
+
+
+def film_writer(ctx: FilmContext) -> Writer:
+    """The film's writer, its model requests gated by the writer-call limit."""
+    writer = get_writer(ctx.writer, gate=writer_gate)
+    writer.pause_ahead = pause_ahead()
+    return writer
+
+
 def written(ctx: FilmContext, stage: str, answer_type: Any, inputs: dict[str, Any], write: Callable[[Writer], T]) -> T:
     """The writer's answer for `stage`: reused from plan/<stage>.json when it was written from the same inputs
     by the same writer (code and settings), else written now and stored."""
-    writer = get_writer(ctx.writer)
+    writer = film_writer(ctx)
     store = ctx.store()
     reuse_key = key_of(stage, writer.identity(), **inputs)
     adapter = TypeAdapter(answer_type)
@@ -99,7 +122,7 @@ def assemble_plan(
     plan = FilmPlan(
         request=request,
         # The instance's label: the Claude writer's names its model, so it exists only on instances.
-        writer=get_writer(ctx.writer).label,
+        writer=film_writer(ctx).label,
         script=script,
         characters=characters,
         environments=environments,

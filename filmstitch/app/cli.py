@@ -51,7 +51,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="FilmStitch: 
 console = Console(stderr=True, soft_wrap=True)
 
 #: Short option names for the request fields that have a shorter traditional spelling.
-SHORT_NAMES = {"seconds_per_segment": "--seconds"}
+SHORT_NAMES = {"seconds_per_segment": "--seconds", "max_cost_usd": "--max-cost"}
 
 
 def say(text: str, style: str | None = None) -> None:
@@ -156,12 +156,24 @@ def make(
         check_backends(resolved)
     except (ValueError, PreflightError) as exc:
         fail(str(exc))
+    show_estimate(resolved, settings, film_id)
     # The flow runs in this process and reads its settings from the environment, like a deployment's run.
     os.environ["FILMSTITCH_STORAGE_DIR"] = str(Path(settings.storage_dir).resolve())
     result = run_film(request, auto=auto, pause_timeout=pause_timeout, film_id=film_id)
     say(f"{result.title} ({result.duration_s:.1f} s), written by {result.writer}", style="bold green")
     console.file.flush()
     print(result.location, flush=True)
+
+
+def show_estimate(request: FilmRequest, settings: Settings, film_id: str | None) -> None:
+    """Print what the film will cost before anything starts; refuse it (one line) when over --max-cost."""
+    from filmstitch.tasks.estimate import film_estimate
+
+    estimate = film_estimate(request, settings.storage_config(), film_id or request.film_id(), read_blocks=False)
+    say(estimate.summary())
+    refusal = estimate.over_budget(request.max_cost_usd)
+    if refusal is not None:
+        fail(refusal)
 
 
 def run_film(request: FilmRequest, *, auto: bool, pause_timeout: int | None, film_id: str | None) -> Any:

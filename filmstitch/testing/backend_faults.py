@@ -222,8 +222,8 @@ def patches(injector: Injector) -> list[tuple[Any, str, Any]]:
     def renderer(name: str) -> Renderer:
         return FaultyRenderer(get_renderer(name), injector)
 
-    def writer(name: str) -> Writer:
-        return FaultyWriter(get_writer(name), injector)
+    def writer(name: str, **options: Any) -> Writer:
+        return FaultyWriter(get_writer(name, **options), injector)
 
     def concat(clip_paths: Sequence[Path], out_path: Path) -> bool:
         return injector.call("assembler", "concat", "film", concat_mp4, clip_paths, out_path)

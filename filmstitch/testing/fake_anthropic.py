@@ -21,6 +21,13 @@
   (same model, output format and thinking) is reported as ``cache_read_input_tokens``, new ones as
   ``cache_creation_input_tokens`` (tokens counted as characters / 4).
 * ``max_tokens`` is honoured: a longer answer is cut, with ``stop_reason: "max_tokens"``.
+* cache entries live 5 minutes or an hour (``ttl``), on the fake's own clock (:meth:`FakeAnthropic.wait`,
+  so a test "waits" for a person without sleeping); a read refreshes an entry; a 1-hour breakpoint after a
+  5-minute one is a 400; writes are reported per lifetime (``cache_creation``).
+* thinking is reported apart in ``usage.output_tokens_details.thinking_tokens``.
+* the **Models API**: ``GET /v1/models/{id}`` answers the model's lifecycle and capabilities from
+  :data:`MODELS` (dated ids and aliases resolve by prefix), 404 for an unknown id, or ``models_status``
+  (403: a key that may not read it). ``POST /v1/messages/count_tokens`` counts a request's input tokens.
 
 Replies are scripted in order (answers, errors with status codes and ``retry-after`` headers,
 refusals, broken streams); when none is left, the :class:`~filmstitch.testing.film_author.FilmAuthor`
@@ -56,12 +63,62 @@ ALWAYS_THINK = ("claude-opus-5-5", "claude-fable-5-1", "claude-fable-5-2", "clau
 BETWEEN_TOOLS = ("claude-sonnet-5-5",)
 #: Models that think unless told otherwise.
 THINK_BY_DEFAULT = ("claude-sonnet-5-5", "claude-sonnet-5", "claude-opus-5", "claude-haiku-5-5", *ALWAYS_THINK)
+#: Models that take thinking: disabled only at effort low, medium and high (a 400 at xhigh and max).
+DISABLED_UP_TO_HIGH = ("claude-haiku-5-5", "claude-opus-5", "claude-sonnet-5")
 #: Models before structured outputs.
 NO_STRUCTURED = ("claude-sonnet-4-2", "claude-opus-4-1", "claude-opus-4-2", "claude-opus-4-0")
 #: JSON schema keywords structured outputs do not take (the SDK moves them into descriptions).
 UNSUPPORTED_SCHEMA_KEYS = {"minLength", "maxLength", "minimum", "maximum", "pattern", "exclusiveMinimum",
                            "exclusiveMaximum", "multipleOf", "maxItems"}
 SIGNING_KEY = b"fake-anthropic-thinking"
+#: Thinking tokens the fake reports for a turn in which the model thought.
+THINKING_TOKENS = 40
+TTL_SECONDS = {"5m": 300.0, "1h": 3600.0}
+
+
+def model_entry(model_id: str, name: str, lifecycle: str = "active", *, line: str | None = None,
+                structured: bool = True, thinking: tuple[str, ...] = ("adaptive", "disabled"),
+                effort: tuple[str, ...] = ("low", "medium", "high", "xhigh", "max"),
+                retires_at: str | None = None, deprecated_at: str | None = None) -> dict[str, Any]:
+    """One Models API entry, in the shape of the SDK's ModelInfo."""
+    def support(flag: bool) -> dict[str, bool]:
+        return {"supported": flag}
+
+    levels = {level: support(level in effort) for level in ("low", "medium", "high", "xhigh", "max")}
+    return {
+        "type": "model", "id": model_id, "display_name": name, "created_at": "2026-01-01T00:00:00Z",
+        "lifecycle": lifecycle, "line": line, "retires_at": retires_at, "deprecated_at": deprecated_at,
+        "max_input_tokens": 1_000_000, "max_tokens": 128_000,
+        "capabilities": {
+            "batch": support(True), "citations": support(True), "code_execution": support(True),
+            "context_management": {"supported": True}, "image_input": support(True), "pdf_input": support(True),
+            "server_tools": {"supported": True, "code_execution": support(True), "web_search": support(True)},
+            "structured_outputs": support(structured),
+            "effort": {"supported": bool(effort), **levels},
+            "thinking": {"supported": bool(thinking), "types": {
+                name: support(name in thinking) for name in ("adaptive", "between_tools", "disabled", "enabled")}},
+        },
+    }
+
+
+#: What the fake's Models API says (checked against the models overview on 2026-12-07).
+MODELS: dict[str, dict[str, Any]] = {entry["id"]: entry for entry in (
+    model_entry("claude-sonnet-5-5", "Claude Sonnet 5.5", line="sonnet", thinking=("adaptive", "between_tools")),
+    model_entry("claude-opus-5-5", "Claude Opus 5.5", line="opus", thinking=("adaptive",)),
+    model_entry("claude-fable-5-2", "Claude Fable 5.2", line="fable", thinking=("adaptive",)),
+    model_entry("claude-haiku-5-5", "Claude Haiku 5.5", line="haiku"),
+    model_entry("claude-sonnet-5", "Claude Sonnet 5", line="sonnet"),
+    model_entry("claude-opus-4-8", "Claude Opus 4.8", line="opus", thinking=("adaptive", "disabled", "enabled")),
+    model_entry("claude-haiku-4-5", "Claude Haiku 4.5", line="haiku", thinking=("disabled", "enabled"), effort=()),
+    model_entry("claude-sonnet-4-5", "Claude Sonnet 4.5", "retired", line="sonnet", thinking=("disabled", "enabled"),
+                effort=(), deprecated_at="2026-09-29T00:00:00Z", retires_at="2026-11-30T00:00:00Z"),
+    model_entry("claude-sonnet-4", "Claude Sonnet 4", "retired", line="sonnet", structured=False,
+                thinking=("disabled", "enabled"), effort=(), retires_at="2026-06-15T00:00:00Z"),
+    model_entry("claude-opus-4-1", "Claude Opus 4.1", "retired", line="opus", structured=False,
+                thinking=("disabled", "enabled"), effort=(), retires_at="2026-08-05T00:00:00Z"),
+    model_entry("claude-opus-4", "Claude Opus 4", "retired", line="opus", structured=False,
+                thinking=("disabled", "enabled"), effort=(), retires_at="2026-06-15T00:00:00Z"),
+)}
 
 
 def model_is(model: str, families: tuple[str, ...]) -> bool:
@@ -116,10 +173,17 @@ class RequestRefused(Exception):
 class FakeAnthropic:
     def __init__(self) -> None:
         self.replies: deque[Reply] = deque()
+        #: Messages requests (POST /v1/messages) only; the Models API and token counts have their own lists.
         self.requests: list[Recorded] = []
+        self.lookups: list[Recorded] = []
+        self.counts: list[Recorded] = []
         self.author: FilmAuthor | None = None
         self.errors: list[Exception] = []  # failures of the fake itself
-        self._cache: set[str] = set()
+        self.models: dict[str, dict[str, Any]] = dict(MODELS)
+        #: Not 200: every Models API request is answered with this status (403: the key may not read it).
+        self.models_status = 200
+        self.clock = 0.0  # seconds the fake's cache has aged: see wait()
+        self._cache: dict[str, float] = {}  # prefix digest -> when it expires, on self.clock
         self._signed: set[str] = set()
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -168,6 +232,18 @@ class FakeAnthropic:
         """Queue a stream whose connection drops before the answer is complete."""
         self.replies.append(Reply(text='{"title": "cut', break_stream=True))
 
+    def wait(self, seconds: float) -> None:
+        """Let `seconds` pass for the prompt cache (a person at a checkpoint), without sleeping."""
+        with self._lock:
+            self.clock += seconds
+
+    def model_info(self, model: str) -> dict[str, Any] | None:
+        """The Models API's entry for an id, a dated id or an alias (longest prefix)."""
+        matches = [key for key in self.models if model == key or model.startswith(key + "-")]
+        if not matches:
+            return None
+        return {**self.models[max(matches, key=len)], "id": model}
+
     # Reading what arrived ---------------------------------------------------------------------
 
     @property
@@ -199,7 +275,8 @@ class FakeAnthropic:
     def _message(self, reply: Reply, body: dict[str, Any]) -> dict[str, Any]:
         n = next(self._ids)
         content: list[dict[str, Any]] = []
-        if thinks(body) and reply.stop_reason != "refusal":
+        thought = thinks(body) and reply.stop_reason != "refusal"
+        if thought:
             # Thinking text is omitted by default on the newest models; the signature always comes.
             signature = sign(f"msg_fake{n:04d}")
             self._signed.add(signature)
@@ -221,7 +298,8 @@ class FakeAnthropic:
         elif reply.text is not None:
             content.append({"type": "text", "text": reply.text})
             stop_reason = stop_reason or "end_turn"
-        output = sum(tokens(b.get("text") or b.get("input") or "") for b in content)
+        output = sum(tokens(b.get("text") or b.get("input") or "") for b in content if b["type"] != "thinking")
+        output += THINKING_TOKENS if thought else 0
         if output > body.get("max_tokens", 10**9) and content and content[-1]["type"] == "text":
             content[-1]["text"] = content[-1]["text"][: body["max_tokens"] * 4]
             output, stop_reason = body["max_tokens"], "max_tokens"
@@ -229,32 +307,59 @@ class FakeAnthropic:
             "id": f"msg_fake{n:04d}", "type": "message", "role": "assistant", "model": body.get("model"),
             "content": content, "stop_reason": stop_reason, "stop_sequence": None,
             "stop_details": reply.stop_details,
-            "usage": {**self._cache_usage(body), "output_tokens": output, **(reply.usage or {})},
+            "usage": {**self._cache_usage(body), "output_tokens": output,
+                      "output_tokens_details": {"thinking_tokens": THINKING_TOKENS if thought else 0},
+                      **(reply.usage or {})},
         }
 
-    def _cache_usage(self, body: dict[str, Any]) -> dict[str, int]:
-        """Input tokens split into cache reads, cache writes and the rest, as prompt caching reports them."""
+    def _cache_usage(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Input tokens split into cache reads, cache writes (per lifetime) and the rest, as prompt caching
+        reports them. Entries expire on the fake's clock; a read refreshes the entries it reads."""
         key = json.dumps([body.get("model"), (body.get("output_config") or {}).get("format"), body.get("thinking")])
-        pieces: list[tuple[object, bool]] = [(tool, "cache_control" in tool) for tool in body.get("tools", [])]
-        pieces += [(block, "cache_control" in block) for block in body.get("system", [])]
-        for message in body.get("messages", []):
-            content = message["content"]
-            for block in [{"type": "text", "text": content}] if isinstance(content, str) else content:
-                pieces.append((block, isinstance(block, dict) and "cache_control" in block))
         total, running, breakpoints = 0, [], []
-        for piece, marked in pieces:
+        for piece in request_pieces(body):
             total += tokens(piece)
             running.append(piece)
-            if marked:
-                breakpoints.append((hashlib.sha256(json.dumps([key, running]).encode()).hexdigest(), total))
+            control = piece.get("cache_control") if isinstance(piece, dict) else None
+            if control:
+                digest = hashlib.sha256(json.dumps([key, strip_controls(running)]).encode()).hexdigest()
+                breakpoints.append((digest, total, control.get("ttl", "5m")))
+        now = self.clock
+        live = {digest for digest, expires in self._cache.items() if expires > now}
         minimum = 512 if model_is(str(body.get("model")), BETWEEN_TOOLS) else 1024
-        read = max((at for digest, at in breakpoints if digest in self._cache), default=0)
-        cacheable = [(digest, at) for digest, at in breakpoints if at >= minimum]
-        self._cache.update(digest for digest, _ in cacheable)
-        written = max((at for _, at in cacheable), default=0)
-        write = max(0, written - read)
+        read = max((at for digest, at, _ in breakpoints if digest in live), default=0)
+        cacheable = [(digest, at, ttl) for digest, at, ttl in breakpoints if at >= minimum]
+        written = {"5m": 0, "1h": 0}
+        before = read
+        for digest, at, ttl in cacheable:
+            self._cache[digest] = max(self._cache.get(digest, 0.0), now + TTL_SECONDS[ttl])
+            if at > before:
+                written[ttl] += at - before
+                before = at
+        write = written["5m"] + written["1h"]
         return {"input_tokens": total - read - write, "cache_read_input_tokens": read,
-                "cache_creation_input_tokens": write}
+                "cache_creation_input_tokens": write,
+                "cache_creation": {"ephemeral_5m_input_tokens": written["5m"],
+                                   "ephemeral_1h_input_tokens": written["1h"]}}
+
+    def count_tokens(self, headers: dict[str, str], body: dict[str, Any]) -> Reply:
+        """POST /v1/messages/count_tokens: the request's input tokens, nothing cached or answered."""
+        try:
+            check_request(headers, {**body, "max_tokens": 1}, self._signed)
+        except RequestRefused as refused:
+            return Reply(400, error_body("invalid_request_error", refused.message))
+        return Reply(200, {"input_tokens": sum(tokens(piece) for piece in request_pieces(body))})
+
+    def models_reply(self, path: str) -> Reply:
+        """GET /v1/models/{id}."""
+        if self.models_status != 200:
+            kind = {401: "authentication_error", 403: "permission_error"}.get(self.models_status, "api_error")
+            return Reply(self.models_status, error_body(kind, "this key may not read the Models API"),
+                         {"x-should-retry": "false"})
+        info = self.model_info(path.removeprefix("/v1/models/"))
+        if info is None:
+            return Reply(404, error_body("not_found_error", f"model: {path.removeprefix('/v1/models/')}"))
+        return Reply(200, info)
 
     # Serving ----------------------------------------------------------------------------------
 
@@ -270,7 +375,17 @@ class FakeAnthropic:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:  # http.server names it
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                record = Recorded("GET", self.path, headers, None, time.monotonic())
+                with fake._lock:
+                    fake.lookups.append(record)
+                    reply = fake.models_reply(self.path) if self.path.startswith("/v1/models/") else \
+                        Reply(404, error_body("not_found_error", self.path))
+                record.status = reply.status
+                self._send(reply.status, "application/json", json.dumps(reply.body).encode(), reply.headers)
+
+            def do_POST(self) -> None:  # http.server names it
                 length = int(self.headers.get("content-length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 try:
@@ -279,6 +394,13 @@ class FakeAnthropic:
                     body = None
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 record = Recorded("POST", self.path, headers, body, time.monotonic())
+                if self.path == "/v1/messages/count_tokens" and isinstance(body, dict):
+                    with fake._lock:
+                        fake.counts.append(record)
+                        reply = fake.count_tokens(headers, body)
+                    record.status = reply.status
+                    self._send(reply.status, "application/json", json.dumps(reply.body).encode(), reply.headers)
+                    return
                 with fake._lock:
                     fake.requests.append(record)
                 if self.path != "/v1/messages" or not isinstance(body, dict):
@@ -286,7 +408,7 @@ class FakeAnthropic:
                 else:
                     try:
                         reply, message = fake.handle(headers, body)
-                    except Exception as error:  # a bug in the fake or its author: show it, do not hang up
+                    except Exception as error:  # noqa: BLE001 - a bug in the fake or its author: show it, do not hang up
                         traceback.print_exc()
                         fake.errors.append(error)
                         reply, message = Reply(500, error_body("fake_error", repr(error)),
@@ -319,7 +441,7 @@ class FakeAnthropic:
                 self.wfile.write(data)
                 self.wfile.flush()
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - keep test output quiet
+            def log_message(self, format: str, *args: Any) -> None:  # keeps test output quiet
                 return
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -372,6 +494,8 @@ def check_request(headers: dict[str, str], body: dict[str, Any], signatures: set
     if thinking.get("type") == "disabled" and model_is(model, ALWAYS_THINK + BETWEEN_TOOLS):
         hint = ' Use thinking: {"type": "between_tools"} instead.' if model_is(model, BETWEEN_TOOLS) else ""
         raise RequestRefused(f'"thinking.type.disabled" is not supported for this model.{hint}')
+    if thinking.get("type") == "disabled" and model_is(model, DISABLED_UP_TO_HIGH) and effort in ("xhigh", "max"):
+        raise RequestRefused("thinking.type.disabled is available at effort low, medium and high only")
     if thinking.get("type") == "enabled" and model_is(model, THINK_BY_DEFAULT):
         raise RequestRefused('"thinking.type.enabled" is not supported for this model.')
     if thinking.get("type") == "between_tools":
@@ -387,9 +511,14 @@ def check_request(headers: dict[str, str], body: dict[str, Any], signatures: set
     for i, tool in enumerate(body.get("tools", [])):
         if tool.get("strict"):
             check_schema(tool["input_schema"], f"tools.{i}.input_schema")
-    breakpoints = sum(1 for _ in cache_controls(body))
-    if breakpoints > 4:
-        raise RequestRefused(f"A maximum of 4 blocks with cache_control may be provided. Found {breakpoints}.")
+    controls = [block["cache_control"] for block in cache_controls(body)]
+    if len(controls) > 4:
+        raise RequestRefused(f"A maximum of 4 blocks with cache_control may be provided. Found {len(controls)}.")
+    ttls = [control.get("ttl", "5m") for control in controls]
+    if any(ttl not in TTL_SECONDS for ttl in ttls):
+        raise RequestRefused("cache_control.ttl: Input should be '5m' or '1h'")
+    if "5m" in ttls and "1h" in ttls[ttls.index("5m"):]:
+        raise RequestRefused('a cache_control block with ttl="1h" cannot come after one with ttl="5m"')
     messages = body.get("messages", [])
     if not messages or messages[-1]["role"] != "user":
         raise RequestRefused("This model does not support assistant message prefill. The conversation must end "
@@ -430,6 +559,20 @@ def check_schema(schema: dict[str, Any], where: str) -> None:
             check_schema(sub, f"{where}.{key}.{i}")
     if isinstance(schema.get("items"), dict):
         check_schema(schema["items"], f"{where}.items")
+
+
+def request_pieces(body: dict[str, Any]) -> list[Any]:
+    """The prompt in cache order: tools, system blocks, then every message's blocks."""
+    pieces: list[Any] = [*body.get("tools", []), *body.get("system", [])]
+    for message in body.get("messages", []):
+        content = message["content"]
+        pieces += [{"type": "text", "text": content}] if isinstance(content, str) else content
+    return pieces
+
+
+def strip_controls(pieces: list[Any]) -> list[Any]:
+    """The prefix without its cache_control markers: the lifetime is not part of what is cached."""
+    return [{k: v for k, v in p.items() if k != "cache_control"} if isinstance(p, dict) else p for p in pieces]
 
 
 def cache_controls(body: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -491,6 +634,7 @@ def stream_events(message: dict[str, Any], reply: Reply) -> Iterator[tuple[str, 
                   "stop_details": message["stop_details"]},
         "usage": {"output_tokens": usage["output_tokens"], "input_tokens": usage["input_tokens"],
                   "cache_creation_input_tokens": usage["cache_creation_input_tokens"],
-                  "cache_read_input_tokens": usage["cache_read_input_tokens"]},
+                  "cache_read_input_tokens": usage["cache_read_input_tokens"],
+                  "output_tokens_details": usage.get("output_tokens_details")},
     }
     yield "message_stop", {"type": "message_stop"}

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
 
 from filmstitch.writers.base import CallUsage, TransientWriterError, Writer, WriterError
 
@@ -16,8 +19,9 @@ def writer_class(name: str) -> type[Writer]:
     return getattr(importlib.import_module(module), cls)
 
 
-def get_writer(name: str) -> Writer:
-    return writer_class(name)()
+def get_writer(name: str, *, gate: Callable[[], AbstractContextManager[Any]] | None = None) -> Writer:
+    """The writer `name`; `gate` wraps each of its model requests (Writer.__init__)."""
+    return writer_class(name)(gate=gate)
 
 
 __all__ = ["CallUsage", "TransientWriterError", "Writer", "WriterError", "get_writer", "writer_class"]

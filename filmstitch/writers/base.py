@@ -7,6 +7,8 @@ Implementations: ``offline`` (a deterministic story engine, no language model) a
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -35,8 +37,16 @@ class CallUsage(BaseModel):
     output_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    #: Of cache_write_tokens, those written for an hour (priced at 2x input instead of 1.25x).
+    cache_write_1h_tokens: int = 0
+    #: Of output_tokens, those spent thinking (billed as output; the API's output_tokens_details).
+    thinking_tokens: int = 0
     cost_usd: float = 0.0
     attempts: int = 1
+    #: The model declined (stop_reason refusal); the question may have gone on to the fallback model.
+    refused: bool = False
+    #: This question was asked of `model` because `fallback_for` refused it.
+    fallback_for: str | None = None
 
 
 class Writer(ABC):
@@ -44,6 +54,8 @@ class Writer(ABC):
     name: ClassVar[str]
     #: Shown in the film's metadata, so nobody mistakes an offline film for a model's work.
     label: str
+    #: A person's checkpoint follows these calls (set by the tasks layer); a writer may cache for longer then.
+    pause_ahead: bool = False
     #: Modules whose source shapes what this writer writes: their hash is part of its reuse keys.
     code_modules: ClassVar[tuple[str, ...]] = ()
 
@@ -58,8 +70,11 @@ class Writer(ABC):
         modules = (*self.code_modules, "filmstitch.writers.base", "filmstitch.models")
         return {"name": self.name, "code": code_version(*modules), "settings": self.settings_identity()}
 
-    def __init__(self) -> None:
+    def __init__(self, *, gate: Callable[[], AbstractContextManager[Any]] | None = None) -> None:
+        """`gate`: a context-manager factory each model request runs inside (the tasks layer passes the
+        Prefect concurrency limit on writer calls, so the domain imports no Prefect). None: no gate."""
         self.usage: list[CallUsage] = []
+        self.gate = gate
 
     def take_usage(self) -> list[CallUsage]:
         """Usage recorded since the last call (tasks store it in the manifest)."""

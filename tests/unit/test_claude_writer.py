@@ -268,11 +268,11 @@ SHAPES = {
     "claude-sonnet-5-5": ("json_schema", {"type": "between_tools"}, "medium"),
     "claude-opus-5-5": ("json_schema", {"type": "adaptive"}, "medium"),
     "claude-fable-5-2": ("json_schema", {"type": "adaptive"}, "medium"),
-    "claude-haiku-5-5": ("json_schema", {"type": "adaptive"}, "medium"),
+    # Haiku 5.5 thinks by default; its documentation turns that off with `disabled` (at effort high or lower).
+    "claude-haiku-5-5": ("json_schema", {"type": "disabled"}, "medium"),
     "claude-sonnet-5": ("json_schema", {"type": "disabled"}, "medium"),
     "claude-opus-4-8": ("json_schema", None, "medium"),
     "claude-haiku-4-5-20251001": ("json_schema", None, None),
-    "claude-sonnet-4-20250514": ("tool", None, None),
 }
 
 
@@ -312,7 +312,7 @@ def test_the_fake_refuses_the_old_request_shape_like_the_api(fake_anthropic: Fak
 @pytest.mark.parametrize(("overrides", "message"), [
     ({"model": "claude-opus-5-5", "thinking": "off"}, "always thinks, so thinking cannot be off"),
     ({"model": "claude-sonnet-5-5", "output": "tool"}, "rejects a forced tool_choice"),
-    ({"model": "claude-sonnet-4-20250514", "output": "json_schema"}, "has no structured outputs"),
+    ({"model": "claude-haiku-5-5", "thinking": "off", "effort": "max"}, "turns thinking off only at effort high"),
     ({"model": "claude-sonnet-5-5", "effort": "max"}, "turns thinking off only at effort high or lower"),
     ({"model": "claude-haiku-4-5", "thinking": "adaptive"}, "has no adaptive thinking"),
 ])
@@ -355,7 +355,8 @@ def test_a_legacy_model_answers_by_forced_tool_and_is_repaired_with_a_tool_resul
     fake_anthropic.reply_answer(good)
     fake_anthropic.reply_authored()
 
-    make_writer(fake_anthropic, model="claude-sonnet-4-20250514").write_script(small_request())
+    # No current model lacks structured outputs; Sonnet 5 still takes a forced tool call when asked for one.
+    make_writer(fake_anthropic, model="claude-sonnet-5", output="tool").write_script(small_request())
 
     repair = fake_anthropic.bodies[1]
     [use] = repair["messages"][1]["content"]
@@ -363,7 +364,8 @@ def test_a_legacy_model_answers_by_forced_tool_and_is_repaired_with_a_tool_resul
     assert use["type"] == "tool_use" and use["input"] == bad
     assert result["type"] == "tool_result" and result["tool_use_id"] == use["id"] and result["is_error"] is True
     assert "scenes.0.goal: Field required" in result["content"]
-    assert "claude-sonnet-4-20250514 is a legacy model" in caplog.text
+    assert repair["tool_choice"]["type"] == "tool" and repair["thinking"] == {"type": "disabled"}
+    assert "claude-sonnet-5 is a legacy model" in caplog.text
 
 
 # --- Refusals and streaming ------------------------------------------------------------------------
@@ -926,7 +928,7 @@ def test_the_key_never_reaches_logs_errors_or_usage(
 
 
 def test_the_price_table_is_dated_and_covers_the_current_models() -> None:
-    assert CHECKED == datetime.date(2026, 12, 1)
+    assert CHECKED == datetime.date(2026, 12, 7)
     current = {f.prefix for f in FAMILIES if f.status == "current"}
     assert current == {"claude-fable-5-2", "claude-opus-5-5", "claude-sonnet-5-5", "claude-haiku-5-5"}
     sonnet_5 = family_for("claude-sonnet-5").price.base

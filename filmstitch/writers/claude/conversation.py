@@ -11,14 +11,19 @@ the problems back for a repair turn, at most ``max_repairs`` times. The answer a
 Failures are sorted for Prefect: the SDK retries 408/409/429/5xx/529 and connection errors itself
 (``max_retries``, with backoff that honours ``retry-after``), before any answer arrives; once it gives
 up, or when a stream breaks off, we raise :class:`TransientWriterError` so the task may try again.
-A refused key, a bad request and a refusal (``stop_reason: "refusal"``: the model declined, and the
-same request would be declined again) raise a permanent :class:`WriterError`.
+A refused key and a bad request raise a permanent :class:`WriterError`. A refusal (``stop_reason:
+"refusal"``: the model declined, and the same request would be declined again) is asked once more of the
+fallback model (``FALLBACK_MODEL``), from the question's first turn; a refusal there is final.
+
+Every request (a message, a token count, a Models API lookup) runs inside ``gate()``, a context manager
+the tasks layer supplies (the Prefect concurrency limit on writer calls); the domain knows no Prefect.
 
 SDK exceptions are never chained (``from None``): their request objects carry the key.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 from collections.abc import Callable, Sequence
@@ -90,13 +95,15 @@ class Rejected(Exception):
 class Ask:
     """One question. `context` groups stay the same across the calls of a stage: each group ends with a
     prompt-cache breakpoint. `turn` blocks are this call's own. `check` turns a valid answer into the result,
-    or raises :class:`Rejected`."""
+    or raises :class:`Rejected`. `kept`: the first context group is read again by calls after a person's
+    checkpoint (the idea and the script), so it is worth caching for an hour when such a pause lies ahead."""
 
     stage: Stage
     label: str
     context: Sequence[Sequence[str]]
     turn: Sequence[str]
     check: Callable[[Any], Any]
+    kept: bool = False
 
 
 # --- How it is asked, for this model ---------------------------------------------------------------
@@ -141,6 +148,9 @@ def shape_for(settings: ClaudeSettings, family: ModelFamily) -> Shape:
     else:
         thinking = None if family.thinking_off == "omit" else {"type": str(family.thinking_off)}
     effort = settings.effort if family.effort else None
+    if effort and family.effort_levels is not None and effort not in family.effort_levels:
+        raise WriterError(f"{model} ({family.name}) takes effort {', '.join(family.effort_levels)}, not {effort}: "
+                          "set FILMSTITCH_CLAUDE_EFFORT to one of them")
     if thinking is not None and thinking["type"] != "adaptive" and effort in ("xhigh", "max"):
         raise WriterError(f"{model} turns thinking off only at effort high or lower: set FILMSTITCH_CLAUDE_EFFORT "
                           "to low, medium or high, or FILMSTITCH_CLAUDE_THINKING=adaptive")
@@ -160,7 +170,11 @@ class Tally:
     output: int = 0
     cache_read: int = 0
     cache_write: int = 0
+    cache_write_1h: int = 0
+    thinking: int = 0
     cost: float = 0.0
+    refused: bool = False
+    fallback_for: str | None = None
     priced: bool = field(init=False)
 
     def __post_init__(self) -> None:
@@ -170,9 +184,12 @@ class Tally:
         input_tokens, output = usage.input_tokens or 0, usage.output_tokens or 0
         read, write = usage.cache_read_input_tokens or 0, usage.cache_creation_input_tokens or 0
         write_1h = usage.cache_creation.ephemeral_1h_input_tokens if usage.cache_creation else 0
+        details = getattr(usage, "output_tokens_details", None)
+        self.thinking += (details.thinking_tokens or 0) if details is not None else 0
         self.turns += 1
         self.input, self.output = self.input + input_tokens, self.output + output
         self.cache_read, self.cache_write = self.cache_read + read, self.cache_write + write
+        self.cache_write_1h += write_1h
         if self.family.price is not None:  # each turn on its own: a long prompt changes Haiku 5.5's rates
             rates = self.family.price.rates_for(input_tokens + read + write)
             self.cost += rates.cost(input=input_tokens, output=output, cache_write_5m=write - write_1h,
@@ -182,7 +199,8 @@ class Tally:
         return CallUsage(
             stage=stage, model=model, input_tokens=self.input, output_tokens=self.output,
             cache_read_tokens=self.cache_read, cache_write_tokens=self.cache_write,
-            cost_usd=round(self.cost, 6), attempts=self.turns,
+            cache_write_1h_tokens=self.cache_write_1h, thinking_tokens=self.thinking,
+            cost_usd=round(self.cost, 6), attempts=self.turns, refused=self.refused, fallback_for=self.fallback_for,
         )
 
 
@@ -190,24 +208,48 @@ class Tally:
 
 TRANSIENT_TYPES = frozenset({"overloaded_error", "api_error", "rate_limit_error", "timeout_error"})
 
+Gate = Callable[[], contextlib.AbstractContextManager[Any]]
+
+
+class Declined(WriterError):
+    """The model refused the question (stop_reason refusal): permanent, unless a fallback model takes it."""
+
 
 class Session:
-    """Asks questions of one model with one key; hands what each question cost to `record`."""
+    """Asks questions of one model with one key; hands what each question cost to `record`. A refused question
+    goes once to `fallback`, a session of the fallback model sharing this one's client, gate and record."""
 
     def __init__(
         self, settings: ClaudeSettings, key: SecretStr, family: ModelFamily, *,
-        log: Callable[[], Any], record: Callable[[CallUsage], None],
+        log: Callable[[], Any], record: Callable[[CallUsage], None], gate: Gate = contextlib.nullcontext,
     ) -> None:
         self.settings = settings
+        self.model = settings.model
         self.family = family
         self.shape = shape_for(settings, family)
+        self.gate = gate
+        #: A person's checkpoint comes after these calls (set by the tasks layer): see `_ttls`.
+        self.pause_ahead = False
+        self.fallback: Session | None = None
+        #: The session whose client this one uses (a fallback shares its owner's connection pool).
+        self.owner: Session | None = None
         self._key = key
         self._log = log
         self._record_usage = record
         self._client: anthropic.Anthropic | None = None
 
+    def with_fallback(self, model: str, family: ModelFamily) -> None:
+        """Refusals go to `model` once, asked the way it accepts (output and thinking `auto`: the answer is
+        validated the same either way). Its request shape is checked now, before any work."""
+        settings = self.settings.model_copy(update={"model": model, "output": "auto", "thinking": "auto"})
+        fallback = Session(settings, self._key, family, log=self._log, record=self._record_usage, gate=self.gate)
+        fallback.owner = self
+        self.fallback = fallback
+
     @property
     def client(self) -> anthropic.Anthropic:
+        if self.owner is not None:
+            return self.owner.client
         if self._client is None:
             self._client = anthropic.Anthropic(
                 api_key=self._key.get_secret_value(),
@@ -220,16 +262,26 @@ class Session:
     def scrub(self, text: str) -> str:
         return scrub(text, self._key)
 
-    def ask(self, ask: Ask) -> Any:
+    def ask(self, ask: Ask, *, fallback_for: str | None = None) -> Any:
         """Ask, validate, repair at most `max_repairs` times; record usage whatever happens."""
         messages: list[dict[str, Any]] = [{"role": "user", "content": self._content(ask)}]
-        tally = Tally(self.family)
+        tally = Tally(self.family, fallback_for=fallback_for)
         problems: list[str] = []
         try:
             for attempt in range(self.settings.max_repairs + 1):
                 message = self._send(ask, messages)
                 tally.add(message.usage)
-                self._stop_if_declined(message, ask)
+                try:
+                    self._stop_if_declined(message, ask, tally)
+                except Declined:
+                    if self.fallback is None or fallback_for is not None:
+                        raise
+                    self._record(ask.label, tally)
+                    tally.turns = 0  # recorded: the finally below must not record it again
+                    self._log().warning("claude %s: %s declined (refusal); asking %s once", ask.label, self.model,
+                                        self.fallback.model)
+                    self.fallback.pause_ahead = self.pause_ahead
+                    return self.fallback.ask(ask, fallback_for=self.model)
                 try:
                     return ask.check(self._answer(message, ask.stage))
                 except Rejected as rejected:
@@ -249,24 +301,61 @@ class Session:
             if tally.turns:
                 self._record(ask.label, tally)
 
+    def count(self, ask: Ask) -> int:
+        """The input tokens of the question's first request, counted by the API (``messages.count_tokens``)."""
+        params = self._params(ask, [{"role": "user", "content": self._content(ask)}])
+        for name in ("max_tokens", "extra_body"):  # not parameters of a token count
+            params.pop(name, None)
+        try:
+            with self.gate():
+                return self.client.messages.count_tokens(**params).input_tokens
+        except anthropic.APIError as error:
+            raise self._translate(error, f"{ask.label} token count") from None
+
+    def lookup(self, model: str) -> Any | None:
+        """The Models API's entry for `model` (``models.retrieve``), or None when the key may not read it, the
+        endpoint does not know the id (a gateway's own), or it cannot be reached: the catalogue decides then.
+        A refused key is an error here already, before any work."""
+        try:
+            with self.gate():
+                return self.client.models.retrieve(model)
+        except anthropic.AuthenticationError as error:
+            raise self._translate(error, "Models API") from None
+        except (anthropic.PermissionDeniedError, anthropic.NotFoundError, anthropic.APIConnectionError,
+                anthropic.APIStatusError) as error:
+            self._log().info("claude: the Models API did not describe %s (%s); using the catalogue", model,
+                             type(error).__name__)
+            return None
+
     # The request -------------------------------------------------------------------------------
 
-    @staticmethod
-    def _content(ask: Ask) -> list[dict[str, Any]]:
+    def _ttls(self, ask: Ask) -> tuple[str, list[str]]:
+        """The cache lifetime of the system prompt and of each context group. 1 hour costs 2x input to write
+        (5 minutes: 1.25x) and pays where a prefix is read again after a person's pause: the system prompt (the
+        same for every call of every film) and the idea + script group that the keyframe-prompt call, asked
+        again after the script checkpoint, reads. Longer lifetimes must come first (the API's rule)."""
+        groups = len(ask.context)
+        if self.settings.cache_ttl != "auto":
+            return self.settings.cache_ttl, [self.settings.cache_ttl] * groups
+        if not self.pause_ahead:
+            return "5m", ["5m"] * groups
+        return "1h", [("1h" if ask.kept and i == 0 else "5m") for i in range(groups)]
+
+    def _content(self, ask: Ask) -> list[dict[str, Any]]:
         """The first user turn: the stable groups, each closed by a cache breakpoint, then this call's blocks."""
         content: list[dict[str, Any]] = []
-        for group in ask.context:
+        for group, ttl in zip(ask.context, self._ttls(ask)[1]):
             content += [{"type": "text", "text": text} for text in group]
-            content[-1]["cache_control"] = {"type": "ephemeral"}
+            content[-1]["cache_control"] = cache_control(ttl)
         return content + [{"type": "text", "text": text} for text in ask.turn]
 
-    def _params(self, stage: Stage, messages: list[dict[str, Any]]) -> dict[str, Any]:
-        shape = self.shape
+    def _params(self, ask: Ask, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        shape, stage = self.shape, ask.stage
         params: dict[str, Any] = {
-            "model": self.settings.model,
+            "model": self.model,
             "max_tokens": self.settings.max_tokens,
             # One system block for every call of every film: cached after the first call.
-            "system": [{"type": "text", "text": prompts.SYSTEM_PROMPT, "cache_control": {"type": "ephemeral"}}],
+            "system": [{"type": "text", "text": prompts.SYSTEM_PROMPT, "cache_control": cache_control(self._ttls(ask)[0])}],
             "messages": messages,
         }
         output_config: dict[str, Any] = {"effort": shape.effort} if shape.effort else {}
@@ -288,7 +377,7 @@ class Session:
         """Stream one answer to completion. Opening the stream is the request the SDK retries; a stream that
         breaks off after it opened is not retried by the SDK, so it is told apart here (`_read`)."""
         try:
-            with self.client.messages.stream(**self._params(ask.stage, messages)) as stream:
+            with self.gate(), self.client.messages.stream(**self._params(ask, messages)) as stream:
                 return self._read(stream, ask.label)
         except anthropic.APIError as error:
             raise self._translate(error, ask.label) from None  # never chain: the request holds the key
@@ -307,16 +396,19 @@ class Session:
 
     # The answer --------------------------------------------------------------------------------
 
-    def _stop_if_declined(self, message: Any, ask: Ask) -> None:
-        """A refusal is final: the same request would be refused again (the API says to change it first)."""
+    def _stop_if_declined(self, message: Any, ask: Ask, tally: Tally) -> None:
+        """A refusal: the same request to the same model would be refused again (the API says to change it, or
+        to send it to another model: the caller does that once)."""
         if message.stop_reason == "refusal":
+            tally.refused = True
             details = message.stop_details
             why = ", ".join(part for part in (getattr(details, "category", None),
                                               getattr(details, "explanation", None)) if part)
-            raise WriterError(self.scrub(
-                f"Claude declined to write the {ask.label} (stop_reason refusal{': ' + why if why else ''}). "
-                "Nothing was kept and retrying the same idea will not help: reword the idea or use "
-                "FILMSTITCH_WRITER=offline"
+            also = f" (and by {self.model}, the fallback, after {tally.fallback_for})" if tally.fallback_for else ""
+            raise Declined(self.scrub(
+                f"Claude declined to write the {ask.label} (stop_reason refusal{': ' + why if why else ''}){also}. "
+                "Nothing was kept and retrying the same idea will not help: reword the idea, set "
+                "FILMSTITCH_CLAUDE_FALLBACK_MODEL to another model, or use FILMSTITCH_WRITER=offline"
             ))
         if message.stop_reason == "model_context_window_exceeded":
             raise WriterError(f"Claude {ask.label} call: the request exceeds the model's context window; "
@@ -389,15 +481,21 @@ class Session:
         return WriterError(f"{what} failed: {type(error).__name__}")
 
     def _record(self, label: str, tally: Tally) -> None:
-        usage = tally.usage(label, self.settings.model)
+        usage = tally.usage(label, self.model)
         if not tally.priced:
-            self._log().warning("claude: no price known for model %r; its cost is recorded as $0", self.settings.model)
+            self._log().warning("claude: no price known for model %r; its cost is recorded as $0", self.model)
         self._record_usage(usage)
         self._log().info(
-            "claude %s: %d turn(s), %d input + %d output tokens (cache read %d, write %d), est. $%.4f",
-            label, usage.attempts, usage.input_tokens, usage.output_tokens,
-            usage.cache_read_tokens, usage.cache_write_tokens, usage.cost_usd,
+            "claude %s: %d turn(s) on %s, %d input + %d output tokens (%d thinking; cache read %d, write %d of "
+            "which %d for 1 h), est. $%.4f", label, usage.attempts, usage.model, usage.input_tokens,
+            usage.output_tokens, usage.thinking_tokens, usage.cache_read_tokens, usage.cache_write_tokens,
+            usage.cache_write_1h_tokens, usage.cost_usd,
         )
+
+
+def cache_control(ttl: str) -> dict[str, str]:
+    """A breakpoint; the 5-minute one is sent as the API's default (no `ttl`), as before."""
+    return {"type": "ephemeral"} if ttl == "5m" else {"type": "ephemeral", "ttl": ttl}
 
 
 def as_param(block: Any) -> dict[str, Any]:

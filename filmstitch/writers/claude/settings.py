@@ -49,6 +49,18 @@ class ClaudeSettings(BaseSettings):
         description="Sampling temperature. API version 2026-10-21 (anthropic SDK 2.x) rejects it, so it is "
         "only sent to a custom base_url (a gateway that still accepts it). None: not sent.",
     )
+    fallback_model: str | None = Field(
+        DEFAULT_MODEL, description="The model a question is asked of once more when the model refuses it "
+        "(stop_reason refusal). Empty: a refusal is final. The same model as `model`: a refusal is final too.",
+    )
+    cache_ttl: Literal["auto", "5m", "1h"] = Field(
+        "auto", description="Prompt-cache lifetime of the shared prefix. auto: 1 hour for the prefixes read again "
+        "after a person's checkpoint (docs/claude-writer.md), 5 minutes for the rest; 5m or 1h: every breakpoint.",
+    )
+    models_api: bool = Field(
+        True, description="Ask the Models API for the model's lifecycle and capabilities (the catalogue is the "
+        "fallback when the key may not read it).",
+    )
     max_repairs: int = Field(2, ge=0, le=5, description="Repair turns after an invalid answer, per call.")
     max_retries: int = Field(4, ge=0, le=10, description="SDK retries on 408/409/429/5xx/529/connection errors.")
     timeout: float = Field(

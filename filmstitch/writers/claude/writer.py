@@ -17,11 +17,13 @@ cross-checked (:mod:`checks`); problems go back for a repair turn.
 
 from __future__ import annotations
 
+import contextlib
+import datetime
 import logging
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from filmstitch.models import (
     Character,
@@ -35,8 +37,8 @@ from filmstitch.models import (
 )
 from filmstitch.writers.base import Writer, WriterError
 from filmstitch.writers.claude import answers, checks, prompts
-from filmstitch.writers.claude.catalog import family_for
-from filmstitch.writers.claude.conversation import STAGES, Ask, Rejected, Session
+from filmstitch.writers.claude.catalog import UNKNOWN, ModelFamily, family_for, from_models_api, refusal_for_retired
+from filmstitch.writers.claude.conversation import STAGES, Ask, Gate, Rejected, Session
 from filmstitch.writers.claude.settings import (
     ClaudeSettings,
     describe_validation_error,
@@ -97,8 +99,12 @@ class ClaudeWriter(Writer):
                 "chunk_segments")
         return {name: getattr(self.settings, name, None) for name in keep}
 
-    def __init__(self, settings: ClaudeSettings | None = None) -> None:
-        super().__init__()
+    def __init__(self, settings: ClaudeSettings | None = None, *, gate: Gate | None = None,
+                 today: datetime.date | None = None) -> None:
+        """`gate`: a context-manager factory every API request runs inside (the tasks layer passes the Prefect
+        concurrency limit on writer calls); none by default. Settings the model cannot honour, a retired model
+        and a refused key fail here, before any question is asked."""
+        super().__init__(gate=gate)
         self.settings = settings or load_settings()
         if self.settings.temperature is not None and self.settings.base_url is None:
             raise WriterError(
@@ -106,14 +112,32 @@ class ClaudeWriter(Writer):
                 "anthropic SDK 2.x) rejects sampling parameters with a 400: unset it, or set "
                 "FILMSTITCH_CLAUDE_BASE_URL to a gateway that accepts it"
             )
-        self.family = family_for(self.settings.model)
-        self.session = Session(self.settings, resolve_api_key(self.settings), self.family, log=self._log,
-                               record=lambda usage: self.usage.append(usage))
+        key = resolve_api_key(self.settings)
+        self.family, fallback = check_models(self.settings, key, gate=gate, today=today, log=self._log)
+        self.session = Session(self.settings, key, self.family, log=self._log,
+                               record=lambda usage: self.usage.append(usage), gate=gate or contextlib.nullcontext)
+        if fallback is not None:
+            self.session.with_fallback(str(self.settings.fallback_model), fallback)
         self.label = f"Claude ({self.settings.model})"
         self.appearance = checks.AppearanceRule(self.settings.appearance_share)
-        if self.family.status in ("legacy", "retired"):
+        if self.family.status in ("legacy", "deprecated"):
             self._log().warning("claude: %s is a %s model (%s); the current Sonnet is claude-sonnet-5-5",
                                 self.settings.model, self.family.status, self.family.name)
+
+    @property
+    def pause_ahead(self) -> bool:
+        """Whether a person's checkpoint follows these calls (the tasks layer says): the shared prefix is then
+        cached for an hour (Session._ttls)."""
+        return self.session.pause_ahead
+
+    @pause_ahead.setter
+    def pause_ahead(self, value: bool) -> None:
+        self.session.pause_ahead = value
+
+    def count_outline_tokens(self, request: FilmRequest) -> int:
+        """The input tokens of the film's first question, counted by the API (`messages.count_tokens`): the
+        measured base of the writer's estimate (filmstitch.estimate)."""
+        return self.session.count(self._outline_ask(request))
 
     def __repr__(self) -> str:
         return f"ClaudeWriter(model={self.settings.model!r})"
@@ -144,13 +168,17 @@ class ClaudeWriter(Writer):
                 raise Rejected(problems)
             return outline
 
+        return self.session.ask(self._outline_ask(request, check))
+
+    @staticmethod
+    def _outline_ask(request: FilmRequest, check: Any = None) -> Ask:
         spec, text = prompts.outline_task(request)
-        return self.session.ask(Ask(
+        return Ask(
             STAGES["outline"], "outline",
             context=[[prompts.data_block(prompts.IDEA_TAG, request.idea)]],
             turn=[prompts.json_block(prompts.TASK_TAG, spec), text],
-            check=check,
-        ))
+            check=check or (lambda answer: answer),
+        )
 
     def _segments(
         self, request: FilmRequest, context: list[list[str]], scenes: list[Scene], chunk: Chunk,
@@ -209,7 +237,7 @@ class ClaudeWriter(Writer):
         spec, text = prompts.characters_task(wanted)
         return self.session.ask(Ask(
             STAGES["characters"], "characters", context=[self._script_context(request, script)],
-            turn=[prompts.json_block(prompts.TASK_TAG, spec), text], check=check,
+            turn=[prompts.json_block(prompts.TASK_TAG, spec), text], check=check, kept=True,
         ))
 
     # 3. Locations ----------------------------------------------------------------------------------
@@ -238,7 +266,7 @@ class ClaudeWriter(Writer):
         spec, text = prompts.environments_task(needed)
         return self.session.ask(Ask(
             STAGES["environments"], "environments", context=[self._script_context(request, script)],
-            turn=[prompts.json_block(prompts.TASK_TAG, spec), text], check=check,
+            turn=[prompts.json_block(prompts.TASK_TAG, spec), text], check=check, kept=True,
         ))
 
     # 4. Keyframes ----------------------------------------------------------------------------------
@@ -293,7 +321,7 @@ class ClaudeWriter(Writer):
         return self.session.ask(Ask(
             STAGES["keyframes"], f"keyframes {indices[0]}-{indices[-1]}", context=context,
             turn=[prompts.json_block(prompts.TASK_TAG, spec), prompts.json_block(prompts.CONTEXT_TAG, before), text],
-            check=check,
+            check=check, kept=True,
         ))
 
     # Shared ----------------------------------------------------------------------------------------
@@ -313,6 +341,41 @@ class ClaudeWriter(Writer):
             return get_run_logger()
         except MissingContextError:
             return logger
+
+
+# --- The model -------------------------------------------------------------------------------------
+
+
+def check_models(
+    settings: ClaudeSettings, key: SecretStr | None, *, gate: Gate | None = None, today: datetime.date | None = None,
+    log: Any = None,
+) -> tuple[ModelFamily, ModelFamily | None]:
+    """The model's family and the fallback model's (None: no fallback), from the Models API when `key` may read
+    it, else from the catalogue; a WriterError naming a current replacement for a retired one. `filmstitch
+    make` runs this in its preflight, before any work; the writer again when it is built."""
+    probe = None
+    if key is not None and settings.models_api:
+        # Asks the Models API only; its request shape is never used (so it cannot refuse the settings first).
+        plain = settings.model_copy(update={"output": "auto", "thinking": "auto"})
+        probe = Session(plain, key, UNKNOWN, log=log or ClaudeWriter._log, record=lambda _: None,
+                        gate=gate or contextlib.nullcontext)
+    day = today or datetime.date.today()
+    family = describe_model(settings.model, probe, day)
+    fallback = settings.fallback_model
+    if not fallback or fallback == settings.model:
+        return family, None
+    return family, describe_model(fallback, probe, day, role="FALLBACK_MODEL")
+
+
+def describe_model(model: str, probe: Session | None, day: datetime.date, role: str = "MODEL") -> ModelFamily:
+    """What `model` accepts and whether it is served: the Models API's answer when the key may read it (`probe`
+    asks it), else the catalogue. A retired model is a WriterError naming a current replacement."""
+    info = probe.lookup(model) if probe is not None else None
+    family = from_models_api(model, info) if info is not None else family_for(model)
+    refusal = refusal_for_retired(model, family, day, getattr(info, "line", None))
+    if refusal is not None:
+        raise WriterError(refusal.replace("FILMSTITCH_CLAUDE_MODEL", f"FILMSTITCH_CLAUDE_{role}"))
+    return family
 
 
 # --- Boundaries ------------------------------------------------------------------------------------
