@@ -82,8 +82,29 @@ class Row(BaseModel):
     why: str = Field("", description="Why the recommended variant is recommended.")
 
 
+class ScriptField(BaseModel):
+    """One text of the script a person may change at the script checkpoint, under the label they type."""
+
+    model_config = ConfigDict(frozen=True)
+
+    label: str = Field(pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)?$", description="What a person types: s3.narration.")
+    name: str = Field(description="What the text is: narration, action, Lena's line, the keyframe prompt...")
+    text: str
+
+
+class ScriptSection(BaseModel):
+    """A part of the script as the checkpoint shows it: the film, a character, a location, a segment."""
+
+    model_config = ConfigDict(frozen=True)
+
+    heading: str
+    detail: str = ""
+    fields: list[ScriptField]
+
+
 class Checkpoint(BaseModel):
-    """A question a film asks a person."""
+    """A question a film asks a person: picks among pictures (`rows`), or the script to read and change
+    (`script`, the script checkpoint, before any picture)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -98,13 +119,24 @@ class Checkpoint(BaseModel):
     #: The answer may edit keyframes (`edit 3 "make her coat red"`); `frame` is their size, for regions.
     edits: bool = False
     frame: tuple[int, int] | None = None
+    #: The script checkpoint: the texts shown, each under the label a person types to change it.
+    script: list[ScriptSection] | None = None
 
     @property
     def recommended(self) -> dict[str, int]:
         return {row.tag: row.recommended for row in self.rows}
 
+    @property
+    def script_texts(self) -> dict[str, str]:
+        """Label -> text of every changeable text of a script checkpoint."""
+        return {f.label: f.text for section in self.script or [] for f in section.fields}
+
     def fingerprint(self) -> str:
-        """Changes whenever the variants (their pictures) change: saved picks of other pictures are not reused."""
+        """Changes whenever the variants (their pictures) change, or the script's texts: saved picks of other
+        pictures (a saved answer to another script) are not reused."""
+        if self.script is not None:
+            return stable_hash([self.name, [[f.label, f.text] for section in self.script for f in section.fields]],
+                               16)
         return stable_hash([[row.tag, [v.image_key for v in row.variants]] for row in self.rows], 16)
 
 
@@ -116,6 +148,7 @@ class Decision(BaseModel):
     edits: dict[str, KeyframeEdit] = Field(default_factory=dict, description="Row tag -> the edit of its pick.")
     accept_rest: bool = Field(False, description="The person accepted the recommendations for the checkpoints "
                                                  "that follow too (long films).")
+    script: dict[str, str] = Field(default_factory=dict, description="Script checkpoint: label -> the new text.")
 
 
 # --------------------------------------------------------------------------- answers
@@ -219,6 +252,57 @@ def _edit_tag(match: re.Match[str], text: str, tags: dict[str, Any], by_name: di
     return tag if tag in tags else by_name.get(tag, tag)
 
 
+#: A change of the script: `s3.narration = "new words"` (or `:`), the text in double quotes (straight or curly).
+SCRIPT_CHANGE = re.compile(
+    r"(?P<label>[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)?)\s*[:=]\s*(?:\"(?P<text>[^\"]*)\"|\u201c(?P<curly>[^\u201d]*)\u201d)"
+)
+#: Checks a script change as a whole (`check(changes)`: a ValueError in one line says what is wrong).
+ScriptCheck = Callable[[dict[str, str]], None]
+
+
+def parse_script_changes(text: str, texts: dict[str, str]) -> dict[str, str]:
+    """A script checkpoint's answer -> {label: new text}: empty (the script as written), a JSON object
+    (`{"s3.narration": "..."}`, what REST clients, the review page and the terminal send), or
+    `label = "text"` pairs. Labels must exist; texts equal to what is written are not changes. A ValueError
+    says what is wrong, in one line."""
+    text = text.strip()
+    if not text:
+        return {}
+    if text.startswith("{"):
+        import json
+
+        try:
+            answer = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"the changes are not valid JSON ({exc.msg} at character {exc.pos})") from None
+        if not isinstance(answer, dict) or not all(isinstance(v, str) for v in answer.values()):
+            raise ValueError('the changes must be a JSON object of label: text, e.g. {"s0.narration": "..."}')
+        pairs = list(answer.items())
+    else:
+        leftover = SCRIPT_CHANGE.sub(" ", text).replace(",", " ").replace(";", " ").strip()
+        if leftover:
+            raise ValueError(f'cannot read {leftover[:40]!r}: write changes as label = "new text", e.g. '
+                             f'{_script_example(texts)}')
+        pairs = [(m["label"], m["text"] if m["text"] is not None else m["curly"]) for m in SCRIPT_CHANGE.finditer(text)]
+    changes: dict[str, str] = {}
+    for label, value in pairs:
+        key = label.casefold()
+        if key not in texts:
+            near = [known for known in texts if known.split(".")[0] == key.split(".")[0]][:6]
+            raise ValueError(f"there is no text {label!r} here" + (f": {key.split('.')[0]} has {', '.join(near)}"
+                                                                     if near else ""))
+        if key in changes and changes[key] != value:
+            raise ValueError(f"{key} is given twice")
+        if " ".join(value.split()) != " ".join(texts[key].split()):
+            changes[key] = value
+    return changes
+
+
+def _script_example(texts: dict[str, str]) -> str:
+    label = next((label for label in texts if label.endswith(".narration")), next(iter(texts), "title"))
+    return f'{label} = "..."'
+
+
 def _get(row: Row | dict[str, Any], name: str) -> Any:
     return getattr(row, name) if isinstance(row, Row) else row[name]
 
@@ -244,10 +328,12 @@ def form_schema_extra(checkpoint: Checkpoint, answer_by: str | None = None) -> d
         "film_id": checkpoint.film_id,
         "title": checkpoint.title,
         "more_follow": checkpoint.more_follow,
-        "contact_sheet": contact_sheet_key(checkpoint),
+        "contact_sheet": contact_sheet_key(checkpoint) if checkpoint.script is None else None,
         "rows": [row.model_dump(mode="json") for row in checkpoint.rows],
         "edits": checkpoint.edits,
         "frame": list(checkpoint.frame) if checkpoint.frame else None,
+        "script": [section.model_dump(mode="json") for section in checkpoint.script]
+        if checkpoint.script is not None else None,
     }
 
 
@@ -256,8 +342,10 @@ def build_form(checkpoint: Checkpoint, answer_by: str | None = None) -> type:
     accepts the recommendations for all of them)."""
     from prefect.input import RunInput
 
-    example = _example(checkpoint.rows)
     extra = {SCHEMA_KEY: form_schema_extra(checkpoint, answer_by)}
+    if checkpoint.script is not None:
+        return _script_form(checkpoint, extra)
+    example = _example(checkpoint.rows)
 
     class CheckpointForm(RunInput):
         model_config = ConfigDict(title=f"{checkpoint.title}", json_schema_extra=extra)
@@ -285,8 +373,43 @@ def build_form(checkpoint: Checkpoint, answer_by: str | None = None) -> type:
     return CheckpointForm
 
 
+#: The longest answer a script checkpoint takes (a whole page of changed texts as JSON).
+MAX_SCRIPT_ANSWER_CHARS = 60_000
+
+
+def _script_form(checkpoint: Checkpoint, extra: dict[str, Any]) -> type:
+    """The script checkpoint's RunInput: one `changes` text field (and, on the pages of a long film, a box that
+    keeps the rest of the script as written)."""
+    from prefect.input import RunInput
+
+    example = _script_example(checkpoint.script_texts)
+
+    class ScriptForm(RunInput):
+        model_config = ConfigDict(title=f"{checkpoint.title}", json_schema_extra=extra)
+
+        changes: str = Field(
+            "", title="Changes",
+            description=f'Empty: the script as written. Or labels and new texts, e.g. {example}; or a JSON object '
+                        'of label: text.',
+            max_length=MAX_SCRIPT_ANSWER_CHARS,  # no pattern: the flow reads the answer and says what is wrong
+        )
+
+    if checkpoint.more_follow:
+
+        class ScriptFormWithRest(ScriptForm):
+            accept_rest: bool = Field(
+                False, title="Keep the rest of the script as written",
+                description="Tick to take these changes and the later pages of the script as they are.",
+            )
+
+        return ScriptFormWithRest
+    return ScriptForm
+
+
 def form_markdown(checkpoint: Checkpoint, tile_url: Callable[[str, int], str], review_url: str | None) -> str:
     """The form's description: rows of labelled tiles. `tile_url(tag, variant)` gives a tile's address."""
+    if checkpoint.script is not None:
+        return script_markdown(checkpoint, review_url)
     minutes = max(1, round(checkpoint.timeout_s / 60))
     lines = [f"## {escape_markdown(checkpoint.title)}"]
     # Short: at 1366x768 every line here is a line less of pictures in the Resume dialog.
@@ -321,6 +444,26 @@ def form_markdown(checkpoint: Checkpoint, tile_url: Callable[[str, int], str], r
     return "\n\n".join(lines)
 
 
+def script_markdown(checkpoint: Checkpoint, review_url: str | None) -> str:
+    """The script checkpoint's description: every text under its label, all of it escaped (it is the
+    writer's and the person's text: data, never markup). Headings and short paragraphs: it reads in the
+    Resume dialog's 472-px column by scrolling down only."""
+    minutes = max(1, round(checkpoint.timeout_s / 60))
+    example = _script_example(checkpoint.script_texts)
+    lines = [f"## {escape_markdown(checkpoint.title)}",
+             f"{escape_markdown(checkpoint.intro)} **Submit** keeps the script as written. To change a text, type "
+             f"its label and the new text in quotes in *Changes*: `{example}` (several, one after another). "
+             f"No answer in {minutes} minute{'s' if minutes != 1 else ''}: the script as written."
+             + (f" [Large review page (edit in place)]({review_url})" if review_url else "")]
+    for section in checkpoint.script or []:
+        heading = f"### {escape_markdown(section.heading)}"
+        if section.detail:
+            heading += f" \u2014 {escape_markdown(section.detail)}"
+        lines.append(heading)
+        lines += [f"`{f.label}` *{escape_markdown(f.name)}:* {escape_markdown(f.text)}" for f in section.fields]
+    return "\n\n".join(lines)
+
+
 #: Characters that make markup anywhere in a line ('-', '+' and digits only matter at a line's start, and
 #: escaped text never starts a line here: it always follows a label or a heading mark).
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#!|~])")
@@ -340,8 +483,11 @@ def tile_key(checkpoint: Checkpoint, tag: str, variant: int) -> str:
 
 
 def store_pictures(store: FilmStore, checkpoint: Checkpoint) -> dict[tuple[str, int], bytes]:
-    """Make and store every labelled tile and the contact sheet; returns the tiles' bytes. Stored already (the
-    same checkpoint asked again by a run resumed after a suspension): read back, not drawn again."""
+    """Make and store every labelled tile and the contact sheet; returns the tiles' bytes (none for the script).
+    Stored already (the same checkpoint asked again by a run resumed after a suspension): read back, not drawn
+    again."""
+    if checkpoint.script is not None:
+        return {}
     if store.exists(contact_sheet_key(checkpoint)):  # written last, so every tile is there
         return {(row.tag, v.variant): store.get(tile_key(checkpoint, row.tag, v.variant))
                 for row in checkpoint.rows for v in row.variants}
@@ -390,6 +536,7 @@ def decide(
     ask: Asker | None = None,
     auto_label: PickedBy = "auto",
     check_edit: EditCheck | None = None,
+    check_script: ScriptCheck | None = None,
 ) -> Decision:
     """The picks for `checkpoint` (see the module's docstring for the order of ways). `auto_label` is who
     the auto-picks are recorded as made by ("person (accepted recommendation)" when a person said so).
@@ -397,7 +544,8 @@ def decide(
     `ask(checkpoint, note, attempt)` puts the question to a person (with `note` saying why an earlier answer
     was refused) and returns their answer (the form's fields), or None when nobody answered in time; the
     flows pass one that pauses or suspends the Prefect flow run (filmstitch.flows.asking). `check_edit` refuses
-    keyframe edits the renderer cannot make (the person is asked again, with the reason).
+    keyframe edits the renderer cannot make (the person is asked again, with the reason); `check_script` refuses a
+    change of the script that does not make a valid plan (likewise).
     """
     saved = saved_decision(store, checkpoint)
     if saved is not None:
@@ -408,18 +556,22 @@ def decide(
     else:
         if ask is None:
             raise ValueError(f"checkpoint {checkpoint.name}: no way to ask a person (give `ask`, or auto-pick)")
-        decision = _ask_until_valid(checkpoint, ask, check_edit)
+        decision = _ask_until_valid(checkpoint, ask, check_edit, check_script)
     save_decision(store, checkpoint, decision)
     return decision
 
 
-def _ask_until_valid(checkpoint: Checkpoint, ask: Asker, check_edit: EditCheck | None = None) -> Decision:
+def _ask_until_valid(
+    checkpoint: Checkpoint, ask: Asker, check_edit: EditCheck | None = None, check_script: ScriptCheck | None = None
+) -> Decision:
     note = ""
     for attempt in range(MAX_ASKS):
         answer = ask(checkpoint, note, attempt)
         if answer is None:
             return Decision(picks=checkpoint.recommended, picked_by="auto (nobody answered)")
         try:
+            if checkpoint.script is not None:
+                return _script_decision(checkpoint, answer, check_script)
             read = parse_answer(str(answer.get("changes") or ""), checkpoint.rows, edits=checkpoint.edits,
                                 frame=checkpoint.frame, check_edit=check_edit)
         except ValueError as exc:
@@ -431,6 +583,15 @@ def _ask_until_valid(checkpoint: Checkpoint, ask: Asker, check_edit: EditCheck |
             "person (accepted recommendation)"
         return Decision(picks=picks, picked_by=who, accept_rest=bool(answer.get("accept_rest")), edits=read.edits)
     raise ValueError(f"{MAX_ASKS} answers in a row were refused at {checkpoint.name}; run the film again to continue")
+
+
+def _script_decision(checkpoint: Checkpoint, answer: dict[str, Any], check: ScriptCheck | None) -> Decision:
+    """A script checkpoint's answer read and checked whole (a ValueError refuses all of it)."""
+    changes = parse_script_changes(str(answer.get("changes") or ""), checkpoint.script_texts)
+    if changes and check is not None:
+        check(changes)
+    return Decision(picks={}, picked_by="person" if changes else "person (accepted recommendation)",
+                    accept_rest=bool(answer.get("accept_rest")), script=changes)
 
 
 def tile_urls(

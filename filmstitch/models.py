@@ -263,7 +263,10 @@ class Segment(Strict):
 
     index: int = Field(ge=0)
     title: ShortText
-    narration: LongText
+    narration: Annotated[str, StringConstraints(strip_whitespace=True, max_length=3000)] = Field(
+        description="What the narrator says over the segment; empty: no narration (a segment too "
+        "short for a line of its own: each line takes at least a second).",
+    )
     action: LongText
     dialogue: list[DialogueLine] = Field(default_factory=list, max_length=6)
     characters: list[ShortText] = Field(default_factory=list, max_length=6)

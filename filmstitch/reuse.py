@@ -149,14 +149,20 @@ def clip_subjects(plan: FilmPlan, segment: int) -> list[str]:
 
 
 def clip_inputs(
-    plan: FilmPlan, segment: int, first: Any, last: Any, references: Mapping[str, Any], seed: int
+    plan: FilmPlan, segment: int, first: Any, last: Any, references: Mapping[str, Any], seed: int,
+    narration: bool = False,
 ) -> dict[str, Any]:
     """A clip reads its segment, both keyframes (plan and chosen picture), the characters and locations of
-    the segment and its two keyframes, and the chosen references of those (`clip_subjects`)."""
+    the segment and its two keyframes, and the chosen references of those (`clip_subjects`). What is said in
+    the segment is the sound's, not the picture's: the dialogue is left out, and the narration too unless the
+    renderer reads it (`narration`: `Renderer.clip_reads_narration`), so a changed line is spoken again, never
+    drawn again."""
     names, locations = _clip_cast(plan, segment)
     subjects = clip_subjects(plan, segment)
+    seg = plan.script.segments[segment]
     return {
-        "segment": _dump(plan.script.segments[segment]),
+        "segment": seg.model_dump(mode="json", exclude={"narration", "dialogue"}),
+        **({"narration": seg.narration} if narration else {}),
         "keyframes": [_dump(plan.keyframes[segment]), _dump(plan.keyframes[segment + 1])],
         "characters": [_dump(plan.character(name)) for name in names],
         "locations": [_dump(plan.location(i)) for i in locations],

@@ -1,6 +1,8 @@
-"""The `make-film` flow: a one-sentence idea in, a short film out, with two human checkpoints.
+"""The `make-film` flow: a one-sentence idea in, a short film out, with three human checkpoints.
 
-    Phase 1  script -> characters -> locations -> keyframe prompts -> reference variants
+    Phase 1  script -> characters -> locations -> keyframe prompts
+             checkpoint 0: a person reads the script and may change any text of it (filmstitch/script_checkpoint.py)
+             -> reference variants
              checkpoint 1: a person picks one reference per character and per location
     Phase 2  keyframe variants for every boundary (N+1 of them, fanned out)
              checkpoint 2: a person picks one variant per boundary, and may edit a pick
@@ -36,6 +38,7 @@ from filmstitch.models import FilmPlan, FilmRequest, Picks
 from filmstitch.settings import Settings
 from filmstitch.storage import ArtifactRef
 from filmstitch.renderers import get_renderer
+from filmstitch.script_checkpoint import decide_script
 from filmstitch.tasks.assemble import assemble_film, store_cut_plan
 from filmstitch.tasks.clips import clip_seed, clip_sound, render_clip
 from filmstitch.tasks.common import FilmContext, VariantRef
@@ -120,6 +123,8 @@ def make_film(
 
     with stage("writing"):
         plan = write_plan(film, request)
+    # The script checkpoint: a person reads and may change the plan before anything is drawn or spoken.
+    plan = decide_script(store, plan, timeout, auto=auto_pick, ask=ask)
     publish_script(film, plan)
     # The sound needs only the script: it is made while the pictures are drawn and chosen.
     with stage("sound"):

@@ -48,7 +48,8 @@ def render_clip(
     references = {sid: chosen_references[sid] for sid in clip_subjects(plan, segment) if sid in chosen_references}
     renderer = get_renderer(ctx.renderer)
     maker = renderer.identity()
-    reuse_key = key_of("clip", maker, **clip_inputs(plan, segment, first, last, references, seed))
+    reuse_key = key_of("clip", maker, **clip_inputs(plan, segment, first, last, references, seed,
+                                                    renderer.clip_reads_narration))
     store = ctx.store()
     key, reused = stored_take(store, f"clips/c{segment:02d}", reuse_key, ".mp4")
     reused = _reusable(store, reused)

@@ -198,8 +198,10 @@ def clip_reuse_key(film: FilmContext, plan: FilmPlan, segment: int, keyframes: l
                    references: dict[str, VariantRef], seed: int) -> str:
     """The reuse key render_clip computes for these inputs (filmstitch.tasks.clips)."""
     refs = {sid: references[sid] for sid in clip_subjects(plan, segment) if sid in references}
-    inputs = clip_inputs(plan, segment, keyframes[segment], keyframes[segment + 1], refs, seed)
-    return key_of("clip", get_renderer(film.renderer).identity(), **inputs)
+    renderer = get_renderer(film.renderer)
+    inputs = clip_inputs(plan, segment, keyframes[segment], keyframes[segment + 1], refs, seed,
+                         renderer.clip_reads_narration)
+    return key_of("clip", renderer.identity(), **inputs)
 
 
 def find_clip_take(store: FilmStore, film: FilmContext, plan: FilmPlan, segment: int, keyframes: list[VariantRef],

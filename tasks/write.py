@@ -15,9 +15,9 @@ from prefect import task
 from pydantic import BaseModel, TypeAdapter
 
 from filmstitch import concurrency
-from filmstitch.continuity import check_continuity
 from filmstitch.models import Character, Environment, FilmPlan, FilmRequest, Keyframe, Script
 from filmstitch.reuse import key_of
+from filmstitch.script_checkpoint import check_plan
 from filmstitch.settings import Settings
 from filmstitch.storage import FilmStore
 from filmstitch.tasks.common import STAGE, FilmContext
@@ -117,8 +117,8 @@ def assemble_plan(
     keyframes: list[Keyframe],
 ) -> FilmPlan:
     """Cross-check everything the writer produced and store the plan every later stage reads. A plan whose
-    keyframe prompts miss or contradict their scene's continuity ledger is refused here, before any picture
-    (filmstitch.continuity)."""
+    keyframe prompts miss or contradict their scene's continuity ledger (filmstitch.continuity), or whose
+    speech cannot fit the film (filmstitch.pace), is refused here, before any picture."""
     plan = FilmPlan(
         request=request,
         # The instance's label: the Claude writer's names its model, so it exists only on instances.
@@ -128,7 +128,7 @@ def assemble_plan(
         environments=environments,
         keyframes=keyframes,
     )
-    check_continuity(plan)
+    check_plan(plan)
     store = ctx.store()
     reuse_key = key_of("plan", {}, plan=plan.model_dump(mode="json"))
     if store.reuse("plan/plan.json", reuse_key) is None:  # written once per plan, not on every rerun

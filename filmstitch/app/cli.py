@@ -1,7 +1,8 @@
 """The `filmstitch` command line.
 
     filmstitch make "an idea" --auto --out films/   # idea in, film out, no questions asked
-    filmstitch make "an idea"                       # pauses at both checkpoints: answer in the Prefect UI,
+    filmstitch make "an idea"                       # pauses at the script (Enter, or edit it in $EDITOR) and
+                                                    # at both picture checkpoints: answer in the Prefect UI,
                                                     # over REST, on the review page, or right here
     filmstitch server                               # Prefect server + deployments + film server (UI, REST)
     filmstitch retake FILM_ID --keyframe 4 --seed 7 # one part made again (or --clip 6, --use-take 1, ...)
@@ -271,7 +272,7 @@ def answer_checkpoints(api_url: str, run_name: str, thread: threading.Thread) ->
                 seen.add(checkpoint.key)
                 announce(checkpoint, ui_url, api_url, run_id)
                 if sys.stdin.isatty():
-                    prompt(films, checkpoint)
+                    (prompt_script if checkpoint.script is not None else prompt)(films, checkpoint)
             time.sleep(1)
 
 
@@ -288,6 +289,11 @@ def contact_sheet_location(checkpoint: Any) -> str | None:
 
 
 def announce(checkpoint: Any, ui_url: str, api_url: str, run_id: str) -> None:
+    if checkpoint.refused:
+        say(f"  Your last answer was refused: {checkpoint.refused}", style="yellow")
+    if checkpoint.script is not None:
+        announce_script(checkpoint, ui_url, api_url, run_id)
+        return
     sheet = contact_sheet_location(checkpoint)
     say("")
     say(f"{checkpoint.title}: the film is waiting for your picks.", style="bold")
@@ -298,6 +304,68 @@ def announce(checkpoint: Any, ui_url: str, api_url: str, run_id: str) -> None:
         say(f"  Large review page: {films_url}/review/{run_id}")
     say(f"  Prefect UI: {ui_url}/runs/flow-run/{run_id}")
     say(f"  REST: POST {api_url}/flow_runs/{run_id}/resume {{\"run_input\": {{\"changes\": \"3:1\"}}}}")
+
+
+def announce_script(checkpoint: Any, ui_url: str, api_url: str, run_id: str) -> None:
+    say("")
+    say(f"{checkpoint.title}: nothing is drawn yet; the film is waiting for you to read the script.", style="bold")
+    films_url = os.environ.get("FILMSTITCH_FILMS_URL")
+    if films_url:
+        say(f"  Large review page (edit in place): {films_url}/review/{run_id}")
+    say(f"  Prefect UI: {ui_url}/runs/flow-run/{run_id}")
+    say(f"  REST: POST {api_url}/flow_runs/{run_id}/resume "
+        '{"run_input": {"changes": "{\\"s0.narration\\": \\"...\\"}"}}')
+
+
+def prompt_script(films: Any, checkpoint: Any) -> None:
+    """The script checkpoint: Enter keeps the script as written; `e` opens the page in $EDITOR as YAML and sends
+    what was changed. A file that does not read is opened again; the film itself refuses a change that does not
+    make a valid film, and asks again (a new question, with the reason)."""
+    from filmstitch.script_checkpoint import changes_from_yaml, script_yaml
+
+    texts = checkpoint.script_texts
+    segments = sum(1 for label in texts if label.endswith(".narration"))
+    say(f"  {len(texts)} texts: the film, {segments} segment{'s' if segments != 1 else ''}, the characters, the "
+        "places and the keyframe prompts.")
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+    rest = " Add 'rest' to keep the later pages as written." if checkpoint.more_follow else ""
+    how = "'e' opens it in your editor (EDITOR)" if editor else "set EDITOR to change it here"
+    while True:
+        say(f"Enter keeps the script as written; {how}.{rest} > ")
+        line = read_line_unless_answered(films, checkpoint)
+        if line is None:
+            say("(answered elsewhere)")
+            return
+        words = line.split()
+        changes: dict[str, str] = {}
+        if editor and "e" in words:
+            try:
+                changes = changes_from_yaml(texts, edit_text(editor, script_yaml(checkpoint.script)))
+            except (ValueError, OSError) as exc:
+                say(f"  {exc}")
+                continue
+            say(f"  Changed: {', '.join(changes) or 'nothing'}")
+        elif [word for word in words if word != "rest"]:
+            say("  Answer with Enter, 'e'" + (" or 'rest'" if checkpoint.more_follow else ""))
+            continue
+        result = films.change_script(checkpoint.run_id, changes,
+                                     accept_rest=("rest" in words) if checkpoint.more_follow else None)
+        say(f"Script sent: {result.status}" + (f" ({result.reason})" if result.reason else ""))
+        if result.accepted:
+            return
+
+
+def edit_text(editor: str, text: str) -> str:
+    """Open `text` in the person's editor (a temporary .yaml file) and return what they saved."""
+    import shlex
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="filmstitch-script-") as folder:
+        path = Path(folder) / "script.yaml"
+        path.write_text(text, encoding="utf-8")
+        subprocess.run([*shlex.split(editor), str(path)], check=True)
+        return path.read_text(encoding="utf-8")
 
 
 def prompt(films: Any, checkpoint: Any) -> None:

@@ -75,7 +75,9 @@ class RunState(BaseModel):
 
 class Checkpoint(BaseModel):
     """The open checkpoint of a paused run: its rows (what to pick, what is recommended) and the markdown
-    the Prefect UI shows. Answer with `resume(run_id, {"changes": "3:1 7:2"})`; `{}` takes the recommendations."""
+    the Prefect UI shows. Answer with `resume(run_id, {"changes": "3:1 7:2"})`; `{}` takes the recommendations.
+    At the script checkpoint (`script` is set: its sections, each text under its label) answer with
+    `change_script(run_id, {"s3.narration": "..."})`; `{}` keeps the script as written."""
 
     run_id: str
     key: str
@@ -90,6 +92,19 @@ class Checkpoint(BaseModel):
     description: str
     json_schema: dict[str, Any]
     timeout_at: str | None = None
+    script: list[dict[str, Any]] | None = None
+
+    @property
+    def script_texts(self) -> dict[str, str]:
+        """Label -> text of every changeable text of a script checkpoint."""
+        return {f["label"]: f["text"] for section in self.script or [] for f in section["fields"]}
+
+    @property
+    def refused(self) -> str | None:
+        """Why the answer before was refused (the run asked again), or None."""
+        first = self.description.split("\n\n", 1)[0]
+        prefix = "**Your last answer was refused:** "
+        return first.removeprefix(prefix).replace("\\", "") if first.startswith(prefix) else None
 
     @property
     def recommended(self) -> dict[str, int]:
@@ -276,7 +291,7 @@ class FilmStitchClient:
             run_id=run_id, key=keyset["schema"].removesuffix("-schema"), name=about.get("checkpoint", ""),
             title=about.get("title", ""), film_id=about.get("film_id", ""), rows=about.get("rows", []),
             more_follow=about.get("more_follow", False), edits=about.get("edits", False), frame=about.get("frame"),
-            contact_sheet=about.get("contact_sheet"),
+            contact_sheet=about.get("contact_sheet"), script=about.get("script"),
             description=description, json_schema=schema,
             # FilmStitch's own deadline (a suspended run has no Prefect pause timeout; a paused one's is later).
             timeout_at=about.get("answer_by") or details.get("pause_timeout"),
@@ -320,6 +335,16 @@ class FilmStitchClient:
         A REJECT comes with the reason; the run then stays paused."""
         reply = self._call("POST", f"/flow_runs/{run_id}/resume", json={"run_input": dict(answer or {})})
         return ResumeResult(status=reply["status"], reason=(reply.get("details") or {}).get("reason"))
+
+    def change_script(self, run_id: str, changes: Mapping[str, str] | None = None,
+                      accept_rest: bool | None = None) -> ResumeResult:
+        """Answer the script checkpoint: `{label: new text}` (`{"s3.narration": "..."}`), or nothing to keep the
+        script as written. ACCEPT means the answer was taken; a change that does not make a valid film is then
+        asked again (`checkpoint(run_id).refused` says why)."""
+        answer: dict[str, Any] = {"changes": json.dumps(dict(changes), ensure_ascii=False) if changes else ""}
+        if accept_rest is not None:
+            answer["accept_rest"] = accept_rest
+        return self.resume(run_id, answer)
 
     @staticmethod
     def changes(picks: Mapping[str, int]) -> dict[str, str]:

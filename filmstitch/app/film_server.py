@@ -7,7 +7,9 @@ the local films folder read-only on 127.0.0.1:
                                    Range requests (the browser's player seeks), no directory listing, nothing
                                    outside the films folder (no '..', no absolute paths, no symlinks out).
     GET /review/<flow_run_id>      the paused run's checkpoint as a page of large pictures: click a picture to
-                                   pick it, Submit resumes the run through Prefect's REST API.
+                                   pick it, Submit resumes the run through Prefect's REST API. At the script
+                                   checkpoint: every text of the script in a box to change in place; Submit
+                                   sends the texts that were changed.
 
 The page shows only what the checkpoint's form holds (its JSON schema's "filmstitch" entry); every text on
 it is escaped (Jinja2 autoescape). Its Submit carries a token of this server, so another site cannot post
@@ -17,6 +19,7 @@ picks into it.
 from __future__ import annotations
 
 import contextlib
+import json
 import mimetypes
 import secrets
 import threading
@@ -72,6 +75,35 @@ picks to the paused run, as the Resume form in the Prefect UI does.</p>
 <div class="bar"><button type="submit">Submit</button>
 {% if more_follow %}<label><input type="checkbox" name="accept_rest" value="1" style="position:static;opacity:1">
  and accept the recommendations for all later scenes</label>{% endif %}</div>
+</form></body></html>""")
+
+SCRIPT_PAGE = jinja2.Environment(autoescape=True).from_string("""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title>
+<style>
+ body { font-family: system-ui, sans-serif; background: #18181c; color: #eee; margin: 0 2rem 6rem; max-width: 60rem; }
+ h1 { font-size: 1.4rem; } h2 { font-size: 1.05rem; margin: 1.6rem 0 .4rem; } h2 small { color: #aaa; font-weight: 400; }
+ label { display: block; margin: .5rem 0 .1rem; color: #bbb; font-size: .9rem; } code { color: #ffc828; }
+ textarea { width: 100%; box-sizing: border-box; background: #24242a; color: #eee; border: 1px solid #444;
+            border-radius: 4px; padding: .4rem; font: inherit; field-sizing: content; min-height: 2.2rem; }
+ .bar { position: fixed; bottom: 0; left: 0; right: 0; background: #222a; padding: .8rem 2rem; backdrop-filter: blur(4px); }
+ button { font-size: 1rem; padding: .5rem 1.4rem; background: #2d5bd7; color: #fff; border: 0; border-radius: 4px; }
+ .note { color: #bbb; }
+</style></head><body>
+<h1>{{ title }}</h1>
+<p class="note">Nothing is drawn yet. Change any text in place; Submit sends the texts you changed (none: the
+script as written). A change that does not make a valid film is refused with the reason, and asked again.</p>
+<form method="post">
+<input type="hidden" name="token" value="{{ token }}">
+{% for section in script %}
+ <h2>{{ section.heading }}{% if section.detail %} <small>&mdash; {{ section.detail }}</small>{% endif %}</h2>
+ {% for f in section.fields %}
+  <label for="text_{{ f.label }}"><code>{{ f.label }}</code> {{ f.name }}</label>
+  <textarea id="text_{{ f.label }}" name="text_{{ f.label }}" rows="{{ (f.text|length // 90) + 1 }}">{{ f.text }}</textarea>
+ {% endfor %}
+{% endfor %}
+<div class="bar"><button type="submit">Submit</button>
+{% if more_follow %}<label style="display:inline"><input type="checkbox" name="accept_rest" value="1">
+ and keep the rest of the script as written</label>{% endif %}</div>
 </form></body></html>""")
 
 RESULT = jinja2.Environment(autoescape=True).from_string(
@@ -155,6 +187,11 @@ class FilmServer:
         if checkpoint is None:
             return HTMLResponse(RESULT.render(headline="Nothing to review",
                                               detail="This run is not waiting for picks (any more)."), 404)
+        if checkpoint.get("script") is not None:
+            page = SCRIPT_PAGE.render(title=checkpoint["title"], script=checkpoint["script"], token=self.token,
+                                      more_follow=checkpoint.get("more_follow", False))
+            return HTMLResponse(page, headers={"Content-Security-Policy": "default-src 'self'; "
+                                                                          "style-src 'unsafe-inline'"})
         page = PAGE.render(
             title=checkpoint["title"], rows=checkpoint["rows"], token=self.token,
             more_follow=checkpoint.get("more_follow", False), image_url=self._image_url(checkpoint["film_id"]),
@@ -179,6 +216,9 @@ class FilmServer:
         if checkpoint is None:
             return HTMLResponse(RESULT.render(headline="Too late",
                                               detail="This run is not waiting for picks any more."), 409)
+        if checkpoint.get("script") is not None:
+            answer = script_answer(checkpoint, form)
+            return self._resume(run_id, answer, "Script sent")
         fields = {row["tag"]: form.get("row_" + row["tag"]) for row in checkpoint["rows"]}
         chosen = " ".join(f"{tag}:{variant}" for tag, variant in fields.items() if variant is not None)
         try:
@@ -190,12 +230,32 @@ class FilmServer:
         answer: dict[str, Any] = {"changes": " ".join(f"{t}:{v}" for t, v in picks.items() if v != recommended[t])}
         if checkpoint.get("more_follow"):
             answer["accept_rest"] = form.get("accept_rest") == "1"
+        return self._resume(run_id, answer, "Picks sent")
+
+    def _resume(self, run_id: str, answer: dict[str, Any], headline: str) -> Response:
         with self._prefect(timeout=30) as client:
             result = client.post(f"/flow_runs/{run_id}/resume", json={"run_input": answer}).json()
         status = result.get("status", "?")
-        detail = (result.get("details") or {}).get("reason") or "The film goes on; you can close this page."
-        return HTMLResponse(RESULT.render(headline=f"Picks sent: {status}", detail=detail),
+        detail = (result.get("details") or {}).get("reason") or (
+            "The film goes on (a change that does not make a valid film is asked again, with the reason: "
+            "reload this page); you can close it.")
+        return HTMLResponse(RESULT.render(headline=f"{headline}: {status}", detail=detail),
                             200 if status == "ACCEPT" else 400)
+
+
+def script_answer(checkpoint: dict[str, Any], form: Any) -> dict[str, Any]:
+    """The review page's script form -> the checkpoint's answer: the texts changed, as a JSON object (browsers
+    send CRLF line ends: whitespace alone is no change)."""
+    changes = {}
+    for section in checkpoint["script"]:
+        for field in section["fields"]:
+            sent = form.get("text_" + field["label"])
+            if sent is not None and " ".join(str(sent).split()) != " ".join(field["text"].split()):
+                changes[field["label"]] = str(sent)
+    answer: dict[str, Any] = {"changes": json.dumps(changes, ensure_ascii=False) if changes else ""}
+    if checkpoint.get("more_follow"):
+        answer["accept_rest"] = form.get("accept_rest") == "1"
+    return answer
 
 
 @contextlib.contextmanager

@@ -70,6 +70,9 @@ class Renderer(ABC):
     edit_mode: ClassVar[Literal["restage", "pixels"]] = "pixels"
     #: What "restage" can change, for messages ("positions, poses, ...").
     restage_abilities: ClassVar[str] = ""
+    #: Whether a clip is made from its segment's narration too (a video prompt's mood words): only then is the
+    #: narration in the clip's reuse key, so that a changed line is spoken again and not drawn again.
+    clip_reads_narration: ClassVar[bool] = False
 
     def settings_identity(self) -> dict[str, Any]:
         """Settings that change what the renderer makes (steps, guidance, weights...; never secrets)."""

@@ -404,6 +404,7 @@ class LocalGpuRenderer(Renderer):
     ``FILMSTITCH_GPU_*_DIR``)."""
 
     name = "local-gpu"
+    clip_reads_narration = True  # video_prompt ends with the narration's first words
     code_modules = ("filmstitch.renderers.gpu", "filmstitch.engines")
 
     def settings_identity(self) -> dict[str, Any]:
@@ -485,6 +486,7 @@ class ModalRenderer(Renderer):
     """Calls the deployed Modal app (``modal deploy modal_workers/film_gpu.py``): one remote call per method."""
 
     name = "modal"
+    clip_reads_narration = True  # video_prompt ends with the narration's first words
     code_modules = ("filmstitch.renderers.gpu", "filmstitch.engines", "filmstitch.modal_workers")
 
     def settings_identity(self) -> dict[str, Any]:

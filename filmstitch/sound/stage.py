@@ -81,9 +81,11 @@ def cast_voices(plan: FilmPlan, overrides: Mapping[str, str] | None = None,
 
 
 def segment_lines(plan: FilmPlan, segment: int) -> list[tuple[str, str]]:
-    """(speaker, text) of a segment's spoken lines: the narration, then the dialogue in order."""
+    """(speaker, text) of a segment's spoken lines: the narration (none when it is empty), then the dialogue in
+    order."""
     scripted = plan.script.segments[segment]
-    return [(NARRATOR, scripted.narration), *((line.speaker, line.line) for line in scripted.dialogue)]
+    narration = [(NARRATOR, scripted.narration)] if scripted.narration.strip() else []
+    return [*narration, *((line.speaker, line.line) for line in scripted.dialogue)]
 
 
 def speak_segment(plan: FilmPlan, segment: int, engine: SoundEngine) -> SegmentSpeech:

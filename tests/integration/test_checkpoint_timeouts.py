@@ -15,7 +15,7 @@ from filmstitch.app.client import FilmStitchClient
 from filmstitch.flows.make_film import make_film
 from filmstitch.models import FilmRequest
 from filmstitch.testing.prefect_api import find_run, state_history
-from tests.support.prefect import FlowThread
+from tests.support.prefect import FlowThread, past_the_script
 from tests.support.served import Served
 
 pytestmark = pytest.mark.prefect_server
@@ -37,7 +37,7 @@ def test_an_unanswered_checkpoint_finishes_the_film(served_deployments: Served, 
     with FilmStitchClient(api) as films:
         run = films.create_film_run(f"an owl keeps the night shift {'/'.join(unanswered)}", pause_timeout_s=10,
                                     run_name=f"timeout-{uuid.uuid4().hex[:6]}", **SMALL)
-        seen = films.wait_for_checkpoint(run.id, timeout_s=240)
+        seen = past_the_script(films, run.id, timeout_s=240)  # the script checkpoint, kept as written
         assert seen.name == "references"
         if "keyframes" not in unanswered:
             seen = films.wait_for_checkpoint(run.id, after=seen, timeout_s=240)
@@ -51,7 +51,7 @@ def test_an_unanswered_checkpoint_finishes_the_film(served_deployments: Served, 
     history = state_history(api, run.id)
     print(f"suspended, unanswered {unanswered}:", " -> ".join(name for _, name in history))
     assert no_failure(history) and history[-1][0] == "COMPLETED", history
-    assert [name for _, name in history].count("Suspended") == 2, history
+    assert [name for _, name in history].count("Suspended") == 3, history  # the script, references, keyframes
     # The server kept the time: an answer-checkpoint run per checkpoint (one that finds the checkpoint answered,
     # its film already going on, does nothing), each Completed.
     timers = httpx.post(f"{api}/flow_runs/filter", timeout=10, json={
@@ -73,8 +73,9 @@ def test_a_paused_run_that_nobody_answers_never_fails(
     flow = FlowThread(lambda: make_film.with_options(flow_run_name=name)(request=request, pause_timeout_s=10))
     result = flow.result(timeout=300)
     film = Path(result.location)
-    assert picked_by(film, "references") == picked_by(film, "keyframes") == "auto (nobody answered)"
+    assert picked_by(film, "script") == picked_by(film, "references") == picked_by(film, "keyframes") == \
+        "auto (nobody answered)"
     history = state_history(prefect_client_settings, find_run(prefect_client_settings, name)["id"])
     print("paused in-process, unanswered:", " -> ".join(name for _, name in history))
-    assert [name for _, name in history].count("Paused") == 2, history
+    assert [name for _, name in history].count("Paused") == 3, history  # the script, references, keyframes
     assert no_failure(history) and history[-1][0] == "COMPLETED", history

@@ -4,6 +4,7 @@ path is the last line, in every mode)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -85,15 +86,34 @@ def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
                   "COLUMNS": "400", "NO_COLOR": "1"} | extra
 
 
+#: An EDITOR that changes one line of the script page it is given (the first segment's narration).
+EDITOR = """import sys, pathlib
+path = pathlib.Path(sys.argv[1])
+lines = path.read_text(encoding="utf-8").splitlines()
+lines = ["s0.narration: 'Sand to the horizon, and not a drop of water.'" if line.startswith("s0.narration:") else line
+         for line in lines]
+path.write_text("\\n".join(lines) + "\\n", encoding="utf-8")
+"""
+
+
 def test_terminal_checkpoint_one_question_each(prefect_api: str, tmp_path: Path) -> None:
-    """Without --auto, at a terminal: the contact sheet's path comes first, one question per checkpoint, a bad
-    answer is asked again, Enter accepts the recommendations, and the last line printed is the film."""
+    """Without --auto, at a terminal: the script first, changed in the EDITOR; then the contact sheet's path,
+    one question per checkpoint, a bad answer is asked again, Enter accepts the recommendations, and the last
+    line printed is the film."""
+    editor = tmp_path / "editor.py"
+    editor.write_text(EDITOR, encoding="utf-8")
     child = pexpect.spawn(
         sys.executable, ["-m", "filmstitch.app.cli", "make", "a girl crosses the desert to find water", *SMALL],
-        env=cli_env(tmp_path, PREFECT_API_URL=prefect_api), encoding="utf-8", timeout=180,
+        env=cli_env(tmp_path, PREFECT_API_URL=prefect_api, EDITOR=f"{sys.executable} {editor}"),
+        encoding="utf-8", timeout=180,
     )
     sheets = []
     try:
+        child.expect("the film is waiting for you to read the script")
+        child.expect(r"'e' opens it in your editor \(EDITOR\)\.[^>]*> ")
+        child.sendline("e")
+        child.expect("Changed: s0.narration")
+        child.expect("Script sent: ACCEPT")
         for answers in (["", ], ["0:9", "0:2"]):  # checkpoint 1: Enter; checkpoint 2: a bad answer, then a change
             child.expect(r"All variants, labelled: (\S+\.jpg)")
             sheets.append(Path(child.match.group(1)))
@@ -116,6 +136,8 @@ def test_terminal_checkpoint_one_question_each(prefect_api: str, tmp_path: Path)
     keyframes = (film.parent / "picks" / "keyframes.json").read_text()
     assert '"picked_by": "person (accepted recommendation)"' in references
     assert '"picked_by": "person"' in keyframes and '"0": 2' in keyframes
+    plan = json.loads((film.parent / "plan" / "plan.json").read_text())
+    assert plan["script"]["segments"][0]["narration"] == "Sand to the horizon, and not a drop of water."
 
 
 def run_cli(args: list[str], env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess:
@@ -131,7 +153,7 @@ def test_nobody_answers_and_the_film_is_finished(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout[-3000:]
     film = Path(result.stdout.strip().splitlines()[-1])
     assert film.name == "film.mp4" and film.is_file()
-    for checkpoint in ("references", "keyframes"):
+    for checkpoint in ("script", "references", "keyframes"):
         assert '"picked_by": "auto (nobody answered)"' in (film.parent / "picks" / f"{checkpoint}.json").read_text()
     assert "Error logging to API" not in result.stdout
 

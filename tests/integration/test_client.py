@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from filmstitch.app.client import FilmStitchClient, FilmStitchError
+from tests.support.prefect import past_the_script
 from tests.support.served import Served
 
 pytestmark = pytest.mark.prefect_server
@@ -24,7 +25,7 @@ def test_a_film_made_through_the_client(served_deployments: Served) -> None:
         assert run.state_type == "SCHEDULED"
 
         # Checkpoint 1: a row per character and per location, their pictures on the film server.
-        references = films.wait_for_checkpoint(run.id, timeout_s=180)
+        references = past_the_script(films, run.id, timeout_s=180)
         assert films.run(run.id).state_type == "PAUSED"
         assert references.name == "references" and references.rows[-1]["detail"] == "location"
         assert references.description.count(f"]({served_deployments.films_url}/films/") == 3 * len(references.rows)

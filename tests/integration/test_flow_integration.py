@@ -1,4 +1,5 @@
-"""make-film end to end against a real Prefect server: pauses answered over REST, film checked with ffprobe."""
+"""make-film end to end against a real Prefect server: the script checkpoint and both picture checkpoints answered
+over REST, film checked with ffprobe."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from filmstitch.flows.make_film import make_film
-from filmstitch.models import FilmRequest
+from filmstitch.checkpoints import escape_markdown
+from filmstitch.models import FilmPlan, FilmRequest
 from filmstitch.settings import StorageConfig
 from filmstitch.storage import FilmStore
 from tests.support.prefect import FlowThread, read_input, resume, wait_for_pause
@@ -40,6 +42,27 @@ def test_film_with_both_checkpoints_answered_over_rest(
                           **SMALL)
     flow = FlowThread(lambda: make_film.with_options(flow_run_name=run_name)(request=request))
     seen: set[str] = set()
+
+    # The script checkpoint, before any picture: one text field; every text in the schema and the description.
+    run = wait_for_pause(api, run_name, seen, flow)
+    keyset = run["state"]["state_details"]["run_input_keyset"]
+    schema = read_input(api, run["id"], keyset["schema"])
+    assert list(schema["properties"]) == ["changes"]
+    texts = {f["label"]: f["text"] for section in schema["filmstitch"]["script"] for f in section["fields"]}
+    assert {"title", "logline", "s0.narration", "s2.action", "k3.prompt"} <= set(texts)
+    description = read_input(api, run["id"], keyset["description"])
+    assert all(escape_markdown(text) in description for text in texts.values())
+    films = tmp_path / "films"
+    assert not list(films.glob("*/references")), "a picture was drawn before the script was read"
+    # A JSON change that does not make a valid film is refused whole, with the reason, and asked again.
+    character = next(label for label in texts if label.endswith(".appearance"))
+    refused = {"s1.narration": "A changed line.", character: "tall " * 40}
+    assert resume(api, run["id"], {"changes": json.dumps(refused)})["status"] == "ACCEPT"
+    run = wait_for_pause(api, run_name, seen, flow)
+    keyset = run["state"]["state_details"]["run_input_keyset"]
+    assert f"{character}: appearance has 40 words; at most 30" in read_input(api, run["id"], keyset["description"])
+    new_script = {"s1.narration": "Far from home, she kneels and listens to the ground."}
+    assert resume(api, run["id"], {"changes": json.dumps(new_script)})["status"] == "ACCEPT"
 
     # Checkpoint 1: references. One text field; the rows are in the schema; a bad answer is refused.
     run = wait_for_pause(api, run_name, seen, flow)
@@ -93,6 +116,11 @@ def test_film_with_both_checkpoints_answered_over_rest(
     assert manifest["artifacts"]["film.mp4"]["meta"]["clips"] == sorted(clips)
     assert store.verify().problems == []
     assert json.loads(store.get("picks/keyframes.json"))["picked_by"] == "person"
+    # The film was made from the changed script: stored as its plan, with the person's answer saved.
+    plan = FilmPlan.model_validate_json(store.get("plan/plan.json"))
+    assert plan.script.segments[1].narration == new_script["s1.narration"]
+    assert plan.script.segments[0].narration == texts["s0.narration"]
+    assert json.loads(store.get("picks/script.json"))["script"] == new_script
 
 
 def wait_for_state(api: str, run_name: str) -> str:

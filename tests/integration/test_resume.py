@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from filmstitch.flows.make_film import FilmResult, make_film
-from filmstitch.models import FilmRequest
+from filmstitch import checkpoints, script_checkpoint
+from filmstitch.models import FilmPlan, FilmRequest
 from filmstitch.renderers.animatic import AnimaticRenderer
 from filmstitch.settings import StorageConfig
 from filmstitch.storage import FilmStore
@@ -192,3 +193,46 @@ def test_a_plan_in_storage_is_reused_on_another_machine(
         second = make()
     assert calls.take() == {}
     assert second.sha256 == first.sha256
+
+
+@pytest.mark.prefect_server
+def test_a_changed_script_redoes_exactly_what_it_touches(films: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A person's answer at the script checkpoint, saved with the film, is reused by the run that resumes it:
+    one character's appearance redraws that character's references and only the keyframes and clips that
+    show them; one segment's narration is spoken again and nothing is redrawn."""
+    calls = count_calls(monkeypatch, sound=True)
+    # A dog in the second half only: its keyframes and clips are some, not all.
+    request = SMALL.model_copy(update={"idea": "a girl and her dog search the forest for a lost kite", "segments": 3,
+                                       "sound": True})
+    first = make_film(request=request, auto_pick=True)
+    made = calls.take_parts()
+    store = FilmStore.open(StorageConfig(root=str(films)), first.film_id)
+    plan = FilmPlan.model_validate_json(store.get("plan/plan.json"))
+    assert ("speak_segment", 1) in made and ("clip", 2) in made
+
+    def answered(changes: dict[str, str]) -> FilmResult:
+        """Save `changes` as a person's answer to the script as written (what `decide` saves), then run again."""
+        [page] = script_checkpoint.script_pages(plan)
+        question = script_checkpoint.script_checkpoint(store.film_id, plan, page, 0, 1, 600)
+        checkpoints.save_decision(store, question, checkpoints.Decision(picks={}, picked_by="person",
+                                                                        script=changes))
+        return make_film(request=request, auto_pick=True)
+
+    line = {"s1.narration": "She listens."}  # short: 2-second segments hold few words
+    narrated = answered(line)
+    assert calls.take_parts() == {("speak_segment", 1), ("mix_film", None)}
+    assert narrated.sha256 != first.sha256  # the film carries the new line
+    stored = FilmPlan.model_validate_json(store.get("plan/plan.json"))
+    assert stored.script.segments[1].narration == line["s1.narration"]
+
+    character = min(plan.characters, key=lambda c: sum(c.name in k.characters for k in plan.keyframes))
+    shows = {k.index for k in plan.keyframes if character.name in k.characters}
+    assert shows and len(shows) < len(plan.keyframes)
+    tag = script_checkpoint.subject_tags(plan)[character.subject_id]
+    answered({**line, f"{tag}.appearance": "a small brown dog with a bright red collar"})
+    clips = {i for i, s in enumerate(plan.script.segments) if character.name in s.characters or {i, i + 1} & shows}
+    redone = calls.take_parts()
+    assert {part for part in redone if part[0] in RENDER_CALLS} == {
+        ("reference_variants", character.subject_id), *(("keyframe_variants", i) for i in shows),
+        *(("clip", i) for i in clips)}
+    assert not {part for part in redone if part[0] == "speak_segment"}  # nothing said changed

@@ -22,11 +22,20 @@ class Calls:
 
     def __init__(self) -> None:
         self.counts: collections.Counter[str] = collections.Counter()
+        self.parts: set[tuple[str, object]] = set()
         self.lock = threading.Lock()
 
-    def count(self, name: str) -> None:
+    def count(self, name: str, part: object = None) -> None:
         with self.lock:
             self.counts[name] += 1
+            self.parts.add((name, part))
+
+    def take_parts(self) -> set[tuple[str, object]]:
+        """(call, which part) of every call so far: the subject id, keyframe, segment or location it made."""
+        with self.lock:
+            parts, self.parts = self.parts, set()
+            self.counts = collections.Counter()
+        return parts
 
     def take(self) -> dict[str, int]:
         with self.lock:
@@ -43,7 +52,7 @@ def count_calls(monkeypatch: pytest.MonkeyPatch, sound: bool = False) -> Calls:
             original = getattr(cls, method)
 
             def counted(self, *args, _original=original, _name=method, **kwargs):  # noqa: ANN001, ANN202
-                calls.count(_name)
+                calls.count(_name, _part(args))
                 return _original(self, *args, **kwargs)
 
             monkeypatch.setattr(cls, method, counted)
@@ -51,8 +60,17 @@ def count_calls(monkeypatch: pytest.MonkeyPatch, sound: bool = False) -> Calls:
         original = getattr(sound_stage, name)
 
         def counted_sound(*args, _original=original, _name=name, **kwargs):  # noqa: ANN002, ANN003, ANN202
-            calls.count(_name)
+            calls.count(_name, _part(args))
             return _original(*args, **kwargs)
 
         monkeypatch.setattr(sound_stage, name, counted_sound)
     return calls
+
+
+def _part(args: tuple) -> object:
+    """Which part a render or sound call makes: its second argument (after the plan or request): a Subject's
+    id, a keyframe index, a segment, a location id; None for calls of the whole film."""
+    if len(args) < 2:
+        return None
+    part = args[1]
+    return part if isinstance(part, (int, str)) else getattr(part, "id", None)

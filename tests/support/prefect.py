@@ -104,3 +104,14 @@ def read_input(api_url: str, run_id: str, key: str) -> Any:
     response = httpx.get(f"{api_url}/flow_runs/{run_id}/input/{key}", timeout=30)
     response.raise_for_status()
     return response.json()
+
+
+def past_the_script(films: Any, run_id: str, timeout_s: float = 300) -> Any:
+    """Keep the script as written at the script checkpoint (every page: the first answer keeps the rest) and
+    return the checkpoint that follows it (a `FilmStitchClient.Checkpoint`): for tests about the picture
+    checkpoints."""
+    checkpoint = films.wait_for_checkpoint(run_id, timeout_s=timeout_s)
+    while checkpoint.script is not None:
+        assert films.change_script(run_id, accept_rest=True if checkpoint.more_follow else None).accepted
+        checkpoint = films.wait_for_checkpoint(run_id, after=checkpoint, timeout_s=timeout_s)
+    return checkpoint

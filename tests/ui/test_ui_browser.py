@@ -26,6 +26,7 @@ from playwright.sync_api import sync_playwright  # pip install playwright (the `
 from filmstitch.app.client import FilmStitchClient
 from filmstitch.checkpoints import keyframe_pages
 from filmstitch.models import FilmPlan, FilmRequest
+from tests.support.prefect import past_the_script
 from tests.support.served import REPO, Served
 
 pytestmark = pytest.mark.prefect_server
@@ -109,8 +110,9 @@ def test_the_default_film_from_the_run_form_to_the_artifacts_tab(served_deployme
     # The form sends every field it shows, at the defaults it shows: the request is the default film's.
     assert FilmRequest.model_validate(run["parameters"]["request"]) == FilmRequest(idea=idea)
 
-    # 2. Checkpoint 1: a row per character and location; every variant seen; Submit as shown takes the stars.
-    references = films.wait_for_checkpoint(run["id"], timeout_s=300)
+    # 2. The script checkpoint comes first: kept as written here.
+    references = past_the_script(films, run["id"])
+    # 3. Checkpoint 1: a row per character and location; every variant seen; Submit as shown takes the stars.
     page.goto(f"{ui}/runs/flow-run/{run['id']}")
     dialog = open_resume_dialog(page, "choose the references")
     assert "takes the recommended picks" in dialog.inner_text() and "No answer in 60 minutes" in dialog.inner_text()
@@ -118,7 +120,7 @@ def test_the_default_film_from_the_run_form_to_the_artifacts_tab(served_deployme
     dialog.get_by_role("button", name="Submit").click()
     resumed(page)
 
-    # 3. Checkpoint 2 of the default film: 11 boundaries x 3 variants, seen at both screen sizes.
+    # 4. Checkpoint 2 of the default film: 11 boundaries x 3 variants, seen at both screen sizes.
     keyframes = films.wait_for_checkpoint(run["id"], after=references, timeout_s=300)
     assert [row["tag"] for row in keyframes.rows] == [str(i) for i in range(11)]
     for screen, (width, height) in SCREENS.items():
@@ -139,7 +141,7 @@ def test_the_default_film_from_the_run_form_to_the_artifacts_tab(served_deployme
     dialog.get_by_role("button", name="Submit").click()
     resumed(page)
 
-    # 4. The finished run: the film is the one card under "Flow run" in the Artifacts tab: poster and a link
+    # 5. The finished run: the film is the one card under "Flow run" in the Artifacts tab: poster and a link
     #    that plays in the browser.
     films.wait(run["id"], timeout_s=600)
     film = films.film(run["id"])
@@ -182,7 +184,7 @@ def test_a_thirty_boundary_form_and_the_review_page(served_deployments: Served, 
     with FilmStitchClient(api) as films:
         run = films.create_film_run("a kite escapes over thirty rooftops", segments=29, seconds_per_segment=1.0,
                                     width=256, height=160, fps=8, sound=False, run_name=f"ui30-{uuid.uuid4().hex[:6]}")
-        references = films.wait_for_checkpoint(run.id, timeout_s=300)
+        references = past_the_script(films, run.id)
 
         # The review page: click a picture other than the recommended one, Submit.
         tag = references.rows[0]["tag"]
@@ -219,7 +221,7 @@ def test_the_first_keyframe_page_of_an_eight_minute_film_and_accepting_the_later
     with FilmStitchClient(api) as films:
         run = films.create_film_run("a lighthouse keeper befriends a storm that speaks in colours", minutes=8,
                                     width=256, height=160, fps=8, sound=False, run_name=f"ui8m-{uuid.uuid4().hex[:6]}")
-        references = films.wait_for_checkpoint(run.id, timeout_s=300)
+        references = past_the_script(films, run.id)
         assert films.resume(run.id).status == "ACCEPT"
         first = films.wait_for_checkpoint(run.id, after=references, timeout_s=600)
         film = served_deployments.storage_dir / first.film_id

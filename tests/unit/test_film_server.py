@@ -362,3 +362,33 @@ def test_a_token_is_per_server(films: Path) -> None:
         token = page_token(first.get(f"/review/{RUN_ID}").text)
         assert second.post(f"/review/{RUN_ID}", data={"token": token, "row_0": "2"}).status_code == 403
     assert prefect.resumes == []
+
+
+def script_entry(more_follow: bool = False) -> dict[str, Any]:
+    """The "filmstitch" entry of a script checkpoint's form (made by the real checkpoint, from a real plan)."""
+    from filmstitch import checkpoints, script_checkpoint
+    from filmstitch.models import FilmRequest
+    from filmstitch.testing.plans import offline_plan
+
+    plan = offline_plan(FilmRequest(idea="a fox learns to fly", segments=2))
+    hostile = plan.model_copy(update={"script": plan.script.model_copy(update={"title": HOSTILE_TITLE})})
+    question = script_checkpoint.script_checkpoint(FILM_ID, hostile, [0, 1], 0, 2 if more_follow else 1, 600)
+    return checkpoints.form_schema_extra(question)
+
+
+def test_the_script_review_page_shows_every_text_in_a_box_and_sends_what_changed(films: Path) -> None:
+    entry = script_entry(more_follow=True)
+    prefect = FakePrefect(entry)
+    texts = {f["label"]: f["text"] for section in entry["script"] for f in section["fields"]}
+    with review_client(films, prefect) as client:
+        page = client.get(f"/review/{RUN_ID}").text
+        assert "<script>" not in page and HOSTILE_TITLE in html.unescape(page)
+        boxes = dict(re.findall(r'<textarea id="text_[^"]+" name="text_([^"]+)" rows="\d+">([^<]*)</textarea>', page))
+        assert {label: html.unescape(text) for label, text in boxes.items()} == texts
+        # The browser sends every box (CRLF line ends); only the changed one is an answer.
+        form = {f"text_{label}": text.replace(" ", "\r\n", 1) for label, text in texts.items()}
+        form |= {"token": page_token(page), "text_s1.action": "The fox leaps from the cliff.", "accept_rest": "1"}
+        response = client.post(f"/review/{RUN_ID}", data=form)
+    assert response.status_code == 200 and "Script sent: ACCEPT" in response.text
+    assert prefect.resumes == [{"run_input": {"changes": json.dumps({"s1.action": "The fox leaps from the cliff."}),
+                                              "accept_rest": True}}]

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from filmstitch.models import Character, Environment, FilmRequest, Keyframe, Scene, Script, Segment, slugify
+from filmstitch.pace import SPEAKING_WORDS_PER_SECOND
 
 STOPWORDS = frozenset(
     "a an and are as at be but by for from has have her his in into is it its of on or over she he "
@@ -44,8 +45,8 @@ CAMERA_WORDS = frozenset(
 SPEECH_WORDS = frozenset("voice-over voiceover narrator narration narrates says said saying asks replies".split())
 QUOTES = re.compile("[\"\u201c\u201d\u201e\u00ab\u00bb\u300c\u300d\u300e\u300f]")
 MIN_MOTION_WORDS = 8
-#: Spoken words per second of clip that still sound natural (narration is asked at 2.5).
-SPEECH_WORDS_PER_SECOND = 3.0
+#: Spoken words per second of clip that still sound natural (filmstitch.pace; narration is asked at 2.5).
+SPEECH_WORDS_PER_SECOND = SPEAKING_WORDS_PER_SECOND
 
 
 def words_of(text: str) -> list[str]:

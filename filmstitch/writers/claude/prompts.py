@@ -24,6 +24,7 @@ import json
 from typing import Any
 
 from filmstitch.models import MAX_CLIP_SUMMARY_WORDS, MAX_SHORT_APPEARANCE_WORDS, FilmRequest
+from filmstitch.pace import WRITING_WORDS_PER_SECOND
 
 IDEA_TAG = "film_idea"
 OUTLINE_TAG = "outline_json"
@@ -34,8 +35,8 @@ TASK_TAG = "task_json"
 CONTEXT_TAG = "context_json"
 DATA_TAGS = (IDEA_TAG, OUTLINE_TAG, SCRIPT_TAG, CHARACTERS_TAG, ENVIRONMENTS_TAG, TASK_TAG, CONTEXT_TAG)
 
-#: Narration pace for the voice-over: words per second of clip.
-NARRATION_WORDS_PER_SECOND = 2.5
+#: Narration pace for the voice-over: words per second of clip (filmstitch.pace).
+NARRATION_WORDS_PER_SECOND = WRITING_WORDS_PER_SECOND
 
 SYSTEM_PROMPT = f"""\
 You are the writers' room of FilmStitch, a pipeline that turns a one-sentence film idea into a film made \

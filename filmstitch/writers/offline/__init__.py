@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from filmstitch.models import Character, Environment, FilmRequest, Keyframe, Script, derive_seed
+from filmstitch.pace import fit_script
 from filmstitch.writers.base import Writer
 from filmstitch.writers.offline import casting, keyframes, story, world
 from filmstitch.writers.offline import languages as ll
@@ -299,7 +300,9 @@ class OfflineWriter(Writer):
     code_modules = ("filmstitch.writers.offline",)
 
     def write_script(self, request: FilmRequest) -> Script:
-        return _draft(request).script
+        # Short segments cannot hold a line each (a line takes at least a second): lines are left out until the
+        # speech fits (filmstitch.pace); at the default length every line fits and nothing changes.
+        return fit_script(_draft(request).script, request.seconds_per_segment)
 
     def describe_characters(self, request: FilmRequest, script: Script) -> list[Character]:
         known = {c.name: c for c in _draft(request).characters}

@@ -27,6 +27,7 @@ from filmstitch.models import (
     Shot,
     TimeOfDay,
 )
+from filmstitch.pace import WRITING_WORDS_PER_SECOND
 from filmstitch.writers.offline import languages as ll
 from filmstitch.writers.offline import lexicon as lx
 from filmstitch.writers.offline.casting import CastMember
@@ -47,8 +48,8 @@ from filmstitch.writers.offline.english import (
 from filmstitch.writers.offline.reading import Actor, Clause, Place, Reading, Thing
 from filmstitch.writers.offline.world import ROLE_HOMES, Location
 
-#: Voice-over pace: words per second of clip, narration and dialogue together.
-WORDS_PER_SECOND = 2.5
+#: Voice-over pace: words per second of clip, narration and dialogue together (filmstitch.pace).
+WORDS_PER_SECOND = WRITING_WORDS_PER_SECOND
 
 
 @dataclass(eq=False)
