@@ -26,6 +26,7 @@ from filmstitch.app.client import FilmStitchClient, FilmStitchError
 from filmstitch.app.prefect_server import free_port
 from filmstitch.testing.postgres import PostgresServer
 from filmstitch.testing.webhook import WebhookReceiver
+from tests.support.prefect import past_the_script
 from tests.support.served import REPO, serve_env, stop_process_group
 
 SMALL = {"segments": 2, "seconds_per_segment": 2.0, "width": 256, "height": 160, "fps": 8, "sound": False}
@@ -134,10 +135,11 @@ def test_notices_one_per_wait_and_per_failure_none_for_a_finished_film(tmp_path:
         waiting = films.create_film_run("a robot waters a desert rose", pause_timeout_s=3600, **SMALL)
         batch = films.create_batch_run(["a broken clock keeps time"], film={**SMALL, "writer": "claude"})
 
-        first = films.wait_for_checkpoint(waiting.id, timeout_s=300)
+        first = films.wait_for_checkpoint(waiting.id, timeout_s=300)  # the script checkpoint
         assert len(hook.wait_for(waiting.id, 1, timeout_s=120)) == 1  # told while it waits, before anyone answers
+        references = past_the_script(films, waiting.id, timeout_s=300)
         films.resume(waiting.id).raise_for_reject()
-        films.wait_for_checkpoint(waiting.id, after=first, timeout_s=300)
+        films.wait_for_checkpoint(waiting.id, after=references, timeout_s=300)
         films.resume(waiting.id).raise_for_reject()
         assert films.wait(waiting.id, timeout_s=300).state_type == "COMPLETED"
         assert films.wait(finished.id, timeout_s=300).state_type == "COMPLETED"
@@ -152,14 +154,15 @@ def test_notices_one_per_wait_and_per_failure_none_for_a_finished_film(tmp_path:
         time.sleep(15)  # a notice that should not come would have come by now (they take a few seconds each)
 
         waits = hook.about(waiting.id)
-        assert len(waits) == 2 and all(f"{films_url}/review/{waiting.id}" in m["text"] for m in waits), waits
+        assert len(waits) == 3 and all(  # the script, references, keyframes
+            f"{films_url}/review/{waiting.id}" in m["text"] for m in waits), waits
         assert all("waits for you" in m["subject"] for m in waits)
         assert len(hook.about(batch.id)) == 1 and "batch failed" in hook.about(batch.id)[0]["subject"]
         for run_id in failed_films:
             [notice] = hook.about(run_id)
             assert "film failed" in notice["subject"]
         assert hook.about(finished.id) == []
-        assert len(hook.messages) == 2 + 1 + len(failed_films), hook.messages
+        assert len(hook.messages) == 3 + 1 + len(failed_films), hook.messages
 
 
 def _runs(api: str, flow_name: str) -> list[dict]:

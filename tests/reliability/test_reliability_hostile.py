@@ -281,6 +281,8 @@ def test_hostile_checkpoint_answers_are_refused_and_nothing_of_them_is_kept(
     flow = FlowThread(lambda: make_film.with_options(flow_run_name=name)(**(film.flow_kwargs() | {"auto_pick": False})))
     seen: set[str] = set()
 
+    run, keyset = current_pause(api, name, flow, seen)  # the script checkpoint: kept as written
+    assert resume(api, run["id"], {})["status"] == "ACCEPT"
     run, keyset = current_pause(api, name, flow, seen)
     fuzz_the_form(api, run, keyset, name, examples=40)
     # Text the form takes but the film cannot use: asked again each time, the reason in words, never markup.
