@@ -9,7 +9,8 @@ is for a shared server with workers elsewhere (`prefect deploy --all` + `prefect
 `prefect.yaml` stays the one declaration of every deployment: this module reads names, entrypoints,
 descriptions, tags, parameters, schedules and the work pool from it, so the ways never disagree.
 
-    python -m filmstitch.deployments.serve                  # serve them all, against PREFECT_API_URL (`filmstitch server`)
+    python -m filmstitch.deployments.serve                  # serve them all, against PREFECT_API_URL
+                                                            # (`filmstitch server`)
     python -m filmstitch.deployments.serve --register-only  # register them on the prefect.yaml work pool, for
                                                  # `prefect worker start --pool filmstitch` (see below)
 
@@ -52,7 +53,7 @@ def import_flow(entrypoint: str) -> Flow:
     module = importlib.import_module("filmstitch." + file.removesuffix(".py").replace("/", "."))
     flow = getattr(module, name, None)
     if not isinstance(flow, Flow):
-        raise ValueError(f"{entrypoint} is not a Prefect flow")
+        raise ValueError(f"{entrypoint} is not a Prefect flow")  # noqa: TRY004 - bad input, reported as such
     return flow
 
 
@@ -129,7 +130,11 @@ def crash_orphaned_runs(path: Path = PREFECT_YAML) -> int:
     Only called when this process started the Prefect server itself. Returns how many were marked."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (
-        DeploymentFilter, DeploymentFilterName, FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType,
+        DeploymentFilter,
+        DeploymentFilterName,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
     )
     from prefect.client.schemas.objects import StateType
     from prefect.states import Crashed

@@ -1,12 +1,12 @@
 """How much runs at once: one setting per resource, the same under `filmstitch make` and `filmstitch server`.
 
-| resource                          | setting                                | default                  | held by          |
-|-----------------------------------|----------------------------------------|--------------------------|------------------|
-| CPU renders on this machine       | FILMSTITCH_CPU_RENDERS                 | the machine's CPU count  | animatic renders |
-| GPU slots on this machine         | FILMSTITCH_GPU_SLOTS                   | GPUs x GPU_CLIPS_PER_GPU | local-gpu renders|
-| Modal containers                  | FILMSTITCH_GPU_MODAL_MAX_CONTAINERS    | 10                       | Modal itself     |
-| writer calls (Claude), per server | FILMSTITCH_WRITER_CALLS                | 4                        | Claude calls     |
-| sound lines synthesised at once   | FILMSTITCH_CPU_RENDERS (shared)        | CPU count                | offline voice    |
+| resource                        | setting                             | default                  | held by           |
+|---------------------------------|-------------------------------------|--------------------------|-------------------|
+| CPU renders on this machine     | FILMSTITCH_CPU_RENDERS              | the machine's CPU count  | animatic renders  |
+| GPU slots on this machine       | FILMSTITCH_GPU_SLOTS                | GPUs x GPU_CLIPS_PER_GPU | local-gpu renders |
+| Modal containers                | FILMSTITCH_GPU_MODAL_MAX_CONTAINERS | 10                       | Modal itself      |
+| Claude writer calls, per server | FILMSTITCH_WRITER_CALLS             | 4                        | Claude calls      |
+| sound lines synthesised at once | FILMSTITCH_CPU_RENDERS (shared)     | CPU count                | offline voice     |
 
 Machine resources (CPU, GPU) are counted per machine across every process on it — several flow runs served by
 `filmstitch server` run in separate processes — with lock files (`filelock`): a slot is one lock file, held for
@@ -90,7 +90,7 @@ def writer_call(slots: int) -> Iterator[None]:
     with get_client(sync_client=True) as client:
         try:
             client.read_global_concurrency_limit_by_name(WRITER_LIMIT)
-        except Exception:  # missing (ObjectNotFound), or an older server: create it with the configured size
+        except Exception:  # noqa: BLE001 - missing (ObjectNotFound), or an older server: create it with the configured size
             with contextlib.suppress(Exception):
                 client.upsert_global_concurrency_limit_by_name(WRITER_LIMIT, slots)
     with concurrency(WRITER_LIMIT, occupy=1, strict=False):

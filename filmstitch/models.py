@@ -144,14 +144,16 @@ class FilmRequest(Strict):
     width: int = Field(768, ge=128, le=1920, description="Frame width in pixels, a multiple of 32.")
     height: int = Field(512, ge=128, le=1920, description="Frame height in pixels, a multiple of 32.")
     fps: int = Field(24, ge=8, le=60, description="Frames per second.")
-    seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed for every random choice; the same seed remakes the film.")
+    seed: int = Field(0, ge=0, le=2**31 - 1,
+                      description="Seed for every random choice; the same seed remakes the film.")
     variants: int = Field(3, ge=1, le=4, description="Variants rendered per reference and per keyframe.")
     writer: Literal["auto", "offline", "claude"] | None = Field(
         None, description="offline (story engine), claude, or auto (Claude when ANTHROPIC_API_KEY is set). "
         "Empty: FILMSTITCH_WRITER.",
     )
     renderer: Literal["animatic", "local-gpu", "modal"] | None = Field(
-        None, description="animatic (CPU), local-gpu (FLUX.1-dev + LTX-Video here) or modal. Empty: FILMSTITCH_RENDERER.",
+        None,
+        description="animatic (CPU), local-gpu (FLUX.1-dev + LTX-Video here) or modal. Empty: FILMSTITCH_RENDERER.",
     )
     sound: bool = Field(True, description="Narration, character voices, ambience and subtitles.")
     burn_subtitles: bool = Field(False, description="Also burn the subtitles into the picture (the MP4 always "
@@ -431,7 +433,8 @@ class Placement(Strict):
         default_factory=dict, description="Colours this keyframe changes on the character (a keyframe edit), e.g. "
         "{\"outfit\": \"#c0302a\"}; empty: the character's own palette.",
     )
-    prop: SkipJsonSchema[str | None] = Field(None, max_length=80, description="A prop the character holds at this keyframe beyond "
+    prop: SkipJsonSchema[str | None] = Field(None, max_length=80,
+                                             description="A prop the character holds at this keyframe beyond "
                              "what the segments' beats hand them (a keyframe edit).")
 
     @model_serializer(mode="wrap")

@@ -55,7 +55,8 @@ def _check_local_gpu() -> None:
     from filmstitch.engines import GpuSettings
 
     settings = GpuSettings()
-    for directory, env in ((settings.flux_dir, "FILMSTITCH_GPU_FLUX_DIR"), (settings.ltx_dir, "FILMSTITCH_GPU_LTX_DIR")):
+    for directory, env in ((settings.flux_dir, "FILMSTITCH_GPU_FLUX_DIR"),
+                           (settings.ltx_dir, "FILMSTITCH_GPU_LTX_DIR")):
         if not Path(directory).is_dir():
             raise PreflightError(
                 f"the local-gpu renderer needs its weights: {directory} does not exist (set {env}; docs/gpu.md "

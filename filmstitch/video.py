@@ -120,7 +120,7 @@ def probe(path: Path, count_frames: bool = False) -> VideoInfo:
     reader = imageio_ffmpeg.read_frames(str(path))
     try:
         meta = next(reader)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - imageio-ffmpeg raises several types for a bad file
         raise VideoError(f"cannot read {path.name}: {exc}") from None
     finally:
         reader.close()

@@ -31,8 +31,8 @@ from filmstitch.flows.edits import edit_picture
 from filmstitch.flows.fan_out import fan_out
 from filmstitch.lifecycle import end_with_parent
 from filmstitch.models import FilmPlan, FilmRequest, Picks
-from filmstitch.settings import Settings
 from filmstitch.renderers import get_renderer
+from filmstitch.settings import Settings
 from filmstitch.tasks.assemble import assemble_film, store_cut_plan
 from filmstitch.tasks.clips import clip_seed, render_clip
 from filmstitch.tasks.common import FilmContext, VariantRef

@@ -147,7 +147,8 @@ def estimate_retake(film: FilmContext, store: FilmStore, state: FilmState, retak
     parts: list[cost.PartCost] = []
 
     def add(what: str, work: cost.Work, count: int) -> None:
-        parts.append(cost.PartCost(what=what, seconds=round(cost.seconds(film.renderer, plan, work, count, settings), 1),
+        parts.append(cost.PartCost(what=what,
+                                   seconds=round(cost.seconds(film.renderer, plan, work, count, settings), 1),
                                    on=cost.on(film.renderer)))
 
     if retake.keyframe is not None:

@@ -46,7 +46,8 @@ from filmstitch.settings import Settings
 # The server's telemetry write races the flow's writes on SQLite ("database is locked"); it sends nothing here anyway.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="FilmStitch: a one-sentence idea in, a short film out.")
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="FilmStitch: a one-sentence idea in, a short film out.")
 console = Console(stderr=True, soft_wrap=True)
 
 #: Short option names for the request fields that have a shorter traditional spelling.
@@ -130,12 +131,14 @@ def settings_for(out: Path | None) -> Settings:
 @app.command()
 @with_request_options
 def make(
-    idea: Annotated[str, typer.Argument(help="The film idea, e.g. 'a stranded astronaut on the moon discovers nature'.")],
+    idea: Annotated[str, typer.Argument(
+        help="The film idea, e.g. 'a stranded astronaut on the moon discovers nature'.")],
     auto: Annotated[bool, typer.Option("--auto", help="Pick variants automatically; never pause.")] = False,
     out: FilmsFolder = None,
     pause_timeout: Annotated[int | None, typer.Option(help="Seconds a checkpoint waits for a person before "
                                                       "taking the recommended picks (10 s to 7 days).")] = None,
-    film_id: Annotated[str | None, typer.Option(help="Name the film, or resume one (default: from the request).")] = None,
+    film_id: Annotated[str | None, typer.Option(
+        help="Name the film, or resume one (default: from the request).")] = None,
     **film_options: Any,
 ) -> None:
     """Make a film. The last line printed is the film's path."""
@@ -183,7 +186,7 @@ def run_in_prefect(call: Callable[[str], Any], *, auto: bool, what: str) -> Any:
     def run_flow() -> None:
         try:
             outcome["result"] = call(run_name)
-        except BaseException as exc:  # reported by the main thread
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
             outcome["error"] = exc
 
     with prefect_api() as api_url, temporary_settings(updates={PREFECT_API_URL: api_url}), film_server(api_url):

@@ -48,7 +48,8 @@ PAGE = jinja2.Environment(autoescape=True).from_string("""<!doctype html>
  input[type=radio] { position: absolute; opacity: 0; }
  input[type=radio]:checked + img { border-color: #ffc828; }
  .tag { position: absolute; left: 8px; top: 8px; background: #000c; padding: 2px 8px; border-radius: 3px; }
- .bar { position: fixed; bottom: 0; left: 0; right: 0; background: #222a; padding: .8rem 2rem; backdrop-filter: blur(4px); }
+ .bar { position: fixed; bottom: 0; left: 0; right: 0; background: #222a; padding: .8rem 2rem;
+        backdrop-filter: blur(4px); }
  button { font-size: 1rem; padding: .5rem 1.4rem; background: #2d5bd7; color: #fff; border: 0; border-radius: 4px; }
  .note { color: #bbb; }
 </style></head><body>

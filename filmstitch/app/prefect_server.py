@@ -71,7 +71,7 @@ def _start(
     env.setdefault("PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT", "false")
     env["PREFECT_HOME"] = str(home)
     # Without a log of its own, the server writes to a temporary file: read back if it fails to start.
-    log = open(log_path, "ab") if log_path else tempfile.TemporaryFile()
+    log = open(log_path, "ab") if log_path else tempfile.TemporaryFile()  # noqa: SIM115 - open while the server runs
     process = subprocess.Popen(
         [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
         env=env, stdout=log, stderr=subprocess.STDOUT,

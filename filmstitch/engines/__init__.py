@@ -41,7 +41,7 @@ class BadInput:
 def raise_bad_input(result: object) -> object:
     """The result itself, or the ``ValueError`` a worker reported as :class:`BadInput`."""
     if isinstance(result, BadInput):
-        raise ValueError(result.message)
+        raise ValueError(result.message)  # noqa: TRY004 - the worker's ValueError, raised again
     return result
 
 
@@ -61,7 +61,8 @@ class GpuSettings(BaseSettings):
         "and the continuity scores.",
     )
     qc_dir: str | None = Field(
-        None, description="Image-embedding model for the continuity scores (CLIP or DINOv2 folder); None = clip_vision_dir."
+        None,
+        description="Image-embedding model for the continuity scores (CLIP or DINOv2 folder); None = clip_vision_dir."
     )
     qc_threshold: float = Field(
         0.6, ge=-1.0, le=1.0, description="A boundary whose best variant's embedding cosine is under this is worth "
@@ -155,7 +156,8 @@ class GpuSettings(BaseSettings):
     )
     negative_prompt: str = "worst quality, inconsistent motion, blurry, jittery, distorted"
     video_decode_timestep: float = Field(
-        0.05, ge=0.0, le=1.0, description="LTX 0.9.1+ timestep-conditioned VAE decode (0.05, as diffusers' LTX examples)."
+        0.05, ge=0.0, le=1.0,
+        description="LTX 0.9.1+ timestep-conditioned VAE decode (0.05, as diffusers' LTX examples)."
     )
     video_decode_noise_scale: float = Field(0.025, ge=0.0, le=1.0, description="Noise of that decode (0.025).")
     pin_keyframes: bool = Field(True, description="Write the exact keyframe pixels into a clip's first and last frame.")
@@ -169,7 +171,8 @@ class GpuSettings(BaseSettings):
         "steps) or first-block (skips a step when the first block barely changes)."
     )
     fast_cache_interval: int = Field(
-        3, ge=1, le=8, description="TaylorSeer: after its first 3 steps, one full step in this many (the rest predicted)."
+        3, ge=1, le=8,
+        description="TaylorSeer: after its first 3 steps, one full step in this many (the rest predicted)."
     )
     fast_fp8: bool = Field(
         True, description="Fast mode also runs the transformers' linear layers as FP8 matmuls (see fp8) where the GPU "

@@ -473,7 +473,8 @@ class ModalRenderer(Renderer):
                 try:
                     import modal
                 except ImportError as exc:
-                    raise ImportError("the modal renderer needs the 'modal' extra: pip install 'filmstitch[modal]'") from exc
+                    raise ImportError(
+                        "the modal renderer needs the 'modal' extra: pip install 'filmstitch[modal]'") from exc
                 require_modal_credentials()
                 self._workers[key] = modal.Cls.from_name(self.settings.modal_app, cls_name)()
             return self._workers[key]

@@ -161,7 +161,8 @@ def seam(before: np.ndarray, after: np.ndarray, cut: int) -> SeamQc:
     ssim = structural_similarity(before, after, channel_axis=2, data_range=255, win_size=min(7, side - (side + 1) % 2))
     lab_before = rgb2lab(before).reshape(-1, 3).mean(axis=0)
     lab_after = rgb2lab(after).reshape(-1, 3).mean(axis=0)
-    return SeamQc(cut=cut, ssim=round(float(ssim), 4), colour_shift=round(float(np.linalg.norm(lab_before - lab_after)), 3))
+    return SeamQc(cut=cut, ssim=round(float(ssim), 4),
+                  colour_shift=round(float(np.linalg.norm(lab_before - lab_after)), 3))
 
 
 def _frame(path: Path, last: bool) -> np.ndarray:

@@ -29,6 +29,7 @@ The subtitle cues come from where the speech was placed, and follow the scenes: 
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import subprocess
@@ -149,7 +150,7 @@ def scene_cuts(plan: FilmPlan) -> list[float]:
     whose scene differs from the one before."""
     request, segments = plan.request, plan.script.segments
     return [segment_start_sample(s.index, request.frames_per_clip, request.fps) / SAMPLE_RATE
-            for before, s in zip(segments, segments[1:]) if s.scene != before.scene]
+            for before, s in itertools.pairwise(segments) if s.scene != before.scene]
 
 
 def ambience_stem(plan: FilmPlan, beds: Mapping[str, bytes]) -> np.ndarray:
@@ -279,7 +280,8 @@ def mix_film(plan: FilmPlan, speech: Sequence[SegmentSpeech], beds: Mapping[str,
         m4a = Path(tmp) / "mix.m4a"
         mode, gain_db, facts = encode_within_peak(mix, m4a)
         gain = db_to_gain(gain_db)
-        stems = {name: pool.submit(encode_flac, stem * gain) for name, stem in (("voice", voice), ("ambience", ambience))}
+        stems = {name: pool.submit(encode_flac, stem * gain)
+                 for name, stem in (("voice", voice), ("ambience", ambience))}
         m4a_bytes = m4a.read_bytes()
         stem_bytes = {name: future.result() for name, future in stems.items()}
     cues = cues_for(timed, total / SAMPLE_RATE, scene_cuts(plan))

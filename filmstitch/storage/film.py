@@ -230,7 +230,6 @@ class FilmStore:
 
     def _not_reused(self, key: str, why: str) -> None:
         log.info("%s of film %s will be made again: %s", key, self.film_id, why)
-        return None
 
     # ------------------------------------------------------------------ the manifest
 

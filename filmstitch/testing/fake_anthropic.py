@@ -155,7 +155,8 @@ class FakeAnthropic:
         self.replies.append(Reply(text=text, stop_reason="refusal", stop_details=details))
 
     def reply_error(
-        self, status: int, error_type: str, message: str, headers: dict[str, str] | None = None, *, echo_auth: bool = False
+        self, status: int, error_type: str, message: str, headers: dict[str, str] | None = None, *,
+        echo_auth: bool = False
     ) -> None:
         body = {"type": "error", "error": {"type": error_type, "message": message}, "request_id": "req_fake"}
         self.replies.append(Reply(status, body, headers or {}, echo_auth))
@@ -270,7 +271,7 @@ class FakeAnthropic:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:  # http.server's naming
                 length = int(self.headers.get("content-length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 try:
@@ -286,7 +287,7 @@ class FakeAnthropic:
                 else:
                     try:
                         reply, message = fake.handle(headers, body)
-                    except Exception as error:  # a bug in the fake or its author: show it, do not hang up
+                    except Exception as error:  # noqa: BLE001 - a bug in the fake or its author: show it, do not hang up
                         traceback.print_exc()
                         fake.errors.append(error)
                         reply, message = Reply(500, error_body("fake_error", repr(error)),
@@ -319,7 +320,7 @@ class FakeAnthropic:
                 self.wfile.write(data)
                 self.wfile.flush()
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - keep test output quiet
+            def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
                 return
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

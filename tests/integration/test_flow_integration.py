@@ -16,7 +16,7 @@ from filmstitch.settings import StorageConfig
 from filmstitch.storage import FilmStore
 from tests.support.prefect import FlowThread, read_input, resume, wait_for_pause
 
-SMALL = dict(segments=3, seconds_per_segment=2.0, width=256, height=160, fps=8, seed=7)
+SMALL = {"segments": 3, "seconds_per_segment": 2.0, "width": 256, "height": 160, "fps": 8, "seed": 7}
 
 
 def ffprobe(path: Path) -> dict:

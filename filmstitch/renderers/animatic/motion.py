@@ -18,6 +18,7 @@ themselves). In between, read from the plan's structured staging:
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -501,7 +502,7 @@ class Motion:
         ranked = sorted(actors, key=lambda a: self.rank.get(a.look.name, 99))
         xs = [a.x for a in ranked]
         least = [closest(figure_width(a.look), figure_width(b.look), shelters(a.prop) or shelters(b.prop))
-                 for a, b in zip(ranked, ranked[1:])]
+                 for a, b in itertools.pairwise(ranked)]
         if all(b.x - a.x >= gap - 1e-9 for a, b, gap in zip(ranked, ranked[1:], least)):
             return actors  # already apart and in order
         apart = [xs[0]]
@@ -538,5 +539,5 @@ class Motion:
 def spacing(actors: tuple[Actor, ...]) -> float:
     """The smallest gap between two neighbouring characters' ground footprints (world units)."""
     shown = sorted((a for a in actors if a.alpha > 0.5), key=lambda a: a.x)
-    gaps = [(b.x - figure_width(b.look)) - (a.x + figure_width(a.look)) for a, b in zip(shown, shown[1:])]
+    gaps = [(b.x - figure_width(b.look)) - (a.x + figure_width(a.look)) for a, b in itertools.pairwise(shown)]
     return min(gaps) if gaps else math.inf

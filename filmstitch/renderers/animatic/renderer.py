@@ -210,7 +210,8 @@ class AnimaticRenderer(Renderer):
     def _environment_look(self, env: Environment, references: dict[str, RenderedImage], where: str) -> EnvironmentLook:
         ref = references.get(env.subject_id)
         if ref is None:
-            raise AnimaticError(f"{where}: no reference image for location {env.name!r} (subject id {env.subject_id!r})")
+            raise AnimaticError(f"{where}: no reference image for location {env.name!r}"
+                                f" (subject id {env.subject_id!r})")
         return environment_look(env, ref.variant, ref.seed)
 
     def _character_looks(self, plan: FilmPlan, names: Sequence[str], references: dict[str, RenderedImage],
@@ -312,7 +313,7 @@ def _decode(image: RenderedImage, size: tuple[int, int], what: str) -> np.ndarra
     try:
         with Image.open(io.BytesIO(image.png)) as opened:
             pixels = np.asarray(opened.convert("RGB"))
-    except Exception as exc:  # Pillow raises several types for bad data
+    except Exception as exc:  # noqa: BLE001 - Pillow raises several types for bad data
         raise AnimaticError(f"{what} is not a readable image: {exc}") from None
     if (pixels.shape[1], pixels.shape[0]) != size:
         raise AnimaticError(f"{what} is {pixels.shape[1]}x{pixels.shape[0]}, the film is {size[0]}x{size[1]}")

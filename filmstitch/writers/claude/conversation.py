@@ -133,7 +133,8 @@ def shape_for(settings: ClaudeSettings, family: ModelFamily) -> Shape:
         thinking_mode = "off"
     if thinking_mode == "off" and family.thinking_off is None:
         raise WriterError(f"{model} ({family.name}) always thinks, so thinking cannot be off"
-                          + (" for a forced tool call" if output == "tool" else ": set FILMSTITCH_CLAUDE_THINKING=auto"))
+                          + (" for a forced tool call" if output == "tool"
+                             else ": set FILMSTITCH_CLAUDE_THINKING=auto"))
     if thinking_mode == "adaptive" and not family.adaptive:
         raise WriterError(f"{model} ({family.name}) has no adaptive thinking: set FILMSTITCH_CLAUDE_THINKING=auto")
     if thinking_mode == "adaptive":

@@ -40,10 +40,10 @@ FACES = ["a round face and wide brown eyes", "a narrow face with a sharp nose", 
 
 #: Role -> outfit with two colour slots (the palette) and a short form for video prompts.
 OUTFITS: dict[str, tuple[str, str]] = {
-    "astronaut": ("a white pressurised EVA suit with {a} shoulder stripes, a gold mirrored visor flipped up and "
-                  "scuffed grey moon boots", "white EVA suit with {a} stripes"),
-    "diver": ("a {a} neoprene wetsuit with {b} seams, a brass diving mask pushed up on the forehead and yellow "
-              "fins", "{a} wetsuit and brass diving mask"),
+    "astronaut": (("a white pressurised EVA suit with {a} shoulder stripes, a gold mirrored visor flipped up and "
+                  "scuffed grey moon boots"), "white EVA suit with {a} stripes"),
+    "diver": (("a {a} neoprene wetsuit with {b} seams, a brass diving mask pushed up on the forehead and yellow "
+              "fins"), "{a} wetsuit and brass diving mask"),
     "keeper": ("a thick {a} knitted sweater under a {b} oilskin coat, canvas trousers and black rubber boots",
                "{b} oilskin coat over a {a} sweater"),
     "baker": ("a flour-dusted white apron over a {a} dress with rolled sleeves, a {b} headscarf and clogs",
@@ -129,8 +129,8 @@ BEINGS: dict[str, tuple[str, str, list[str]]] = {
               ["black", "indigo"]),
     "heron": ("a tall grey heron with long thin legs, a dagger beak, a black crest and slate-blue wings",
               "tall grey heron", ["grey", "slate-blue"]),
-    "clockwork heron": ("a tall clockwork heron of brass and copper plates, long jointed legs, visible turning "
-                        "gears in its chest and amber glass eyes", "brass clockwork heron", ["brass", "copper"]),
+    "clockwork heron": (("a tall clockwork heron of brass and copper plates, long jointed legs, visible turning "
+                        "gears in its chest and amber glass eyes"), "brass clockwork heron", ["brass", "copper"]),
     "owl": ("a round tawny owl with big amber eyes, ear tufts and speckled brown feathers", "tawny owl",
             ["brown", "sand"]),
     "gull": ("a white gull with grey wings, a yellow beak and pink feet", "white gull", ["white", "grey"]),
@@ -165,8 +165,8 @@ BEINGS: dict[str, tuple[str, str, list[str]]] = {
               ["jade", "violet"]),
     "robot": ("a small boxy robot of brushed steel with {a} panel lights, round glass lens eyes and treads",
               "boxy steel robot with {a} lights", ["silver", "teal"]),
-    "lantern": ("a brass lantern with a warm flame for a face, two small round glass-pane eyes and a curled handle "
-                "like a hat", "brass lantern with a flame face", ["brass", "orange"]),
+    "lantern": (("a brass lantern with a warm flame for a face, two small round glass-pane eyes and a curled handle "
+                "like a hat"), "brass lantern with a flame face", ["brass", "orange"]),
     "teapot": ("a round {a} porcelain teapot with a chipped spout, painted eyes and a little lid hat",
                "{a} porcelain teapot", ["sky-blue", "white"]),
     "clock": ("a tall wooden clock with a brass face for a face, two hands like eyebrows and a swinging pendulum",
@@ -177,8 +177,8 @@ BEINGS: dict[str, tuple[str, str, list[str]]] = {
                  ["scarlet", "brown"]),
     "snowman": ("a round snowman with coal eyes, a carrot nose and a {a} scarf", "snowman with a {a} scarf",
                 ["white", "scarlet"]),
-    "storm": ("a towering storm cloud of charcoal and violet, lit from inside by flickers of colour, with two "
-              "bright lightning-white eyes and rain trailing beneath it like a cloak", "towering violet storm cloud",
+    "storm": (("a towering storm cloud of charcoal and violet, lit from inside by flickers of colour, with two "
+              "bright lightning-white eyes and rain trailing beneath it like a cloak"), "towering violet storm cloud",
               ["charcoal", "violet"]),
     "wind": ("a swirl of pale blue air full of leaves and petals, with a faint smiling face in the eddies",
              "swirl of pale wind", ["sky-blue", "white"]),
@@ -189,8 +189,8 @@ BEINGS: dict[str, tuple[str, str, list[str]]] = {
     "rain": ("a drifting curtain of silver rain with a face of falling drops", "silver rain", ["silver", "slate-blue"]),
     "northern lights": ("ribbons of green and violet light rippling across the sky, with a shy face in the folds",
                         "green and violet northern lights", ["jade", "violet"]),
-    "sprout spirit": ("a tiny spirit of moss and new leaves, round as a pebble, with two dewdrop eyes and a curling "
-                      "green shoot on its head", "tiny moss sprout spirit", ["forest-green", "jade"]),
+    "sprout spirit": (("a tiny spirit of moss and new leaves, round as a pebble, with two dewdrop eyes and a curling "
+                      "green shoot on its head"), "tiny moss sprout spirit", ["forest-green", "jade"]),
     "sun": ("a warm golden sun with a broad smiling face and soft rays", "golden sun", ["gold", "orange"]),
     "star": ("a small bright star with five soft points and a twinkling face", "bright little star",
              ["yellow", "white"]),
@@ -262,7 +262,8 @@ KIND_NAMES: dict[str, dict[str, list[str]]] = {
            "creature": ["Brasa", "Musgo", "Fábula", "Duende", "Runa", "Chispa"]},
 }
 CITY_LANGUAGE = {"kyoto": "ja", "tokyo": "ja", "osaka": "ja", "nara": "ja", "hokkaido": "ja", "paris": "fr",
-                 "provence": "fr", "bretagne": "fr", "lyon": "fr", "marseille": "fr", "berlin": "de", "madrid": "es", "havana": "es", "rome": "it",
+                 "provence": "fr", "bretagne": "fr", "lyon": "fr", "marseille": "fr", "berlin": "de", "madrid": "es",
+                 "havana": "es", "rome": "it",
                  "venice": "it", "sicily": "it", "lisbon": "pt"}
 
 
@@ -347,8 +348,9 @@ def _person(actor: Actor, name: str, role: str, rng: random.Random, setting: str
         name=name, role=role, kind="person", species=None, description=description, appearance=_words(short, 30),
         palette=[COLOURS[a], COLOURS[b]], build=build, voice=voice, hair=hair_hex, skin=skin_hex,
     )
-    handle = fix_articles(f"{with_article(who.split(' in ')[0].split(' of ')[0].removeprefix('a ').removeprefix('an '))} " \
-             f"in {with_article(_fill(outfit_short, a, b).split(',')[0].split(' over ')[0])}")
+    who_noun = who.split(' in ')[0].split(' of ')[0].removeprefix('a ').removeprefix('an ')
+    handle = fix_articles(f"{with_article(who_noun)} "
+                          f"in {with_article(_fill(outfit_short, a, b).split(',')[0].split(' over ')[0])}")
     return CastMember(character, actor, pronouns[0], pronouns[1], pronouns[2], handle, outfit, actor.noun, prop)
 
 
@@ -361,7 +363,7 @@ def _being(actor: Actor, name: str, role: str, rng: random.Random, avoid: set[st
     a, b = colour_names
     if "{a}" in long_t and actor.word.kind in ("animal", "bird", "sea_creature", "creature", "object"):
         a = rng.choice([a, *rng.sample(CLOTH, 1)]) if entry is None else a
-    shown = species if "clockwork" in species or species in BEINGS else species
+    shown = species
     marked = ""
     if avoid:
         b = _distinct(b, avoid | {a, b}, rng, a)  # a group's members differ in their markings

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 from filmstitch.models import SetKind, TimeOfDay
 from filmstitch.writers.offline import lexicon as lx
-from filmstitch.writers.offline.languages import verb_glosses
 from filmstitch.writers.offline.english import base_form, singulars
+from filmstitch.writers.offline.languages import verb_glosses
 
 WORD = re.compile(r"[^\W_](?:[\w'’\-]*[^\W_])?|[.!?;:,]")
 DETERMINERS = {"a", "an", "the", "her", "his", "their", "my", "our", "its", "some", "one", "two", "three",
@@ -41,7 +41,7 @@ NOT_MODIFIERS = {"with", "for", "of", "to", "from", "by", "into", "onto", "about
                  "these", "those", "what", "where", "when", "how", "why", "if", "because", "until", "once"}
 #: Words that make a place noun a toy: "a paper boat", "a toy train", "a model ship".
 MINIATURE_WORDS = {"paper", "toy", "model", "origami", "cardboard", "miniature", "lego", "bath"}
-RELATIVES = {"who", "that", "which", "whose", "qui", "que", "der", "die", "das", "que", "che", "die", "dat"}
+RELATIVES = {"who", "that", "which", "whose", "qui", "que", "der", "die", "das", "che", "dat"}
 TIME_WORDS: dict[str, TimeOfDay] = {"night": "night", "midnight": "night", "nocturnal": "night", "dawn": "dawn",
                                     "sunrise": "dawn", "morning": "dawn", "dusk": "dusk", "sunset": "dusk",
                                     "evening": "dusk", "twilight": "dusk", "noon": "day", "day": "day",

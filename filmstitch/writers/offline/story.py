@@ -106,7 +106,7 @@ class Party:
         return "them" if self.plural else self.lead.objective
 
     @property
-    def kind(self):  # noqa: ANN201 - CharacterKind
+    def kind(self):  # -> CharacterKind
         return self.lead.kind
 
     @property
@@ -114,7 +114,7 @@ class Party:
         return self.lead.noun
 
     @property
-    def character(self):  # noqa: ANN201 - Character
+    def character(self):  # -> Character
         return self.lead.character
 
     @property
@@ -520,7 +520,8 @@ NARRATION: dict[str, list[str]] = {
     "rally": ["{hero} <gets> up. There is still time.", "{hero} <tries> once more.",
               "{hero} <remembers> why this matters."],
     "final": ["{place_cap} is quiet again, but {hero} <is> not the same.",
-              "When the light returns, {hero} <is> still smiling.", "{hero} <is> home, and the world is a little wider."],
+              "When the light returns, {hero} <is> still smiling.",
+              "{hero} <is> home, and the world is a little wider."],
 }
 CATALYST: dict[str, list[str]] = {
     "find": ["Then, {at_place}, {hero} {catalyst}.", "And there, {at_place}, {hero} {catalyst}."],
@@ -533,7 +534,8 @@ CATALYST: dict[str, list[str]] = {
     "journey": ["Then {hero} <sees> the way to {next}.", "Then the way to {next} opens."],
 }
 MIDPOINT: dict[str, list[str]] = {
-    "find": ["{thing_cap} <glows> brighter, as if <it knows|they know> the way.", "Now {hero} <understands> what {thing} is."],
+    "find": ["{thing_cap} <glows> brighter, as if <it knows|they know> the way.",
+             "Now {hero} <understands> what {thing} is."],
     "deliver": ["{thing_cap} <is> heavy, but {recipient_or_next} is close now.", "{hero} <holds> {thing} tight."],
     "bond": ["{other} <listens>, and <begins> to trust {hero}.", "{other} and {hero} begin to understand each other."],
     "contest": ["For one moment, {hero} <is> ahead of {other}.", "{hero} <learns> how {other} <moves>."],
@@ -550,7 +552,8 @@ ROLE_ROUTINES = {"diver": "swim down through the green water", "lighthouse keepe
                  "empty plain", "fisherman": "mend the nets", "farmer": "feed the animals", "librarian": "shelve "
                  "the returned books", "courier": "sort the letters", "postman": "sort the letters",
                  "gardener": "water the seedlings", "painter": "mix the colours", "sailor": "coil the ropes",
-                 "violinist": "tune the old violin", "musician": "tune the old violin", "fiddler": "tune the old violin",
+                 "violinist": "tune the old violin", "musician": "tune the old violin",
+                 "fiddler": "tune the old violin",
                  "knight": "polish the sword"}
 #: What a character who is not a person does every day.
 KIND_ROUTINES = {"animal": "pad along the usual path", "bird": "circle overhead and land on the same perch",
@@ -626,7 +629,8 @@ class Writer:
         """Which slots of a template are groups (their verbs agree in the plural)."""
         p = self.p
         allies = self.allies_in(plan)
-        return {"hero": p.hero.plural, "thing": _plural_phrase(p.thing), "ally": (allies[0] if allies else p.hero).plural,
+        return {"hero": p.hero.plural, "thing": _plural_phrase(p.thing),
+                "ally": (allies[0] if allies else p.hero).plural,
                 "obstacle": " and " in plan.location.profile.obstacle,  # "a downpour and a flooded ford strike"
                 "other": bool(p.other and p.other.plural), "recipient": bool(p.recipient and p.recipient.plural),
                 "thing_or_other": bool(p.other and p.other.plural),
@@ -646,7 +650,8 @@ class Writer:
         elif p.visible:
             catalyst_text = f"{third_person('find')} {p.visible}"
         elif p.sort in ("find", "deliver") and p.thing:
-            catalyst_text = f"{third_person('find')} {p.thing.replace('the ', 'a ', 1) if p.thing.startswith('the ') else p.thing}"
+            found = p.thing.replace('the ', 'a ', 1) if p.thing.startswith('the ') else p.thing
+            catalyst_text = f"{third_person('find')} {found}"
         else:
             catalyst_text = f"{third_person('find')} something strange"
         recipient = p.recipient.name if p.recipient else "its owner"
@@ -697,10 +702,10 @@ class Writer:
             options = ["{hero} <holds> {thing} close.", "Little by little, {thing} <brings> {hero} together."
                        if self.p.hero.plural else "Little by little, {thing} <changes> everything."]
         if key == "opening" and self.p.hero.plural:  # a group is introduced by what it is, then by name
-            options = [f"{{place_cap}}. {capitalise(self.p.hero.label.removeprefix('the '))}, {{hero}}, "
-                       "{routine}, as on every other day.",
-                       f"Every day, {self.p.hero.label.removeprefix('the ')}, {{hero}}, {{routine}}. "
-                       "Today will be different."]
+            options = [(f"{{place_cap}}. {capitalise(self.p.hero.label.removeprefix('the '))}, {{hero}}, "
+                       "{routine}, as on every other day."),
+                       (f"Every day, {self.p.hero.label.removeprefix('the ')}, {{hero}}, {{routine}}. "
+                       "Today will be different.")]
         return _say(self.rng, options, self.numbers(plan), **fill)
 
     def dialogue(self, key: str, plan: BeatPlan, fill: dict[str, str], room: int) -> list[DialogueLine]:
@@ -805,7 +810,7 @@ class Writer:
         moves = self.moves(plan.key, plan)
         spot = self.rng.choice(plan.location.profile.spots)
         if plan.key == "crisis" and self.p.hero.kind == "person":
-            self.injured.setdefault(self.p.hero.lead.name, f"a grazed left hand wrapped in a strip of cloth")
+            self.injured.setdefault(self.p.hero.lead.name, "a grazed left hand wrapped in a strip of cloth")
         return Segment(
             index=index,
             title=self.tongue.beats[plan.key] if self.tongue else capitalise(plan.key.replace("_", " "))
@@ -1030,8 +1035,8 @@ def _fit(member: CastMember, gesture: Gesture) -> Gesture:
 def act_titles(p: Premise) -> list[tuple[str, str]]:
     thing = p.thing or (p.other.name if p.other else "the journey")
     return [
-        ("The call", f"{capitalise(p.locations[0].at)}, {p.hero.name} {p.hero.verb('meets')} {thing} and everything "
-                     "changes."),
+        ("The call", (f"{capitalise(p.locations[0].at)}, {p.hero.name} {p.hero.verb('meets')} {thing} and everything "
+                     "changes.")),
         ("The road", f"{p.hero.name} {p.hero.verb('sets')} out to {p.goal('base')}, and the world pushes back."),
         ("The return", f"At the last moment, {p.hero.name} {p.goal('3sg')}."),
     ]
@@ -1085,5 +1090,15 @@ def ledger(p: Premise, present: list[str], props: list[str], injuries: dict[str,
     )
 
 
-__all__ = ["Premise", "BeatPlan", "Writer", "premise", "plan_beats", "group_scenes", "make_scene", "acts", "ledger",
-           "WORDS_PER_SECOND"]
+__all__ = [
+    "WORDS_PER_SECOND",
+    "BeatPlan",
+    "Premise",
+    "Writer",
+    "acts",
+    "group_scenes",
+    "ledger",
+    "make_scene",
+    "plan_beats",
+    "premise",
+]
