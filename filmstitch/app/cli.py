@@ -438,8 +438,8 @@ def server(
     limit: Annotated[int | None, typer.Option(help="Flow runs executed at the same time (default: no limit).")] = None,
 ) -> None:
     """Everything a local user needs, in one command: a Prefect server (SQLite) with its UI at
-    http://127.0.0.1:PORT, the make-film and film-batch deployments of prefect.yaml registered, a runner that
-    executes their runs, and the film server (local films and review pages). Ctrl-C stops it all."""
+    http://127.0.0.1:PORT, the deployments of prefect.yaml (make-film, retake-film, film-batch) registered, a
+    runner that executes their runs, and the film server (local films and review pages). Ctrl-C stops it all."""
     from prefect.settings import PREFECT_API_URL, PREFECT_RUNNER_POLL_FREQUENCY, temporary_settings
 
     from filmstitch.app import film_server as films
