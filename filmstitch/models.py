@@ -411,7 +411,7 @@ class Environment(Strict):
     set: SetKind = Field("plains", description="Which kind of set the animatic draws.")
     time_of_day: TimeOfDay = "day"
     props: list[ShortText] = Field(default_factory=list, max_length=8, description="Key props found here.")
-    ambience: list[Ambience] = Field(default_factory=lambda: ["wind"], min_length=1, max_length=4)
+    ambience: list[Ambience] = Field(default_factory=lambda: list[Ambience](["wind"]), min_length=1, max_length=4)
     sound: str = Field("", max_length=400, description="The location's sound, in words (text-to-audio prompt).")
 
     @property
@@ -582,7 +582,8 @@ class FilmPlan(Strict):
 
     def subject_source(self, subject_id: str) -> Character | Environment:
         """The character or location a subject stands for (everything a renderer may read of it)."""
-        for item in [*self.characters, *self.environments]:
+        items: list[Character | Environment] = [*self.characters, *self.environments]
+        for item in items:
             if item.subject_id == subject_id:
                 return item
         raise KeyError(f"no subject {subject_id!r} in this plan")
@@ -787,7 +788,9 @@ def _film_settings_model() -> type[BaseModel]:
     from pydantic import create_model
 
     fields = {name: (field.annotation, field) for name, field in FilmRequest.model_fields.items() if name != "idea"}
-    return create_model("FilmSettings", __base__=Strict, __doc__="How every film of a batch is made.", **fields)
+    # create_model's overloads type **field_definitions narrower than it takes: (annotation, FieldInfo) pairs.
+    return create_model(  # type: ignore[call-overload]
+        "FilmSettings", __base__=Strict, __doc__="How every film of a batch is made.", **fields)
 
 
 FilmSettings = _film_settings_model()

@@ -66,14 +66,15 @@ class KeyframeQc(BaseModel):
     def best(self) -> int | None:
         """The variant to recommend: the highest score (None when nothing could be scored)."""
         scored = [v for v in self.variants if v.score is not None]
-        return max(scored, key=lambda v: v.score).variant if scored else None
+        return max(scored, key=lambda v: v.score or 0.0).variant if scored else None  # (scored: never None)
 
     @property
     def needs_retry(self) -> bool:
         best = self.best
         if best is None or self.threshold is None or not self.identity:
             return False
-        return self.variants[best].score < self.threshold
+        score = self.variants[best].score
+        return score is not None and score < self.threshold
 
     def caption(self, variant: int, names: dict[str, str] | None = None) -> str:
         """One line for a checkpoint form, under the variant's picture, e.g.

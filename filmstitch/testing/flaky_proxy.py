@@ -78,13 +78,13 @@ class FlakyProxy:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     @property
     def faults(self) -> int:
         return sum(self.counts.values())
 
-    def start(self) -> FlakyProxy:
+    def start(self) -> Self:
         self._thread = threading.Thread(target=self._server.serve_forever, name="flaky-proxy", daemon=True)
         self._thread.start()
         return self

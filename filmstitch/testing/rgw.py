@@ -151,7 +151,7 @@ class RadosGateway:
         while time.perf_counter() < deadline:
             for process in self.processes:
                 if process.poll() is not None:
-                    raise RuntimeError(f"{process.args[0]} exited with {process.returncode};"
+                    raise RuntimeError(f"{process.args[0]!s} exited with {process.returncode};"  # type: ignore[index]
                                        f" logs in {self.root / 'log'}")
             try:
                 if httpx.get(self.endpoint_url, timeout=2).status_code < 500:

@@ -192,30 +192,30 @@ def _localise(p: story.Premise, reading: Reading, tongue: ll.Tongue) -> None:
 
 def _local_title(p: story.Premise, writer: story.Writer) -> str:
     """'Aurore et l'Ours', 'Aiko apprend à voler', 'Rose et les baleines'."""
-    t = writer.tongue
+    tongue = writer.local_tongue
     hero = capitalise(p.hero.local_label) if p.hero.plural else p.hero.name
     singular, plural, *_ = writer.local_goal()
     if p.then:
         return capitalise(f"{hero} {plural if p.hero.plural else singular}")
     if p.partner is not None and (p.thing is None or p.thing_is_place):
-        return capitalise(f"{hero} {t.words['and']} {p.partner.name}")
+        return capitalise(f"{hero} {tongue.words['and']} {p.partner.name}")
     if p.other is not None:
-        return capitalise(f"{hero} {t.words['and']} {p.other.name}")
+        return capitalise(f"{hero} {tongue.words['and']} {p.other.name}")
     if p.thing:
-        return capitalise(ll.tidy(f"{hero} {t.words['and']} {writer.local_thing()}", t.code))
+        return capitalise(ll.tidy(f"{hero} {tongue.words['and']} {writer.local_thing()}", tongue.code))
     return hero
 
 
 def _local_logline(p: story.Premise, writer: story.Writer) -> str:
     """'Aurore, une boulangère, ouvre la boulangerie, avec l'aide de l'Ours.'"""
-    t = writer.tongue
+    tongue = writer.local_tongue
     singular, plural, *_ = writer.local_goal()
     role = writer.local_role(p.hero)
     who = p.hero.name if role == p.hero.name else f"{p.hero.name}, {role[:1].lower() + role[1:]},"
     names = [f"{a.local_label.split(' ', 1)[-1]}, {a.name}" if a.plural else a.name for a in p.allies]
-    helpers = f", {t.words['helped']} {names[0] if len(names) == 1 else ', '.join(names[:-1])}" + \
-        (f" {t.words['and']} {names[-1]}" if len(names) > 1 else "") if names else ""
-    return capitalise(ll.tidy(f"{who} {plural if p.hero.plural else singular}{helpers}.", t.code))
+    helpers = f", {tongue.words['helped']} {names[0] if len(names) == 1 else ', '.join(names[:-1])}" + \
+        (f" {tongue.words['and']} {names[-1]}" if len(names) > 1 else "") if names else ""
+    return capitalise(ll.tidy(f"{who} {plural if p.hero.plural else singular}{helpers}.", tongue.code))
 
 
 def _thing_prop(p: story.Premise) -> str | None:

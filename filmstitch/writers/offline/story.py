@@ -832,36 +832,43 @@ class Writer:
         text = _say(self.rng, options, self.numbers(plan), **fill)
         return ll.tidy(text, self.tongue.code) if self.tongue else text
 
+    @property
+    def local_tongue(self) -> ll.Tongue:
+        """The script's tongue, for the local_* methods: only a script in another language than English calls them."""
+        if self.tongue is None:
+            raise RuntimeError("an English script has no local tongue")
+        return self.tongue
+
     def local_thing(self) -> str:
         """The story's thing in the idea's own words, made definite: 'la boulangerie', "l'umbrella"."""
-        p, t = self.p, self.tongue
+        p, tongue = self.p, self.local_tongue
         if p.thing_written:
-            return ll.definite_phrase(p.thing_written, t.code)
+            return ll.definite_phrase(p.thing_written, tongue.code)
         if p.thing == "a way home" or not p.thing:
-            return t.abstract["way home"]
+            return tongue.abstract["way home"]
         return p.visible or p.thing
 
     def local_goal(self) -> tuple[str, str, str, str, str]:
         """The goal in the script's language: (singular, plural, infinitive, done singular, done plural)."""
-        p, t = self.p, self.tongue
+        p, tongue = self.p, self.local_tongue
         if p.then:
-            link = t.verbs.get(f"{p.verb} to") or t.verbs["learn to"]
-            then = t.verbs.get(p.then)
+            link = tongue.verbs.get(f"{p.verb} to") or tongue.verbs["learn to"]
+            then = tongue.verbs.get(p.then)
             then_inf = then.infinitive if then else p.then
             forms = (f"{link.singular} {then_inf}", f"{link.plural} {then_inf}", f"{link.infinitive} {then_inf}")
             return (*forms, *((then.singular, then.plural) if then else forms[:2]))
-        verb = t.verbs.get(p.verb) or t.verbs[t.sort_verbs.get(p.sort, "find")]
+        verb = tongue.verbs.get(p.verb) or tongue.verbs[tongue.sort_verbs.get(p.sort, "find")]
         finds = p.sort in ("find", "deliver", "make", "rescue") and p.thing
         target = self.local_thing() if finds or not p.other else p.other.name
-        if p.other and target == p.other.name and t.code == "es":
+        if p.other and target == p.other.name and tongue.code == "es":
             target = f"a {target}"  # "conoce a Lucía": the a before someone
-        to = f" {'à' if t.code == 'fr' else 'a'} {p.recipient.name}" if p.recipient and p.recipient is not p.other \
-            else ""
+        to = f" {'à' if tongue.code == 'fr' else 'a'} {p.recipient.name}" \
+            if p.recipient and p.recipient is not p.other else ""
         tail = f" {target}{to}" if target else to
-        forms = tuple(ll.tidy(f"{v}{tail}", t.code) for v in (verb.singular, verb.plural, verb.infinitive))
+        forms = tuple(ll.tidy(f"{v}{tail}", tongue.code) for v in (verb.singular, verb.plural, verb.infinitive))
         if p.seeking:  # "busca a su perro" ... at last "encuentra al Perro"
-            found = t.verbs["find"]
-            return (*forms, *(ll.tidy(f"{v}{tail}", t.code) for v in (found.singular, found.plural)))
+            found = tongue.verbs["find"]
+            return (*forms, *(ll.tidy(f"{v}{tail}", tongue.code) for v in (found.singular, found.plural)))
         return (*forms, forms[0], forms[1])
 
     def local_role(self, party: Party | None) -> str:
@@ -874,50 +881,51 @@ class Writer:
         return actor.phrase if actor is not None and actor.phrase and actor.phrase != party.name else party.name
 
     def local_fill(self, plan: BeatPlan, next_location: Location) -> dict[str, str]:
-        p, t, location = self.p, self.tongue, plan.location
+        p, tongue, location = self.p, self.local_tongue, plan.location
         allies = self.allies_in(plan)
         ally = allies[0] if allies else None
         place, following = location.local or location.name, next_location.local or next_location.name
         singular, plural, infinitive, done, done_plural = self.local_goal()
-        thing = self.local_thing() if p.thing else (p.other.name if p.other else t.words["way"])
-        routine = t.routines.get(p.hero.noun) \
+        thing = self.local_thing() if p.thing else (p.other.name if p.other else tongue.words["way"])
+        routine = tongue.routines.get(p.hero.noun) \
             if plan.key == "opening" and p.hero.kind == "person" and _at_work(p.hero, location) \
             else None
-        routine = routine or t.routines[p.hero.kind if p.hero.kind != "person" else location.set]
-        recipient = p.recipient.name if p.recipient else t.words["owner"]
-        at_place = ll.at(place, location.set, t)
+        routine = routine or tongue.routines[p.hero.kind if p.hero.kind != "person" else location.set]
+        recipient = p.recipient.name if p.recipient else tongue.words["owner"]
+        at_place = ll.at(place, location.set, tongue)
         group = p.hero.local_label.split(" ", 1)[-1] if p.hero.plural else ""
         return {
             "hero": p.hero.name, "ally": ally.name if ally else p.hero.name, "ally_role": self.local_role(ally),
-            "other": p.other.name if p.other else t.words["unknown"], "thing": thing, "thing_cap": capitalise(thing),
+            "other": p.other.name if p.other else tongue.words["unknown"], "thing": thing,
+            "thing_cap": capitalise(thing),
             "thing_or_other": p.other.name if p.other else thing, "recipient": recipient,
             "recipient_or_next": capitalise(recipient if p.recipient else following),
             "place": place, "place_cap": capitalise(place), "at_place": at_place, "at_place_cap": capitalise(at_place),
-            "next": following, "obstacle": t.obstacles[location.set], "routine": routine,
+            "next": following, "obstacle": tongue.obstacles[location.set], "routine": routine,
             "goal": plural if p.hero.plural else singular, "goal_inf": infinitive, "then": self.local_then(),
             "achieve": done_plural if p.hero.plural else done, "group": group, "group_cap": capitalise(group),
-            "obj_other": ll.tidy(f"a {p.other.name}", t.code) if p.other and t.code == "es" else
+            "obj_other": ll.tidy(f"a {p.other.name}", tongue.code) if p.other and tongue.code == "es" else
             (p.other.name if p.other else thing),  # Spanish: "encuentra al Perro", someone is met with a
         }
 
     def local_then(self) -> str:
-        then = self.tongue.verbs.get(self.p.then or "fly")
+        then = self.local_tongue.verbs.get(self.p.then or "fly")
         return then.infinitive if then else (self.p.then or "")
 
     def local_narration(self, key: str, plan: BeatPlan, fill: dict[str, str]) -> str:
-        p, t = self.p, self.tongue
-        options = {"catalyst": t.catalyst[p.story_sort], "midpoint": t.midpoint[p.story_sort],
-                   "climax": t.climax}.get(key) or t.narration[key]
+        p, tongue = self.p, self.local_tongue
+        options = {"catalyst": tongue.catalyst[p.story_sort], "midpoint": tongue.midpoint[p.story_sort],
+                   "climax": tongue.climax}.get(key) or tongue.narration[key]
         if key == "midpoint" and p.thing_is_place:
-            options = t.special["place_midpoint"]
+            options = tongue.special["place_midpoint"]
         if key == "catalyst" and p.other is None and p.sort in ("bond", "contest", "rescue"):
-            options = t.special["thing_appears"]
+            options = tongue.special["thing_appears"]
         if key == "catalyst" and p.sort == "deliver" and p.thing is None and p.other:
-            options = t.special["other_lost"]
+            options = tongue.special["other_lost"]
         if key == "midpoint" and p.sort == "bond" and p.other is None:
-            options = t.special["thing_close"]
+            options = tongue.special["thing_close"]
         if key == "opening" and p.hero.plural:
-            options = t.special["group_opening"]
+            options = tongue.special["group_opening"]
         return self.say(options, plan, fill)
 
     def scene(self, index: int, plans: list[BeatPlan], continuity: Continuity) -> Scene:
