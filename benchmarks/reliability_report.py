@@ -126,7 +126,6 @@ class Lab:
         return path
 
     def bucket(self) -> object:
-        from filmstitch.settings import StorageConfig
         from filmstitch.testing.s3 import REGION
 
         name = self.moto.create_bucket()

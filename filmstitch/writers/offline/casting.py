@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass
 
 from filmstitch.models import Character, CharacterKind, VoiceAge, VoiceCasting
-from filmstitch.writers.offline import lexicon as lx
+from filmstitch.writers.offline import languages, lexicon
 from filmstitch.writers.offline.english import capitalise, fix_articles, with_article
 from filmstitch.writers.offline.reading import Actor, Reading
 
@@ -330,7 +330,7 @@ def _person(actor: Actor, name: str, role: str, rng: random.Random, setting: str
     build = {"child": "small", "elder": rng.choice(["slim", "average"])}.get(age, rng.choice(["slim", "average",
                                                                                               "broad", "tall"]))
     outfit = _fill(outfit_long, a, b)
-    prop = lx.ROLE_PROPS.get(actor.noun) or lx.ROLE_PROPS.get(head)
+    prop = lexicon.ROLE_PROPS.get(actor.noun) or lexicon.ROLE_PROPS.get(head)
     if prop and prop not in outfit.split(", ")[-1].split(" and ")[-1]:
         outfit += f", holding {with_article(prop)}"  # the picture shows it in hand: the words say so too
     title = name if name.lower() == f"the {role}".lower() else \
@@ -413,7 +413,7 @@ def _role(actor: Actor, index: int, reading: Reading) -> str:
 def group_sizes(actors: list[Actor]) -> list[int]:
     """How many characters each actor becomes: its count (at most lexicon.GROUP_MAX), the largest groups
     made smaller until the whole cast fits the six places of a frame."""
-    sizes = [max(1, min(lx.GROUP_MAX, a.count)) for a in actors]
+    sizes = [max(1, min(lexicon.GROUP_MAX, a.count)) for a in actors]
     while sum(sizes) > 6 and max(sizes) > 1:
         sizes[sizes.index(max(sizes))] -= 1
     return sizes
@@ -450,14 +450,12 @@ def _group(actor: Actor, count: int, role: str, rng: random.Random, setting: str
 def _fable_name(actor: Actor, language: str) -> str | None:
     """An unnamed being called by what it is in the idea's language, with its article: "l'Ours", 'la Baleine',
     'el Perro' (the idea's own noun). None where the script is English."""
-    from filmstitch.writers.offline import languages as ll
-
     words = actor.phrase.split()
-    if language not in ll.SUPPORTED or not words:
+    if language not in languages.SUPPORTED or not words:
         return None
     head = words[-1]
     determiner = words[0] if len(words) > 1 else ""
-    return ll.definite(capitalise(head), language, ll.gender_of(head, language, determiner))
+    return languages.definite(capitalise(head), language, languages.gender_of(head, language, determiner))
 
 
 def cast(reading: Reading, rng: random.Random, setting: str, culture: str, language: str = "en") -> list[CastMember]:
@@ -465,15 +463,11 @@ def cast(reading: Reading, rng: random.Random, setting: str, culture: str, langu
     when the idea has nobody)."""
     actors = list(reading.actors)
     if not actors:
-        from filmstitch.writers.offline import lexicon as lx
-
-        actors = [Actor("traveller", lx.ACTORS["traveller"], phrase="a traveller")]
+        actors = [Actor("traveller", lexicon.ACTORS["traveller"], phrase="a traveller")]
     goal = reading.goal
     if len(actors) == 1 and goal is not None and getattr(goal.object, "noun", None) in ("nature", "life"):
         # A lone hero who discovers nature meets it: the first green life, as a small being.
-        from filmstitch.writers.offline import lexicon as lx
-
-        actors.append(Actor("sprout spirit", lx.ActorWord("creature", "sprout spirit"), name="Sprout",
+        actors.append(Actor("sprout spirit", lexicon.ActorWord("creature", "sprout spirit"), name="Sprout",
                             phrase="a sprout spirit", position=10**6))
     taken = {n for a in actors for n in (a.name, *a.more_names) if n}
     members: list[CastMember] = []

@@ -27,8 +27,7 @@ from filmstitch.models import (
     Shot,
     TimeOfDay,
 )
-from filmstitch.writers.offline import languages as ll
-from filmstitch.writers.offline import lexicon as lx
+from filmstitch.writers.offline import languages, lexicon
 from filmstitch.writers.offline.casting import CastMember
 from filmstitch.writers.offline.english import (
     NUMBER_WORDS,
@@ -246,7 +245,7 @@ def premise(reading: Reading, members: list[CastMember], locations: list[Locatio
         words = thing_obj.phrase.split()
         if words and words[0].lower() in ("a", "an", "one", "some", "her", "his", "their", "its"):
             words[0] = "the"
-        elif words and words[0].lower() != "the" and thing_obj.noun not in lx.ABSTRACT_GOALS:
+        elif words and words[0].lower() != "the" and thing_obj.noun not in lexicon.ABSTRACT_GOALS:
             words.insert(0, "the")
         thing, thing_noun = " ".join(words), thing_obj.noun
     verb, sort, then = (goal.verb, goal.sort, goal.then) if goal else ("find", "find", None)
@@ -615,7 +614,7 @@ class Move:
 class Writer:
     """Writes every beat of one film (one instance per film; seeded)."""
 
-    def __init__(self, p: Premise, rng: random.Random, seconds: float, tongue: ll.Tongue | None = None) -> None:
+    def __init__(self, p: Premise, rng: random.Random, seconds: float, tongue: languages.Tongue | None = None) -> None:
         self.p, self.rng, self.tongue = p, rng, tongue
         self.budget = max(3, math.floor(seconds * WORDS_PER_SECOND))
         self.injured: dict[str, str] = {}
@@ -780,7 +779,7 @@ class Writer:
         p, lead = self.p, self.p.hero.lead
         them = "both of them" if len(plan.present) == 2 else "all of them" if len(plan.present) > 2 else \
             f"{lead.possessive} head"
-        use = lx.PROP_USES.get(p.thing_noun or "") or lx.PROP_USES.get((p.thing_noun or "").split(" ")[-1])
+        use = lexicon.PROP_USES.get(p.thing_noun or "") or lexicon.PROP_USES.get((p.thing_noun or "").split(" ")[-1])
         for move in moves:
             if use and move.prop == p.thing_noun and move.gesture == "hold_up":
                 move.shown = use.replace("{them}", them)
@@ -788,9 +787,11 @@ class Writer:
         if not prop or lead not in plan.present or prop == p.thing_noun:
             return moves
         holdable = bool(p.thing_noun and not p.thing_is_place)
-        own = p.verb in lx.PROP_VERBS.get(prop, set()) or (p.phrase or "").split(" ")[0] in lx.PROP_VERBS.get(prop, ())
+        own = p.verb in lexicon.PROP_VERBS.get(prop, set()) \
+            or (p.phrase or "").split(" ")[0] in lexicon.PROP_VERBS.get(prop, ())
         if key == "opening" or (key in ("midpoint", "climax") and own and not holdable):
-            shown = lx.PROP_USES.get(prop, "holds up {prop}").replace("{them}", them).replace("{prop}", f"the {prop}")
+            shown = lexicon.PROP_USES.get(prop, "holds up {prop}").replace("{them}", them) \
+                .replace("{prop}", f"the {prop}")
             first = next((m for m in moves if m.member is lead), None)
             played = Move(lead, "hold_up", first.at if first else 0.5, prop, shown)
             moves = [played if m is first else m for m in moves] if first else [played, *moves]
@@ -830,10 +831,10 @@ class Writer:
 
     def say(self, options: list[str], plan: BeatPlan, fill: dict[str, str]) -> str:
         text = _say(self.rng, options, self.numbers(plan), **fill)
-        return ll.tidy(text, self.tongue.code) if self.tongue else text
+        return languages.tidy(text, self.tongue.code) if self.tongue else text
 
     @property
-    def local_tongue(self) -> ll.Tongue:
+    def local_tongue(self) -> languages.Tongue:
         """The script's tongue, for the local_* methods: only a script in another language than English calls them."""
         if self.tongue is None:
             raise RuntimeError("an English script has no local tongue")
@@ -843,7 +844,7 @@ class Writer:
         """The story's thing in the idea's own words, made definite: 'la boulangerie', "l'umbrella"."""
         p, tongue = self.p, self.local_tongue
         if p.thing_written:
-            return ll.definite_phrase(p.thing_written, tongue.code)
+            return languages.definite_phrase(p.thing_written, tongue.code)
         if p.thing == "a way home" or not p.thing:
             return tongue.abstract["way home"]
         return p.visible or p.thing
@@ -865,10 +866,10 @@ class Writer:
         to = f" {'à' if tongue.code == 'fr' else 'a'} {p.recipient.name}" \
             if p.recipient and p.recipient is not p.other else ""
         tail = f" {target}{to}" if target else to
-        forms = tuple(ll.tidy(f"{v}{tail}", tongue.code) for v in (verb.singular, verb.plural, verb.infinitive))
+        forms = tuple(languages.tidy(f"{v}{tail}", tongue.code) for v in (verb.singular, verb.plural, verb.infinitive))
         if p.seeking:  # "busca a su perro" ... at last "encuentra al Perro"
             found = tongue.verbs["find"]
-            return (*forms, *(ll.tidy(f"{v}{tail}", tongue.code) for v in (found.singular, found.plural)))
+            return (*forms, *(languages.tidy(f"{v}{tail}", tongue.code) for v in (found.singular, found.plural)))
         return (*forms, forms[0], forms[1])
 
     def local_role(self, party: Party | None) -> str:
@@ -892,7 +893,7 @@ class Writer:
             else None
         routine = routine or tongue.routines[p.hero.kind if p.hero.kind != "person" else location.set]
         recipient = p.recipient.name if p.recipient else tongue.words["owner"]
-        at_place = ll.at(place, location.set, tongue)
+        at_place = languages.at(place, location.set, tongue)
         group = p.hero.local_label.split(" ", 1)[-1] if p.hero.plural else ""
         return {
             "hero": p.hero.name, "ally": ally.name if ally else p.hero.name, "ally_role": self.local_role(ally),
@@ -904,7 +905,7 @@ class Writer:
             "next": following, "obstacle": tongue.obstacles[location.set], "routine": routine,
             "goal": plural if p.hero.plural else singular, "goal_inf": infinitive, "then": self.local_then(),
             "achieve": done_plural if p.hero.plural else done, "group": group, "group_cap": capitalise(group),
-            "obj_other": ll.tidy(f"a {p.other.name}", tongue.code) if p.other and tongue.code == "es" else
+            "obj_other": languages.tidy(f"a {p.other.name}", tongue.code) if p.other and tongue.code == "es" else
             (p.other.name if p.other else thing),  # Spanish: "encuentra al Perro", someone is met with a
         }
 
@@ -938,13 +939,13 @@ class Writer:
         goal = self.tongue.scene_goals.get(first.key, self.tongue.scene_goals["other"])
         return made.model_copy(update={
             "title": f"{fill['place_cap']}, {self.tongue.times[first.time]}",
-            "goal": capitalise(ll.tidy(agree(goal, self.numbers(first)).format(**fill), self.tongue.code))})
+            "goal": capitalise(languages.tidy(agree(goal, self.numbers(first)).format(**fill), self.tongue.code))})
 
     def acts(self, plans: list[BeatPlan]) -> list[Act]:
         if self.tongue is None:
             return acts(self.p)
         fill = self.fill(plans[0], plans[0].location)
-        return [Act(index=i, title=title, summary=sentence(ll.tidy(agree(summary, self.numbers(plans[0]))
+        return [Act(index=i, title=title, summary=sentence(languages.tidy(agree(summary, self.numbers(plans[0]))
                                                                   .format(**fill), self.tongue.code)))
                 for i, (title, summary) in enumerate(self.tongue.acts)]
 
