@@ -80,7 +80,7 @@ def contradiction_problems(keyframe: Keyframe, dress: dict[str, Scene], characte
     for name, outfit in worn_in(keyframe.prompt, keyframe.characters):
         scene = dress.get(name)
         ledger = scene.continuity.wardrobe.get(name) if scene else None
-        if not ledger:
+        if scene is None or not ledger:
             continue
         allowed = set(words_of(" ".join(filter(None, [
             ledger, scene.continuity.injuries.get(name),

@@ -301,13 +301,16 @@ def _distinct(colour: str, avoid: set[str], rng: random.Random, also: str = "") 
     return rng.choice([c for c in CLOTH if c not in avoid and c != also])
 
 
+_AGE_WORDS: dict[str, VoiceAge] = {"young": "young", "little": "child", "elderly": "elder", "old": "elder",
+                                    "ancient": "elder", "retired": "elder", "teenage": "young"}
+
+
 def _person(actor: Actor, name: str, role: str, rng: random.Random, setting: str,
             avoid: set[str] | None = None, gender: str | None = None) -> CastMember:
     gender = gender or actor.gender or rng.choice("fm")
     age: VoiceAge = actor.word.age or "adult"
     for adjective in actor.adjectives:
-        age = {"young": "young", "little": "child", "elderly": "elder", "old": "elder", "ancient": "elder",
-               "retired": "elder", "teenage": "young"}.get(adjective, age)
+        age = _AGE_WORDS.get(adjective, age)
     if actor.noun in ("girl", "boy", "child", "kid", "orphan") and age == "adult":
         age = "child"
     if actor.noun in ("grandmother", "grandfather", "grandma", "grandpa", "granny", "grandad", "widow", "widower"):
@@ -393,7 +396,8 @@ def _being(actor: Actor, name: str, role: str, rng: random.Random, avoid: set[st
 
 def _words(text: str, limit: int) -> str:
     """At most `limit` words, cut only between comma-separated parts (never inside a word or phrase)."""
-    parts, kept = [p.strip() for p in text.split(",")], []
+    parts = [p.strip() for p in text.split(",")]
+    kept: list[str] = []
     for part in parts:
         if len(" ".join([*kept, part]).split()) > limit:
             break
@@ -484,14 +488,14 @@ def cast(reading: Reading, rng: random.Random, setting: str, culture: str, langu
                 "person", "friend", "stranger"):
             name = "the " + " ".join(capitalise(w) for w in actor.noun.split())  # a title: "the Sea Queen"
         elif actor.word.kind == "person" and actor.phrase.split()[:1] in (["la"], ["le"], ["el"]) and \
-                _fable_name(actor, language):
-            name = _fable_name(actor, language)  # "la reine": la Reine
+                (fable := _fable_name(actor, language)):
+            name = fable  # "la reine": la Reine
         elif actor.word.kind == "person":
             gender = actor.gender or rng.choice("fm")
             actor.gender = gender
             name = rng.choice([n for n in pool[gender] if n not in taken] or pool[gender])
-        elif _fable_name(actor, language):
-            name = _fable_name(actor, language)  # "un ours": l'Ours
+        elif fable := _fable_name(actor, language):
+            name = fable  # "un ours": l'Ours
         else:
             species = actor.word.species or actor.noun
             if actor.phrase.split()[:1] == ["the"] or species in ("northern lights", "sea queen"):
