@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import torch
 from diffusers import (
@@ -418,7 +419,7 @@ def full_flux2_klein_pipeline(device: str | torch.device = "cuda",
 # ---------------------------------------------------------------- writing a weights directory
 
 
-def save_pipelines(root: Path, pipelines: dict[str, object]) -> dict[str, int]:
+def save_pipelines(root: Path, pipelines: dict[str, Any]) -> dict[str, int]:
     """``save_pretrained`` each pipeline (or model) into ``root / folder``; returns each folder's bytes on disk."""
     sizes = {}
     for folder, pipeline in pipelines.items():

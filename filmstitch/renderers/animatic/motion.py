@@ -21,10 +21,11 @@ import dataclasses
 import itertools
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from filmstitch.models import FilmPlan, derive_seed
+from filmstitch.models import FilmPlan, Recolourable, derive_seed
 from filmstitch.renderers.animatic.figures import (
     GESTURES,
     POSES,
@@ -177,13 +178,14 @@ def keyframe_state(
     return FrameState(camera=camera, light=light, actors=actors, clock=clock)  # type: ignore[arg-type]
 
 
-def recoloured(look: CharacterLook, colours: dict[str, str]) -> CharacterLook:
+def recoloured(look: CharacterLook, colours: dict[Recolourable, str]) -> CharacterLook:
     """The look with a keyframe's colour changes (an edit: "make her coat red"); the clip that starts at that
     keyframe keeps them, the next keyframe's own colours take over from there."""
     if not colours:
         return look
     changes = {"outfit": "body", "legs": "legs", "hair": "hair"}
-    return dataclasses.replace(look, **{changes[part]: hex_rgb(value) for part, value in colours.items()})
+    fields: dict[str, Any] = {changes[part]: hex_rgb(value) for part, value in colours.items()}
+    return dataclasses.replace(look, **fields)
 
 
 def spread(xs: list[float], half_widths: list[float], gap: float = 0.015) -> list[float]:
@@ -203,7 +205,7 @@ SHELTER_CLOSENESS = 0.85
 
 def shelters(prop: str | None) -> bool:
     """Whether a held prop is an umbrella, which its holder shares with the neighbour beside it."""
-    return bool(prop) and prop_shape(prop) == "umbrella"
+    return prop_shape(prop) == "umbrella" if prop else False
 
 
 def closest(left_width: float, right_width: float, sheltered: bool) -> float:
