@@ -599,29 +599,29 @@ def group_label(phrase: str, count: int, counted: bool, language: str) -> str:
     return f"{article} {number} {head}" if counted else f"{article} {head}"
 
 
-def place_name(name: str, set_kind: str, written: dict[str, str], t: Tongue) -> str:
+def place_name(name: str, set_kind: str, written: dict[str, str], tongue: Tongue) -> str:
     """A location's name in the language: the idea's own words for its places ('la boulangerie', 'Lyon'),
     the table's for the places a story goes next ('la rue'), the patterns of the ones made from both."""
     if name in written:
         return written[name]
-    if name in t.places:
-        return t.places[name]
+    if name in tongue.places:
+        return tongue.places[name]
     home, sep, proper = name.partition(" in ")
-    if sep and home in t.places:
-        return f"{t.places[home]} {t.words['of']} {proper}"  # "the bakery in Kyoto"
+    if sep and home in tongue.places:
+        return f"{tongue.places[home]} {tongue.words['of']} {proper}"  # "the bakery in Kyoto"
     sky, sep, proper = name.partition(" over ")
-    if sep and sky in t.places:
-        return f"{t.places[sky]} {t.words['over']} {proper}"  # "the open sky over Kyoto"
+    if sep and sky in tongue.places:
+        return f"{tongue.places[sky]} {tongue.words['over']} {proper}"  # "the open sky over Kyoto"
     if name.endswith("'s court"):
-        return f"{t.words['court']} {name.removeprefix('the ').removesuffix(chr(39) + 's court')}"
+        return f"{tongue.words['court']} {name.removeprefix('the ').removesuffix(chr(39) + 's court')}"
     return name
 
 
-def at(local_name: str, set_kind: str, t: Tongue) -> str:
+def at(local_name: str, set_kind: str, tongue: Tongue) -> str:
     """'dans la boulangerie', 'sur la lune', 'à Lyon'; 'en la ciudad'; a phrase that already says where stays."""
     if local_name.split(" ", 1)[0].lower() in ("au-dessus", "encima", "sobre", "alta"):
         return local_name
-    if t.code == "fr":
+    if tongue.code == "fr":
         if local_name[:1].isupper():
             return f"à {local_name}"
         return f"{'sur' if set_kind in ('moon', 'coast', 'ship', 'salt_flats', 'snow') else 'dans'} {local_name}"
@@ -631,8 +631,8 @@ def at(local_name: str, set_kind: str, t: Tongue) -> str:
 def beat_key(title: str) -> str | None:
     """The beat a segment title names, in any supported language ('Le départ' -> 'departure')."""
     low = title.lower()
-    for t in TONGUES.values():
-        for key, local in t.beats.items():
+    for tongue in TONGUES.values():
+        for key, local in tongue.beats.items():
             if local.lower() == low:
                 return key
     return None
