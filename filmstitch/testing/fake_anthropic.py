@@ -299,7 +299,7 @@ class FakeAnthropic:
                         seen = headers.get("authorization") or headers.get("x-api-key") or ""
                         payload["error"] = {**payload["error"], "message": f"{payload['error']['message']} ({seen})"}
                     self._send(reply.status, "application/json", json.dumps(payload).encode(), reply.headers)
-                elif body.get("stream"):
+                elif isinstance(body, dict) and body.get("stream"):  # (a message came from a dict body)
                     data = b"".join(sse(event, payload) for event, payload in stream_events(message, reply))
                     if reply.break_stream:  # announce more than is sent, then hang up
                         self._send(200, "text/event-stream", data, {}, length=len(data) + 4096)
