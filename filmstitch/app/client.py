@@ -55,7 +55,12 @@ CHECKPOINT_SCHEMA_KEY = "filmstitch"
 
 
 class FilmStitchError(RuntimeError):
-    """The server refused a call, a run failed, or waiting ran out of time."""
+    """The server refused a call, a run failed, or waiting ran out of time. `status_code` is the HTTP answer's
+    status where the server answered one."""
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
 
 
 class RunState(BaseModel):
@@ -160,7 +165,7 @@ class FilmStitchClient:
                 detail = response.json().get("detail", response.text)
             except ValueError:
                 detail = response.text
-            raise FilmStitchError(f"{method} {path} answered {response.status_code}: {detail}")
+            raise FilmStitchError(f"{method} {path} answered {response.status_code}: {detail}", response.status_code)
         return response.json() if response.content else None
 
     # ------------------------------------------------------------------ runs
@@ -264,8 +269,12 @@ class FilmStitchClient:
         keyset = details.get("run_input_keyset")
         if state.get("type") != "PAUSED" or not keyset:
             return None
-        schema = self._call("GET", f"/flow_runs/{run_id}/input/{keyset['schema']}")
-        description = self._call("GET", f"/flow_runs/{run_id}/input/{keyset['description']}") or ""
+        # Prefect sets the Paused state first and writes the form after it (the schema, then the description):
+        # until the description is there, the question is not open yet (a busy server showed the gap).
+        description = self._input(run_id, keyset["description"])
+        schema = self._input(run_id, keyset["schema"])
+        if description is None or schema is None:
+            return None
         about = schema.get(CHECKPOINT_SCHEMA_KEY) or {}
         return Checkpoint(
             run_id=run_id, key=keyset["schema"].removesuffix("-schema"), name=about.get("checkpoint", ""),
@@ -274,6 +283,15 @@ class FilmStitchClient:
             contact_sheet=about.get("contact_sheet"),
             description=description, json_schema=schema, timeout_at=details.get("pause_timeout"),
         )
+
+    def _input(self, run_id: str, key: str) -> Any:
+        """A flow run input by key, or None while it does not exist (404)."""
+        try:
+            return self._call("GET", f"/flow_runs/{run_id}/input/{key}")
+        except FilmStitchError as error:
+            if error.status_code == 404:
+                return None
+            raise
 
     def find_run_id(self, run_name: str) -> str | None:
         """The id of the flow run with this name, if it exists (yet)."""

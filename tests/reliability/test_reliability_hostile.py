@@ -29,7 +29,7 @@ from filmstitch.storage import FILM_ID, FilmStore, LocalStore, validate_film_id
 from filmstitch.testing.plans import offline_plan
 from filmstitch.testing.prefect_api import find_run
 from filmstitch.testing.small_film import SmallFilm, film_folder
-from tests.support.prefect import FlowThread, read_input, resume
+from tests.support.prefect import FlowThread, form_is_written, read_input, resume
 
 # Strings people and attackers actually send: paths, markup, template and query injection, bidi
 # overrides, full-width look-alikes, NUL, very long text.
@@ -246,7 +246,8 @@ def current_pause(api: str, name: str, flow: FlowThread, seen: set[str], timeout
         run = find_run(api, name) or {}
         state = run.get("state") or {}
         keyset = (state.get("state_details") or {}).get("run_input_keyset")
-        if state.get("type") == "PAUSED" and keyset and keyset["schema"] not in seen:
+        if state.get("type") == "PAUSED" and keyset and keyset["schema"] not in seen and form_is_written(
+                api, run["id"], keyset):
             seen.add(keyset["schema"])
             return run, keyset
         time.sleep(0.3)

@@ -71,11 +71,20 @@ def wait_for_pause(api_url: str, run_name: str, seen: set[str], flow: FlowThread
         run = find_run(api_url, run_name)
         state = (run or {}).get("state") or {}
         keyset = (state.get("state_details") or {}).get("run_input_keyset")
-        if state.get("type") == "PAUSED" and keyset and keyset["schema"] not in seen:
+        if state.get("type") == "PAUSED" and keyset and keyset["schema"] not in seen and form_is_written(
+                api_url, run["id"], keyset):
             seen.add(keyset["schema"])
             return run
         time.sleep(0.5)
     raise AssertionError(f"run {run_name} never paused")
+
+
+def form_is_written(api_url: str, run_id: str, keyset: dict) -> bool:
+    """Prefect sets the Paused state first and writes its form after it (schema, then description): an answer
+    sent in between is refused ("Run input schema not found"). The question is open once the description is
+    there."""
+    return all(httpx.get(f"{api_url}/flow_runs/{run_id}/input/{keyset[part]}", timeout=30).status_code == 200
+               for part in ("schema", "description"))
 
 
 def resume(api_url: str, run_id: str, run_input: dict) -> dict:

@@ -401,9 +401,14 @@ def test_an_error_event_mid_stream_is_transient(fake_anthropic: FakeAnthropic) -
 
 
 def test_a_broken_stream_is_transient(fake_anthropic: FakeAnthropic) -> None:
+    # anthropic >= 2.17 raises its APIConnectionError for a stream cut mid-answer; older 2.x let the transport's
+    # error through. Either way the SDK does not retry it, so the message must not claim retries.
     fake_anthropic.reply_broken_stream()
-    with pytest.raises(TransientWriterError, match="the answer stream broke off"):
+    with pytest.raises(TransientWriterError, match="the answer stream broke off") as raised:
         make_writer(fake_anthropic).write_script(small_request())
+    assert raised.value.retryable is True
+    assert "retries" not in str(raised.value)
+    assert len(fake_anthropic.requests) == 1
 
 
 def test_overloaded_529_is_retried_by_the_sdk_then_succeeds(fake_anthropic: FakeAnthropic) -> None:

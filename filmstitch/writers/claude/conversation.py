@@ -286,15 +286,24 @@ class Session:
         return params
 
     def _send(self, ask: Ask, messages: list[dict[str, Any]]) -> Any:
-        """Stream one answer to completion."""
+        """Stream one answer to completion. Opening the stream is the request the SDK retries; a stream that
+        breaks off after it opened is not retried by the SDK, so it is told apart here (`_read`)."""
         try:
             with self.client.messages.stream(**self._params(ask.stage, messages)) as stream:
-                return stream.get_final_message()
+                return self._read(stream, ask.label)
         except anthropic.APIError as error:
             raise self._translate(error, ask.label) from None  # never chain: the request holds the key
-        except httpx2.HTTPError as error:  # the connection broke while the answer streamed
+
+    @staticmethod
+    def _read(stream: Any, label: str) -> Any:
+        """The streamed answer, whole. The connection breaking mid-answer surfaces as the SDK's
+        APIConnectionError (anthropic >= 2.17) or as the transport's own error (earlier 2.x): either way it is
+        transient, and nothing was retried."""
+        try:
+            return stream.get_final_message()
+        except (anthropic.APIConnectionError, httpx2.HTTPError) as error:
             raise TransientWriterError(
-                f"Claude {ask.label} call: the answer stream broke off ({type(error).__name__}); try again later"
+                f"Claude {label} call: the answer stream broke off ({type(error).__name__}); try again later"
             ) from None
 
     # The answer --------------------------------------------------------------------------------
