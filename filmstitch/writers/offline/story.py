@@ -445,7 +445,7 @@ def _plural_phrase(phrase: str | None) -> bool:
     return any(plural(one) == last for one in singulars(last))
 
 
-def _trait_ing(member: CastMember | None) -> str:
+def _trait_ing(member: CastMember | Party | None) -> str:
     trait = member.actor.trait if member and member.actor else ""
     if not trait:
         return ""
@@ -757,7 +757,7 @@ class Writer:
                 if self.p.verb == "share" and holdable:
                     gesture = "hold_up"  # "share one umbrella": held over everyone
             for j, member in enumerate(m for m in members if m in plan.present):
-                holdable = self.p.thing_noun and not self.p.thing_is_place
+                holdable = bool(self.p.thing_noun and not self.p.thing_is_place)
                 prop = self.p.thing_noun if holdable and gesture in HANDLING else None
                 chosen = gesture
                 if prop is None and chosen in HANDLING:
@@ -866,11 +866,13 @@ class Writer:
         to = f" {'à' if tongue.code == 'fr' else 'a'} {p.recipient.name}" \
             if p.recipient and p.recipient is not p.other else ""
         tail = f" {target}{to}" if target else to
-        forms = tuple(languages.tidy(f"{v}{tail}", tongue.code) for v in (verb.singular, verb.plural, verb.infinitive))
+        singular, plural, infinitive = (languages.tidy(f"{v}{tail}", tongue.code)
+                                        for v in (verb.singular, verb.plural, verb.infinitive))
         if p.seeking:  # "busca a su perro" ... at last "encuentra al Perro"
             found = tongue.verbs["find"]
-            return (*forms, *(languages.tidy(f"{v}{tail}", tongue.code) for v in (found.singular, found.plural)))
-        return (*forms, forms[0], forms[1])
+            return (singular, plural, infinitive, languages.tidy(f"{found.singular}{tail}", tongue.code),
+                    languages.tidy(f"{found.plural}{tail}", tongue.code))
+        return (singular, plural, infinitive, singular, plural)
 
     def local_role(self, party: Party | None) -> str:
         """Who someone is, in the idea's words: 'un ours', 'deux robots'."""
@@ -966,10 +968,12 @@ class Writer:
         party = self.party_of.get(id(members[0]))
         whole = party is not None and party.plural and len(members) == len(party.members)
         if named:  # the action is English (it reads like the motion): a group by its English label
-            return (party.label if whole and party.by_label else join([m.name for m in members])), len(members) > 1
+            by_label = party is not None and whole and party.by_label
+            text = party.label if party is not None and by_label else join([m.name for m in members])
+            return text, len(members) > 1
         if all(m.name in seen for m in members):
             text = "they" if len(members) > 1 else members[0].pronoun
-        elif whole:
+        elif whole and party is not None:
             text = party.handle
         else:
             text = join([m.handle for m in members])
