@@ -139,7 +139,9 @@ class Reading:
     def goal(self) -> Clause | None:
         """The clause the story is about: the last one with a goal verb (help -> what is helped)."""
         strong = [c for c in self.clauses if c.sort not in ("journey", "help")]
-        return (strong or self.clauses or [None])[-1]
+        if strong:
+            return strong[-1]
+        return self.clauses[-1] if self.clauses else None
 
 
 # --------------------------------------------------------------------------- words and language
@@ -157,7 +159,7 @@ def detect_language(idea: str) -> str:
         scripts[script] = scripts.get(script, 0) + 1
     latin = scripts.pop("LATIN", 0)
     if scripts and sum(scripts.values()) > latin:
-        top = max(scripts, key=scripts.get)
+        top = max(scripts, key=lambda name: scripts[name])
         if top == "CJK" and ("HIRAGANA" in scripts or "KATAKANA" in scripts):
             return "ja"
         return {"HIRAGANA": "ja", "KATAKANA": "ja", "CJK": "zh", "HANGUL": "ko", "CYRILLIC": "ru",
@@ -448,7 +450,7 @@ class _Reader:
         opens_clause = before is None or before.is_punct or before.low in CONJUNCTIONS
         verb_like = after is not None and (_is_verb(after) or (
             self.language == "en" and after.low.endswith("s") and len(after.low) > 3 and not _known_word(after.gloss)))
-        if opens_clause and verb_like and base_form(after.gloss) != "be":
+        if opens_clause and verb_like and after is not None and base_form(after.gloss) != "be":
             return True
         return bool(before and base_form(before.gloss) in lexicon.SOCIAL_VERBS)
 
@@ -646,7 +648,9 @@ class _Reader:
         gender = PRONOUNS.get(word)
         earlier = [a for a in self.actors if a.position < at]
         matching = [a for a in earlier if gender is None or a.gender in (gender, None)]
-        return (matching or earlier or self.actors or [None])[0] if earlier else (self.actors or [None])[0]
+        if earlier:
+            return (matching or earlier)[0]
+        return self.actors[0] if self.actors else None
 
     def _object_after(self, i: int) -> tuple[Actor | Thing | Place | None, int]:
         """What follows a verb: an actor, thing or place (pronoun 'it' = the last thing)."""
@@ -726,10 +730,12 @@ class _Reader:
                 after = self.tokens[k + 1] if k + 1 < len(self.tokens) else None
                 if self.tokens[k].low in ("to", "for", "à", "zu", "a") and sort != "learn" and not (
                         after is not None and _is_verb(after)):
-                    to = next((x for x in [*self.actors, *self.places] if k < x.position <= k + 4), None)
+                    near: list[Actor | Place] = [*self.actors, *self.places]
+                    to = next((x for x in near if k < x.position <= k + 4), None)
                     break
             phrase = base
-            if i >= 2 and prev.low == "in" and _is_verb(self.tokens[i - 2]) and self.language == "en":
+            if i >= 2 and prev is not None and prev.low == "in" and _is_verb(self.tokens[i - 2]) \
+                    and self.language == "en":
                 phrase = f"{base_form(self.tokens[i - 2].low)} in {base}"  # "falls in love with"
             clause = Clause(base, sort, subject, obj, None, to, position=i, extra=self._extra(end),
                             predicate=self._predicate(i), helped=helped, phrase=phrase,
