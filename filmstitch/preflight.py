@@ -10,6 +10,7 @@ import importlib.util
 import os
 from pathlib import Path
 
+from filmstitch.engines import GpuSettings
 from filmstitch.models import FilmRequest
 
 
@@ -34,7 +35,7 @@ def _missing(module: str) -> bool:
 
 
 def _check_claude() -> None:
-    from filmstitch.writers.claude import ClaudeSettings
+    from filmstitch.writers.claude import ClaudeSettings  # lazily: it imports anthropic, needed only for Claude
 
     settings = ClaudeSettings()
     has_key = settings.api_key is not None and settings.api_key.get_secret_value().strip()
@@ -52,8 +53,6 @@ def _check_local_gpu() -> None:
             f"the local-gpu renderer needs {', '.join(missing)}: pip install 'filmstitch[gpu]' "
             "(on a machine without a GPU: pip install torch==2.13.0 first), or use --renderer animatic"
         )
-    from filmstitch.engines import GpuSettings
-
     settings = GpuSettings()
     for directory, env in ((settings.flux_dir, "FILMSTITCH_GPU_FLUX_DIR"),
                            (settings.ltx_dir, "FILMSTITCH_GPU_LTX_DIR")):
@@ -79,9 +78,7 @@ def _check_modal() -> None:
 
 def _check_modal_app() -> None:
     """The deployed app answers (a lookup, no GPU time): otherwise every render would fail much later."""
-    import modal
-
-    from filmstitch.engines import GpuSettings
+    import modal  # lazily: the optional 'modal' extra
 
     settings = GpuSettings()
     try:
@@ -96,7 +93,7 @@ def _check_modal_app() -> None:
 def _check_sound() -> None:
     """The sound engine can run here: the offline voice (Piper, a separate GPL program, and its voice), or the
     GPU voice and ambience engines' packages and weights."""
-    from filmstitch.sound.settings import SoundSettings
+    from filmstitch.sound.settings import SoundSettings  # lazily, like the sound modules below: only with sound on
 
     settings = SoundSettings()
     if settings.engine == "offline":
