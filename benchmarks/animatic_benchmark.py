@@ -22,11 +22,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from filmstitch.models import FilmRequest, derive_seed  # noqa: E402
-from filmstitch.renderers.animatic import AnimaticRenderer  # noqa: E402
-from filmstitch.writers.offline import draft  # noqa: E402
-from filmstitch.renderers.base import RenderedImage  # noqa: E402
-from filmstitch.testing.plans import offline_plan  # noqa: E402
+from typing import Self
+
+from filmstitch.models import FilmRequest, derive_seed
+from filmstitch.renderers.animatic import AnimaticRenderer
+from filmstitch.renderers.base import RenderedImage
+from filmstitch.testing.plans import offline_plan
+from filmstitch.writers.offline import draft
 
 
 def _children_cpu() -> float:
@@ -43,7 +45,7 @@ class Timer:
         self.cpu: list[float] = []
         self.child: list[float] = []
 
-    def __enter__(self) -> Timer:
+    def __enter__(self) -> Self:
         self._wall, self._cpu, self._child = time.perf_counter(), time.process_time(), _children_cpu()
         return self
 

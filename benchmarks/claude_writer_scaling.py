@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from filmstitch.models import FilmRequest  # noqa: E402
-from filmstitch.writers.claude import ClaudeSettings, ClaudeWriter  # noqa: E402
-from filmstitch.testing.fake_anthropic import FakeAnthropic  # noqa: E402
-from filmstitch.testing.film_author import FilmAuthor  # noqa: E402
+from filmstitch.models import FilmRequest
+from filmstitch.testing.fake_anthropic import FakeAnthropic
+from filmstitch.testing.film_author import FilmAuthor
+from filmstitch.writers.claude import ClaudeSettings, ClaudeWriter
 
 IDEA = "a stranded astronaut on the moon walks around and discovers nature"
 

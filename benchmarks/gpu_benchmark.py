@@ -364,7 +364,8 @@ def flux_part(bench: Bench, args: argparse.Namespace) -> None:
         n_steps = settings.effective_image_steps
         try:
             with time_limit(limit_s):
-                setup_s, engine = timed(lambda: FluxImageEngine.from_pipeline(pipe, settings, device, references, redux))
+                setup_s, engine = timed(lambda: FluxImageEngine.from_pipeline(pipe, settings, device, references,
+                                                                              redux))
                 run = keyframe_call(engine, width, height)
                 warm_s, _ = timed(lambda: run(2))  # compiles here when compile is on
                 reset_peak()
@@ -387,7 +388,8 @@ def flux_part(bench: Bench, args: argparse.Namespace) -> None:
                     "compile_mode": args.compile_mode, "compile_cache_dir": args.cache_dir}),
                 reference_sides=(ref_side,))
         return
-    eager_out = measure("flux_keyframe_batch3_eager_baseline", base, reference_sides=(ref_side,) if args.tiny else (512, ref_side))
+    eager_out = measure("flux_keyframe_batch3_eager_baseline", base,
+                        reference_sides=(ref_side,) if args.tiny else (512, ref_side))
 
     outputs: dict[str, np.ndarray] = {}
 
@@ -433,14 +435,14 @@ def klein_part(bench: Bench, args: argparse.Namespace, device: torch.device, dty
     engine = Flux2KleinImageEngine.from_pipeline(pipe, settings, device)
     counter = iter(range(10**6))
 
-    def run() -> Any:
-        return engine.keyframe_pngs(f"{LONG_PROMPT} take {next(counter)}", SUMMARY, refs, [1, 2, 3], width, height,
+    def run() -> Any:  # engine: ruff reads the del below as undefining it here; run() is done by then
+        return engine.keyframe_pngs(f"{LONG_PROMPT} take {next(counter)}", SUMMARY, refs, [1, 2, 3], width, height,  # noqa: F821
                                     REFERENCE_WEIGHTS)
 
     warm_s, _ = timed(run)
     reset_peak()
     call_s, _ = timed(run)
-    text_only_s, _ = timed(lambda: engine.reference_pngs(LONG_PROMPT, SUMMARY, [1, 2, 3], width, height))
+    text_only_s, _ = timed(lambda: engine.reference_pngs(LONG_PROMPT, SUMMARY, [1, 2, 3], width, height))  # noqa: F821
     bench.record("klein_keyframe_batch3_eager", {
         "build_s": round(build_s, 1), "warmup_s": round(warm_s, 2), "call_s": round(call_s, 3),
         "no_references_call_s": round(text_only_s, 3), "steps": settings.flux2_steps, "peak_gib": peak_gib(),
@@ -548,7 +550,8 @@ def ltx_part(bench: Bench, args: argparse.Namespace) -> None:
                                            noise_image(big_w, big_h, 4))(2))
         bench.record("ltx_1024x576_peak_untiled", {"peak_gib": peak_gib(), "resident_gib": resident,
                                                    "tiled": engine.last_tiling, "call_2_steps_s": round(big_s, 2),
-                                                   "decode_estimate_gib": round(vae_decode_bytes(big_w, big_h, span + 1) / GiB, 2)})
+                                                   "decode_estimate_gib":
+                                                       round(vae_decode_bytes(big_w, big_h, span + 1) / GiB, 2)})
         interp_s, _ = timed(lambda: interpolate_frames(eager_frames[::2].copy(), 2))
         bench.record("interpolation_cpu", {"source_frames": len(eager_frames[::2]), "seconds": round(interp_s, 2),
                                            "note": "ffmpeg minterpolate, CPU, outside the engine's GPU lock"})
@@ -757,11 +760,13 @@ MODAL_CALL_OVERHEAD_S = 0.3
 LINK_BYTES_PER_S = 100e6
 
 
-def wall_model(ltx: dict[str, Any], name: str, clips: int = 10, gpus: tuple[int, ...] = (1, 2, 5, 10)) -> dict[str, Any]:
+def wall_model(ltx: dict[str, Any], name: str, clips: int = 10,
+               gpus: tuple[int, ...] = (1, 2, 5, 10)) -> dict[str, Any]:
     """Seconds from the last pick to the film with N warm GPUs/containers running configuration `name`, each
     taking up to 2 clips at once: the first clip on a GPU costs a whole call, each further one what a further clip
-    added to the measured clip stage ((stage - one call) / (clips - 1)); then the film is assembled. Transfers: two keyframe PNGs up and one MP4 down per clip over an
-    assumed 100 MB/s link, plus an assumed 0.3 s per remote call (both assumptions, labelled)."""
+    added to the measured clip stage ((stage - one call) / (clips - 1)); then the film is assembled. Transfers:
+    two keyframe PNGs up and one MP4 down per clip over an assumed 100 MB/s link, plus an assumed 0.3 s per remote
+    call (both assumptions, labelled)."""
     one = ltx.get(f"ltx_clip_{name}_mp4_one_input", {}).get("per_call_s")
     stage = ltx.get(f"ltx_clip_{name}_film_clips", {})
     # Without the stage's measurement, each further clip on a GPU is counted as a whole call (an upper bound).
@@ -788,7 +793,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", "bench-out")))
     parser.add_argument("--image-steps", type=int, default=28)
     parser.add_argument("--video-steps", type=int, default=40)
-    parser.add_argument("--clip-frames", type=int, default=192, help="frames the film asks for per clip (8 s at 24 fps)")
+    parser.add_argument("--clip-frames", type=int, default=192,
+                        help="frames the film asks for per clip (8 s at 24 fps)")
     parser.add_argument("--compile-mode", default="default")
     parser.add_argument("--film-clips", type=int, default=10, help="clips per film (the clip stage, assembly)")
     parser.add_argument("--film-subjects", type=int, default=4, help="reference batches per film")

@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Self
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -49,7 +50,7 @@ class MemorySampler:
             self.peak = max(self.peak, used)
             self.stop.wait(0.25)
 
-    def __enter__(self) -> MemorySampler:
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 
@@ -91,7 +92,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with MemorySampler() as memory:
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=args.timeout)
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=args.timeout, check=False)
     wall = round(time.monotonic() - started, 1)
     (args.out / "make.log").write_text(done.stdout + "\n---\n" + done.stderr)
     args.out.joinpath("result.json").write_text("")  # filled below

@@ -128,7 +128,8 @@ def write_weights(root: Path, is_tiny: bool, video_engine: str = "ltx-video-0.9.
         tiny.save_tiny_clip(clip_dir)
     else:
         tiny.full_clip_model(device, dtype).save_pretrained(clip_dir)
-        tiny.CLIPImageProcessor(size={"shortest_edge": 224}, crop_size={"height": 224, "width": 224}).save_pretrained(clip_dir)
+        tiny.CLIPImageProcessor(size={"shortest_edge": 224},
+                                crop_size={"height": 224, "width": 224}).save_pretrained(clip_dir)
     total = sum(p.stat().st_size for p in root.rglob("*") if p.is_file() and not p.is_symlink())
     record = {"seconds": round(time.perf_counter() - started, 1), "disk_gib": round(total / GiB, 2),
               "disk_free_before_gib": free_before, "disk_free_after_gib": disk_free_gib(root),
@@ -187,7 +188,8 @@ def film(request: FilmRequest, out: Path, workers: int) -> dict[str, Any]:
     def reference_stage() -> dict[str, RenderedImage]:
         variants = list(pool.map(lambda s: renderer.reference_variants(plan, s, seeds("ref", s.id)), plan.subjects))
         # Checkpoint 1 (auto): variant 0 of every subject.
-        return {s.id: RenderedImage(variant=0, seed=seeds("ref", s.id)[0], png=v[0]) for s, v in zip(plan.subjects, variants)}
+        return {s.id: RenderedImage(variant=0, seed=seeds("ref", s.id)[0], png=v[0])
+                for s, v in zip(plan.subjects, variants)}
 
     chosen = stages.run("references", reference_stage, batches=len(plan.subjects))
     retries: list[int] = []
@@ -282,7 +284,8 @@ def fast_clip(is_tiny: bool) -> dict[str, Any]:
     for label, update in (("default", {}), ("fast", {"fast": True})):
         clip_engine = LtxVideoEngine.from_pipeline(engine.pipe, settings.model_copy(update=update), engine.device)
         for steps in (2, clip_engine.settings.effective_video_steps):
-            clip_engine.settings = clip_engine.settings.model_copy(update={"video_steps": steps, "fast_video_steps": steps})
+            clip_engine.settings = clip_engine.settings.model_copy(update={"video_steps": steps,
+                                                                           "fast_video_steps": steps})
             t0 = time.perf_counter()
             clip_engine.clip_frames(first, last, "a figure walks across a crater", 3, width, height, span, 24)
             if torch.cuda.is_available():
@@ -313,7 +316,8 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="CPU dry run: tiny pipelines, 128x128, 1 s segments")
     parser.add_argument("--deadline", type=float, default=560.0, help="seconds after which no further film starts")
     parser.add_argument("--keep-weights", action="store_true", help="leave the weights folder for another run")
-    parser.add_argument("--fast-clip", action="store_true", help="afterwards, time one fast-mode clip on the loaded LTX")
+    parser.add_argument("--fast-clip", action="store_true",
+                        help="afterwards, time one fast-mode clip on the loaded LTX")
     parser.add_argument("--video-engine", choices=["ltx-video-0.9.5", "ltx-2"], default="ltx-video-0.9.5")
     args = parser.parse_args()
     torch.set_grad_enabled(False)
@@ -361,7 +365,7 @@ def main() -> None:
         log(f"film {width}x{height}, {segments} segments, {request.frames_per_clip} frames per clip")
         try:
             results[f"film_{width}x{height}"] = film(request, args.out, workers)
-        except Exception as exc:  # a failed film must not lose the ones measured before it
+        except Exception as exc:  # noqa: BLE001 - a failed film must not lose the ones measured before it
             import traceback
 
             traceback.print_exc()

@@ -7,10 +7,10 @@ Both films are made by the make-film flow at the default settings (offline write
 local storage, sound, auto-picks), each in a fresh temporary folder so nothing is reused. For each film it
 prints when each stage ran (its first task's start and its last task's end, seconds from the run's start:
 the speech and the ambience are made while the pictures are drawn, so stages overlap; the mix waits for the
-clips), the whole run's wall time, the CPU seconds of this process and everything it started (ffmpeg, the voice processes, the Prefect
-server), the machine's load average and the CPU seconds the rest of the machine used meanwhile (it is
-shared). Then the ratio of the long film's wall and CPU time to the short one's (goal: at most 6x for a film
-6x as long), and the manifest's update time at 75 segments x 3 variants (the long film's own artifact
+clips), the whole run's wall time, the CPU seconds of this process and everything it started (ffmpeg, the voice
+processes, the Prefect server), the machine's load average and the CPU seconds the rest of the machine used
+meanwhile (it is shared). Then the ratio of the long film's wall and CPU time to the short one's (goal: at most
+6x for a film 6x as long), and the manifest's update time at 75 segments x 3 variants (the long film's own artifact
 list, extended from 60 to 75 segments).
 
 `--profile DIR` also samples every thread's Python stack every 10 ms during the long film and writes the
@@ -37,8 +37,10 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import psutil  # noqa: E402  (a Prefect dependency)
-from stage_times import ORDER, stage_times  # noqa: E402  (benchmarks/, this script's folder)
+from typing import Self
+
+import psutil
+from stage_times import ORDER, stage_times
 
 # --------------------------------------------------------------------------- what the machine did
 
@@ -61,7 +63,7 @@ class Meter:
     """Measures a run: this process and its descendants (the ones alive at the end are read directly, the
     ones that ended are in RUSAGE_CHILDREN), the machine's busy CPU seconds, and the 1-minute load every 5 s."""
 
-    def __enter__(self) -> Meter:
+    def __enter__(self) -> Self:
         self.me = psutil.Process()
         self.started = time.perf_counter()
         self.cpu0 = self._tree_cpu()
@@ -122,7 +124,7 @@ class StackSampler:
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> StackSampler:
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 
@@ -150,10 +152,11 @@ class StackSampler:
                 self.samples += 1
 
     def report(self, top: int = 40) -> str:
-        lines = [f"{self.samples} samples of threads in project code, 10 ms apart (waits in Python locks, pipes and "
-                 "sockets left out; a wait inside a C call such as select() still counts)", "",
+        lines = [(f"{self.samples} samples of threads in project code, 10 ms apart (waits in Python locks, pipes and "
+                 "sockets left out; a wait inside a C call such as select() still counts)"), "",
                  "innermost project function:"]
-        lines += [f"{count:>7}  {count / max(1, self.samples):6.1%}  {where}" for where, count in self.counts.most_common(top)]
+        lines += [f"{count:>7}  {count / max(1, self.samples):6.1%}  {where}"
+                  for where, count in self.counts.most_common(top)]
         lines += ["", "task function / innermost project function:"]
         lines += [f"{count:>7}  {task:<28} {where}" for (task, where), count in self.by_stage.most_common(top)]
         return "\n".join(lines)
@@ -244,11 +247,11 @@ def manifest_speed(keys: list[str]) -> None:
             film = FilmStore.open(StorageConfig(root=tmp), f"long-film-{workers}")
             seconds: dict[int, float] = {}
 
-            def put(index: int) -> None:
+            def put(index: int) -> None:  # runs within this iteration (the pool is joined in it)
                 started = time.perf_counter()
-                film.put(keys[index], os.urandom(1024), "application/octet-stream",
+                film.put(keys[index], os.urandom(1024), "application/octet-stream",  # noqa: B023
                          reuse_key=f"sha256:{index:064x}", stage=keys[index].split("/")[0])
-                seconds[index] = time.perf_counter() - started
+                seconds[index] = time.perf_counter() - started  # noqa: B023
 
             started = time.perf_counter()
             with ThreadPoolExecutor(workers) as pool:
@@ -274,8 +277,9 @@ def main() -> None:
 
     from filmstitch.models import FilmRequest
 
-    common = dict(idea=args.idea, width=args.width, height=args.height, fps=args.fps, sound=not args.no_sound,
-                  writer="offline", renderer="animatic")
+    common = {"idea": args.idea, "width": args.width, "height": args.height, "fps": args.fps,
+              "sound": not args.no_sound,
+                  "writer": "offline", "renderer": "animatic"}
     requests = {"short": FilmRequest(**common), "long": FilmRequest(minutes=args.minutes, **common)}
     print(f"{os.cpu_count()} CPUs; load average at start {os.getloadavg()[0]:.2f}; "
           f"{args.width}x{args.height}, {args.fps} fps, sound {'off' if args.no_sound else 'on'}")

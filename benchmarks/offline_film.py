@@ -86,7 +86,8 @@ def keep(film: Path, look: Path, idea: str) -> None:
         subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", str(film), "-lavfi",
                         "showspectrumpic=s=1600x400:legend=1:scale=log", str(folder / "spectrogram.png")], check=True)
         meter = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostats", "-i", str(film), "-map", "0:a",
-                                "-af", "ebur128=peak=true", "-f", "null", "-"], capture_output=True, text=True)
+                                "-af", "ebur128=peak=true", "-f", "null", "-"], capture_output=True, text=True,
+                               check=False)
         summary = meter.stderr[meter.stderr.rfind("Summary:"):]
         loudness = {"integrated_lufs": re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1),
                     "true_peak_dbtp": re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary).group(1)}

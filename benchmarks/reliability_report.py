@@ -49,13 +49,13 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # the table is the ou
 
 from filmstitch.settings import StorageConfig
 from filmstitch.storage import FilmStore, open_store, sha256_hex
-from filmstitch.testing.crash_resume import PHASE_GATES, kill_and_resume, units_expected
 from filmstitch.testing.backend_faults import CallLog, Fault
-from filmstitch.testing.small_film import REPO, SmallFilm, Workspace, film_folder, film_prefix, run_in_process
+from filmstitch.testing.crash_resume import PHASE_GATES, kill_and_resume, units_expected
 from filmstitch.testing.frames import film_frames, stored_frames, uninterrupted_frames
 from filmstitch.testing.rgw import RadosGateway, missing_binaries
 from filmstitch.testing.s3rver import BINARY as S3RVER_BINARY
 from filmstitch.testing.s3rver import S3rver, start_s3rver
+from filmstitch.testing.small_film import REPO, SmallFilm, Workspace, film_folder, film_prefix, run_in_process
 
 FILM = SmallFilm()
 IDEAS = [
@@ -126,7 +126,6 @@ class Lab:
         return path
 
     def bucket(self) -> object:
-        from filmstitch.settings import StorageConfig
         from filmstitch.testing.s3 import REGION
 
         name = self.moto.create_bucket()
@@ -388,7 +387,8 @@ def rgw_bucket(lab: Lab) -> tuple[StorageConfig, dict[str, str]]:
     gateway = lab.gateway()
     config = StorageConfig(kind="s3", bucket=gateway.create_bucket(), prefix="films", endpoint_url=gateway.endpoint_url,
                            region="us-east-1")
-    keys = {"FILMSTITCH_S3_ACCESS_KEY_ID": gateway.access_key_id, "FILMSTITCH_S3_SECRET_ACCESS_KEY": gateway.secret_access_key}
+    keys = {"FILMSTITCH_S3_ACCESS_KEY_ID": gateway.access_key_id,
+            "FILMSTITCH_S3_SECRET_ACCESS_KEY": gateway.secret_access_key}
     return config, keys
 
 
@@ -458,7 +458,8 @@ def damaged_rerun(how: str) -> Callable[[Lab, Tally], None]:
         problems = store.verify().problems
         same = film is not None and np.array_equal(film_frames(film), uninterrupted_frames(FILM, lab.api))
         tally.completed += int(film is not None and not problems and same)
-        tally.lost += len({k for k, e in before.items() if after.get(k, {}).get("sha256") != e["sha256"]} | set(problems))
+        tally.lost += len({k for k, e in before.items() if after.get(k, {}).get("sha256") != e["sha256"]}
+                          | set(problems))
         # Stale: a damaged artifact still in place after a rerun that said it finished, or the film made from it.
         left_damaged = [key for key in damaged if key in problems]
         tally.stale += stale_film(ws, film) + (len(left_damaged) if film is not None else 0)
@@ -509,7 +510,8 @@ def s3rver_refused(lab: Lab, tally: Tally) -> None:
     tally.faults += 1
     message = " ".join(run.stderr.split())
     written = server.client().list_objects_v2(Bucket=server.bucket, Prefix=f"{config.prefix}/").get("KeyCount", 0)
-    tally.check(run.returncode == 1 and "does not honour conditional writes" in message, f"not refused: {message[-200:]}")
+    tally.check(run.returncode == 1 and "does not honour conditional writes" in message,
+                f"not refused: {message[-200:]}")
     tally.check(log.events() == [], "work started before the storage check")
     tally.check(written == 0, f"{written} objects written to a store that was refused")
 
@@ -560,7 +562,8 @@ def work_pool_film(lab: Lab, tally: Tally) -> None:
     films_dir = f"films-from-a-worker-{uuid.uuid4().hex[:6]}"  # relative: the worker runs in the repository
     server, api = start_server(home=folder / "prefect-home", log_path=folder / "prefect.log", timeout_s=180)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FILMSTITCH_", "PREFECT_", "ANTHROPIC_"))} | {
-        "PREFECT_API_URL": api, "PREFECT_HOME": str(folder / "home"), "PREFECT_LOCAL_STORAGE_PATH": str(folder / "results"),
+        "PREFECT_API_URL": api, "PREFECT_HOME": str(folder / "home"),
+        "PREFECT_LOCAL_STORAGE_PATH": str(folder / "results"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_RUNNER_POLL_FREQUENCY": "1", "PYTHONPATH": str(REPO),
         "FILMSTITCH_STORAGE_DIR": films_dir, "FILMSTITCH_WRITER": "offline", "FILMSTITCH_RENDERER": "animatic",
         "COLUMNS": "200",
@@ -568,16 +571,19 @@ def work_pool_film(lab: Lab, tally: Tally) -> None:
 
     def prefect(*args: str, cwd: Path = REPO, timeout: float = 300) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "prefect", *args], cwd=cwd, env=env, capture_output=True,
-                              text=True, timeout=timeout)
+                              text=True, timeout=timeout, check=False)
 
     try:
-        steps = [prefect("work-pool", "create", "filmstitch", "--type", "process"), prefect("--no-prompt", "deploy", "--all")]
+        steps = [prefect("work-pool", "create", "filmstitch", "--type", "process"),
+                 prefect("--no-prompt", "deploy", "--all")]
         failed = [step for step in steps if step.returncode != 0]
-        tally.check(not failed, f"{failed[0].args[3:5] if failed else ''} failed: {(failed[0].stdout + failed[0].stderr)[-200:] if failed else ''}")
+        tally.check(not failed, f"{failed[0].args[3:5]} failed: {(failed[0].stdout + failed[0].stderr)[-200:]}"
+                    if failed else "")
         if failed:
             return
         with FilmStitchClient(api) as client:
-            run = client.create_film_run(FILM.idea, auto_pick=True, segments=FILM.segments, seconds_per_segment=FILM.seconds,
+            run = client.create_film_run(FILM.idea, auto_pick=True, segments=FILM.segments,
+                                         seconds_per_segment=FILM.seconds,
                                          width=FILM.width, height=FILM.height, fps=FILM.fps, seed=FILM.seed,
                                          variants=FILM.variants, sound=False, writer="offline", renderer="animatic")
             worker = prefect("worker", "start", "--pool", "filmstitch", "--run-once", cwd=folder, timeout=600)

@@ -86,6 +86,10 @@ def gpu(tiny: bool, frames_per_char: float, repeats: int) -> dict:
     import torch
 
     from filmstitch.engines.audio import StableAudioAmbienceEngine
+    from filmstitch.engines.tts import SpeechT5Engine
+    from filmstitch.sound.ambience import location_spans, piece_bounds
+    from filmstitch.sound.casting import cast_voices
+    from filmstitch.sound.settings import SoundSettings
     from filmstitch.testing.tiny_sound import (
         TINY_SPEAKERS,
         char_tokenizer,
@@ -94,10 +98,6 @@ def gpu(tiny: bool, frames_per_char: float, repeats: int) -> dict:
         tiny_speecht5,
         tiny_stable_audio3,
     )
-    from filmstitch.engines.tts import SpeechT5Engine
-    from filmstitch.sound.ambience import location_spans, piece_bounds
-    from filmstitch.sound.casting import cast_voices
-    from filmstitch.sound.settings import SoundSettings
 
     cuda = torch.cuda.is_available() and not tiny
     device = torch.device("cuda" if cuda else "cpu")

@@ -38,16 +38,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from filmstitch.settings import Settings, StorageConfig  # noqa: E402
-from filmstitch.storage import FilmStore, LocalStore, ObjectStore, S3Store, StorageError  # noqa: E402
-from filmstitch.testing.flaky_proxy import FAULT_KINDS, FaultPlan  # noqa: E402
-from filmstitch.testing.rgw import INSTALL as RGW_INSTALL  # noqa: E402
-from filmstitch.testing.rgw import RadosGateway, missing_binaries  # noqa: E402
-from filmstitch.testing.s3_fault_run import FaultRunReport, run_film_through_faults  # noqa: E402
-from filmstitch.testing.s3 import start_moto_server  # noqa: E402
-from filmstitch.testing.s3rver import BINARY as S3RVER_BINARY  # noqa: E402
-from filmstitch.testing.s3rver import INSTALL as S3RVER_INSTALL  # noqa: E402
-from filmstitch.testing.s3rver import start_s3rver  # noqa: E402
+from filmstitch.settings import Settings, StorageConfig
+from filmstitch.storage import FilmStore, LocalStore, ObjectStore, S3Store, StorageError
+from filmstitch.testing.flaky_proxy import FAULT_KINDS, FaultPlan
+from filmstitch.testing.rgw import INSTALL as RGW_INSTALL
+from filmstitch.testing.rgw import RadosGateway, missing_binaries
+from filmstitch.testing.s3 import start_moto_server
+from filmstitch.testing.s3_fault_run import FaultRunReport, run_film_through_faults
+from filmstitch.testing.s3rver import BINARY as S3RVER_BINARY
+from filmstitch.testing.s3rver import INSTALL as S3RVER_INSTALL
+from filmstitch.testing.s3rver import start_s3rver
 
 SHORT = {
     "error_500": "500",
@@ -99,8 +99,10 @@ class Servers:
         if name == "local":
             return LocalStore(root / f"local-{time.perf_counter_ns()}")
         server = self.get(name)
-        config = StorageConfig(kind="s3", bucket=server.create_bucket(), prefix="films", endpoint_url=server.endpoint_url)
-        return S3Store(config, Settings(s3_access_key_id=server.access_key_id, s3_secret_access_key=server.secret_access_key))
+        config = StorageConfig(kind="s3", bucket=server.create_bucket(), prefix="films",
+                               endpoint_url=server.endpoint_url)
+        return S3Store(config,
+                       Settings(s3_access_key_id=server.access_key_id, s3_secret_access_key=server.secret_access_key))
 
     def stop(self) -> None:
         if self.moto:
@@ -134,7 +136,8 @@ def flaky_network(servers: Servers, args: argparse.Namespace, totals: Totals) ->
                 totals.stale_served += report.checksum_mismatches + report.partial_objects_seen
                 refused = "-" if report.rejected_by_server is None else str(report.rejected_by_server)
                 print(
-                    f"{name:>6} {rate:>5.2f} {seed:>4} {report.objects_written:>7} {report.requests:>8} {report.faults_injected:>6} "
+                    f"{name:>6} {rate:>5.2f} {seed:>4} {report.objects_written:>7} {report.requests:>8}"
+                    f" {report.faults_injected:>6} "
                     + " ".join(f"{report.faults.get(k, 0):>5}" for k in FAULT_KINDS)
                     + f" {refused:>7} {report.artifacts_lost:>4} {report.checksum_mismatches:>7}"
                     f" {report.partial_objects_seen:>7} {report.objects_watched:>7} {report.seconds:>7.1f}",
@@ -176,11 +179,13 @@ def damaged_storage(servers: Servers, args: argparse.Namespace, root: Path, tota
             started = time.perf_counter()
             rng = random.Random(run)
             film = FilmStore(servers.store(name, root), f"damaged-{run}")
-            payloads = {f"clips/seg-{i:02d}.mp4": rng.randbytes(rng.choice([1, 700, 40_000])) for i in range(args.artifacts)}
+            payloads = {f"clips/seg-{i:02d}.mp4": rng.randbytes(rng.choice([1, 700, 40_000]))
+                        for i in range(args.artifacts)}
             reuse_keys = {key: f"inputs-{i}" for i, key in enumerate(payloads)}
             for key, data in payloads.items():
                 film.put(key, data, "video/mp4", reuse_key=reuse_keys[key], segment=key)
-            damaged = dict(zip(rng.sample(sorted(payloads), args.damaged), [DAMAGES[i % len(DAMAGES)] for i in range(args.damaged)]))
+            damaged = dict(zip(rng.sample(sorted(payloads), args.damaged),
+                               [DAMAGES[i % len(DAMAGES)] for i in range(args.damaged)]))
             for key, how in damaged.items():
                 if how == "other-inputs":
                     reuse_keys[key] = f"changed-{key}"  # the next run's inputs differ: stale, though intact
@@ -222,7 +227,8 @@ def damaged_storage(servers: Servers, args: argparse.Namespace, root: Path, tota
             totals.films_stuck += stuck
             print(
                 f"{name:>6} {run:>3} {len(payloads):>9} {len(damaged) + 1:>7} {reused:>6} {len(payloads) - reused:>7}"
-                f" {stale:>12} {lost:>11} {len(after):>12} {repair_lost:>11} {stuck:>5} {time.perf_counter() - started:>7.1f}",
+                f" {stale:>12} {lost:>11} {len(after):>12} {repair_lost:>11} {stuck:>5}"
+                f" {time.perf_counter() - started:>7.1f}",
                 flush=True,
             )
 
@@ -246,7 +252,8 @@ def refused_store(args: argparse.Namespace, root: Path, totals: Totals) -> None:
             except StorageError as exc:
                 outcome = "refused: " + str(exc).split(": ", 1)[1].split(".")[0]
                 totals.refused += 1
-            left = server.client().list_objects_v2(Bucket=server.bucket, Prefix=f"studio/refused-{run}/").get("KeyCount", 0)
+            left = server.client().list_objects_v2(Bucket=server.bucket,
+                                                   Prefix=f"studio/refused-{run}/").get("KeyCount", 0)
             totals.runs += 1
             totals.not_refused += int(left > 0)
             print(f"  run {run}: {outcome}; objects written: {left}", flush=True)
@@ -262,7 +269,8 @@ def film_keys(segments: int, variants: int) -> list[str]:
     keys = ["plan/script.json", "plan/plan.json", "picks/references.json", "picks/keyframes.json", "film.mp4"]
     for subject in [f"char-{i}" for i in range(8)] + [f"env-{i}" for i in range(10)]:
         keys += [f"references/{subject}/v{v}.{ext}" for v in range(variants) for ext in ("png", "jpg")]
-    keys += [f"keyframes/k{i:03d}-v{v}.{ext}" for i in range(segments + 1) for v in range(variants) for ext in ("png", "jpg")]
+    keys += [f"keyframes/k{i:03d}-v{v}.{ext}"
+             for i in range(segments + 1) for v in range(variants) for ext in ("png", "jpg")]
     keys += [f"clips/seg-{i:03d}.mp4" for i in range(segments)] + [f"sound/seg-{i:03d}.wav" for i in range(segments)]
     return keys
 
@@ -276,11 +284,11 @@ def manifest_speed(servers: Servers, args: argparse.Namespace, root: Path) -> No
             film = FilmStore(servers.store(name, root), f"long-film-{workers}")
             seconds: dict[int, float] = {}
 
-            def put(index: int) -> None:
+            def put(index: int) -> None:  # runs within this iteration (the pool is joined in it)
                 started = time.perf_counter()
-                film.put(keys[index], os.urandom(1024), "application/octet-stream",
+                film.put(keys[index], os.urandom(1024), "application/octet-stream",  # noqa: B023
                          reuse_key=f"sha256:{index:064x}", stage=keys[index].split("/")[0], variant=index % 3)
-                seconds[index] = time.perf_counter() - started
+                seconds[index] = time.perf_counter() - started  # noqa: B023
 
             started = time.perf_counter()
             with ThreadPoolExecutor(workers) as pool:

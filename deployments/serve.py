@@ -14,11 +14,13 @@ limit / collision_strategy / grace_period_seconds), schedules (cron, interval, r
 automations that run the deployment; see `film-notice`), and, on a work pool, work_pool (name,
 work_queue_name, job_variables) and pull steps. A key that a way of running cannot honour is refused with
 one line before anything is registered, never dropped: build and push steps (none of these deployments
-builds anything), SLAs (Prefect Cloud only), a singular `schedule:` (prefect deploy ignores it), and, when `filmstitch server` executes the runs itself,
+builds anything), SLAs (Prefect Cloud only), a singular `schedule:` (prefect deploy ignores it), and, when `filmstitch
+server` executes the runs itself,
 job_variables and pull steps (they are instructions to a worker; `filmstitch server --pool` hands the runs to
 workers and honours them).
 
-    python -m filmstitch.deployments.serve                  # serve them all, against PREFECT_API_URL (`filmstitch server`)
+    python -m filmstitch.deployments.serve                  # serve them all, against PREFECT_API_URL
+                                                            # (`filmstitch server`)
     python -m filmstitch.deployments.serve --register-only  # register them on the prefect.yaml work pool, for
                                                  # `prefect worker start --pool filmstitch` (see below)
 
@@ -206,7 +208,8 @@ def runner_deployments(
         flow = import_flow(spec["entrypoint"])
         where = f"{path.name}: deployment {spec['name']}"
         if spec.get("flow_name", flow.name) != flow.name:
-            raise PrefectYamlError(f"{where}: flow_name {spec['flow_name']!r} is not the entrypoint's flow ({flow.name})")
+            raise PrefectYamlError(
+                f"{where}: flow_name {spec['flow_name']!r} is not the entrypoint's flow ({flow.name})")
         pool = spec.get("work_pool") or {}
         job_variables = dict(pool.get("job_variables") or {})
         pull = spec.get("pull")
@@ -261,8 +264,8 @@ def register(path: Path = PREFECT_YAML, suffix: str = "") -> list[str]:
 
 def crash_orphaned_runs(path: Path = PREFECT_YAML) -> int:
     """Mark the runs of our deployments that a previous, killed `filmstitch server` left running, pending or
-    paused (not suspended) as Crashed: nothing runs them any more (their process died with that server), and a server that
-    adopted them silently would show them running for ever. Their films resume from storage when run again.
+    paused (not suspended) as Crashed: nothing runs them any more (their process died with that server), and a server
+    that adopted them silently would show them running for ever. Their films resume from storage when run again.
     Only called when this process started the Prefect server itself. Returns how many were marked."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (

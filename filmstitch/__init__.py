@@ -21,4 +21,4 @@ __version__ = "0.1.0"
 
 _checkout = Path(__file__).resolve().parent.parent
 if (_checkout / "flows" / "make_film.py").is_file() and (_checkout / "pyproject.toml").is_file():
-    __path__.append(str(_checkout))  # noqa: F821 - a package's __path__; finds filmstitch.flows in ./flows
+    __path__.append(str(_checkout))  # a package's __path__; finds filmstitch.flows in ./flows

@@ -1,17 +1,18 @@
 """How much runs at once: one setting per resource, the same under `filmstitch make` and `filmstitch server`.
 
-| resource                          | setting                                | default                  | held by          |
-|-----------------------------------|----------------------------------------|--------------------------|------------------|
-| CPU renders on this machine       | FILMSTITCH_CPU_RENDERS                 | the machine's CPU count  | animatic renders |
-| GPU slots on this machine         | FILMSTITCH_GPU_SLOTS                   | GPUs x GPU_CLIPS_PER_GPU | local-gpu renders|
-| Modal containers                  | FILMSTITCH_GPU_MODAL_MAX_CONTAINERS    | 10                       | Modal itself     |
-| writer calls (Claude), per server | FILMSTITCH_WRITER_CALLS                | 4                        | Claude calls     |
-| sound lines synthesised at once   | FILMSTITCH_CPU_RENDERS (shared)        | CPU count                | offline voice    |
+| resource                        | setting                             | default                  | held by           |
+|---------------------------------|-------------------------------------|--------------------------|-------------------|
+| CPU renders on this machine     | FILMSTITCH_CPU_RENDERS              | the machine's CPU count  | animatic renders  |
+| GPU slots on this machine       | FILMSTITCH_GPU_SLOTS                | GPUs x GPU_CLIPS_PER_GPU | local-gpu renders |
+| Modal containers                | FILMSTITCH_GPU_MODAL_MAX_CONTAINERS | 10                       | Modal itself      |
+| Claude writer calls, per server | FILMSTITCH_WRITER_CALLS             | 4                        | Claude calls      |
+| sound lines synthesised at once | FILMSTITCH_CPU_RENDERS (shared)     | CPU count                | offline voice     |
 
 Machine resources (CPU, GPU) are counted per machine across every process on it — several flow runs served by
 `filmstitch server` or run by `prefect worker start` run in separate processes — with lock files (`filelock`): a
 slot is one lock file, held for the duration of one render. They are not Prefect limits on purpose: a Prefect
-global limit is one number for every machine of a server, and a GPU belongs to one machine. Modal scales out by itself (`max_containers` x `@modal.concurrent` inputs), so
+global limit is one number for every machine of a server, and a GPU belongs to one machine. Modal scales out by itself
+(`max_containers` x `@modal.concurrent` inputs), so
 Modal renders hold no local slot. Writer calls are an API's rate limit, shared by every machine that talks to
 one Prefect server, so each Claude request holds a slot of the Prefect global concurrency limit
 `filmstitch-writer` (`writer_call`; created with the setting's size on first use; change it in the UI's

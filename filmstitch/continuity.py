@@ -35,7 +35,8 @@ from filmstitch.writers.claude.writer import dress_at
 
 #: Words that say what someone wears; what follows them, up to the end of the sentence or the next name, is
 #: the outfit the prompt gives that character.
-WEAR = re.compile(r"\b(?:wears|wearing|wore|dressed in|clad in|has on|puts on|changed into|changes into)\b", re.I)
+WEAR = re.compile(r"\b(?:wears|wearing|wore|dressed in|clad in|has on|puts on|changed into|changes into)\b",
+                  re.IGNORECASE)
 #: Sentence ends and brackets: an outfit never runs past them.
 SENTENCE_END = re.compile(r"[.;!?()\[\]\n]")
 #: Problems shown in the one-line refusal (the rest are counted).
@@ -79,7 +80,7 @@ def contradiction_problems(keyframe: Keyframe, dress: dict[str, Scene], characte
     for name, outfit in worn_in(keyframe.prompt, keyframe.characters):
         scene = dress.get(name)
         ledger = scene.continuity.wardrobe.get(name) if scene else None
-        if not ledger:
+        if scene is None or not ledger:
             continue
         allowed = set(words_of(" ".join(filter(None, [
             ledger, scene.continuity.injuries.get(name),
@@ -98,7 +99,7 @@ def worn_in(prompt: str, names: list[str]) -> list[tuple[str, str]]:
     """(character, outfit text) for every wear word in the prompt, given to the nearest character named
     before it in the same sentence; the outfit runs to the sentence's end or the next character's name."""
     mentions = sorted((m.start(), m.end(), name) for name in names
-                      for m in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", prompt, re.I))
+                      for m in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", prompt, re.IGNORECASE))
     ends = [m.start() for m in SENTENCE_END.finditer(prompt)] + [len(prompt)]
     found = []
     for wear in WEAR.finditer(prompt):

@@ -111,7 +111,8 @@ class FilmEstimate(BaseModel):
         return round(self.spent_usd + sum(line.usd_high for line in self.lines), 4)
 
     def seconds(self, unit: Unit) -> tuple[float, float]:
-        return (sum(li.low for li in self.lines if li.unit == unit), sum(li.high for li in self.lines if li.unit == unit))
+        mine = [line for line in self.lines if line.unit == unit]
+        return sum(line.low for line in mine), sum(line.high for line in mine)
 
     def summary(self) -> str:
         """A few lines for the terminal and the run's log."""

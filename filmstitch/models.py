@@ -144,14 +144,16 @@ class FilmRequest(Strict):
     width: int = Field(768, ge=128, le=1920, description="Frame width in pixels, a multiple of 32.")
     height: int = Field(512, ge=128, le=1920, description="Frame height in pixels, a multiple of 32.")
     fps: int = Field(24, ge=8, le=60, description="Frames per second.")
-    seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed for every random choice; the same seed remakes the film.")
+    seed: int = Field(0, ge=0, le=2**31 - 1,
+                      description="Seed for every random choice; the same seed remakes the film.")
     variants: int = Field(3, ge=1, le=4, description="Variants rendered per reference and per keyframe.")
     writer: Literal["auto", "offline", "claude"] | None = Field(
         None, description="offline (story engine), claude, or auto (Claude when ANTHROPIC_API_KEY is set). "
         "Empty: FILMSTITCH_WRITER.",
     )
     renderer: Literal["animatic", "local-gpu", "modal"] | None = Field(
-        None, description="animatic (CPU), local-gpu (FLUX.1-dev + LTX-Video here) or modal. Empty: FILMSTITCH_RENDERER. "
+        None, description="animatic (CPU), local-gpu (FLUX.1-dev + LTX-Video here) or modal. "
+        "Empty: FILMSTITCH_RENDERER. "
         "The GPU renderers' clips come from LTX-Video 0.9.5, or from LTX-2 with their own sound where the machine sets "
         "FILMSTITCH_GPU_VIDEO_ENGINE=ltx-2: its weights are under the LTX-2 Community License (free under a revenue "
         "threshold; read it before choosing it).",
@@ -420,7 +422,7 @@ class Environment(Strict):
     set: SetKind = Field("plains", description="Which kind of set the animatic draws.")
     time_of_day: TimeOfDay = "day"
     props: list[ShortText] = Field(default_factory=list, max_length=8, description="Key props found here.")
-    ambience: list[Ambience] = Field(default_factory=lambda: ["wind"], min_length=1, max_length=4)
+    ambience: list[Ambience] = Field(default_factory=lambda: list[Ambience](["wind"]), min_length=1, max_length=4)
     sound: str = Field("", max_length=400, description="The location's sound, in words (text-to-audio prompt).")
 
     @property
@@ -442,7 +444,8 @@ class Placement(Strict):
         default_factory=dict, description="Colours this keyframe changes on the character (a keyframe edit), e.g. "
         "{\"outfit\": \"#c0302a\"}; empty: the character's own palette.",
     )
-    prop: SkipJsonSchema[str | None] = Field(None, max_length=80, description="A prop the character holds at this keyframe beyond "
+    prop: SkipJsonSchema[str | None] = Field(None, max_length=80,
+                                             description="A prop the character holds at this keyframe beyond "
                              "what the segments' beats hand them (a keyframe edit).")
 
     @model_serializer(mode="wrap")
@@ -590,7 +593,8 @@ class FilmPlan(Strict):
 
     def subject_source(self, subject_id: str) -> Character | Environment:
         """The character or location a subject stands for (everything a renderer may read of it)."""
-        for item in [*self.characters, *self.environments]:
+        items: list[Character | Environment] = [*self.characters, *self.environments]
+        for item in items:
             if item.subject_id == subject_id:
                 return item
         raise KeyError(f"no subject {subject_id!r} in this plan")
@@ -793,7 +797,6 @@ def _film_settings_model() -> type[BaseModel]:
     """FilmRequest without the idea: what a batch of films shares (its fields, defaults and limits are
     FilmRequest's own; each film is then checked whole as a FilmRequest)."""
     from pydantic import create_model
-
     from pydantic.fields import FieldInfo
 
     # A budget is left out of a request's dump (it does not change the film); a batch's settings keep it, so

@@ -3,7 +3,8 @@
 The writers aim at WRITING_WORDS_PER_SECOND (narration and dialogue of a segment together); the Claude writer's
 check refuses more words than SPEAKING_WORDS_PER_SECOND, the pace that still sounds natural. A spoken line is
 estimated at ESTIMATED_WORDS_PER_SECOND, the slow end of the offline voice (Piper's joe speaks 2.5-3 words/s),
-so that a plan the check lets through does not fail in the mix. `speech_fit_problems` lays out a plan's lines with those estimates by the mix's own
+so that a plan the check lets through does not fail in the mix. `speech_fit_problems` lays out a plan's lines with
+those estimates by the mix's own
 arithmetic (filmstitch.sound.timing), so a plan whose speech cannot fit its film is refused before any
 picture, not in the mix after every picture was drawn.
 """

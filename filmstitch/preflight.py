@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from filmstitch.engines import GpuSettings
 from filmstitch.models import FilmRequest
 
 if TYPE_CHECKING:
@@ -76,8 +77,6 @@ def _check_local_gpu() -> None:
             f"the local-gpu renderer needs {', '.join(missing)}: pip install 'filmstitch[gpu]' "
             "(on a machine without a GPU: pip install torch==2.13.0 first), or use --renderer animatic"
         )
-    from filmstitch.engines import GpuSettings
-
     settings = GpuSettings()
     video = ((settings.ltx2_dir, "FILMSTITCH_GPU_LTX2_DIR") if settings.video_engine == "ltx-2"
              else (settings.ltx_dir, "FILMSTITCH_GPU_LTX_DIR"))
@@ -104,9 +103,7 @@ def _check_modal() -> None:
 
 def _check_modal_app() -> None:
     """The deployed app answers (a lookup, no GPU time): otherwise every render would fail much later."""
-    import modal
-
-    from filmstitch.engines import GpuSettings
+    import modal  # lazily: the optional 'modal' extra
 
     settings = GpuSettings()
     try:
@@ -121,7 +118,7 @@ def _check_modal_app() -> None:
 def _check_sound() -> None:
     """The sound engine can run here: the offline voice (Piper, a separate GPL program, and its voice), or the
     GPU voice and ambience engines' packages and weights."""
-    from filmstitch.sound.settings import SoundSettings
+    from filmstitch.sound.settings import SoundSettings  # lazily, like the sound modules below: only with sound on
 
     settings = SoundSettings()
     if settings.engine == "offline":

@@ -26,7 +26,7 @@ import hashlib
 import importlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -66,7 +66,10 @@ def _source_files(modules: Iterable[str]) -> set[Path]:
     return files
 
 
-def checksums(refs: Mapping[str, Any]) -> dict[str, str]:
+_Name = TypeVar("_Name", str, int)  # artifacts named, or numbered in order
+
+
+def checksums(refs: Mapping[_Name, Any]) -> dict[_Name, str]:
     """`{name: artifact}` -> `{name: sha256}`: artifacts enter keys by their content, never their path."""
     return {name: _sha256_of(ref) for name, ref in sorted(refs.items())}
 

@@ -228,7 +228,9 @@ def _one_line(exc: ValidationError, paths: dict[str, Path]) -> str:
 # --------------------------------------------------------------------------- deciding
 
 
-def decide_script(store: FilmStore, plan: FilmPlan, timeout_s: int, *, auto: bool, ask: Asker | None = None) -> FilmPlan:
+def decide_script(
+    store: FilmStore, plan: FilmPlan, timeout_s: int, *, auto: bool, ask: Asker | None = None
+) -> FilmPlan:
     """The film's plan after the script checkpoint: the written plan with the person's changes, page by page
     (a saved answer is reused: a resumed film never asks twice). The plan the film is made from is stored
     (plan/plan.json) when it was changed."""

@@ -94,7 +94,8 @@ def encode_frames(frames: Iterable[np.ndarray] | np.ndarray, out_path: Path, fps
         for chunk in chunks:
             if chunk.shape[-3:-1] != (height, width):
                 raise VideoError(f"frame size changed from {width}x{height} to {chunk.shape[-2]}x{chunk.shape[-3]}")
-            process.stdin.write(memoryview(np.ascontiguousarray(chunk, dtype=np.uint8)).cast("B"))
+            # numpy's stubs give ndarray the buffer protocol (__buffer__) only from Python 3.12
+            process.stdin.write(memoryview(np.ascontiguousarray(chunk, dtype=np.uint8)).cast("B"))  # type: ignore[arg-type]
         process.stdin.close()
     except BaseException:
         process.kill()
@@ -120,7 +121,7 @@ def probe(path: Path, count_frames: bool = False) -> VideoInfo:
     reader = imageio_ffmpeg.read_frames(str(path))
     try:
         meta = next(reader)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - imageio-ffmpeg raises several types for a bad file
         raise VideoError(f"cannot read {path.name}: {exc}") from None
     finally:
         reader.close()
@@ -187,9 +188,9 @@ def subtitle_font_dir(directory: Path) -> str:
     name: burnt-in subtitles then look the same on every machine, with or without system fonts."""
     from PIL import ImageFont
 
-    face = ImageFont.load_default(size=24)
-    (directory / "subtitles.ttf").write_bytes(face.font_bytes)
-    return face.getname()[0]
+    face = ImageFont.load_default(size=24)  # a FreeTypeFont (Aileron) where Pillow has FreeType, as here
+    (directory / "subtitles.ttf").write_bytes(face.font_bytes)  # type: ignore[union-attr]
+    return face.getname()[0]  # type: ignore[union-attr,return-value]
 
 
 def mux_av(picture: bytes, audio: bytes, subtitles_srt: str, language: str, burn: bool = False) -> bytes:

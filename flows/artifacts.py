@@ -85,8 +85,8 @@ def publish_film(film: FilmContext, plan: FilmPlan, made: ArtifactRef, poster: V
         lines += ["Run `filmstitch server` to watch local films from the browser."]
     lines += [
         f"`{location.replace('`', '')}`",  # a code span shows its text literally: no escaping inside
-        f"{meta.get('duration_s')} s, {meta.get('width')}x{meta.get('height')} at {meta.get('fps')} fps, "
-        f"{len(plan.script.segments)} segments, sha256 `{made.sha256}`",
+        (f"{meta.get('duration_s')} s, {meta.get('width')}x{meta.get('height')} at {meta.get('fps')} fps, "
+        f"{len(plan.script.segments)} segments, sha256 `{made.sha256}`"),
         f"Written by: {md(plan.writer)}; rendered by: {md(film.renderer)}",
     ]
     lines += [md(line) for line in [cost_line(store, film.storage)] if line]  # the estimate beside what was spent

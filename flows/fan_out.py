@@ -23,9 +23,9 @@ def fan_out(film: FilmContext, stage: str, futures: Sequence[PrefectFuture]) -> 
         progress=0.0, key=artifact_key(film.film_id, f"progress-{stage}"), description=f"{stage}: 0 of {len(futures)}"
     )
     for done, _ in enumerate(as_completed(list(futures)), start=1):
-        update_progress_artifact(progress, 100.0 * done / len(futures), description=f"{stage}: {done} of {len(futures)}")
+        update_progress_artifact(progress, 100.0 * done / len(futures),
+                                 description=f"{stage}: {done} of {len(futures)}")
     results = [future.result() for future in futures]
-    with contextlib.suppress(Exception):  # a card left behind is cosmetic
-        with get_client(sync_client=True) as client:
-            client.delete_artifact(progress)
+    with contextlib.suppress(Exception), get_client(sync_client=True) as client:  # a card left behind is cosmetic
+        client.delete_artifact(progress)
     return results

@@ -303,7 +303,7 @@ def film_batch(
     ideas: list[str] | None = None,
     ideas_file: str | None = None,
     ideas_s3_prefix: str | None = None,
-    film: FilmSettings = FilmSettings(),
+    film: FilmSettings = FilmSettings(),  # noqa: B008 - a flow parameter's default, shown in its schema
     parallel_films: int = 2,
 ) -> list[FilmOutcome]:
     """Make one film per idea, picked automatically, and report how each went.

@@ -35,10 +35,10 @@ from filmstitch.flows.fan_out import fan_out
 from filmstitch.flows.results import keep_result_beside
 from filmstitch.lifecycle import end_with_parent
 from filmstitch.models import FilmPlan, FilmRequest, Picks
-from filmstitch.settings import Settings
-from filmstitch.storage import ArtifactRef
 from filmstitch.renderers import get_renderer
 from filmstitch.script_checkpoint import decide_script
+from filmstitch.settings import Settings
+from filmstitch.storage import ArtifactRef
 from filmstitch.tasks.assemble import assemble_film, store_cut_plan
 from filmstitch.tasks.clips import clip_seed, clip_sound, render_clip
 from filmstitch.tasks.common import FilmContext, VariantRef

@@ -85,7 +85,8 @@ def film_notice(flow_run: str, event: str) -> str:
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(run_id)
         flow_name = client.read_flow(run.flow_id).name
-    subject, body = message(run, flow_name, event.rsplit(".", 1)[-1], PREFECT_API_URL.value() or "", Settings().films_url)
+    state = event.rsplit(".", 1)[-1]
+    subject, body = message(run, flow_name, state, PREFECT_API_URL.value() or "", Settings().films_url)
     try:
         block = Block.load(notice_block())
     except ValueError:  # no such block: nobody asked to be told

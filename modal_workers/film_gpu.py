@@ -10,7 +10,8 @@ Modal bills per second and scales to zero, so each engine gets its own GPU class
   ``modal_edit_gpu``, an H100 by default);
 * ``LtxWorker`` renders one clip between two chosen keyframes (LTX-Video 0.9.5, first/last-frame
   conditioning, :mod:`filmstitch.engines.ltx`; or LTX-2 with its sound, ``FILMSTITCH_GPU_VIDEO_ENGINE=ltx-2``,
-  :mod:`filmstitch.engines.ltx2`, on its own GPU type: ``modal_video_gpu``, an 80 GB H100 by default for LTX-2). Ten clips arrive at once (Prefect fans out); each
+  :mod:`filmstitch.engines.ltx2`, on its own GPU type: ``modal_video_gpu``, an 80 GB H100 by default for LTX-2). Ten
+  clips arrive at once (Prefect fans out); each
   container takes two (``clips_per_gpu``), one denoising while the other is encoded, so five
   containers film them side by side.
 

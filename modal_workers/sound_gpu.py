@@ -142,7 +142,7 @@ def download_weights() -> list[str]:
             if name.endswith(".npy"):
                 vectors[name] = np.load(io.BytesIO(bundle.read(name)))
     table = mean_xvectors(vectors)
-    np.savez(f"{WEIGHTS}/speecht5/speakers.npz", **table)
+    np.savez(f"{WEIGHTS}/speecht5/speakers.npz", **table)  # type: ignore[arg-type]  # numpy stubs: **arrays vs allow_pickle
     done.append(f"{XVECTORS[0]} -> speakers.npz ({', '.join(table)})")
     weights.commit()
     return done

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install everything the tests need on a fresh machine, then run them. Extra arguments go to pytest.
-#   bash scripts/test.sh            the whole suite (tests/unit, integration, reliability, ui)
-#   bash scripts/test.sh --fast     the fast lane: tests/unit (no Prefect server, no browser, no S3 server)
+#   bash scripts/test.sh            the lint lane, then the whole suite (tests/unit, integration, reliability, ui)
+#   bash scripts/test.sh --fast     the lint lane, then the fast lane: tests/unit (no Prefect server, no browser,
+#                                   no S3 server)
+# The lint lane (scripts/lint.sh): ruff over the repository, mypy over the package.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +31,7 @@ python3 -m pip install -q --disable-pip-version-check torch==2.13.0
 python3 -m pip install -q --disable-pip-version-check -e '.[test,gpu,modal,voice]'
 
 export PREFECT_SERVER_ANALYTICS_ENABLED=false
+bash scripts/lint.sh
 if [ "${1:-}" = "--fast" ]; then
   shift
   exec python3 -m pytest tests/unit "$@"

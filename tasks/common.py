@@ -61,7 +61,7 @@ def retry_when_transient(task: Any, task_run: Any, state: Any) -> bool:
     """Retry unless the error is permanent (or says so itself, like a rejected API key)."""
     try:
         state.result()
-    except Exception as exc:  # the task's own exception, re-raised by Prefect
+    except Exception as exc:  # noqa: BLE001 - the task's own exception, re-raised by Prefect
         return not isinstance(exc, PERMANENT_ERRORS) and getattr(exc, "retryable", True)
     return False
 
@@ -111,7 +111,8 @@ def variant_keys(part: str, take: int, variant: int) -> tuple[str, str]:
     return f"{part}/take-{take}/v{variant}.png", f"{part}/take-{take}/v{variant}.jpg"
 
 
-def reuse_variants(store: FilmStore, part: str, reuse_key: str, seeds: list[int]) -> tuple[int, list[VariantRef] | None]:
+def reuse_variants(store: FilmStore, part: str, reuse_key: str,
+                   seeds: list[int]) -> tuple[int, list[VariantRef] | None]:
     """(take number, its stored variants if every one is intact and made from `reuse_key`, else None)."""
     take = store.take(part, reuse_key)
     refs = []

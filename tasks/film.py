@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -58,9 +59,10 @@ def claim_film(store: FilmStore, request: FilmRequest) -> None:
     file) counts as none and is written again from this request: reuse keys still keep another film's parts
     from being reused.
     """
-    wanted = {"identity": request.model_dump(mode="json")}
+    wanted: dict[str, Any] = {"identity": request.model_dump(mode="json")}
     store.store.ensure_writable()
-    stored = store.update_record(FILM_IDENTITY, lambda current: current if _identity(current) else wanted)
+    stored = store.update_record(FILM_IDENTITY,
+                                 lambda current: current if current is not None and _identity(current) else wanted)
     if _identity(stored) != wanted["identity"]:
         raise FilmIdTaken(
             f"film id {store.film_id!r} already holds a different film (another idea, settings, writer or renderer); "

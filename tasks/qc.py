@@ -17,7 +17,8 @@ from filmstitch.tasks.common import STAGE, FilmContext, artifact_key
 
 
 @task(name="check-seams", **STAGE)
-def check_seams(film: FilmContext, plan: FilmPlan, clips: list[ArtifactRef], keyframes: list[KeyframeQc]) -> list[SeamQc]:
+def check_seams(film: FilmContext, plan: FilmPlan, clips: list[ArtifactRef],
+                keyframes: list[KeyframeQc]) -> list[SeamQc]:
     store = film.store()
     renderer = get_renderer(film.renderer)
     reuse_key = key_of("qc", renderer.identity(), clips=checksums(dict(enumerate(clips))),

@@ -94,11 +94,12 @@ def check_retake(store: FilmStore, film: FilmContext, state: FilmState, retake: 
 def check_take(store: FilmStore, retake: RetakeRequest) -> None:
     """The take (and the keyframe's variant) to switch to must exist."""
     takes = [t["take"] for t in store.takes().get(retake.part, [])]
-    if retake.use_take not in takes:
-        raise ValueError(f"{retake.label} has no take {retake.use_take}: its takes are "
+    use_take = retake.use_take
+    if use_take is None or use_take not in takes:
+        raise ValueError(f"{retake.label} has no take {use_take}: its takes are "
                          f"{', '.join(map(str, takes)) or 'none'}")
     if retake.keyframe is not None:
-        variants = take_variants(store, retake.part, retake.use_take)
+        variants = take_variants(store, retake.part, use_take)
         variant = switched_variant(store, retake)
         if variant not in variants:
             raise ValueError(f"take {retake.use_take} of {retake.label} has variants "
@@ -147,7 +148,8 @@ def estimate_retake(film: FilmContext, store: FilmStore, state: FilmState, retak
     parts: list[cost.PartCost] = []
 
     def add(what: str, work: cost.Work, count: int) -> None:
-        parts.append(cost.PartCost(what=what, seconds=round(cost.seconds(film.renderer, plan, work, count, settings), 1),
+        parts.append(cost.PartCost(what=what,
+                                   seconds=round(cost.seconds(film.renderer, plan, work, count, settings), 1),
                                    on=cost.on(film.renderer)))
 
     if retake.keyframe is not None:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from filmstitch.models import FilmPlan
 from filmstitch.reuse import ambience_inputs, checksums, key_of, sound_identity, speech_inputs
 from filmstitch.sound import stage
+from filmstitch.sound.settings import SoundSettings
 from filmstitch.sound.subtitles import Cue
 from filmstitch.sound.tracks import LineSpeech, SegmentSpeech
 from filmstitch.storage import ArtifactRef, FilmStore
@@ -29,8 +30,6 @@ _engines_guard = threading.Lock()
 
 def voice_engine() -> stage.SoundEngine:
     """The process's voice engine (FILMSTITCH_SOUND_ENGINE): kept, so the offline voice's processes are reused."""
-    from filmstitch.sound.settings import SoundSettings
-
     name = {"offline": "piper", "local-gpu": "speecht5", "modal": "speecht5-modal"}[SoundSettings().engine]
     with _engines_guard:
         if name not in _engines:
@@ -40,8 +39,6 @@ def voice_engine() -> stage.SoundEngine:
 
 def bed_engine() -> Any:
     """The ambience engine: None for the offline, procedural one."""
-    from filmstitch.sound.settings import SoundSettings
-
     name = {"offline": "procedural", "local-gpu": "stable-audio-3", "modal": "stable-audio-3-modal"}[
         SoundSettings().engine]
     with _engines_guard:

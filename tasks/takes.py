@@ -82,7 +82,8 @@ def cut_of(
     made_by: Literal["make-film", "retake-film"], writer_plan: str,
 ) -> Cut:
     """The cut of a film made of these chosen references, keyframe pictures and clips."""
-    uses = dict(use_of(ref) for ref in [*references.values(), *keyframes, *clips])
+    refs: list[VariantRef | ArtifactRef] = [*references.values(), *keyframes, *clips]
+    uses = dict(use_of(ref) for ref in refs)
     return Cut(uses=dict(sorted(uses.items())), made_by=made_by, writer_plan=writer_plan)
 
 

@@ -8,7 +8,7 @@ again (a Claude writer would write a different script, and every picture would h
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from prefect import task
@@ -75,8 +75,8 @@ def written(ctx: FilmContext, stage: str, answer_type: Any, inputs: dict[str, An
     return answer
 
 
-def _dump(*models: BaseModel | list[BaseModel]) -> list[Any]:
-    return [[m.model_dump(mode="json") for m in item] if isinstance(item, list) else item.model_dump(mode="json")
+def _dump(*models: BaseModel | Sequence[BaseModel]) -> list[Any]:
+    return [item.model_dump(mode="json") if isinstance(item, BaseModel) else [m.model_dump(mode="json") for m in item]
             for item in models]
 
 

@@ -47,7 +47,8 @@ from filmstitch.settings import Settings
 # The server's telemetry write races the flow's writes on SQLite ("database is locked"); it sends nothing here anyway.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="FilmStitch: a one-sentence idea in, a short film out.")
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="FilmStitch: a one-sentence idea in, a short film out.")
 console = Console(stderr=True, soft_wrap=True)
 
 #: Short option names for the request fields that have a shorter traditional spelling.
@@ -131,12 +132,14 @@ def settings_for(out: Path | None) -> Settings:
 @app.command()
 @with_request_options
 def make(
-    idea: Annotated[str, typer.Argument(help="The film idea, e.g. 'a stranded astronaut on the moon discovers nature'.")],
+    idea: Annotated[str, typer.Argument(
+        help="The film idea, e.g. 'a stranded astronaut on the moon discovers nature'.")],
     auto: Annotated[bool, typer.Option("--auto", help="Pick variants automatically; never pause.")] = False,
     out: FilmsFolder = None,
     pause_timeout: Annotated[int | None, typer.Option(help="Seconds a checkpoint waits for a person before "
                                                       "taking the recommended picks (10 s to 7 days).")] = None,
-    film_id: Annotated[str | None, typer.Option(help="Name the film, or resume one (default: from the request).")] = None,
+    film_id: Annotated[str | None, typer.Option(
+        help="Name the film, or resume one (default: from the request).")] = None,
     **film_options: Any,
 ) -> None:
     """Make a film. The last line printed is the film's path."""
@@ -196,7 +199,7 @@ def run_in_prefect(call: Callable[[str], Any], *, auto: bool, what: str) -> Any:
     def run_flow() -> None:
         try:
             outcome["result"] = call(run_name)
-        except BaseException as exc:  # reported by the main thread
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
             outcome["error"] = exc
 
     with prefect_api() as api_url, temporary_settings(updates={PREFECT_API_URL: api_url}), film_server(api_url):
@@ -476,9 +479,10 @@ def takes(
     as_json: Annotated[bool, typer.Option("--json", help="Print every take as JSON (with full checksums).")] = False,
 ) -> None:
     """List every take of every part of a film: which the film uses (*), how each was made, its checksums."""
-    from filmstitch.tasks.retake import film_takes
     from rich.table import Table
     from rich.text import Text
+
+    from filmstitch.tasks.retake import film_takes
 
     settings = settings_for(out)
     try:
@@ -525,12 +529,12 @@ def server(
     --database-url) with its UI at http://127.0.0.1:PORT, the deployments of prefect.yaml registered with their
     automations (notices: FILMSTITCH_NOTIFY_WEBHOOK_URL), a runner that executes their runs (or workers, with
     --pool), and the film server (local films and review pages). Ctrl-C stops it all."""
-    from filmstitch.deployments.serve import PrefectYamlError, crash_orphaned_runs, register, runner_deployments, serve
     from prefect.settings import PREFECT_API_URL, PREFECT_RUNNER_POLL_FREQUENCY, temporary_settings
 
     from filmstitch.app import film_server as films
     from filmstitch.app.prefect_server import database_url as check_database_url
     from filmstitch.app.prefect_server import describe_database, start_server, stop_server
+    from filmstitch.deployments.serve import PrefectYamlError, crash_orphaned_runs, register, runner_deployments, serve
 
     # The database password is for the Prefect server process alone: not for the flow runs started from here.
     os.environ.pop("FILMSTITCH_DATABASE_URL", None)
@@ -591,7 +595,8 @@ def notices(settings: Settings) -> None:
         return
     from filmstitch.flows.notices import save_webhook_block
 
-    say(f"Notices go through the notification block {save_webhook_block(settings.notify_webhook_url.get_secret_value())}.")
+    block = save_webhook_block(settings.notify_webhook_url.get_secret_value())
+    say(f"Notices go through the notification block {block}.")
 
 
 @app.command()

@@ -30,7 +30,7 @@ import os
 import random
 import time
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -147,7 +147,7 @@ class FilmStitchClient:
         self.api_url = (api_url or os.environ.get("PREFECT_API_URL") or DEFAULT_API_URL).rstrip("/")
         self.http = http or httpx.Client(timeout=timeout_s)
 
-    def __enter__(self) -> FilmStitchClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -51,7 +51,8 @@ PAGE = jinja2.Environment(autoescape=True).from_string("""<!doctype html>
  input[type=radio] { position: absolute; opacity: 0; }
  input[type=radio]:checked + img { border-color: #ffc828; }
  .tag { position: absolute; left: 8px; top: 8px; background: #000c; padding: 2px 8px; border-radius: 3px; }
- .bar { position: fixed; bottom: 0; left: 0; right: 0; background: #222a; padding: .8rem 2rem; backdrop-filter: blur(4px); }
+ .bar { position: fixed; bottom: 0; left: 0; right: 0; background: #222a; padding: .8rem 2rem;
+        backdrop-filter: blur(4px); }
  button { font-size: 1rem; padding: .5rem 1.4rem; background: #2d5bd7; color: #fff; border: 0; border-radius: 4px; }
  .note { color: #bbb; }
 </style></head><body>
@@ -81,11 +82,13 @@ SCRIPT_PAGE = jinja2.Environment(autoescape=True).from_string("""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title>
 <style>
  body { font-family: system-ui, sans-serif; background: #18181c; color: #eee; margin: 0 2rem 6rem; max-width: 60rem; }
- h1 { font-size: 1.4rem; } h2 { font-size: 1.05rem; margin: 1.6rem 0 .4rem; } h2 small { color: #aaa; font-weight: 400; }
+ h1 { font-size: 1.4rem; } h2 { font-size: 1.05rem; margin: 1.6rem 0 .4rem; }
+ h2 small { color: #aaa; font-weight: 400; }
  label { display: block; margin: .5rem 0 .1rem; color: #bbb; font-size: .9rem; } code { color: #ffc828; }
  textarea { width: 100%; box-sizing: border-box; background: #24242a; color: #eee; border: 1px solid #444;
             border-radius: 4px; padding: .4rem; font: inherit; field-sizing: content; min-height: 2.2rem; }
- .bar { position: fixed; bottom: 0; left: 0; right: 0; background: #222a; padding: .8rem 2rem; backdrop-filter: blur(4px); }
+ .bar { position: fixed; bottom: 0; left: 0; right: 0; background: #222a; padding: .8rem 2rem;
+        backdrop-filter: blur(4px); }
  button { font-size: 1rem; padding: .5rem 1.4rem; background: #2d5bd7; color: #fff; border: 0; border-radius: 4px; }
  .note { color: #bbb; }
 </style></head><body>
@@ -98,7 +101,8 @@ script as written). A change that does not make a valid film is refused with the
  <h2>{{ section.heading }}{% if section.detail %} <small>&mdash; {{ section.detail }}</small>{% endif %}</h2>
  {% for f in section.fields %}
   <label for="text_{{ f.label }}"><code>{{ f.label }}</code> {{ f.name }}</label>
-  <textarea id="text_{{ f.label }}" name="text_{{ f.label }}" rows="{{ (f.text|length // 90) + 1 }}">{{ f.text }}</textarea>
+  <textarea id="text_{{ f.label }}" name="text_{{ f.label }}"
+            rows="{{ (f.text|length // 90) + 1 }}">{{ f.text }}</textarea>
  {% endfor %}
 {% endfor %}
 <div class="bar"><button type="submit">Submit</button>

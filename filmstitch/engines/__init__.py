@@ -44,7 +44,7 @@ class BadInput:
 def raise_bad_input(result: object) -> object:
     """The result itself, or the ``ValueError`` a worker reported as :class:`BadInput`."""
     if isinstance(result, BadInput):
-        raise ValueError(result.message)
+        raise ValueError(result.message)  # noqa: TRY004 - the worker's ValueError, raised again
     return result
 
 
@@ -65,7 +65,8 @@ class GpuSettings(BaseSettings):
         "and the continuity scores.",
     )
     qc_dir: str | None = Field(
-        None, description="Image-embedding model for the continuity scores (CLIP or DINOv2 folder); None = clip_vision_dir."
+        None,
+        description="Image-embedding model for the continuity scores (CLIP or DINOv2 folder); None = clip_vision_dir."
     )
     qc_threshold: float = Field(
         0.6, ge=-1.0, le=1.0, description="A boundary whose best variant's embedding cosine is under this is worth "
@@ -179,7 +180,8 @@ class GpuSettings(BaseSettings):
     )
     negative_prompt: str = "worst quality, inconsistent motion, blurry, jittery, distorted"
     video_decode_timestep: float = Field(
-        0.05, ge=0.0, le=1.0, description="LTX 0.9.1+ timestep-conditioned VAE decode (0.05, as diffusers' LTX examples)."
+        0.05, ge=0.0, le=1.0,
+        description="LTX 0.9.1+ timestep-conditioned VAE decode (0.05, as diffusers' LTX examples)."
     )
     video_decode_noise_scale: float = Field(0.025, ge=0.0, le=1.0, description="Noise of that decode (0.025).")
     pin_keyframes: bool = Field(True, description="Write the exact keyframe pixels into a clip's first and last frame.")
@@ -193,7 +195,8 @@ class GpuSettings(BaseSettings):
         "steps) or first-block (skips a step when the first block barely changes)."
     )
     fast_cache_interval: int = Field(
-        3, ge=1, le=8, description="TaylorSeer: after its first 3 steps, one full step in this many (the rest predicted)."
+        3, ge=1, le=8,
+        description="TaylorSeer: after its first 3 steps, one full step in this many (the rest predicted)."
     )
     fast_fp8: bool = Field(
         True, description="Fast mode also runs the transformers' linear layers as FP8 matmuls (see fp8) where the GPU "
@@ -232,8 +235,8 @@ class GpuSettings(BaseSettings):
         "for LTX-2.",
     )
     modal_edit_gpu: str = Field(
-        "H100", description="Modal GPU type of the keyframe-edit worker: FLUX.1 Kontext and Fill (12B each, with T5-XXL) "
-        "are ~57 GB together in bf16, more than a 40 GB card holds.",
+        "H100", description="Modal GPU type of the keyframe-edit worker: FLUX.1 Kontext and Fill (12B each, with "
+        "T5-XXL) are ~57 GB together in bf16, more than a 40 GB card holds.",
     )
     modal_timeout_s: int = Field(1800, ge=60, le=86400)
     modal_max_containers: int = Field(10, ge=1, le=100)

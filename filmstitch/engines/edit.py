@@ -68,7 +68,8 @@ class EditEngine:
         if kind not in self._pipes:
             dtype = rt.resolve_dtype(self.settings, self.device)
             if kind == "kontext":
-                directory = rt.require_dir(self.settings.kontext_dir, "FLUX.1-Kontext-dev", "FILMSTITCH_GPU_KONTEXT_DIR")
+                directory = rt.require_dir(self.settings.kontext_dir, "FLUX.1-Kontext-dev",
+                                           "FILMSTITCH_GPU_KONTEXT_DIR")
                 pipe = FluxKontextPipeline.from_pretrained(directory, dtype=dtype)
             else:
                 directory = rt.require_dir(self.settings.fill_dir, "FLUX.1-Fill-dev", "FILMSTITCH_GPU_FILL_DIR")

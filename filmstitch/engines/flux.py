@@ -176,7 +176,8 @@ class FluxImageEngine:
 
     @torch.no_grad()
     def generate(self, embeds: PromptEmbeds, seeds: Sequence[int], width: int, height: int) -> list[Image.Image]:
-        """One batched call: variant k is drawn from ``seeds[k]``; the prompt embeddings are repeated, not re-encoded."""
+        """One batched call: variant k is drawn from ``seeds[k]``; the prompt embeddings are repeated, not
+        re-encoded."""
         seeds = rt.check_seeds(seeds)
         rt.check_size(width, height, 16, "FLUX image")
         n = len(seeds)

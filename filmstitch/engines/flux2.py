@@ -70,7 +70,8 @@ class Flux2KleinImageEngine:
         pipe.set_progress_bar_config(disable=True)
 
     @classmethod
-    def load(cls, settings: GpuSettings | None = None, device: str | torch.device | None = None) -> Flux2KleinImageEngine:
+    def load(cls, settings: GpuSettings | None = None,
+             device: str | torch.device | None = None) -> Flux2KleinImageEngine:
         from diffusers import Flux2KleinPipeline
 
         settings = settings or GpuSettings()
@@ -90,7 +91,8 @@ class Flux2KleinImageEngine:
     @torch.no_grad()
     def _encode_prompt(self, prompt: str) -> torch.Tensor:
         embeds, _text_ids = self.pipe.encode_prompt(
-            prompt=prompt, device=self.device, num_images_per_prompt=1, max_sequence_length=self.settings.flux2_max_tokens
+            prompt=prompt, device=self.device, num_images_per_prompt=1,
+            max_sequence_length=self.settings.flux2_max_tokens
         )
         return embeds
 

@@ -63,14 +63,15 @@ class ClipTiming:
         return self.span + 1 if closing_frame else self.span
 
 
-def clip_timing(span: int, motion: str = "native", max_frames: int = LTX_MAX_FRAMES, step: int = LTX_FRAME_STEP) -> ClipTiming:
+def clip_timing(span: int, motion: str = "native", max_frames: int = LTX_MAX_FRAMES,
+                step: int = LTX_FRAME_STEP) -> ClipTiming:
     """The cheapest way to make a clip of ``span`` intervals with true motion, or a ValueError saying why not."""
     if span < 1:
         raise ValueError(f"a clip needs at least 1 frame interval, got {span}")
     if motion not in ("native", "interpolated"):
         raise ValueError(f"video motion must be 'native' or 'interpolated', got {motion!r}")
-    divisor = 1 if motion == "native" else 2
-    for divisor in range(divisor, MAX_RATE_DIVISOR + 1):
+    first_divisor = 1 if motion == "native" else 2
+    for divisor in range(first_divisor, MAX_RATE_DIVISOR + 1):
         if span % divisor:
             continue
         last_index = span // divisor

@@ -55,7 +55,8 @@ class SpeechT5Engine(SoundEngine):
         self.vocoder = vocoder.to(device=device, dtype=dtype).eval()
         self.tokenizer = tokenizer
         self.device, self.dtype = device, dtype
-        self.speakers = {voice: torch.tensor(np.asarray(vector, dtype=np.float32)) for voice, vector in speakers.items()}
+        self.speakers = {voice: torch.tensor(np.asarray(vector, dtype=np.float32))
+                         for voice, vector in speakers.items()}
         self.min_len_ratio, self.max_len_ratio = min_len_ratio, max_len_ratio
         self.lock = threading.Lock()  # one batch on the GPU at a time
         sizes = sum(p.numel() for p in self.model.parameters()) + sum(p.numel() for p in self.vocoder.parameters())

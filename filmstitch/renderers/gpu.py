@@ -31,7 +31,14 @@ from typing import Any, ClassVar
 
 from filmstitch.engines import GpuSettings, raise_bad_input
 from filmstitch.engines.frames import clip_timing
-from filmstitch.models import MAX_CLIP_SUMMARY_WORDS, MAX_SHORT_APPEARANCE_WORDS, FilmPlan, KeyframeEdit, Subject
+from filmstitch.models import (
+    MAX_CLIP_SUMMARY_WORDS,
+    MAX_SHORT_APPEARANCE_WORDS,
+    Character,
+    FilmPlan,
+    KeyframeEdit,
+    Subject,
+)
 from filmstitch.renderers import qc
 from filmstitch.renderers.base import ClipRender, RenderedImage, Renderer, edit_mask, qc_references
 
@@ -58,7 +65,7 @@ def summary_words(text: str, limit: int = MAX_CLIP_SUMMARY_WORDS) -> str:
 def subject_prompts(plan: FilmPlan, subject: Subject) -> tuple[str, str]:
     """(full T5 prompt, short CLIP summary) for a subject's reference image."""
     source = plan.subject_source(subject.id)
-    if subject.kind == "character":
+    if isinstance(source, Character):  # subject.kind == "character"
         prompt = (
             f"Character reference, full body, standing, facing the camera, plain neutral background, soft even "
             f"studio light, cinematic film still. {source.name}, {source.role}. {source.description}"
@@ -331,7 +338,8 @@ class _LocalEngines:
         """Phases run in order (images, then clips): on a GPU too small for both, the other one is let go."""
         other = {"image": "video", "video": "image"}.get(kind)
         settings, pool = self.settings, self.pool
-        if other is None or pool is None or (other, device) not in pool.engines or not device.startswith("cuda"):
+        if other is None or settings is None or pool is None or (other, device) not in pool.engines \
+                or not device.startswith("cuda"):  # (configure sets settings and pool together)
             return
         import torch
 
@@ -505,7 +513,8 @@ class ModalRenderer(Renderer):
                 try:
                     import modal
                 except ImportError as exc:
-                    raise ImportError("the modal renderer needs the 'modal' extra: pip install 'filmstitch[modal]'") from exc
+                    raise ImportError(
+                        "the modal renderer needs the 'modal' extra: pip install 'filmstitch[modal]'") from exc
                 require_modal_credentials()
                 self._workers[key] = modal.Cls.from_name(self.settings.modal_app, cls_name)()
             return self._workers[key]

@@ -66,14 +66,15 @@ class KeyframeQc(BaseModel):
     def best(self) -> int | None:
         """The variant to recommend: the highest score (None when nothing could be scored)."""
         scored = [v for v in self.variants if v.score is not None]
-        return max(scored, key=lambda v: v.score).variant if scored else None
+        return max(scored, key=lambda v: v.score or 0.0).variant if scored else None  # (scored: never None)
 
     @property
     def needs_retry(self) -> bool:
         best = self.best
         if best is None or self.threshold is None or not self.identity:
             return False
-        return self.variants[best].score < self.threshold
+        score = self.variants[best].score
+        return score is not None and score < self.threshold
 
     def caption(self, variant: int, names: dict[str, str] | None = None) -> str:
         """One line for a checkpoint form, under the variant's picture, e.g.
@@ -161,7 +162,8 @@ def seam(before: np.ndarray, after: np.ndarray, cut: int) -> SeamQc:
     ssim = structural_similarity(before, after, channel_axis=2, data_range=255, win_size=min(7, side - (side + 1) % 2))
     lab_before = rgb2lab(before).reshape(-1, 3).mean(axis=0)
     lab_after = rgb2lab(after).reshape(-1, 3).mean(axis=0)
-    return SeamQc(cut=cut, ssim=round(float(ssim), 4), colour_shift=round(float(np.linalg.norm(lab_before - lab_after)), 3))
+    return SeamQc(cut=cut, ssim=round(float(ssim), 4),
+                  colour_shift=round(float(np.linalg.norm(lab_before - lab_after)), 3))
 
 
 def _frame(path: Path, last: bool) -> np.ndarray:

@@ -221,7 +221,7 @@ def _room(rng: Rng, n: int) -> np.ndarray:
     air = _unit(band(brown(rng, n), 30, 260)) * 0.8
     vent = _unit(band(pink(rng, n), 200, 900)) * 0.6 * drift(rng, n, 0.15, 0.2, 1.0)  # ventilation cycling
     t = np.arange(n) / SR
-    mains = sum(amp * np.sin(2 * np.pi * 60 * k * t) for k, amp in ((1, 0.12), (2, 0.06), (3, 0.04)))
+    mains = sum((amp * np.sin(2 * np.pi * 60 * k * t) for k, amp in ((1, 0.12), (2, 0.06), (3, 0.04))), np.zeros(n))
     return air + vent + mains[:, None]
 
 
@@ -305,8 +305,8 @@ def _fire(rng: Rng, n: int) -> np.ndarray:
 
 def _space(rng: Rng, n: int) -> np.ndarray:
     t = np.arange(n) / SR
-    drone = sum(np.sin(2 * np.pi * f * t + rng.uniform(0, 6.3)) * a
-                for f, a in ((55.0, 0.2), (55.35, 0.16), (82.5, 0.1), (110.2, 0.05)))
+    drone = sum((np.sin(2 * np.pi * f * t + rng.uniform(0, 6.3)) * a
+                 for f, a in ((55.0, 0.2), (55.35, 0.16), (82.5, 0.1), (110.2, 0.05))), np.zeros(n))
     shimmer = _unit(band(pink(rng, n), 1800, 3500)) * 0.05 * drift(rng, n, 0.05)
     rumble = _unit(band(pink(rng, n), 20, 160)) * 0.8 * drift(rng, n, 0.08, 0.4, 1.0)
     return drone[:, None] * (0.7 + 0.3 * drift(rng, n, 0.04)) + rumble + shimmer
@@ -328,8 +328,8 @@ def _machine(rng: Rng, n: int) -> np.ndarray:
     t = np.arange(n) / SR
     base = rng.uniform(45, 65)
     wobble = 1 + 0.004 * np.sin(2 * np.pi * 0.3 * t)
-    hum = sum(a * np.sin(2 * np.pi * base * k * np.cumsum(wobble) / SR) for k, a in ((1, 0.22), (2, 0.18), (3, 0.14),
-                                                                                      (4, 0.1), (5, 0.08), (7, 0.05)))
+    hum = sum((a * np.sin(2 * np.pi * base * k * np.cumsum(wobble) / SR)
+               for k, a in ((1, 0.22), (2, 0.18), (3, 0.14), (4, 0.1), (5, 0.08), (7, 0.05))), np.zeros(n))
     load = drift(rng, n, 0.1, 0.5, 1.0)  # the machine works harder, then eases
     out = hum[:, None] * load + _unit(band(pink(rng, n), 80, 1200)) * 0.35 * load
     out += _unit(band(pink(rng, n), 2500, 4000)) * 0.05
@@ -391,7 +391,8 @@ def bed_recipe(environment: Environment) -> list[tuple[str, float]]:
     """(tag, level dB) for a location: its tags (the first loudest), then at most two more from its sound
     text, all shifted by the text's intensity words."""
     text = environment.sound.lower()
-    recipe = [(tag, TAGS[tag][1] - 2.0 * i) for i, tag in enumerate(dict.fromkeys(environment.ambience))]
+    recipe: list[tuple[str, float]] = [(tag, TAGS[tag][1] - 2.0 * i)
+                                       for i, tag in enumerate(dict.fromkeys(environment.ambience))]
     extra = [tag for tag, words in SOUND_WORDS.items() if re.search(words, text) and tag not in dict(recipe)]
     recipe += [(tag, TAGS[tag][1] - 6.0) for tag in extra[:2]]
     shift = (-4.0 if re.search(QUIETER, text) else 0.0) + (3.0 if re.search(LOUDER, text) else 0.0)

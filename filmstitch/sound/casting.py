@@ -144,7 +144,7 @@ def cast_voices(plan: FilmPlan, overrides: Mapping[str, str] | None = None,
         narrator = concrete(plan.narrator, *parse_voice_id(overrides[NARRATOR], voices, "the narrator"))
     else:
         narrator = concrete(plan.narrator, order[0], PRESETS["plain"])
-    taken: dict[str, list[float]] = {narrator.voice: [narrator.pitch_semitones]}
+    taken: dict[str | None, list[float]] = {narrator.voice: [narrator.pitch_semitones]}  # voices taken, cast
     ordered = sorted(plan.characters, key=lambda c: _first_appearance(plan, c.name))
     cast: dict[str, VoiceCasting] = {}
     for number, character in enumerate(ordered, start=1):

@@ -35,6 +35,7 @@ The subtitle cues come from where the speech was placed, and follow the scenes: 
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import subprocess
@@ -158,7 +159,7 @@ def scene_cuts(plan: FilmPlan) -> list[float]:
     whose scene differs from the one before."""
     request, segments = plan.request, plan.script.segments
     return [segment_start_sample(s.index, request.frames_per_clip, request.fps) / SAMPLE_RATE
-            for before, s in zip(segments, segments[1:]) if s.scene != before.scene]
+            for before, s in itertools.pairwise(segments) if s.scene != before.scene]
 
 
 def ambience_stem(plan: FilmPlan, beds: Mapping[str, bytes]) -> np.ndarray:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from filmstitch.models import FilmPlan, derive_seed, stable_hash
+from filmstitch.models import FilmPlan, derive_seed
 from filmstitch.sound import ambience as amb
 from filmstitch.sound.audio import SAMPLE_RATE, AudioError, from_wav, pauses, speech_bounds
 from filmstitch.sound.casting import NARRATOR, CastingError, casting_for

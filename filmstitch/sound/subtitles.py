@@ -109,16 +109,19 @@ def _greedy(pieces: list[str]) -> list[str]:
     best[0] = (0, 0, [])
     for end in range(1, n + 1):
         for start in range(end):
-            if best[start] is None:
+            before = best[start]
+            if before is None:
                 continue
             joined = " ".join(pieces[start:end])
             if wrap(joined) is None and end - start > 1:
                 continue
-            count, longest, joins = best[start]
+            count, longest, joins = before
             candidate = (count + 1, max(longest, len(joined)), [*joins, joined])
-            if best[end] is None or candidate[:2] < best[end][:2]:
+            current = best[end]
+            if current is None or candidate[:2] < current[:2]:
                 best[end] = candidate
-    return best[n][2] if best[n] else pieces
+    last = best[n]
+    return last[2] if last else pieces
 
 
 def split_at_cuts(line: TimedLine, cuts: Sequence[float]) -> list[TimedLine]:

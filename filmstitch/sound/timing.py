@@ -82,7 +82,8 @@ def fit_segment(speech_seconds: Sequence[float], segment_seconds: float) -> Segm
             low, high = 1.0, MAX_FIT
             for _ in range(40):
                 middle = (low + high) / 2
-                low, high = (low, middle) if needed_seconds(speech_seconds, middle) <= segment_seconds else (middle, high)
+                fits = needed_seconds(speech_seconds, middle) <= segment_seconds
+                low, high = (low, middle) if fits else (middle, high)
             fit = round(high, 4)
     onsets, slots = lay_out([s / fit for s in speech_seconds])
     overrun = max(0.0, needed_seconds(speech_seconds, fit) - segment_seconds)

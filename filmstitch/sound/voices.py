@@ -46,6 +46,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -185,20 +186,24 @@ class PiperProcess:
         except OSError as exc:
             self.folder.cleanup()
             raise SpeechError(f"cannot start Piper ({command[0]}): {exc.strerror}") from None
+        if self.process.stdin is None or self.process.stderr is None:  # never: both are pipes (PIPE above)
+            raise SpeechError(f"cannot talk to Piper ({command[0]}): no pipes")
+        self.stdin: IO[bytes] = self.process.stdin
+        self.stderr: IO[bytes] = self.process.stderr
 
     def speak(self, text: str) -> bytes:
         """WAV bytes of one line (raises SpeechError without a line index when the process fails)."""
         try:
-            self.process.stdin.write(text.encode() + b"\n")
+            self.stdin.write(text.encode() + b"\n")
         except (BrokenPipeError, OSError):
             raise SpeechError(self._failure("Piper stopped before this line")) from None
         deadline = time.monotonic() + self.timeout_s
         while True:
             left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self.process.stderr], [], [], left)[0]:
+            if left <= 0 or not select.select([self.stderr], [], [], left)[0]:
                 self.kill()
                 raise SpeechError(f"Piper ran past {self.timeout_s:g} s on this line")
-            line = self.process.stderr.readline()
+            line = self.stderr.readline()
             if not line:
                 raise SpeechError(self._failure("Piper exited"))
             message = line.decode(errors="replace").strip()
@@ -229,7 +234,7 @@ class PiperProcess:
         """End the process: stdin closed (Piper exits at end of input), killed if it lingers."""
         if self.alive:
             try:
-                self.process.stdin.close()
+                self.stdin.close()
                 self.process.wait(timeout=5)
             except (OSError, subprocess.TimeoutExpired):
                 pass

@@ -135,16 +135,20 @@ class FilmStore:
         validate_reuse_key(reuse_key)
         entry = self.manifest()["artifacts"].get(key)
         if entry is None:
-            return self._not_reused(key, "not made yet")
+            self._not_reused(key, "not made yet")
+            return None
         ref = ref_from_entry(entry)
         if ref.reuse_key != reuse_key:
-            return self._not_reused(key, "it was made from other inputs")
+            self._not_reused(key, "it was made from other inputs")
+            return None
         try:
             data = self.get(key)
         except ArtifactMissing:
-            return self._not_reused(key, "it is missing from storage")
+            self._not_reused(key, "it is missing from storage")
+            return None
         if not ref.matches(data):
-            return self._not_reused(key, "its bytes do not match the manifest (damaged)")
+            self._not_reused(key, "its bytes do not match the manifest (damaged)")
+            return None
         return ref
 
     def take(self, part: str, reuse_key: str) -> int:
@@ -230,7 +234,6 @@ class FilmStore:
 
     def _not_reused(self, key: str, why: str) -> None:
         log.info("%s of film %s will be made again: %s", key, self.film_id, why)
-        return None
 
     # ------------------------------------------------------------------ the manifest
 

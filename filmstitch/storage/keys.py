@@ -38,7 +38,8 @@ def validate_key(key: str) -> str:
         raise ValueError("invalid artifact key: it must be a non-empty string")
     parts = key.split("/")
     if len(key) > MAX_KEY_CHARS or len(parts) > MAX_KEY_PARTS:
-        raise ValueError(f"invalid artifact key {shorten(key)}: longer than {MAX_KEY_CHARS} characters or {MAX_KEY_PARTS} parts")
+        raise ValueError(f"invalid artifact key {shorten(key)}: longer than {MAX_KEY_CHARS} characters"
+                         f" or {MAX_KEY_PARTS} parts")
     if not all(KEY_PART.fullmatch(part) for part in parts):
         raise ValueError(
             f"invalid artifact key {shorten(key)}: use '/'-separated parts of letters, digits, '.', '_' and '-'"
@@ -65,4 +66,4 @@ def sha256_hex(data: bytes) -> str:
 
 
 def now_iso() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")

@@ -14,7 +14,8 @@ from filmstitch.storage.s3 import S3Store
 
 def _credential_fingerprint(settings: Settings) -> str:
     """Tells credential sets apart without keeping them as plain text in a cache key."""
-    parts = [secret.get_secret_value() if secret else "" for secret in (settings.s3_access_key_id, settings.s3_secret_access_key)]
+    parts = [secret.get_secret_value() if secret else ""
+             for secret in (settings.s3_access_key_id, settings.s3_secret_access_key)]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 

@@ -30,8 +30,14 @@ from contextlib import suppress
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from tenacity import RetryCallState, Retrying, retry_if_exception, retry_if_exception_type, stop_after_attempt
-from tenacity import wait_random_exponential
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_random_exponential,
+)
 
 from filmstitch.settings import Settings, StorageConfig
 from filmstitch.storage.base import Metadata, ObjectStore, StoredObject, check_metadata
@@ -177,11 +183,16 @@ class S3Store(ObjectStore):
 
         Everything else (conflicts, missing objects, auth) goes straight back to the caller.
         """
-        from botocore.exceptions import FlexibleChecksumError, IncompleteReadError, ReadTimeoutError
-        from botocore.exceptions import ResponseStreamingError
+        from botocore.exceptions import (
+            FlexibleChecksumError,
+            IncompleteReadError,
+            ReadTimeoutError,
+            ResponseStreamingError,
+        )
         from urllib3.exceptions import ProtocolError  # an error reply cut short escapes botocore unwrapped
 
-        cut_short = (IncompleteReadError, ResponseStreamingError, FlexibleChecksumError, ReadTimeoutError, ProtocolError)
+        cut_short = (IncompleteReadError, ResponseStreamingError, FlexibleChecksumError, ReadTimeoutError,
+                     ProtocolError)
 
         def damaged(exc: BaseException) -> bool:
             return isinstance(exc, cut_short) or _s3_code(exc) in S3_TRANSIT_CODES
@@ -255,7 +266,7 @@ class S3Store(ObjectStore):
             return self._fetch(full_key)
         except StorageError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - botocore raises many types; _error/_s3_code sort them
             raise self._error("read", key, exc) from None
 
     # ------------------------------------------------------------------ the ObjectStore interface
@@ -267,7 +278,7 @@ class S3Store(ObjectStore):
             self._put(full_key, data, content_type, checked)
         except StorageError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - botocore raises many types; _error/_s3_code sort them
             raise self._error("write", key, exc) from None
 
     def get(self, key: str) -> bytes:
@@ -284,7 +295,7 @@ class S3Store(ObjectStore):
         try:
             self.client.head_object(Bucket=self.bucket, Key=full_key)
             return True
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - botocore raises many types; _error/_s3_code sort them
             if _s3_code(exc) in ("404", "NoSuchKey", "NotFound"):
                 return False
             raise self._error("lookup", key, exc) from None
@@ -302,7 +313,7 @@ class S3Store(ObjectStore):
         try:
             for page in paginator.paginate(Bucket=self.bucket, Prefix=full):
                 keys += [obj["Key"] for obj in page.get("Contents", [])]
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - botocore raises many types; _error/_s3_code sort them
             raise self._error("list", prefix or "/", exc) from None
         strip = len(self.prefix) + 1 if self.prefix else 0
         return sorted(key[strip:] for key in keys if not key[strip:].startswith(WRITE_CHECK_DIR + "/"))
@@ -332,13 +343,14 @@ class S3Store(ObjectStore):
             condition = {"IfMatch": self._if_match(etag)} if etag else {"IfNoneMatch": "*"}
             self._last_written.pop(full_key, None)
             try:
-                written = self._put(full_key, new, content_type, check_metadata(metadata(new) if metadata else None), **condition)
+                written = self._put(full_key, new, content_type, check_metadata(metadata(new) if metadata else None),
+                                    **condition)
                 if written:
                     self._last_written[full_key] = (new, written)
                 return new
             except StorageError:
                 raise
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - botocore raises many types; _error/_s3_code sort them
                 if _s3_code(exc) not in S3_CONFLICT_CODES:
                     raise self._error("update", key, exc) from None
             current, etag, _ = self._get_or_none(key)
@@ -378,7 +390,7 @@ class S3Store(ObjectStore):
             self._check_conditional_writes(probe, etag)
         except StorageError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - botocore raises many types; _error/_s3_code sort them
             raise self._error("write check", name, exc) from None
         finally:
             with suppress(Exception):  # a leftover probe is harmless; delete permission is not required

@@ -30,6 +30,7 @@ from filmstitch.models import FilmPlan, FilmRequest, Subject
 from filmstitch.renderers.base import RenderedImage, Renderer
 from filmstitch.writers.base import Writer
 
+
 class CallLog:
     """Append-only JSON lines, one per event. O_APPEND writes of one short line do not interleave."""
 
@@ -214,8 +215,8 @@ class FaultyWriter(Writer):
 def patches(injector: Injector) -> list[tuple[Any, str, Any]]:
     """(module, name, replacement) for every place a stage task looks a backend up."""
     from filmstitch import tasks
-    from filmstitch.tasks import assemble, clips, keyframes, references, write  # noqa: F401 - loads them
     from filmstitch.renderers import get_renderer
+    from filmstitch.tasks import assemble, clips, keyframes, references, write  # noqa: F401 - loads them
     from filmstitch.video import concat_mp4
     from filmstitch.writers import get_writer
 

@@ -17,7 +17,6 @@ from filmstitch.storage import FilmStore
 from filmstitch.testing.backend_faults import CallLog, Fault
 from filmstitch.testing.small_film import Run, SmallFilm, Workspace
 
-
 #: Where each phase is crashed: its gate call hangs until SIGKILL. Fan-outs hang their second unit,
 #: so other units of the same phase finish (and must be reused) while one is cut off mid-render.
 PHASE_GATES: dict[str, Fault] = {

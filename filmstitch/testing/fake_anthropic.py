@@ -219,7 +219,8 @@ class FakeAnthropic:
         self.replies.append(Reply(text=text, stop_reason="refusal", stop_details=details))
 
     def reply_error(
-        self, status: int, error_type: str, message: str, headers: dict[str, str] | None = None, *, echo_auth: bool = False
+        self, status: int, error_type: str, message: str, headers: dict[str, str] | None = None, *,
+        echo_auth: bool = False
     ) -> None:
         body = {"type": "error", "error": {"type": error_type, "message": message}, "request_id": "req_fake"}
         self.replies.append(Reply(status, body, headers or {}, echo_auth))
@@ -367,7 +368,7 @@ class FakeAnthropic:
     def base_url(self) -> str:
         assert self._server is not None, "start() the fake first"
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> FakeAnthropic:
         fake = self
@@ -420,7 +421,7 @@ class FakeAnthropic:
                         seen = headers.get("authorization") or headers.get("x-api-key") or ""
                         payload["error"] = {**payload["error"], "message": f"{payload['error']['message']} ({seen})"}
                     self._send(reply.status, "application/json", json.dumps(payload).encode(), reply.headers)
-                elif body.get("stream"):
+                elif isinstance(body, dict) and body.get("stream"):  # (a message came from a dict body)
                     data = b"".join(sse(event, payload) for event, payload in stream_events(message, reply))
                     if reply.break_stream:  # announce more than is sent, then hang up
                         self._send(200, "text/event-stream", data, {}, length=len(data) + 4096)

@@ -51,7 +51,7 @@ def blocks(body: dict[str, Any]) -> dict[str, Any]:
     text = content if isinstance(content, str) else "\n".join(b.get("text", "") for b in content)
     found: dict[str, Any] = {}
     for tag in TAGS:
-        match = re.search(rf"<{tag}>\n(.*?)\n</{tag}>", text, re.S)
+        match = re.search(rf"<{tag}>\n(.*?)\n</{tag}>", text, re.DOTALL)
         if match:
             found[tag] = html.unescape(match.group(1)) if tag == "film_idea" else json.loads(match.group(1))
     return found

@@ -30,13 +30,15 @@ import socket
 import struct
 import threading
 import time
-from contextlib import suppress
 from collections import Counter
+from contextlib import suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 from urllib.parse import urlsplit
 
-FAULT_KINDS = ("error_500", "slowdown_503", "reset_before", "reset_after", "slow", "stall", "truncate_body", "cut_response")
+FAULT_KINDS = ("error_500", "slowdown_503", "reset_before", "reset_after", "slow", "stall", "truncate_body",
+               "cut_response")
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "expect"}
 
 
@@ -76,13 +78,13 @@ class FlakyProxy:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     @property
     def faults(self) -> int:
         return sum(self.counts.values())
 
-    def start(self) -> FlakyProxy:
+    def start(self) -> Self:
         self._thread = threading.Thread(target=self._server.serve_forever, name="flaky-proxy", daemon=True)
         self._thread.start()
         return self
@@ -93,7 +95,7 @@ class FlakyProxy:
         if self._thread:
             self._thread.join()
 
-    def __enter__(self) -> FlakyProxy:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -189,7 +191,8 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             connection.close()
 
-    def _reply(self, status: int, reason: str, headers: list[tuple[str, str]], payload: bytes, declared: int | None = None) -> None:
+    def _reply(self, status: int, reason: str, headers: list[tuple[str, str]], payload: bytes,
+               declared: int | None = None) -> None:
         try:
             self.send_response_only(status, reason)
             for name, value in headers:

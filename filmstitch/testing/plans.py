@@ -161,7 +161,7 @@ def kind_plan() -> FilmPlan:
     """A one-segment plan whose cast has one character of every kind (for drawing tests)."""
     base = handmade_plan(segments=1)
     characters = [
-        Character(name=name, role=kind.replace("_", " "), kind=kind, species=species,  # type: ignore[arg-type]
+        Character(name=name, role=kind.replace("_", " "), kind=kind, species=species,
                   description=f"{name}, a {species or kind}.", palette=palette, build="average")
         for name, kind, species, palette in KINDS
     ]

@@ -48,7 +48,8 @@ class PostgresServer:
 
     @property
     def url(self) -> str:
-        """The SQLAlchemy URL Prefect takes (PREFECT_API_DATABASE_CONNECTION_URL, `filmstitch server --database-url`)."""
+        """The SQLAlchemy URL Prefect takes (PREFECT_API_DATABASE_CONNECTION_URL, `filmstitch server
+        --database-url`)."""
         return self.url_for(DATABASE)
 
     def url_for(self, database: str) -> str:

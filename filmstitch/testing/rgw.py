@@ -27,7 +27,6 @@ import httpx
 
 from filmstitch.testing.processes import die_with_parent, free_port
 
-
 BINARIES = ("ceph-mon", "ceph-osd", "radosgw", "radosgw-admin", "ceph", "monmaptool")
 INSTALL = "apt-get install -y --no-install-recommends radosgw ceph-mon ceph-osd ceph-common"
 ACCESS_KEY_ID = "RGWFILMSTITCHTEST01"
@@ -101,7 +100,8 @@ class RadosGateway:
 
     def _run(self, *args: str, timeout: float = 60) -> str:
         result = subprocess.run(
-            [*args, "-c", str(self.conf)], capture_output=True, text=True, timeout=timeout, preexec_fn=die_with_parent
+            [*args, "-c", str(self.conf)], capture_output=True, text=True, timeout=timeout, preexec_fn=die_with_parent,
+            check=False
         )
         if result.returncode != 0:
             raise RuntimeError(f"{' '.join(args)} failed ({result.returncode}): {result.stderr[-2000:]}")
@@ -110,7 +110,7 @@ class RadosGateway:
     def _daemon(self, *args: str) -> None:
         log = open(self.root / "log" / f"{args[0]}.out", "ab")  # noqa: SIM115 - kept open for the daemon's life
         process = subprocess.Popen(
-            [*args, "-c", str(self.conf), "-f"], stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent
+            [*args, "-c", str(self.conf), "-f"], stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent  # noqa: PLW1509 - only prctl runs
         )
         self.processes.append(process)
 
@@ -121,7 +121,8 @@ class RadosGateway:
         fsid, mon_v2, mon_v1, rgw_port = str(uuid.uuid4()), free_port(), free_port(), free_port()
         self.conf.write_text(
             CEPH_CONF.format(
-                fsid=fsid, mon_v2=mon_v2, mon_v1=mon_v1, rgw_port=rgw_port, root=self.root, memstore_bytes=self.memstore_bytes
+                fsid=fsid, mon_v2=mon_v2, mon_v1=mon_v1, rgw_port=rgw_port, root=self.root,
+                memstore_bytes=self.memstore_bytes
             )
         )
         monmap = self.root / "monmap"
@@ -150,7 +151,8 @@ class RadosGateway:
         while time.perf_counter() < deadline:
             for process in self.processes:
                 if process.poll() is not None:
-                    raise RuntimeError(f"{process.args[0]} exited with {process.returncode}; logs in {self.root / 'log'}")
+                    raise RuntimeError(f"{process.args[0]!s} exited with {process.returncode};"  # type: ignore[index]
+                                       f" logs in {self.root / 'log'}")
             try:
                 if httpx.get(self.endpoint_url, timeout=2).status_code < 500:
                     return
@@ -173,7 +175,8 @@ class RadosGateway:
 
     def client(self, key_id: str = ACCESS_KEY_ID, secret: str = SECRET_ACCESS_KEY) -> Any:
         return boto3.client(
-            "s3", endpoint_url=self.endpoint_url, region_name=REGION, aws_access_key_id=key_id, aws_secret_access_key=secret
+            "s3", endpoint_url=self.endpoint_url, region_name=REGION, aws_access_key_id=key_id,
+            aws_secret_access_key=secret
         )
 
     def create_bucket(self, name: str | None = None) -> str:

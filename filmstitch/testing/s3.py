@@ -91,7 +91,8 @@ class S3Fidelity:
                 return "BadDigest", "The checksum you specified did not match the calculated checksum."
         signed = environ.get("HTTP_X_AMZ_CONTENT_SHA256", "")
         if len(signed) == 64 and signed != hashlib.sha256(body).hexdigest():
-            return "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed."
+            return ("XAmzContentSHA256Mismatch",
+                    "The provided 'x-amz-content-sha256' header does not match what was computed.")
         return None
 
 
@@ -126,7 +127,8 @@ class MotoS3:
 
     def client(self, service: str = "s3", key_id: str = "setup", secret: str = "setup") -> Any:
         return boto3.client(
-            service, endpoint_url=self.endpoint_url, region_name=REGION, aws_access_key_id=key_id, aws_secret_access_key=secret
+            service, endpoint_url=self.endpoint_url, region_name=REGION, aws_access_key_id=key_id,
+            aws_secret_access_key=secret
         )
 
     def create_bucket(self, name: str | None = None) -> str:

@@ -49,7 +49,8 @@ def film_payloads(objects: int, seed: int) -> dict[str, bytes]:
 
 
 def run_film_through_faults(
-    server: S3Server, plan: Any, *, objects: int = 60, workers: int = 6, read_timeout: float = 1.0, film_id: str = "flaky-film"
+    server: S3Server, plan: Any, *, objects: int = 60, workers: int = 6, read_timeout: float = 1.0,
+    film_id: str = "flaky-film"
 ) -> FaultRunReport:
     """Write a film's artifacts (and manifest updates) through a FlakyProxy, then audit the bucket.
 
@@ -67,7 +68,8 @@ def run_film_through_faults(
     bucket = server.create_bucket()
     payloads = film_payloads(objects, plan.seed)
     expected = {key: sha256_hex(data) for key, data in payloads.items()}
-    direct_config = StorageConfig(kind="s3", bucket=bucket, prefix="studio", endpoint_url=server.endpoint_url, region=REGION)
+    direct_config = StorageConfig(kind="s3", bucket=bucket, prefix="studio", endpoint_url=server.endpoint_url,
+                                  region=REGION)
     direct = FilmStore(S3Store(direct_config, settings), film_id)
     fidelity = server.fidelity if isinstance(server, MotoS3) else None
     rejected_before = fidelity.counts["rejected"] if fidelity else 0
@@ -108,7 +110,8 @@ def run_film_through_faults(
 
     manifest = direct.manifest()["artifacts"]
     lost = [key for key in payloads if key not in manifest or not direct.exists(key)]
-    mismatched = set(direct.verify().problems) | {k for k, entry in manifest.items() if entry["sha256"] != expected.get(k)}
+    mismatched = set(direct.verify().problems) | {k for k, entry in manifest.items()
+                                                  if entry["sha256"] != expected.get(k)}
     return FaultRunReport(
         objects_written=len(payloads),
         manifest_updates=len(payloads) + objects // 10,

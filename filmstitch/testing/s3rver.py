@@ -44,7 +44,8 @@ class S3rver:
         )
 
     def config(self) -> StorageConfig:
-        return StorageConfig(kind="s3", bucket=self.bucket, prefix="studio", endpoint_url=self.endpoint_url, region=REGION)
+        return StorageConfig(kind="s3", bucket=self.bucket, prefix="studio", endpoint_url=self.endpoint_url,
+                             region=REGION)
 
     def stop(self) -> None:
         self.process.terminate()
@@ -59,7 +60,7 @@ def start_s3rver(directory: Path, timeout_s: float = 30) -> S3rver:
     port = free_port()
     process = subprocess.Popen(
         [str(BINARY), "-d", str(directory), "-a", "127.0.0.1", "-p", str(port), "--silent"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent,  # noqa: PLW1509 - only prctl runs
     )
     server = S3rver(process, f"http://127.0.0.1:{port}", f"films-{uuid.uuid4().hex[:12]}")
     deadline = time.perf_counter() + timeout_s

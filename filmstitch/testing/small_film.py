@@ -19,11 +19,11 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from filmstitch.models import FilmRequest
 from filmstitch.settings import StorageConfig
-from filmstitch.storage import FilmStore
+from filmstitch.storage import FilmStore, ObjectStore
 from filmstitch.testing.backend_faults import CallLog, Fault, Injector, installed
 
 REPO = Path(__file__).resolve().parents[2]
@@ -214,7 +214,7 @@ class Run:
 
 def film_prefix(film_id: str) -> str:
     """The key prefix every object of the film has in its store (e.g. ``<film_id>/``)."""
-    return FilmStore(_NoStore(), film_id).full_key("x").removesuffix("x")
+    return FilmStore(cast(ObjectStore, _NoStore()), film_id).full_key("x").removesuffix("x")
 
 
 def film_folder(root: str | Path, film_id: str) -> Path:

@@ -31,8 +31,11 @@ def ebur128(path: Path) -> dict[str, float]:
                            "-af", "ebur128=peak=true", "-f", "null", "-"], capture_output=True, timeout=120, check=True)
     text = done.stderr.decode()
     summary = text[text.rfind("Summary:"):]
-    return {"I": float(re.search(r"I:\s*(-?[\d.]+) LUFS", summary).group(1)),
-            "TP": float(re.search(r"Peak:\s*(-?[\d.]+) dBFS", summary).group(1))}
+    integrated = re.search(r"I:\s*(-?[\d.]+) LUFS", summary)
+    peak = re.search(r"Peak:\s*(-?[\d.]+) dBFS", summary)
+    if integrated is None or peak is None:
+        raise AssertionError(f"no loudness summary from ffmpeg's ebur128: {text[-300:]}")
+    return {"I": float(integrated.group(1)), "TP": float(peak.group(1))}
 
 
 def decode_audio(source: Path | bytes, channels: int = 1) -> np.ndarray:
@@ -73,7 +76,8 @@ def onsets(voice: np.ndarray, threshold_db: float = -35.0, min_silence_s: float 
     frames = voice[: len(voice) // hop * hop].reshape(-1, hop)
     rms = np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1))
     loud = rms > rms.max() * 10 ** (threshold_db / 20)
-    found, quiet_run = [], int(min_silence_s * 200)
+    found: list[float] = []
+    quiet_run = int(min_silence_s * 200)
     for i in np.flatnonzero(loud):
         if i >= 1 and not loud[max(0, i - quiet_run): i].any():
             found.append(i * hop / RATE)

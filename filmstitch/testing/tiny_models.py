@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import torch
 from diffusers import (
@@ -62,7 +63,14 @@ from transformers import (
     T5EncoderModel,
 )
 
-WORDS = ["a", "an", "the", "of", "in", "on", "at", "with", "and", "to", "from", "under", "over", "through", "into", "near", "her", "his", "their", "astronaut", "moon", "garden", "flower", "crater", "helmet", "suit", "robot", "girl", "boy", "woman", "man", "dog", "cat", "city", "forest", "river", "sea", "sky", "night", "day", "dawn", "dusk", "light", "dark", "red", "blue", "green", "gold", "silver", "white", "black", "warm", "cold", "soft", "bright", "walks", "runs", "looks", "stands", "kneels", "sits", "reaches", "waves", "smiles", "discovers", "finds", "opens", "holds", "wide", "medium", "close", "shot", "camera", "cinematic", "film", "still", "portrait", "reference", "sheet", "environment", "worst", "quality", "inconsistent", "motion", "blurry", "jittery", "distorted"]
+WORDS = ["a", "an", "the", "of", "in", "on", "at", "with", "and", "to", "from", "under", "over", "through", "into",
+         "near", "her", "his", "their", "astronaut", "moon", "garden", "flower", "crater", "helmet", "suit", "robot",
+         "girl", "boy", "woman", "man", "dog", "cat", "city", "forest", "river", "sea", "sky", "night", "day", "dawn",
+         "dusk", "light", "dark", "red", "blue", "green", "gold", "silver", "white", "black", "warm", "cold", "soft",
+         "bright", "walks", "runs", "looks", "stands", "kneels", "sits", "reaches", "waves", "smiles", "discovers",
+         "finds", "opens", "holds", "wide", "medium", "close", "shot", "camera", "cinematic", "film", "still",
+         "portrait", "reference", "sheet", "environment", "worst", "quality", "inconsistent", "motion", "blurry",
+         "jittery", "distorted"]
 SPECIAL = ("[PAD]", "[EOS]", "[UNK]")
 
 
@@ -106,7 +114,8 @@ def _frozen(module: torch.nn.Module) -> torch.nn.Module:
 # ---------------------------------------------------------------- CLIP-L parts (shared by FLUX and references)
 
 
-def clip_text_config(hidden: int, layers: int, heads: int, intermediate: int, projection: int, vocab: int) -> CLIPTextConfig:
+def clip_text_config(hidden: int, layers: int, heads: int, intermediate: int, projection: int,
+                     vocab: int) -> CLIPTextConfig:
     return CLIPTextConfig(
         vocab_size=vocab,
         hidden_size=hidden,
@@ -125,7 +134,8 @@ def clip_text_config(hidden: int, layers: int, heads: int, intermediate: int, pr
 def tiny_clip_model(seed: int = 0) -> CLIPModel:
     """A tiny CLIP with both towers and projections (text hidden 32, vision hidden 24, joint space 16)."""
     torch.manual_seed(seed)
-    text = clip_text_config(hidden=32, layers=2, heads=4, intermediate=37, projection=16, vocab=len(SPECIAL) + len(WORDS))
+    text = clip_text_config(hidden=32, layers=2, heads=4, intermediate=37, projection=16,
+                            vocab=len(SPECIAL) + len(WORDS))
     vision = CLIPVisionConfig(
         hidden_size=24, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4,
         image_size=32, patch_size=8, projection_dim=16,
@@ -437,7 +447,8 @@ def tiny_redux_pipeline(seed: int = 0, text_dim: int = 32) -> FluxPriorReduxPipe
     )
 
 
-def full_redux_pipeline(device: str | torch.device = "cuda", dtype: torch.dtype = torch.bfloat16) -> FluxPriorReduxPipeline:
+def full_redux_pipeline(device: str | torch.device = "cuda",
+                        dtype: torch.dtype = torch.bfloat16) -> FluxPriorReduxPipeline:
     """FLUX.1-Redux-dev's architecture: SigLIP so400m-patch14-384 (27x27 tokens of 1152) and the Redux embedder."""
     with building_on(device, dtype):
         vision = SiglipVisionModel(SiglipVisionConfig(
@@ -455,7 +466,8 @@ def full_redux_pipeline(device: str | torch.device = "cuda", dtype: torch.dtype 
 # ---------------------------------------------------------------- FLUX.2 [klein] 4B
 
 
-def qwen3_config(hidden: int, layers: int, heads: int, kv_heads: int, head_dim: int, intermediate: int, vocab: int) -> Qwen3Config:
+def qwen3_config(hidden: int, layers: int, heads: int, kv_heads: int, head_dim: int, intermediate: int,
+                 vocab: int) -> Qwen3Config:
     return Qwen3Config(
         vocab_size=vocab, hidden_size=hidden, intermediate_size=intermediate, num_hidden_layers=layers,
         num_attention_heads=heads, num_key_value_heads=kv_heads, head_dim=head_dim, max_position_embeddings=40960,
@@ -489,7 +501,8 @@ def tiny_flux2_klein_pipeline(seed: int = 0) -> Flux2KleinPipeline:
     )
 
 
-def full_flux2_klein_pipeline(device: str | torch.device = "cuda", dtype: torch.dtype = torch.bfloat16) -> Flux2KleinPipeline:
+def full_flux2_klein_pipeline(device: str | torch.device = "cuda",
+                              dtype: torch.dtype = torch.bfloat16) -> Flux2KleinPipeline:
     """FLUX.2 [klein] 4B's architecture (its published transformer/config.json), Qwen3-4B and the FLUX.2 VAE."""
     with building_on(device, dtype):
         transformer = Flux2Transformer2DModel(
@@ -508,7 +521,7 @@ def full_flux2_klein_pipeline(device: str | torch.device = "cuda", dtype: torch.
 # ---------------------------------------------------------------- writing a weights directory
 
 
-def save_pipelines(root: Path, pipelines: dict[str, object]) -> dict[str, int]:
+def save_pipelines(root: Path, pipelines: dict[str, Any]) -> dict[str, int]:
     """``save_pretrained`` each pipeline (or model) into ``root / folder``; returns each folder's bytes on disk."""
     sizes = {}
     for folder, pipeline in pipelines.items():

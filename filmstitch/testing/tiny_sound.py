@@ -73,7 +73,9 @@ def save_tiny_speecht5(directory: Path, seed: int = 0) -> Path:
     word_tokenizer(128).save_pretrained(directory / "speecht5_tts")
     vocoder.save_pretrained(directory / "speecht5_hifigan")
     rng = np.random.default_rng(seed)
-    np.savez(directory / "speakers.npz", **{voice: rng.standard_normal(8).astype(np.float32) for voice in TINY_SPEAKERS})
+    # numpy's stubs match a **dict of arrays against savez's allow_pickle: bool
+    np.savez(directory / "speakers.npz",
+             **{voice: rng.standard_normal(8).astype(np.float32) for voice in TINY_SPEAKERS})  # type: ignore[arg-type]
     return directory
 
 
@@ -130,7 +132,8 @@ def tiny_stable_audio3(seed: int = 0, sampling_rate: int = 8000) -> StableAudio3
     )
 
 
-def full_stable_audio3(device: str | torch.device = "cuda", dtype: torch.dtype = torch.bfloat16) -> StableAudio3Pipeline:
+def full_stable_audio3(device: str | torch.device = "cuda",
+                       dtype: torch.dtype = torch.bfloat16) -> StableAudio3Pipeline:
     """Stable Audio 3 Medium's architecture (DiT 1536x24, SAME-L autoencoder, T5Gemma-B encoder), random weights."""
     with building_on(device, dtype):
         vae = AutoencoderSAME(encoder_channels=256, encoder_transformer_depths=(12,), decoder_sinusoidal_blocks=(8,))

@@ -24,7 +24,7 @@ from filmstitch.testing.prefect_api import state_history
 from tests.support.processes import flow_run_processes
 from tests.support.served import Served
 
-SMALL = dict(segments=2, seconds_per_segment=2.0, width=256, height=160, fps=8, sound=False)
+SMALL = {"segments": 2, "seconds_per_segment": 2.0, "width": 256, "height": 160, "fps": 8, "sound": False}
 GOOD_IDEAS = ["a paper boat sails down a rainy street", "two robots share one umbrella"]
 TOO_LONG = "a story " * 300  # 2400 characters: FilmRequest refuses more than 2000
 

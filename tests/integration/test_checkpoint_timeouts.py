@@ -20,7 +20,7 @@ from tests.support.served import Served
 
 pytestmark = pytest.mark.prefect_server
 
-SMALL = dict(segments=2, seconds_per_segment=2.0, width=256, height=160, fps=8, sound=False)
+SMALL = {"segments": 2, "seconds_per_segment": 2.0, "width": 256, "height": 160, "fps": 8, "sound": False}
 
 
 def picked_by(film: Path, checkpoint: str) -> str:

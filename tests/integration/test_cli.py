@@ -143,7 +143,7 @@ def test_terminal_checkpoint_one_question_each(prefect_api: str, tmp_path: Path)
 def run_cli(args: list[str], env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess:
     """stdout and stderr together, as a terminal shows them; stdin closed."""
     return subprocess.run([sys.executable, "-m", "filmstitch.app.cli", *args], env=env, stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout, check=False)
 
 
 def test_nobody_answers_and_the_film_is_finished(tmp_path: Path) -> None:

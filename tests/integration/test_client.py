@@ -15,7 +15,7 @@ from tests.support.served import Served
 
 pytestmark = pytest.mark.prefect_server
 
-SMALL = dict(segments=2, seconds_per_segment=2.0, width=256, height=160, fps=8, seed=3, sound=False)
+SMALL = {"segments": 2, "seconds_per_segment": 2.0, "width": 256, "height": 160, "fps": 8, "seed": 3, "sound": False}
 
 
 def test_a_film_made_through_the_client(served_deployments: Served) -> None:
@@ -80,6 +80,6 @@ def test_bad_requests_fail_before_anything_is_sent(served_deployments: Served) -
 
 
 def test_unreachable_server_is_a_clear_error() -> None:
-    with FilmStitchClient("http://127.0.0.1:9/api", timeout_s=2) as films:
-        with pytest.raises(FilmStitchError, match="cannot reach the Prefect API at http://127.0.0.1:9/api"):
-            films.run(str(uuid.uuid4()))
+    with (FilmStitchClient("http://127.0.0.1:9/api", timeout_s=2) as films,
+          pytest.raises(FilmStitchError, match="cannot reach the Prefect API at http://127.0.0.1:9/api")):
+        films.run(str(uuid.uuid4()))

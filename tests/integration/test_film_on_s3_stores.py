@@ -44,7 +44,8 @@ def make(api: str, home: Path) -> Any:
     from filmstitch.flows.make_film import make_film
 
     with temporary_settings(
-        updates={PREFECT_API_URL: api, PREFECT_HOME: home / "prefect-home", PREFECT_LOCAL_STORAGE_PATH: home / "results"}
+        updates={PREFECT_API_URL: api, PREFECT_HOME: home / "prefect-home",
+                 PREFECT_LOCAL_STORAGE_PATH: home / "results"}
     ):
         return make_film(request=FILM, auto_pick=True)
 

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from filmstitch.flows.make_film import make_film
 from filmstitch.checkpoints import escape_markdown
+from filmstitch.flows.make_film import make_film
 from filmstitch.models import FilmPlan, FilmRequest
 from filmstitch.settings import StorageConfig
 from filmstitch.storage import FilmStore
 from tests.support.prefect import FlowThread, read_input, resume, wait_for_pause
 
-SMALL = dict(segments=3, seconds_per_segment=2.0, width=256, height=160, fps=8, seed=7)
+SMALL = {"segments": 3, "seconds_per_segment": 2.0, "width": 256, "height": 160, "fps": 8, "seed": 7}
 
 
 def ffprobe(path: Path) -> dict:

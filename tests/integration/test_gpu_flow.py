@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from filmstitch.flows.make_film import make_film
+from filmstitch.models import FilmRequest
 from filmstitch.renderers import gpu as gpu_renderers
 from filmstitch.settings import StorageConfig
 from filmstitch.storage import FilmStore
 from filmstitch.video import decode_frames, probe
-from filmstitch.flows.make_film import make_film
-from filmstitch.models import FilmRequest
 from tests.support.tiny_gpu import save_tiny_weights
 
 

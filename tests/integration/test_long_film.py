@@ -21,10 +21,10 @@ from PIL import Image
 
 from filmstitch.images import contact_sheet
 from filmstitch.models import FilmPlan
-from filmstitch.video import ffmpeg_exe
 from filmstitch.settings import StorageConfig
 from filmstitch.storage import FilmStore
 from filmstitch.testing import sound_checks as probe
+from filmstitch.video import ffmpeg_exe
 
 IDEA = "a lighthouse keeper befriends a storm that speaks in colours"
 SIZE = {"width": 256, "height": 160, "fps": 8}
@@ -82,7 +82,7 @@ def test_an_eight_minute_film_killed_during_its_clips_resumes_and_finishes(tmp_p
     assert KILL_AFTER_CLIPS <= len(clips_before) < SEGMENTS, f"the kill came too late: {len(clips_before)} clips"
     assert speech_before and not store.exists("film.mp4")
 
-    second = subprocess.run(command(), env=env, capture_output=True, text=True, timeout=900)
+    second = subprocess.run(command(), env=env, capture_output=True, text=True, timeout=900, check=False)
     assert second.returncode == 0, second.stderr[-3000:]
     path = Path(second.stdout.strip().splitlines()[-1])
     assert path.is_file() and path.name == "film.mp4"

@@ -20,8 +20,8 @@ from filmstitch.models import FilmRequest, RetakeRequest
 from filmstitch.renderers import gpu as gpu_renderers
 from filmstitch.settings import StorageConfig
 from filmstitch.storage import FilmStore
-from tests.support.tiny_gpu import save_tiny_weights
 from tests.integration.test_retakes import changed_frames, frame_hashes
+from tests.support.tiny_gpu import save_tiny_weights
 
 REQUEST = FilmRequest(idea="a stranded astronaut on the moon walks around and discovers nature", segments=3,
                       seconds_per_segment=1.0, width=128, height=128, fps=8, seed=3, variants=2, writer="offline",
@@ -39,7 +39,7 @@ class Renders:
                             ("clip_with_sound", "clip"), ("edit_keyframe", "edit_keyframe")):
             original = getattr(gpu_renderers.LocalGpuRenderer, name)
 
-            def counted(renderer, plan, *args, _original=original, _name=label, **kwargs):  # noqa: ANN001, ANN202
+            def counted(renderer, plan, *args, _original=original, _name=label, **kwargs):
                 with self.lock:
                     self.counts[_name] += 1
                     self.plans.append(plan)
@@ -69,7 +69,7 @@ def gpu_film(prefect_client_settings: str, tmp_path: Path, monkeypatch: pytest.M
         gpu_renderers._ENGINES.reset()
 
 
-def retake(**fields: object):  # noqa: ANN201
+def retake(**fields: object):
     return retake_film(retake=RetakeRequest(**fields), auto_pick=True)
 
 
@@ -88,7 +88,7 @@ def test_gpu_retakes_render_only_their_part_and_change_only_its_frames(gpu_film)
     assert renders.take() == {"keyframe_variants": 1, "clip": 2}
     after_keyframe = frame_hashes(Path(keyframe.location))
     changed = changed_frames(original, after_keyframe)
-    assert set(changed) <= set(range(0, 2 * F)) and F in changed  # clips 0 and 1; clip 2 bit for bit
+    assert set(changed) <= set(range(2 * F)) and F in changed  # clips 0 and 1; clip 2 bit for bit
 
     renders.plans.clear()
     clip = retake(film_id=made.film_id, clip=2, seed=5, prompt="the astronaut kneels by a green flower")

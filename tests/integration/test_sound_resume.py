@@ -29,7 +29,7 @@ def test_a_failed_line_is_spoken_again_and_the_rest_reused(
     broken = {2}
     real = stage.speak_segment
 
-    def speak(plan, segment, engine):  # noqa: ANN001, ANN202
+    def speak(plan, segment, engine):
         with lock:
             spoken[segment] += 1
         if segment in broken:

@@ -79,7 +79,8 @@ def test_round_trip(film: FilmStore) -> None:
 
 
 def test_manifest_lists_every_artifact_with_checksum_and_size(film: FilmStore) -> None:
-    payloads = {f"clips/seg-{i:02d}.mp4": os.urandom(size) for i, size in enumerate([0, 1, 100, 4096, 70_000, 1_100_000])}
+    payloads = {f"clips/seg-{i:02d}.mp4": os.urandom(size) for i, size in enumerate([0, 1, 100, 4096, 70_000,
+                                                                                     1_100_000])}
     for key, data in payloads.items():
         film.put(key, data, "video/mp4", segment=key)
     film.update_manifest(status="finished", title="Moon garden")
@@ -176,12 +177,12 @@ def test_bad_keys_are_refused_before_any_io(film: FilmStore) -> None:
     before = film.store.list("")
     for key in BAD_KEYS:
         for name, attempt in {
-            "put": lambda: film.put(key, b"x", "text/plain"),
-            "get": lambda: film.get(key),
-            "exists": lambda: film.exists(key),
-            "url": lambda: film.url(key),
-            "put_json": lambda: film.put_json(key, {"a": 1}),
-            "reuse": lambda: film.reuse(key, "k"),
+            "put": lambda key=key: film.put(key, b"x", "text/plain"),
+            "get": lambda key=key: film.get(key),
+            "exists": lambda key=key: film.exists(key),
+            "url": lambda key=key: film.url(key),
+            "put_json": lambda key=key: film.put_json(key, {"a": 1}),
+            "reuse": lambda key=key: film.reuse(key, "k"),
         }.items():
             with pytest.raises(ValueError):
                 attempt()
@@ -196,7 +197,8 @@ def test_bad_film_ids_are_refused(config: StorageConfig) -> None:
 
 
 NASTY_PARTS = st.sampled_from(
-    ["..", ".", "", "a", "b.txt", "\\", "..\\x", "%2e%2e", "\x00", "\u00e9", "\uff0e\uff0e", "\u2215", " ", "~", "-x", "x" * 130, "ok\n"]
+    ["..", ".", "", "a", "b.txt", "\\", "..\\x", "%2e%2e", "\x00", "\u00e9", "\uff0e\uff0e", "\u2215", " ", "~", "-x",
+     "x" * 130, "ok\n"]
 )
 KEYS = st.one_of(
     st.text(max_size=200),
@@ -320,7 +322,7 @@ def test_local_writer_killed_midway_never_exposes_a_partial_file(tmp_path: Path)
         LocalStore({str(tmp_path)!r}).put("films/f/clip.mp4", b"n" * (3 * {WRITE_CHUNK}), "video/mp4")
         """
     )
-    result = subprocess.run([sys.executable, "-c", child], cwd=ROOT, capture_output=True, timeout=60)
+    result = subprocess.run([sys.executable, "-c", child], cwd=ROOT, capture_output=True, timeout=60, check=False)
     assert result.returncode == -signal.SIGKILL, result.stderr.decode()
 
     assert store.get("films/f/clip.mp4") == b"old"
@@ -391,7 +393,8 @@ def test_concurrent_processes_lose_no_manifest_entry(config: StorageConfig) -> N
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(workers)
     processes = [
-        context.Process(target=_process_writer, args=(config.model_dump_json(), w, count, barrier)) for w in range(workers)
+        context.Process(target=_process_writer,
+                        args=(config.model_dump_json(), w, count, barrier)) for w in range(workers)
     ]
     for process in processes:
         process.start()
@@ -495,7 +498,8 @@ def test_each_damaging_fault_is_survived(any_s3_bucket: S3Bucket, kind: str, in_
 # --------------------------------------------------------------------------- preflight and secrets
 
 
-def test_local_disk_full_is_one_clear_error_before_the_first_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_local_disk_full_is_one_clear_error_before_the_first_write(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     root = tmp_path / "store"
     fail_writes_under(monkeypatch, root, OSError(errno.ENOSPC, "No space left on device"))
     film = FilmStore.open(StorageConfig(root=str(root)), "f")
@@ -524,7 +528,8 @@ def test_fsync_failure_is_an_error_and_leaves_nothing(tmp_path: Path, monkeypatc
     real_fsync = os.fsync
 
     def fsync(fd: int) -> None:
-        if os.readlink(f"/proc/self/fd/{fd}").startswith(str(tmp_path)) and not Path(os.readlink(f"/proc/self/fd/{fd}")).is_dir():
+        target = os.readlink(f"/proc/self/fd/{fd}")
+        if target.startswith(str(tmp_path)) and not Path(target).is_dir():
             raise OSError(errno.EIO, "Input/output error")
         real_fsync(fd)
 
@@ -557,7 +562,8 @@ def s3_failures(s3_bucket: S3Bucket, monkeypatch: pytest.MonkeyPatch) -> tuple[d
 
     monkeypatch.setenv("FILMSTITCH_S3_ACCESS_KEY_ID", key_id)
     monkeypatch.setenv("FILMSTITCH_S3_SECRET_ACCESS_KEY", secret)
-    assert FilmStore.open(s3_bucket.config, "f").manifest()["artifacts"] == {}  # the right keys work: nothing was written
+    assert FilmStore.open(s3_bucket.config,
+                          "f").manifest()["artifacts"] == {}  # the right keys work: nothing was written
     assert s3_bucket.moto.client("s3", key_id, secret).list_objects_v2(Bucket=s3_bucket.name).get("KeyCount") == 0
 
     monkeypatch.delenv("FILMSTITCH_S3_ACCESS_KEY_ID")
@@ -579,7 +585,8 @@ def test_s3_setup_failures_are_clear_and_never_leak_secrets(
     caplog.set_level(logging.DEBUG)  # botocore's debug logging included
     errors, real_secret = s3_failures(s3_bucket, monkeypatch)
 
-    assert "bucket does not exist" in str(errors["missing bucket"]) and "no-such-bucket-filmstitch" in str(errors["missing bucket"])
+    assert "bucket does not exist" in str(errors["missing bucket"])
+    assert "no-such-bucket-filmstitch" in str(errors["missing bucket"])
     assert "FILMSTITCH_S3_ACCESS_KEY_ID" in str(errors["unknown key id"])
     assert "secret access key is wrong" in str(errors["wrong secret"])
     assert "FILMSTITCH_S3_ACCESS_KEY_ID is not set" in str(errors["half the credentials"])

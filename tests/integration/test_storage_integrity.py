@@ -120,7 +120,8 @@ def test_bad_reuse_keys_are_refused(film: FilmStore) -> None:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=st.binary(min_size=1, max_size=3000), where=st.floats(0, 1), damage=st.sampled_from(["flip", "cut", "grow"]))
+@given(data=st.binary(min_size=1, max_size=3000), where=st.floats(0, 1),
+       damage=st.sampled_from(["flip", "cut", "grow"]))
 def test_property_a_damaged_artifact_is_never_reused(tmp_path: Path, data: bytes, where: float, damage: str) -> None:
     film = FilmStore.open(StorageConfig(root=str(tmp_path / "store")), "prop")
     film.put("clips/x.mp4", data, "video/mp4", reuse_key=REUSE)
@@ -249,7 +250,8 @@ def test_repair_if_damaged_reads_once_when_all_is_well(film: FilmStore) -> None:
 # --------------------------------------------------------------------------- records
 
 
-def test_a_record_round_trips_and_a_damaged_one_reads_as_none(film: FilmStore, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_record_round_trips_and_a_damaged_one_reads_as_none(film: FilmStore,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
     identity = {"identity": {"idea": "a fox learns to fly", "seed": 3}, "incarnation": "abc"}
     assert film.read_record("film.json") is None
     film.write_record("film.json", identity)
@@ -263,7 +265,8 @@ def test_a_record_round_trips_and_a_damaged_one_reads_as_none(film: FilmStore, c
     assert film.read_record("film.json") is None
     assert "record film.json of film film-1 is damaged" in caplog.text
 
-    raw_put(film.store, film.full_key("film.json"), json.dumps(identity).encode())  # written before records had checksums
+    raw_put(film.store, film.full_key("film.json"),
+            json.dumps(identity).encode())  # written before records had checksums
     assert film.read_record("film.json") == identity
 
 

@@ -39,7 +39,7 @@ def code_of(call: Any) -> str:
     try:
         call()
         return "200"
-    except Exception as exc:  # botocore ClientError
+    except Exception as exc:  # noqa: BLE001 - botocore ClientError
         return exc.response["Error"]["Code"]  # type: ignore[attr-defined]
 
 
@@ -53,7 +53,8 @@ def test_rgw_takes_if_match_only_unquoted_and_the_store_learns_it(rgw_bucket: S3
     assert code_of(lambda: client.put_object(Bucket=bucket, Key="k", Body=b"two", IfMatch=etag)) == "PreconditionFailed"
     assert code_of(lambda: client.put_object(Bucket=bucket, Key="k", Body=b"two", IfMatch=etag.strip('"'))) == "200"
 
-    keys = {bucket.name: Settings(s3_access_key_id=bucket.server.access_key_id, s3_secret_access_key=bucket.server.secret_access_key)
+    keys = {bucket.name: Settings(s3_access_key_id=bucket.server.access_key_id,
+                                  s3_secret_access_key=bucket.server.secret_access_key)
             for bucket in (rgw_bucket, s3_bucket)}
     on_rgw, on_moto = S3Store(rgw_bucket.config, keys[rgw_bucket.name]), S3Store(s3_bucket.config, keys[s3_bucket.name])
     on_rgw.ensure_writable()
@@ -70,7 +71,8 @@ def test_rgw_checks_content_md5_but_not_the_sha256_header(rgw_bucket: S3Bucket) 
     from botocore.config import Config
 
     client = boto3.client(  # boto3's default (legacy) retries would send a BadDigest PUT five times
-        "s3", endpoint_url=rgw_bucket.config.endpoint_url, region_name="us-east-1", config=Config(retries={"max_attempts": 1}),
+        "s3", endpoint_url=rgw_bucket.config.endpoint_url, region_name="us-east-1",
+        config=Config(retries={"max_attempts": 1}),
         aws_access_key_id=rgw_bucket.server.access_key_id, aws_secret_access_key=rgw_bucket.server.secret_access_key,
     )
     bucket, body = rgw_bucket.name, b"the whole body"
@@ -83,7 +85,8 @@ def test_rgw_checks_content_md5_but_not_the_sha256_header(rgw_bucket: S3Bucket) 
 def test_every_put_carries_both_checksums_as_plain_headers(any_s3_bucket: S3Bucket) -> None:
     store = S3Store(any_s3_bucket.config)
     sent: list[dict[str, str]] = []
-    store.client.meta.events.register("before-send.s3.PutObject", lambda request, **_: sent.append(plain(request.headers)))
+    store.client.meta.events.register("before-send.s3.PutObject",
+                                      lambda request, **_: sent.append(plain(request.headers)))
     film = FilmStore(store, "film-1")
     data = os.urandom(50_000)
     film.put("clips/seg-00.mp4", data, "video/mp4")
@@ -135,7 +138,8 @@ def body_bytes(body: Any) -> bytes:
 def test_s3rver_really_ignores_conditional_writes(s3rver: S3rver) -> None:
     client = s3rver.client()
     client.put_object(Bucket=s3rver.bucket, Key="raw/k", Body=b"first")
-    assert code_of(lambda: client.put_object(Bucket=s3rver.bucket, Key="raw/k", Body=b"second", IfNoneMatch="*")) == "200"
+    assert code_of(lambda: client.put_object(Bucket=s3rver.bucket, Key="raw/k", Body=b"second",
+                                             IfNoneMatch="*")) == "200"
     assert client.get_object(Bucket=s3rver.bucket, Key="raw/k")["Body"].read() == b"second"  # overwritten
 
 
@@ -191,7 +195,8 @@ def test_presigned_links_are_signed_for_the_buckets_own_region(
     assert credential_scope(FilmStore(S3Store(configured), "film-1").url("film.mp4")) == "ca-central-1"
 
 
-def test_presigned_links_work_on_rgw_without_a_configured_region(rgw: RadosGateway, rgw_bucket: S3Bucket, no_region_settings: None) -> None:
+def test_presigned_links_work_on_rgw_without_a_configured_region(rgw: RadosGateway, rgw_bucket: S3Bucket,
+                                                                 no_region_settings: None) -> None:
     config = rgw_bucket.config.model_copy(update={"region": None})
     film = FilmStore(S3Store(config), "film-1")
     film.put("film.mp4", b"the film", "video/mp4")

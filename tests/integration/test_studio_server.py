@@ -135,7 +135,7 @@ def test_notices_one_per_wait_and_per_failure_none_for_a_finished_film(tmp_path:
         waiting = films.create_film_run("a robot waters a desert rose", pause_timeout_s=3600, **SMALL)
         batch = films.create_batch_run(["a broken clock keeps time"], film={**SMALL, "writer": "claude"})
 
-        first = films.wait_for_checkpoint(waiting.id, timeout_s=300)  # the script checkpoint
+        films.wait_for_checkpoint(waiting.id, timeout_s=300)  # the script checkpoint
         assert len(hook.wait_for(waiting.id, 1, timeout_s=120)) == 1  # told while it waits, before anyone answers
         references = past_the_script(films, waiting.id, timeout_s=300)
         films.resume(waiting.id).raise_for_reject()
@@ -237,7 +237,8 @@ STUDIO_YAML = {
                       "parameters": {"flow_run": "{{ event.resource.id }}", "event": "{{ event.event }}"}}],
     }],
 }
-COMPARED = ("description", "tags", "version", "parameters", "enforce_parameter_schema", "paused", "concurrency_options", "work_pool_name", "work_queue_name", "job_variables", "pull_steps")
+COMPARED = ("description", "tags", "version", "parameters", "enforce_parameter_schema", "paused", "concurrency_options",
+            "work_pool_name", "work_queue_name", "job_variables", "pull_steps")
 
 
 @pytest.mark.prefect_server
@@ -269,7 +270,8 @@ def test_every_prefect_yaml_key_means_the_same_to_prefect_deploy_and_filmstitch(
     assert ours["concurrency_options"]["collision_strategy"] == "CANCEL_NEW"
     assert ours["pull_steps"][0] == STUDIO_YAML["deployments"][0]["pull"][0]
     assert [(s["schedule"]["interval"], s["active"], s["slug"]) for s in ours["schedules"]] == \
-        [(s["schedule"]["interval"], s["active"], s["slug"]) for s in theirs["schedules"]] == [(3600.0, False, "hourly")]
+        [(s["schedule"]["interval"], s["active"], s["slug"]) for s in theirs["schedules"]] == \
+        [(3600.0, False, "hourly")]
     automations = {a["name"]: a for a in httpx.post(f"{api}/automations/filter", json={}, timeout=10).json()}
     mine, deploys = automations["keys-filmstitch"], automations["keys-deploy"]
     assert {**mine["trigger"], "id": None} == {**deploys["trigger"], "id": None}  # each trigger has its own id

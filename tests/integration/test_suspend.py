@@ -19,7 +19,7 @@ from tests.support.served import Served
 
 pytestmark = pytest.mark.prefect_server
 
-SMALL = dict(segments=2, seconds_per_segment=2.0, width=256, height=160, fps=8, seed=5, sound=False)
+SMALL = {"segments": 2, "seconds_per_segment": 2.0, "width": 256, "height": 160, "fps": 8, "seed": 5, "sound": False}
 
 
 def written(store: FilmStore) -> dict[str, str]:

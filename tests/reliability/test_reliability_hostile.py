@@ -22,14 +22,14 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from filmstitch.app.cli import app
+from filmstitch.flows.make_film import make_film
 from filmstitch.models import MAX_IDEA_CHARS, FilmPlan, FilmRequest
 from filmstitch.settings import StorageConfig
 from filmstitch.storage import FILM_ID, FilmStore, LocalStore, validate_film_id
-from filmstitch.flows.make_film import make_film
-from filmstitch.testing.small_film import SmallFilm, film_folder
 from filmstitch.testing.plans import offline_plan
-from tests.support.prefect import FlowThread, form_is_written, read_input, resume
 from filmstitch.testing.prefect_api import find_run
+from filmstitch.testing.small_film import SmallFilm, film_folder
+from tests.support.prefect import FlowThread, form_is_written, read_input, resume
 
 # Strings people and attackers actually send: paths, markup, template and query injection, bidi
 # overrides, full-width look-alikes, NUL, very long text.

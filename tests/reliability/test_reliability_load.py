@@ -19,10 +19,10 @@ import pytest
 
 from filmstitch.storage import FilmStore, open_store
 from filmstitch.testing.backend_faults import CallLog
-from filmstitch.testing.small_film import SmallFilm, Workspace, film_prefix
-from filmstitch.testing.prefect_api import drain_prefect_services
 from filmstitch.testing.frames import stored_frames, uninterrupted_frames
+from filmstitch.testing.prefect_api import drain_prefect_services
 from filmstitch.testing.s3 import S3Bucket
+from filmstitch.testing.small_film import SmallFilm, Workspace, film_prefix
 
 pytestmark = pytest.mark.prefect_server
 

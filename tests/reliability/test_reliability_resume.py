@@ -18,18 +18,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from filmstitch.flows.make_film import StageFailed
 from filmstitch.models import FilmRequest
 from filmstitch.settings import StorageConfig
 from filmstitch.storage import FilmStore
-from filmstitch.flows.make_film import StageFailed
-from filmstitch.writers.claude import STAGES
+from filmstitch.testing.backend_faults import CallLog, Fault
+from filmstitch.testing.crash_resume import PHASE_GATES, kill_and_resume
 from filmstitch.testing.fake_anthropic import FakeAnthropic
 from filmstitch.testing.film_author import FilmAuthor
-from filmstitch.testing.crash_resume import PHASE_GATES, kill_and_resume
-from filmstitch.testing.backend_faults import CallLog, Fault
-from filmstitch.testing.small_film import SmallFilm, Workspace, run_in_process
-from filmstitch.testing.prefect_api import drain_prefect_services
 from filmstitch.testing.frames import film_frames, uninterrupted_frames
+from filmstitch.testing.prefect_api import drain_prefect_services
+from filmstitch.testing.small_film import SmallFilm, Workspace, run_in_process
+from filmstitch.writers.claude import STAGES
 
 pytestmark = pytest.mark.prefect_server
 

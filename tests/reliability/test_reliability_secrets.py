@@ -20,12 +20,12 @@ import httpx
 import pytest
 
 import filmstitch.flows.make_film  # noqa: F401 - sets up Prefect's logging now, so caplog's handler is not replaced later
+from filmstitch.testing.backend_faults import CallLog
 from filmstitch.testing.fake_anthropic import FakeAnthropic
 from filmstitch.testing.film_author import FilmAuthor
-from filmstitch.testing.backend_faults import CallLog
-from filmstitch.testing.small_film import SmallFilm, run_in_process
 from filmstitch.testing.prefect_api import drain_prefect_services
 from filmstitch.testing.s3 import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY, S3Bucket
+from filmstitch.testing.small_film import SmallFilm, run_in_process
 
 pytestmark = pytest.mark.prefect_server
 

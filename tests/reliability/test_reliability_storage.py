@@ -19,12 +19,12 @@ import pytest
 
 from filmstitch.storage import FilmStore, open_store, sha256_hex
 from filmstitch.testing.backend_faults import CallLog
-from filmstitch.testing.small_film import SmallFilm, Workspace, film_prefix
-from filmstitch.testing.prefect_api import drain_prefect_services
-from filmstitch.testing.frames import stored_frames, uninterrupted_frames
 from filmstitch.testing.flaky_proxy import FaultPlan, FlakyProxy
+from filmstitch.testing.frames import stored_frames, uninterrupted_frames
+from filmstitch.testing.prefect_api import drain_prefect_services
 from filmstitch.testing.s3 import S3Bucket
 from filmstitch.testing.s3rver import S3rver
+from filmstitch.testing.small_film import SmallFilm, Workspace, film_prefix
 
 pytestmark = pytest.mark.prefect_server
 
@@ -154,7 +154,8 @@ def test_a_store_that_ignores_conditional_writes_is_refused_before_any_work(
     config = s3rver.config()
     log = CallLog(tmp_path / "calls.jsonl")
     ws = Workspace(
-        tmp_path, prefect_api, env_extra={"FILMSTITCH_S3_ACCESS_KEY_ID": "S3RVER", "FILMSTITCH_S3_SECRET_ACCESS_KEY": "S3RVER"},
+        tmp_path, prefect_api,
+        env_extra={"FILMSTITCH_S3_ACCESS_KEY_ID": "S3RVER", "FILMSTITCH_S3_SECRET_ACCESS_KEY": "S3RVER"},
         storage=config,
     )
 

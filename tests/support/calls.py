@@ -51,7 +51,7 @@ def count_calls(monkeypatch: pytest.MonkeyPatch, sound: bool = False) -> Calls:
         for method in methods:
             original = getattr(cls, method)
 
-            def counted(self, *args, _original=original, _name=method, **kwargs):  # noqa: ANN001, ANN202
+            def counted(self, *args, _original=original, _name=method, **kwargs):
                 calls.count(_name, _part(args))
                 return _original(self, *args, **kwargs)
 
@@ -59,7 +59,7 @@ def count_calls(monkeypatch: pytest.MonkeyPatch, sound: bool = False) -> Calls:
     for name in SOUND_CALLS if sound else ():
         original = getattr(sound_stage, name)
 
-        def counted_sound(*args, _original=original, _name=name, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        def counted_sound(*args, _original=original, _name=name, **kwargs):
             calls.count(_name, _part(args))
             return _original(*args, **kwargs)
 

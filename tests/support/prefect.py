@@ -49,7 +49,7 @@ class FlowThread:
         def run() -> None:
             try:
                 self.outcome["result"] = call()
-            except BaseException as exc:
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
                 self.outcome["error"] = exc
 
         self.thread = threading.Thread(target=contextvars.copy_context().run, args=(run,), daemon=True)

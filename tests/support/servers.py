@@ -33,7 +33,8 @@ from filmstitch.testing.s3rver import S3rver, start_s3rver
 def require_binaries(what: str, binaries: list[str], install: str) -> None:
     """Fail (never skip) the test when a server it needs is not installed, naming the install command."""
     if binaries:
-        pytest.fail(f"{what} is not installed (missing {', '.join(binaries)}): run `{install}` (scripts/test.sh does it)", pytrace=False)
+        pytest.fail(f"{what} is not installed (missing {', '.join(binaries)}): run `{install}`"
+                    " (scripts/test.sh does it)", pytrace=False)
 
 
 # --------------------------------------------------------------------------- S3 buckets: moto, RGW, any
@@ -96,7 +97,8 @@ def any_store_config(request: pytest.FixtureRequest, tmp_path: Path) -> StorageC
 @pytest.fixture(scope="session")
 def s3rver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3rver]:
     binary = s3rver_server.BINARY
-    require_binaries("s3rver", [] if binary.exists() else [str(binary.relative_to(s3rver_server.ROOT))], s3rver_server.INSTALL)
+    require_binaries("s3rver", [] if binary.exists() else [str(binary.relative_to(s3rver_server.ROOT))],
+                     s3rver_server.INSTALL)
     server = start_s3rver(tmp_path_factory.mktemp("s3rver"))
     yield server
     server.stop()

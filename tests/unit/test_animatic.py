@@ -24,8 +24,8 @@ from filmstitch.renderers.animatic.motion import Motion, keyframe_state
 from filmstitch.renderers.animatic.renderer import chip_opacity, draw_frame
 from filmstitch.renderers.animatic.scenery import set_layers
 from filmstitch.renderers.base import RenderedImage
-from filmstitch.video import decode_frames, probe
 from filmstitch.testing.plans import handmade_plan, kind_plan
+from filmstitch.video import decode_frames, probe
 
 SEED = 7
 
@@ -65,7 +65,8 @@ class Film:
         self.chosen = [self.keyframe(k, k % 3) for k in range(len(plan.keyframes))]
 
     def reference(self, subject_id: str, variant: int) -> RenderedImage:
-        return RenderedImage(variant=variant, seed=ref_seeds(subject_id)[variant], png=self.ref_pngs[subject_id][variant])
+        return RenderedImage(variant=variant, seed=ref_seeds(subject_id)[variant],
+                             png=self.ref_pngs[subject_id][variant])
 
     def keyframe(self, index: int, variant: int) -> RenderedImage:
         return RenderedImage(variant=variant, seed=kf_seeds(index)[variant], png=self.kf_pngs[index][variant])
@@ -440,7 +441,7 @@ def test_a_clip_between_two_locations_wipes_instead_of_jumping() -> None:
     plan = handmade_plan(segments=2, locations=2, seconds=4.0, fps=12)
     film = Film(plan, AnimaticRenderer(chapters=False))
     frames = film.frames(0)
-    steps = [changed_fraction(a, b, 40) for a, b in zip(frames, frames[1:])]
+    steps = [changed_fraction(a, b, 40) for a, b in itertools.pairwise(frames)]
     assert max(steps) < 0.2, f"largest frame-to-frame change {max(steps):.2f}"
     first, last = frames[0], frames[-1]
     mid = frames[len(frames) // 2]

@@ -12,6 +12,7 @@ Rendering the whole default film takes about 25 s on a 2-core machine (each of t
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -154,8 +155,8 @@ def test_the_film_moves_all_the_way_through(changes: list[float]) -> None:
 
 OVERLAP_IDEAS = [
     DEFAULT_IDEA,
-    "Mira, a young diver, finds a glowing pearl in a sunken ship. Her grandfather Tomas and a talking octopus "
-    "named Ink help her return it to the sea queen.",
+    ("Mira, a young diver, finds a glowing pearl in a sunken ship. Her grandfather Tomas and a talking octopus "
+    "named Ink help her return it to the sea queen."),
     "a lighthouse keeper befriends a storm that speaks in colours",
     "A clockwork heron and a talking lantern guide a lost crow across the salt flats to find its flock",
     "Three friends, Ana, Ben and Chloe, build a raft with a grumpy dog called Biscuit and sail to an island",
@@ -185,7 +186,7 @@ def test_characters_never_pass_through_each_other(idea: str) -> None:
             names = [x.look.name for x in by_x]
             order = [c.name for c in plan.characters if c.name in names]
             assert names == order, f"segment {segment} frame {k}: order {names}, expected {order}"
-            for left, right in zip(by_x, by_x[1:]):
+            for left, right in itertools.pairwise(by_x):
                 least = closest(figure_width(left.look), figure_width(right.look),
                                 shelters(left.prop) or shelters(right.prop))
                 assert right.x - left.x > least - 0.03, \

@@ -22,8 +22,8 @@ from PIL import Image
 from filmstitch.models import MAX_PIXELS, FilmPlan, FilmRequest, derive_seed
 from filmstitch.renderers.animatic import AnimaticRenderer
 from filmstitch.renderers.base import RenderedImage
-from filmstitch.video import decode_frames
 from filmstitch.testing.plans import offline_plan
+from filmstitch.video import decode_frames
 
 IDEAS = [
     "a fox learns to fly",

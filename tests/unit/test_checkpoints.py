@@ -56,7 +56,7 @@ def rows(n: int = 3, variants: int = 3) -> list[checkpoints.Row]:
 
 
 def checkpoint(**overrides: Any) -> checkpoints.Checkpoint:
-    fields = dict(name="keyframes", film_id="film-1", title="T", intro="I", rows=rows(), timeout_s=600)
+    fields = {"name": "keyframes", "film_id": "film-1", "title": "T", "intro": "I", "rows": rows(), "timeout_s": 600}
     return checkpoints.Checkpoint(**(fields | overrides))
 
 
@@ -183,7 +183,7 @@ def test_the_form_has_one_text_field_and_carries_its_rows() -> None:
     extra = schema[checkpoints.SCHEMA_KEY]
     assert [row["tag"] for row in extra["rows"]] == ["0", "1", "2"] and extra["rows"][1]["recommended"] == 1
     # The REST path: {} is valid (the recommendations); words are read by the flow, which says what is wrong.
-    assert form(**{}).changes == "" and form(changes="2:1").changes == "2:1"
+    assert form().changes == "" and form(changes="2:1").changes == "2:1"
     with pytest.raises(ValueError):
         form(changes="x" * 4001)
 

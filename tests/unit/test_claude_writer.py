@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import itertools
 import json
 import logging
 from typing import Any
@@ -18,6 +19,8 @@ import pytest
 from prefect.blocks.system import Secret
 
 from filmstitch.models import Character, Environment, FilmPlan, FilmRequest, Script
+from filmstitch.testing.fake_anthropic import FakeAnthropic
+from filmstitch.testing.film_author import LATE_OUTFIT, FilmAuthor, blocks, film_answers
 from filmstitch.writers import TransientWriterError, WriterError, get_writer
 from filmstitch.writers.claude import (
     CHECKED,
@@ -29,10 +32,8 @@ from filmstitch.writers.claude import (
     appearance_words,
     chunks_of,
     family_for,
+    prompts,
 )
-from filmstitch.writers.claude import prompts
-from filmstitch.testing.fake_anthropic import FakeAnthropic
-from filmstitch.testing.film_author import LATE_OUTFIT, FilmAuthor, blocks, film_answers
 
 KEY = "sk-ant-test-" + "Zq9" * 12
 IDEA = "a stranded astronaut on the moon walks around and discovers nature"
@@ -508,7 +509,8 @@ def test_an_answer_without_json_gets_a_repair_note(fake_anthropic: FakeAnthropic
     make_writer(fake_anthropic).write_script(small_request())
 
     repair = fake_anthropic.bodies[1]
-    assert repair["messages"][1] == {"role": "assistant", "content": [{"type": "text", "text": "Here is your outline: ..."}]}
+    assert repair["messages"][1] == {"role": "assistant",
+                                     "content": [{"type": "text", "text": "Here is your outline: ..."}]}
     assert "Invalid JSON" in last_turn(repair)
 
 
@@ -738,7 +740,7 @@ def test_keyframe_task_lists_who_may_appear_at_each_boundary(fake_anthropic: Fak
 
     body = fake_anthropic.bodies[0]
     segments = [s.characters for s in script.segments]
-    expected = [segments[0]] + [list(dict.fromkeys(a + b)) for a, b in zip(segments, segments[1:])] + [segments[-1]]
+    expected = [segments[0]] + [list(dict.fromkeys(a + b)) for a, b in itertools.pairwise(segments)] + [segments[-1]]
     assert [b["allowed_characters"] for b in blocks(body)["task_json"]["boundaries"]] == expected
     assert "repeat at least 30% of the distinctive words" in first_turn(body)
     # The cast and the locations are a second cached prefix after the script.

@@ -74,9 +74,8 @@ def test_processes_on_one_machine_share_the_slots(lock_dir: Path) -> None:
 
 
 def test_a_slot_is_given_back_when_the_render_fails() -> None:
-    with pytest.raises(RuntimeError):
-        with machine_slot("gpu", 1):
-            raise RuntimeError("the render broke")
+    with pytest.raises(RuntimeError), machine_slot("gpu", 1):
+        raise RuntimeError("the render broke")
     with machine_slot("gpu", 1) as slot:  # would wait for ever if the slot were still held
         assert slot == 0
 

@@ -78,8 +78,8 @@ def test_a_contradiction_is_caught_even_when_the_ledgers_words_are_there() -> No
     k, name, outfit, scene = late_keyframe(plan)
     prompt = plan.keyframes[k].prompt.replace(" 35mm film", f" {name} wears a scarlet cape. 35mm film")
     problems = plan_continuity_problems(with_prompt(plan, k, prompt))
-    assert problems == [f"keyframes.{k}.prompt: dresses {name!r} in 'a scarlet cape', but in scene {scene} the "
-                        f"continuity ledger has {outfit!r} (scarlet is in neither that nor their description)"]
+    assert problems == [(f"keyframes.{k}.prompt: dresses {name!r} in 'a scarlet cape', but in scene {scene} the "
+                        f"continuity ledger has {outfit!r} (scarlet is in neither that nor their description)")]
 
 
 def test_the_claude_writers_plans_pass_and_a_planted_change_is_caught(fake_anthropic: FakeAnthropic) -> None:
@@ -102,8 +102,8 @@ def test_check_plan_refuses_a_contradicting_plan_before_it_is_stored(tmp_path: P
     changed = with_prompt(plan, k, plan.keyframes[k].prompt.replace(outfit, "a green silk dress"))
     ctx = FilmContext(film_id="continuity-test", storage=StorageConfig(root=str(tmp_path)), writer="offline",
                       renderer="animatic")
-    parts = dict(request=plan.request, script=plan.script, characters=plan.characters,
-                 environments=plan.environments)
+    parts = {"request": plan.request, "script": plan.script, "characters": plan.characters,
+                 "environments": plan.environments}
     with pytest.raises(ContinuityError) as refused:
         assemble_plan.fn(ctx, keyframes=changed.keyframes, **parts)
     message = str(refused.value)

@@ -18,8 +18,8 @@ from filmstitch.engines.edit import EditEngine
 from filmstitch.models import KeyframeEdit, Region
 from filmstitch.renderers import gpu as gpu_renderers
 from filmstitch.renderers.base import RenderedImage
-from filmstitch.testing.tiny_models import tiny_fill_pipeline, tiny_kontext_pipeline
 from filmstitch.testing.plans import handmade_plan
+from filmstitch.testing.tiny_models import tiny_fill_pipeline, tiny_kontext_pipeline
 from tests.support.tiny_gpu import tiny_settings
 
 CPU = torch.device("cpu")

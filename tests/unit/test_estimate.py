@@ -12,11 +12,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from filmstitch.tasks.estimate import OverBudget, check_budget
 
 from filmstitch.estimate import MODAL_USD_PER_SECOND, CostSettings, FilmEstimate, count_writer_base, estimate_film
 from filmstitch.models import FilmRequest
 from filmstitch.settings import StorageConfig
+from filmstitch.tasks.estimate import OverBudget, check_budget
 from filmstitch.testing.fake_anthropic import FakeAnthropic
 from filmstitch.testing.film_author import FilmAuthor
 from tests.unit.test_claude_writer import IDEA, KEY, make_writer, write_film

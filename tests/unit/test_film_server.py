@@ -115,7 +115,7 @@ def assert_refused(response: httpx.Response) -> None:
         f"/films/{FILM_ID}/%2e%2e%2f%2e%2e%2fsecret.mp4",
         f"/films/{FILM_ID}/..%2f{OTHER_FILM}%2ffilm.mp4",
         f"/films/{FILM_ID}/clips/%2e%2e/film.mp4",
-        f"/films/%2e%2e/secret.mp4",
+        "/films/%2e%2e/secret.mp4",
         f"/films/%2e%2e/{FILM_ID}/film.mp4",
         f"/films/{FILM_ID}/.%2e/secret.mp4",
         f"/films/{FILM_ID}/film.mp4%00.png",
@@ -244,7 +244,8 @@ class FakePrefect:
 
 
 def review_client(films: Path, prefect: FakePrefect) -> TestClient:
-    server = FilmServer(StorageConfig(root=str(films)), "http://prefect.test/api", transport=httpx.MockTransport(prefect))
+    server = FilmServer(StorageConfig(root=str(films)), "http://prefect.test/api",
+                        transport=httpx.MockTransport(prefect))
     return TestClient(server.app)
 
 

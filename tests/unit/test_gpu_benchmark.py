@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def write_results(out: Path, *, stages: bool) -> None:
     flux = {
         "reference_side": 384,
-        "flux_keyframe_batch3_eager_baseline": {"call_s": 7.0, "ms_per_step": 1.0, "references": [{"side": 512, "call_s": 4.0},
+        "flux_keyframe_batch3_eager_baseline": {"call_s": 7.0, "ms_per_step": 1.0,
+                                                "references": [{"side": 512, "call_s": 4.0},
                                                                               {"side": 384, "call_s": 3.0}]},
         "flux_keyframe_batch3_eager_baseline_again": {"call_s": 8.0, "ms_per_step": 1.0},
         "flux_keyframe_batch3_compiled": {"call_s": 5.0, "references": [{"side": 384, "call_s": 2.0}]},

@@ -268,7 +268,8 @@ def rt_processor(clip_dir: Path) -> Any:
 
 @pytest.mark.parametrize(("weight", "ref_weights"), [(0.3, [1.0, 1.0]), (0.6, [1.0, 0.6]), (1.0, [0.2, 1.0])])
 def test_reference_blend_moves_the_pooled_embedding_by_exactly_the_weight(
-    clip_dir: Path, references: ReferenceEncoder, monkeypatch: pytest.MonkeyPatch, weight: float, ref_weights: list[float]
+    clip_dir: Path, references: ReferenceEncoder, monkeypatch: pytest.MonkeyPatch, weight: float,
+    ref_weights: list[float]
 ) -> None:
     settings = tiny_settings(reference_mode="clip-blend", reference_weight=weight)
     engine = FluxImageEngine.from_pipeline(tiny_flux_pipeline(), settings, CPU, references)
@@ -375,7 +376,8 @@ def test_klein_references_go_in_as_images_sized_by_their_weight(
     sent = calls[0]["image"]
     # 64 x 64 = 4096 px at weight 1; weight 2 doubles the area; weight 0 drops the reference.
     assert [image.size for image in sent] == [(64, 64), (96, 96)]
-    assert reference_size(red, 1.0, 64 * 64) == (64, 64) and reference_size(Image.new("RGB", (320, 160)), 0.5, 409_600) == (640, 320)
+    assert reference_size(red, 1.0, 64 * 64) == (64, 64) and reference_size(Image.new("RGB", (320, 160)), 0.5,
+                                                                            409_600) == (640, 320)
 
 
 def test_klein_references_change_the_keyframe_and_their_weights_matter(klein: Flux2KleinImageEngine) -> None:
@@ -530,7 +532,8 @@ def test_conditions_are_round_tripped_through_h264_but_the_delivered_ends_are_ex
 
 
 def test_ltx_settings_reach_the_pipeline(monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = tiny_settings(video_image_cond_noise_scale=0.3, video_decode_timestep=0.07, video_decode_noise_scale=0.02)
+    settings = tiny_settings(video_image_cond_noise_scale=0.3, video_decode_timestep=0.07,
+                             video_decode_noise_scale=0.02)
     engine = LtxVideoEngine.from_pipeline(tiny_ltx_pipeline(), settings, CPU)
     calls = CallSpy(monkeypatch, LTXConditionPipeline, "__call__").calls
     engine.clip_frames(solid((1, 2, 3)), solid((4, 5, 6)), "walks", 1, 32, 32, 8, 8)
@@ -589,7 +592,8 @@ def test_noise_drawn_ahead_is_the_noise_the_pipeline_would_draw() -> None:
         context = conditioning_noise_ahead(pipe, generator, 5) if ahead else contextlib.nullcontext()
         with context:
             frames = pipe(
-                conditions=[LTXVideoCondition(image=first, frame_index=0), LTXVideoCondition(image=last, frame_index=8)],
+                conditions=[LTXVideoCondition(image=first, frame_index=0),
+                            LTXVideoCondition(image=last, frame_index=8)],
                 prompt="walks", width=32, height=32, num_frames=9, num_inference_steps=5, generator=generator,
                 image_cond_noise_scale=0.5, output_type="pt",
             ).frames[0]
@@ -774,7 +778,8 @@ def test_fp8_linear_matches_the_bf16_layer_within_fp8_precision() -> None:
     assert got.shape == expected.shape and got.dtype == expected.dtype
     relative = (got - expected).norm() / expected.norm()
     assert 0 < relative < 0.06  # e4m3 keeps 3 mantissa bits: a few percent, never exact
-    model = torch.nn.Sequential(torch.nn.Linear(256, 512), torch.nn.GELU(), torch.nn.Linear(512, 256), torch.nn.Linear(256, 8))
+    model = torch.nn.Sequential(torch.nn.Linear(256, 512), torch.nn.GELU(), torch.nn.Linear(512, 256),
+                                torch.nn.Linear(256, 8))
     assert rt.to_fp8(model) == 2 and isinstance(model[0], rt.Fp8Linear) and isinstance(model[3], torch.nn.Linear)
 
 

@@ -29,8 +29,8 @@ from PIL import Image
 from filmstitch.engines import BadInput, weights
 from filmstitch.renderers import RenderedImage, get_renderer
 from filmstitch.renderers import gpu as gpu_renderers
-from filmstitch.video import probe
 from filmstitch.testing.plans import handmade_plan
+from filmstitch.video import probe
 from tests.support.tiny_gpu import save_tiny_weights
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -215,7 +215,8 @@ def test_modal_renderer_makes_one_remote_call_per_method(
     assert calls[-1][0] == "clip_mp4"
 
 
-def test_modal_renderer_says_the_flow_machine_needs_modal_credentials(plan: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_modal_renderer_says_the_flow_machine_needs_modal_credentials(plan: Any,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     import modal
 
     for name in ("MODAL_TOKEN_ID", "MODAL_TOKEN_SECRET", "MODAL_PROFILE"):
@@ -293,7 +294,8 @@ def run_jobs(pool: gpu_renderers.DevicePool, jobs: list[tuple[str, float]]) -> l
     return used
 
 
-def test_device_pool_spreads_jobs_evenly_and_loads_each_engine_once_per_device(caplog: pytest.LogCaptureFixture) -> None:
+def test_device_pool_spreads_jobs_evenly_and_loads_each_engine_once_per_device(
+        caplog: pytest.LogCaptureFixture) -> None:
     pool = gpu_renderers.DevicePool(["cuda:0", "cuda:1"], slots=2)
     caplog.set_level(logging.INFO, logger="filmstitch.renderers.gpu")
     # A film's worth of work on two GPUs: 15 image batches, then 10 clips (long enough that a loaded machine's
@@ -313,7 +315,8 @@ def test_device_pool_spreads_jobs_evenly_and_loads_each_engine_once_per_device(c
     # time, so at most all of them one after another.
     assert all(0.5 <= r["busy_s"] < 0.1 * Counter(images)[d] + 0.15 * Counter(clips)[d] + 1.0
                for d, r in report.items())
-    assert any(re.match(r"cuda:1: job of \d+\.\d s; busy \d+\.\d s over \d+ jobs", r.getMessage()) for r in caplog.records)
+    assert any(re.match(r"cuda:1: job of \d+\.\d s; busy \d+\.\d s over \d+ jobs",
+                        r.getMessage()) for r in caplog.records)
 
 
 def test_device_pool_never_queues_a_job_behind_a_busy_device_while_another_is_idle() -> None:

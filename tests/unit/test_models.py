@@ -45,9 +45,11 @@ def test_idea_whitespace_is_folded_and_unicode_kept() -> None:
 
 def test_film_id_is_stable_and_depends_on_request_and_backends() -> None:
     request = FilmRequest(idea=IDEA)
-    assert request.resolved("offline", "animatic").film_id() == FilmRequest(idea=IDEA).resolved("offline", "animatic").film_id()
+    assert request.resolved("offline", "animatic").film_id() == FilmRequest(idea=IDEA).resolved("offline",
+                                                                                                "animatic").film_id()
     assert request.resolved("offline", "animatic").film_id() != request.resolved("offline", "modal").film_id()
-    assert request.resolved("offline", "animatic").film_id() != FilmRequest(idea=IDEA, seed=1).resolved("offline", "animatic").film_id()
+    assert request.resolved("offline", "animatic").film_id() != FilmRequest(idea=IDEA, seed=1).resolved("offline",
+                                                                                                        "animatic").film_id()
     assert FilmRequest(idea="../../etc/passwd").resolved("a", "b").film_id().startswith("etc_passwd-")
 
 

@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from filmstitch.models import FilmPlan, FilmRequest
-from filmstitch.writers.offline import LABEL, read_idea
 from filmstitch.testing.plans import offline_plan as plan_for
+from filmstitch.writers.offline import LABEL, read_idea
 from filmstitch.writers.offline.story import CAMERA
 
 DEFAULT_IDEA = "a stranded astronaut on the moon walks around and discovers nature"
@@ -208,7 +208,8 @@ def test_implied_props_are_held_and_used(idea: Idea, plans: dict[str, FilmPlan])
     plan = plans[idea.text]
     for prop in idea.props:
         used = [s for s in plan.script.segments if any(b.prop == prop for b in s.beats)]
-        assert used, f"no beat holds {prop!r}: {[(b.character, b.gesture, b.prop) for s in plan.script.segments for b in s.beats]}"
+        held = [(b.character, b.gesture, b.prop) for s in plan.script.segments for b in s.beats]
+        assert used, f"no beat holds {prop!r}: {held}"
         for segment in used:
             assert prop.split()[-1] in segment.motion, segment.motion
             assert prop in plan.location(segment.location).props

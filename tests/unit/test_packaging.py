@@ -103,7 +103,8 @@ def offending_imports(folders: tuple[str, ...], forbidden: str, exempt: str | No
             name = module_name(path)
             if "__pycache__" in path.parts or (exempt and (name == exempt or name.startswith(exempt + "."))):
                 continue
-            bad = {m for m in imported_modules(path.read_text(), name) if m == forbidden or m.startswith(forbidden + ".")}
+            bad = {m for m in imported_modules(path.read_text(),
+                                               name) if m == forbidden or m.startswith(forbidden + ".")}
             found += [f"{path.relative_to(REPO)} imports {m}" for m in sorted(bad)]
     return found
 

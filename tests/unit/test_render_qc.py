@@ -7,7 +7,6 @@ renderers score with an image-embedding model (a tiny CLIP here). Seams are SSIM
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,8 +16,8 @@ from PIL import Image
 from filmstitch.engines.qc import EmbeddingScorer
 from filmstitch.renderers import RenderedImage, get_renderer, qc
 from filmstitch.renderers import gpu as gpu_renderers
-from filmstitch.video import encode_mp4
 from filmstitch.testing.plans import handmade_plan
+from filmstitch.video import encode_mp4
 from tests.support.tiny_gpu import save_tiny_weights
 
 
@@ -52,7 +51,8 @@ def chosen(plan, colors: dict[str, tuple[int, int, int]]) -> dict[str, RenderedI
 
 def test_histograms_overlap_fully_for_the_same_colours_and_not_at_all_for_others() -> None:
     red, blue = flat((220, 20, 20)), flat((20, 20, 220))
-    rows = qc.histogram_similarities([png(red), png(scene([(220, 20, 20), (20, 20, 220)]))], {"a": png(red), "b": png(blue)})
+    rows = qc.histogram_similarities([png(red), png(scene([(220, 20, 20), (20, 20, 220)]))],
+                                     {"a": png(red), "b": png(blue)})
     assert rows[0] == {"a": 1.0, "b": 0.0}
     assert rows[1]["a"] == pytest.approx(0.5) and rows[1]["b"] == pytest.approx(0.5)
 
@@ -89,7 +89,8 @@ def test_a_keyframe_without_references_is_not_scored(plan) -> None:
 def test_seams_score_continuous_cuts_high_and_jumps_low() -> None:
     rng = np.random.default_rng(0)
     base = rng.integers(0, 255, (48, 64, 3)).astype(np.uint8)
-    base = np.asarray(Image.fromarray(base).resize((64, 48)).filter(__import__("PIL.ImageFilter").ImageFilter.GaussianBlur(2)))
+    base = np.asarray(Image.fromarray(base).resize((64,
+                                                    48)).filter(__import__("PIL.ImageFilter").ImageFilter.GaussianBlur(2)))
     clip_a = encode_mp4(np.stack([base] * 8), 8)
     clip_b = encode_mp4(np.stack([base] * 8), 8)  # continues where clip a stops
     clip_c = encode_mp4(np.stack([flat((200, 40, 40))] * 8), 8)  # a jump to a red frame

@@ -31,18 +31,18 @@ CAST = ["Mira", "Bolt"]
 @pytest.mark.parametrize(
     ("fields", "reason"),
     [
-        (dict(), "name one part: a keyframe or a clip"),
-        (dict(keyframe=1, clip=1), "name one part"),
-        (dict(keyframe=1, instruction="   "), "the edit instruction is empty"),
-        (dict(keyframe=1, instruction="make it red\u202e"), "invisible or control character"),
-        (dict(keyframe=1, region="1,2,3"), "a region is four whole numbers"),
-        (dict(keyframe=1, region="5,5,5,9"), "region 5,5,5,9 is empty"),
-        (dict(clip=2, instruction="make it red"), "instruction: only for keyframes"),
-        (dict(clip=2, variants=2), "variants: only for keyframes"),
-        (dict(keyframe=1, use_take=2, seed=4), "use_take switches to a take made before: it takes no seed"),
-        (dict(keyframe=1, variant=1), "variant goes with use_take"),
-        (dict(keyframe=1, region="0,0,5,5", mask="x"), "a region or a mask, not both"),
-        (dict(keyframe=-1), "greater than or equal to 0"),
+        ({}, "name one part: a keyframe or a clip"),
+        ({"keyframe": 1, "clip": 1}, "name one part"),
+        ({"keyframe": 1, "instruction": "   "}, "the edit instruction is empty"),
+        ({"keyframe": 1, "instruction": "make it red\u202e"}, "invisible or control character"),
+        ({"keyframe": 1, "region": "1,2,3"}, "a region is four whole numbers"),
+        ({"keyframe": 1, "region": "5,5,5,9"}, "region 5,5,5,9 is empty"),
+        ({"clip": 2, "instruction": "make it red"}, "instruction: only for keyframes"),
+        ({"clip": 2, "variants": 2}, "variants: only for keyframes"),
+        ({"keyframe": 1, "use_take": 2, "seed": 4}, "use_take switches to a take made before: it takes no seed"),
+        ({"keyframe": 1, "variant": 1}, "variant goes with use_take"),
+        ({"keyframe": 1, "region": "0,0,5,5", "mask": "x"}, "a region or a mask, not both"),
+        ({"keyframe": -1}, "greater than or equal to 0"),
     ],
 )
 def test_a_retake_that_does_not_make_sense_is_refused_by_the_model(fields: dict, reason: str) -> None:
@@ -218,8 +218,8 @@ def test_takes_known_only_by_their_files_are_listed_after_a_repair(store: FilmSt
 
 def test_the_estimates_come_from_the_measured_per_part_numbers_at_the_defaults() -> None:
     from filmstitch.engines import GpuSettings
-    from filmstitch.testing.plans import offline_plan
     from filmstitch.models import FilmRequest
+    from filmstitch.testing.plans import offline_plan
 
     plan = offline_plan(FilmRequest(idea="a lighthouse keeper finds a message in a bottle"))
     eager = GpuSettings()

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from filmstitch import checkpoints, script_checkpoint as sc
+from filmstitch import checkpoints
+from filmstitch import script_checkpoint as sc
 from filmstitch.models import FilmPlan, FilmRequest, derive_seed
 from filmstitch.reuse import clip_inputs, key_of, keyframe_inputs, reference_inputs, speech_inputs
 from filmstitch.settings import StorageConfig
@@ -73,7 +74,7 @@ def test_model_text_is_data_in_the_markdown() -> None:
 
 def test_a_change_is_checked_stored_and_reused(store: FilmStore) -> None:
     plan = written()
-    ask, notes = answers({"changes": 's2.narration = "Nora kneels by the green shoot."'})
+    ask, _notes = answers({"changes": 's2.narration = "Nora kneels by the green shoot."'})
     changed = sc.decide_script(store, plan, 600, auto=False, ask=ask)
     assert changed.script.segments[2].narration == "Nora kneels by the green shoot."
     assert changed.script.segments[3] == plan.script.segments[3]
@@ -111,7 +112,7 @@ def test_an_invalid_change_is_refused_whole_and_asked_again(store: FilmStore, an
 def test_a_change_that_breaks_the_ledger_is_refused() -> None:
     plan = written(segments=4, seconds_per_segment=8.0, minutes=None)
     scene = plan.script.scenes[0]
-    name, outfit = next(iter(scene.continuity.wardrobe.items()))
+    name, _outfit = next(iter(scene.continuity.wardrobe.items()))
     k = next(k for k in plan.keyframes if name in k.characters)
     with pytest.raises(sc.PlanError, match="continuity ledger"):
         sc.apply_script_changes(plan, {f"k{k.index}.prompt": f"{name} stands in a field at noon."})
@@ -155,7 +156,8 @@ def test_the_terminal_edits_the_page_as_yaml() -> None:
     old = yaml.safe_dump({"s4.action": sc.text_at(plan, "s4.action")}, width=10**6).strip()
     assert old in text
     edited = text.replace(old, "s4.action: 'Nora waves at the sprout: \"hello\" #1'")
-    assert sc.changes_from_yaml(checkpoint.script_texts, edited) == {"s4.action": 'Nora waves at the sprout: "hello" #1'}
+    assert sc.changes_from_yaml(checkpoint.script_texts, edited) == {
+        "s4.action": 'Nora waves at the sprout: "hello" #1'}
     with pytest.raises(ValueError, match="not valid YAML"):
         sc.changes_from_yaml(checkpoint.script_texts, "s4.action: [unclosed")
 

@@ -147,10 +147,10 @@ def test_reuse_keys_change_with_what_a_segment_sounds_like_and_nothing_else(plan
 
     engine = PiperEngine()
 
-    def speech_key(film, segment):  # noqa: ANN001, ANN202
+    def speech_key(film, segment):
         return key_of("speech", sound_identity(engine), **speech_inputs(film, segment))
 
-    def bed_key(film, location):  # noqa: ANN001, ANN202
+    def bed_key(film, location):
         return key_of("ambience", sound_identity(None), **ambience_inputs(film, location))
 
     cast = stage.cast_voices(plan)

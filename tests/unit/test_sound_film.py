@@ -123,9 +123,9 @@ def test_every_segment_boundary_is_in_sync_within_a_frame(film: Film) -> None:
 
 def test_two_characters_sound_different_and_each_the_same_across_the_film(film: Film) -> None:
     """Median F0 (cepstrum) of the lines: the two characters are apart, in the direction of their casting,
-    and the casting keeps everyone (narrator included) 2.5 semitones apart. Then every character line against the same text in the narrator's
-    (unshaped) voice: the shift is the character's cast pitch in every segment, so a character keeps one
-    voice across the film (the text's own intonation cancels out)."""
+    and the casting keeps everyone (narrator included) 2.5 semitones apart. Then every character line against the
+    same text in the narrator's (unshaped) voice: the shift is the character's cast pitch in every segment, so a
+    character keeps one voice across the film (the text's own intonation cancels out)."""
     by_speaker: dict[str, list[float]] = {}
     for segment in film.speech:
         for line in segment.lines:

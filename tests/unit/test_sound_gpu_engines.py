@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from filmstitch.engines.audio import StableAudioAmbienceEngine, ambience_prompt
-from filmstitch.testing.tiny_sound import TINY_SPEAKERS, save_tiny_speecht5, tiny_stable_audio3
 from filmstitch.engines.tts import SpeechT5Engine, mean_xvectors
 from filmstitch.models import VoiceCasting
 from filmstitch.sound import stage
@@ -19,6 +18,7 @@ from filmstitch.sound.audio import SAMPLE_RATE, from_wav
 from filmstitch.sound.settings import SoundSettings
 from filmstitch.sound.voices import SpeechError
 from filmstitch.testing.plans import handmade_plan
+from filmstitch.testing.tiny_sound import TINY_SPEAKERS, save_tiny_speecht5, tiny_stable_audio3
 
 
 @pytest.fixture(scope="module")

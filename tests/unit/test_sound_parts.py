@@ -19,9 +19,9 @@ from filmstitch.sound.audio import SAMPLE_RATE, from_wav
 from filmstitch.sound.mix import DUCK_DB, duck_gain
 from filmstitch.sound.subtitles import MAX_CHARS, TimedLine, cues_for, to_srt, to_vtt
 from filmstitch.sound.voices import PiperEngine, speakable
-from filmstitch.video import decode_frames
 from filmstitch.testing import sound_checks as probe
 from filmstitch.testing.plans import handmade_environment, handmade_plan
+from filmstitch.video import decode_frames
 
 LONG = ("At the boulder field the truth is revealed: the garden is real, and it is alive. It has been growing "
         "here, quietly, under the grey dust, for longer than anyone has been looking for it.")
@@ -212,7 +212,8 @@ def test_voice_processes_stay_running_between_segments_and_are_replaced_after_a_
 def test_a_voice_process_that_cannot_start_is_a_clear_error(tmp_path: Path) -> None:
     plan = stage.cast_voices(handmade_plan(segments=1, seconds=4.0))
     engine = PiperEngine(command=[str(tmp_path / "no-such-piper")])
-    with pytest.raises(stage.SoundStageError, match=r"speech, segment 0, narrator \('Mira crosses the plain.*cannot start"):
+    with pytest.raises(stage.SoundStageError,
+                       match=r"speech, segment 0, narrator \('Mira crosses the plain.*cannot start"):
         stage.speak_segment(plan, 0, engine)
 
 

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 import yaml
-from filmstitch.deployments.serve import PREFECT_YAML, PrefectYamlError, deployment_specs, runner_deployments
-from filmstitch.flows.notices import message
 
 from filmstitch.app.prefect_server import database_url, describe_database
+from filmstitch.deployments.serve import PREFECT_YAML, PrefectYamlError, deployment_specs, runner_deployments
+from filmstitch.flows.notices import message
 
 
 def write(tmp_path: Path, deployment: dict[str, Any], **top: Any) -> Path:

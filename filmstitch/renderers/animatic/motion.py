@@ -18,12 +18,14 @@ themselves). In between, read from the plan's structured staging:
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from filmstitch.models import FilmPlan, derive_seed
+from filmstitch.models import FilmPlan, Recolourable, derive_seed
 from filmstitch.renderers.animatic.figures import (
     GESTURES,
     POSES,
@@ -176,13 +178,14 @@ def keyframe_state(
     return FrameState(camera=camera, light=light, actors=actors, clock=clock)  # type: ignore[arg-type]
 
 
-def recoloured(look: CharacterLook, colours: dict[str, str]) -> CharacterLook:
+def recoloured(look: CharacterLook, colours: dict[Recolourable, str]) -> CharacterLook:
     """The look with a keyframe's colour changes (an edit: "make her coat red"); the clip that starts at that
     keyframe keeps them, the next keyframe's own colours take over from there."""
     if not colours:
         return look
     changes = {"outfit": "body", "legs": "legs", "hair": "hair"}
-    return dataclasses.replace(look, **{changes[part]: hex_rgb(value) for part, value in colours.items()})
+    fields: dict[str, Any] = {changes[part]: hex_rgb(value) for part, value in colours.items()}
+    return dataclasses.replace(look, **fields)
 
 
 def spread(xs: list[float], half_widths: list[float], gap: float = 0.015) -> list[float]:
@@ -202,7 +205,7 @@ SHELTER_CLOSENESS = 0.85
 
 def shelters(prop: str | None) -> bool:
     """Whether a held prop is an umbrella, which its holder shares with the neighbour beside it."""
-    return bool(prop) and prop_shape(prop) == "umbrella"
+    return prop_shape(prop) == "umbrella" if prop else False
 
 
 def closest(left_width: float, right_width: float, sheltered: bool) -> float:
@@ -501,7 +504,7 @@ class Motion:
         ranked = sorted(actors, key=lambda a: self.rank.get(a.look.name, 99))
         xs = [a.x for a in ranked]
         least = [closest(figure_width(a.look), figure_width(b.look), shelters(a.prop) or shelters(b.prop))
-                 for a, b in zip(ranked, ranked[1:])]
+                 for a, b in itertools.pairwise(ranked)]
         if all(b.x - a.x >= gap - 1e-9 for a, b, gap in zip(ranked, ranked[1:], least)):
             return actors  # already apart and in order
         apart = [xs[0]]
@@ -538,5 +541,5 @@ class Motion:
 def spacing(actors: tuple[Actor, ...]) -> float:
     """The smallest gap between two neighbouring characters' ground footprints (world units)."""
     shown = sorted((a for a in actors if a.alpha > 0.5), key=lambda a: a.x)
-    gaps = [(b.x - figure_width(b.look)) - (a.x + figure_width(a.look)) for a, b in zip(shown, shown[1:])]
+    gaps = [(b.x - figure_width(b.look)) - (a.x + figure_width(a.look)) for a, b in itertools.pairwise(shown)]
     return min(gaps) if gaps else math.inf

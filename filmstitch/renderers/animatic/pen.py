@@ -27,7 +27,8 @@ class Pen:
         for x, y in (points[0], points[-1]):
             self.draw.ellipse((x - r, y - r, x + r, y + r), fill=colour)
 
-    def capsule(self, points: list[tuple[float, float]], width: float, fill: RGB, outline: bool = True) -> None:
+    def capsule(self, points: list[tuple[float, float]], width: float, fill: RGB | tuple[int, int, int, int],
+                outline: bool = True) -> None:
         pts = [self.p(q) for q in points]
         w = width * self.px
         if outline:

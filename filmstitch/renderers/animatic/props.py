@@ -82,7 +82,7 @@ def prop_colour(prop: str, shape: str, accent: RGB) -> RGB:
     """The colour a prop's words name ("a red umbrella"), else its own (a violin is wood), else the holder's."""
     for word in prop.lower().replace("-", " ").split():
         try:
-            return ImageColor.getrgb(word)[:3]  # type: ignore[return-value]
+            return ImageColor.getrgb(word)[:3]
         except ValueError:
             continue
     return COLOURS.get(shape) or accent

@@ -87,7 +87,8 @@ def compose(layers: SetLayers, state: FrameState, size: tuple[int, int], actors:
             _draw_actor(frame, actor, cam, size, layers.sea_line)
     draw_weather(frame, layers.weather, layers.weather_seed, state.clock, "near")
     lightning = 1.0 + flash(layers.weather, layers.weather_seed, state.clock)
-    return frame.point(_light_table(tuple(gain * lightning for gain in state.light)))
+    red, green, blue = state.light
+    return frame.point(_light_table((red * lightning, green * lightning, blue * lightning)))
 
 
 #: A swimmer on a set with a strip of sea (a shore, a deck) is out at sea: drawn this much smaller, its body
@@ -102,7 +103,7 @@ def _draw_actor(frame: Image.Image, actor: Actor, cam: Camera, size: tuple[int, 
     width, height = size
     at_sea = sea_line is not None and actor.look.plan == "fish"
     figure_px = actor.look.height * cam.zoom * height * (AT_SEA_SCALE if at_sea else 1.0)
-    feet_v = sea_line + AT_SEA_DEPTH * figure_px / (cam.zoom * height) if at_sea else FEET_V
+    feet_v = sea_line + AT_SEA_DEPTH * figure_px / (cam.zoom * height) if at_sea and sea_line is not None else FEET_V
     sx = ((actor.x - cam.x) * cam.zoom + width / height / 2) * height
     sy = ((feet_v - cam.y) * cam.zoom + 0.5) * height
     if abs(sx - width / 2) > width / 2 + figure_px * 1.5 or sy - figure_px * 2.2 > height:
@@ -110,7 +111,7 @@ def _draw_actor(frame: Image.Image, actor: Actor, cam: Camera, size: tuple[int, 
     sprite, ax, ay = figure_sprite(actor.look, actor.limbs, actor.facing, figure_px, (sx % 1.0, sy % 1.0),
                                    actor.clock, actor.prop, actor.alpha, actor.prop_open)
     left, top = math.floor(sx) - ax, math.floor(sy) - ay
-    if at_sea:  # only what is above the water shows
+    if at_sea and sea_line is not None:  # only what is above the water shows
         waterline = math.floor(((sea_line - cam.y) * cam.zoom + 0.5) * height) - top
         if waterline <= 0:
             return
@@ -210,7 +211,8 @@ class AnimaticRenderer(Renderer):
     def _environment_look(self, env: Environment, references: dict[str, RenderedImage], where: str) -> EnvironmentLook:
         ref = references.get(env.subject_id)
         if ref is None:
-            raise AnimaticError(f"{where}: no reference image for location {env.name!r} (subject id {env.subject_id!r})")
+            raise AnimaticError(f"{where}: no reference image for location {env.name!r}"
+                                f" (subject id {env.subject_id!r})")
         return environment_look(env, ref.variant, ref.seed)
 
     def _character_looks(self, plan: FilmPlan, names: Sequence[str], references: dict[str, RenderedImage],
@@ -312,7 +314,7 @@ def _decode(image: RenderedImage, size: tuple[int, int], what: str) -> np.ndarra
     try:
         with Image.open(io.BytesIO(image.png)) as opened:
             pixels = np.asarray(opened.convert("RGB"))
-    except Exception as exc:  # Pillow raises several types for bad data
+    except Exception as exc:  # noqa: BLE001 - Pillow raises several types for bad data
         raise AnimaticError(f"{what} is not a readable image: {exc}") from None
     if (pixels.shape[1], pixels.shape[0]) != size:
         raise AnimaticError(f"{what} is {pixels.shape[1]}x{pixels.shape[0]}, the film is {size[0]}x{size[1]}")

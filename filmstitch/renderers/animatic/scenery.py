@@ -309,7 +309,8 @@ def _castle(draw: ImageDraw.ImageDraw, look: EnvironmentLook, span: float, scale
     arch_w, arch_top = 0.07, base - 0.12
     draw.rectangle(((gate - arch_w) * scale, (arch_top + arch_w * 0.6) * scale, (gate + arch_w) * scale,
                     (base + 0.05) * scale), fill=(*dark, 255))
-    draw.ellipse(((gate - arch_w) * scale, arch_top * scale, (gate + arch_w) * scale, (arch_top + arch_w * 1.2) * scale),
+    draw.ellipse(((gate - arch_w) * scale, arch_top * scale, (gate + arch_w) * scale,
+                  (arch_top + arch_w * 1.2) * scale),
                  fill=(*dark, 255))
     inside = (40, 32, 30, 255) if not lit else (120, 76, 40, 255)
     draw.rectangle(((gate - arch_w * 0.8) * scale, (arch_top + arch_w * 0.6) * scale, (gate + arch_w * 0.8) * scale,
@@ -704,7 +705,8 @@ def _mast(draw, look, x, y, s, rng) -> None:
 
 def _barrel(draw, look, x, y, s, rng) -> None:
     draw.rounded_rectangle((x - s * 0.1, y - s * 0.28, x + s * 0.1, y), radius=s * 0.05, fill=(140, 96, 60, 255))
-    draw.line((x - s * 0.1, y - s * 0.2, x + s * 0.1, y - s * 0.2), fill=(70, 60, 50, 255), width=max(1, round(s * 0.02)))
+    draw.line((x - s * 0.1, y - s * 0.2, x + s * 0.1, y - s * 0.2), fill=(70, 60, 50, 255),
+              width=max(1, round(s * 0.02)))
 
 
 def _rope(draw, look, x, y, s, rng) -> None:
@@ -723,7 +725,8 @@ def _pot_plant(draw, look, x, y, s, rng) -> None:
 
 
 def _salt_mound(draw, look, x, y, s, rng) -> None:
-    draw.chord((x - s * 0.2, y - s * 0.12, x + s * 0.2, y + s * 0.12), 180, 360, fill=(*mix(look.ground_near, WHITE, 0.6),
+    draw.chord((x - s * 0.2, y - s * 0.12, x + s * 0.2, y + s * 0.12), 180, 360,
+               fill=(*mix(look.ground_near, WHITE, 0.6),
                                                                                       255))
 
 

@@ -27,15 +27,14 @@ from filmstitch.models import (
     Placement,
     Scene,
     Segment,
-    Shot,
     ShortText,
+    Shot,
     Staging,
     Strict,
     TimeOfDay,
     VoiceAge,
     VoiceCasting,
 )
-
 
 # --- The script: outline (acts and scenes), then segments ----------------------------------------
 
@@ -135,8 +134,10 @@ class VoiceNotes(Strict):
 
 class CharacterAnswer(Character):
     kind: CharacterKind
-    species: str | None = Field(max_length=60, description="What it is when not a person ('octopus', 'storm'), or null.")
-    appearance: str = Field(min_length=1, max_length=300, description="The look in at most 30 words, for video prompts.")
+    species: str | None = Field(max_length=60,
+                                description="What it is when not a person ('octopus', 'storm'), or null.")
+    appearance: str = Field(min_length=1, max_length=300,
+                            description="The look in at most 30 words, for video prompts.")
     voice: VoiceNotes  # type: ignore[assignment] - casting notes only; the sound stage fills the rest
 
     def to_domain(self) -> Character:
@@ -180,7 +181,8 @@ class StagingAnswer(Staging):
 
 class KeyframeAnswer(Keyframe):
     characters: list[ShortText] = Field(max_length=6, description="The characters seen in the frame.")
-    location: Identifier | None = Field(description="The location it shows: required where the place changes, else null.")
+    location: Identifier | None = Field(
+        description="The location it shows: required where the place changes, else null.")
     staging: StagingAnswer
 
     def to_domain(self) -> Keyframe:

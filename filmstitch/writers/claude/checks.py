@@ -141,8 +141,8 @@ def speech_problems(segment: Segment, request: FilmRequest) -> list[str]:
     limit = speech_limit(request)
     if spoken <= limit:
         return []
-    return [f"segments.{segment.index}: narration and dialogue have {spoken} words; at most {limit} fit a "
-            f"{request.seconds_per_segment:g}-second clip"]
+    return [(f"segments.{segment.index}: narration and dialogue have {spoken} words; at most {limit} fit a "
+            f"{request.seconds_per_segment:g}-second clip")]
 
 
 def segment_problems(segment: Segment, scene: Scene, request: FilmRequest) -> list[str]:

@@ -140,7 +140,8 @@ def shape_for(settings: ClaudeSettings, family: ModelFamily) -> Shape:
         thinking_mode = "off"
     if thinking_mode == "off" and family.thinking_off is None:
         raise WriterError(f"{model} ({family.name}) always thinks, so thinking cannot be off"
-                          + (" for a forced tool call" if output == "tool" else ": set FILMSTITCH_CLAUDE_THINKING=auto"))
+                          + (" for a forced tool call" if output == "tool"
+                             else ": set FILMSTITCH_CLAUDE_THINKING=auto"))
     if thinking_mode == "adaptive" and not family.adaptive:
         raise WriterError(f"{model} ({family.name}) has no adaptive thinking: set FILMSTITCH_CLAUDE_THINKING=auto")
     if thinking_mode == "adaptive":
@@ -355,7 +356,8 @@ class Session:
             "model": self.model,
             "max_tokens": self.settings.max_tokens,
             # One system block for every call of every film: cached after the first call.
-            "system": [{"type": "text", "text": prompts.SYSTEM_PROMPT, "cache_control": cache_control(self._ttls(ask)[0])}],
+            "system": [{"type": "text", "text": prompts.SYSTEM_PROMPT,
+                        "cache_control": cache_control(self._ttls(ask)[0])}],
             "messages": messages,
         }
         output_config: dict[str, Any] = {"effort": shape.effort} if shape.effort else {}

@@ -64,7 +64,8 @@ class ClaudeSettings(BaseSettings):
     max_repairs: int = Field(2, ge=0, le=5, description="Repair turns after an invalid answer, per call.")
     max_retries: int = Field(4, ge=0, le=10, description="SDK retries on 408/409/429/5xx/529/connection errors.")
     timeout: float = Field(
-        120.0, gt=0, le=600, description="Seconds to wait for the connection or for the next bytes of a streamed answer."
+        120.0, gt=0, le=600,
+        description="Seconds to wait for the connection or for the next bytes of a streamed answer."
     )
     base_url: str | None = Field(None, description="None: the Anthropic API. Tests point it at a local server.")
     appearance_share: float = Field(

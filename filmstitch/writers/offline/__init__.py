@@ -24,9 +24,7 @@ from functools import lru_cache
 from filmstitch.models import Character, Environment, FilmRequest, Keyframe, Script, derive_seed
 from filmstitch.pace import fit_script
 from filmstitch.writers.base import Writer
-from filmstitch.writers.offline import casting, keyframes, story, world
-from filmstitch.writers.offline import languages as ll
-from filmstitch.writers.offline import lexicon as lx
+from filmstitch.writers.offline import casting, keyframes, languages, lexicon, story, world
 from filmstitch.writers.offline.english import capitalise, join, singulars, title_case, with_article
 from filmstitch.writers.offline.reading import Place, Reading, read_idea
 
@@ -106,7 +104,7 @@ def locations_for(reading: Reading, segments: int) -> list[world.Location]:
         court = recipient.noun.split()[0]
         if court in ("sea", "ocean", "forest", "mountain", "moon", "snow", "ice", "desert", "sky", "river"):
             kind = {"sea": "underwater", "ocean": "underwater", "river": "underwater", "ice": "snow",
-                    "mountain": "mountains"}.get(court, lx.PLACES.get(court, "plains"))
+                    "mountain": "mountains"}.get(court, lexicon.PLACES.get(court, "plains"))
             ending.append((f"the {title_case(recipient.noun)}'s court", kind, True, "at"))
     for _, kind, _, _ in list(candidates):
         for name, near in world.PROFILES[kind].nearby:
@@ -173,50 +171,50 @@ def _logline(p: story.Premise, reading: Reading) -> str:
     who = hero.name if plain else f"{hero.name}, {role}{where},"
     text = f"{who} {p.goal('3sg')}{helpers}."
     if reading.language != "en":
-        language = lx.LANGUAGE_NAMES.get(reading.language, reading.language)
+        language = lexicon.LANGUAGE_NAMES.get(reading.language, reading.language)
         text += f" Written in English from an idea in {language}."
     return capitalise(text)
 
 
-def _localise(p: story.Premise, reading: Reading, tongue: ll.Tongue) -> None:
+def _localise(p: story.Premise, reading: Reading, tongue: languages.Tongue) -> None:
     """Names in the script's language: the locations (the idea's own words for its places), the groups."""
-    written = {place.phrase: ll.definite_phrase(place.written, tongue.code) for place in reading.places
+    written = {place.phrase: languages.definite_phrase(place.written, tongue.code) for place in reading.places
                if place.written}
     for location in p.locations:
-        location.local = ll.place_name(location.name, location.set, written, tongue)
+        location.local = languages.place_name(location.name, location.set, written, tongue)
     for party in [p.hero, *p.allies, *[x for x in (p.other, p.recipient) if x is not None]]:
         party.conj = tongue.words["and"]
         if party.plural and party.actor is not None:
-            counted = any(w.lower() in lx.COUNTS or w.isdigit() for w in party.actor.phrase.split())
-            party.local_label = ll.group_label(party.actor.phrase, len(party.members), counted, tongue.code)
+            counted = any(w.lower() in lexicon.COUNTS or w.isdigit() for w in party.actor.phrase.split())
+            party.local_label = languages.group_label(party.actor.phrase, len(party.members), counted, tongue.code)
 
 
 def _local_title(p: story.Premise, writer: story.Writer) -> str:
     """'Aurore et l'Ours', 'Aiko apprend à voler', 'Rose et les baleines'."""
-    t = writer.tongue
+    tongue = writer.local_tongue
     hero = capitalise(p.hero.local_label) if p.hero.plural else p.hero.name
     singular, plural, *_ = writer.local_goal()
     if p.then:
         return capitalise(f"{hero} {plural if p.hero.plural else singular}")
     if p.partner is not None and (p.thing is None or p.thing_is_place):
-        return capitalise(f"{hero} {t.words['and']} {p.partner.name}")
+        return capitalise(f"{hero} {tongue.words['and']} {p.partner.name}")
     if p.other is not None:
-        return capitalise(f"{hero} {t.words['and']} {p.other.name}")
+        return capitalise(f"{hero} {tongue.words['and']} {p.other.name}")
     if p.thing:
-        return capitalise(ll.tidy(f"{hero} {t.words['and']} {writer.local_thing()}", t.code))
+        return capitalise(languages.tidy(f"{hero} {tongue.words['and']} {writer.local_thing()}", tongue.code))
     return hero
 
 
 def _local_logline(p: story.Premise, writer: story.Writer) -> str:
     """'Aurore, une boulangère, ouvre la boulangerie, avec l'aide de l'Ours.'"""
-    t = writer.tongue
+    tongue = writer.local_tongue
     singular, plural, *_ = writer.local_goal()
     role = writer.local_role(p.hero)
     who = p.hero.name if role == p.hero.name else f"{p.hero.name}, {role[:1].lower() + role[1:]},"
     names = [f"{a.local_label.split(' ', 1)[-1]}, {a.name}" if a.plural else a.name for a in p.allies]
-    helpers = f", {t.words['helped']} {names[0] if len(names) == 1 else ', '.join(names[:-1])}" + \
-        (f" {t.words['and']} {names[-1]}" if len(names) > 1 else "") if names else ""
-    return capitalise(ll.tidy(f"{who} {plural if p.hero.plural else singular}{helpers}.", t.code))
+    helpers = f", {tongue.words['helped']} {names[0] if len(names) == 1 else ', '.join(names[:-1])}" + \
+        (f" {tongue.words['and']} {names[-1]}" if len(names) > 1 else "") if names else ""
+    return capitalise(languages.tidy(f"{who} {plural if p.hero.plural else singular}{helpers}.", tongue.code))
 
 
 def _thing_prop(p: story.Premise) -> str | None:
@@ -224,7 +222,8 @@ def _thing_prop(p: story.Premise) -> str | None:
         return None
     words = p.thing.split()
     words = words[1:] if words[0].lower() in ("the", "a", "an") and len(words) > 1 else words
-    one = next((w for w in singulars(words[-1]) if w in lx.PROPS), None) if words[-1] not in lx.PROPS else None
+    one = next((w for w in singulars(words[-1]) if w in lexicon.PROPS), None) \
+        if words[-1] not in lexicon.PROPS else None
     return " ".join([*words[:-1], one or words[-1]])  # "candles": one candle in hand
 
 
@@ -241,17 +240,17 @@ def draft(idea: str, seed: int, segments: int, seconds: float) -> Draft:
     """Plan the whole film once; the writer's four calls hand out its parts."""
     request = FilmRequest(idea=idea, seed=seed, segments=segments, seconds_per_segment=seconds)
     reading = read_idea(idea)
-    language = reading.language if reading.language in ll.SUPPORTED else "en"
-    tongue = ll.tongue(language)
+    language = reading.language if reading.language in languages.SUPPORTED else "en"
+    tongue = languages.tongue(language)
     locations = locations_for(reading, segments)
     members = casting.cast(reading, _rng(request, "cast"), locations[0].set, _culture(reading), language)
     p = story.premise(reading, members, locations)
     if tongue is not None:
         _localise(p, reading, tongue)
     prop = _thing_prop(p) if not any(p.thing_noun == place.noun for place in reading.places) else None
-    if p.thing_noun in lx.ABSTRACT_GOALS:  # "discovers nature": what the camera sees is concrete
-        prop = lx.ABSTRACT_GOALS[p.thing_noun].removeprefix("the ").removeprefix("a ").removeprefix("an ")
-        p.visible = lx.ABSTRACT_GOALS[p.thing_noun]
+    if p.thing_noun in lexicon.ABSTRACT_GOALS:  # "discovers nature": what the camera sees is concrete
+        prop = lexicon.ABSTRACT_GOALS[p.thing_noun].removeprefix("the ").removeprefix("a ").removeprefix("an ")
+        p.visible = lexicon.ABSTRACT_GOALS[p.thing_noun]
     p.thing_noun = prop if prop else p.thing_noun
     weather = reading.weather
     start = reading.time or ("dusk" if {"storm", "thunderstorm"} & set(weather) else locations[0].time)

@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass
 
 from filmstitch.models import Character, CharacterKind, VoiceAge, VoiceCasting
-from filmstitch.writers.offline import lexicon as lx
+from filmstitch.writers.offline import languages, lexicon
 from filmstitch.writers.offline.english import capitalise, fix_articles, with_article
 from filmstitch.writers.offline.reading import Actor, Reading
 
@@ -40,10 +40,10 @@ FACES = ["a round face and wide brown eyes", "a narrow face with a sharp nose", 
 
 #: Role -> outfit with two colour slots (the palette) and a short form for video prompts.
 OUTFITS: dict[str, tuple[str, str]] = {
-    "astronaut": ("a white pressurised EVA suit with {a} shoulder stripes, a gold mirrored visor flipped up and "
-                  "scuffed grey moon boots", "white EVA suit with {a} stripes"),
-    "diver": ("a {a} neoprene wetsuit with {b} seams, a brass diving mask pushed up on the forehead and yellow "
-              "fins", "{a} wetsuit and brass diving mask"),
+    "astronaut": (("a white pressurised EVA suit with {a} shoulder stripes, a gold mirrored visor flipped up and "
+                  "scuffed grey moon boots"), "white EVA suit with {a} stripes"),
+    "diver": (("a {a} neoprene wetsuit with {b} seams, a brass diving mask pushed up on the forehead and yellow "
+              "fins"), "{a} wetsuit and brass diving mask"),
     "keeper": ("a thick {a} knitted sweater under a {b} oilskin coat, canvas trousers and black rubber boots",
                "{b} oilskin coat over a {a} sweater"),
     "baker": ("a flour-dusted white apron over a {a} dress with rolled sleeves, a {b} headscarf and clogs",
@@ -129,8 +129,8 @@ BEINGS: dict[str, tuple[str, str, list[str]]] = {
               ["black", "indigo"]),
     "heron": ("a tall grey heron with long thin legs, a dagger beak, a black crest and slate-blue wings",
               "tall grey heron", ["grey", "slate-blue"]),
-    "clockwork heron": ("a tall clockwork heron of brass and copper plates, long jointed legs, visible turning "
-                        "gears in its chest and amber glass eyes", "brass clockwork heron", ["brass", "copper"]),
+    "clockwork heron": (("a tall clockwork heron of brass and copper plates, long jointed legs, visible turning "
+                        "gears in its chest and amber glass eyes"), "brass clockwork heron", ["brass", "copper"]),
     "owl": ("a round tawny owl with big amber eyes, ear tufts and speckled brown feathers", "tawny owl",
             ["brown", "sand"]),
     "gull": ("a white gull with grey wings, a yellow beak and pink feet", "white gull", ["white", "grey"]),
@@ -165,8 +165,8 @@ BEINGS: dict[str, tuple[str, str, list[str]]] = {
               ["jade", "violet"]),
     "robot": ("a small boxy robot of brushed steel with {a} panel lights, round glass lens eyes and treads",
               "boxy steel robot with {a} lights", ["silver", "teal"]),
-    "lantern": ("a brass lantern with a warm flame for a face, two small round glass-pane eyes and a curled handle "
-                "like a hat", "brass lantern with a flame face", ["brass", "orange"]),
+    "lantern": (("a brass lantern with a warm flame for a face, two small round glass-pane eyes and a curled handle "
+                "like a hat"), "brass lantern with a flame face", ["brass", "orange"]),
     "teapot": ("a round {a} porcelain teapot with a chipped spout, painted eyes and a little lid hat",
                "{a} porcelain teapot", ["sky-blue", "white"]),
     "clock": ("a tall wooden clock with a brass face for a face, two hands like eyebrows and a swinging pendulum",
@@ -177,8 +177,8 @@ BEINGS: dict[str, tuple[str, str, list[str]]] = {
                  ["scarlet", "brown"]),
     "snowman": ("a round snowman with coal eyes, a carrot nose and a {a} scarf", "snowman with a {a} scarf",
                 ["white", "scarlet"]),
-    "storm": ("a towering storm cloud of charcoal and violet, lit from inside by flickers of colour, with two "
-              "bright lightning-white eyes and rain trailing beneath it like a cloak", "towering violet storm cloud",
+    "storm": (("a towering storm cloud of charcoal and violet, lit from inside by flickers of colour, with two "
+              "bright lightning-white eyes and rain trailing beneath it like a cloak"), "towering violet storm cloud",
               ["charcoal", "violet"]),
     "wind": ("a swirl of pale blue air full of leaves and petals, with a faint smiling face in the eddies",
              "swirl of pale wind", ["sky-blue", "white"]),
@@ -189,8 +189,8 @@ BEINGS: dict[str, tuple[str, str, list[str]]] = {
     "rain": ("a drifting curtain of silver rain with a face of falling drops", "silver rain", ["silver", "slate-blue"]),
     "northern lights": ("ribbons of green and violet light rippling across the sky, with a shy face in the folds",
                         "green and violet northern lights", ["jade", "violet"]),
-    "sprout spirit": ("a tiny spirit of moss and new leaves, round as a pebble, with two dewdrop eyes and a curling "
-                      "green shoot on its head", "tiny moss sprout spirit", ["forest-green", "jade"]),
+    "sprout spirit": (("a tiny spirit of moss and new leaves, round as a pebble, with two dewdrop eyes and a curling "
+                      "green shoot on its head"), "tiny moss sprout spirit", ["forest-green", "jade"]),
     "sun": ("a warm golden sun with a broad smiling face and soft rays", "golden sun", ["gold", "orange"]),
     "star": ("a small bright star with five soft points and a twinkling face", "bright little star",
              ["yellow", "white"]),
@@ -262,7 +262,8 @@ KIND_NAMES: dict[str, dict[str, list[str]]] = {
            "creature": ["Brasa", "Musgo", "Fábula", "Duende", "Runa", "Chispa"]},
 }
 CITY_LANGUAGE = {"kyoto": "ja", "tokyo": "ja", "osaka": "ja", "nara": "ja", "hokkaido": "ja", "paris": "fr",
-                 "provence": "fr", "bretagne": "fr", "lyon": "fr", "marseille": "fr", "berlin": "de", "madrid": "es", "havana": "es", "rome": "it",
+                 "provence": "fr", "bretagne": "fr", "lyon": "fr", "marseille": "fr", "berlin": "de", "madrid": "es",
+                 "havana": "es", "rome": "it",
                  "venice": "it", "sicily": "it", "lisbon": "pt"}
 
 
@@ -300,13 +301,16 @@ def _distinct(colour: str, avoid: set[str], rng: random.Random, also: str = "") 
     return rng.choice([c for c in CLOTH if c not in avoid and c != also])
 
 
+_AGE_WORDS: dict[str, VoiceAge] = {"young": "young", "little": "child", "elderly": "elder", "old": "elder",
+                                    "ancient": "elder", "retired": "elder", "teenage": "young"}
+
+
 def _person(actor: Actor, name: str, role: str, rng: random.Random, setting: str,
             avoid: set[str] | None = None, gender: str | None = None) -> CastMember:
     gender = gender or actor.gender or rng.choice("fm")
     age: VoiceAge = actor.word.age or "adult"
     for adjective in actor.adjectives:
-        age = {"young": "young", "little": "child", "elderly": "elder", "old": "elder", "ancient": "elder",
-               "retired": "elder", "teenage": "young"}.get(adjective, age)
+        age = _AGE_WORDS.get(adjective, age)
     if actor.noun in ("girl", "boy", "child", "kid", "orphan") and age == "adult":
         age = "child"
     if actor.noun in ("grandmother", "grandfather", "grandma", "grandpa", "granny", "grandad", "widow", "widower"):
@@ -329,7 +333,7 @@ def _person(actor: Actor, name: str, role: str, rng: random.Random, setting: str
     build = {"child": "small", "elder": rng.choice(["slim", "average"])}.get(age, rng.choice(["slim", "average",
                                                                                               "broad", "tall"]))
     outfit = _fill(outfit_long, a, b)
-    prop = lx.ROLE_PROPS.get(actor.noun) or lx.ROLE_PROPS.get(head)
+    prop = lexicon.ROLE_PROPS.get(actor.noun) or lexicon.ROLE_PROPS.get(head)
     if prop and prop not in outfit.split(", ")[-1].split(" and ")[-1]:
         outfit += f", holding {with_article(prop)}"  # the picture shows it in hand: the words say so too
     title = name if name.lower() == f"the {role}".lower() else \
@@ -347,8 +351,9 @@ def _person(actor: Actor, name: str, role: str, rng: random.Random, setting: str
         name=name, role=role, kind="person", species=None, description=description, appearance=_words(short, 30),
         palette=[COLOURS[a], COLOURS[b]], build=build, voice=voice, hair=hair_hex, skin=skin_hex,
     )
-    handle = fix_articles(f"{with_article(who.split(' in ')[0].split(' of ')[0].removeprefix('a ').removeprefix('an '))} " \
-             f"in {with_article(_fill(outfit_short, a, b).split(',')[0].split(' over ')[0])}")
+    who_noun = who.split(' in ')[0].split(' of ')[0].removeprefix('a ').removeprefix('an ')
+    handle = fix_articles(f"{with_article(who_noun)} "
+                          f"in {with_article(_fill(outfit_short, a, b).split(',')[0].split(' over ')[0])}")
     return CastMember(character, actor, pronouns[0], pronouns[1], pronouns[2], handle, outfit, actor.noun, prop)
 
 
@@ -361,7 +366,7 @@ def _being(actor: Actor, name: str, role: str, rng: random.Random, avoid: set[st
     a, b = colour_names
     if "{a}" in long_t and actor.word.kind in ("animal", "bird", "sea_creature", "creature", "object"):
         a = rng.choice([a, *rng.sample(CLOTH, 1)]) if entry is None else a
-    shown = species if "clockwork" in species or species in BEINGS else species
+    shown = species
     marked = ""
     if avoid:
         b = _distinct(b, avoid | {a, b}, rng, a)  # a group's members differ in their markings
@@ -391,7 +396,8 @@ def _being(actor: Actor, name: str, role: str, rng: random.Random, avoid: set[st
 
 def _words(text: str, limit: int) -> str:
     """At most `limit` words, cut only between comma-separated parts (never inside a word or phrase)."""
-    parts, kept = [p.strip() for p in text.split(",")], []
+    parts = [p.strip() for p in text.split(",")]
+    kept: list[str] = []
     for part in parts:
         if len(" ".join([*kept, part]).split()) > limit:
             break
@@ -411,7 +417,7 @@ def _role(actor: Actor, index: int, reading: Reading) -> str:
 def group_sizes(actors: list[Actor]) -> list[int]:
     """How many characters each actor becomes: its count (at most lexicon.GROUP_MAX), the largest groups
     made smaller until the whole cast fits the six places of a frame."""
-    sizes = [max(1, min(lx.GROUP_MAX, a.count)) for a in actors]
+    sizes = [max(1, min(lexicon.GROUP_MAX, a.count)) for a in actors]
     while sum(sizes) > 6 and max(sizes) > 1:
         sizes[sizes.index(max(sizes))] -= 1
     return sizes
@@ -448,14 +454,12 @@ def _group(actor: Actor, count: int, role: str, rng: random.Random, setting: str
 def _fable_name(actor: Actor, language: str) -> str | None:
     """An unnamed being called by what it is in the idea's language, with its article: "l'Ours", 'la Baleine',
     'el Perro' (the idea's own noun). None where the script is English."""
-    from filmstitch.writers.offline import languages as ll
-
     words = actor.phrase.split()
-    if language not in ll.SUPPORTED or not words:
+    if language not in languages.SUPPORTED or not words:
         return None
     head = words[-1]
     determiner = words[0] if len(words) > 1 else ""
-    return ll.definite(capitalise(head), language, ll.gender_of(head, language, determiner))
+    return languages.definite(capitalise(head), language, languages.gender_of(head, language, determiner))
 
 
 def cast(reading: Reading, rng: random.Random, setting: str, culture: str, language: str = "en") -> list[CastMember]:
@@ -463,15 +467,11 @@ def cast(reading: Reading, rng: random.Random, setting: str, culture: str, langu
     when the idea has nobody)."""
     actors = list(reading.actors)
     if not actors:
-        from filmstitch.writers.offline import lexicon as lx
-
-        actors = [Actor("traveller", lx.ACTORS["traveller"], phrase="a traveller")]
+        actors = [Actor("traveller", lexicon.ACTORS["traveller"], phrase="a traveller")]
     goal = reading.goal
     if len(actors) == 1 and goal is not None and getattr(goal.object, "noun", None) in ("nature", "life"):
         # A lone hero who discovers nature meets it: the first green life, as a small being.
-        from filmstitch.writers.offline import lexicon as lx
-
-        actors.append(Actor("sprout spirit", lx.ActorWord("creature", "sprout spirit"), name="Sprout",
+        actors.append(Actor("sprout spirit", lexicon.ActorWord("creature", "sprout spirit"), name="Sprout",
                             phrase="a sprout spirit", position=10**6))
     taken = {n for a in actors for n in (a.name, *a.more_names) if n}
     members: list[CastMember] = []
@@ -488,14 +488,14 @@ def cast(reading: Reading, rng: random.Random, setting: str, culture: str, langu
                 "person", "friend", "stranger"):
             name = "the " + " ".join(capitalise(w) for w in actor.noun.split())  # a title: "the Sea Queen"
         elif actor.word.kind == "person" and actor.phrase.split()[:1] in (["la"], ["le"], ["el"]) and \
-                _fable_name(actor, language):
-            name = _fable_name(actor, language)  # "la reine": la Reine
+                (fable := _fable_name(actor, language)):
+            name = fable  # "la reine": la Reine
         elif actor.word.kind == "person":
             gender = actor.gender or rng.choice("fm")
             actor.gender = gender
             name = rng.choice([n for n in pool[gender] if n not in taken] or pool[gender])
-        elif _fable_name(actor, language):
-            name = _fable_name(actor, language)  # "un ours": l'Ours
+        elif fable := _fable_name(actor, language):
+            name = fable  # "un ours": l'Ours
         else:
             species = actor.word.species or actor.noun
             if actor.phrase.split()[:1] == ["the"] or species in ("northern lights", "sea queen"):

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 
 #: Words that start with a vowel letter but a consonant sound, and the reverse.
-_CONSONANT_SOUND = re.compile(r"^(uni|use|usu|ute|uti|euro?|eu|one|once|ubiq|ukul|uran|uret|ewe)", re.I)
-_VOWEL_SOUND = re.compile(r"^(hour|honest|honou?r|heir|herb)", re.I)
+_CONSONANT_SOUND = re.compile(r"^(uni|use|usu|ute|uti|euro?|eu|one|once|ubiq|ukul|uran|uret|ewe)", re.IGNORECASE)
+_VOWEL_SOUND = re.compile(r"^(hour|honest|honou?r|heir|herb)", re.IGNORECASE)
 #: Letters read one by one (an FBI agent, a UFO is the exception we accept).
 _ACRONYM = re.compile(r"^[A-Z]{2,}\b")
 

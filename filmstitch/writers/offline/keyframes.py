@@ -22,6 +22,7 @@ from filmstitch.models import (
     Segment,
     Shot,
     Staging,
+    TimeOfDay,
 )
 from filmstitch.writers.offline.english import join
 from filmstitch.writers.offline.languages import beat_key
@@ -126,7 +127,7 @@ def write_keyframes(
 
 
 def _prompt(shot: Shot, segment: Segment, environment: Environment, placements: list[Placement],
-            by_name: dict[str, Character], scene: Scene | None, time: str) -> str:
+            by_name: dict[str, Character], scene: Scene | None, time: TimeOfDay) -> str:
     people = []
     for p in placements:
         character = by_name.get(p.character)
@@ -156,7 +157,7 @@ def _prompt(shot: Shot, segment: Segment, environment: Environment, placements: 
 
 
 def _summary(shot: Shot, names: list[str], handles: dict[str, str], setting: str, environment: Environment,
-             time: str) -> str:
+             time: TimeOfDay) -> str:
     who = join([handles.get(n, n) for n in names]) or "an empty frame"
     parts = [f"{shot} shot", who, f"at {setting}", environment.name, f"{time} light", environment.atmosphere]
     kept: list[str] = []

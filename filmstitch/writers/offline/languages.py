@@ -88,7 +88,8 @@ FRENCH = Tongue(
         "visit: visiter, visite, visitent; escape: fuir, fuit, fuient; climb: grimper, grimpe, grimpent;"
         "reach: atteindre, atteint, atteignent; free: libérer, libère, libèrent; plant: planter, plante, plantent;"
         "write: écrire, écrit, écrivent; light: allumer, allume, allument; see: voir, voit, voient;"
-        "steal: voler, vole, volent; grow: faire pousser, fait pousser, font pousser; cook: cuisiner, cuisine, cuisinent;"
+        "steal: voler, vole, volent; grow: faire pousser, fait pousser, font pousser;"
+        " cook: cuisiner, cuisine, cuisinent;"
         "learn to: apprendre à, apprend à, apprennent à; want to: vouloir, veut, veulent;"
         "dream to: rêver de, rêve de, rêvent de; try to: essayer de, essaie de, essaient de;"
         "be brave: trouver le courage, trouve le courage, trouvent le courage"),
@@ -113,57 +114,73 @@ FRENCH = Tongue(
                     "{at_place_cap}, {hero} <prend|prennent> le temps de {routine}.",
                     "Tous les jours, {hero} <doit|doivent> {routine}. Aujourd'hui sera différent."],
         "routine": ["{hero} <aime|aiment> {routine} en regardant la lumière changer.",
-                    "Rien n'a changé {at_place} depuis des années.", "{hero} <connaît|connaissent> chaque recoin de {place}."],
+                    "Rien n'a changé {at_place} depuis des années.",
+                    "{hero} <connaît|connaissent> chaque recoin de {place}."],
         "reaction": ["{hero} <hésite|hésitent>. Plus rien ne sera comme avant.",
-                     "Un long moment, {hero} ne <bouge|bougent> plus.", "{hero} <regarde|regardent> encore, pour y croire."],
+                     "Un long moment, {hero} ne <bouge|bougent> plus.",
+                     "{hero} <regarde|regardent> encore, pour y croire."],
         "meeting": ["{ally} <arrive|arrivent> juste à temps.", "{ally}, {ally_role}, <vient|viennent> aider.",
                     "{ally} <rejoint|rejoignent> {hero}, sans hésiter."],
-        "departure": ["{hero} <quitte|quittent> {place} et <part|partent> vers {next}.", "{hero} <part|partent> pour {next}.",
+        "departure": ["{hero} <quitte|quittent> {place} et <part|partent> vers {next}.",
+                      "{hero} <part|partent> pour {next}.",
                       "{hero} <part|partent> pour {next}, sans se retourner."],
         "journey": ["Le chemin vers {next} est plus long que prévu.", "{hero} <avance|avancent>, pas à pas.",
                     "Le chemin n'en finit pas."],
         "trial": ["{at_place_cap}, {hero} <affronte|affrontent> {obstacle}.", "{hero} <tombe|tombent> sur {obstacle}.",
                   "Ici, {obstacle} barre la route."],
         "rest": ["{hero} se <repose|reposent> et <pense|pensent> à la maison.",
-                 "Un moment calme {at_place}, avant le plus dur.", "La nuit tombe. Pour une fois, personne n'est pressé."],
+                 "Un moment calme {at_place}, avant le plus dur.",
+                 "La nuit tombe. Pour une fois, personne n'est pressé."],
         "discovery": ["Ici, tout cache quelque chose.", "Quelque chose attendait {at_place}.",
                       "{hero} <remarque|remarquent> ce que personne n'a vu."],
-        "crisis": ["Puis {obstacle} frappe, et tout bascule.", "{hero} <tombe|tombent>, et un instant tout semble perdu.",
+        "crisis": ["Puis {obstacle} frappe, et tout bascule.",
+                   "{hero} <tombe|tombent>, et un instant tout semble perdu.",
                    "Tout ce que {hero} <a|ont> fait semble vain."],
         "rally": ["{hero} se <relève|relèvent>. Il est encore temps.", "{hero} <essaie|essaient> encore une fois.",
                   "{hero} se <souvient|souviennent> de ce qui compte."],
-        "final": ["Le calme revient, mais {hero} <a|ont> changé.", "Quand la lumière revient, {hero} <sourit|sourient> encore.",
+        "final": ["Le calme revient, mais {hero} <a|ont> changé.",
+                  "Quand la lumière revient, {hero} <sourit|sourient> encore.",
                   "{hero} <rentre|rentrent>, et le monde est un peu plus grand."],
     },
     catalyst={
-        "find": ["Puis, {at_place}, {hero} <découvre|découvrent> {thing}.", "Et là, {at_place}, {hero} <aperçoit|aperçoivent> {thing}."],
-        "deliver": ["Puis {hero} <reçoit|reçoivent> {thing}, et une mission avec.", "Puis {hero} <découvre|découvrent> {thing}."],
+        "find": ["Puis, {at_place}, {hero} <découvre|découvrent> {thing}.",
+                 "Et là, {at_place}, {hero} <aperçoit|aperçoivent> {thing}."],
+        "deliver": ["Puis {hero} <reçoit|reçoivent> {thing}, et une mission avec.",
+                    "Puis {hero} <découvre|découvrent> {thing}."],
         "bond": ["Puis {other} <arrive|arrivent>.", "Puis {hero} <rencontre|rencontrent> {other}."],
-        "contest": ["Puis {other} <apparaît|apparaissent>, et le défi est lancé.", "Puis {other} <surgit|surgissent>, plus vite que tout."],
+        "contest": ["Puis {other} <apparaît|apparaissent>, et le défi est lancé.",
+                    "Puis {other} <surgit|surgissent>, plus vite que tout."],
         "rescue": ["Puis la nouvelle arrive : {other} <est|sont> en danger.",
                    "Puis {hero} <comprend|comprennent> : {thing_or_other} <a|ont> besoin d'aide."],
         "make": ["Puis {hero} <décide|décident> de {goal_inf}.", "Puis {hero} <voit|voient> ce qui manque."],
-        "learn": ["Puis {hero} <sent|sentent> le vent et <décide|décident> de {then}.", "Puis {hero} <rêve|rêvent> d'apprendre à {then}."],
+        "learn": ["Puis {hero} <sent|sentent> le vent et <décide|décident> de {then}.",
+                  "Puis {hero} <rêve|rêvent> d'apprendre à {then}."],
         "journey": ["Puis {hero} <voit|voient> le chemin vers {next}.", "Puis la route vers {next} s'ouvre."],
     },
     midpoint={
-        "find": ["{thing_cap} brille plus fort, comme pour montrer le chemin.", "Maintenant, {hero} <comprend|comprennent> ce qu'est {thing}."],
+        "find": ["{thing_cap} brille plus fort, comme pour montrer le chemin.",
+                 "Maintenant, {hero} <comprend|comprennent> ce qu'est {thing}."],
         "deliver": ["{recipient_or_next} n'est plus très loin.", "{hero} <serre|serrent> {thing} bien fort."],
         "bond": ["{other} <écoute|écoutent> et <commence|commencent> à faire confiance à {hero}.",
                  "{other} et {hero} commencent à se comprendre."],
-        "contest": ["Un instant, {hero} <devance|devancent> {other}.", "{hero} <apprend|apprennent> comment {other} <bouge|bougent>."],
-        "rescue": ["{hero} <retrouve|retrouvent> {thing_or_other}, encore là.", "{hero} <est|sont> tout près de {thing_or_other} maintenant."],
+        "contest": ["Un instant, {hero} <devance|devancent> {other}.",
+                    "{hero} <apprend|apprennent> comment {other} <bouge|bougent>."],
+        "rescue": ["{hero} <retrouve|retrouvent> {thing_or_other}, encore là.",
+                   "{hero} <est|sont> tout près de {thing_or_other} maintenant."],
         "make": ["Pièce par pièce, tout prend forme.", "Ça marche presque."],
-        "learn": ["Le temps d'un souffle, {hero} <quitte|quittent> le sol.", "{hero} <tombe|tombent>, se <relève|relèvent> et <recommence|recommencent>."],
+        "learn": ["Le temps d'un souffle, {hero} <quitte|quittent> le sol.",
+                  "{hero} <tombe|tombent>, se <relève|relèvent> et <recommence|recommencent>."],
         "journey": ["Rien ici ne ressemble aux cartes.", "À mi-chemin, {hero} se <retourne|retournent> une fois."],
     },
     special={"place_midpoint": ["{thing_cap} est en vue.", "{hero} <voit|voient> enfin {thing}."],
              "thing_appears": ["Puis {thing} apparaît.", "Puis {hero} <remarque|remarquent> {thing}."],
-             "other_lost": ["Puis {other} <arrive|arrivent>, sans savoir où aller.", "Puis {hero} <rencontre|rencontrent> {other}."],
+             "other_lost": ["Puis {other} <arrive|arrivent>, sans savoir où aller.",
+                            "Puis {hero} <rencontre|rencontrent> {other}."],
              "other_arrives": ["Puis {other} <arrive|arrivent>."],
              "thing_close": ["{hero} <garde|gardent> {thing} tout près.", "Peu à peu, {thing} change tout."],
-             "group_opening": ["{place_cap}. {group_cap}, {hero}, <commence|commencent> par {routine}, comme chaque jour.",
-                               "Chaque jour, {group}, {hero}, <doit|doivent> {routine}. Aujourd'hui sera différent."],
+             "group_opening": [
+                 "{place_cap}. {group_cap}, {hero}, <commence|commencent> par {routine}, comme chaque jour.",
+                 "Chaque jour, {group}, {hero}, <doit|doivent> {routine}. Aujourd'hui sera différent."],
              "short": ["{hero} <continue|continuent>.", "{hero} <attend|attendent>."]},
     climax=["Enfin, {hero} {achieve}.", "Dans un dernier effort, {hero} {achieve}.", "{hero} {achieve}."],
     lines={
@@ -177,7 +194,8 @@ FRENCH = Tongue(
             "learn": ["Un jour, je saurai.", "Pourquoi pas moi ?", "Rien qu'une fois, je veux essayer."],
             "journey": ["C'est maintenant ou jamais.", "Encore un peu plus loin.", "Je dois le voir."],
             "share": ["Il y a de la place pour deux.", "Viens là-dessous.", "Tiens, on partage."]},
-        "meeting": {"ally": ["Tu vas avoir besoin d'aide.", "Pas sans moi.", "On va où ?", "On m'a dit que tu cherchais de l'aide."],
+        "meeting": {"ally": ["Tu vas avoir besoin d'aide.", "Pas sans moi.", "On va où ?",
+                             "On m'a dit que tu cherchais de l'aide."],
                     "hero": ["Reste près de moi.", "Alors viens avec moi.", "Je suis content que tu sois là."]},
         "trial": {"any": ["Tiens bon !", "Continue !", "Ne lâche pas !", "Par ici !", "Attention !"]},
         "midpoint": {"any": ["Regarde ça.", "Ça marche.", "On y est presque.", "Tu as vu ça ?"]},
@@ -186,7 +204,8 @@ FRENCH = Tongue(
                    "answer": ["Je suis là.", "Ensemble, alors.", "Accroche-toi à moi."]},
         "rally": {"ally": ["Ce n'est pas fini.", "Debout. On termine ça.", "Je suis là."]},
         "climax": {"find": ["Te voilà.", "Je t'ai trouvé."], "deliver": ["C'est à toi.", "Je te l'ai rapporté."],
-                   "bond": ["Je n'ai pas peur de toi.", "Amis, alors ?"], "contest": ["Maintenant !", "Pas cette fois !"],
+                   "bond": ["Je n'ai pas peur de toi.", "Amis, alors ?"],
+                   "contest": ["Maintenant !", "Pas cette fois !"],
                    "rescue": ["Prends ma main !", "Je te tiens."], "make": ["C'est fini.", "Ça marche."],
                    "learn": ["Maintenant !", "J'y arrive !"], "journey": ["On y est.", "Le voilà."],
                    "share": ["Il y a de la place.", "Reste près de moi, à l'abri."]},
@@ -197,7 +216,8 @@ FRENCH = Tongue(
             "a mossy clearing": "une clairière moussue", "a rainy street": "une rue sous la pluie",
             "above the clouds": "au-dessus des nuages", "the airlock": "le sas", "the bakery": "la boulangerie",
             "the boulder field": "le champ de rochers", "the broken hull": "la coque brisée", "the city": "la ville",
-            "the coral reef": "le récif de corail", "the counter": "le comptoir", "the crater rim": "le bord du cratère",
+            "the coral reef": "le récif de corail", "the counter": "le comptoir",
+            "the crater rim": "le bord du cratère",
             "the crystal chamber": "la salle de cristal", "the deck": "le pont", "the dune sea": "la mer de dunes",
             "the farm": "la ferme", "the forest": "la forêt", "the forest edge": "l'orée de la forêt",
             "the harbour": "le port", "the headland": "le cap", "the hilltop": "le sommet de la colline",
@@ -221,8 +241,10 @@ FRENCH = Tongue(
                "bakery": "un four éteint et un sac de farine vide", "cave": "une crue d'eau noire",
                "castle": "une porte de fer fermée et un couloir sans lumière"},
     routines={"moon": "vérifier l'oxygène et marcher dans la plaine vide", "space": "vérifier les panneaux",
-              "forest": "ramasser des champignons le long du sentier", "coast": "longer la plage et vérifier les barques",
-              "underwater": "nager en cercles au-dessus du fond", "ship": "enrouler les cordages et vérifier les voiles",
+              "forest": "ramasser des champignons le long du sentier",
+              "coast": "longer la plage et vérifier les barques",
+              "underwater": "nager en cercles au-dessus du fond",
+              "ship": "enrouler les cordages et vérifier les voiles",
               "city": "se presser sur le trottoir", "street": "balayer le seuil et ouvrir les volets",
               "desert": "vérifier les gourdes et lire les dunes", "snow": "dégager le chemin de la cabane",
               "mountains": "serrer les sangles et grimper le sentier", "plains": "suivre la route jusqu'au village",
@@ -244,7 +266,8 @@ FRENCH = Tongue(
     abstract={"nature": "les premières pousses vertes", "life": "une jeune pousse", "home": "le chemin du retour",
               "way home": "le chemin du retour", "love": "un souvenir", "courage": "le courage",
               "hope": "une petite lumière", "friendship": "l'amitié", "freedom": "la liberté", "magic": "la magie"},
-    words={"and": "et", "helped": "avec l'aide de", "way": "le chemin", "unknown": "l'inconnu", "owner": "son propriétaire",
+    words={"and": "et", "helped": "avec l'aide de", "way": "le chemin", "unknown": "l'inconnu",
+           "owner": "son propriétaire",
            "over": "au-dessus de", "court": "la cour de", "of": "de"},
 )
 
@@ -263,7 +286,8 @@ SPANISH = Tongue(
         "fix: arreglar, arregla, arreglan; paint: pintar, pinta, pintan; bake: hornear, hornea, hornean;"
         "make: hacer, hace, hacen; protect: proteger, protege, protegen; guard: vigilar, vigila, vigilan;"
         "defend: defender, defiende, defienden; cross: cruzar, cruza, cruzan; explore: explorar, explora, exploran;"
-        "catch: atrapar, atrapa, atrapan; follow: seguir, sigue, siguen; befriend: hacerse amigo de, se hace amigo de, se hacen amigos de;"
+        "catch: atrapar, atrapa, atrapan; follow: seguir, sigue, siguen;"
+        " befriend: hacerse amigo de, se hace amigo de, se hacen amigos de;"
         "race: desafiar, desafía, desafían; bring: llevar, lleva, llevan; carry: llevar, lleva, llevan;"
         "sing: cantar, canta, cantan; dance: bailar, baila, bailan; go: partir, parte, parten;"
         "visit: visitar, visita, visitan; escape: escapar, escapa, escapan; climb: escalar, escala, escalan;"
@@ -284,7 +308,8 @@ SPANISH = Tongue(
     acts=(("La llamada", "{at_place_cap}, todo empieza para {hero}."),
           ("El camino", "{hero} <parte|parten> para {goal_inf}, y el mundo se resiste."),
           ("El regreso", "En el último momento, {hero} {achieve}.")),
-    scene_goals={"opening": "un día cualquiera de {hero} {at_place}", "catalyst": "{hero} <encuentra|encuentran> {thing}",
+    scene_goals={"opening": "un día cualquiera de {hero} {at_place}",
+                 "catalyst": "{hero} <encuentra|encuentran> {thing}",
                  "meeting": "los amigos se reúnen", "departure": "dejar {place}", "trial": "superar {obstacle}",
                  "midpoint": "el primer éxito de verdad", "crisis": "{hero} lo <pierde|pierden> todo",
                  "climax": "{hero} <debe|deben> {goal_inf}", "final": "el mundo ha cambiado",
@@ -296,7 +321,8 @@ SPANISH = Tongue(
         "routine": ["{hero} <sabe|saben> {routine} con los ojos cerrados.",
                     "Nada ha cambiado {at_place} en años.", "{hero} <conoce|conocen> cada rincón de {place}."],
         "reaction": ["{hero} <duda|dudan>. Nada volverá a ser igual.",
-                     "Durante un largo momento, {hero} no se <mueve|mueven>.", "{hero} <mira|miran> otra vez, para creerlo."],
+                     "Durante un largo momento, {hero} no se <mueve|mueven>.",
+                     "{hero} <mira|miran> otra vez, para creerlo."],
         "meeting": ["{ally} <llega|llegan> justo a tiempo.", "{ally}, {ally_role}, <viene|vienen> a ayudar.",
                     "{ally} se <une|unen> a {hero}, sin dudarlo."],
         "departure": ["{hero} <deja|dejan> {place} y <parte|parten> hacia {next}.", "{hero} <sale|salen> hacia {next}.",
@@ -306,41 +332,53 @@ SPANISH = Tongue(
         "trial": ["{at_place_cap}, {hero} se <enfrenta|enfrentan> a {obstacle}.", "{hero} <topa|topan> con {obstacle}.",
                   "Aquí, {obstacle} cierra el paso."],
         "rest": ["{hero} <descansa|descansan> y <piensa|piensan> en casa.",
-                 "Un momento de calma {at_place}, antes de lo más difícil.", "Cae la noche. Por una vez, nadie tiene prisa."],
+                 "Un momento de calma {at_place}, antes de lo más difícil.",
+                 "Cae la noche. Por una vez, nadie tiene prisa."],
         "discovery": ["Aquí, todo esconde algo.", "Algo esperaba {at_place}.",
                       "{hero} <ve|ven> lo que nadie ha visto."],
-        "crisis": ["Entonces llega {obstacle}, y todo se tuerce.", "{hero} <cae|caen>, y por un momento todo parece perdido.",
+        "crisis": ["Entonces llega {obstacle}, y todo se tuerce.",
+                   "{hero} <cae|caen>, y por un momento todo parece perdido.",
                    "Todo lo que {hero} <ha|han> hecho parece en vano."],
         "rally": ["{hero} se <levanta|levantan>. Todavía hay tiempo.", "{hero} lo <intenta|intentan> una vez más.",
                   "{hero} <recuerda|recuerdan> lo que importa."],
-        "final": ["Vuelve la calma, pero {hero} ya no <es|son> igual.", "Cuando vuelve la luz, {hero} <sigue|siguen> sonriendo.",
+        "final": ["Vuelve la calma, pero {hero} ya no <es|son> igual.",
+                  "Cuando vuelve la luz, {hero} <sigue|siguen> sonriendo.",
                   "{hero} <vuelve|vuelven> a casa, y el mundo es un poco más grande."],
     },
     catalyst={
-        "find": ["Entonces, {at_place}, {hero} <descubre|descubren> {thing}.", "Y allí, {at_place}, {hero} <ve|ven> {thing}."],
-        "deliver": ["Entonces {hero} <recibe|reciben> {thing}, y con ello una misión.", "Entonces {hero} <descubre|descubren> {thing}."],
+        "find": ["Entonces, {at_place}, {hero} <descubre|descubren> {thing}.",
+                 "Y allí, {at_place}, {hero} <ve|ven> {thing}."],
+        "deliver": ["Entonces {hero} <recibe|reciben> {thing}, y con ello una misión.",
+                    "Entonces {hero} <descubre|descubren> {thing}."],
         "bond": ["Entonces {other} <llega|llegan>.", "Entonces {hero} <conoce|conocen> a {other}."],
-        "contest": ["Entonces {other} <aparece|aparecen>, y empieza el desafío.", "Entonces {other} <surge|surgen>, más rápido que nada."],
+        "contest": ["Entonces {other} <aparece|aparecen>, y empieza el desafío.",
+                    "Entonces {other} <surge|surgen>, más rápido que nada."],
         "rescue": ["Entonces llega la noticia: {other} <está|están> en peligro.",
                    "Entonces {hero} lo <comprende|comprenden>: {thing_or_other} <necesita|necesitan> ayuda."],
         "make": ["Entonces {hero} <decide|deciden> {goal_inf}.", "Entonces {hero} <ve|ven> lo que falta."],
-        "learn": ["Entonces {hero} <siente|sienten> el viento y <decide|deciden> {then}.", "Entonces {hero} <sueña|sueñan> con aprender a {then}."],
+        "learn": ["Entonces {hero} <siente|sienten> el viento y <decide|deciden> {then}.",
+                  "Entonces {hero} <sueña|sueñan> con aprender a {then}."],
         "journey": ["Entonces {hero} <ve|ven> el camino hacia {next}.", "Entonces se abre el camino hacia {next}."],
     },
     midpoint={
-        "find": ["{thing_cap} brilla con más fuerza, como para mostrar el camino.", "Ahora {hero} <entiende|entienden> qué es {thing}."],
+        "find": ["{thing_cap} brilla con más fuerza, como para mostrar el camino.",
+                 "Ahora {hero} <entiende|entienden> qué es {thing}."],
         "deliver": ["{recipient_or_next} ya no está lejos.", "{hero} <aprieta|aprietan> {thing} con fuerza."],
         "bond": ["{other} <escucha|escuchan> y <empieza|empiezan> a confiar en {hero}.",
                  "{other} y {hero} empiezan a entenderse."],
-        "contest": ["Por un momento, {hero} <va|van> por delante de {other}.", "{hero} <aprende|aprenden> cómo {other} se <mueve|mueven>."],
-        "rescue": ["{hero} <encuentra|encuentran> {obj_other}, todavía allí.", "{hero} <está|están> muy cerca de {thing_or_other}."],
+        "contest": ["Por un momento, {hero} <va|van> por delante de {other}.",
+                    "{hero} <aprende|aprenden> cómo {other} se <mueve|mueven>."],
+        "rescue": ["{hero} <encuentra|encuentran> {obj_other}, todavía allí.",
+                   "{hero} <está|están> muy cerca de {thing_or_other}."],
         "make": ["Pieza a pieza, todo toma forma.", "Casi funciona."],
-        "learn": ["Durante un suspiro, {hero} se <eleva|elevan> del suelo.", "{hero} se <cae|caen>, se <levanta|levantan> y lo <intenta|intentan> otra vez."],
+        "learn": ["Durante un suspiro, {hero} se <eleva|elevan> del suelo.",
+                  "{hero} se <cae|caen>, se <levanta|levantan> y lo <intenta|intentan> otra vez."],
         "journey": ["Nada aquí se parece a los mapas.", "A mitad de camino, {hero} <mira|miran> atrás una vez."],
     },
     special={"place_midpoint": ["{thing_cap} ya está a la vista.", "{hero} por fin <ve|ven> {thing}."],
              "thing_appears": ["Entonces aparece {thing}.", "Entonces {hero} <ve|ven> {thing}."],
-             "other_lost": ["Entonces {other} <llega|llegan>, sin rumbo.", "Entonces {hero} <conoce|conocen> a {other}."],
+             "other_lost": ["Entonces {other} <llega|llegan>, sin rumbo.",
+                            "Entonces {hero} <conoce|conocen> a {other}."],
              "other_arrives": ["Entonces {other} <llega|llegan>."],
              "thing_close": ["{hero} <guarda|guardan> {thing} muy cerca.", "Poco a poco, {thing} lo cambia todo."],
              "group_opening": ["{place_cap}. {group_cap}, {hero}, <empieza|empiezan> por {routine}, como cada día.",
@@ -358,7 +396,8 @@ SPANISH = Tongue(
             "learn": ["Algún día lo lograré.", "¿Por qué no yo?", "Solo una vez, quiero intentarlo."],
             "journey": ["Ahora o nunca.", "Un poco más lejos.", "Tengo que verlo."],
             "share": ["Hay sitio para dos.", "Ven aquí debajo.", "Toma, lo compartimos."]},
-        "meeting": {"ally": ["Vas a necesitar ayuda.", "No sin mí.", "¿Adónde vamos?", "Me dijeron que buscabas ayuda."],
+        "meeting": {"ally": ["Vas a necesitar ayuda.", "No sin mí.", "¿Adónde vamos?",
+                             "Me dijeron que buscabas ayuda."],
                     "hero": ["Quédate cerca.", "Entonces ven conmigo.", "Me alegro de que hayas venido."]},
         "trial": {"any": ["¡Aguanta!", "¡Sigue!", "¡No te sueltes!", "¡Por aquí!", "¡Cuidado!"]},
         "midpoint": {"any": ["Mira eso.", "Funciona.", "Ya casi estamos.", "¿Has visto eso?"]},
@@ -378,7 +417,8 @@ SPANISH = Tongue(
             "a mossy clearing": "un claro de musgo", "a rainy street": "una calle bajo la lluvia",
             "above the clouds": "encima de las nubes", "the airlock": "la esclusa", "the bakery": "la panadería",
             "the boulder field": "el campo de rocas", "the broken hull": "el casco roto", "the city": "la ciudad",
-            "the coral reef": "el arrecife de coral", "the counter": "el mostrador", "the crater rim": "el borde del cráter",
+            "the coral reef": "el arrecife de coral", "the counter": "el mostrador",
+            "the crater rim": "el borde del cráter",
             "the crystal chamber": "la sala de cristal", "the deck": "la cubierta", "the dune sea": "el mar de dunas",
             "the farm": "la granja", "the forest": "el bosque", "the forest edge": "la linde del bosque",
             "the harbour": "el puerto", "the headland": "el cabo", "the hilltop": "la cima de la colina",
@@ -388,7 +428,8 @@ SPANISH = Tongue(
             "the mouth": "la boca de la cueva", "the oasis": "el oasis", "the open sea": "alta mar",
             "the outer hull": "el casco exterior", "the pass": "el paso", "the path": "el sendero",
             "the reef": "el arrecife", "the river": "el río", "the river bend": "el recodo del río",
-            "the road": "el camino", "the rooftops": "los tejados", "the ship": "el barco", "the shoreline": "la orilla",
+            "the road": "el camino", "the rooftops": "los tejados", "the ship": "el barco",
+            "the shoreline": "la orilla",
             "the sky": "el cielo", "the snowfield": "el campo de nieve", "the street corner": "la esquina",
             "the street outside": "la calle", "the summit": "la cumbre", "the sunken ship": "el barco hundido",
             "the table": "la mesa", "the white edge": "el borde blanco", "the workshop": "el taller",
@@ -397,7 +438,8 @@ SPANISH = Tongue(
                "coast": "un vendaval y olas enormes", "underwater": "una corriente helada",
                "ship": "una borrasca que tumba el barco", "city": "la multitud y el tráfico",
                "street": "un laberinto de callejones", "desert": "una tormenta de arena", "snow": "una ventisca",
-               "mountains": "un desprendimiento de rocas", "plains": "un aguacero repentino", "salt_flats": "un espejismo",
+               "mountains": "un desprendimiento de rocas", "plains": "un aguacero repentino",
+               "salt_flats": "un espejismo",
                "sky": "una ráfaga que lo arrastra todo", "interior": "una puerta cerrada con llave",
                "bakery": "un horno frío y un saco de harina vacío", "cave": "una crecida de agua negra",
                "castle": "una puerta de hierro cerrada y un pasillo sin luz"},
@@ -416,7 +458,8 @@ SPANISH = Tongue(
               "lighthouse keeper": "subir la escalera del faro y pulir la gran lámpara",
               "astronaut": "revisar el oxígeno y caminar por la llanura vacía", "fisherman": "remendar las redes",
               "farmer": "dar de comer a los animales", "librarian": "colocar los libros devueltos",
-              "postman": "clasificar las cartas", "courier": "clasificar las cartas", "gardener": "regar los semilleros",
+              "postman": "clasificar las cartas", "courier": "clasificar las cartas",
+              "gardener": "regar los semilleros",
               "painter": "mezclar los colores", "sailor": "enrollar los cabos", "violinist": "afinar el violín",
               "knight": "pulir la espada",
               "animal": "seguir el sendero de siempre", "bird": "dar vueltas en el cielo y posarse en el mismo sitio",
@@ -426,7 +469,8 @@ SPANISH = Tongue(
     abstract={"nature": "los primeros brotes verdes", "life": "un brote", "home": "el camino a casa",
               "way home": "el camino a casa", "love": "un recuerdo", "courage": "el valor", "hope": "una lucecita",
               "friendship": "la amistad", "freedom": "la libertad", "magic": "la magia"},
-    words={"and": "y", "helped": "con la ayuda de", "way": "el camino", "unknown": "lo desconocido", "owner": "su dueño",
+    words={"and": "y", "helped": "con la ayuda de", "way": "el camino", "unknown": "lo desconocido",
+           "owner": "su dueño",
            "over": "sobre", "court": "la corte de", "of": "de"},
 )
 
@@ -555,29 +599,29 @@ def group_label(phrase: str, count: int, counted: bool, language: str) -> str:
     return f"{article} {number} {head}" if counted else f"{article} {head}"
 
 
-def place_name(name: str, set_kind: str, written: dict[str, str], t: Tongue) -> str:
+def place_name(name: str, set_kind: str, written: dict[str, str], tongue: Tongue) -> str:
     """A location's name in the language: the idea's own words for its places ('la boulangerie', 'Lyon'),
     the table's for the places a story goes next ('la rue'), the patterns of the ones made from both."""
     if name in written:
         return written[name]
-    if name in t.places:
-        return t.places[name]
+    if name in tongue.places:
+        return tongue.places[name]
     home, sep, proper = name.partition(" in ")
-    if sep and home in t.places:
-        return f"{t.places[home]} {t.words['of']} {proper}"  # "the bakery in Kyoto"
+    if sep and home in tongue.places:
+        return f"{tongue.places[home]} {tongue.words['of']} {proper}"  # "the bakery in Kyoto"
     sky, sep, proper = name.partition(" over ")
-    if sep and sky in t.places:
-        return f"{t.places[sky]} {t.words['over']} {proper}"  # "the open sky over Kyoto"
+    if sep and sky in tongue.places:
+        return f"{tongue.places[sky]} {tongue.words['over']} {proper}"  # "the open sky over Kyoto"
     if name.endswith("'s court"):
-        return f"{t.words['court']} {name.removeprefix('the ').removesuffix(chr(39) + 's court')}"
+        return f"{tongue.words['court']} {name.removeprefix('the ').removesuffix(chr(39) + 's court')}"
     return name
 
 
-def at(local_name: str, set_kind: str, t: Tongue) -> str:
+def at(local_name: str, set_kind: str, tongue: Tongue) -> str:
     """'dans la boulangerie', 'sur la lune', 'à Lyon'; 'en la ciudad'; a phrase that already says where stays."""
     if local_name.split(" ", 1)[0].lower() in ("au-dessus", "encima", "sobre", "alta"):
         return local_name
-    if t.code == "fr":
+    if tongue.code == "fr":
         if local_name[:1].isupper():
             return f"à {local_name}"
         return f"{'sur' if set_kind in ('moon', 'coast', 'ship', 'salt_flats', 'snow') else 'dans'} {local_name}"
@@ -587,8 +631,8 @@ def at(local_name: str, set_kind: str, t: Tongue) -> str:
 def beat_key(title: str) -> str | None:
     """The beat a segment title names, in any supported language ('Le départ' -> 'departure')."""
     low = title.lower()
-    for t in TONGUES.values():
-        for key, local in t.beats.items():
+    for tongue in TONGUES.values():
+        for key, local in tongue.beats.items():
             if local.lower() == low:
                 return key
     return None

@@ -79,7 +79,8 @@ ACTORS: dict[str, ActorWord] = {
 }
 #: Words that count the actor after them, in several languages ("two robots", "deux ours", "a pair of").
 COUNTS: dict[str, int] = {
-    "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "both": 2, "pair": 2, "couple": 2, "twin": 2,
+    "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "both": 2,
+    "pair": 2, "couple": 2, "twin": 2,
     "twins": 2, "several": 3, "many": 4, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "zwei": 2, "drei": 3,
     "vier": 4, "beide": 2, "dos": 2, "tres": 3, "cuatro": 4, "ambos": 2, "ambas": 2, "due": 2, "tre": 3,
     "dois": 2, "duas": 2, "três": 3, "twee": 2, "drie": 3,
@@ -202,7 +203,8 @@ PROP_VERBS: dict[str, set[str]] = {
 PROP_USES: dict[str, str] = {
     "violin": "lifts {prop} and plays", "sword": "raises {prop} high", "loaf": "holds out {prop}",
     "brush": "paints a long stroke with {prop}", "fishing rod": "casts {prop} out", "lantern": "holds {prop} up high",
-    "letter": "holds up {prop}", "book": "opens {prop}", "map": "unrolls {prop}", "candle": "shields the flame of {prop}",
+    "letter": "holds up {prop}", "book": "opens {prop}", "map": "unrolls {prop}",
+    "candle": "shields the flame of {prop}",
     "umbrella": "holds {prop} up over {them}", "kite": "lifts {prop} into the wind",
 }
 ABSTRACT_GOALS = {"nature": "the first green shoots", "life": "a living seedling", "love": "a keepsake",
@@ -282,8 +284,10 @@ FOREIGN: dict[str, str] = {
     "dragon": "dragon", "robot": "robot", "étoile": "star", "neige": "snow", "grotte": "cave", "ciel": "sky",
     "voler": "fly", "nager": "swim", "trouve": "find", "cherche": "search", "rencontre": "meet", "aide": "help",
     "apprend": "learn", "ours": "bear", "ourse": "bear", "ouvre": "open", "ouvrent": "open",
-    "partagent": "share", "partage": "share", "escargot": "snail", "sauve": "save", "construit": "build", "livre": "deliver", "rapporte": "return",
-    "sorcière": "witch", "fantôme": "ghost", "astronaute": "astronaut", "clé": "key", "carte": "map", "trésor": "treasure",
+    "partagent": "share", "partage": "share", "escargot": "snail", "sauve": "save", "construit": "build",
+    "livre": "deliver", "rapporte": "return",
+    "sorcière": "witch", "fantôme": "ghost", "astronaute": "astronaut", "clé": "key", "carte": "map",
+    "trésor": "treasure",
     # German
     "bäckerin": "baker", "bäcker": "baker", "bäckerei": "bakery", "katze": "cat", "kater": "cat", "hund": "dog",
     "fuchs": "fox", "vogel": "bird", "krähe": "crow", "rabe": "raven", "reiher": "heron", "krake": "octopus",
@@ -293,7 +297,7 @@ FOREIGN: dict[str, str] = {
     "fischer": "fisherman", "leuchtturmwärter": "lighthouse keeper", "leuchtturmwärterin": "lighthouse keeper",
     "leuchtturm": "lighthouse", "meer": "sea", "wald": "forest", "mond": "moon", "wüste": "desert",
     "stadt": "city", "berg": "mountain", "sturm": "storm", "gewitter": "thunderstorm", "wind": "wind",
-    "laterne": "lantern", "brief": "letter", "perle": "pearl", "schiff": "ship", "insel": "island",
+    "laterne": "lantern", "brief": "letter", "schiff": "ship", "insel": "island",
     "drache": "dragon", "stern": "star", "schnee": "snow", "höhle": "cave", "himmel": "sky", "fliegen": "fly",
     "findet": "find", "sucht": "search", "trifft": "meet", "hilft": "help", "lernt": "learn", "rettet": "rescue",
     "baut": "build", "bringt": "bring", "hexe": "witch", "gespenst": "ghost", "schlüssel": "key",
@@ -320,7 +324,7 @@ FOREIGN: dict[str, str] = {
     "guardiano": "keeper", "mare": "sea", "bosco": "forest", "foresta": "forest", "deserto": "desert",
     "città": "city", "montagna": "mountain", "tempesta": "storm", "vento": "wind", "lanterna": "lantern",
     "lettera": "letter", "nave": "ship", "isola": "island", "spiaggia": "beach", "drago": "dragon",
-    "stella": "star", "neve": "snow", "grotta": "cave", "cielo": "sky", "volare": "fly", "trova": "find",
+    "stella": "star", "neve": "snow", "grotta": "cave", "volare": "fly", "trova": "find",
     "cerca": "search", "incontra": "meet", "aiuta": "help", "impara": "learn", "strega": "witch",
     "chiave": "key", "mappa": "map",
     # Portuguese
@@ -332,7 +336,7 @@ FOREIGN: dict[str, str] = {
     "pérola": "pearl", "navio": "ship", "ilha": "island", "praia": "beach", "dragão": "dragon",
     "estrela": "star", "caverna": "cave", "céu": "sky", "voar": "fly", "encontra": "find", "bruxa": "witch",
     # Dutch
-    "bakker": "baker", "kat": "cat", "hond": "dog", "vos": "fox", "vogel": "bird", "kraai": "crow",
+    "bakker": "baker", "kat": "cat", "hond": "dog", "vos": "fox", "kraai": "crow",
     "reiger": "heron", "meisje": "girl", "jongen": "boy", "oude": "old", "vuurtoren": "lighthouse",
     "zee": "sea", "bos": "forest", "maan": "moon", "storm": "storm", "lantaarn": "lantern",
 }

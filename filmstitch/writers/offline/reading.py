@@ -17,19 +17,19 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from filmstitch.models import SetKind, TimeOfDay
-from filmstitch.writers.offline import lexicon as lx
-from filmstitch.writers.offline.languages import verb_glosses
+from filmstitch.writers.offline import lexicon
 from filmstitch.writers.offline.english import base_form, singulars
+from filmstitch.writers.offline.languages import verb_glosses
 
 WORD = re.compile(r"[^\W_](?:[\w'’\-]*[^\W_])?|[.!?;:,]")
 DETERMINERS = {"a", "an", "the", "her", "his", "their", "my", "our", "its", "some", "one", "two", "three",
-               "this", "that", "these", "those", "your"} | lx.FUNCTION_WORDS["fr"] & {
+               "this", "that", "these", "those", "your"} | lexicon.FUNCTION_WORDS["fr"] & {
     "un", "une", "le", "la", "les", "des", "son", "sa", "ses", "leur"} | {
     "ein", "eine", "einen", "einem", "der", "die", "das", "den", "dem", "el", "los", "las", "una", "il", "lo",
     "gli", "uno", "um", "uma", "o", "os", "as", "het", "een", "su", "sus", "mi", "mis", "tu", "tus", "sein",
     "seine", "seinen", "ihre", "ihren", "suo", "sua", "seu", "mon", "ma", "mes"} | {
-    word for word, n in lx.COUNTS.items() if n > 1 and word not in ("pair", "couple", "twin", "twins")} | \
-    lx.PLURAL_DETERMINERS
+    word for word, n in lexicon.COUNTS.items() if n > 1 and word not in ("pair", "couple", "twin", "twins")} | \
+    lexicon.PLURAL_DETERMINERS
 PRONOUNS = {"she": "f", "he": "m", "they": None, "her": "f", "him": "m", "them": None, "elle": "f", "il": "m",
             "sie": "f", "er": "m", "ella": "f", "él": "m", "lei": "f", "lui": "m", "ela": "f", "ele": "m"}
 CONJUNCTIONS = {"and", "but", "or", "then", "while", "et", "und", "y", "e", "en", "mais", "aber", "pero", "ma"}
@@ -41,7 +41,7 @@ NOT_MODIFIERS = {"with", "for", "of", "to", "from", "by", "into", "onto", "about
                  "these", "those", "what", "where", "when", "how", "why", "if", "because", "until", "once"}
 #: Words that make a place noun a toy: "a paper boat", "a toy train", "a model ship".
 MINIATURE_WORDS = {"paper", "toy", "model", "origami", "cardboard", "miniature", "lego", "bath"}
-RELATIVES = {"who", "that", "which", "whose", "qui", "que", "der", "die", "das", "que", "che", "die", "dat"}
+RELATIVES = {"who", "that", "which", "whose", "qui", "que", "der", "die", "das", "che", "dat"}
 TIME_WORDS: dict[str, TimeOfDay] = {"night": "night", "midnight": "night", "nocturnal": "night", "dawn": "dawn",
                                     "sunrise": "dawn", "morning": "dawn", "dusk": "dusk", "sunset": "dusk",
                                     "evening": "dusk", "twilight": "dusk", "noon": "day", "day": "day",
@@ -73,7 +73,7 @@ class Actor:
     """Someone (or something) who acts in the story."""
 
     noun: str  # English head noun: "diver", "octopus", "lighthouse keeper"
-    word: lx.ActorWord
+    word: lexicon.ActorWord
     name: str | None = None  # exactly as in the idea
     more_names: list[str] = field(default_factory=list)  # a group's further names: "named Bolt and Rivet"
     phrase: str = ""  # the idea's own words for it, e.g. "a talking octopus"
@@ -139,7 +139,9 @@ class Reading:
     def goal(self) -> Clause | None:
         """The clause the story is about: the last one with a goal verb (help -> what is helped)."""
         strong = [c for c in self.clauses if c.sort not in ("journey", "help")]
-        return (strong or self.clauses or [None])[-1]
+        if strong:
+            return strong[-1]
+        return self.clauses[-1] if self.clauses else None
 
 
 # --------------------------------------------------------------------------- words and language
@@ -157,13 +159,13 @@ def detect_language(idea: str) -> str:
         scripts[script] = scripts.get(script, 0) + 1
     latin = scripts.pop("LATIN", 0)
     if scripts and sum(scripts.values()) > latin:
-        top = max(scripts, key=scripts.get)
+        top = max(scripts, key=lambda name: scripts[name])
         if top == "CJK" and ("HIRAGANA" in scripts or "KATAKANA" in scripts):
             return "ja"
         return {"HIRAGANA": "ja", "KATAKANA": "ja", "CJK": "zh", "HANGUL": "ko", "CYRILLIC": "ru",
                 "ARABIC": "ar", "GREEK": "el", "HEBREW": "he", "DEVANAGARI": "hi", "THAI": "th"}[top]
     words = re.findall(r"[^\W\d_]+", idea.lower())
-    scores = {lang: sum(w in stop for w in words) for lang, stop in lx.FUNCTION_WORDS.items()}
+    scores = {lang: sum(w in stop for w in words) for lang, stop in lexicon.FUNCTION_WORDS.items()}
     best = max(scores, key=lambda lang: (scores[lang], lang == "en"))
     return best if scores[best] > scores["en"] else "en"
 
@@ -178,9 +180,9 @@ def _split_wide(text: str) -> list[str]:
     """Known words of a run of CJK text, longest first; other characters one by one (names stay whole
     only where the idea spaces them)."""
     pieces, i = [], 0
-    longest = max(len(word) for word in lx.CJK)
+    longest = max(len(word) for word in lexicon.CJK)
     while i < len(text):
-        match = next((text[i:i + n] for n in range(min(longest, len(text) - i), 0, -1) if text[i:i + n] in lx.CJK),
+        match = next((text[i:i + n] for n in range(min(longest, len(text) - i), 0, -1) if text[i:i + n] in lexicon.CJK),
                      None)
         piece = match or text[i]
         pieces.append(piece)
@@ -194,18 +196,18 @@ def tokenize(idea: str, language: str) -> list[Token]:
     verbs = verb_glosses(language)  # "cherchent", "buscan": the forms the engine also writes
     for match in WORD.finditer(idea):
         group = match.group()
-        wide = len(group) > 1 and all(_is_wide(c) for c in group) and any(_is_wide(c) and c in "".join(lx.CJK)
+        wide = len(group) > 1 and all(_is_wide(c) for c in group) and any(_is_wide(c) and c in "".join(lexicon.CJK)
                                                                            for c in group)
         for text in _split_wide(group) if wide else [group]:
             low = text.lower().replace("’", "'")
             gloss, many = low, False
-            if language != "en" and (low in lx.FOREIGN or low in verbs):
-                gloss = lx.FOREIGN.get(low) or verbs[low]
+            if language != "en" and (low in lexicon.FOREIGN or low in verbs):
+                gloss = lexicon.FOREIGN.get(low) or verbs[low]
             elif language != "en" and low.endswith(("s", "x", "n")):  # "baleines", "oiseaux", "mujeres", "Katzen"
-                one = next((w for w in (low[:-1], low[:-2]) if w in lx.FOREIGN), None)
-                gloss, many = (lx.FOREIGN[one], True) if one else (low, False)
-            elif text in lx.CJK:
-                gloss = lx.CJK[text]
+                one = next((w for w in (low[:-1], low[:-2]) if w in lexicon.FOREIGN), None)
+                gloss, many = (lexicon.FOREIGN[one], True) if one else (low, False)
+            elif text in lexicon.CJK:
+                gloss = lexicon.CJK[text]
             tokens.append(Token(text, low, gloss, start and text not in ".!?;:,", len(tokens), plural=many))
             start = text in ".!?;:" or (start and text in ".!?;:,")
     return tokens
@@ -213,14 +215,14 @@ def tokenize(idea: str, language: str) -> list[Token]:
 
 def _is_verb(token: Token) -> bool:
     base = base_form(token.gloss)
-    return base in lx.VERB_SORTS or token.gloss in lx.OTHER_VERBS or base in lx.OTHER_VERBS
+    return base in lexicon.VERB_SORTS or token.gloss in lexicon.OTHER_VERBS or base in lexicon.OTHER_VERBS
 
 
 def _known_word(gloss: str) -> bool:
-    return (gloss in lx.ACTORS or gloss in lx.PLACES or gloss in lx.PROPS or gloss in lx.ADJECTIVES
-            or base_form(gloss) in lx.VERB_SORTS or gloss in lx.OTHER_VERBS or gloss in DETERMINERS
-            or gloss in PRONOUNS or gloss in CONJUNCTIONS or gloss in lx.PLACE_PREPOSITIONS
-            or any(gloss in words for words in lx.FUNCTION_WORDS.values()))
+    return (gloss in lexicon.ACTORS or gloss in lexicon.PLACES or gloss in lexicon.PROPS or gloss in lexicon.ADJECTIVES
+            or base_form(gloss) in lexicon.VERB_SORTS or gloss in lexicon.OTHER_VERBS or gloss in DETERMINERS
+            or gloss in PRONOUNS or gloss in CONJUNCTIONS or gloss in lexicon.PLACE_PREPOSITIONS
+            or any(gloss in words for words in lexicon.FUNCTION_WORDS.values()))
 
 
 # --------------------------------------------------------------------------- the reader
@@ -249,11 +251,11 @@ class _Reader:
         i = head
         while i > 0:
             prev = self.tokens[i - 1]
-            if prev.is_punct or prev.used and prev.gloss not in lx.ADJECTIVES:
+            if prev.is_punct or prev.used and prev.gloss not in lexicon.ADJECTIVES:
                 break
             if prev.low in DETERMINERS:
                 return i - 1
-            if prev.gloss in lx.ADJECTIVES or prev.gloss in lx.ANIMATING or prev.low.endswith(("ing", "ed")) \
+            if prev.gloss in lexicon.ADJECTIVES or prev.gloss in lexicon.ANIMATING or prev.low.endswith(("ing", "ed")) \
                     and not _is_verb(prev):
                 i -= 1
                 continue
@@ -318,7 +320,7 @@ class _Reader:
         """'a talking octopus named Ink', 'un chat nommé 月': the name and the noun before the marker; 'two robots
         named Bolt and Rivet': a group's names, one for each member."""
         for i, token in enumerate(self.tokens):
-            if token.low not in lx.NAME_MARKERS or i + 1 >= len(self.tokens) or self.tokens[i + 1].is_punct:
+            if token.low not in lexicon.NAME_MARKERS or i + 1 >= len(self.tokens) or self.tokens[i + 1].is_punct:
                 continue
             token.used = True
             names: list[str] = []
@@ -336,7 +338,7 @@ class _Reader:
                 j = after + 1
             head = next((k for k in range(i - 1, max(-1, i - 5), -1) if self._actor_at(k)), None)
             if head is None:  # no noun we know before the marker: friends, as many as the names
-                self.actors.append(Actor("friend", lx.ActorWord("person"), name=names[0], more_names=names[1:],
+                self.actors.append(Actor("friend", lexicon.ActorWord("person"), name=names[0], more_names=names[1:],
                                          position=i + 1, count=len(names)))
                 continue
             actor = self._add_actor(head, name=names[0], force=True, named=len(names))
@@ -358,38 +360,38 @@ class _Reader:
         if token.is_punct or token.used:
             return None
         previous = self.tokens[i - 1] if i else None
-        if token.capitalised and not token.sentence_start and previous is not None and previous.gloss in lx.ACTORS:
+        if token.capitalised and not token.sentence_start and previous is not None and previous.gloss in lexicon.ACTORS:
             return None  # "her dog Comet": a name, not a comet
-        found = self._compound(i, lx.ACTORS)
+        found = self._compound(i, lexicon.ACTORS)
         if found and found[1] == i and self._verb_before_object(i) and (
-                found[0] != token.gloss or previous is None or previous.low not in DETERMINERS | lx.ADJECTIVES):
+                found[0] != token.gloss or previous is None or previous.low not in DETERMINERS | lexicon.ADJECTIVES):
             return None  # "a knight ... guards a castle", "three mice guard a cheese": a verb, not a guard
         return found
 
     def _verb_before_object(self, i: int) -> bool:
         """A word that looks like a plural noun and a verb ('guards', 'cooks') is the verb when a
         determiner or a name follows it: 'guards a castle', 'guards Tomas'."""
-        if base_form(self.tokens[i].gloss) not in lx.VERB_SORTS or i + 1 >= len(self.tokens):
+        if base_form(self.tokens[i].gloss) not in lexicon.VERB_SORTS or i + 1 >= len(self.tokens):
             return False
         after = self.tokens[i + 1]
-        return after.low in DETERMINERS - set(lx.COUNTS) or (after.capitalised and not after.is_punct)
+        return after.low in DETERMINERS - set(lexicon.COUNTS) or (after.capitalised and not after.is_punct)
 
     def _add_actor(self, head: int, name: str | None = None, force: bool = False, named: int = 1) -> Actor | None:
         """Make an actor of the noun at token `head` (and any compound after it)."""
         key, last = self._actor_at(head) or (None, head)
         if key is None:
             return None
-        word = lx.ACTORS[key]
+        word = lexicon.ACTORS[key]
         # "the sea queen", "a lighthouse keeper": a place or force word in front of a role
-        follow = self._compound(last + 1, lx.ACTORS) if last + 1 < len(self.tokens) and not \
+        follow = self._compound(last + 1, lexicon.ACTORS) if last + 1 < len(self.tokens) and not \
             self._verb_before_object(last + 1) else None
-        if follow and word.kind in lx.PASSIVE_KINDS | {"creature"} and lx.ACTORS[follow[0]].kind == "person":
-            key, last, word = f"{key} {follow[0]}", follow[1], lx.ACTORS[follow[0]]
+        if follow and word.kind in lexicon.PASSIVE_KINDS | {"creature"} and lexicon.ACTORS[follow[0]].kind == "person":
+            key, last, word = f"{key} {follow[0]}", follow[1], lexicon.ACTORS[follow[0]]
         elif follow and word.kind == "element" and follow[0] in ("spirit", "sprite", "wisp", "elemental", "ghost"):
-            key, last, word = f"{key} {follow[0]}", follow[1], lx.ActorWord("element", key)  # "a fire spirit"
+            key, last, word = f"{key} {follow[0]}", follow[1], lexicon.ActorWord("element", key)  # "a fire spirit"
         start = self._np_start(head)
         adjectives = self._adjectives(start, head)
-        if word.kind in lx.PASSIVE_KINDS and not force and not self._acts(start, head, last, adjectives):
+        if word.kind in lexicon.PASSIVE_KINDS and not force and not self._acts(start, head, last, adjectives):
             return None
         for t in self.tokens[start:last + 1]:
             t.used = True
@@ -410,37 +412,37 @@ class _Reader:
         counted = None
         for k in range(start, last + 1):  # "two robots", "deux ours", "the twins"
             low = self.tokens[k].low
-            if low in lx.COUNTS and k < last or low in ("twins",):
-                counted = lx.COUNTS[low]
+            if low in lexicon.COUNTS and k < last or low in ("twins",):
+                counted = lexicon.COUNTS[low]
             elif low.isdigit() and k < last:
                 counted = int(low)
         before = [t for t in self.tokens[max(0, start - 3):start] if not t.is_punct]
         lows = [t.low for t in before]
-        if counted is None and lows and (lows[-1] in lx.COUNTS or lows[-1].isdigit()):  # "both robots", "2 robots"
-            counted = lx.COUNTS.get(lows[-1]) or int(lows[-1])
+        if counted is None and lows and (lows[-1] in lexicon.COUNTS or lows[-1].isdigit()):  # "both robots", "2 robots"
+            counted = lexicon.COUNTS.get(lows[-1]) or int(lows[-1])
             before[-1].used = True
         elif counted is None and len(lows) >= 2 and lows[-1] in ("of", "de") and (
-                lows[-2] in lx.COUNTS or lows[-2] in lx.COLLECTIVES):  # "a pair of", "a pod of"
-            counted = lx.COUNTS.get(lows[-2], lx.GROUP)
+                lows[-2] in lexicon.COUNTS or lows[-2] in lexicon.COLLECTIVES):  # "a pair of", "a pod of"
+            counted = lexicon.COUNTS.get(lows[-2], lexicon.GROUP)
             for t in before[-3:] if len(before) >= 3 and lows[-3] in DETERMINERS else before[-2:]:
                 t.used = True
         if counted is not None:
-            return max(named, min(lx.GROUP_MAX, counted))
+            return max(named, min(lexicon.GROUP_MAX, counted))
         if named > 1:
             return named
         written = self.tokens[last]
         plural = written.plural or key.split()[-1] in singulars(written.gloss)
         determiner = self.tokens[start].low if start <= last else ""
-        if plural or (determiner in lx.PLURAL_DETERMINERS and self.language != "en"):
-            return lx.GROUP
+        if plural or (determiner in lexicon.PLURAL_DETERMINERS and self.language != "en"):
+            return lexicon.GROUP
         return 1
 
     def _acts(self, start: int, head: int, last: int, adjectives: list[str]) -> bool:
         """Whether an object or a force is a character: animated, subject of a verb, or met by someone."""
-        if any(a in lx.ANIMATING for a in adjectives):
+        if any(a in lexicon.ANIMATING for a in adjectives):
             return True
         before = self.tokens[start - 1] if start > 0 else None
-        if before and before.low in lx.PLACE_PREPOSITIONS:
+        if before and before.low in lexicon.PLACE_PREPOSITIONS:
             return False  # "on the moon", "through the storm": a place or the weather
         after = self.tokens[last + 1] if last + 1 < len(self.tokens) else None
         if after and after.low in RELATIVES and last + 2 < len(self.tokens) and _is_verb(self.tokens[last + 2]):
@@ -448,9 +450,9 @@ class _Reader:
         opens_clause = before is None or before.is_punct or before.low in CONJUNCTIONS
         verb_like = after is not None and (_is_verb(after) or (
             self.language == "en" and after.low.endswith("s") and len(after.low) > 3 and not _known_word(after.gloss)))
-        if opens_clause and verb_like and base_form(after.gloss) != "be":
+        if opens_clause and verb_like and after is not None and base_form(after.gloss) != "be":
             return True
-        return bool(before and base_form(before.gloss) in lx.SOCIAL_VERBS)
+        return bool(before and base_form(before.gloss) in lexicon.SOCIAL_VERBS)
 
     def _trait(self, last: int) -> str:
         """'that speaks in colours' -> 'speaks in colours' (whole words, up to the clause's end)."""
@@ -476,12 +478,12 @@ class _Reader:
             token = self.tokens[i]
             plain = not token.used and token.capitalised and not token.is_punct and token.text[0].isalpha() \
                 and not (token.text.isupper() and len(token.text) > 1)  # shouting or an acronym, not a name
-            after_role = i > 0 and self.tokens[i - 1].gloss in lx.ACTORS and not token.sentence_start
-            if not plain or (_known_word(token.gloss) and not after_role) or token.low in lx.PLACE_NAMES:
+            after_role = i > 0 and self.tokens[i - 1].gloss in lexicon.ACTORS and not token.sentence_start
+            if not plain or (_known_word(token.gloss) and not after_role) or token.low in lexicon.PLACE_NAMES:
                 i += 1
                 continue
             prev = self.tokens[i - 1] if i else None
-            if prev and prev.low in lx.PLACE_PREPOSITIONS and not prev.is_punct:
+            if prev and prev.low in lexicon.PLACE_PREPOSITIONS and not prev.is_punct:
                 i += 1  # "in Kyoto": a place (read by _places)
                 continue
             j = i
@@ -512,13 +514,13 @@ class _Reader:
             after[0].name = name
             after[0].position = first
             return
-        self.actors.append(Actor("person", lx.ActorWord("person"), name=name, phrase=name, position=first))
+        self.actors.append(Actor("person", lexicon.ActorWord("person"), name=name, phrase=name, position=first))
 
     def _place(self, start: int, last: int, head: int, also_compound: bool = False) -> None:
         key = " ".join(t.gloss for t in self.tokens[head:last + 1])
-        kind = lx.PLACES.get(key) or lx.PLACE_NAMES.get(key, "plains")
+        kind = lexicon.PLACES.get(key) or lexicon.PLACE_NAMES.get(key, "plains")
         np_start = self._np_start(head)
-        proper = self.tokens[head].capitalised and not self.tokens[head].sentence_start and key not in lx.PLACES
+        proper = self.tokens[head].capitalised and not self.tokens[head].sentence_start and key not in lexicon.PLACES
         if proper:
             phrase = self._span(head, last + 1)
         elif self.language == "en" and not also_compound:
@@ -527,10 +529,10 @@ class _Reader:
                 phrase = "the " + phrase
         else:
             phrase = "the " + key
-        adjectives = [t.gloss for t in self.tokens[np_start:head] if t.gloss in lx.ADJECTIVES]
+        adjectives = [t.gloss for t in self.tokens[np_start:head] if t.gloss in lexicon.ADJECTIVES]
         noun = " ".join([*adjectives, key]) if self.language == "en" else key
-        if noun in lx.PLACES:
-            kind = lx.PLACES[noun]
+        if noun in lexicon.PLACES:
+            kind = lexicon.PLACES[noun]
         if "sunken" in adjectives:
             kind = "underwater"
         if not also_compound:
@@ -548,10 +550,10 @@ class _Reader:
         for i, token in enumerate(self.tokens):
             if token.used or token.is_punct:
                 continue
-            if token.low in lx.PLACE_NAMES and (token.capitalised or token.low == "moon"):
+            if token.low in lexicon.PLACE_NAMES and (token.capitalised or token.low == "moon"):
                 self._place(i, i, i)
                 continue
-            found = self._compound(i, lx.PLACES)
+            found = self._compound(i, lexicon.PLACES)
             if found:
                 key, last = found
                 start = self._toy_start(i)
@@ -561,17 +563,17 @@ class _Reader:
                     self.things.append(Thing(self._phrase(start, last), f"{self.tokens[i - 1].low} {key}",
                                              position=i, written=self._span(start, last + 1)))
                     continue
-                if lx.ACTORS.get(key) and lx.ACTORS[key].kind == "element":
+                if lexicon.ACTORS.get(key) and lexicon.ACTORS[key].kind == "element":
                     prev = self.tokens[i - 1] if i else None
-                    if not prev or prev.low not in lx.PLACE_PREPOSITIONS and prev.low not in DETERMINERS:
+                    if not prev or prev.low not in lexicon.PLACE_PREPOSITIONS and prev.low not in DETERMINERS:
                         continue
                 self._place(i, last, i)
                 continue
             prev = self.tokens[i - 1] if i else None
-            if token.capitalised and not _known_word(token.gloss) and prev and prev.low in lx.PLACE_PREPOSITIONS:
+            if token.capitalised and not _known_word(token.gloss) and prev and prev.low in lexicon.PLACE_PREPOSITIONS:
                 self._place(i, i, i)
         for token in self.tokens:  # forces that are not characters colour the weather
-            word = lx.ACTORS.get(token.gloss)
+            word = lexicon.ACTORS.get(token.gloss)
             if not token.used and word and word.kind == "element" and token.gloss not in self.weather:
                 self.weather.append(token.gloss)
 
@@ -583,14 +585,14 @@ class _Reader:
             return None
         start = min(self._np_start(i), self._np_start(i - 1))
         before = self.tokens[start - 1] if start else None
-        return start if before is None or before.low not in lx.PLACE_PREPOSITIONS else None
+        return start if before is None or before.low not in lexicon.PLACE_PREPOSITIONS else None
 
     def _things(self) -> None:
         for i, token in enumerate(self.tokens):
             if token.used or token.is_punct:
                 continue
-            found = self._compound(i, {k: k for k in lx.PROPS} | {k.replace("_", " "): k for k in lx.PROPS})
-            if not found or (i and self.tokens[i - 1].low == "to" and base_form(token.gloss) in lx.VERB_SORTS):
+            found = self._compound(i, {k: k for k in lexicon.PROPS} | {k.replace("_", " "): k for k in lexicon.PROPS})
+            if not found or (i and self.tokens[i - 1].low == "to" and base_form(token.gloss) in lexicon.VERB_SORTS):
                 continue  # "learns to paint": a verb, not the paint
             if found[0] != token.gloss and found[1] == i and self._verb_before_object(i):
                 continue  # "a painter paints the sea": the verb
@@ -646,7 +648,9 @@ class _Reader:
         gender = PRONOUNS.get(word)
         earlier = [a for a in self.actors if a.position < at]
         matching = [a for a in earlier if gender is None or a.gender in (gender, None)]
-        return (matching or earlier or self.actors or [None])[0] if earlier else (self.actors or [None])[0]
+        if earlier:
+            return (matching or earlier)[0]
+        return self.actors[0] if self.actors else None
 
     def _object_after(self, i: int) -> tuple[Actor | Thing | Place | None, int]:
         """What follows a verb: an actor, thing or place (pronoun 'it' = the last thing)."""
@@ -673,7 +677,7 @@ class _Reader:
             return None, i
         j = k + 1
         while j < len(self.tokens) and j - k <= 3 and not self.tokens[j].is_punct and not self.tokens[j].used \
-                and self.tokens[j].low not in CONJUNCTIONS | lx.PLACE_PREPOSITIONS | RELATIVES \
+                and self.tokens[j].low not in CONJUNCTIONS | lexicon.PLACE_PREPOSITIONS | RELATIVES \
                 and not _is_verb(self.tokens[j]) and self.tokens[j].low not in PRONOUNS:
             j += 1
         if j == k + 1:
@@ -701,7 +705,7 @@ class _Reader:
             if token.used or token.is_punct:
                 continue
             base = base_form(token.gloss)
-            sort = lx.VERB_SORTS.get(base)
+            sort = lexicon.VERB_SORTS.get(base)
             if sort is None:
                 continue
             prev = self.tokens[i - 1] if i else None
@@ -726,10 +730,12 @@ class _Reader:
                 after = self.tokens[k + 1] if k + 1 < len(self.tokens) else None
                 if self.tokens[k].low in ("to", "for", "à", "zu", "a") and sort != "learn" and not (
                         after is not None and _is_verb(after)):
-                    to = next((x for x in [*self.actors, *self.places] if k < x.position <= k + 4), None)
+                    near: list[Actor | Place] = [*self.actors, *self.places]
+                    to = next((x for x in near if k < x.position <= k + 4), None)
                     break
             phrase = base
-            if i >= 2 and prev.low == "in" and _is_verb(self.tokens[i - 2]) and self.language == "en":
+            if i >= 2 and prev is not None and prev.low == "in" and _is_verb(self.tokens[i - 2]) \
+                    and self.language == "en":
                 phrase = f"{base_form(self.tokens[i - 2].low)} in {base}"  # "falls in love with"
             clause = Clause(base, sort, subject, obj, None, to, position=i, extra=self._extra(end),
                             predicate=self._predicate(i), helped=helped, phrase=phrase,
@@ -750,7 +756,7 @@ class _Reader:
             between = self.tokens[other.position + 1:subject.position]
             words = {t.low for t in between}
             if between and words & CONJUNCTIONS and all(
-                    t.low in CONJUNCTIONS | DETERMINERS or t.gloss in lx.ADJECTIVES or t.gloss in lx.ANIMATING
+                    t.low in CONJUNCTIONS | DETERMINERS or t.gloss in lexicon.ADJECTIVES or t.gloss in lexicon.ANIMATING
                     for t in between):
                 return other
             return None
@@ -764,7 +770,7 @@ class _Reader:
         if not word.endswith("ing"):
             return None
         stem = word[:-3]
-        known = set(lx.VERB_SORTS) | lx.OTHER_VERBS
+        known = set(lexicon.VERB_SORTS) | lexicon.OTHER_VERBS
         verb = next((c for c in (stem, stem + "e", stem[:-1]) if c in known), stem)
         rest = self._predicate(i + 2).split()
         return " ".join([verb, *rest])
@@ -785,10 +791,10 @@ class _Reader:
                 break
             words.append(token.text)
         if len(words) > 12:  # end at a phrase boundary, never inside a word
-            cut = max((j for j, w in enumerate(words[:12]) if w.lower() in lx.PLACE_PREPOSITIONS | {"to"}),
+            cut = max((j for j, w in enumerate(words[:12]) if w.lower() in lexicon.PLACE_PREPOSITIONS | {"to"}),
                       default=0)
             words = words[:cut] if cut else []
-        while words and words[-1].lower() in lx.PLACE_PREPOSITIONS | DETERMINERS | {"to"}:
+        while words and words[-1].lower() in lexicon.PLACE_PREPOSITIONS | DETERMINERS | {"to"}:
             words.pop()
         return " ".join(words)
 

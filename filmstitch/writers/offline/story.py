@@ -28,8 +28,7 @@ from filmstitch.models import (
     TimeOfDay,
 )
 from filmstitch.pace import WRITING_WORDS_PER_SECOND
-from filmstitch.writers.offline import languages as ll
-from filmstitch.writers.offline import lexicon as lx
+from filmstitch.writers.offline import languages, lexicon
 from filmstitch.writers.offline.casting import CastMember
 from filmstitch.writers.offline.english import (
     NUMBER_WORDS,
@@ -107,7 +106,7 @@ class Party:
         return "them" if self.plural else self.lead.objective
 
     @property
-    def kind(self):  # noqa: ANN201 - CharacterKind
+    def kind(self):  # -> CharacterKind
         return self.lead.kind
 
     @property
@@ -115,7 +114,7 @@ class Party:
         return self.lead.noun
 
     @property
-    def character(self):  # noqa: ANN201 - Character
+    def character(self):  # -> Character
         return self.lead.character
 
     @property
@@ -247,7 +246,7 @@ def premise(reading: Reading, members: list[CastMember], locations: list[Locatio
         words = thing_obj.phrase.split()
         if words and words[0].lower() in ("a", "an", "one", "some", "her", "his", "their", "its"):
             words[0] = "the"
-        elif words and words[0].lower() != "the" and thing_obj.noun not in lx.ABSTRACT_GOALS:
+        elif words and words[0].lower() != "the" and thing_obj.noun not in lexicon.ABSTRACT_GOALS:
             words.insert(0, "the")
         thing, thing_noun = " ".join(words), thing_obj.noun
     verb, sort, then = (goal.verb, goal.sort, goal.then) if goal else ("find", "find", None)
@@ -447,7 +446,7 @@ def _plural_phrase(phrase: str | None) -> bool:
     return any(plural(one) == last for one in singulars(last))
 
 
-def _trait_ing(member: CastMember | None) -> str:
+def _trait_ing(member: CastMember | Party | None) -> str:
     trait = member.actor.trait if member and member.actor else ""
     if not trait:
         return ""
@@ -521,7 +520,8 @@ NARRATION: dict[str, list[str]] = {
     "rally": ["{hero} <gets> up. There is still time.", "{hero} <tries> once more.",
               "{hero} <remembers> why this matters."],
     "final": ["{place_cap} is quiet again, but {hero} <is> not the same.",
-              "When the light returns, {hero} <is> still smiling.", "{hero} <is> home, and the world is a little wider."],
+              "When the light returns, {hero} <is> still smiling.",
+              "{hero} <is> home, and the world is a little wider."],
 }
 CATALYST: dict[str, list[str]] = {
     "find": ["Then, {at_place}, {hero} {catalyst}.", "And there, {at_place}, {hero} {catalyst}."],
@@ -534,7 +534,8 @@ CATALYST: dict[str, list[str]] = {
     "journey": ["Then {hero} <sees> the way to {next}.", "Then the way to {next} opens."],
 }
 MIDPOINT: dict[str, list[str]] = {
-    "find": ["{thing_cap} <glows> brighter, as if <it knows|they know> the way.", "Now {hero} <understands> what {thing} is."],
+    "find": ["{thing_cap} <glows> brighter, as if <it knows|they know> the way.",
+             "Now {hero} <understands> what {thing} is."],
     "deliver": ["{thing_cap} <is> heavy, but {recipient_or_next} is close now.", "{hero} <holds> {thing} tight."],
     "bond": ["{other} <listens>, and <begins> to trust {hero}.", "{other} and {hero} begin to understand each other."],
     "contest": ["For one moment, {hero} <is> ahead of {other}.", "{hero} <learns> how {other} <moves>."],
@@ -551,7 +552,8 @@ ROLE_ROUTINES = {"diver": "swim down through the green water", "lighthouse keepe
                  "empty plain", "fisherman": "mend the nets", "farmer": "feed the animals", "librarian": "shelve "
                  "the returned books", "courier": "sort the letters", "postman": "sort the letters",
                  "gardener": "water the seedlings", "painter": "mix the colours", "sailor": "coil the ropes",
-                 "violinist": "tune the old violin", "musician": "tune the old violin", "fiddler": "tune the old violin",
+                 "violinist": "tune the old violin", "musician": "tune the old violin",
+                 "fiddler": "tune the old violin",
                  "knight": "polish the sword"}
 #: What a character who is not a person does every day.
 KIND_ROUTINES = {"animal": "pad along the usual path", "bird": "circle overhead and land on the same perch",
@@ -613,7 +615,7 @@ class Move:
 class Writer:
     """Writes every beat of one film (one instance per film; seeded)."""
 
-    def __init__(self, p: Premise, rng: random.Random, seconds: float, tongue: ll.Tongue | None = None) -> None:
+    def __init__(self, p: Premise, rng: random.Random, seconds: float, tongue: languages.Tongue | None = None) -> None:
         self.p, self.rng, self.tongue = p, rng, tongue
         self.budget = max(3, math.floor(seconds * WORDS_PER_SECOND))
         self.injured: dict[str, str] = {}
@@ -627,7 +629,8 @@ class Writer:
         """Which slots of a template are groups (their verbs agree in the plural)."""
         p = self.p
         allies = self.allies_in(plan)
-        return {"hero": p.hero.plural, "thing": _plural_phrase(p.thing), "ally": (allies[0] if allies else p.hero).plural,
+        return {"hero": p.hero.plural, "thing": _plural_phrase(p.thing),
+                "ally": (allies[0] if allies else p.hero).plural,
                 "obstacle": " and " in plan.location.profile.obstacle,  # "a downpour and a flooded ford strike"
                 "other": bool(p.other and p.other.plural), "recipient": bool(p.recipient and p.recipient.plural),
                 "thing_or_other": bool(p.other and p.other.plural),
@@ -647,7 +650,8 @@ class Writer:
         elif p.visible:
             catalyst_text = f"{third_person('find')} {p.visible}"
         elif p.sort in ("find", "deliver") and p.thing:
-            catalyst_text = f"{third_person('find')} {p.thing.replace('the ', 'a ', 1) if p.thing.startswith('the ') else p.thing}"
+            found = p.thing.replace('the ', 'a ', 1) if p.thing.startswith('the ') else p.thing
+            catalyst_text = f"{third_person('find')} {found}"
         else:
             catalyst_text = f"{third_person('find')} something strange"
         recipient = p.recipient.name if p.recipient else "its owner"
@@ -698,10 +702,10 @@ class Writer:
             options = ["{hero} <holds> {thing} close.", "Little by little, {thing} <brings> {hero} together."
                        if self.p.hero.plural else "Little by little, {thing} <changes> everything."]
         if key == "opening" and self.p.hero.plural:  # a group is introduced by what it is, then by name
-            options = [f"{{place_cap}}. {capitalise(self.p.hero.label.removeprefix('the '))}, {{hero}}, "
-                       "{routine}, as on every other day.",
-                       f"Every day, {self.p.hero.label.removeprefix('the ')}, {{hero}}, {{routine}}. "
-                       "Today will be different."]
+            options = [(f"{{place_cap}}. {capitalise(self.p.hero.label.removeprefix('the '))}, {{hero}}, "
+                       "{routine}, as on every other day."),
+                       (f"Every day, {self.p.hero.label.removeprefix('the ')}, {{hero}}, {{routine}}. "
+                       "Today will be different.")]
         return _say(self.rng, options, self.numbers(plan), **fill)
 
     def dialogue(self, key: str, plan: BeatPlan, fill: dict[str, str], room: int) -> list[DialogueLine]:
@@ -754,7 +758,7 @@ class Writer:
                 if self.p.verb == "share" and holdable:
                     gesture = "hold_up"  # "share one umbrella": held over everyone
             for j, member in enumerate(m for m in members if m in plan.present):
-                holdable = self.p.thing_noun and not self.p.thing_is_place
+                holdable = bool(self.p.thing_noun and not self.p.thing_is_place)
                 prop = self.p.thing_noun if holdable and gesture in HANDLING else None
                 chosen = gesture
                 if prop is None and chosen in HANDLING:
@@ -776,7 +780,7 @@ class Writer:
         p, lead = self.p, self.p.hero.lead
         them = "both of them" if len(plan.present) == 2 else "all of them" if len(plan.present) > 2 else \
             f"{lead.possessive} head"
-        use = lx.PROP_USES.get(p.thing_noun or "") or lx.PROP_USES.get((p.thing_noun or "").split(" ")[-1])
+        use = lexicon.PROP_USES.get(p.thing_noun or "") or lexicon.PROP_USES.get((p.thing_noun or "").split(" ")[-1])
         for move in moves:
             if use and move.prop == p.thing_noun and move.gesture == "hold_up":
                 move.shown = use.replace("{them}", them)
@@ -784,9 +788,11 @@ class Writer:
         if not prop or lead not in plan.present or prop == p.thing_noun:
             return moves
         holdable = bool(p.thing_noun and not p.thing_is_place)
-        own = p.verb in lx.PROP_VERBS.get(prop, set()) or (p.phrase or "").split(" ")[0] in lx.PROP_VERBS.get(prop, ())
+        own = p.verb in lexicon.PROP_VERBS.get(prop, set()) \
+            or (p.phrase or "").split(" ")[0] in lexicon.PROP_VERBS.get(prop, ())
         if key == "opening" or (key in ("midpoint", "climax") and own and not holdable):
-            shown = lx.PROP_USES.get(prop, "holds up {prop}").replace("{them}", them).replace("{prop}", f"the {prop}")
+            shown = lexicon.PROP_USES.get(prop, "holds up {prop}").replace("{them}", them) \
+                .replace("{prop}", f"the {prop}")
             first = next((m for m in moves if m.member is lead), None)
             played = Move(lead, "hold_up", first.at if first else 0.5, prop, shown)
             moves = [played if m is first else m for m in moves] if first else [played, *moves]
@@ -806,7 +812,7 @@ class Writer:
         moves = self.moves(plan.key, plan)
         spot = self.rng.choice(plan.location.profile.spots)
         if plan.key == "crisis" and self.p.hero.kind == "person":
-            self.injured.setdefault(self.p.hero.lead.name, f"a grazed left hand wrapped in a strip of cloth")
+            self.injured.setdefault(self.p.hero.lead.name, "a grazed left hand wrapped in a strip of cloth")
         return Segment(
             index=index,
             title=self.tongue.beats[plan.key] if self.tongue else capitalise(plan.key.replace("_", " "))
@@ -826,39 +832,48 @@ class Writer:
 
     def say(self, options: list[str], plan: BeatPlan, fill: dict[str, str]) -> str:
         text = _say(self.rng, options, self.numbers(plan), **fill)
-        return ll.tidy(text, self.tongue.code) if self.tongue else text
+        return languages.tidy(text, self.tongue.code) if self.tongue else text
+
+    @property
+    def local_tongue(self) -> languages.Tongue:
+        """The script's tongue, for the local_* methods: only a script in another language than English calls them."""
+        if self.tongue is None:
+            raise RuntimeError("an English script has no local tongue")
+        return self.tongue
 
     def local_thing(self) -> str:
         """The story's thing in the idea's own words, made definite: 'la boulangerie', "l'umbrella"."""
-        p, t = self.p, self.tongue
+        p, tongue = self.p, self.local_tongue
         if p.thing_written:
-            return ll.definite_phrase(p.thing_written, t.code)
+            return languages.definite_phrase(p.thing_written, tongue.code)
         if p.thing == "a way home" or not p.thing:
-            return t.abstract["way home"]
+            return tongue.abstract["way home"]
         return p.visible or p.thing
 
     def local_goal(self) -> tuple[str, str, str, str, str]:
         """The goal in the script's language: (singular, plural, infinitive, done singular, done plural)."""
-        p, t = self.p, self.tongue
+        p, tongue = self.p, self.local_tongue
         if p.then:
-            link = t.verbs.get(f"{p.verb} to") or t.verbs["learn to"]
-            then = t.verbs.get(p.then)
+            link = tongue.verbs.get(f"{p.verb} to") or tongue.verbs["learn to"]
+            then = tongue.verbs.get(p.then)
             then_inf = then.infinitive if then else p.then
             forms = (f"{link.singular} {then_inf}", f"{link.plural} {then_inf}", f"{link.infinitive} {then_inf}")
             return (*forms, *((then.singular, then.plural) if then else forms[:2]))
-        verb = t.verbs.get(p.verb) or t.verbs[t.sort_verbs.get(p.sort, "find")]
+        verb = tongue.verbs.get(p.verb) or tongue.verbs[tongue.sort_verbs.get(p.sort, "find")]
         finds = p.sort in ("find", "deliver", "make", "rescue") and p.thing
         target = self.local_thing() if finds or not p.other else p.other.name
-        if p.other and target == p.other.name and t.code == "es":
+        if p.other and target == p.other.name and tongue.code == "es":
             target = f"a {target}"  # "conoce a Lucía": the a before someone
-        to = f" {'à' if t.code == 'fr' else 'a'} {p.recipient.name}" if p.recipient and p.recipient is not p.other \
-            else ""
+        to = f" {'à' if tongue.code == 'fr' else 'a'} {p.recipient.name}" \
+            if p.recipient and p.recipient is not p.other else ""
         tail = f" {target}{to}" if target else to
-        forms = tuple(ll.tidy(f"{v}{tail}", t.code) for v in (verb.singular, verb.plural, verb.infinitive))
+        singular, plural, infinitive = (languages.tidy(f"{v}{tail}", tongue.code)
+                                        for v in (verb.singular, verb.plural, verb.infinitive))
         if p.seeking:  # "busca a su perro" ... at last "encuentra al Perro"
-            found = t.verbs["find"]
-            return (*forms, *(ll.tidy(f"{v}{tail}", t.code) for v in (found.singular, found.plural)))
-        return (*forms, forms[0], forms[1])
+            found = tongue.verbs["find"]
+            return (singular, plural, infinitive, languages.tidy(f"{found.singular}{tail}", tongue.code),
+                    languages.tidy(f"{found.plural}{tail}", tongue.code))
+        return (singular, plural, infinitive, singular, plural)
 
     def local_role(self, party: Party | None) -> str:
         """Who someone is, in the idea's words: 'un ours', 'deux robots'."""
@@ -870,50 +885,51 @@ class Writer:
         return actor.phrase if actor is not None and actor.phrase and actor.phrase != party.name else party.name
 
     def local_fill(self, plan: BeatPlan, next_location: Location) -> dict[str, str]:
-        p, t, location = self.p, self.tongue, plan.location
+        p, tongue, location = self.p, self.local_tongue, plan.location
         allies = self.allies_in(plan)
         ally = allies[0] if allies else None
         place, following = location.local or location.name, next_location.local or next_location.name
         singular, plural, infinitive, done, done_plural = self.local_goal()
-        thing = self.local_thing() if p.thing else (p.other.name if p.other else t.words["way"])
-        routine = t.routines.get(p.hero.noun) \
+        thing = self.local_thing() if p.thing else (p.other.name if p.other else tongue.words["way"])
+        routine = tongue.routines.get(p.hero.noun) \
             if plan.key == "opening" and p.hero.kind == "person" and _at_work(p.hero, location) \
             else None
-        routine = routine or t.routines[p.hero.kind if p.hero.kind != "person" else location.set]
-        recipient = p.recipient.name if p.recipient else t.words["owner"]
-        at_place = ll.at(place, location.set, t)
+        routine = routine or tongue.routines[p.hero.kind if p.hero.kind != "person" else location.set]
+        recipient = p.recipient.name if p.recipient else tongue.words["owner"]
+        at_place = languages.at(place, location.set, tongue)
         group = p.hero.local_label.split(" ", 1)[-1] if p.hero.plural else ""
         return {
             "hero": p.hero.name, "ally": ally.name if ally else p.hero.name, "ally_role": self.local_role(ally),
-            "other": p.other.name if p.other else t.words["unknown"], "thing": thing, "thing_cap": capitalise(thing),
+            "other": p.other.name if p.other else tongue.words["unknown"], "thing": thing,
+            "thing_cap": capitalise(thing),
             "thing_or_other": p.other.name if p.other else thing, "recipient": recipient,
             "recipient_or_next": capitalise(recipient if p.recipient else following),
             "place": place, "place_cap": capitalise(place), "at_place": at_place, "at_place_cap": capitalise(at_place),
-            "next": following, "obstacle": t.obstacles[location.set], "routine": routine,
+            "next": following, "obstacle": tongue.obstacles[location.set], "routine": routine,
             "goal": plural if p.hero.plural else singular, "goal_inf": infinitive, "then": self.local_then(),
             "achieve": done_plural if p.hero.plural else done, "group": group, "group_cap": capitalise(group),
-            "obj_other": ll.tidy(f"a {p.other.name}", t.code) if p.other and t.code == "es" else
+            "obj_other": languages.tidy(f"a {p.other.name}", tongue.code) if p.other and tongue.code == "es" else
             (p.other.name if p.other else thing),  # Spanish: "encuentra al Perro", someone is met with a
         }
 
     def local_then(self) -> str:
-        then = self.tongue.verbs.get(self.p.then or "fly")
+        then = self.local_tongue.verbs.get(self.p.then or "fly")
         return then.infinitive if then else (self.p.then or "")
 
     def local_narration(self, key: str, plan: BeatPlan, fill: dict[str, str]) -> str:
-        p, t = self.p, self.tongue
-        options = {"catalyst": t.catalyst[p.story_sort], "midpoint": t.midpoint[p.story_sort],
-                   "climax": t.climax}.get(key) or t.narration[key]
+        p, tongue = self.p, self.local_tongue
+        options = {"catalyst": tongue.catalyst[p.story_sort], "midpoint": tongue.midpoint[p.story_sort],
+                   "climax": tongue.climax}.get(key) or tongue.narration[key]
         if key == "midpoint" and p.thing_is_place:
-            options = t.special["place_midpoint"]
+            options = tongue.special["place_midpoint"]
         if key == "catalyst" and p.other is None and p.sort in ("bond", "contest", "rescue"):
-            options = t.special["thing_appears"]
+            options = tongue.special["thing_appears"]
         if key == "catalyst" and p.sort == "deliver" and p.thing is None and p.other:
-            options = t.special["other_lost"]
+            options = tongue.special["other_lost"]
         if key == "midpoint" and p.sort == "bond" and p.other is None:
-            options = t.special["thing_close"]
+            options = tongue.special["thing_close"]
         if key == "opening" and p.hero.plural:
-            options = t.special["group_opening"]
+            options = tongue.special["group_opening"]
         return self.say(options, plan, fill)
 
     def scene(self, index: int, plans: list[BeatPlan], continuity: Continuity) -> Scene:
@@ -926,13 +942,13 @@ class Writer:
         goal = self.tongue.scene_goals.get(first.key, self.tongue.scene_goals["other"])
         return made.model_copy(update={
             "title": f"{fill['place_cap']}, {self.tongue.times[first.time]}",
-            "goal": capitalise(ll.tidy(agree(goal, self.numbers(first)).format(**fill), self.tongue.code))})
+            "goal": capitalise(languages.tidy(agree(goal, self.numbers(first)).format(**fill), self.tongue.code))})
 
     def acts(self, plans: list[BeatPlan]) -> list[Act]:
         if self.tongue is None:
             return acts(self.p)
         fill = self.fill(plans[0], plans[0].location)
-        return [Act(index=i, title=title, summary=sentence(ll.tidy(agree(summary, self.numbers(plans[0]))
+        return [Act(index=i, title=title, summary=sentence(languages.tidy(agree(summary, self.numbers(plans[0]))
                                                                   .format(**fill), self.tongue.code)))
                 for i, (title, summary) in enumerate(self.tongue.acts)]
 
@@ -953,10 +969,12 @@ class Writer:
         party = self.party_of.get(id(members[0]))
         whole = party is not None and party.plural and len(members) == len(party.members)
         if named:  # the action is English (it reads like the motion): a group by its English label
-            return (party.label if whole and party.by_label else join([m.name for m in members])), len(members) > 1
+            by_label = party is not None and whole and party.by_label
+            text = party.label if party is not None and by_label else join([m.name for m in members])
+            return text, len(members) > 1
         if all(m.name in seen for m in members):
             text = "they" if len(members) > 1 else members[0].pronoun
-        elif whole:
+        elif whole and party is not None:
             text = party.handle
         else:
             text = join([m.handle for m in members])
@@ -1031,8 +1049,8 @@ def _fit(member: CastMember, gesture: Gesture) -> Gesture:
 def act_titles(p: Premise) -> list[tuple[str, str]]:
     thing = p.thing or (p.other.name if p.other else "the journey")
     return [
-        ("The call", f"{capitalise(p.locations[0].at)}, {p.hero.name} {p.hero.verb('meets')} {thing} and everything "
-                     "changes."),
+        ("The call", (f"{capitalise(p.locations[0].at)}, {p.hero.name} {p.hero.verb('meets')} {thing} and everything "
+                     "changes.")),
         ("The road", f"{p.hero.name} {p.hero.verb('sets')} out to {p.goal('base')}, and the world pushes back."),
         ("The return", f"At the last moment, {p.hero.name} {p.goal('3sg')}."),
     ]
@@ -1086,5 +1104,15 @@ def ledger(p: Premise, present: list[str], props: list[str], injuries: dict[str,
     )
 
 
-__all__ = ["Premise", "BeatPlan", "Writer", "premise", "plan_beats", "group_scenes", "make_scene", "acts", "ledger",
-           "WORDS_PER_SECOND"]
+__all__ = [
+    "WORDS_PER_SECOND",
+    "BeatPlan",
+    "Premise",
+    "Writer",
+    "acts",
+    "group_scenes",
+    "ledger",
+    "make_scene",
+    "plan_beats",
+    "premise",
+]
