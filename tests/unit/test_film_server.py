@@ -384,7 +384,7 @@ def test_the_script_review_page_shows_every_text_in_a_box_and_sends_what_changed
     with review_client(films, prefect) as client:
         page = client.get(f"/review/{RUN_ID}").text
         assert "<script>" not in page and HOSTILE_TITLE in html.unescape(page)
-        boxes = dict(re.findall(r'<textarea id="text_[^"]+" name="text_([^"]+)" rows="\d+">([^<]*)</textarea>', page))
+        boxes = dict(re.findall(r'<textarea id="text_[^"]+" name="text_([^"]+)"\s+rows="\d+">([^<]*)</textarea>', page))
         assert {label: html.unescape(text) for label, text in boxes.items()} == texts
         # The browser sends every box (CRLF line ends); only the changed one is an answer.
         form = {f"text_{label}": text.replace(" ", "\r\n", 1) for label, text in texts.items()}
