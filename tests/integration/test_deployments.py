@@ -19,7 +19,6 @@ import pytest
 from filmstitch.app.client import FilmStitchClient
 from filmstitch.app.prefect_server import free_port, is_healthy, start_server, stop_server
 from filmstitch.deployments.serve import deployment_specs, import_flow, schedules
-from tests.support.prefect import past_the_script
 from tests.support.served import REPO, serve_env, stop_process_group
 
 SMALL = {"segments": 2, "seconds_per_segment": 2.0, "width": 256, "height": 160, "fps": 8, "sound": False}
@@ -140,7 +139,7 @@ def test_a_killed_filmstitch_server_takes_its_prefect_server_along(tmp_path: Pat
             # A longer film, auto-picked: still running when the other one reaches its checkpoint.
             running = films.create_film_run("a kettle sings to the moon", auto_pick=True,
                                             **{**SMALL, "segments": 8, "width": 512, "height": 320})
-            first = past_the_script(films, waiting.id, timeout_s=180)  # suspended at the references
+            first = films.wait_for_checkpoint(waiting.id, timeout_s=180)  # suspended at the script checkpoint
             assert films.run(running.id).state_type == "RUNNING"
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=20)
@@ -156,9 +155,11 @@ def test_a_killed_filmstitch_server_takes_its_prefect_server_along(tmp_path: Pat
             time.sleep(0.5)
         assert state.state_type == "CRASHED" and "Run the film again" in (state.message or "")
         assert films.run(waiting.id).state_name == "Suspended"
-        assert films.resume(waiting.id, {}).accepted
-        films.wait_for_checkpoint(waiting.id, after=first, timeout_s=180)
-        assert films.resume(waiting.id, {}).accepted
+        asked = first
+        for _ in ("references", "keyframes"):  # the script as written, then the recommended picks
+            assert films.resume(waiting.id, {}).accepted
+            asked = films.wait_for_checkpoint(waiting.id, after=asked, timeout_s=180)
+        assert asked.name == "keyframes" and films.resume(waiting.id, {}).accepted
         assert films.wait(waiting.id, timeout_s=240).state_type == "COMPLETED"
 
 
