@@ -26,6 +26,9 @@ from filmstitch.testing.backend_faults import CallLog
 from filmstitch.testing.prefect_api import drain_prefect_services
 from filmstitch.testing.small_film import REPO, SmallFilm, Workspace
 
+#: What a film keeps beside its manifest's artifacts: its identity and its cost estimate (tasks/estimate.py).
+RECORDS = {"film.json", "estimate.json"}
+
 pytestmark = pytest.mark.prefect_server
 
 FILM = SmallFilm(idea="a fox learns to fly", segments=3, seconds=1.0, width=256, height=160, fps=8)
@@ -110,7 +113,7 @@ def test_a_healthy_film_verifies(ws: Workspace, made: Made) -> None:
     code, report, said = verify(ws, FILM.id())
     assert code == 0, said
     assert report["film_id"] == FILM.id() and report["manifest_ok"] is True
-    assert set(report["ok"]) == set(made.artifacts) | {"film.json"}
+    assert set(report["ok"]) == set(made.artifacts) | RECORDS
     assert report["damaged"] == report["missing"] == report["unlisted"] == []
     assert f"film {FILM.id()}" in said and "intact" in said
 
@@ -147,7 +150,7 @@ def test_a_truncated_manifest_is_said_to_be_damaged_and_repair_rebuilds_it(ws: W
     assert code == 1 and report["manifest_ok"] is False
     assert "manifest" in said and "damaged" in said and f"filmstitch verify {FILM.id()} --repair" in said
     # Each object carries its own checksum: without the manifest, verify still checks every one.
-    assert set(report["ok"]) == set(made.artifacts) | {"film.json"} and report["damaged"] == []
+    assert set(report["ok"]) == set(made.artifacts) | RECORDS and report["damaged"] == []
 
     code, report, said = verify(ws, FILM.id(), "--repair")
     assert code == 0, said
