@@ -87,7 +87,8 @@ def test_five_films_at_once_each_stay_in_their_own_prefix(
     expected = {
         f"{s3_bucket.config.prefix}/{film_prefix(i)}{key}"
         for i in ids
-        for key in [*ws.store(SmallFilm(film_id=i)).manifest()["artifacts"], "manifest.json", "film.json"]
+        for key in [*ws.store(SmallFilm(film_id=i)).manifest()["artifacts"], "manifest.json", "film.json",
+                    "estimate.json"]
     }
     assert sorted(bucket_keys(s3_bucket)) == sorted(expected)
 
@@ -118,7 +119,7 @@ def test_the_same_film_twice_at_once_gives_one_intact_film(
     assert np.array_equal(stored_frames(store, tmp_path), uninterrupted_frames(film, prefect_api))
     prefix = f"{s3_bucket.config.prefix}/{film_prefix(film.id())}"
     assert sorted(bucket_keys(s3_bucket)) == sorted(
-        [prefix + key for key in [*store.manifest()["artifacts"], "manifest.json", "film.json"]]
+        [prefix + key for key in [*store.manifest()["artifacts"], "manifest.json", "film.json", "estimate.json"]]
     )
 
 

@@ -58,7 +58,7 @@ class Watcher:
         while not self._stop.wait(0.05):
             for full_key in self.store.store.list(prefix.rstrip("/")):
                 key = full_key.removeprefix(prefix)
-                if key not in self.seen or key in ("manifest.json", "film.json"):
+                if key not in self.seen or key in ("manifest.json", "film.json", "estimate.json"):
                     self.seen[key].add(sha256_hex(self.store.get(key)))
 
     def __enter__(self) -> Watcher:  # noqa: PYI034
