@@ -170,9 +170,13 @@ def make(
 
 def show_estimate(request: FilmRequest, settings: Settings, film_id: str | None) -> None:
     """Print what the film will cost before anything starts; refuse it (one line) when over --max-cost."""
+    from filmstitch.storage import StorageError
     from filmstitch.tasks.estimate import film_estimate
 
-    estimate = film_estimate(request, settings.storage_config(), film_id or request.film_id(), read_blocks=False)
+    try:
+        estimate = film_estimate(request, settings.storage_config(), film_id or request.film_id(), read_blocks=False)
+    except StorageError:
+        return  # the store cannot be read: the film's own storage check refuses it next, naming the setting
     say(estimate.summary())
     refusal = estimate.over_budget(request.max_cost_usd)
     if refusal is not None:
