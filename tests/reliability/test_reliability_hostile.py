@@ -69,6 +69,13 @@ def files_under(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file()]
 
 
+def film_files(tmp_path: Path) -> list[Path]:
+    """Every file under the films' root but Prefect's persisted run results, which lie in their own fixed folder
+    beside the films (flows/results.py): each of these must be inside its film's folder."""
+    results = (tmp_path / "films" / ".prefect-results").resolve()
+    return [p for p in files_under(tmp_path / "films") if results not in p.resolve().parents]
+
+
 # --------------------------------------------------------------------------- the idea and the request
 
 
@@ -203,9 +210,7 @@ def test_a_hostile_idea_makes_a_film_whose_files_all_stay_in_its_folder(
     assert result.film_id == film.id() and folder.is_dir()
     # Prefect's persisted run results lie in their own fixed folder beside the films (flows/results.py); every
     # other file is inside the film's folder, whatever the idea said.
-    results = (tmp_path / "films" / ".prefect-results").resolve()
-    assert all(folder in p.resolve().parents for p in files_under(tmp_path / "films")
-               if results not in p.resolve().parents)
+    assert all(folder in p.resolve().parents for p in film_files(tmp_path))
     store = FilmStore.open(StorageConfig(root=str(tmp_path / "films")), result.film_id)
     assert store.verify().problems == [] and store.manifest()["request"]["idea"] == idea.strip()
 
@@ -311,4 +316,4 @@ def test_hostile_checkpoint_answers_are_refused_and_nothing_of_them_is_kept(
     assert saved["picks"] == {"0": 0, "1": 1, "2": 0, "3": 1} and all(type(p) is int for p in saved["picks"].values())
     assert store.verify().problems == []
     folder = film_folder(tmp_path / "films", result.film_id)
-    assert all(folder in p.resolve().parents for p in files_under(tmp_path / "films"))
+    assert all(folder in p.resolve().parents for p in film_files(tmp_path))
