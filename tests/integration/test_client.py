@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from pathlib import Path
@@ -48,6 +49,11 @@ def test_a_film_made_through_the_client(served_deployments: Served) -> None:
         finished = films.wait(run.id, timeout_s=240)
         assert finished.state_type == "COMPLETED"
         film = films.film(run.id)
+
+        async def read_where_a_loop_runs() -> object:  # a notebook, Playwright's sync API: the client stays sync
+            return films.film(run.id)
+
+        assert asyncio.run(read_where_a_loop_runs()) == film
 
     path = Path(film.location)
     assert path.name == "film.mp4" and path.is_relative_to(served_deployments.storage_dir)
