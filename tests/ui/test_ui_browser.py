@@ -40,6 +40,8 @@ CHROMIUM_ARGS = [
 SHOTS = REPO / "test-artifacts" / "ui"
 SCREENS = {"1366x768": (1366, 768), "1920x1080": (1920, 1080)}
 MIN_WIDTH = 160
+#: Waits on what shows only once the Prefect server has answered (a resume), which a loaded machine delays.
+SERVER_ANSWER_MS = 90_000
 STARTED = [time.monotonic()]
 
 #: For each picture in the Resume dialog: scroll it into view, then ask what is on top at 3x3 points inside it.
@@ -196,7 +198,7 @@ def test_a_thirty_boundary_form_and_the_review_page(served_deployments: Served, 
         shot(page, "07-review-page")
         picture.click()
         page.get_by_role("button", name="Submit").click()
-        page.get_by_text("Picks sent: ACCEPT").wait_for()
+        page.get_by_text("Picks sent: ACCEPT").wait_for(timeout=SERVER_ANSWER_MS)  # once Prefect has answered
 
         keyframes = films.wait_for_checkpoint(run.id, after=references, timeout_s=300)
         assert len(keyframes.rows) == 30
@@ -302,13 +304,17 @@ def open_resume_dialog(page: object, heading: str) -> object:
     """The paused run's Resume button; wait until the form (loaded separately) shows the checkpoint's heading."""
     button = page.get_by_role("button", name="Resume").first
     dialog = page.get_by_role("dialog")
-    for _ in range(4):
-        button.click()
+    for _ in range(6):
+        # A click that lands while the page is still hydrating opens nothing: click again. A dialog that did open
+        # is left to load its form (closing it and clicking again lost the race on a loaded machine: the closing
+        # dialog's backdrop took the next click).
+        if not dialog.is_visible():
+            button.click()
         try:
-            dialog.get_by_text(heading).first.wait_for(timeout=10_000)
+            dialog.get_by_text(heading).first.wait_for(timeout=15_000)
             return dialog
         except PlaywrightTimeout:
-            page.keyboard.press("Escape")
+            continue
     dialog.get_by_text(heading).first.wait_for()
     return dialog
 
@@ -320,8 +326,14 @@ def find_run(api_url: str, name: str) -> dict | None:
 
 def resumed(page: object) -> None:
     """Submit resumed the run: the UI's toast is shown. (The run's page can hold the same words hidden, so only
-    a visible one counts; what the run did next is checked through the API by the steps that follow.)"""
-    page.locator("text=Flow run resumed >> visible=true").first.wait_for()
+    a visible one counts; what the run did next is checked through the API by the steps that follow.) The toast
+    comes once the server has answered the resume, which on a loaded machine can take longer than a click."""
+    try:
+        page.locator("text=Flow run resumed >> visible=true").first.wait_for(timeout=SERVER_ANSWER_MS)
+    except PlaywrightTimeout:
+        shot(page, "resume-not-confirmed")
+        toasts = page.locator(".p-toast, [role=alert], [role=status]").all_inner_texts()
+        raise AssertionError(f"no 'Flow run resumed' toast; the toasts shown: {toasts}") from None
 
 
 def wait_for(probe, what: str, timeout_s: float):
