@@ -195,18 +195,21 @@ def approximate_base(request: FilmRequest) -> int:
 # --------------------------------------------------------------------------- the renders and the sound
 
 
-def render_lines(request: FilmRequest, renderer: str, gpu_settings: Any, prices: dict[str, float]) -> tuple[
-        list[Line], str | None]:
-    """Reference, keyframe and clip lines for `renderer`, and the GPU type they are priced on."""
+def render_lines(request: FilmRequest, renderer: str, gpu_settings: Any, prices: dict[str, float],
+                 subjects: int | None = None) -> tuple[list[Line], str | None]:
+    """Reference, keyframe and clip lines for `renderer`, and the GPU type they are priced on. `subjects`: the
+    written plan's characters and locations (None: the plan is not written, SUBJECTS is the range)."""
     plan = FilmPlan.model_construct(request=request)  # cost.seconds reads the request only
     unit: Unit = "CPU-s" if renderer == "animatic" else "GPU-s"
     gpu = getattr(gpu_settings, "modal_gpu", None) if renderer == "modal" else None
     usd_per_s = prices.get(gpu, 0.0) if gpu else 0.0
     variants = request.variants
+    few, many = (subjects, subjects) if subjects is not None else SUBJECTS
     parts = [
-        (f"references ({SUBJECTS[0]}-{SUBJECTS[1]} subjects x {variants})",
-         cost.seconds(renderer, plan, "keyframes", SUBJECTS[0] * variants, gpu_settings),
-         cost.seconds(renderer, plan, "keyframes", SUBJECTS[1] * variants, gpu_settings)),
+        (f"references ({few}-{many} subjects x {variants})" if few != many else
+         f"references ({few} subjects x {variants})",
+         cost.seconds(renderer, plan, "keyframes", few * variants, gpu_settings),
+         cost.seconds(renderer, plan, "keyframes", many * variants, gpu_settings)),
         (f"keyframes ({request.keyframe_count} x {variants})",
          *[cost.seconds(renderer, plan, "keyframes", request.keyframe_count * variants, gpu_settings)] * 2),
         (f"clips ({request.segments})", *[cost.seconds(renderer, plan, "clip", request.segments, gpu_settings)] * 2),
@@ -247,10 +250,11 @@ def sound_line(request: FilmRequest, prices: dict[str, float]) -> Line | None:
 
 def estimate_film(
     request: FilmRequest, *, writer_base: int | None = None, counted: bool = False, spent: list[dict] | None = None,
-    plan_written: bool = False, cost_settings: CostSettings | None = None,
+    plan_written: bool = False, cost_settings: CostSettings | None = None, subjects: int | None = None,
 ) -> FilmEstimate:
     """The estimate of a resolved request. `writer_base`: the first question's input tokens (None: estimated
-    from its text); `spent`: the usage records already stored; `plan_written`: no writer calls to come."""
+    from its text); `spent`: the usage records already stored; `plan_written`: no writer calls to come;
+    `subjects`: the written plan's characters and locations (None: a range)."""
     renderer = request.renderer or "animatic"
     prices = (cost_settings or CostSettings()).gpu_usd_per_second
     gpu_settings = None
@@ -263,7 +267,7 @@ def estimate_film(
         base = writer_base if writer_base is not None else (approximate_base(request) if request.writer == "claude"
                                                             else None)
         lines.append(writer_line(request, request.writer or "offline", base, counted))
-    renders, gpu = render_lines(request, renderer, gpu_settings, prices)
+    renders, gpu = render_lines(request, renderer, gpu_settings, prices, subjects)
     lines += renders
     sound = sound_line(request, prices)
     if sound is not None:

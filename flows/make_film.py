@@ -42,7 +42,7 @@ from filmstitch.storage import ArtifactRef
 from filmstitch.tasks.assemble import assemble_film, store_cut_plan
 from filmstitch.tasks.clips import clip_seed, clip_sound, render_clip
 from filmstitch.tasks.common import FilmContext, VariantRef
-from filmstitch.tasks.estimate import check_budget
+from filmstitch.tasks.estimate import check_budget, script_cost
 from filmstitch.tasks.film import open_film
 from filmstitch.tasks.keyframes import KeyframeTake, keyframe_seeds, render_keyframe_variants
 from filmstitch.tasks.qc import check_seams
@@ -124,7 +124,8 @@ def make_film(
     with stage("writing"):
         plan = write_plan(film, request)
     # The script checkpoint: a person reads and may change the plan before anything is drawn or spoken.
-    plan = decide_script(store, plan, timeout, auto=auto_pick, ask=ask)
+    cost = script_cost(request, film.storage, film.film_id, len(plan.subjects))  # shown with the script
+    plan = decide_script(store, plan, timeout, auto=auto_pick, ask=ask, cost=cost)
     publish_script(film, plan)
     # The sound needs only the script: it is made while the pictures are drawn and chosen.
     with stage("sound"):

@@ -12,7 +12,7 @@ import contextlib
 import logging
 from typing import Any
 
-from filmstitch.estimate import FilmEstimate, count_writer_base, estimate_film
+from filmstitch.estimate import FilmEstimate, approximate_base, count_writer_base, estimate_film
 from filmstitch.models import FilmRequest
 from filmstitch.settings import StorageConfig
 from filmstitch.storage import FilmStore, open_store
@@ -56,6 +56,62 @@ def check_budget(request: FilmRequest, storage: StorageConfig, film_id: str, gat
     with contextlib.suppress(Exception):  # for the film card only: never the reason a film fails
         FilmStore.open(storage, film_id).update_record(ESTIMATE, lambda current: current or record)
     return estimate
+
+
+def plan_estimate(request: FilmRequest, storage: StorageConfig, film_id: str, subjects: int) -> FilmEstimate:
+    """The estimate at the script checkpoint: the writer's calls are spent (their usage records), the renders
+    to come priced for the written plan's `subjects` (characters and locations)."""
+    store = FilmStore.open(storage, film_id)
+    return estimate_film(request, spent=spent_usage(store, storage), plan_written=True, subjects=subjects)
+
+
+def script_cost(request: FilmRequest, storage: StorageConfig, film_id: str, subjects: int) -> str:
+    """`plan_estimate`'s summary for the script checkpoint; empty (and a warning) when it cannot be made: the
+    estimate is shown to the person, never the reason a film fails."""
+    try:
+        return plan_estimate(request, storage, film_id, subjects).summary()
+    except Exception as exc:  # noqa: BLE001 - any failure of the estimate only loses the estimate
+        _logger().warning("No estimate at the script checkpoint: %s: %s", type(exc).__name__, exc)
+        return ""
+
+
+def batch_estimates(requests: list[FilmRequest], storage: StorageConfig) -> list[FilmEstimate]:
+    """Each film's estimate, for a batch: the writer's first question estimated from its text (one API call
+    per idea would be slow for a large batch), what a film resumed from its storage already spent counted."""
+    estimates = []
+    for request in requests:
+        store = FilmStore.open(storage, request.film_id())
+        plan_written = store.exists("plan/plan.json")
+        base = approximate_base(request) if request.writer == "claude" and not plan_written else None
+        estimates.append(estimate_film(request, writer_base=base, spent=spent_usage(store, storage),
+                                       plan_written=plan_written))
+    return estimates
+
+
+def check_batch_budget(ideas: list[str], requests: list[FilmRequest], storage: StorageConfig,
+                       budget: float | None) -> None:
+    """Log each idea's estimate and the batch's total; OverBudget (one line) when the total's low end passes the
+    batch's budget, before any film starts."""
+    logger = _logger()
+    try:
+        estimates = batch_estimates(requests, storage)
+    except Exception as exc:  # noqa: BLE001 - without a budget, a missing estimate only loses the estimate
+        if budget is not None:
+            raise OverBudget(f"this batch's cost cannot be estimated ({type(exc).__name__}: {exc}), so its budget "
+                             "(max_batch_cost_usd) cannot be kept: nothing was started") from None
+        logger.warning("No estimate for the batch: %s: %s", type(exc).__name__, exc)
+        return
+    for idea, estimate in zip(ideas, estimates):
+        logger.info("Estimate $%.2f-$%.2f for %r", estimate.usd_low, estimate.usd_high, idea[:80])
+    low, high = sum(e.usd_low for e in estimates), sum(e.usd_high for e in estimates)
+    seconds = [f"{sum(e.seconds(unit)[0] for e in estimates):,.0f}-{sum(e.seconds(unit)[1] for e in estimates):,.0f}"
+               f" {unit}" for unit in ("GPU-s", "CPU-s") if any(e.seconds(unit)[1] for e in estimates)]  # type: ignore[arg-type]
+    logger.info("Estimate for the batch of %d films: $%.2f-$%.2f%s", len(estimates), low, high,
+                f" ({', '.join(seconds)})" if seconds else "")
+    if budget is not None and low > budget:
+        raise OverBudget(f"this batch's estimate is ${low:.2f}-${high:.2f} for {len(estimates)} films, over its budget "
+                         f"of ${budget:g} (max_batch_cost_usd): fewer or shorter films, a cheaper renderer or model, "
+                         "or a higher budget")
 
 
 #: The film's first estimate, a record beside the film (kept out of the manifest, like film.json).

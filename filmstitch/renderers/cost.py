@@ -50,6 +50,20 @@ class Estimate(BaseModel):
     parts: list[PartCost]
     writer_tokens: int = 0
     basis: str
+    #: USD per GPU-second of the GPU type the renders run on (Modal's price table); 0: not billed here.
+    usd_per_second: float = 0.0
+    gpu: str | None = None
+
+    @property
+    def usd(self) -> float:
+        return round(self.gpu_seconds * self.usd_per_second, 4)
+
+    def over_budget(self, budget: float | None) -> str | None:
+        """One line refusing the retake when its price passes `budget` (USD); None when it fits."""
+        if budget is None or self.usd <= budget:
+            return None
+        return (f"this retake's estimate is ${self.usd:.2f} ({self.gpu_seconds:,.0f} GPU-s on {self.gpu}), over its "
+                f"budget of ${budget:g} (--max-cost / max_cost_usd): fewer variants, or raise the budget")
 
     @property
     def gpu_seconds(self) -> float:
@@ -67,7 +81,8 @@ class Estimate(BaseModel):
         totals = [f"about {_seconds(total)} {on}-seconds" for on, total in (("GPU", self.gpu_seconds),
                                                                           ("CPU", self.cpu_seconds)) if total]
         writer = f"the writer: about {self.writer_tokens} tokens" if self.writer_tokens else "the writer is not called"
-        return f"Will render {renders}: {' + '.join(totals)}; {writer}."
+        price = f" (${self.usd:.2f} on {self.gpu})" if self.usd_per_second else ""
+        return f"Will render {renders}: {' + '.join(totals)}{price}; {writer}."
 
 
 def _seconds(value: float) -> str:
