@@ -184,7 +184,7 @@ def estimate_retake(film: FilmContext, store: FilmStore, state: FilmState, retak
     gpu = getattr(settings, "modal_gpu", None) if film.renderer == "modal" else None  # priced on Modal only
     from filmstitch.estimate import CostSettings
 
-    usd_per_second = CostSettings().gpu_usd_per_second.get(gpu, 0.0) if gpu else 0.0
+    usd_per_second = CostSettings().usd_per_second(f"{cost.on(film.renderer)}-s", gpu)
     return cost.Estimate(parts=parts, writer_tokens=0, basis=cost.basis(film.renderer, settings), gpu=gpu,
                          usd_per_second=usd_per_second)
 

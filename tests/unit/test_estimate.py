@@ -171,7 +171,12 @@ def test_the_film_card_line_shows_the_first_estimate_beside_what_was_spent(tmp_p
     low, high = first.seconds("CPU-s")
     assert store.read_record(ESTIMATE)["usd_high"] == first.usd_high
     assert cost_line(store, storage) == (f"Estimated before it started: $0.00-$0.00 ({low:,.0f}-{high:,.0f} CPU-s); "
-                                         "spent by the writer: $0.0123")
+                                         "spent: $0.0123 (writer $0.0123, renders $0.0000)")
+    store.put_json("renders/clips/c00/take-1.json", {"part": "clips/c00/take-1", "renderer": "modal", "gpu": "H100",
+                                                     "unit": "GPU-s", "seconds": 100.0})
+    renders = round(100 * MODAL_USD_PER_SECOND["H100"], 4)
+    assert cost_line(store, storage).endswith(  # type: ignore[union-attr]
+        f"spent: ${0.0123 + renders:.4f} (writer $0.0123, renders ${renders:.4f} for 100.0 GPU-s)")
     assert store.verify().problems == []  # the record stays out of the manifest
 
 
