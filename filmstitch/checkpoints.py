@@ -121,6 +121,9 @@ class Checkpoint(BaseModel):
     frame: tuple[int, int] | None = None
     #: The script checkpoint: the texts shown, each under the label a person types to change it.
     script: list[ScriptSection] | None = None
+    #: The film's estimate (filmstitch.estimate's summary lines), shown at the script checkpoint; not part of the
+    #: fingerprint: a saved answer to the same script stands whatever the prices.
+    cost: str = ""
 
     @property
     def recommended(self) -> dict[str, int]:
@@ -334,6 +337,7 @@ def form_schema_extra(checkpoint: Checkpoint, answer_by: str | None = None) -> d
         "frame": list(checkpoint.frame) if checkpoint.frame else None,
         "script": [section.model_dump(mode="json") for section in checkpoint.script]
         if checkpoint.script is not None else None,
+        "cost": checkpoint.cost,
     }
 
 
@@ -455,6 +459,7 @@ def script_markdown(checkpoint: Checkpoint, review_url: str | None) -> str:
              f"its label and the new text in quotes in *Changes*: `{example}` (several, one after another). "
              f"No answer in {minutes} minute{'s' if minutes != 1 else ''}: the script as written."
              + (f" [Large review page (edit in place)]({review_url})" if review_url else "")]
+    lines += cost_markdown(checkpoint.cost)
     for section in checkpoint.script or []:
         heading = f"### {escape_markdown(section.heading)}"
         if section.detail:
@@ -462,6 +467,16 @@ def script_markdown(checkpoint: Checkpoint, review_url: str | None) -> str:
         lines.append(heading)
         lines += [f"`{f.label}` *{escape_markdown(f.name)}:* {escape_markdown(f.text)}" for f in section.fields]
     return "\n\n".join(lines)
+
+
+def cost_markdown(cost: str) -> list[str]:
+    """The estimate's summary as a bold first line and a list of its stages (short lines: the dialog's column
+    is narrow); nothing when there is no estimate."""
+    if not cost.strip():
+        return []
+    first, *rest = [line.strip() for line in cost.splitlines() if line.strip()]
+    return [f"**{escape_markdown(first)}**", "\n".join(f"- {escape_markdown(line)}" for line in rest)] if rest \
+        else [f"**{escape_markdown(first)}**"]
 
 
 #: Characters that make markup anywhere in a line ('-', '+' and digits only matter at a line's start, and

@@ -74,11 +74,20 @@ SOUND_GPU_PER_FILM_SECOND = 7.47 / 80.0
 
 
 class CostSettings(BaseSettings):
-    """Prices, from ``FILMSTITCH_COST_*``: `GPU_USD_PER_SECOND` is a JSON object of Modal GPU type -> USD/s."""
+    """Prices, from ``FILMSTITCH_COST_*``: `GPU_USD_PER_SECOND` is a JSON object of Modal GPU type -> USD/s;
+    `CPU_USD_PER_SECOND` what a second of the machine running the animatic and the offline voice costs (0: your
+    own machine; a cloud VM's price, e.g. 0.000047 for 2 vCPUs at $0.17 an hour)."""
 
     model_config = SettingsConfigDict(env_prefix="FILMSTITCH_COST_", env_file=".env", extra="ignore")
 
     gpu_usd_per_second: dict[str, float] = Field(default_factory=lambda: dict(MODAL_USD_PER_SECOND))
+    cpu_usd_per_second: float = Field(0.0, ge=0)
+
+    def usd_per_second(self, unit: str, gpu: str | None) -> float:
+        """The price of a second of `unit` (CPU-s, GPU-s) on a Modal `gpu` type (None: a local GPU, not billed)."""
+        if unit == "CPU-s":
+            return self.cpu_usd_per_second
+        return self.gpu_usd_per_second.get(gpu, 0.0) if gpu else 0.0
 
 
 class Line(BaseModel):
@@ -195,18 +204,21 @@ def approximate_base(request: FilmRequest) -> int:
 # --------------------------------------------------------------------------- the renders and the sound
 
 
-def render_lines(request: FilmRequest, renderer: str, gpu_settings: Any, prices: dict[str, float]) -> tuple[
-        list[Line], str | None]:
-    """Reference, keyframe and clip lines for `renderer`, and the GPU type they are priced on."""
+def render_lines(request: FilmRequest, renderer: str, gpu_settings: Any, prices: CostSettings,
+                 subjects: int | None = None) -> tuple[list[Line], str | None]:
+    """Reference, keyframe and clip lines for `renderer`, and the GPU type they are priced on. `subjects`: the
+    written plan's characters and locations (None: the plan is not written, SUBJECTS is the range)."""
     plan = FilmPlan.model_construct(request=request)  # cost.seconds reads the request only
     unit: Unit = "CPU-s" if renderer == "animatic" else "GPU-s"
     gpu = getattr(gpu_settings, "modal_gpu", None) if renderer == "modal" else None
-    usd_per_s = prices.get(gpu, 0.0) if gpu else 0.0
+    usd_per_s = prices.usd_per_second(unit, gpu)
     variants = request.variants
+    few, many = (subjects, subjects) if subjects is not None else SUBJECTS
     parts = [
-        (f"references ({SUBJECTS[0]}-{SUBJECTS[1]} subjects x {variants})",
-         cost.seconds(renderer, plan, "keyframes", SUBJECTS[0] * variants, gpu_settings),
-         cost.seconds(renderer, plan, "keyframes", SUBJECTS[1] * variants, gpu_settings)),
+        (f"references ({few}-{many} subjects x {variants})" if few != many else
+         f"references ({few} subjects x {variants})",
+         cost.seconds(renderer, plan, "keyframes", few * variants, gpu_settings),
+         cost.seconds(renderer, plan, "keyframes", many * variants, gpu_settings)),
         (f"keyframes ({request.keyframe_count} x {variants})",
          *[cost.seconds(renderer, plan, "keyframes", request.keyframe_count * variants, gpu_settings)] * 2),
         (f"clips ({request.segments})", *[cost.seconds(renderer, plan, "clip", request.segments, gpu_settings)] * 2),
@@ -225,7 +237,7 @@ def render_lines(request: FilmRequest, renderer: str, gpu_settings: Any, prices:
     return lines, gpu
 
 
-def sound_line(request: FilmRequest, prices: dict[str, float]) -> Line | None:
+def sound_line(request: FilmRequest, prices: CostSettings) -> Line | None:
     if not request.sound:
         return None
     from filmstitch.sound.settings import SoundSettings
@@ -234,9 +246,11 @@ def sound_line(request: FilmRequest, prices: dict[str, float]) -> Line | None:
     duration = request.segments * request.seconds_per_segment
     if settings.engine == "offline":
         low, high = (duration * share for share in SOUND_CPU_PER_FILM_SECOND)
-        return Line(what="sound (offline voice, ambience, mix)", unit="CPU-s", low=round(low, 1), high=round(high, 1))
+        cpu = prices.cpu_usd_per_second
+        return Line(what="sound (offline voice, ambience, mix)", unit="CPU-s", low=round(low, 1), high=round(high, 1),
+                    usd_low=round(low * cpu, 4), usd_high=round(high * cpu, 4))
     seconds = duration * SOUND_GPU_PER_FILM_SECOND
-    per_s = prices.get(settings.modal_gpu, 0.0) if settings.engine == "modal" else 0.0
+    per_s = prices.usd_per_second("GPU-s", settings.modal_gpu if settings.engine == "modal" else None)
     return Line(what=f"sound ({settings.engine} engines)", unit="GPU-s", low=round(seconds * LOW["GPU-s"], 1),
                 high=round(seconds * HIGH, 1), usd_low=round(seconds * LOW["GPU-s"] * per_s, 4),
                 usd_high=round(seconds * HIGH * per_s, 4))
@@ -247,12 +261,13 @@ def sound_line(request: FilmRequest, prices: dict[str, float]) -> Line | None:
 
 def estimate_film(
     request: FilmRequest, *, writer_base: int | None = None, counted: bool = False, spent: list[dict] | None = None,
-    plan_written: bool = False, cost_settings: CostSettings | None = None,
+    plan_written: bool = False, cost_settings: CostSettings | None = None, subjects: int | None = None,
 ) -> FilmEstimate:
     """The estimate of a resolved request. `writer_base`: the first question's input tokens (None: estimated
-    from its text); `spent`: the usage records already stored; `plan_written`: no writer calls to come."""
+    from its text); `spent`: the usage records already stored; `plan_written`: no writer calls to come;
+    `subjects`: the written plan's characters and locations (None: a range)."""
     renderer = request.renderer or "animatic"
-    prices = (cost_settings or CostSettings()).gpu_usd_per_second
+    prices = cost_settings or CostSettings()
     gpu_settings = None
     if renderer != "animatic":
         from filmstitch.engines import GpuSettings
@@ -263,7 +278,7 @@ def estimate_film(
         base = writer_base if writer_base is not None else (approximate_base(request) if request.writer == "claude"
                                                             else None)
         lines.append(writer_line(request, request.writer or "offline", base, counted))
-    renders, gpu = render_lines(request, renderer, gpu_settings, prices)
+    renders, gpu = render_lines(request, renderer, gpu_settings, prices, subjects)
     lines += renders
     sound = sound_line(request, prices)
     if sound is not None:

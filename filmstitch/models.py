@@ -737,6 +737,11 @@ class RetakeRequest(Strict):
     use_take: int | None = Field(None, ge=1, description="Switch back to this take (no rendering).")
     variant: int | None = Field(None, ge=0, le=3, description="With use_take on a keyframe: which variant of "
                                 "that take (default: the one picked).")
+    max_cost_usd: float | None = Field(
+        None, gt=0, le=1_000_000, exclude=True,
+        description="Budget in USD: a retake whose estimate (GPU-seconds at the Modal GPU type's price) is over it is "
+        "refused before any work. Left out of every record and reuse key (it does not change the take).",
+    )
 
     @field_validator("prompt")
     @classmethod

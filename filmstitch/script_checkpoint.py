@@ -152,8 +152,9 @@ def script_sections(plan: FilmPlan, segments: Sequence[int], *, cast: bool) -> l
 
 
 def script_checkpoint(film_id: str, plan: FilmPlan, page: Sequence[int], number: int, pages: int,
-                      timeout_s: int) -> Checkpoint:
-    """Page `number` (of `pages`) of the script checkpoint; the first page also shows the cast and places."""
+                      timeout_s: int, cost: str = "") -> Checkpoint:
+    """Page `number` (of `pages`) of the script checkpoint; the first page also shows the cast and places, and
+    `cost`, the film's estimate (filmstitch.estimate's summary)."""
     name, title = "script", f"{plan.script.title}: read and change the script"
     if pages > 1:
         name = f"script-{number + 1}-of-{pages}"
@@ -161,7 +162,7 @@ def script_checkpoint(film_id: str, plan: FilmPlan, page: Sequence[int], number:
     return Checkpoint(
         name=name, film_id=film_id, title=title, rows=[], timeout_s=timeout_s, more_follow=number + 1 < pages,
         intro="Nothing is drawn yet: what you change here is what is drawn and spoken.",
-        script=script_sections(plan, page, cast=number == 0),
+        script=script_sections(plan, page, cast=number == 0), cost=cost if number == 0 else "",
     )
 
 
@@ -229,15 +230,15 @@ def _one_line(exc: ValidationError, paths: dict[str, Path]) -> str:
 
 
 def decide_script(
-    store: FilmStore, plan: FilmPlan, timeout_s: int, *, auto: bool, ask: Asker | None = None
+    store: FilmStore, plan: FilmPlan, timeout_s: int, *, auto: bool, ask: Asker | None = None, cost: str = ""
 ) -> FilmPlan:
     """The film's plan after the script checkpoint: the written plan with the person's changes, page by page
-    (a saved answer is reused: a resumed film never asks twice). The plan the film is made from is stored
-    (plan/plan.json) when it was changed."""
+    (a saved answer is reused: a resumed film never asks twice); `cost`, the film's estimate, is shown on the
+    first page. The plan the film is made from is stored (plan/plan.json) when it was changed."""
     pages = script_pages(plan)
     current, keep_rest = plan, False
     for number, page in enumerate(pages):
-        checkpoint = script_checkpoint(store.film_id, current, page, number, len(pages), timeout_s)
+        checkpoint = script_checkpoint(store.film_id, current, page, number, len(pages), timeout_s, cost)
         before = current
 
         def check(changes: dict[str, str], before: FilmPlan = before) -> None:

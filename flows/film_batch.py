@@ -46,6 +46,7 @@ from pydantic import BaseModel, ValidationError
 from filmstitch.models import FilmRequest, FilmSettings, slugify
 from filmstitch.settings import Settings, StorageConfig
 from filmstitch.storage import FilmStore, S3Store, StorageError, open_store
+from filmstitch.tasks.estimate import check_batch_budget
 
 REPORT_KEY = "film-batch-report"
 MAX_IDEAS = 500
@@ -305,6 +306,7 @@ def film_batch(
     ideas_s3_prefix: str | None = None,
     film: FilmSettings = FilmSettings(),  # noqa: B008 - a flow parameter's default, shown in its schema
     parallel_films: int = 2,
+    max_batch_cost_usd: float | None = None,
 ) -> list[FilmOutcome]:
     """Make one film per idea, picked automatically, and report how each went.
 
@@ -314,6 +316,8 @@ def film_batch(
         ideas_s3_prefix: s3://bucket/prefix: every object under it is a text file of ideas (FILMSTITCH_S3_* settings).
         film: How every film is made (the same fields as make-film's request, without the idea).
         parallel_films: Films made at the same time (1-100), each a make-film run on any worker of the pool.
+        max_batch_cost_usd: Budget of the whole batch in USD: refused before any film starts when the sum of the
+            films' estimates is over it (each film's own budget is film.max_cost_usd).
     """
     logger = get_run_logger()
     if not 1 <= parallel_films <= MAX_PARALLEL_FILMS:
@@ -327,6 +331,11 @@ def film_batch(
     FilmRequest(idea="a check of the shared film settings", **film.model_dump())
     all_ideas = collect_ideas(ideas, ideas_file, ideas_s3_prefix)
     logger.info("Batch of %d films, %d at a time", len(all_ideas), parallel_films)
+    if max_batch_cost_usd is not None and max_batch_cost_usd <= 0:
+        raise ValueError(f"max_batch_cost_usd must be above 0, got {max_batch_cost_usd}")
+    requests = [(idea, r) for idea in all_ideas if isinstance(r := film_request(idea, film), FilmRequest)]
+    check_batch_budget([i for i, _ in requests], [r for _, r in requests], Settings().storage_config(),
+                       max_batch_cost_usd)  # each film's estimate and the total logged; over budget: refused
 
     if in_process:  # no deployment: the films are subflows of this process (docs/deployments.md)
         outcomes = run_bounded(all_ideas, film, parallel_films)

@@ -20,6 +20,7 @@ a time (flows/retake_film.py); a film run again after a retake keeps the retaken
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 
 from prefect import flow, get_run_logger
@@ -42,7 +43,7 @@ from filmstitch.storage import ArtifactRef
 from filmstitch.tasks.assemble import assemble_film, store_cut_plan
 from filmstitch.tasks.clips import clip_seed, clip_sound, render_clip
 from filmstitch.tasks.common import FilmContext, VariantRef
-from filmstitch.tasks.estimate import check_budget
+from filmstitch.tasks.estimate import check_budget, check_running_budget, script_cost
 from filmstitch.tasks.film import open_film
 from filmstitch.tasks.keyframes import KeyframeTake, keyframe_seeds, render_keyframe_variants
 from filmstitch.tasks.qc import check_seams
@@ -124,8 +125,12 @@ def make_film(
     with stage("writing"):
         plan = write_plan(film, request)
     # The script checkpoint: a person reads and may change the plan before anything is drawn or spoken.
-    plan = decide_script(store, plan, timeout, auto=auto_pick, ask=ask)
+    cost = script_cost(request, film.storage, film.film_id, len(plan.subjects))  # shown with the script
+    plan = decide_script(store, plan, timeout, auto=auto_pick, ask=ask, cost=cost)
     publish_script(film, plan)
+    # A film with a budget stops before a stage that would pass it, by what its records say it spent (one line).
+    budget = functools.partial(check_running_budget, request, film.storage, film.film_id, len(plan.subjects))
+    budget("references")
     # The sound needs only the script: it is made while the pictures are drawn and chosen.
     with stage("sound"):
         sound = start_sound(film, plan) if request.sound else None
@@ -141,6 +146,7 @@ def make_film(
     chosen_references = {sid: references[sid][reference_picks.picks[tag]]
                          for sid, tag in checkpoints.reference_tags(plan).items()}
 
+    budget("keyframes")
     with stage("keyframes"):
         takes = fan_out(film, "keyframes", [
             render_keyframe_variants.submit(film, plan, k.index, chosen_references, keyframe_seeds(plan, k.index))
@@ -166,6 +172,7 @@ def make_film(
     )
     publish_picks(film, plan, picks)
 
+    budget("clips")
     with stage("clips"):
         clips = fan_out(film, "clips", [
             render_clip.submit(film, plan, i, chosen[i], chosen[i + 1], chosen_references, clip_seed(plan, i))

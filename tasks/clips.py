@@ -9,6 +9,7 @@ from filmstitch.renderers import RenderedImage, get_renderer
 from filmstitch.reuse import clip_inputs, clip_sound_inputs, clip_subjects, key_of
 from filmstitch.storage import ArtifactRef, FilmStore
 from filmstitch.tasks.common import STAGE, FilmContext, VariantRef, render_slot, stored_take
+from filmstitch.tasks.estimate import metered
 
 
 def clip_seed(plan: FilmPlan, segment: int, take_seed: int | None = None) -> int:
@@ -60,7 +61,7 @@ def render_clip(
         return RenderedImage(variant=ref.variant, seed=ref.seed, png=store.get_verified(ref.image))
 
     pictures = {sid: image(ref) for sid, ref in references.items()}
-    with render_slot(ctx.renderer):
+    with render_slot(ctx.renderer), metered(ctx, key.removesuffix(".mp4")):
         made = renderer.clip_with_sound(plan, segment, image(first), image(last), pictures, seed)
     sound = None
     if made.wav is not None:  # stored first: the clip's entry names it, so a clip is never listed without it

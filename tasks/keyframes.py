@@ -14,6 +14,7 @@ from filmstitch.renderers import RenderedImage, Renderer, get_renderer
 from filmstitch.renderers.qc import KeyframeQc
 from filmstitch.reuse import key_of, keyframe_edit_inputs, keyframe_inputs
 from filmstitch.tasks.common import STAGE, FilmContext, VariantRef, render_slot, reuse_variants, store_variants
+from filmstitch.tasks.estimate import metered
 
 
 class KeyframeTake(BaseModel):
@@ -121,7 +122,7 @@ def _keyframe_take(
         sid: RenderedImage(variant=ref.variant, seed=ref.seed, png=store.get_verified(ref.image))
         for sid, ref in conditioning.items()
     }
-    with render_slot(ctx.renderer):
+    with render_slot(ctx.renderer), metered(ctx, f"{part}/take-{take}"):
         if variants is None:
             pngs = make(references)
             variants = store_variants(store, part, take, reuse_key, pngs, seeds, stage=stage)

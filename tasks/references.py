@@ -8,6 +8,7 @@ from filmstitch.models import FilmPlan, derive_seed
 from filmstitch.renderers import get_renderer
 from filmstitch.reuse import key_of, reference_inputs
 from filmstitch.tasks.common import STAGE, FilmContext, VariantRef, render_slot, reuse_variants, store_variants
+from filmstitch.tasks.estimate import metered
 
 
 def reference_seeds(plan: FilmPlan, subject_id: str) -> list[int]:
@@ -25,6 +26,6 @@ def render_reference_variants(ctx: FilmContext, plan: FilmPlan, subject_id: str)
     take, reused = reuse_variants(store, part, reuse_key, seeds)
     if reused is not None:
         return reused
-    with render_slot(ctx.renderer):
+    with render_slot(ctx.renderer), metered(ctx, f"{part}/take-{take}"):
         pngs = renderer.reference_variants(plan, subject, seeds)
     return store_variants(store, part, take, reuse_key, pngs, seeds, stage="reference")

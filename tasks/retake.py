@@ -64,7 +64,11 @@ def prepare_retake(retake: RetakeRequest, settings: Settings | None = None) -> P
     film, store = open_film_of(retake.film_id, settings.storage_config())
     state = read_film(store)
     check_retake(store, film, state, retake)
-    return PreparedRetake(film=film, state=state, retake=retake, estimate=estimate_retake(film, store, state, retake))
+    estimate = estimate_retake(film, store, state, retake)
+    refusal = estimate.over_budget(retake.max_cost_usd)
+    if refusal is not None:
+        raise ValueError(refusal)
+    return PreparedRetake(film=film, state=state, retake=retake, estimate=estimate)
 
 
 # --------------------------------------------------------------------------- checks
@@ -177,7 +181,12 @@ def estimate_retake(film: FilmContext, store: FilmStore, state: FilmState, retak
             add(f"clip {segment}", "clip", 1)
     elif retake.use_take is None:
         add(f"clip {retake.clip}", "clip", 1)
-    return cost.Estimate(parts=parts, writer_tokens=0, basis=cost.basis(film.renderer, settings))
+    gpu = getattr(settings, "modal_gpu", None) if film.renderer == "modal" else None  # priced on Modal only
+    from filmstitch.estimate import CostSettings
+
+    usd_per_second = CostSettings().usd_per_second(f"{cost.on(film.renderer)}-s", gpu)
+    return cost.Estimate(parts=parts, writer_tokens=0, basis=cost.basis(film.renderer, settings), gpu=gpu,
+                         usd_per_second=usd_per_second)
 
 
 def _gpu_settings(renderer: str) -> Any:

@@ -316,6 +316,8 @@ def announce(checkpoint: Any, ui_url: str, api_url: str, run_id: str) -> None:
 def announce_script(checkpoint: Any, ui_url: str, api_url: str, run_id: str) -> None:
     say("")
     say(f"{checkpoint.title}: nothing is drawn yet; the film is waiting for you to read the script.", style="bold")
+    for line in checkpoint.cost.splitlines():  # the estimate now that the plan is written
+        say(f"  {line}")
     films_url = os.environ.get("FILMSTITCH_FILMS_URL")
     if films_url:
         say(f"  Large review page (edit in place): {films_url}/review/{run_id}")

@@ -93,6 +93,8 @@ class Checkpoint(BaseModel):
     json_schema: dict[str, Any]
     timeout_at: str | None = None
     script: list[dict[str, Any]] | None = None
+    #: The film's estimate (summary lines), shown at the script checkpoint; empty elsewhere.
+    cost: str = ""
 
     @property
     def script_texts(self) -> dict[str, str]:
@@ -291,7 +293,7 @@ class FilmStitchClient:
             run_id=run_id, key=keyset["schema"].removesuffix("-schema"), name=about.get("checkpoint", ""),
             title=about.get("title", ""), film_id=about.get("film_id", ""), rows=about.get("rows", []),
             more_follow=about.get("more_follow", False), edits=about.get("edits", False), frame=about.get("frame"),
-            contact_sheet=about.get("contact_sheet"), script=about.get("script"),
+            contact_sheet=about.get("contact_sheet"), script=about.get("script"), cost=about.get("cost") or "",
             description=description, json_schema=schema,
             # FilmStitch's own deadline (a suspended run has no Prefect pause timeout; a paused one's is later).
             timeout_at=about.get("answer_by") or details.get("pause_timeout"),

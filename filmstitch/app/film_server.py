@@ -90,11 +90,12 @@ SCRIPT_PAGE = jinja2.Environment(autoescape=True).from_string("""<!doctype html>
  .bar { position: fixed; bottom: 0; left: 0; right: 0; background: #222a; padding: .8rem 2rem;
         backdrop-filter: blur(4px); }
  button { font-size: 1rem; padding: .5rem 1.4rem; background: #2d5bd7; color: #fff; border: 0; border-radius: 4px; }
- .note { color: #bbb; }
+ .note { color: #bbb; } .cost { color: #ddd; white-space: pre-wrap; font: inherit; }
 </style></head><body>
 <h1>{{ title }}</h1>
 <p class="note">Nothing is drawn yet. Change any text in place; Submit sends the texts you changed (none: the
 script as written). A change that does not make a valid film is refused with the reason, and asked again.</p>
+{% if cost %}<pre class="cost">{{ cost }}</pre>{% endif %}
 <form method="post">
 <input type="hidden" name="token" value="{{ token }}">
 {% for section in script %}
@@ -193,6 +194,7 @@ class FilmServer:
                                               detail="This run is not waiting for picks (any more)."), 404)
         if checkpoint.get("script") is not None:
             page = SCRIPT_PAGE.render(title=checkpoint["title"], script=checkpoint["script"], token=self.token,
+                                      cost=checkpoint.get("cost") or "",
                                       more_follow=checkpoint.get("more_follow", False))
             return HTMLResponse(page, headers={"Content-Security-Policy": "default-src 'self'; "
                                                                           "style-src 'unsafe-inline'"})

@@ -50,6 +50,22 @@ class Estimate(BaseModel):
     parts: list[PartCost]
     writer_tokens: int = 0
     basis: str
+    #: USD per second of what the renders run on (filmstitch.estimate.CostSettings: a Modal GPU type's price, or
+    #: the CPU price for the animatic); 0: not billed. `gpu`: the Modal GPU type, None elsewhere.
+    usd_per_second: float = 0.0
+    gpu: str | None = None
+
+    @property
+    def usd(self) -> float:
+        return round((self.gpu_seconds + self.cpu_seconds) * self.usd_per_second, 4)
+
+    def over_budget(self, budget: float | None) -> str | None:
+        """One line refusing the retake when its price passes `budget` (USD); None when it fits."""
+        if budget is None or self.usd <= budget:
+            return None
+        seconds = f"{self.gpu_seconds:,.0f} GPU-s on {self.gpu}" if self.gpu else f"{self.cpu_seconds:,.0f} CPU-s"
+        return (f"this retake's estimate is ${self.usd:.2f} ({seconds}), over its budget of ${budget:g} "
+                "(--max-cost / max_cost_usd): fewer variants, or raise the budget")
 
     @property
     def gpu_seconds(self) -> float:
@@ -67,7 +83,8 @@ class Estimate(BaseModel):
         totals = [f"about {_seconds(total)} {on}-seconds" for on, total in (("GPU", self.gpu_seconds),
                                                                           ("CPU", self.cpu_seconds)) if total]
         writer = f"the writer: about {self.writer_tokens} tokens" if self.writer_tokens else "the writer is not called"
-        return f"Will render {renders}: {' + '.join(totals)}; {writer}."
+        price = f" (${self.usd:.2f}{f' on {self.gpu}' if self.gpu else ''})" if self.usd_per_second else ""
+        return f"Will render {renders}: {' + '.join(totals)}{price}; {writer}."
 
 
 def _seconds(value: float) -> str:

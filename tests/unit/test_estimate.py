@@ -171,5 +171,82 @@ def test_the_film_card_line_shows_the_first_estimate_beside_what_was_spent(tmp_p
     low, high = first.seconds("CPU-s")
     assert store.read_record(ESTIMATE)["usd_high"] == first.usd_high
     assert cost_line(store, storage) == (f"Estimated before it started: $0.00-$0.00 ({low:,.0f}-{high:,.0f} CPU-s); "
-                                         "spent by the writer: $0.0123")
+                                         "spent: $0.0123 (writer $0.0123, renders $0.0000)")
+    store.put_json("renders/clips/c00/take-1.json", {"part": "clips/c00/take-1", "renderer": "modal", "gpu": "H100",
+                                                     "unit": "GPU-s", "seconds": 100.0})
+    renders = round(100 * MODAL_USD_PER_SECOND["H100"], 4)
+    assert cost_line(store, storage).endswith(  # type: ignore[union-attr]
+        f"spent: ${0.0123 + renders:.4f} (writer $0.0123, renders ${renders:.4f} for 100.0 GPU-s)")
     assert store.verify().problems == []  # the record stays out of the manifest
+
+
+def test_the_script_checkpoint_shows_the_estimate_for_the_written_plan(tmp_path: Path) -> None:
+    from filmstitch import checkpoints
+    from filmstitch import script_checkpoint as sc
+    from filmstitch.storage import FilmStore
+    from filmstitch.tasks.estimate import plan_estimate, script_cost
+    from filmstitch.testing.plans import offline_plan
+
+    storage = StorageConfig(root=str(tmp_path / "films"))
+    request = default_film("modal").resolved("offline", "modal")
+    plan = offline_plan(request)
+    store = FilmStore.open(storage, request.film_id())
+    store.put_json("usage/script.json", [{"stage": "outline", "model": "m", "cost_usd": 0.5, "input_tokens": 10}])
+    before = estimate_film(request)
+    estimate = plan_estimate(request, storage, request.film_id(), len(plan.subjects))
+
+    # The plan is written: the writer's spending is what its records say, the references are the plan's subjects.
+    assert estimate.spent_usd == 0.5 and not any(line.what.startswith("writer") for line in estimate.lines)
+    references = estimate.lines[0]
+    assert references.what == f"references ({len(plan.subjects)} subjects x 3)"
+    assert before.lines[1].low <= references.low and references.high <= before.lines[1].high
+    assert references.usd_low > 0  # Modal GPU-seconds are priced
+
+    cost = script_cost(request, storage, request.film_id(), len(plan.subjects))
+    assert cost == estimate.summary()
+    [page] = sc.script_pages(plan)
+    shown = sc.script_checkpoint(request.film_id(), plan, page, 0, 1, 600, cost)
+    markdown = checkpoints.form_markdown(shown, lambda tag, v: "", None)
+    first = cost.splitlines()[0]
+    assert f"**{checkpoints.escape_markdown(first)}**" in markdown and f"${estimate.usd_low:.2f}" in first
+    assert markdown.index(first.split("(")[0]) < markdown.index("### ")  # read before the script
+    for line in cost.splitlines()[1:]:
+        assert f"- {checkpoints.escape_markdown(line)}" in markdown
+    assert checkpoints.form_schema_extra(shown)["cost"] == cost  # the review page, the terminal, REST clients
+    assert shown.fingerprint() == sc.script_checkpoint(request.film_id(), plan, page, 0, 1, 600).fingerprint()
+
+
+def test_a_batch_logs_each_films_estimate_and_is_refused_over_its_budget(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from filmstitch.tasks.estimate import check_batch_budget
+
+    storage = StorageConfig(root=str(tmp_path / "films"))
+    ideas = ["a kite escapes over the rooftops", "a lighthouse keeper befriends a storm"]
+    requests = [FilmRequest(idea=idea, renderer="modal", segments=4).resolved("offline", "modal") for idea in ideas]
+    one = estimate_film(requests[0])
+    assert one.usd_low > 0
+    with caplog.at_level("INFO"):
+        check_batch_budget(ideas, requests, storage, None)
+    logged = caplog.text
+    assert all(f"for {idea!r}" in logged for idea in ideas) and "Estimate for the batch of 2 films: $" in logged
+
+    total = sum(estimate_film(r).usd_low for r in requests)
+    with pytest.raises(OverBudget, match=r"this batch's estimate is \$.* for 2 films, over its budget of \$"):
+        check_batch_budget(ideas, requests, storage, total * 0.9)
+    check_batch_budget(ideas, requests, storage, total * 1.1)
+
+
+def test_a_retake_on_modal_is_priced_and_refused_over_its_budget() -> None:
+    from filmstitch.models import RetakeRequest
+    from filmstitch.renderers.cost import Estimate, PartCost
+
+    estimate = Estimate(parts=[PartCost(what="clip 3", seconds=120.0, on="GPU")], basis="b", gpu="H100",
+                        usd_per_second=MODAL_USD_PER_SECOND["H100"])
+    assert estimate.usd == round(120 * MODAL_USD_PER_SECOND["H100"], 4)
+    assert f"(${estimate.usd:.2f} on H100)" in estimate.summary()
+    assert estimate.over_budget(1.0) is None
+    refusal = estimate.over_budget(0.05)
+    assert refusal is not None and "over its budget of $0.05 (--max-cost / max_cost_usd)" in refusal
+    retake = RetakeRequest(film_id="film-1", clip=3, max_cost_usd=0.05)
+    assert "max_cost_usd" not in retake.model_dump()  # never in a take's record or reuse key

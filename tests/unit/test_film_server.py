@@ -373,8 +373,13 @@ def script_entry(more_follow: bool = False) -> dict[str, Any]:
 
     plan = offline_plan(FilmRequest(idea="a fox learns to fly", segments=2))
     hostile = plan.model_copy(update={"script": plan.script.model_copy(update={"title": HOSTILE_TITLE})})
-    question = script_checkpoint.script_checkpoint(FILM_ID, hostile, [0, 1], 0, 2 if more_follow else 1, 600)
+    question = script_checkpoint.script_checkpoint(FILM_ID, hostile, [0, 1], 0, 2 if more_follow else 1, 600,
+                                                   cost=SCRIPT_COST)
     return checkpoints.form_schema_extra(question)
+
+
+#: What the script checkpoint shows of the estimate (filmstitch.estimate's summary lines).
+SCRIPT_COST = "Estimate for this film (animatic): $0.00-$0.00\n  clips (2): 8.6-31 CPU-s <b>x</b>"
 
 
 def test_the_script_review_page_shows_every_text_in_a_box_and_sends_what_changed(films: Path) -> None:
@@ -384,6 +389,9 @@ def test_the_script_review_page_shows_every_text_in_a_box_and_sends_what_changed
     with review_client(films, prefect) as client:
         page = client.get(f"/review/{RUN_ID}").text
         assert "<script>" not in page and HOSTILE_TITLE in html.unescape(page)
+        shown = page.index('<pre class="cost">')  # the estimate, escaped, above the texts
+        assert page[shown:].startswith('<pre class="cost">' + html.escape(SCRIPT_COST, quote=False))
+        assert shown < page.index("<textarea")
         boxes = dict(re.findall(r'<textarea id="text_[^"]+" name="text_([^"]+)"\s+rows="\d+">([^<]*)</textarea>', page))
         assert {label: html.unescape(text) for label, text in boxes.items()} == texts
         # The browser sends every box (CRLF line ends); only the changed one is an answer.
