@@ -134,7 +134,7 @@ def test_the_default_film_from_the_run_form_to_the_artifacts_tab(served_deployme
     box.fill(f's4.narration = "{new_line}"')
     shot(page, "02-script-answered")
     dialog.get_by_role("button", name="Submit").click()
-    time.sleep(2)
+    resumed(page)
     shot(page, "02-script-submitted")
     # What the Submit did is checked through the API: the next checkpoint comes, from the changed plan.
     folder = served_deployments.storage_dir / script.film_id
