@@ -10,6 +10,7 @@ again has a later `written_at` than a snapshot of it, or a second take.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -165,6 +166,19 @@ class Studio:
                 return name
         return None
 
+    def worker_running(self, run_id: str) -> str | None:
+        """The live worker whose process started the flow run's live process (its parent), or None. Read from
+        the process tree, not the logs: right after a run starts, the worker that will abort its submission has
+        not written so yet."""
+        workers = {worker.pid: name for name, worker in self.workers.items()}
+        for pid in flow_run_processes(run_id):
+            for _ in range(4):  # up the tree: the worker, or a process between it and the run
+                with contextlib.suppress(OSError, IndexError, ValueError):
+                    pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+                if pid in workers:
+                    return workers[pid]
+        return None
+
     def history(self, run_id: str) -> list[tuple[str, str]]:
         return state_history(self.api, run_id)
 
@@ -290,10 +304,10 @@ def rendering_film(studio: Studio, runs: list[dict], not_on: set[str]) -> tuple[
     """A make-film run that is rendering now (Running, its process alive, some parts stored) on a live worker
     not in `not_on`: (run, worker, film id), or None."""
     for run in runs:
-        if run["state_type"] != "RUNNING" or not flow_run_processes(run["id"]):
+        if run["state_type"] != "RUNNING":
             continue
-        worker = studio.worker_of(run["id"])
-        if worker is None or worker in not_on or worker not in studio.workers:
+        worker = studio.worker_running(run["id"])
+        if worker is None or worker in not_on:
             continue
         film_id = film_id_of(run)
         if film_store(studio, film_id).manifest().get("artifacts"):
