@@ -52,10 +52,26 @@ from filmstitch.storage import FilmStore, open_store, sha256_hex
 from filmstitch.testing.backend_faults import CallLog, Fault
 from filmstitch.testing.crash_resume import PHASE_GATES, kill_and_resume, units_expected
 from filmstitch.testing.frames import film_frames, stored_frames, uninterrupted_frames
+from filmstitch.testing.postgres import PostgresServer
+from filmstitch.testing.postgres import missing_binaries as missing_postgres
+from filmstitch.testing.processes import flow_run_processes
 from filmstitch.testing.rgw import RadosGateway, missing_binaries
 from filmstitch.testing.s3rver import BINARY as S3RVER_BINARY
 from filmstitch.testing.s3rver import S3rver, start_s3rver
 from filmstitch.testing.small_film import REPO, SmallFilm, Workspace, film_folder, film_prefix, run_in_process
+from filmstitch.testing.studio import (
+    FAILURES,
+    SMALL,
+    Figures,
+    Studio,
+    batch_figures,
+    film_id_of,
+    film_store,
+    made_twice,
+    rendering_film,
+    wait_for,
+    written,
+)
 
 FILM = SmallFilm()
 IDEAS = [
@@ -604,6 +620,197 @@ def work_pool_film(lab: Lab, tally: Tally) -> None:
         shutil.rmtree(REPO / films_dir, ignore_errors=True)
 
 
+# --------------------------------------------------------------------------- --part studio (issue 24, point 8)
+
+STUDIO_IDEAS = [f"{who} {what}" for who in ("a fox", "a robot", "a whale", "a child", "an old clock", "a heron",
+                                             "a tram driver", "a moth", "a snowman", "a crab")
+                for what in ("finds a lantern", "learns to dance", "sings to a lighthouse")]
+
+
+#: A fault injected into a running batch: returns what it did and snapshots of films' parts (film id -> parts).
+StudioFault = Callable[[Studio, str], tuple[str, dict[str, dict[str, str]]]]
+
+
+@dataclass
+class StudioRow:
+    """One row of the studio table: a scenario's figures (filmstitch.testing.studio.Figures) and what else it
+    measured."""
+
+    name: str
+    figures: Figures | None
+    extra: str = ""
+
+
+def studio_lab(postgres: PostgresServer, root: Path, name: str, workers: int) -> Studio:
+    """A fresh `filmstitch server --pool` (its own database and film folder) with `workers` process workers; flow
+    runs beat every 30 s (Prefect's least), so a batch finds a film whose process died in 90 s."""
+    studio = Studio(root / name, postgres.create_database(name.replace("-", "_")), heartbeat_s=30)
+    studio.root.mkdir(parents=True)
+    studio.start_server()
+    for n in range(workers):
+        studio.start_worker(f"worker-{n}")
+    return studio
+
+
+def studio_batch(postgres: PostgresServer, root: Path, name: str, ideas: list[str], workers: int,
+                 fault: StudioFault | None = None, timeout_s: float = 3600) -> StudioRow:
+    """A batch of `ideas` (all in flight at once) on `workers` workers; `fault(studio, batch_run_id)` runs once the
+    batch started and returns what it did."""
+    from filmstitch.app.client import FilmStitchClient
+
+    studio = studio_lab(postgres, root, name, workers)
+    try:
+        with FilmStitchClient(studio.api) as films:
+            started = time.monotonic()
+            batch = films.create_batch_run(ideas, parallel_films=len(ideas), film=SMALL)
+            done, snapshots = fault(studio, batch.id) if fault else ("", {})
+            with contextlib.suppress(Exception):  # a batch that fails or times out is counted below, not raised
+                films.wait(batch.id, timeout_s=timeout_s, poll_s=2)
+            figures = batch_figures(studio, batch.id, ideas, snapshots, time.monotonic() - started)
+        return StudioRow(name, figures, done)
+    finally:
+        studio.stop()
+
+
+def kill_a_worker(studio: Studio, batch_id: str) -> tuple[str, dict[str, dict[str, str]]]:
+    """SIGKILL a worker while it renders a film (not the batch's own worker); snapshot that film's parts."""
+
+    batch_worker = wait_for(lambda: studio.worker_running(batch_id), 300, "the batch never started")
+    run, worker, film_id = wait_for(lambda: rendering_film(studio, studio.batch_films(batch_id), {batch_worker}),
+                                    900, "no film rendering on another worker")
+    studio.kill_worker(worker)
+    before = written(film_store(studio, film_id))
+    return f"SIGKILLed {worker} while {run['name']} had {len(before)} parts stored", {film_id: before}
+
+
+def restart_the_server(studio: Studio, batch_id: str) -> tuple[str, dict[str, dict[str, str]]]:
+    """Restart `filmstitch server` (Prefect's server with it) once a film finished and others are running."""
+
+    def some_done_some_running() -> bool:
+        states = [r["state_type"] for r in studio.batch_films(batch_id)]
+        return "COMPLETED" in states and "RUNNING" in states
+
+    wait_for(some_done_some_running, 1800, "no film finished while others ran", poll_s=1)
+    running = sum(r["state_type"] == "RUNNING" for r in studio.batch_films(batch_id))
+    away_s = studio.restart_server()
+    return f"server restarted with {running} films running; API away {away_s:.0f} s", {}
+
+
+def waiting_films(postgres: PostgresServer, root: Path, count: int, workers: int = 3,
+                  timeout_s: float = 3600) -> StudioRow:
+    """`count` films (not auto-picked) suspended at their first checkpoint at once: how many flow-run processes
+    are alive while they all wait; then every checkpoint answered over REST (the recommendations) until all
+    finish. Each film's state history is read from the server."""
+    from filmstitch.app.client import FilmStitchClient
+
+    studio = studio_lab(postgres, root, "waiting", workers)
+    figures = Figures(films=count)
+    try:
+        with FilmStitchClient(studio.api) as films:
+            started = time.monotonic()
+            ideas = STUDIO_IDEAS[:count]
+            runs = [films.create_film_run(idea, pause_timeout_s=3600, **SMALL) for idea in ideas]
+            wait_for(lambda: all(films.checkpoint(r.id) for r in runs), timeout_s, f"{count} films at a checkpoint",
+                     poll_s=2)
+            waiting_s = time.monotonic() - started
+            # A suspended run's process exits at its next orchestration call: give them a minute, then count.
+            with contextlib.suppress(TimeoutError):
+                wait_for(lambda: not any(flow_run_processes(r.id) for r in runs), 60, "processes gone", poll_s=1)
+            alive = sum(len(flow_run_processes(r.id)) for r in runs)
+            states = {films.run(r.id).state_name for r in runs}
+            resumes, deadline = 0, time.monotonic() + timeout_s
+            open_runs = {r.id for r in runs}
+            while open_runs and time.monotonic() < deadline:
+                for run_id in sorted(open_runs):
+                    state = films.run(run_id)
+                    if state.is_final:
+                        open_runs.discard(run_id)
+                    elif (checkpoint := films.checkpoint(run_id)) is not None:
+                        answer = {"accept_rest": True} if checkpoint.more_follow else {}
+                        resumes += int(films.resume(run_id, answer).accepted)
+                time.sleep(1)
+            figures.wall_s = time.monotonic() - started
+        for run in runs:
+            final = studio.run(run.id)
+            history = studio.history(run.id)
+            kinds = {kind for kind, _ in history}
+            if final["state_type"] == "COMPLETED":
+                figures.finished += 1
+                figures.failure_states += len(kinds & FAILURES)
+                figures.per_worker[studio.worker_of(run.id) or "?"] += 1
+            elif final["state_type"] in FAILURES | {"CANCELLED"}:
+                figures.lost += 1
+            else:
+                figures.stuck += 1
+            figures.made_twice += made_twice(film_store(studio, film_id_of(final)))
+        example = " -> ".join(name for _, name in studio.history(runs[0].id))
+        extra = (f"{count} at a checkpoint after {waiting_s:.0f} s (states {sorted(states)}), flow-run processes "
+                 f"alive while they waited: {alive}; {resumes} answers over REST; one film's history: {example}")
+        return StudioRow(f"{count} films waiting at a checkpoint", figures, extra)
+    finally:
+        studio.stop()
+
+
+def studio_main(args: argparse.Namespace) -> None:
+    """`--part studio`: the studio on PostgreSQL with three process workers, under load and faults."""
+    if missing_postgres():
+        sys.exit(f"PostgreSQL is not installed: {missing_postgres()} missing")
+    root = Path(tempfile.mkdtemp(prefix="filmstitch-studio-"))
+    os.chmod(root, 0o755)
+    postgres = PostgresServer().start()
+    chosen = set(args.only.split(",")) if args.only else {"batch", "one", "kill", "restart", "waiting"}
+    ideas = STUDIO_IDEAS[:args.films]
+    rows: list[StudioRow] = []
+    started = time.perf_counter()
+    # The one-worker batch (the slowest: one film at a time) last.
+    plan = [
+        ("batch", lambda: studio_batch(postgres, root, "batch-3-workers", ideas, 3)),
+        ("kill", lambda: studio_batch(postgres, root, "worker-killed", ideas[:args.fault_films], 3, kill_a_worker)),
+        ("restart", lambda: studio_batch(postgres, root, "server-restarted", ideas[:args.fault_films], 3,
+                                         restart_the_server)),
+        ("waiting", lambda: waiting_films(postgres, root, args.waiting)),
+        ("one", lambda: studio_batch(postgres, root, "batch-1-worker", ideas, 1)),
+    ]
+    try:
+        for key, make in plan:
+            if key not in chosen:
+                continue
+            try:
+                row = make()
+            except Exception as exc:  # noqa: BLE001 - a scenario that blows up is a finding, not the end
+                row = StudioRow(key, None, f"{type(exc).__name__}: {str(exc)[:300]}")
+            rows.append(row)
+            print(f"  {row.name}: {row.figures.row() if row.figures else ''} {row.extra}", file=sys.stderr)
+    finally:
+        postgres.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    header = ("scenario", "films", "finished", "lost", "stuck", "rendered twice", "failure states", "crash rows",
+              "films per worker", "wall s")
+    table = [header]
+    for row in rows:
+        f = row.figures
+        if f is None:
+            table.append((row.name, "-", "-", "-", "-", "-", "-", "-", "-", "-"))
+            continue
+        per_worker = " ".join(f"{name}:{n}" for name, n in sorted(f.per_worker.items()))
+        table.append((row.name, str(f.films), str(f.finished), str(f.lost), str(f.stuck), str(f.made_twice),
+                      str(f.failure_states), str(f.crash_rows), per_worker, f"{f.wall_s:.0f}"))
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    print("| " + " | ".join(cell.ljust(width) for cell, width in zip(header, widths)) + " |")
+    print("|" + "|".join("-" * (width + 2) for width in widths) + "|")
+    for r in table[1:]:
+        print("| " + " | ".join(cell.ljust(width) for cell, width in zip(r, widths)) + " |")
+    for row in rows:
+        if row.extra:
+            print(f"* {row.name}: {row.extra}")
+        if row.figures is not None and row.figures.problems:
+            print(f"  problems: {row.figures.problems[:5]}")
+    print(f"\n{len(rows)} scenarios in {time.perf_counter() - started:.0f} s "
+          f"(python benchmarks/reliability_report.py {' '.join(sys.argv[1:])}; {time.strftime('%Y-%m-%d')})")
+    bad = [r for r in rows if r.figures is None or r.figures.lost or r.figures.stuck or r.figures.made_twice
+           or r.figures.failure_states or r.figures.finished != r.figures.films]
+    sys.exit(1 if bad else 0)
+
 
 SCENARIOS: dict[str, Callable[[Lab, Tally], None]] = {
     **{f"crash in {phase} (SIGKILL), rerun": crash(phase) for phase in PHASE_GATES},
@@ -651,7 +858,17 @@ def main() -> None:
     parser.add_argument("--slow-runs", type=int, default=None,
                         help="Runs of the slow scenarios (RGW, three CLI films, work pool); default: --runs.")
     parser.add_argument("--only", default="", help="Comma-separated words; run scenarios whose name has one.")
+    parser.add_argument("--part", choices=("faults", "studio"), default="faults",
+                        help="faults: the fault scenarios (default); studio: PostgreSQL and three process workers "
+                             "under load and faults (--only batch,one,kill,restart,waiting).")
+    parser.add_argument("--films", type=int, default=12, help="--part studio: films in the batch.")
+    parser.add_argument("--fault-films", type=int, default=6,
+                        help="--part studio: films in the batches with a killed worker or a restarted server.")
+    parser.add_argument("--waiting", type=int, default=20, help="--part studio: films waiting at a checkpoint.")
     args = parser.parse_args()
+    if args.part == "studio":
+        studio_main(args)
+        return
     chosen = {
         name: fn
         for name, fn in SCENARIOS.items()

@@ -24,6 +24,7 @@ docs/concurrency.md), so a batch never books more of a machine than it has, howe
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -32,14 +33,16 @@ from uuid import UUID
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.client.orchestration import get_client
+from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.client.schemas.objects import FlowRun
 from prefect.context import FlowRunContext
 from prefect.deployments import run_deployment
+from prefect.events.filters import EventFilter, EventNameFilter, EventOrder, EventResourceFilter
 from prefect.exceptions import MissingResult
 from prefect.futures import PrefectFuture, as_completed
-from prefect.states import State
+from prefect.settings import get_current_settings
+from prefect.states import Crashed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import BaseModel, ValidationError
 
@@ -60,6 +63,10 @@ MAKE_FILM_DEPLOYMENT = "make-film/make-film"
 FILM_ATTEMPTS = 3
 #: Seconds between looks at the films' states.
 POLL_S = 2.0
+#: Seconds between looks at whether the films in flight still have a process (their heartbeats).
+ORPHAN_CHECK_S = 10.0
+#: Heartbeat periods a Running film may miss before the batch takes it for dead (Prefect's own guidance).
+ORPHANED_AFTER_HEARTBEATS = 3
 
 
 class BatchFailures(RuntimeError):
@@ -269,6 +276,7 @@ def run_deployments(ideas: list[str], film: FilmSettings, parallel: int, batch: 
         else:
             pending.append(FilmRun(index=index, idea=idea, request=request, started=time.monotonic()))
     running: dict[UUID, FilmRun] = {}
+    orphans_checked = time.monotonic()
     with get_client(sync_client=True) as client:
         while pending or running:
             while pending and len(running) < parallel:
@@ -278,7 +286,11 @@ def run_deployments(ideas: list[str], film: FilmSettings, parallel: int, batch: 
                 start_film(started, batch)
                 running[started.run_id] = started
             time.sleep(POLL_S)
-            for run in client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=list(running)))):
+            runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=list(running))))
+            if time.monotonic() - orphans_checked > ORPHAN_CHECK_S:
+                orphans_checked = time.monotonic()
+                runs = [crash_if_orphaned(client, run) for run in runs]
+            for run in runs:
                 state = run.state
                 if state is None or not state.is_final():
                     continue
@@ -291,6 +303,37 @@ def run_deployments(ideas: list[str], film: FilmSettings, parallel: int, batch: 
                     continue
                 outcomes[one.index] = outcome_of(one.idea, state, round(time.monotonic() - one.started, 2))
     return [outcomes[i] for i in range(len(ideas))]
+
+
+def crash_if_orphaned(client: SyncPrefectClient, run: FlowRun) -> FlowRun:
+    """Mark a film run Crashed when nothing has run it for a while, so the batch runs the film again.
+
+    When a worker's process dies (SIGKILL, its machine lost), the flow runs it started die with it, and Prefect
+    3.8.8 does not always learn of it: of two films on a SIGKILLed process worker, one ended Crashed, the other
+    stayed Running for ever with no process, and a batch waiting for it never ended. A flow run's process sends a
+    `prefect.flow-run.heartbeat` event every `PREFECT_FLOWS_HEARTBEAT_FREQUENCY` seconds (180 by default, at
+    least 30) while it runs; a Running film with no heartbeat in three of those periods (counted from its Running
+    state) has nobody running it (Prefect's documented test for a "zombie" run). The workers that run the films
+    are expected to share the batch's heartbeat setting (the pool's environment).
+    """
+    state = run.state
+    frequency = get_current_settings().flows.heartbeat_frequency
+    # Only Running: a Pending run's process is still starting (over 90 s on a loaded machine) and sends no
+    # heartbeat yet; taking it for dead would run the film twice at once.
+    if state is None or not state.is_running() or frequency is None:
+        return run
+    page = client.read_events(EventFilter(
+        event=EventNameFilter(name=["prefect.flow-run.heartbeat"]),
+        resource=EventResourceFilter(id=[f"prefect.flow-run.{run.id}"]), order=EventOrder.DESC), limit=1)
+    last_sign = max([state.timestamp, *(event.occurred for event in page.events)])
+    silent_s = (datetime.now(UTC) - last_sign).total_seconds()
+    if silent_s < ORPHANED_AFTER_HEARTBEATS * max(frequency, 30):
+        return run
+    message = (f"No heartbeat from its process for {silent_s:.0f} s: its worker or machine died, nobody is "
+               "running this film any more")
+    get_run_logger().warning("The film run %s: %s", run.name, message)
+    client.set_flow_run_state(run.id, Crashed(message=message), force=True)
+    return client.read_flow_run(run.id)
 
 
 # --------------------------------------------------------------------------- the batch

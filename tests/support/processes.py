@@ -4,24 +4,8 @@ names the run (PREFECT__FLOW_RUN_ID). Read from /proc (Linux, like the rest of t
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
-
-def flow_run_processes(run_id: str) -> list[int]:
-    """The ids of the live processes that run flow run `run_id`."""
-    wanted = f"PREFECT__FLOW_RUN_ID={run_id}".encode()
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            environ = (proc / "environ").read_bytes().split(b"\0")
-            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:  # gone meanwhile, or not ours to read
-            continue
-        if wanted in environ and state != "Z":
-            found.append(int(proc.name))
-    return found
+from filmstitch.testing.processes import flow_run_processes
 
 
 def wait_until_gone(run_id: str, timeout_s: float = 60) -> None:
