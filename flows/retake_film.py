@@ -37,7 +37,7 @@ from filmstitch.flows.make_film import finish_sound, stage, start_sound
 from filmstitch.lifecycle import end_with_parent
 from filmstitch.models import FilmPlan, RetakeRequest
 from filmstitch.renderers import get_renderer
-from filmstitch.settings import Settings
+from filmstitch.settings import Settings, check_pause_timeout
 from filmstitch.storage import ArtifactRef, FilmStore
 from filmstitch.storage.keys import now_iso
 from filmstitch.tasks.assemble import assemble_film
@@ -96,8 +96,7 @@ def retake_film(retake: RetakeRequest, auto_pick: bool = False, pause_timeout_s:
     end_with_parent()
     settings = Settings()
     timeout = pause_timeout_s if pause_timeout_s is not None else settings.pause_timeout_s
-    if not 10 <= timeout <= 7 * 24 * 3600:
-        raise ValueError(f"pause_timeout_s must be 10 s to 7 days, got {timeout}")
+    check_pause_timeout(timeout)
     started = now_iso()  # takes made from now on are this retake's (filmstitch takes tells them apart)
     prepared = prepare_retake(retake, settings)  # bad input is refused here, before any work
     logger = get_run_logger()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prefect import task
 
+from filmstitch import backends
 from filmstitch.models import FilmPlan, derive_seed
 from filmstitch.renderers import RenderedImage, get_renderer
 from filmstitch.reuse import clip_inputs, clip_sound_inputs, clip_subjects, key_of
@@ -60,7 +61,7 @@ def render_clip(
         return RenderedImage(variant=ref.variant, seed=ref.seed, png=store.get_verified(ref.image))
 
     pictures = {sid: image(ref) for sid, ref in references.items()}
-    with render_slot(ctx.renderer):
+    with render_slot(backends.renderer(ctx.renderer)):
         made = renderer.clip_with_sound(plan, segment, image(first), image(last), pictures, seed)
     sound = None
     if made.wav is not None:  # stored first: the clip's entry names it, so a clip is never listed without it

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from prefect import task
 from pydantic import BaseModel, ConfigDict
 
+from filmstitch import backends
 from filmstitch.models import FilmPlan, KeyframeEdit, derive_seed
 from filmstitch.renderers import RenderedImage, Renderer, get_renderer
 from filmstitch.renderers.qc import KeyframeQc
@@ -121,7 +122,7 @@ def _keyframe_take(
         sid: RenderedImage(variant=ref.variant, seed=ref.seed, png=store.get_verified(ref.image))
         for sid, ref in conditioning.items()
     }
-    with render_slot(ctx.renderer):
+    with render_slot(backends.renderer(ctx.renderer)):
         if variants is None:
             pngs = make(references)
             variants = store_variants(store, part, take, reuse_key, pngs, seeds, stage=stage)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prefect import task
 
+from filmstitch import backends
 from filmstitch.models import FilmPlan, derive_seed
 from filmstitch.renderers import get_renderer
 from filmstitch.reuse import key_of, reference_inputs
@@ -25,6 +26,6 @@ def render_reference_variants(ctx: FilmContext, plan: FilmPlan, subject_id: str)
     take, reused = reuse_variants(store, part, reuse_key, seeds)
     if reused is not None:
         return reused
-    with render_slot(ctx.renderer):
+    with render_slot(backends.renderer(ctx.renderer)):
         pngs = renderer.reference_variants(plan, subject, seeds)
     return store_variants(store, part, take, reuse_key, pngs, seeds, stage="reference")

@@ -15,6 +15,7 @@ from typing import Any
 from prefect import task
 from pydantic import BaseModel, ConfigDict
 
+from filmstitch import backends
 from filmstitch.models import FilmPlan
 from filmstitch.reuse import ambience_inputs, checksums, key_of, sound_identity, speech_inputs
 from filmstitch.sound import stage
@@ -28,9 +29,14 @@ _engines: dict[str, Any] = {}
 _engines_guard = threading.Lock()
 
 
+def sound_backend() -> backends.SoundBackend:
+    """The sound engine this machine uses (FILMSTITCH_SOUND_ENGINE), as filmstitch.backends lists it."""
+    return backends.sound_engine(SoundSettings().engine)
+
+
 def voice_engine() -> stage.SoundEngine:
     """The process's voice engine (FILMSTITCH_SOUND_ENGINE): kept, so the offline voice's processes are reused."""
-    name = {"offline": "piper", "local-gpu": "speecht5", "modal": "speecht5-modal"}[SoundSettings().engine]
+    name = sound_backend().voice
     with _engines_guard:
         if name not in _engines:
             _engines[name] = stage.sound_engine(name)
@@ -39,8 +45,7 @@ def voice_engine() -> stage.SoundEngine:
 
 def bed_engine() -> Any:
     """The ambience engine: None for the offline, procedural one."""
-    name = {"offline": "procedural", "local-gpu": "stable-audio-3", "modal": "stable-audio-3-modal"}[
-        SoundSettings().engine]
+    name = sound_backend().ambience
     with _engines_guard:
         if name not in _engines:
             _engines[name] = stage.ambience_engine(name)
@@ -88,7 +93,7 @@ def speak_segment(film: FilmContext, plan: FilmPlan, segment: int) -> SpeechRef:
         lines = [store.reuse(key, reuse_key) for key in json.loads(store.get_verified(about))["wav_keys"]]
         if all(lines):
             return SpeechRef(segment=segment, about=about, lines=lines)
-    with render_slot(engine.name):
+    with render_slot(sound_backend()):
         speech = stage.speak_segment(plan, segment, engine)
     folder = about_key.rsplit("/", 1)[0]
     wavs = [store.put(f"{folder}/line-{line.line}.wav", line.wav, "audio/wav", reuse_key=reuse_key,
@@ -108,7 +113,7 @@ def make_ambience(film: FilmContext, plan: FilmPlan, location_id: str) -> Artifa
     key, reused = stored_take(store, f"sound/ambience/{location_id}", reuse_key, ".wav")
     if reused is not None:
         return reused
-    with render_slot("procedural" if engine is None else engine.name):
+    with render_slot(sound_backend()):
         wav = stage.ambience_bed(plan, location_id, engine=engine)
     return store.put(key, wav, "audio/wav", reuse_key=reuse_key, stage="ambience", location=location_id)
 
