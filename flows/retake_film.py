@@ -40,6 +40,7 @@ from filmstitch.renderers import get_renderer
 from filmstitch.settings import Settings, check_pause_timeout
 from filmstitch.storage import ArtifactRef, FilmStore
 from filmstitch.storage.keys import now_iso
+from filmstitch.storage.parts import clip_part, keyframe_part
 from filmstitch.tasks.assemble import assemble_film
 from filmstitch.tasks.clips import clip_seed, clip_sound, render_clip
 from filmstitch.tasks.common import FilmContext, VariantRef, artifact_key
@@ -47,7 +48,6 @@ from filmstitch.tasks.keyframes import (
     KeyframeTake,
     edit_keyframe,
     edit_seeds,
-    keyframe_part,
     keyframe_seeds,
     render_keyframe_variants,
 )
@@ -258,7 +258,7 @@ def retake_clip(
     segment = retake.clip
     assert segment is not None
     store = film.store()
-    part = f"clips/c{segment:02d}"
+    part = clip_part(segment)
     clips = list(state.clips)
     if retake.use_take is not None:
         plan = switched_plan(store, state, retake)
@@ -291,7 +291,7 @@ def describe_clip_take(film: FilmContext, state: FilmState, plan: FilmPlan, segm
         about["prompt"] = prompt
     if plan.script.segments[segment] != state.writer_plan.script.segments[segment]:  # switching back needs it
         about["segment"] = plan.script.segments[segment].model_dump(mode="json")
-    film.store().describe_take(f"clips/c{segment:02d}", use_of(clip)[1].take, made_since=started, **about)
+    film.store().describe_take(clip_part(segment), use_of(clip)[1].take, made_since=started, **about)
 
 
 def changed_keyframe(state: FilmState, plan: FilmPlan, index: int) -> dict[str, object]:

@@ -9,6 +9,7 @@ from filmstitch.models import FilmPlan, derive_seed
 from filmstitch.renderers import RenderedImage, get_renderer
 from filmstitch.reuse import clip_inputs, clip_sound_inputs, clip_subjects, key_of
 from filmstitch.storage import ArtifactRef, FilmStore
+from filmstitch.storage.parts import clip_part
 from filmstitch.tasks.common import STAGE, FilmContext, VariantRef, render_slot, stored_take
 
 
@@ -52,7 +53,7 @@ def render_clip(
     reuse_key = key_of("clip", maker, **clip_inputs(plan, segment, first, last, references, seed,
                                                     renderer.clip_reads_narration))
     store = ctx.store()
-    key, reused = stored_take(store, f"clips/c{segment:02d}", reuse_key, ".mp4")
+    key, reused = stored_take(store, clip_part(segment), reuse_key, ".mp4")
     reused = _reusable(store, reused)
     if reused is not None:
         return reused

@@ -16,6 +16,7 @@ from filmstitch.renderers import cost, get_renderer
 from filmstitch.reuse import clip_inputs, clip_subjects, key_of
 from filmstitch.settings import Settings, StorageConfig
 from filmstitch.storage import FilmStore, validate_film_id
+from filmstitch.storage.parts import clip_part
 from filmstitch.tasks.common import FilmContext, VariantRef
 from filmstitch.tasks.film import FILM_IDENTITY
 from filmstitch.tasks.takes import (
@@ -210,7 +211,7 @@ def find_clip_take(store: FilmStore, film: FilmContext, plan: FilmPlan, segment:
                    references: dict[str, VariantRef], seed: int) -> int | None:
     """The stored take of a clip made from exactly these inputs, if there is one."""
     key = clip_reuse_key(film, plan, segment, keyframes, references, seed)
-    part = f"clips/c{segment:02d}"
+    part = clip_part(segment)
     for take in store.takes().get(part, []):
         if take["reuse_key"] == key and store.reuse(f"{part}/take-{take['take']}.mp4", key) is not None:
             return int(take["take"])

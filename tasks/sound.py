@@ -23,6 +23,7 @@ from filmstitch.sound.settings import SoundSettings
 from filmstitch.sound.subtitles import Cue
 from filmstitch.sound.tracks import LineSpeech, SegmentSpeech
 from filmstitch.storage import ArtifactRef, FilmStore
+from filmstitch.storage.parts import ambience_part, speech_part
 from filmstitch.tasks.common import STAGE, FilmContext, render_slot, stored_take
 
 _engines: dict[str, Any] = {}
@@ -88,7 +89,7 @@ def speak_segment(film: FilmContext, plan: FilmPlan, segment: int) -> SpeechRef:
     engine = voice_engine()
     reuse_key = key_of("speech", sound_identity(engine), **speech_inputs(plan, segment))
     store = film.store()
-    about_key, about = stored_take(store, f"sound/speech/s{segment:02d}", reuse_key, "/speech.json")
+    about_key, about = stored_take(store, speech_part(segment), reuse_key, "/speech.json")
     if about is not None:
         lines = [store.reuse(key, reuse_key) for key in json.loads(store.get_verified(about))["wav_keys"]]
         if all(lines):
@@ -110,7 +111,7 @@ def make_ambience(film: FilmContext, plan: FilmPlan, location_id: str) -> Artifa
     engine = bed_engine()
     reuse_key = key_of("ambience", sound_identity(engine), **ambience_inputs(plan, location_id))
     store = film.store()
-    key, reused = stored_take(store, f"sound/ambience/{location_id}", reuse_key, ".wav")
+    key, reused = stored_take(store, ambience_part(location_id), reuse_key, ".wav")
     if reused is not None:
         return reused
     with render_slot(sound_backend()):
