@@ -7,7 +7,7 @@ from prefect import task
 from filmstitch import backends
 from filmstitch.models import FilmPlan, derive_seed
 from filmstitch.renderers import RenderedImage, get_renderer
-from filmstitch.reuse import clip_inputs, clip_sound_inputs, clip_subjects, key_of
+from filmstitch.reuse import clip_key, clip_sound_inputs, clip_subjects, key_of
 from filmstitch.storage import ArtifactRef, FilmStore
 from filmstitch.storage.parts import clip_part
 from filmstitch.tasks.common import STAGE, FilmContext, VariantRef, render_slot, stored_take
@@ -50,8 +50,7 @@ def render_clip(
     references = {sid: chosen_references[sid] for sid in clip_subjects(plan, segment) if sid in chosen_references}
     renderer = get_renderer(ctx.renderer)
     maker = renderer.identity()
-    reuse_key = key_of("clip", maker, **clip_inputs(plan, segment, first, last, references, seed,
-                                                    renderer.clip_reads_narration))
+    reuse_key = clip_key(maker, plan, segment, first, last, chosen_references, seed, renderer.clip_reads_narration)
     store = ctx.store()
     key, reused = stored_take(store, clip_part(segment), reuse_key, ".mp4")
     reused = _reusable(store, reused)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from filmstitch import backends
 from filmstitch.models import FilmPlan
-from filmstitch.reuse import ambience_inputs, checksums, key_of, sound_identity, speech_inputs
+from filmstitch.reuse import ambience_inputs, key_of, mix_inputs, sound_identity, speech_inputs
 from filmstitch.sound import stage
 from filmstitch.sound.settings import SoundSettings
 from filmstitch.sound.subtitles import Cue
@@ -134,15 +134,8 @@ def mix_sound(film: FilmContext, plan: FilmPlan, speech: list[SpeechRef], beds: 
     sound (LTX-2: one WAV per segment), when given, is used as ``FILMSTITCH_SOUND_CLIP_SOUND`` says."""
     from filmstitch.sound.settings import SoundSettings
 
-    inputs = {
-        "speech": [checksums(dict(enumerate([ref.about, *ref.lines]))) for ref in speech],
-        "beds": checksums(beds),
-        "frames": plan.request.frames_per_clip, "fps": plan.request.fps, "segments": plan.request.segments,
-        "language": plan.script.language,
-    }
     mode = SoundSettings().clip_sound
-    if clip_sounds:  # only then: the keys of films without clip sound stay what they were
-        inputs |= {"clip_sounds": list(checksums(dict(enumerate(clip_sounds))).values()), "clip_sound": mode}
+    inputs = mix_inputs(plan, [[ref.about, *ref.lines] for ref in speech], beds, clip_sounds, mode)
     reuse_key = key_of("mix", sound_identity(None), **inputs)
     store = film.store()
     keys = {"mix": "sound/mix.m4a", "cues": "sound/cues.json", "srt": "subtitles.srt", "vtt": "subtitles.vtt"}

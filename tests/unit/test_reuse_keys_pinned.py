@@ -32,7 +32,7 @@ def pinned_keys() -> dict[str, str]:
     from filmstitch import reuse
     from filmstitch.renderers import get_renderer
     from filmstitch.renderers.qc import KeyframeQc
-    from filmstitch.reuse import checksums, key_of, sound_identity
+    from filmstitch.reuse import key_of, sound_identity
     from filmstitch.settings import StorageConfig
     from filmstitch.tasks.common import FilmContext
     from filmstitch.tasks.retake import clip_reuse_key
@@ -49,48 +49,41 @@ def pinned_keys() -> dict[str, str]:
     subject = plan.subjects[0].id
     keys["reference"] = key_of("reference", maker, **reuse.reference_inputs(plan, subject, [1, 2, 3]))
     keys["keyframe"] = key_of("keyframe", maker, **reuse.keyframe_inputs(plan, 1, references, [4, 5, 6]))
-    clip_refs = {sid: references[sid] for sid in reuse.clip_subjects(plan, 1) if sid in references}
-    keys["clip"] = key_of("clip", maker, **reuse.clip_inputs(plan, 1, keyframes[1], keyframes[2], clip_refs, 9,
-                                                             renderer.clip_reads_narration))
+    keys["clip"] = reuse.clip_key(maker, plan, 1, keyframes[1], keyframes[2], references, 9,
+                                  renderer.clip_reads_narration)
     keys["clip (retake)"] = clip_reuse_key(film, plan, 1, keyframes, references, 9)
     keys["clip-sound"] = key_of("clip-sound", maker, **reuse.clip_sound_inputs(keys["clip"]))
     clips = [_ref(f"clip{i}") for i in range(3)]
     qcs = [KeyframeQc(index=i, method="animatic", variants=[], threshold=0.5) for i in range(len(plan.keyframes))]
-    keys["qc"] = key_of("qc", maker, clips=checksums(dict(enumerate(clips))),
-                        keyframes=[k.model_dump(mode="json") for k in qcs])
+    keys["qc"] = key_of("qc", maker, **reuse.qc_inputs(clips, qcs))
     keys["ambience"] = key_of("ambience", sound_identity(None), **reuse.ambience_inputs(plan, plan.environments[0].id))
-    keys["mix"] = _mix_key(plan)
+    keys["mix"] = _mix_key(plan, None)
+    keys["mix (clip sound)"] = _mix_key(plan, [_ref(f"clip-sound{i}") for i in range(3)])
     keys["film"] = _film_key(plan, clips)
     return keys
 
 
 def _writer_keys(plan: Any, writer: dict[str, Any]) -> dict[str, str]:
+    from filmstitch import reuse
     from filmstitch.reuse import key_of
-
-    def dump(*models: Any) -> list[Any]:
-        return [m.model_dump(mode="json") if hasattr(m, "model_dump") else [x.model_dump(mode="json") for x in m]
-                for m in models]
 
     request, script = plan.request, plan.script
     return {
-        "script": key_of("script", writer, request=request.model_dump(mode="json")),
-        "characters": key_of("characters", writer, request=dump(request), script=dump(script)),
-        "locations": key_of("locations", writer, request=dump(request), script=dump(script)),
-        "keyframes": key_of("keyframes", writer, request=dump(request), script=dump(script),
-                            cast=dump(plan.characters, plan.environments)),
-        "plan": key_of("plan", {}, plan=plan.model_dump(mode="json")),
+        "script": key_of("script", writer, **reuse.script_inputs(request)),
+        "characters": key_of("characters", writer, **reuse.cast_inputs(request, script)),
+        "locations": key_of("locations", writer, **reuse.cast_inputs(request, script)),
+        "keyframes": key_of("keyframes", writer, **reuse.keyframe_prompt_inputs(request, script, plan.characters,
+                                                                                 plan.environments)),
+        "plan": reuse.plan_key(plan),
     }
 
 
-def _mix_key(plan: Any) -> str:
-    from filmstitch.reuse import checksums, key_of, sound_identity
+def _mix_key(plan: Any, clip_sounds: list[ArtifactRef] | None) -> str:
+    from filmstitch.reuse import key_of, mix_inputs, sound_identity
 
     speech = [[_ref(f"about{i}"), _ref(f"line{i}")] for i in range(3)]
     beds = {plan.environments[0].id: _ref("bed")}
-    inputs = {"speech": [checksums(dict(enumerate(refs))) for refs in speech], "beds": checksums(beds),
-              "frames": plan.request.frames_per_clip, "fps": plan.request.fps, "segments": plan.request.segments,
-              "language": plan.script.language}
-    return key_of("mix", sound_identity(None), **inputs)
+    return key_of("mix", sound_identity(None), **mix_inputs(plan, speech, beds, clip_sounds, "bed"))
 
 
 def _film_key(plan: Any, clips: list[ArtifactRef]) -> str:
@@ -119,6 +112,7 @@ PINNED: dict[str, str] = {
     "qc": "6794571d6dd58745",
     "ambience": "7415cbc14ea7fc78",
     "mix": "103a1b55a336e721",
+    "mix (clip sound)": "3cd8949a4196949a",
     "film": "8ad282e68fc3c523",
 }
 
