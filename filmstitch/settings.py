@@ -2,7 +2,8 @@
 
 Read from environment variables prefixed ``FILMSTITCH_`` (or a ``.env`` file). Secrets are
 ``SecretStr`` so they never print; they are never passed to Prefect as parameters either.
-Backends add their own settings classes next to their code (``FILMSTITCH_CLAUDE_*``, ...).
+Backends add their own settings classes next to their code (``FILMSTITCH_CLAUDE_*``, ...); which backends there
+are is filmstitch.backends.
 """
 
 from __future__ import annotations
@@ -14,8 +15,17 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-WriterName = Literal["auto", "offline", "claude"]
-RendererName = Literal["animatic", "modal", "local-gpu"]
+from filmstitch.backends import RendererName, WriterChoice, WriterName
+
+#: How long a checkpoint may wait for a person, in seconds: the one place these bounds are written.
+PAUSE_TIMEOUT_MIN_S, PAUSE_TIMEOUT_MAX_S = 10, 7 * 24 * 3600
+
+
+def check_pause_timeout(seconds: int, name: str = "pause_timeout_s") -> int:
+    """`seconds`, or ValueError naming `name` (a parameter or an option) when it is outside the bounds."""
+    if not PAUSE_TIMEOUT_MIN_S <= seconds <= PAUSE_TIMEOUT_MAX_S:
+        raise ValueError(f"{name} must be {PAUSE_TIMEOUT_MIN_S} s to 7 days ({PAUSE_TIMEOUT_MAX_S} s), got {seconds}")
+    return seconds
 
 
 class StorageConfig(BaseModel):
@@ -39,7 +49,7 @@ class StorageConfig(BaseModel):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FILMSTITCH_", env_file=".env", extra="ignore")
 
-    writer: WriterName = "auto"
+    writer: WriterChoice = "auto"
     renderer: RendererName = "animatic"
 
     storage: Literal["local", "s3"] = "local"
@@ -51,8 +61,8 @@ class Settings(BaseSettings):
     s3_access_key_id: SecretStr | None = None
     s3_secret_access_key: SecretStr | None = None
 
-    pause_timeout_s: int = Field(3600, ge=10, le=7 * 24 * 3600, description="How long a checkpoint waits "
-                                 "for a person before picking by itself.")
+    pause_timeout_s: int = Field(3600, ge=PAUSE_TIMEOUT_MIN_S, le=PAUSE_TIMEOUT_MAX_S,
+                                 description="How long a checkpoint waits for a person before picking by itself.")
 
     # How much runs at once: filmstitch.concurrency has the table (one setting per resource).
     cpu_renders: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=256,
@@ -101,7 +111,7 @@ class Settings(BaseSettings):
         chosen = self.model_copy(update={"writer": writer}) if writer else self
         return chosen.resolved_writer(), renderer or self.renderer
 
-    def resolved_writer(self) -> Literal["offline", "claude"]:
+    def resolved_writer(self) -> WriterName:
         """`auto` means Claude when an API key is configured, otherwise the offline story engine."""
         if self.writer != "auto":
             return self.writer

@@ -19,12 +19,12 @@ from prefect import get_run_logger
 
 from filmstitch.models import FilmPlan, KeyframeEdit
 from filmstitch.renderers import get_renderer
+from filmstitch.storage.parts import keyframe_part
 from filmstitch.tasks.common import FilmContext, VariantRef
 from filmstitch.tasks.keyframes import (
     KeyframeTake,
     edit_keyframe,
     edit_seeds,
-    keyframe_part,
     render_keyframe_variants,
 )
 from filmstitch.tasks.takes import with_keyframe

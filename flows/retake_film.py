@@ -37,9 +37,10 @@ from filmstitch.flows.make_film import finish_sound, stage, start_sound
 from filmstitch.lifecycle import end_with_parent
 from filmstitch.models import FilmPlan, RetakeRequest
 from filmstitch.renderers import get_renderer
-from filmstitch.settings import Settings
+from filmstitch.settings import Settings, check_pause_timeout
 from filmstitch.storage import ArtifactRef, FilmStore
 from filmstitch.storage.keys import now_iso
+from filmstitch.storage.parts import clip_part, keyframe_part
 from filmstitch.tasks.assemble import assemble_film
 from filmstitch.tasks.clips import clip_seed, clip_sound, render_clip
 from filmstitch.tasks.common import FilmContext, VariantRef, artifact_key
@@ -47,7 +48,6 @@ from filmstitch.tasks.keyframes import (
     KeyframeTake,
     edit_keyframe,
     edit_seeds,
-    keyframe_part,
     keyframe_seeds,
     render_keyframe_variants,
 )
@@ -96,8 +96,7 @@ def retake_film(retake: RetakeRequest, auto_pick: bool = False, pause_timeout_s:
     end_with_parent()
     settings = Settings()
     timeout = pause_timeout_s if pause_timeout_s is not None else settings.pause_timeout_s
-    if not 10 <= timeout <= 7 * 24 * 3600:
-        raise ValueError(f"pause_timeout_s must be 10 s to 7 days, got {timeout}")
+    check_pause_timeout(timeout)
     started = now_iso()  # takes made from now on are this retake's (filmstitch takes tells them apart)
     prepared = prepare_retake(retake, settings)  # bad input is refused here, before any work
     logger = get_run_logger()
@@ -259,7 +258,7 @@ def retake_clip(
     segment = retake.clip
     assert segment is not None
     store = film.store()
-    part = f"clips/c{segment:02d}"
+    part = clip_part(segment)
     clips = list(state.clips)
     if retake.use_take is not None:
         plan = switched_plan(store, state, retake)
@@ -292,7 +291,7 @@ def describe_clip_take(film: FilmContext, state: FilmState, plan: FilmPlan, segm
         about["prompt"] = prompt
     if plan.script.segments[segment] != state.writer_plan.script.segments[segment]:  # switching back needs it
         about["segment"] = plan.script.segments[segment].model_dump(mode="json")
-    film.store().describe_take(f"clips/c{segment:02d}", use_of(clip)[1].take, made_since=started, **about)
+    film.store().describe_take(clip_part(segment), use_of(clip)[1].take, made_since=started, **about)
 
 
 def changed_keyframe(state: FilmState, plan: FilmPlan, index: int) -> dict[str, object]:

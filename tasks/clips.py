@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from prefect import task
 
+from filmstitch import backends
 from filmstitch.models import FilmPlan, derive_seed
 from filmstitch.renderers import RenderedImage, get_renderer
-from filmstitch.reuse import clip_inputs, clip_sound_inputs, clip_subjects, key_of
+from filmstitch.reuse import clip_key, clip_sound_inputs, clip_subjects, key_of
 from filmstitch.storage import ArtifactRef, FilmStore
+from filmstitch.storage.parts import clip_part
 from filmstitch.tasks.common import STAGE, FilmContext, VariantRef, render_slot, stored_take
 from filmstitch.tasks.estimate import metered
 
@@ -49,10 +51,9 @@ def render_clip(
     references = {sid: chosen_references[sid] for sid in clip_subjects(plan, segment) if sid in chosen_references}
     renderer = get_renderer(ctx.renderer)
     maker = renderer.identity()
-    reuse_key = key_of("clip", maker, **clip_inputs(plan, segment, first, last, references, seed,
-                                                    renderer.clip_reads_narration))
+    reuse_key = clip_key(maker, plan, segment, first, last, chosen_references, seed, renderer.clip_reads_narration)
     store = ctx.store()
-    key, reused = stored_take(store, f"clips/c{segment:02d}", reuse_key, ".mp4")
+    key, reused = stored_take(store, clip_part(segment), reuse_key, ".mp4")
     reused = _reusable(store, reused)
     if reused is not None:
         return reused
@@ -61,7 +62,7 @@ def render_clip(
         return RenderedImage(variant=ref.variant, seed=ref.seed, png=store.get_verified(ref.image))
 
     pictures = {sid: image(ref) for sid, ref in references.items()}
-    with render_slot(ctx.renderer), metered(ctx, key.removesuffix(".mp4")):
+    with render_slot(backends.renderer(ctx.renderer)), metered(ctx, key.removesuffix(".mp4")):
         made = renderer.clip_with_sound(plan, segment, image(first), image(last), pictures, seed)
     sound = None
     if made.wav is not None:  # stored first: the clip's entry names it, so a clip is never listed without it

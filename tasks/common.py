@@ -14,6 +14,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 from pydantic import BaseModel, ConfigDict
 
+from filmstitch.backends import Backend
 from filmstitch.concurrency import machine_slot
 from filmstitch.settings import Settings, StorageConfig
 from filmstitch.storage import ArtifactRef, FilmStore
@@ -78,20 +79,14 @@ STAGE: dict[str, Any] = {
 }
 
 
-#: Which machine resource each backend's work holds (filmstitch.concurrency has the table).
-RESOURCE = {"animatic": "cpu", "piper": "cpu", "procedural": "cpu", "local-gpu": "gpu", "speecht5": "gpu",
-            "stable-audio-3": "gpu"}
-
-
 @contextlib.contextmanager
-def render_slot(backend: str) -> Iterator[None]:
-    """Wait for a slot of the machine resource `backend` uses; Modal backends limit themselves
-    (max_containers x concurrent inputs) and hold none."""
+def render_slot(backend: Backend) -> Iterator[None]:
+    """Wait for a slot of the machine resource `backend` holds (filmstitch.backends); Modal backends limit
+    themselves (max_containers x concurrent inputs) and hold none."""
     settings = Settings()
-    resource = RESOURCE.get(backend)
-    if resource is None:
+    if backend.resource is None:
         yield
-    elif resource == "gpu":
+    elif backend.resource == "gpu":
         with machine_slot("gpu", settings.gpu_slot_count()):
             yield
     else:

@@ -9,8 +9,8 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from filmstitch.models import FilmRequest
-from filmstitch.preflight import check_backends
-from filmstitch.settings import Settings
+from filmstitch.preflight import prepare
+from filmstitch.settings import Settings, check_pause_timeout
 from filmstitch.storage import FilmStore, validate_film_id
 from filmstitch.tasks.common import FilmContext
 
@@ -29,13 +29,11 @@ def open_film(request: FilmRequest, film_id: str | None, pause_timeout_s: int) -
     """The film's context and its request with the backends named. Everything that can be checked before
     work starts is checked here (backends, storage, the id); a problem is one clear error."""
     settings = Settings()
-    writer, renderer = settings.backends(request.writer, request.renderer)
-    request = request.resolved(writer, renderer)
-    if not 10 <= pause_timeout_s <= 7 * 24 * 3600:
-        raise ValueError(f"pause_timeout_s must be 10 s to 7 days, got {pause_timeout_s}")
+    check_pause_timeout(pause_timeout_s)
     from filmstitch.tasks.write import writer_gate  # the writer-call limit, also for the model lookup
 
-    check_backends(request, gate=writer_gate)
+    request = prepare(request, settings, gate=writer_gate)
+    writer, renderer = str(request.writer), str(request.renderer)
     film_id = validate_film_id(film_id) if film_id else request.film_id()
     film = FilmContext(film_id=film_id, storage=settings.storage_config(), writer=writer, renderer=renderer)
     store = film.store()

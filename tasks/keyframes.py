@@ -9,10 +9,12 @@ from collections.abc import Callable
 from prefect import task
 from pydantic import BaseModel, ConfigDict
 
+from filmstitch import backends
 from filmstitch.models import FilmPlan, KeyframeEdit, derive_seed
 from filmstitch.renderers import RenderedImage, Renderer, get_renderer
 from filmstitch.renderers.qc import KeyframeQc
 from filmstitch.reuse import key_of, keyframe_edit_inputs, keyframe_inputs
+from filmstitch.storage.parts import keyframe_part
 from filmstitch.tasks.common import STAGE, FilmContext, VariantRef, render_slot, reuse_variants, store_variants
 from filmstitch.tasks.estimate import metered
 
@@ -40,10 +42,6 @@ def edit_seeds(plan: FilmPlan, index: int, count: int, take_seed: int | None = N
     """Seeds of the variants of an edit of boundary `index`."""
     extra = () if take_seed is None else (take_seed,)
     return [derive_seed(plan.request.seed, "keyframe-edit", index, v, *extra) for v in range(count)]
-
-
-def keyframe_part(index: int) -> str:
-    return f"keyframes/k{index:02d}"
 
 
 @task(name="render-keyframes", task_run_name="keyframe-{index}", **STAGE)
@@ -122,7 +120,7 @@ def _keyframe_take(
         sid: RenderedImage(variant=ref.variant, seed=ref.seed, png=store.get_verified(ref.image))
         for sid, ref in conditioning.items()
     }
-    with render_slot(ctx.renderer), metered(ctx, f"{part}/take-{take}"):
+    with render_slot(backends.renderer(ctx.renderer)), metered(ctx, f"{part}/take-{take}"):
         if variants is None:
             pngs = make(references)
             variants = store_variants(store, part, take, reuse_key, pngs, seeds, stage=stage)
@@ -134,5 +132,5 @@ def _keyframe_take(
     return KeyframeTake(index=index, take=take, variants=variants, qc=scores)
 
 
-__all__ = ["KeyframeTake", "edit_keyframe", "edit_seeds", "keyframe_part", "keyframe_seeds",
+__all__ = ["KeyframeTake", "edit_keyframe", "edit_seeds", "keyframe_seeds",
            "render_keyframe_variants"]

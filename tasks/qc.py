@@ -11,7 +11,7 @@ from prefect.artifacts import create_table_artifact
 from filmstitch.models import FilmPlan
 from filmstitch.renderers import get_renderer
 from filmstitch.renderers.qc import KeyframeQc, SeamQc, qc_artifact
-from filmstitch.reuse import checksums, key_of
+from filmstitch.reuse import key_of, qc_inputs
 from filmstitch.storage import ArtifactRef
 from filmstitch.tasks.common import STAGE, FilmContext, artifact_key
 
@@ -21,8 +21,7 @@ def check_seams(film: FilmContext, plan: FilmPlan, clips: list[ArtifactRef],
                 keyframes: list[KeyframeQc]) -> list[SeamQc]:
     store = film.store()
     renderer = get_renderer(film.renderer)
-    reuse_key = key_of("qc", renderer.identity(), clips=checksums(dict(enumerate(clips))),
-                       keyframes=[k.model_dump(mode="json") for k in keyframes])
+    reuse_key = key_of("qc", renderer.identity(), **qc_inputs(clips, keyframes))
     stored = store.reuse("qc.json", reuse_key)
     if stored is not None:
         seams = [SeamQc(**seam) for seam in json.loads(store.get_verified(stored))["seams"]]

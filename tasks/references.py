@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from prefect import task
 
+from filmstitch import backends
 from filmstitch.models import FilmPlan, derive_seed
 from filmstitch.renderers import get_renderer
 from filmstitch.reuse import key_of, reference_inputs
+from filmstitch.storage.parts import reference_part
 from filmstitch.tasks.common import STAGE, FilmContext, VariantRef, render_slot, reuse_variants, store_variants
 from filmstitch.tasks.estimate import metered
 
@@ -21,11 +23,11 @@ def render_reference_variants(ctx: FilmContext, plan: FilmPlan, subject_id: str)
     seeds = reference_seeds(plan, subject_id)
     renderer = get_renderer(ctx.renderer)
     reuse_key = key_of("reference", renderer.identity(), **reference_inputs(plan, subject_id, seeds))
-    part = f"references/{subject_id}"
+    part = reference_part(subject_id)
     store = ctx.store()
     take, reused = reuse_variants(store, part, reuse_key, seeds)
     if reused is not None:
         return reused
-    with render_slot(ctx.renderer), metered(ctx, f"{part}/take-{take}"):
+    with render_slot(backends.renderer(ctx.renderer)), metered(ctx, f"{part}/take-{take}"):
         pngs = renderer.reference_variants(plan, subject, seeds)
     return store_variants(store, part, take, reuse_key, pngs, seeds, stage="reference")

@@ -13,9 +13,10 @@ from pydantic import BaseModel, ConfigDict
 
 from filmstitch.models import FilmPlan, FilmRequest, Keyframe, RetakeRequest, Segment
 from filmstitch.renderers import cost, get_renderer
-from filmstitch.reuse import clip_inputs, clip_subjects, key_of
+from filmstitch.reuse import clip_key
 from filmstitch.settings import Settings, StorageConfig
 from filmstitch.storage import FilmStore, validate_film_id
+from filmstitch.storage.parts import clip_part
 from filmstitch.tasks.common import FilmContext, VariantRef
 from filmstitch.tasks.film import FILM_IDENTITY
 from filmstitch.tasks.takes import (
@@ -208,18 +209,16 @@ def clip_seed_in_use(state: FilmState, segment: int) -> int:
 def clip_reuse_key(film: FilmContext, plan: FilmPlan, segment: int, keyframes: list[VariantRef],
                    references: dict[str, VariantRef], seed: int) -> str:
     """The reuse key render_clip computes for these inputs (filmstitch.tasks.clips)."""
-    refs = {sid: references[sid] for sid in clip_subjects(plan, segment) if sid in references}
     renderer = get_renderer(film.renderer)
-    inputs = clip_inputs(plan, segment, keyframes[segment], keyframes[segment + 1], refs, seed,
-                         renderer.clip_reads_narration)
-    return key_of("clip", renderer.identity(), **inputs)
+    return clip_key(renderer.identity(), plan, segment, keyframes[segment], keyframes[segment + 1], references, seed,
+                    renderer.clip_reads_narration)
 
 
 def find_clip_take(store: FilmStore, film: FilmContext, plan: FilmPlan, segment: int, keyframes: list[VariantRef],
                    references: dict[str, VariantRef], seed: int) -> int | None:
     """The stored take of a clip made from exactly these inputs, if there is one."""
     key = clip_reuse_key(film, plan, segment, keyframes, references, seed)
-    part = f"clips/c{segment:02d}"
+    part = clip_part(segment)
     for take in store.takes().get(part, []):
         if take["reuse_key"] == key and store.reuse(f"{part}/take-{take['take']}.mp4", key) is not None:
             return int(take["take"])

@@ -15,22 +15,29 @@ from typing import Any
 from prefect import task
 from pydantic import BaseModel, ConfigDict
 
+from filmstitch import backends
 from filmstitch.models import FilmPlan
-from filmstitch.reuse import ambience_inputs, checksums, key_of, sound_identity, speech_inputs
+from filmstitch.reuse import ambience_inputs, key_of, mix_inputs, sound_identity, speech_inputs
 from filmstitch.sound import stage
 from filmstitch.sound.settings import SoundSettings
 from filmstitch.sound.subtitles import Cue
 from filmstitch.sound.tracks import LineSpeech, SegmentSpeech
 from filmstitch.storage import ArtifactRef, FilmStore
+from filmstitch.storage.parts import ambience_part, speech_part
 from filmstitch.tasks.common import STAGE, FilmContext, render_slot, stored_take
 
 _engines: dict[str, Any] = {}
 _engines_guard = threading.Lock()
 
 
+def sound_backend() -> backends.SoundBackend:
+    """The sound engine this machine uses (FILMSTITCH_SOUND_ENGINE), as filmstitch.backends lists it."""
+    return backends.sound_engine(SoundSettings().engine)
+
+
 def voice_engine() -> stage.SoundEngine:
     """The process's voice engine (FILMSTITCH_SOUND_ENGINE): kept, so the offline voice's processes are reused."""
-    name = {"offline": "piper", "local-gpu": "speecht5", "modal": "speecht5-modal"}[SoundSettings().engine]
+    name = sound_backend().voice
     with _engines_guard:
         if name not in _engines:
             _engines[name] = stage.sound_engine(name)
@@ -39,8 +46,7 @@ def voice_engine() -> stage.SoundEngine:
 
 def bed_engine() -> Any:
     """The ambience engine: None for the offline, procedural one."""
-    name = {"offline": "procedural", "local-gpu": "stable-audio-3", "modal": "stable-audio-3-modal"}[
-        SoundSettings().engine]
+    name = sound_backend().ambience
     with _engines_guard:
         if name not in _engines:
             _engines[name] = stage.ambience_engine(name)
@@ -83,12 +89,12 @@ def speak_segment(film: FilmContext, plan: FilmPlan, segment: int) -> SpeechRef:
     engine = voice_engine()
     reuse_key = key_of("speech", sound_identity(engine), **speech_inputs(plan, segment))
     store = film.store()
-    about_key, about = stored_take(store, f"sound/speech/s{segment:02d}", reuse_key, "/speech.json")
+    about_key, about = stored_take(store, speech_part(segment), reuse_key, "/speech.json")
     if about is not None:
         lines = [store.reuse(key, reuse_key) for key in json.loads(store.get_verified(about))["wav_keys"]]
         if all(lines):
             return SpeechRef(segment=segment, about=about, lines=lines)
-    with render_slot(engine.name):
+    with render_slot(sound_backend()):
         speech = stage.speak_segment(plan, segment, engine)
     folder = about_key.rsplit("/", 1)[0]
     wavs = [store.put(f"{folder}/line-{line.line}.wav", line.wav, "audio/wav", reuse_key=reuse_key,
@@ -105,10 +111,10 @@ def make_ambience(film: FilmContext, plan: FilmPlan, location_id: str) -> Artifa
     engine = bed_engine()
     reuse_key = key_of("ambience", sound_identity(engine), **ambience_inputs(plan, location_id))
     store = film.store()
-    key, reused = stored_take(store, f"sound/ambience/{location_id}", reuse_key, ".wav")
+    key, reused = stored_take(store, ambience_part(location_id), reuse_key, ".wav")
     if reused is not None:
         return reused
-    with render_slot("procedural" if engine is None else engine.name):
+    with render_slot(sound_backend()):
         wav = stage.ambience_bed(plan, location_id, engine=engine)
     return store.put(key, wav, "audio/wav", reuse_key=reuse_key, stage="ambience", location=location_id)
 
@@ -128,15 +134,8 @@ def mix_sound(film: FilmContext, plan: FilmPlan, speech: list[SpeechRef], beds: 
     sound (LTX-2: one WAV per segment), when given, is used as ``FILMSTITCH_SOUND_CLIP_SOUND`` says."""
     from filmstitch.sound.settings import SoundSettings
 
-    inputs = {
-        "speech": [checksums(dict(enumerate([ref.about, *ref.lines]))) for ref in speech],
-        "beds": checksums(beds),
-        "frames": plan.request.frames_per_clip, "fps": plan.request.fps, "segments": plan.request.segments,
-        "language": plan.script.language,
-    }
     mode = SoundSettings().clip_sound
-    if clip_sounds:  # only then: the keys of films without clip sound stay what they were
-        inputs |= {"clip_sounds": list(checksums(dict(enumerate(clip_sounds))).values()), "clip_sound": mode}
+    inputs = mix_inputs(plan, [[ref.about, *ref.lines] for ref in speech], beds, clip_sounds, mode)
     reuse_key = key_of("mix", sound_identity(None), **inputs)
     store = film.store()
     keys = {"mix": "sound/mix.m4a", "cues": "sound/cues.json", "srt": "subtitles.srt", "vtt": "subtitles.vtt"}

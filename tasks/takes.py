@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict
 from filmstitch.models import FilmPlan, Keyframe, Segment
 from filmstitch.storage import ArtifactMissing, ArtifactRef, FilmStore
 from filmstitch.storage.manifest import ref_from_entry
+from filmstitch.storage.parts import clip_part, keyframe_part
 from filmstitch.tasks.common import VariantRef, variant_keys
 
 FILM = "film.mp4"
@@ -124,10 +125,9 @@ def read_film(store: FilmStore) -> FilmState:
         if part.startswith("references/"):
             references[part.removeprefix("references/")] = load_variant(store, part, use, manifest)
     for index in range(len(plan.keyframes)):
-        keyframes.append(load_variant(store, f"keyframes/k{index:02d}", _use(cut, f"keyframes/k{index:02d}"),
-                                      manifest))
+        keyframes.append(load_variant(store, keyframe_part(index), _use(cut, keyframe_part(index)), manifest))
     for segment in range(len(plan.script.segments)):
-        clips.append(load_clip(store, f"clips/c{segment:02d}", _use(cut, f"clips/c{segment:02d}"), manifest))
+        clips.append(load_clip(store, clip_part(segment), _use(cut, clip_part(segment)), manifest))
     film = _verified(store, manifest, FILM)[0]
     return FilmState(plan=plan, writer_plan=writer_plan, cut=cut, references=references, keyframes=keyframes,
                      clips=clips, film=film)

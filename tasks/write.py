@@ -8,15 +8,15 @@ again (a Claude writer would write a different script, and every picture would h
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from prefect import task
-from pydantic import BaseModel, TypeAdapter
+from pydantic import TypeAdapter
 
 from filmstitch import concurrency
 from filmstitch.models import Character, Environment, FilmPlan, FilmRequest, Keyframe, Script
-from filmstitch.reuse import key_of
+from filmstitch.reuse import cast_inputs, key_of, keyframe_prompt_inputs, plan_key, script_inputs
 from filmstitch.script_checkpoint import check_plan
 from filmstitch.settings import Settings
 from filmstitch.storage import FilmStore
@@ -75,26 +75,21 @@ def written(ctx: FilmContext, stage: str, answer_type: Any, inputs: dict[str, An
     return answer
 
 
-def _dump(*models: BaseModel | Sequence[BaseModel]) -> list[Any]:
-    return [item.model_dump(mode="json") if isinstance(item, BaseModel) else [m.model_dump(mode="json") for m in item]
-            for item in models]
-
-
 @task(name="write-script", **STAGE)
 def write_script(ctx: FilmContext, request: FilmRequest) -> Script:
-    return written(ctx, "script", Script, {"request": request.model_dump(mode="json")},
+    return written(ctx, "script", Script, script_inputs(request),
                    lambda writer: writer.write_script(request))
 
 
 @task(name="describe-characters", **STAGE)
 def describe_characters(ctx: FilmContext, request: FilmRequest, script: Script) -> list[Character]:
-    return written(ctx, "characters", list[Character], {"request": _dump(request), "script": _dump(script)},
+    return written(ctx, "characters", list[Character], cast_inputs(request, script),
                    lambda writer: writer.describe_characters(request, script))
 
 
 @task(name="describe-locations", **STAGE)
 def describe_environments(ctx: FilmContext, request: FilmRequest, script: Script) -> list[Environment]:
-    return written(ctx, "locations", list[Environment], {"request": _dump(request), "script": _dump(script)},
+    return written(ctx, "locations", list[Environment], cast_inputs(request, script),
                    lambda writer: writer.describe_environments(request, script))
 
 
@@ -102,7 +97,7 @@ def describe_environments(ctx: FilmContext, request: FilmRequest, script: Script
 def write_keyframe_prompts(
     ctx: FilmContext, request: FilmRequest, script: Script, characters: list[Character], environments: list[Environment]
 ) -> list[Keyframe]:
-    inputs = {"request": _dump(request), "script": _dump(script), "cast": _dump(characters, environments)}
+    inputs = keyframe_prompt_inputs(request, script, characters, environments)
     return written(ctx, "keyframes", list[Keyframe], inputs,
                    lambda writer: writer.write_keyframes(request, script, characters, environments))
 
@@ -130,7 +125,7 @@ def assemble_plan(
     )
     check_plan(plan)
     store = ctx.store()
-    reuse_key = key_of("plan", {}, plan=plan.model_dump(mode="json"))
+    reuse_key = plan_key(plan)
     if store.reuse("plan/plan.json", reuse_key) is None:  # written once per plan, not on every rerun
         store.put("plan/plan.json", plan.model_dump_json(indent=2).encode(), "application/json",
                   reuse_key=reuse_key, stage="plan")

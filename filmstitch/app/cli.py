@@ -41,8 +41,8 @@ from pydantic.fields import FieldInfo
 from rich.console import Console
 
 from filmstitch.models import FilmRequest, RetakeRequest
-from filmstitch.preflight import PreflightError, check_backends
-from filmstitch.settings import Settings
+from filmstitch.preflight import PreflightError, prepare
+from filmstitch.settings import Settings, check_pause_timeout
 
 # The server's telemetry write races the flow's writes on SQLite ("database is locked"); it sends nothing here anyway.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -148,15 +148,14 @@ def make(
     try:
         request = request_from_options(idea, film_options)
         settings = settings_for(out)
-        resolved = request.resolved(*settings.backends(request.writer, request.renderer))
     except ValidationError as exc:
         fail(validation_message(exc))
-    if pause_timeout is not None and not 10 <= pause_timeout <= 7 * 24 * 3600:
-        fail(f"--pause-timeout must be 10 s to 7 days ({7 * 24 * 3600} s), got {pause_timeout}")
     try:
+        if pause_timeout is not None:
+            check_pause_timeout(pause_timeout, "--pause-timeout")
         if film_id is not None:
             validate_film_id(film_id)
-        check_backends(resolved)
+        resolved = prepare(request, settings)
     except (ValueError, PreflightError) as exc:
         fail(str(exc))
     show_estimate(resolved, settings, film_id)
@@ -459,9 +458,9 @@ def retake(
         fail(validation_message(exc))
     except OSError as exc:
         fail(f"cannot read the mask {mask}: {exc.strerror or exc}")
-    if pause_timeout is not None and not 10 <= pause_timeout <= 7 * 24 * 3600:
-        fail(f"--pause-timeout must be 10 s to 7 days ({7 * 24 * 3600} s), got {pause_timeout}")
     try:
+        if pause_timeout is not None:
+            check_pause_timeout(pause_timeout, "--pause-timeout")
         prepared = prepare_retake(request, settings)  # everything checked before anything starts
     except ValueError as exc:
         fail(str(exc))

@@ -1,24 +1,14 @@
-"""Renderers draw references, keyframes and clips. ``get_renderer`` picks one by name."""
+"""Renderers draw references, keyframes and clips. ``get_renderer`` makes one by name (filmstitch.backends)."""
 
 from __future__ import annotations
 
+from filmstitch import backends
 from filmstitch.renderers.base import RenderedImage, Renderer
 
 
 def get_renderer(name: str) -> Renderer:
-    if name == "animatic":
-        from filmstitch.renderers.animatic import AnimaticRenderer
-
-        return AnimaticRenderer()
-    if name == "local-gpu":
-        from filmstitch.renderers.gpu import LocalGpuRenderer
-
-        return LocalGpuRenderer()
-    if name == "modal":
-        from filmstitch.renderers.gpu import ModalRenderer
-
-        return ModalRenderer()
-    raise ValueError(f"unknown renderer {name!r}: choose 'animatic', 'local-gpu' or 'modal'")
+    renderer: Renderer = backends.renderer(name).load()()
+    return renderer
 
 
 __all__ = ["RenderedImage", "Renderer", "get_renderer"]

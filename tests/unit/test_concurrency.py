@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from filmstitch import backends
 from filmstitch.concurrency import machine_slot
 from filmstitch.tasks.common import render_slot
 
@@ -86,7 +87,7 @@ def test_modal_renders_hold_no_machine_slot(monkeypatch: pytest.MonkeyPatch) -> 
     started: list[float] = []
 
     def render() -> None:
-        with render_slot("modal"):
+        with render_slot(backends.renderer("modal")):
             started.append(time.monotonic())
             time.sleep(0.3)
 
@@ -103,7 +104,7 @@ def test_local_gpu_renders_take_the_gpu_slots(monkeypatch: pytest.MonkeyPatch) -
     spans: list[tuple[float, float]] = []
 
     def render() -> None:
-        with render_slot("local-gpu"):
+        with render_slot(backends.renderer("local-gpu")):
             start = time.monotonic()
             time.sleep(0.3)
             spans.append((start, time.monotonic()))

@@ -161,6 +161,6 @@ def test_settings_refuse_ltx2_with_the_first_block_cache_and_preflight_checks_lt
     monkeypatch.setenv("FILMSTITCH_GPU_VIDEO_ENGINE", "ltx-2")
     monkeypatch.setenv("FILMSTITCH_GPU_LTX2_DIR", str(tmp_path / "missing-ltx-2"))
     with pytest.raises(preflight.PreflightError, match="FILMSTITCH_GPU_LTX2_DIR"):
-        preflight._check_local_gpu()
+        preflight.check_local_gpu()
     (tmp_path / "missing-ltx-2").mkdir()
-    preflight._check_local_gpu()
+    preflight.check_local_gpu()
