@@ -386,9 +386,10 @@ class FilmStitchClient:
         state = State.model_validate(run["state"])
         try:
             # `_sync=True`: Prefect hands back a coroutine wherever an event loop runs in the thread (a notebook,
-            # Playwright's sync API); this client is synchronous everywhere.
+            # Playwright's sync API); this client is synchronous everywhere. The switch is async_dispatch's own,
+            # which the overloads Prefect declares do not name.
             with temporary_settings(updates={PREFECT_API_URL: self.api_url}):  # a storage block is read from here
-                value = state.result(raise_on_failure=False, _sync=True)
+                value = state.result(raise_on_failure=False, _sync=True)  # type: ignore[call-overload]
         except Exception as exc:  # storage errors vary by storage: the message names them
             raise FilmStitchError(f"cannot read the result of run {run['id']}: {type(exc).__name__}: {exc}") from exc
         return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
