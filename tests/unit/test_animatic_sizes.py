@@ -104,6 +104,7 @@ def request(idea: str, width: int, height: int, **fields: object) -> FilmRequest
 @example(size=(128, 128), idea="three friends and a dragon cross a frozen sea at dawn", seed=0, variants=3)
 @example(size=(1920, 128), idea="two robots learn to dance in a junkyard", seed=1, variants=1)
 @example(size=(128, 1920), idea="a whale sings to a lonely lighthouse", seed=2, variants=1)
+@example(size=(128, 1536), idea="an old clock stops at midnight in a bakery", seed=2, variants=2)  # a wall's shelves
 def test_every_legal_size_renders_for_any_idea(size: tuple[int, int], idea: str, seed: int, variants: int) -> None:
     plan = offline_plan(request(idea, *size, seed=seed, variants=variants, segments=1))
     with tempfile.TemporaryDirectory() as tmp:

@@ -199,7 +199,7 @@ def _wall(draw: ImageDraw.ImageDraw, look: EnvironmentLook, span: float, scale: 
         draw.line((x * scale + 0.11 * scale, 0.12 * scale, x * scale + 0.11 * scale, 0.34 * scale),
                   fill=(*shade(wall, 0.6), 255), width=max(2, round(scale * 0.006)))
     for i in range(4):  # shelves between the windows
-        x = rng.uniform(0.1, span - 0.3)
+        x = rng.uniform(0.1, max(0.1, span - 0.3))  # a tall narrow frame's wall is under 0.4 wide: shelves at its edge
         y = rng.uniform(0.38, h - 0.16)
         draw.rectangle((x * scale, y * scale, (x + 0.22) * scale, (y + 0.012) * scale), fill=(*shade(wall, 0.5), 255))
         for j in range(5):
