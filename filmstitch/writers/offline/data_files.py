@@ -1,0 +1,24 @@
+"""The engine's words as data: the TOML files of data/, read once each.
+
+Vocabularies (what the reader understands: actors, places, props, verbs...) and tongues (what the engine
+writes in each language) are data, shipped inside the package (pyproject.toml's package-data), so that a new
+word or a new language is an edit of a data file, not of the code. Grammar (articles, elision, agreement) stays
+code, in the modules that use these tables.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+
+@cache
+def load(name: str) -> dict[str, Any]:
+    """The parsed data file `data/<name>.toml` ('lexicon', 'tongues/fr'); parsed once, so callers must not change it."""
+    resource = files(__package__ or "filmstitch.writers.offline").joinpath("data")
+    for part in f"{name}.toml".split("/"):
+        resource = resource.joinpath(part)
+    return tomllib.loads(resource.read_text(encoding="utf-8"))
+
