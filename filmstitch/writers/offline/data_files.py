@@ -22,3 +22,8 @@ def load(name: str) -> dict[str, Any]:
         resource = resource.joinpath(part)
     return tomllib.loads(resource.read_text(encoding="utf-8"))
 
+
+
+def poses() -> dict[str, dict[str, Any]]:
+    """data/poses.toml: each Pose with the English words for it (shared by the writer and the animatic)."""
+    return load("poses")
