@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from filmstitch.models import Character, CharacterKind, VoiceAge, VoiceCasting
 from filmstitch.writers.offline import languages, lexicon
+from filmstitch.writers.offline.data_files import species
 from filmstitch.writers.offline.english import capitalise, fix_articles, with_article
 from filmstitch.writers.offline.reading import Actor, Reading
 
@@ -105,108 +106,11 @@ CLIMATE_OUTFIT = {
 DEFAULT_OUTFIT = ("a {a} hooded jacket over a charcoal shirt, {b} canvas trousers and worn leather boots",
                   "{a} hooded jacket, {b} trousers")
 
-#: Non-people: species -> (description, short form, [palette colour names]).
+#: Non-people: species -> (description, short form, [palette colour names]), from data/species.toml.
 BEINGS: dict[str, tuple[str, str, list[str]]] = {
-    "cat": ("a sleek {a} cat with a white chest, green eyes, long whiskers and a curling tail", "{a} cat",
-            ["ochre", "cream"]),
-    "dog": ("a scruffy {a} dog with floppy ears, a wagging tail and a {b} collar", "scruffy {a} dog",
-            ["brown", "crimson"]),
-    "fox": ("a slim fox with rust-red fur, a white-tipped bushy tail, black legs and amber eyes", "rust-red fox",
-            ["rust", "cream"]),
-    "rabbit": ("a small {a} rabbit with long ears, a white cotton tail and a twitching nose", "{a} rabbit",
-               ["sand", "white"]),
-    "bear": ("a big shaggy {a} bear with round ears, a pale muzzle and heavy paws", "shaggy {a} bear",
-             ["brown", "sand"]),
-    "wolf": ("a lean grey wolf with a thick ruff, pale eyes and a long bushy tail", "lean grey wolf",
-             ["grey", "cream"]),
-    "mouse": ("a tiny {a} mouse with round pink ears, a long thin tail and bright black eyes", "tiny {a} mouse",
-              ["grey", "pink"]),
-    "horse": ("a tall {a} horse with a dark mane, a white blaze and feathered hooves", "{a} horse",
-              ["brown", "black"]),
-    "crow": ("a glossy black crow with blue-sheened feathers, a sharp grey beak and clever eyes", "glossy black crow",
-             ["black", "slate-blue"]),
-    "raven": ("a large black raven with ragged throat feathers and a heavy beak", "large black raven",
-              ["black", "indigo"]),
-    "heron": ("a tall grey heron with long thin legs, a dagger beak, a black crest and slate-blue wings",
-              "tall grey heron", ["grey", "slate-blue"]),
-    "clockwork heron": (("a tall clockwork heron of brass and copper plates, long jointed legs, visible turning "
-                        "gears in its chest and amber glass eyes"), "brass clockwork heron", ["brass", "copper"]),
-    "owl": ("a round tawny owl with big amber eyes, ear tufts and speckled brown feathers", "tawny owl",
-            ["brown", "sand"]),
-    "gull": ("a white gull with grey wings, a yellow beak and pink feet", "white gull", ["white", "grey"]),
-    "penguin": ("a small penguin with a black back, a white belly and an orange beak", "small penguin",
-                ["black", "white"]),
-    "parrot": ("a bright {a} parrot with {b} wing tips and a curved black beak", "{a} parrot", ["scarlet", "yellow"]),
-    "octopus": ("a {a} octopus with eight curling arms lined with pale suckers and large gold eyes", "{a} octopus",
-                ["violet", "coral"]),
-    "squid": ("a long {a} squid with ten trailing arms and huge silver eyes", "{a} squid", ["coral", "silver"]),
-    "whale": ("an enormous blue-grey whale with a pale grooved throat and barnacles on its fins", "blue-grey whale",
-              ["slate-blue", "grey"]),
-    "fish": ("a bright {a} fish with {b} fins and a shimmering tail", "{a} fish", ["orange", "yellow"]),
-    "jellyfish": ("a glowing pink jellyfish with a translucent bell and long trailing threads", "glowing jellyfish",
-                  ["pink", "violet"]),
-    "crab": ("a small {a} crab with one big claw, stalk eyes and a speckled shell", "{a} crab", ["scarlet", "sand"]),
-    "turtle": ("an old green sea turtle with a barnacled shell and calm dark eyes", "green sea turtle",
-               ["jade", "brown"]),
-    "sea turtle": ("an old green sea turtle with a barnacled shell and calm dark eyes", "green sea turtle",
-                   ["jade", "brown"]),
-    "dolphin": ("a sleek grey dolphin with a pale belly and a curved smile", "grey dolphin", ["grey", "white"]),
-    "dragon": ("a {a} dragon with shimmering scales, leathery {b} wings, curled horns and a long spiked tail",
-               "{a} dragon", ["jade", "gold"]),
-    "ghost": ("a pale, see-through ghost like a floating white sheet with two dark hollow eyes", "pale ghost",
-              ["white", "sky-blue"]),
-    "spirit": ("a glowing {a} spirit of soft light, shaped like a small figure with a long trailing wisp", "{a} spirit",
-               ["sky-blue", "white"]),
-    "fairy": ("a tiny fairy with dragonfly wings, a {a} petal dress and a glowing trail", "tiny fairy",
-              ["pink", "jade"]),
-    "yeti": ("a huge shaggy white yeti with blue-grey skin on its face and hands", "shaggy white yeti",
-             ["white", "slate-blue"]),
-    "alien": ("a small {a} alien with a big round head, three dark eyes and thin arms", "small {a} alien",
-              ["jade", "violet"]),
-    "robot": ("a small boxy robot of brushed steel with {a} panel lights, round glass lens eyes and treads",
-              "boxy steel robot with {a} lights", ["silver", "teal"]),
-    "lantern": (("a brass lantern with a warm flame for a face, two small round glass-pane eyes and a curled handle "
-                "like a hat"), "brass lantern with a flame face", ["brass", "orange"]),
-    "teapot": ("a round {a} porcelain teapot with a chipped spout, painted eyes and a little lid hat",
-               "{a} porcelain teapot", ["sky-blue", "white"]),
-    "clock": ("a tall wooden clock with a brass face for a face, two hands like eyebrows and a swinging pendulum",
-              "wooden clock", ["brown", "brass"]),
-    "book": ("an old {a} leather book with gold lettering, its pages flapping like a mouth", "{a} leather book",
-             ["crimson", "gold"]),
-    "umbrella": ("a {a} umbrella with a curved wooden handle and two button eyes on its canopy", "{a} umbrella",
-                 ["scarlet", "brown"]),
-    "snowman": ("a round snowman with coal eyes, a carrot nose and a {a} scarf", "snowman with a {a} scarf",
-                ["white", "scarlet"]),
-    "storm": (("a towering storm cloud of charcoal and violet, lit from inside by flickers of colour, with two "
-              "bright lightning-white eyes and rain trailing beneath it like a cloak"), "towering violet storm cloud",
-              ["charcoal", "violet"]),
-    "wind": ("a swirl of pale blue air full of leaves and petals, with a faint smiling face in the eddies",
-             "swirl of pale wind", ["sky-blue", "white"]),
-    "fire": ("a dancing flame spirit of orange and yellow with ember eyes and a crackling crown of sparks",
-             "dancing orange flame", ["orange", "yellow"]),
-    "cloud": ("a soft white cloud with a round grey underside and two sleepy eyes", "soft white cloud",
-              ["white", "grey"]),
-    "rain": ("a drifting curtain of silver rain with a face of falling drops", "silver rain", ["silver", "slate-blue"]),
-    "northern lights": ("ribbons of green and violet light rippling across the sky, with a shy face in the folds",
-                        "green and violet northern lights", ["jade", "violet"]),
-    "sprout spirit": (("a tiny spirit of moss and new leaves, round as a pebble, with two dewdrop eyes and a curling "
-                      "green shoot on its head"), "tiny moss sprout spirit", ["forest-green", "jade"]),
-    "sun": ("a warm golden sun with a broad smiling face and soft rays", "golden sun", ["gold", "orange"]),
-    "star": ("a small bright star with five soft points and a twinkling face", "bright little star",
-             ["yellow", "white"]),
-    "moon": ("a pale silver moon with a gentle cratered face", "silver moon", ["silver", "white"]),
-    "river": ("a winding river spirit of clear blue water with a face in its ripples", "blue river spirit",
-              ["slate-blue", "jade"]),
-    "sea": ("a great rolling wave with a foam crest like white hair and deep green eyes", "great green wave",
-            ["jade", "white"]),
-}
-#: Species drawn and described like a close cousin.
-ALIASES = {"thunderstorm": "storm", "hurricane": "storm", "lightning": "storm", "thunder": "storm",
-           "snowstorm": "cloud", "blizzard": "cloud", "fog": "cloud", "mist": "cloud", "tornado": "wind",
-           "breeze": "wind", "sandstorm": "wind", "flame": "fire", "aurora": "northern lights", "ocean": "sea",
-           "wave": "sea", "tide": "sea", "comet": "star", "kitten": "cat", "puppy": "dog", "bunny": "rabbit",
-           "hare": "rabbit", "seagull": "gull", "wolf": "wolf", "lamp": "lantern", "candle": "lantern",
-           "kettle": "teapot", "sprite": "spirit", "wisp": "spirit"}
+    name: (facts["look"], facts["short"], facts["palette"]) for name, facts in species().items() if "look" in facts}
+#: Species described like a close cousin.
+ALIASES: dict[str, str] = {name: facts["like"] for name, facts in species().items() if "like" in facts}
 KIND_FALLBACK: dict[CharacterKind, tuple[str, str, list[str]]] = {
     "animal": ("a small {a} {s} with soft fur, bright eyes and a {b} collar", "{a} {s}", ["brown", "crimson"]),
     "bird": ("a {a} {s} with {b} wing tips, a sharp beak and bright eyes", "{a} {s}", ["slate-blue", "white"]),

@@ -24,6 +24,11 @@ def load(name: str) -> dict[str, Any]:
 
 
 
+def species() -> dict[str, dict[str, Any]]:
+    """data/species.toml: every species, what the reader takes it for, how the writer and the animatic show it."""
+    return load("species")
+
+
 def poses() -> dict[str, dict[str, Any]]:
     """data/poses.toml: each Pose with the English words for it (shared by the writer and the animatic)."""
     return load("poses")

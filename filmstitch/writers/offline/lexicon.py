@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from filmstitch.models import CharacterKind, SetKind, VoiceAge
-from filmstitch.writers.offline.data_files import load
+from filmstitch.writers.offline.data_files import load, species
 
 
 @dataclass(frozen=True)
@@ -27,14 +27,16 @@ class ActorWord:
     age: VoiceAge | None = None
 
 
-def _actors(groups: list[dict[str, Any]]) -> dict[str, ActorWord]:
-    """The [[actors]] groups of data/actors.toml in order: a word listed again takes its later group's meaning
-    (and keeps its first place: multi-word nouns are listed, and so matched, before their parts)."""
+def _actors(people: list[dict[str, Any]], beings: dict[str, dict[str, Any]]) -> dict[str, ActorWord]:
+    """The [[people]] groups of data/actors.toml in order (a word listed again takes its later group's meaning and
+    keeps its first place), then every species of data/species.toml the reader knows (those with a kind)."""
     found: dict[str, ActorWord] = {}
-    for group in groups:
-        kind = group["kind"]
+    for group in people:
         for word in group["words"]:
-            found[word] = ActorWord(kind, None if kind == "person" else word, group.get("gender"), group.get("age"))
+            found[word] = ActorWord("person", None, group.get("gender"), group.get("age"))
+    for name, facts in beings.items():
+        if "kind" in facts:
+            found[name] = ActorWord(facts["kind"], name)
     return found
 
 
@@ -49,7 +51,7 @@ _PROPS = load("props")
 _READING = load("reading")
 
 #: Nouns of characters. Multi-word keys are matched before their parts.
-ACTORS: dict[str, ActorWord] = _actors(_ACTORS["actors"])
+ACTORS: dict[str, ActorWord] = _actors(_ACTORS["people"], species())
 #: Words that count the actor after them, in several languages ("two robots", "deux ours", "a pair of").
 COUNTS: dict[str, int] = _ACTORS["counts"]
 #: Nouns for a group of animals or people: "a pod of whales", "a flock of gulls".
