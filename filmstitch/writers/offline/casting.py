@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from filmstitch.models import Character, CharacterKind, VoiceAge, VoiceCasting
 from filmstitch.writers.offline import languages, lexicon
-from filmstitch.writers.offline.data_files import species
+from filmstitch.writers.offline.data_files import load, species
 from filmstitch.writers.offline.english import capitalise, fix_articles, with_article
 from filmstitch.writers.offline.reading import Actor, Reading
 
@@ -39,72 +39,23 @@ FACES = ["a round face and wide brown eyes", "a narrow face with a sharp nose", 
          "a gap-toothed smile and rosy cheeks", "a weathered face with laugh lines", "dark thoughtful eyes",
          "a dimpled chin and bright grey eyes"]
 
-#: Role -> outfit with two colour slots (the palette) and a short form for video prompts.
-OUTFITS: dict[str, tuple[str, str]] = {
-    "astronaut": (("a white pressurised EVA suit with {a} shoulder stripes, a gold mirrored visor flipped up and "
-                  "scuffed grey moon boots"), "white EVA suit with {a} stripes"),
-    "diver": (("a {a} neoprene wetsuit with {b} seams, a brass diving mask pushed up on the forehead and yellow "
-              "fins"), "{a} wetsuit and brass diving mask"),
-    "keeper": ("a thick {a} knitted sweater under a {b} oilskin coat, canvas trousers and black rubber boots",
-               "{b} oilskin coat over a {a} sweater"),
-    "baker": ("a flour-dusted white apron over a {a} dress with rolled sleeves, a {b} headscarf and clogs",
-              "white apron over a {a} dress, {b} headscarf"),
-    "knight": ("dented steel plate armour over a {a} tabard, a long {b} cloak and a notched sword",
-               "steel armour, {a} tabard, {b} cloak"),
-    "detective": ("a long {a} trench coat, a {b} fedora and polished black shoes", "{a} trench coat, {b} fedora"),
-    "scientist": ("a white lab coat over a {a} sweater, {b} trousers and safety goggles pushed up",
-                  "white lab coat over a {a} sweater"),
-    "sailor": ("a {a} knitted sweater, {b} oilskin trousers and rubber boots", "{a} sweater, {b} oilskins"),
-    "fisherman": ("a {a} knitted sweater, {b} waders and a battered cap", "{a} sweater and {b} waders"),
-    "pilot": ("a brown leather flight jacket with a {a} scarf, {b} trousers and brass goggles",
-              "leather flight jacket, {a} scarf"),
-    "courier": ("a {a} canvas jacket with a {b} satchel across the chest, cargo trousers and sneakers",
-                "{a} jacket and {b} satchel"),
-    "postman": ("a {a} postal uniform with brass buttons, a {b} cap and a heavy leather mailbag",
-                "{a} postal uniform, {b} cap"),
-    "explorer": ("a {a} field jacket with many pockets, {b} trousers, a wide-brimmed hat and hiking boots",
-                 "{a} field jacket, wide-brimmed hat"),
-    "wizard": ("long {a} robes embroidered with {b} stars, a pointed hat and a knotted staff",
-               "{a} robes with {b} stars, pointed hat"),
-    "witch": ("a long {a} dress, a {b} shawl, a pointed black hat and a broom", "{a} dress, {b} shawl, black hat"),
-    "queen": ("a flowing {a} gown with {b} trim and a slim silver crown", "{a} gown and silver crown"),
-    "king": ("a {a} velvet robe with {b} trim and a heavy gold crown", "{a} robe and gold crown"),
-    "princess": ("a {a} dress with {b} ribbons and a small tiara", "{a} dress and tiara"),
-    "prince": ("a {a} tunic with {b} buttons and a short cape", "{a} tunic and cape"),
-    "pirate": ("a {a} long coat, a {b} sash, a tricorn hat and tall boots", "{a} coat, {b} sash, tricorn hat"),
-    "farmer": ("{a} overalls over a {b} checked shirt, a straw hat and muddy boots", "{a} overalls, straw hat"),
-    "painter": ("a paint-spattered {a} smock over {b} trousers and a beret", "paint-spattered {a} smock, beret"),
-    "musician": ("a {a} waistcoat over a white shirt, {b} trousers and polished shoes", "{a} waistcoat"),
-    "chef": ("a white chef's jacket, a {a} neckerchief and {b} checked trousers", "white chef's jacket"),
-    "gardener": ("a {a} work shirt, {b} dungarees with soil on the knees and a sun hat",
-                 "{a} shirt and {b} dungarees"),
-    "student": ("a {a} hoodie, {b} jeans, white sneakers and a backpack", "{a} hoodie and backpack"),
-    "doctor": ("a white coat over {a} scrubs and a {b} stethoscope", "white coat over {a} scrubs"),
-    "soldier": ("a {a} field uniform, a {b} beret and heavy boots", "{a} uniform and {b} beret"),
-    "monk": ("simple {a} robes with a {b} rope belt and sandals", "{a} robes"),
-    "captain": ("a {a} captain's coat with brass buttons, a {b} cap and sea boots", "{a} captain's coat"),
-    "hunter": ("a {a} hooded cloak, a {b} leather jerkin and a longbow", "{a} hooded cloak"),
-    "mechanic": ("{a} coveralls with {b} patches, a tool belt and oil-stained gloves", "{a} coveralls"),
-    "librarian": ("a {a} cardigan over a {b} blouse, round spectacles and soft shoes", "{a} cardigan, spectacles"),
-    "inventor": ("a {a} leather apron over a {b} shirt, brass goggles and gloves", "{a} apron, brass goggles"),
-    "child": ("a {a} raincoat over a {b} jumper, shorts and bright wellington boots", "{a} raincoat"),
-}
-ROLE_OUTFIT = {"lighthouse keeper": "keeper", "cosmonaut": "astronaut", "fisher": "fisherman",
-               "fisherwoman": "fisherman", "mail carrier": "postman", "traveller": "explorer",
-               "traveler": "explorer", "adventurer": "explorer", "archaeologist": "explorer", "mage": "wizard",
-               "sorcerer": "wizard", "sorceress": "witch", "empress": "queen", "emperor": "king", "cook": "chef",
-               "violinist": "musician", "pianist": "musician", "singer": "musician", "girl": "child",
-               "boy": "child", "kid": "child", "orphan": "child", "marine biologist": "diver", "surfer": "diver"}
+_OUTFITS = load("outfits")
+
+
+def _outfit(worn: list[str] | str) -> tuple[str, str]:
+    """An outfit of data/outfits.toml: [description, short form], or the name of a role's outfit."""
+    if isinstance(worn, str):
+        return OUTFITS[worn]
+    description, short = worn
+    return description, short
+
+
+#: Role -> outfit with two colour slots (the palette) and a short form for video prompts (data/outfits.toml).
+OUTFITS: dict[str, tuple[str, str]] = {role: _outfit(worn) for role, worn in _OUTFITS["roles"].items()}
+ROLE_OUTFIT: dict[str, str] = _OUTFITS["dressed_as"]
 #: Outfits that suit a set, for people whose role has none.
-CLIMATE_OUTFIT = {
-    "snow": ("a padded {a} parka with a fur-lined hood, {b} mittens and snow boots", "{a} parka, {b} mittens"),
-    "desert": ("loose {a} linen robes, a {b} headwrap and leather sandals", "{a} linen robes, {b} headwrap"),
-    "underwater": OUTFITS["diver"],
-    "moon": OUTFITS["astronaut"],
-    "space": OUTFITS["astronaut"],
-}
-DEFAULT_OUTFIT = ("a {a} hooded jacket over a charcoal shirt, {b} canvas trousers and worn leather boots",
-                  "{a} hooded jacket, {b} trousers")
+CLIMATE_OUTFIT: dict[str, tuple[str, str]] = {kind: _outfit(worn) for kind, worn in _OUTFITS["climate"].items()}
+DEFAULT_OUTFIT: tuple[str, str] = _outfit(_OUTFITS["default"])
 
 #: Non-people: species -> (description, short form, [palette colour names]), from data/species.toml.
 BEINGS: dict[str, tuple[str, str, list[str]]] = {
