@@ -85,41 +85,12 @@ KIND_VOICES: dict[str, tuple[VoiceAge, str, str]] = {
     "sea_creature": ("adult", "soft and bubbly", "slow, kind and wry"),
     "creature": ("adult", "husky and warm", "slow and thoughtful"),
 }
-NAMES: dict[str, dict[str, list[str]]] = {
-    "en": {"f": ["Elin", "Maggie", "Rose", "Nora", "Ada", "Iris", "June", "Tess", "Hazel", "Clara"],
-           "m": ["Tom", "Arlo", "Owen", "Felix", "Silas", "Jonah", "Hugo", "Rory", "Abel", "Ned"]},
-    "fr": {"f": ["Odile", "Margaux", "Lucie", "Camille", "Hélène", "Aurore"],
-           "m": ["Gaspard", "Lucien", "Marcel", "Théo", "Armand", "Rémi"]},
-    "de": {"f": ["Greta", "Liesel", "Anke", "Frieda"], "m": ["Jannik", "Otto", "Emil", "Karl"]},
-    "es": {"f": ["Lucía", "Carmen", "Inés", "Paloma"], "m": ["Mateo", "Tomás", "Rafael", "Joaquín"]},
-    "it": {"f": ["Giulia", "Chiara", "Rosa", "Livia"], "m": ["Matteo", "Enzo", "Luca", "Piero"]},
-    "pt": {"f": ["Beatriz", "Inês", "Marta"], "m": ["João", "Tiago", "Rui"]},
-    "ja": {"f": ["Hana", "Yuki", "Aiko", "Sora"], "m": ["Kenji", "Haru", "Ren", "Taro"]},
-}
-#: Names for the members of a group that is not people ("two robots": Bolt and Rivet), by kind and language.
-KIND_NAMES: dict[str, dict[str, list[str]]] = {
-    "en": {"robot": ["Bolt", "Rivet", "Cog", "Sprocket", "Widget", "Dynamo"],
-           "animal": ["Bramble", "Pip", "Juniper", "Clover", "Biscuit", "Thistle"],
-           "bird": ["Quill", "Skye", "Flint", "Sorrel", "Piper", "Wren"],
-           "sea_creature": ["Tide", "Coral", "Drift", "Fathom", "Kelp", "Brine"],
-           "creature": ["Ember", "Moss", "Nyx", "Fable", "Rune", "Wisp"],
-           "object": ["Button", "Tock", "Penny", "Tinsel", "Dot", "Clasp"],
-           "element": ["Gale", "Nimbus", "Zephyr", "Drizzle", "Flurry", "Spark"]},
-    "fr": {"robot": ["Boulon", "Rivet", "Écrou", "Ressort", "Piston", "Dynamo"],
-           "animal": ["Noisette", "Caramel", "Pompon", "Filou", "Praline", "Grisou"],
-           "bird": ["Plume", "Zéphyr", "Pinson", "Azur", "Flûte", "Brindille"],
-           "sea_creature": ["Marée", "Corail", "Écume", "Abysse", "Varech", "Perle"],
-           "creature": ["Braise", "Mousse", "Fable", "Lutin", "Rune", "Feu-Follet"]},
-    "es": {"robot": ["Tuerca", "Remache", "Chispa", "Piñón", "Pistón", "Dínamo"],
-           "animal": ["Canela", "Lucero", "Trueno", "Pimienta", "Nube", "Bellota"],
-           "bird": ["Pluma", "Cielo", "Brisa", "Jilguero", "Azul", "Ramita"],
-           "sea_creature": ["Marea", "Coral", "Espuma", "Abismo", "Alga", "Perla"],
-           "creature": ["Brasa", "Musgo", "Fábula", "Duende", "Runa", "Chispa"]},
-}
-CITY_LANGUAGE = {"kyoto": "ja", "tokyo": "ja", "osaka": "ja", "nara": "ja", "hokkaido": "ja", "paris": "fr",
-                 "provence": "fr", "bretagne": "fr", "lyon": "fr", "marseille": "fr", "berlin": "de", "madrid": "es",
-                 "havana": "es", "rome": "it",
-                 "venice": "it", "sicily": "it", "lisbon": "pt"}
+_NAMES = load("names")
+#: Names of people by language and gender, and of the members of a group that is not people ("two robots": Bolt
+#: and Rivet) by language and kind; the language of a city's names (data/names.toml).
+NAMES: dict[str, dict[str, list[str]]] = _NAMES["people"]
+KIND_NAMES: dict[str, dict[str, list[str]]] = _NAMES["kinds"]
+CITY_LANGUAGE: dict[str, str] = _NAMES["city_language"]
 
 
 @dataclass(eq=False)
