@@ -11,7 +11,9 @@ from __future__ import annotations
 import tomllib
 from functools import cache
 from importlib.resources import files
-from typing import Any
+from typing import Any, cast, get_args
+
+from filmstitch.models import Pose
 
 
 @cache
@@ -29,6 +31,10 @@ def species() -> dict[str, dict[str, Any]]:
     return load("species")
 
 
-def poses() -> dict[str, dict[str, Any]]:
+def poses() -> dict[Pose, dict[str, Any]]:
     """data/poses.toml: each Pose with the English words for it (shared by the writer and the animatic)."""
-    return load("poses")
+    table = load("poses")
+    unknown = set(table) - set(get_args(Pose))
+    if unknown:  # a typo in the data file would otherwise give a pose nothing can draw
+        raise ValueError(f"data/poses.toml: not poses of filmstitch.models.Pose: {sorted(unknown)}")
+    return cast(dict[Pose, dict[str, Any]], table)

@@ -9,7 +9,7 @@ profile plus the idea's own name for the place and the things the story brings t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast, get_args
 
 from filmstitch.models import Ambience, Environment, SetKind, TimeOfDay, slugify
 from filmstitch.writers.offline.data_files import load
@@ -40,7 +40,16 @@ def _profile(facts: dict[str, Any]) -> SetProfile:
                          "nearby": tuple((place, kind) for place, kind in facts["nearby"])})
 
 
-PROFILES: dict[SetKind, SetProfile] = {kind: _profile(facts) for kind, facts in load("sets").items()}
+def _profiles() -> dict[SetKind, SetProfile]:
+    """Every set of data/sets.toml, each of them a SetKind (a typo would be a set nothing can draw)."""
+    table = load("sets")
+    unknown = set(table) - set(get_args(SetKind))
+    if unknown:
+        raise ValueError(f"data/sets.toml: not kinds of set of filmstitch.models.SetKind: {sorted(unknown)}")
+    return {cast(SetKind, kind): _profile(facts) for kind, facts in table.items()}
+
+
+PROFILES: dict[SetKind, SetProfile] = _profiles()
 LIGHT: dict[TimeOfDay, str] = {"dawn": "soft pink dawn light", "day": "clear daylight",
                                "dusk": "warm amber dusk light", "night": "cool blue moonlight"}
 TIME_TINT: dict[TimeOfDay, tuple[tuple[float, float, float], float]] = {
