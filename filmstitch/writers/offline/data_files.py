@@ -18,12 +18,11 @@ from filmstitch.models import Pose
 
 @cache
 def load(name: str) -> dict[str, Any]:
-    """The parsed data file `data/<name>.toml` ('lexicon', 'tongues/fr'); parsed once, so callers must not change it."""
+    """The parsed data file `data/<name>.toml` ('species', 'tongues/fr'); parsed once, so callers must not change it."""
     resource = files(__package__ or "filmstitch.writers.offline").joinpath("data")
     for part in f"{name}.toml".split("/"):
         resource = resource.joinpath(part)
     return tomllib.loads(resource.read_text(encoding="utf-8"))
-
 
 
 def species() -> dict[str, dict[str, Any]]:
