@@ -15,6 +15,7 @@ import ast
 import json
 import os
 import re
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -380,14 +381,27 @@ def words(text: str) -> list[str]:
 
 
 def writer_vocabulary() -> set[str]:
-    """Every word the engine itself can write: the words of its tables and templates."""
+    """Every word the engine itself can write: the words of its tables and templates (code and data files)."""
     found: set[str] = set()
     package = Path(__file__).parents[2] / "filmstitch" / "writers" / "offline"
     for path in package.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 found.update(words(node.value.replace("_", " ")))
+    for path in package.rglob("*.toml"):  # the vocabularies and tongues of data/
+        found.update(words(" ".join(data_strings(tomllib.loads(path.read_text(encoding="utf-8"))))))
     return found
+
+
+def data_strings(value: object) -> list[str]:
+    """Every string of a parsed data file, keys included."""
+    if isinstance(value, str):
+        return [value.replace("_", " ")]
+    if isinstance(value, dict):
+        return [*value, *(s for v in value.values() for s in data_strings(v))]
+    if isinstance(value, list):
+        return [s for v in value for s in data_strings(v)]
+    return []
 
 
 VOCABULARY = writer_vocabulary()

@@ -1,6 +1,6 @@
-"""The package as a user installs it: every module of the repository's code is in the wheel under filmstitch/
-(flows/, tasks/, deployments/ and modal_workers/ are its subpackages), and nothing generic sits at the top
-of site-packages. The code never refers to files outside the repository."""
+"""The package as a user installs it: every module of the repository's code and every data file of the package is
+in the wheel under filmstitch/ (flows/, tasks/, deployments/ and modal_workers/ are its subpackages), and nothing
+generic sits at the top of site-packages. The code never refers to files outside the repository."""
 
 from __future__ import annotations
 
@@ -29,6 +29,10 @@ def test_the_wheel_holds_every_module_under_filmstitch(tmp_path: Path) -> None:
     }
     missing = sorted(expected - names)
     assert not missing, f"not in the wheel (add the package to pyproject.toml's list): {missing[:10]}"
+    data = {f"filmstitch/{path.relative_to(REPO / 'filmstitch').as_posix()}"
+            for path in (REPO / "filmstitch").rglob("*.toml") if "__pycache__" not in path.parts}
+    missing = sorted(data - names)
+    assert data and not missing, f"data files not in the wheel (add them to package-data): {missing[:10]}"
 
 
 def test_nothing_refers_to_files_outside_the_repository() -> None:

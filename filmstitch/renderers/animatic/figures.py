@@ -46,6 +46,7 @@ from filmstitch.renderers.animatic.props import (
     prop_reach,
     prop_shape,
 )
+from filmstitch.writers.offline.data_files import species
 
 DARK: RGB = (30, 28, 36)
 #: Armour's steel, light and dark.
@@ -607,8 +608,8 @@ def _snail(pen: Pen, look: CharacterLook, limbs: Limbs, d: float, clock: float) 
 
 
 #: Insects by what their bodies have besides wings (looks.BIG_WINGED, SMALL_WINGED): stripes, a spotted dome.
-STRIPED = {"bee", "bumblebee", "honeybee", "wasp"}
-DOMED = {"ladybird", "ladybug", "beetle"}
+STRIPED = {name for name, facts in species().items() if facts.get("markings") == "striped"}
+DOMED = {name for name, facts in species().items() if facts.get("markings") == "domed"}
 
 
 #: Insects are drawn in units this much smaller than the figure's height (their bodies are long, not tall).
@@ -764,9 +765,8 @@ def _blob(pen: Pen, look: CharacterLook, limbs: Limbs, d: float, clock: float) -
     face(pen, d * 0.05, y + 0.1, 0.2, d, limbs.head / 90)
 
 
-OBJECT_SHAPES = {"lantern": "lantern", "lamp": "lantern", "candle": "candle", "teapot": "pot", "kettle": "pot",
-                 "cup": "pot", "clock": "clock", "book": "book", "umbrella": "umbrella", "snowman": "snowman",
-                 "balloon": "balloon", "kite": "kite"}
+#: The shape an object with a face is drawn as (data/species.toml), by the last word of its species.
+OBJECT_SHAPES: dict[str, str] = {name: facts["shape"] for name, facts in species().items() if "shape" in facts}
 
 
 def _object(pen: Pen, look: CharacterLook, limbs: Limbs, d: float, clock: float) -> None:

@@ -21,6 +21,7 @@ from typing import Literal
 import numpy as np
 
 from filmstitch.models import Character, CharacterKind, Environment, SetKind, TimeOfDay, derive_seed
+from filmstitch.writers.offline.data_files import species
 
 RGB = tuple[int, int, int]
 WHITE: RGB = (240, 240, 242)
@@ -54,28 +55,8 @@ def luminance(c: RGB) -> float:
 #: Which body a kind (and some species) is drawn with.
 Plan = Literal["humanoid", "quadruped", "bird", "tentacled", "fish", "blob", "object", "cloud", "flame", "swirl",
                "ribbon", "wave", "disc", "snail", "insect", "train"]
-SPECIES_PLANS: dict[str, Plan] = {
-    "octopus": "tentacled", "squid": "tentacled", "jellyfish": "tentacled", "kraken": "tentacled",
-    "fish": "fish", "whale": "fish", "dolphin": "fish", "shark": "fish", "eel": "fish", "orca": "fish",
-    "narwhal": "fish", "seal": "fish", "goldfish": "fish", "koi": "fish", "salmon": "fish", "manta": "fish",
-    "seahorse": "fish", "crab": "tentacled", "turtle": "quadruped", "sea turtle": "quadruped",
-    "dragon": "quadruped", "unicorn": "quadruped", "griffin": "quadruped", "dinosaur": "quadruped",
-    "centaur": "quadruped", "tanuki": "quadruped", "kitsune": "quadruped",
-    "ghost": "blob", "spirit": "blob", "sprout spirit": "blob", "wisp": "blob", "will-o'-the-wisp": "blob",
-    "sprite": "blob", "banshee": "blob", "golem": "humanoid", "storm": "cloud", "thunderstorm": "cloud",
-    "cloud": "cloud", "rain": "cloud", "fog": "cloud", "mist": "cloud", "snowstorm": "cloud",
-    "blizzard": "cloud", "hurricane": "swirl", "tornado": "swirl", "wind": "swirl", "breeze": "swirl",
-    "sandstorm": "swirl", "fire": "flame", "flame": "flame", "volcano": "flame", "lightning": "flame",
-    "northern lights": "ribbon", "aurora": "ribbon", "rainbow": "ribbon", "shadow": "blob", "sea": "wave",
-    "ocean": "wave", "river": "wave", "wave": "wave", "tide": "wave", "sun": "disc", "moon": "disc",
-    "star": "disc", "comet": "disc", "frost": "cloud", "thunder": "cloud", "snowman": "object",
-    "scarecrow": "humanoid", "statue": "humanoid", "puppet": "humanoid", "doll": "humanoid",
-    "snail": "snail", "slug": "snail", "ant": "insect", "bee": "insect", "bumblebee": "insect",
-    "honeybee": "insect", "wasp": "insect", "butterfly": "insect", "moth": "insect", "beetle": "insect",
-    "ladybug": "insect", "ladybird": "insect", "firefly": "insect", "dragonfly": "insect", "fly": "insect",
-    "grasshopper": "insect", "cricket": "insect", "spider": "insect", "train": "train", "locomotive": "train",
-    "tram": "train", "steam train": "train", "steam engine": "train",
-}
+#: The species' own bodies, sizes, ears, tails and wings are in the one species table the writer reads too.
+SPECIES_PLANS: dict[str, Plan] = {name: facts["body"] for name, facts in species().items() if "body" in facts}
 KIND_PLANS: dict[CharacterKind, Plan] = {"person": "humanoid", "robot": "humanoid", "creature": "humanoid",
                                          "animal": "quadruped", "bird": "bird", "sea_creature": "fish",
                                          "object": "object", "element": "cloud"}
@@ -84,12 +65,7 @@ HEIGHTS: dict[str, float] = {"slim": 0.30, "average": 0.30, "broad": 0.31, "smal
 KIND_SCALE: dict[CharacterKind, float] = {"person": 1.0, "robot": 0.9, "creature": 1.0, "animal": 0.62,
                                           "bird": 0.62, "sea_creature": 0.85, "object": 0.6, "element": 1.15}
 #: Species much bigger or smaller than their kind.
-SPECIES_SCALE = {"giant": 1.7, "troll": 1.3, "ogre": 1.4, "yeti": 1.4, "golem": 1.4, "dragon": 1.3,
-                 "elephant": 1.5, "horse": 1.35, "bear": 1.3, "camel": 1.4, "giraffe": 1.8, "mouse": 0.55,
-                 "fairy": 0.5, "pixie": 0.5, "sprout spirit": 0.6, "crab": 0.6, "hummingbird": 0.5,
-                 "snail": 0.6, "slug": 0.6, "ant": 0.45, "spider": 0.5, "beetle": 0.5, "ladybird": 0.45,
-                 "ladybug": 0.45, "bee": 0.5, "wasp": 0.5, "firefly": 0.45, "butterfly": 0.7, "moth": 0.65,
-                 "dragonfly": 0.6, "train": 1.5, "locomotive": 1.5, "tram": 1.4}
+SPECIES_SCALE: dict[str, float] = {name: facts["scale"] for name, facts in species().items() if "scale" in facts}
 GIRTH: dict[str, float] = {"slim": 0.20, "average": 0.25, "broad": 0.33, "small": 0.25, "tall": 0.21}
 HEAD: dict[str, float] = {"slim": 0.21, "average": 0.22, "broad": 0.21, "small": 0.27, "tall": 0.19}
 #: A few costumes read from the role's last word (a label, not prose).
@@ -114,17 +90,12 @@ HEADWEAR_PHRASES = {"pointed hat": "pointed_hat", "witch's hat": "pointed_hat", 
                     "chef's hat": "chef_hat", "top hat": "brim_hat"}
 ANIMAL_ACCESSORIES = ("collar", "scarf", "none")
 #: Ears and tails of four-legged species.
-EARS = {"cat": "pointed", "kitten": "pointed", "fox": "pointed", "wolf": "pointed", "dog": "floppy",
-        "puppy": "floppy", "rabbit": "long", "bunny": "long", "hare": "long", "bear": "round", "mouse": "round",
-        "panda": "round", "koala": "round", "horse": "pointed", "donkey": "long", "deer": "pointed",
-        "dragon": "horns", "unicorn": "horn", "goat": "horns", "sheep": "round", "cow": "horns", "bull": "horns"}
-TAILS = {"fox": "bushy", "wolf": "bushy", "squirrel": "bushy", "raccoon": "bushy", "cat": "thin", "dog": "thin",
-         "rabbit": "stub", "bunny": "stub", "bear": "stub", "dragon": "spiked", "horse": "long", "turtle": "stub",
-         "sea turtle": "stub", "mouse": "thin", "rat": "thin"}
+EARS: dict[str, str] = {name: facts["ears"] for name, facts in species().items() if "ears" in facts}
+TAILS: dict[str, str] = {name: facts["tail"] for name, facts in species().items() if "tail" in facts}
 #: Insects with wings (big painted ones, or small clear ones that beat fast): they fly, off the ground.
-BIG_WINGED = {"butterfly", "moth"}
-SMALL_WINGED = {"bee", "bumblebee", "honeybee", "wasp", "fly", "firefly", "dragonfly"}
-LONG_LEGGED_BIRDS = {"heron", "clockwork heron", "crane", "flamingo", "stork", "pelican"}
+BIG_WINGED = {name for name, facts in species().items() if facts.get("wings") == "big"}
+SMALL_WINGED = {name for name, facts in species().items() if facts.get("wings") == "small"}
+LONG_LEGGED_BIRDS = {name for name, facts in species().items() if facts.get("long_legs")}
 SKIN_TONES: tuple[RGB, ...] = ((241, 204, 178), (224, 172, 138), (198, 134, 98), (150, 98, 66), (104, 68, 48))
 HAIR_TONES: tuple[RGB, ...] = ((34, 30, 32), (104, 70, 44), (176, 62, 34), (226, 196, 110), (52, 40, 36))
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from PIL import ImageColor
 
 from filmstitch.models import Keyframe, Placement, Pose, Staging
+from filmstitch.writers.offline.data_files import poses
 
 #: Clauses are split at commas, semicolons, full stops, "and" and "then".
 CLAUSE = re.compile(r"\s*(?:[,;.]|\band then\b|\bthen\b|\band\b)\s*", re.IGNORECASE)
@@ -39,15 +40,9 @@ GARMENTS = {
 #: Where "left", "the middle"... put a character across the frame (Placement.x).
 PLACES = {"far left": 0.1, "left": 0.25, "centre": 0.5, "center": 0.5, "middle": 0.5, "right": 0.75,
           "far right": 0.9}
-POSE_WORDS: dict[str, Pose] = {
-    "kneel": "kneel", "kneels": "kneel", "kneeling": "kneel", "sit": "sit", "sits": "sit", "sitting": "sit",
-    "seated": "sit", "wave": "wave", "waves": "wave", "waving": "wave", "run": "run", "runs": "run",
-    "running": "run", "walk": "walk", "walks": "walk", "walking": "walk", "stand": "stand", "stands": "stand",
-    "standing": "stand", "reach": "reach", "reaches": "reach", "reaching": "reach", "look up": "look_up",
-    "looks up": "look_up", "looking up": "look_up",
-}
-POSE_PHRASES = {"kneel": "kneels", "sit": "sits", "wave": "waves", "run": "runs", "walk": "walks", "stand": "stands",
-                "reach": "reaches", "look_up": "looks up"}
+#: The words of each pose, from the writer's own vocabulary (what its prompts say is what an edit may say).
+POSE_WORDS: dict[str, Pose] = {word: pose for pose, words in poses().items() for word in words["words"]}
+POSE_PHRASES: dict[Pose, str] = {pose: words["says"] for pose, words in poses().items()}
 FACING_WORDS = {"left": "left", "right": "right", "camera": "camera", "us": "camera", "viewer": "camera",
                 "front": "camera"}
 PRONOUNS = {"she", "her", "he", "him", "his", "they", "them", "their", "it", "its"}

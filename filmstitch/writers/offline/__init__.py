@@ -9,6 +9,8 @@ It lets the whole pipeline run with no API key and no network, and it tells the 
     story.py      acts -> scenes -> segments from the idea's own goal: narration, dialogue, beats, motion
     keyframes.py  N+1 boundary frames: image prompts with appearance and continuity, staging
     languages.py  the story's words in French and Spanish (titles, narration, dialogue, act and beat names)
+    data/         the words as data: vocabularies (actors, species, places, props, poses, reading) and one
+                  tongue per language, read by data_files.py (docs/offline-film.md says how to add a language)
 
 Every choice comes from a random generator seeded by (seed, idea), so the same request always
 gives the same film; the whole plan is drafted once per request (well under a second, even for

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from filmstitch.models import Character, CharacterKind, VoiceAge, VoiceCasting
 from filmstitch.writers.offline import languages, lexicon
+from filmstitch.writers.offline.data_files import load, species
 from filmstitch.writers.offline.english import capitalise, fix_articles, with_article
 from filmstitch.writers.offline.reading import Actor, Reading
 
@@ -38,175 +39,29 @@ FACES = ["a round face and wide brown eyes", "a narrow face with a sharp nose", 
          "a gap-toothed smile and rosy cheeks", "a weathered face with laugh lines", "dark thoughtful eyes",
          "a dimpled chin and bright grey eyes"]
 
-#: Role -> outfit with two colour slots (the palette) and a short form for video prompts.
-OUTFITS: dict[str, tuple[str, str]] = {
-    "astronaut": (("a white pressurised EVA suit with {a} shoulder stripes, a gold mirrored visor flipped up and "
-                  "scuffed grey moon boots"), "white EVA suit with {a} stripes"),
-    "diver": (("a {a} neoprene wetsuit with {b} seams, a brass diving mask pushed up on the forehead and yellow "
-              "fins"), "{a} wetsuit and brass diving mask"),
-    "keeper": ("a thick {a} knitted sweater under a {b} oilskin coat, canvas trousers and black rubber boots",
-               "{b} oilskin coat over a {a} sweater"),
-    "baker": ("a flour-dusted white apron over a {a} dress with rolled sleeves, a {b} headscarf and clogs",
-              "white apron over a {a} dress, {b} headscarf"),
-    "knight": ("dented steel plate armour over a {a} tabard, a long {b} cloak and a notched sword",
-               "steel armour, {a} tabard, {b} cloak"),
-    "detective": ("a long {a} trench coat, a {b} fedora and polished black shoes", "{a} trench coat, {b} fedora"),
-    "scientist": ("a white lab coat over a {a} sweater, {b} trousers and safety goggles pushed up",
-                  "white lab coat over a {a} sweater"),
-    "sailor": ("a {a} knitted sweater, {b} oilskin trousers and rubber boots", "{a} sweater, {b} oilskins"),
-    "fisherman": ("a {a} knitted sweater, {b} waders and a battered cap", "{a} sweater and {b} waders"),
-    "pilot": ("a brown leather flight jacket with a {a} scarf, {b} trousers and brass goggles",
-              "leather flight jacket, {a} scarf"),
-    "courier": ("a {a} canvas jacket with a {b} satchel across the chest, cargo trousers and sneakers",
-                "{a} jacket and {b} satchel"),
-    "postman": ("a {a} postal uniform with brass buttons, a {b} cap and a heavy leather mailbag",
-                "{a} postal uniform, {b} cap"),
-    "explorer": ("a {a} field jacket with many pockets, {b} trousers, a wide-brimmed hat and hiking boots",
-                 "{a} field jacket, wide-brimmed hat"),
-    "wizard": ("long {a} robes embroidered with {b} stars, a pointed hat and a knotted staff",
-               "{a} robes with {b} stars, pointed hat"),
-    "witch": ("a long {a} dress, a {b} shawl, a pointed black hat and a broom", "{a} dress, {b} shawl, black hat"),
-    "queen": ("a flowing {a} gown with {b} trim and a slim silver crown", "{a} gown and silver crown"),
-    "king": ("a {a} velvet robe with {b} trim and a heavy gold crown", "{a} robe and gold crown"),
-    "princess": ("a {a} dress with {b} ribbons and a small tiara", "{a} dress and tiara"),
-    "prince": ("a {a} tunic with {b} buttons and a short cape", "{a} tunic and cape"),
-    "pirate": ("a {a} long coat, a {b} sash, a tricorn hat and tall boots", "{a} coat, {b} sash, tricorn hat"),
-    "farmer": ("{a} overalls over a {b} checked shirt, a straw hat and muddy boots", "{a} overalls, straw hat"),
-    "painter": ("a paint-spattered {a} smock over {b} trousers and a beret", "paint-spattered {a} smock, beret"),
-    "musician": ("a {a} waistcoat over a white shirt, {b} trousers and polished shoes", "{a} waistcoat"),
-    "chef": ("a white chef's jacket, a {a} neckerchief and {b} checked trousers", "white chef's jacket"),
-    "gardener": ("a {a} work shirt, {b} dungarees with soil on the knees and a sun hat",
-                 "{a} shirt and {b} dungarees"),
-    "student": ("a {a} hoodie, {b} jeans, white sneakers and a backpack", "{a} hoodie and backpack"),
-    "doctor": ("a white coat over {a} scrubs and a {b} stethoscope", "white coat over {a} scrubs"),
-    "soldier": ("a {a} field uniform, a {b} beret and heavy boots", "{a} uniform and {b} beret"),
-    "monk": ("simple {a} robes with a {b} rope belt and sandals", "{a} robes"),
-    "captain": ("a {a} captain's coat with brass buttons, a {b} cap and sea boots", "{a} captain's coat"),
-    "hunter": ("a {a} hooded cloak, a {b} leather jerkin and a longbow", "{a} hooded cloak"),
-    "mechanic": ("{a} coveralls with {b} patches, a tool belt and oil-stained gloves", "{a} coveralls"),
-    "librarian": ("a {a} cardigan over a {b} blouse, round spectacles and soft shoes", "{a} cardigan, spectacles"),
-    "inventor": ("a {a} leather apron over a {b} shirt, brass goggles and gloves", "{a} apron, brass goggles"),
-    "child": ("a {a} raincoat over a {b} jumper, shorts and bright wellington boots", "{a} raincoat"),
-}
-ROLE_OUTFIT = {"lighthouse keeper": "keeper", "cosmonaut": "astronaut", "fisher": "fisherman",
-               "fisherwoman": "fisherman", "mail carrier": "postman", "traveller": "explorer",
-               "traveler": "explorer", "adventurer": "explorer", "archaeologist": "explorer", "mage": "wizard",
-               "sorcerer": "wizard", "sorceress": "witch", "empress": "queen", "emperor": "king", "cook": "chef",
-               "violinist": "musician", "pianist": "musician", "singer": "musician", "girl": "child",
-               "boy": "child", "kid": "child", "orphan": "child", "marine biologist": "diver", "surfer": "diver"}
-#: Outfits that suit a set, for people whose role has none.
-CLIMATE_OUTFIT = {
-    "snow": ("a padded {a} parka with a fur-lined hood, {b} mittens and snow boots", "{a} parka, {b} mittens"),
-    "desert": ("loose {a} linen robes, a {b} headwrap and leather sandals", "{a} linen robes, {b} headwrap"),
-    "underwater": OUTFITS["diver"],
-    "moon": OUTFITS["astronaut"],
-    "space": OUTFITS["astronaut"],
-}
-DEFAULT_OUTFIT = ("a {a} hooded jacket over a charcoal shirt, {b} canvas trousers and worn leather boots",
-                  "{a} hooded jacket, {b} trousers")
+_OUTFITS = load("outfits")
 
-#: Non-people: species -> (description, short form, [palette colour names]).
+
+def _outfit(worn: list[str] | str) -> tuple[str, str]:
+    """An outfit of data/outfits.toml: [description, short form], or the name of a role's outfit."""
+    if isinstance(worn, str):
+        return OUTFITS[worn]
+    description, short = worn
+    return description, short
+
+
+#: Role -> outfit with two colour slots (the palette) and a short form for video prompts (data/outfits.toml).
+OUTFITS: dict[str, tuple[str, str]] = {role: _outfit(worn) for role, worn in _OUTFITS["roles"].items()}
+ROLE_OUTFIT: dict[str, str] = _OUTFITS["dressed_as"]
+#: Outfits that suit a set, for people whose role has none.
+CLIMATE_OUTFIT: dict[str, tuple[str, str]] = {kind: _outfit(worn) for kind, worn in _OUTFITS["climate"].items()}
+DEFAULT_OUTFIT: tuple[str, str] = _outfit(_OUTFITS["default"])
+
+#: Non-people: species -> (description, short form, [palette colour names]), from data/species.toml.
 BEINGS: dict[str, tuple[str, str, list[str]]] = {
-    "cat": ("a sleek {a} cat with a white chest, green eyes, long whiskers and a curling tail", "{a} cat",
-            ["ochre", "cream"]),
-    "dog": ("a scruffy {a} dog with floppy ears, a wagging tail and a {b} collar", "scruffy {a} dog",
-            ["brown", "crimson"]),
-    "fox": ("a slim fox with rust-red fur, a white-tipped bushy tail, black legs and amber eyes", "rust-red fox",
-            ["rust", "cream"]),
-    "rabbit": ("a small {a} rabbit with long ears, a white cotton tail and a twitching nose", "{a} rabbit",
-               ["sand", "white"]),
-    "bear": ("a big shaggy {a} bear with round ears, a pale muzzle and heavy paws", "shaggy {a} bear",
-             ["brown", "sand"]),
-    "wolf": ("a lean grey wolf with a thick ruff, pale eyes and a long bushy tail", "lean grey wolf",
-             ["grey", "cream"]),
-    "mouse": ("a tiny {a} mouse with round pink ears, a long thin tail and bright black eyes", "tiny {a} mouse",
-              ["grey", "pink"]),
-    "horse": ("a tall {a} horse with a dark mane, a white blaze and feathered hooves", "{a} horse",
-              ["brown", "black"]),
-    "crow": ("a glossy black crow with blue-sheened feathers, a sharp grey beak and clever eyes", "glossy black crow",
-             ["black", "slate-blue"]),
-    "raven": ("a large black raven with ragged throat feathers and a heavy beak", "large black raven",
-              ["black", "indigo"]),
-    "heron": ("a tall grey heron with long thin legs, a dagger beak, a black crest and slate-blue wings",
-              "tall grey heron", ["grey", "slate-blue"]),
-    "clockwork heron": (("a tall clockwork heron of brass and copper plates, long jointed legs, visible turning "
-                        "gears in its chest and amber glass eyes"), "brass clockwork heron", ["brass", "copper"]),
-    "owl": ("a round tawny owl with big amber eyes, ear tufts and speckled brown feathers", "tawny owl",
-            ["brown", "sand"]),
-    "gull": ("a white gull with grey wings, a yellow beak and pink feet", "white gull", ["white", "grey"]),
-    "penguin": ("a small penguin with a black back, a white belly and an orange beak", "small penguin",
-                ["black", "white"]),
-    "parrot": ("a bright {a} parrot with {b} wing tips and a curved black beak", "{a} parrot", ["scarlet", "yellow"]),
-    "octopus": ("a {a} octopus with eight curling arms lined with pale suckers and large gold eyes", "{a} octopus",
-                ["violet", "coral"]),
-    "squid": ("a long {a} squid with ten trailing arms and huge silver eyes", "{a} squid", ["coral", "silver"]),
-    "whale": ("an enormous blue-grey whale with a pale grooved throat and barnacles on its fins", "blue-grey whale",
-              ["slate-blue", "grey"]),
-    "fish": ("a bright {a} fish with {b} fins and a shimmering tail", "{a} fish", ["orange", "yellow"]),
-    "jellyfish": ("a glowing pink jellyfish with a translucent bell and long trailing threads", "glowing jellyfish",
-                  ["pink", "violet"]),
-    "crab": ("a small {a} crab with one big claw, stalk eyes and a speckled shell", "{a} crab", ["scarlet", "sand"]),
-    "turtle": ("an old green sea turtle with a barnacled shell and calm dark eyes", "green sea turtle",
-               ["jade", "brown"]),
-    "sea turtle": ("an old green sea turtle with a barnacled shell and calm dark eyes", "green sea turtle",
-                   ["jade", "brown"]),
-    "dolphin": ("a sleek grey dolphin with a pale belly and a curved smile", "grey dolphin", ["grey", "white"]),
-    "dragon": ("a {a} dragon with shimmering scales, leathery {b} wings, curled horns and a long spiked tail",
-               "{a} dragon", ["jade", "gold"]),
-    "ghost": ("a pale, see-through ghost like a floating white sheet with two dark hollow eyes", "pale ghost",
-              ["white", "sky-blue"]),
-    "spirit": ("a glowing {a} spirit of soft light, shaped like a small figure with a long trailing wisp", "{a} spirit",
-               ["sky-blue", "white"]),
-    "fairy": ("a tiny fairy with dragonfly wings, a {a} petal dress and a glowing trail", "tiny fairy",
-              ["pink", "jade"]),
-    "yeti": ("a huge shaggy white yeti with blue-grey skin on its face and hands", "shaggy white yeti",
-             ["white", "slate-blue"]),
-    "alien": ("a small {a} alien with a big round head, three dark eyes and thin arms", "small {a} alien",
-              ["jade", "violet"]),
-    "robot": ("a small boxy robot of brushed steel with {a} panel lights, round glass lens eyes and treads",
-              "boxy steel robot with {a} lights", ["silver", "teal"]),
-    "lantern": (("a brass lantern with a warm flame for a face, two small round glass-pane eyes and a curled handle "
-                "like a hat"), "brass lantern with a flame face", ["brass", "orange"]),
-    "teapot": ("a round {a} porcelain teapot with a chipped spout, painted eyes and a little lid hat",
-               "{a} porcelain teapot", ["sky-blue", "white"]),
-    "clock": ("a tall wooden clock with a brass face for a face, two hands like eyebrows and a swinging pendulum",
-              "wooden clock", ["brown", "brass"]),
-    "book": ("an old {a} leather book with gold lettering, its pages flapping like a mouth", "{a} leather book",
-             ["crimson", "gold"]),
-    "umbrella": ("a {a} umbrella with a curved wooden handle and two button eyes on its canopy", "{a} umbrella",
-                 ["scarlet", "brown"]),
-    "snowman": ("a round snowman with coal eyes, a carrot nose and a {a} scarf", "snowman with a {a} scarf",
-                ["white", "scarlet"]),
-    "storm": (("a towering storm cloud of charcoal and violet, lit from inside by flickers of colour, with two "
-              "bright lightning-white eyes and rain trailing beneath it like a cloak"), "towering violet storm cloud",
-              ["charcoal", "violet"]),
-    "wind": ("a swirl of pale blue air full of leaves and petals, with a faint smiling face in the eddies",
-             "swirl of pale wind", ["sky-blue", "white"]),
-    "fire": ("a dancing flame spirit of orange and yellow with ember eyes and a crackling crown of sparks",
-             "dancing orange flame", ["orange", "yellow"]),
-    "cloud": ("a soft white cloud with a round grey underside and two sleepy eyes", "soft white cloud",
-              ["white", "grey"]),
-    "rain": ("a drifting curtain of silver rain with a face of falling drops", "silver rain", ["silver", "slate-blue"]),
-    "northern lights": ("ribbons of green and violet light rippling across the sky, with a shy face in the folds",
-                        "green and violet northern lights", ["jade", "violet"]),
-    "sprout spirit": (("a tiny spirit of moss and new leaves, round as a pebble, with two dewdrop eyes and a curling "
-                      "green shoot on its head"), "tiny moss sprout spirit", ["forest-green", "jade"]),
-    "sun": ("a warm golden sun with a broad smiling face and soft rays", "golden sun", ["gold", "orange"]),
-    "star": ("a small bright star with five soft points and a twinkling face", "bright little star",
-             ["yellow", "white"]),
-    "moon": ("a pale silver moon with a gentle cratered face", "silver moon", ["silver", "white"]),
-    "river": ("a winding river spirit of clear blue water with a face in its ripples", "blue river spirit",
-              ["slate-blue", "jade"]),
-    "sea": ("a great rolling wave with a foam crest like white hair and deep green eyes", "great green wave",
-            ["jade", "white"]),
-}
-#: Species drawn and described like a close cousin.
-ALIASES = {"thunderstorm": "storm", "hurricane": "storm", "lightning": "storm", "thunder": "storm",
-           "snowstorm": "cloud", "blizzard": "cloud", "fog": "cloud", "mist": "cloud", "tornado": "wind",
-           "breeze": "wind", "sandstorm": "wind", "flame": "fire", "aurora": "northern lights", "ocean": "sea",
-           "wave": "sea", "tide": "sea", "comet": "star", "kitten": "cat", "puppy": "dog", "bunny": "rabbit",
-           "hare": "rabbit", "seagull": "gull", "wolf": "wolf", "lamp": "lantern", "candle": "lantern",
-           "kettle": "teapot", "sprite": "spirit", "wisp": "spirit"}
+    name: (facts["look"], facts["short"], facts["palette"]) for name, facts in species().items() if "look" in facts}
+#: Species described like a close cousin.
+ALIASES: dict[str, str] = {name: facts["like"] for name, facts in species().items() if "like" in facts}
 KIND_FALLBACK: dict[CharacterKind, tuple[str, str, list[str]]] = {
     "animal": ("a small {a} {s} with soft fur, bright eyes and a {b} collar", "{a} {s}", ["brown", "crimson"]),
     "bird": ("a {a} {s} with {b} wing tips, a sharp beak and bright eyes", "{a} {s}", ["slate-blue", "white"]),
@@ -230,41 +85,12 @@ KIND_VOICES: dict[str, tuple[VoiceAge, str, str]] = {
     "sea_creature": ("adult", "soft and bubbly", "slow, kind and wry"),
     "creature": ("adult", "husky and warm", "slow and thoughtful"),
 }
-NAMES: dict[str, dict[str, list[str]]] = {
-    "en": {"f": ["Elin", "Maggie", "Rose", "Nora", "Ada", "Iris", "June", "Tess", "Hazel", "Clara"],
-           "m": ["Tom", "Arlo", "Owen", "Felix", "Silas", "Jonah", "Hugo", "Rory", "Abel", "Ned"]},
-    "fr": {"f": ["Odile", "Margaux", "Lucie", "Camille", "Hélène", "Aurore"],
-           "m": ["Gaspard", "Lucien", "Marcel", "Théo", "Armand", "Rémi"]},
-    "de": {"f": ["Greta", "Liesel", "Anke", "Frieda"], "m": ["Jannik", "Otto", "Emil", "Karl"]},
-    "es": {"f": ["Lucía", "Carmen", "Inés", "Paloma"], "m": ["Mateo", "Tomás", "Rafael", "Joaquín"]},
-    "it": {"f": ["Giulia", "Chiara", "Rosa", "Livia"], "m": ["Matteo", "Enzo", "Luca", "Piero"]},
-    "pt": {"f": ["Beatriz", "Inês", "Marta"], "m": ["João", "Tiago", "Rui"]},
-    "ja": {"f": ["Hana", "Yuki", "Aiko", "Sora"], "m": ["Kenji", "Haru", "Ren", "Taro"]},
-}
-#: Names for the members of a group that is not people ("two robots": Bolt and Rivet), by kind and language.
-KIND_NAMES: dict[str, dict[str, list[str]]] = {
-    "en": {"robot": ["Bolt", "Rivet", "Cog", "Sprocket", "Widget", "Dynamo"],
-           "animal": ["Bramble", "Pip", "Juniper", "Clover", "Biscuit", "Thistle"],
-           "bird": ["Quill", "Skye", "Flint", "Sorrel", "Piper", "Wren"],
-           "sea_creature": ["Tide", "Coral", "Drift", "Fathom", "Kelp", "Brine"],
-           "creature": ["Ember", "Moss", "Nyx", "Fable", "Rune", "Wisp"],
-           "object": ["Button", "Tock", "Penny", "Tinsel", "Dot", "Clasp"],
-           "element": ["Gale", "Nimbus", "Zephyr", "Drizzle", "Flurry", "Spark"]},
-    "fr": {"robot": ["Boulon", "Rivet", "Écrou", "Ressort", "Piston", "Dynamo"],
-           "animal": ["Noisette", "Caramel", "Pompon", "Filou", "Praline", "Grisou"],
-           "bird": ["Plume", "Zéphyr", "Pinson", "Azur", "Flûte", "Brindille"],
-           "sea_creature": ["Marée", "Corail", "Écume", "Abysse", "Varech", "Perle"],
-           "creature": ["Braise", "Mousse", "Fable", "Lutin", "Rune", "Feu-Follet"]},
-    "es": {"robot": ["Tuerca", "Remache", "Chispa", "Piñón", "Pistón", "Dínamo"],
-           "animal": ["Canela", "Lucero", "Trueno", "Pimienta", "Nube", "Bellota"],
-           "bird": ["Pluma", "Cielo", "Brisa", "Jilguero", "Azul", "Ramita"],
-           "sea_creature": ["Marea", "Coral", "Espuma", "Abismo", "Alga", "Perla"],
-           "creature": ["Brasa", "Musgo", "Fábula", "Duende", "Runa", "Chispa"]},
-}
-CITY_LANGUAGE = {"kyoto": "ja", "tokyo": "ja", "osaka": "ja", "nara": "ja", "hokkaido": "ja", "paris": "fr",
-                 "provence": "fr", "bretagne": "fr", "lyon": "fr", "marseille": "fr", "berlin": "de", "madrid": "es",
-                 "havana": "es", "rome": "it",
-                 "venice": "it", "sicily": "it", "lisbon": "pt"}
+_NAMES = load("names")
+#: Names of people by language and gender, and of the members of a group that is not people ("two robots": Bolt
+#: and Rivet) by language and kind; the language of a city's names (data/names.toml).
+NAMES: dict[str, dict[str, list[str]]] = _NAMES["people"]
+KIND_NAMES: dict[str, dict[str, list[str]]] = _NAMES["kinds"]
+CITY_LANGUAGE: dict[str, str] = _NAMES["city_language"]
 
 
 @dataclass(eq=False)

@@ -24,6 +24,7 @@ from filmstitch.models import (
     Staging,
     TimeOfDay,
 )
+from filmstitch.writers.offline.data_files import poses
 from filmstitch.writers.offline.english import join
 from filmstitch.writers.offline.languages import beat_key
 from filmstitch.writers.offline.story import POSE_OF, SHOTS
@@ -33,9 +34,8 @@ from filmstitch.writers.offline.world import PREPOSITIONS
 SLOTS = {1: [0.5], 2: [0.36, 0.64], 3: [0.24, 0.5, 0.76], 4: [0.17, 0.39, 0.61, 0.83],
          5: [0.12, 0.31, 0.5, 0.69, 0.88], 6: [0.1, 0.26, 0.42, 0.58, 0.74, 0.9]}
 LIGHT = {"dawn": 0.85, "day": 1.0, "dusk": 0.75, "night": 0.5}
-POSE_WORDS: dict[Pose, str] = {"stand": "standing", "walk": "walking", "run": "running", "kneel": "kneeling",
-                               "sit": "sitting", "reach": "reaching out", "look_up": "looking up",
-                               "wave": "waving"}
+#: How a prompt says each pose ("kneeling"), from the vocabulary the animatic reads poses with.
+POSE_WORDS: dict[Pose, str] = {pose: words["prompt"] for pose, words in poses().items()}
 
 
 def boundary_cast(script: Script) -> list[list[str]]:
