@@ -620,7 +620,7 @@ def work_pool_film(lab: Lab, tally: Tally) -> None:
         shutil.rmtree(REPO / films_dir, ignore_errors=True)
 
 
-# --------------------------------------------------------------------------- --part studio (issue 24, point 8)
+# --------------------------------------------------------------------------- --part studio
 
 STUDIO_IDEAS = [f"{who} {what}" for who in ("a fox", "a robot", "a whale", "a child", "an old clock", "a heron",
                                              "a tram driver", "a moth", "a snowman", "a crab")

@@ -1,4 +1,4 @@
-"""A studio on one machine, for the load-and-fault test and benchmark (issue 24, point 8): `filmstitch server
+"""A studio on one machine, for the load-and-fault test and benchmark: `filmstitch server
 --pool` on a real PostgreSQL, and `prefect worker start --pool filmstitch --type process` workers, each its own
 process (its own session, so a SIGKILL of one takes nothing else with it).
 

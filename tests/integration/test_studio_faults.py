@@ -1,4 +1,4 @@
-"""The studio under a fault, cheaply (issue 24, point 8): `filmstitch server --pool` on a real PostgreSQL, three
+"""The studio under a fault, cheaply: `filmstitch server --pool` on a real PostgreSQL, three
 `prefect worker start --type process` workers, a batch of four small films, and one worker SIGKILLed while it
 renders a film. Every film finishes, on more than one worker, nothing is rendered twice, and no finished film's
 state history holds a Failed or Crashed state. The full figures (12 films against one worker, a server restart,
