@@ -139,17 +139,22 @@ def test_two_characters_sound_different_and_each_the_same_across_the_film(film: 
     for a, b in itertools.combinations(sorted(median, key=cast.get), 2):
         assert 12 * np.log2(median[b] / median[a]) >= 1.5, (a, b, by_speaker)
 
+    # Piper samples its intonation (noise scale 0.667), so each rendering of the reference differs a little:
+    # the shift is the median over three renderings, and every one of them is in the message.
     engine = stage.sound_engine()
     lines = [line for segment in film.speech for line in segment.lines if line.speaker != NARRATOR]
-    plain = engine.synthesize([(line.text, film.plan.narrator) for line in lines])
-    for line, reference in zip(lines, plain):
+    renderings = [engine.synthesize([(line.text, film.plan.narrator) for line in lines]) for _ in range(3)]
+    for k, line in enumerate(lines):
         casting = film.plan.character(line.speaker).voice
         fit = film.speech[line.segment].fit
-        unshaped = probe.decode_audio(shape(reference, film.plan.narrator))
-        shift, frames = probe.pitch_shift(unshaped, probe.decode_audio(line.wav), casting.tempo * fit)
-        assert frames >= 10, f"segment {line.segment}, {line.speaker}: too few voiced frames to compare"
+        spoken = probe.decode_audio(line.wav)
+        measured = [probe.pitch_shift(probe.decode_audio(shape(plain[k], film.plan.narrator)), spoken,
+                                      casting.tempo * fit) for plain in renderings]
+        shift = float(np.median([s for s, _ in measured]))
+        where = f"segment {line.segment}, {line.speaker} ({line.text!r})"
+        assert min(n for _, n in measured) >= 10, f"{where}: too few voiced frames to compare: {measured}"
         assert abs(shift - casting.pitch_semitones) <= 1.0, \
-            f"segment {line.segment}, {line.speaker}: {shift:+.1f} st, cast {casting.pitch_semitones:+.1f}"
+            f"{where}: {shift:+.1f} st, cast {casting.pitch_semitones:+.1f}; (shift, frames) each time: {measured}"
 
 
 def test_the_mix_report_matches_the_film(film: Film) -> None:
