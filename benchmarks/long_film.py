@@ -288,7 +288,7 @@ def main() -> None:
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from filmstitch.app.cli import drain_prefect_workers
-    from filmstitch.app.prefect_server import start_server, stop_server
+    from filmstitch.app.prefect_server import start_server, stop_process_group
 
     server, api_url = start_server(timeout_s=180)
     try:
@@ -300,7 +300,7 @@ def main() -> None:
                 print_run(runs[name])
             drain_prefect_workers()
     finally:
-        stop_server(server)
+        stop_process_group(server)
     if len(runs) == 2:
         short, long = runs["short"], runs["long"]
         print(f"\nlong / short: film {long.duration_s / short.duration_s:.1f}x as long; wall "

@@ -572,7 +572,7 @@ def work_pool_film(lab: Lab, tally: Tally) -> None:
     """Prefect's own tools as the docs tell a user: a process work pool, `prefect deploy --all` from the
     repository, `prefect worker start --run-once`; the film lands where the (relative) setting says."""
     from filmstitch.app.client import FilmStitchClient
-    from filmstitch.app.prefect_server import start_server, stop_server
+    from filmstitch.app.prefect_server import start_server, stop_process_group
 
     folder = lab.folder("work-pool")
     films_dir = f"films-from-a-worker-{uuid.uuid4().hex[:6]}"  # relative: the worker runs in the repository
@@ -616,7 +616,7 @@ def work_pool_film(lab: Lab, tally: Tally) -> None:
         tally.check(ok, f"worker rc {worker.returncode}, film at {location}: {worker.stderr[-200:]}")
         tally.check(same, "frames differ from the uninterrupted film")
     finally:
-        stop_server(server)
+        stop_process_group(server)
         shutil.rmtree(REPO / films_dir, ignore_errors=True)
 
 
@@ -875,7 +875,7 @@ def main() -> None:
         if not args.only or any(word.strip() in name for word in args.only.split(","))
     }
 
-    from filmstitch.app.prefect_server import start_server, stop_server
+    from filmstitch.app.prefect_server import start_server, stop_process_group
     from filmstitch.testing.s3 import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY, start_moto_server
 
     root = Path(tempfile.mkdtemp(prefix="filmstitch-reliability-"))
@@ -911,7 +911,7 @@ def main() -> None:
         drain_prefect_services()
         lab.stop()
         moto.server.stop()
-        stop_server(server)
+        stop_process_group(server)
         shutil.rmtree(root, ignore_errors=True)
 
     header = ("scenario", "runs tried", "faults injected", "films completed", "artifacts lost", "stale served",

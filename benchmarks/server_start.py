@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from filmstitch.app.prefect_server import start_server, stop_server
+from filmstitch.app.prefect_server import start_server, stop_process_group
 from filmstitch.testing.postgres import PostgresServer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,7 +37,7 @@ def one_start(database: str | None, root: Path) -> tuple[float, float]:
                        check=True, capture_output=True, timeout=300)
         return healthy, time.perf_counter() - started
     finally:
-        stop_server(process)
+        stop_process_group(process)
 
 
 def main() -> None:

@@ -67,8 +67,12 @@ class SoundBackend(Backend):
 
 
 def _attribute(path: str) -> Any:
-    module, name = path.split(":")
-    return getattr(importlib.import_module(module), name)
+    """What "module:name" or "module:Class.method" names, the module imported now."""
+    module, names = path.split(":")
+    found: Any = importlib.import_module(module)
+    for name in names.split("."):
+        found = getattr(found, name)
+    return found
 
 
 WRITERS: Mapping[str, Backend] = {
@@ -112,7 +116,31 @@ SOUND_ENGINES: Mapping[str, SoundBackend] = {
 }
 
 
-_B = TypeVar("_B", bound=Backend)
+#: The voice and ambience engines a sound backend is made of (its `voice` and `ambience`), by name: "module:attribute"
+#: of the callable that makes one from keyword options. The procedural ambience is the sound stage's own synthesis
+#: (no engine object: None).
+VOICE_ENGINES: Mapping[str, str] = {
+    "piper": "filmstitch.sound.voices:offline_voice_engine",
+    "speecht5": "filmstitch.engines.tts:SpeechT5Engine.load",
+    "speecht5-modal": "filmstitch.engines.sound_modal:ModalVoiceEngine",
+}
+AMBIENCE_ENGINES: Mapping[str, str | None] = {
+    "procedural": None,
+    "stable-audio-3": "filmstitch.engines.audio:StableAudioAmbienceEngine.load",
+    "stable-audio-3-modal": "filmstitch.engines.sound_modal:ModalAmbienceEngine",
+}
+
+
+def voice_engine_factory(name: str) -> Callable[..., Any]:
+    return _attribute(_lookup(VOICE_ENGINES, "voice engine", name))
+
+
+def ambience_engine_factory(name: str) -> Callable[..., Any] | None:
+    factory = _lookup(AMBIENCE_ENGINES, "ambience engine", name)
+    return None if factory is None else _attribute(factory)
+
+
+_B = TypeVar("_B")
 
 
 def writer(name: str) -> Backend:
@@ -143,3 +171,7 @@ _same_names(WriterName, WRITERS)
 _same_names(WriterChoice, WRITERS, ("auto",))
 _same_names(RendererName, RENDERERS)
 _same_names(SoundEngineName, SOUND_ENGINES)
+for _sound in SOUND_ENGINES.values():
+    if _sound.voice not in VOICE_ENGINES or _sound.ambience not in AMBIENCE_ENGINES:
+        raise AssertionError(f"sound backend {_sound.name!r} names an engine missing from VOICE_ENGINES or "
+                             "AMBIENCE_ENGINES (filmstitch.backends)")

@@ -220,7 +220,7 @@ def run_in_prefect(call: Callable[[str], Any], *, auto: bool, what: str) -> Any:
 @contextlib.contextmanager
 def prefect_api() -> Iterator[str]:
     """PREFECT_API_URL if it is set; else a Prefect server of our own for as long as the film runs."""
-    from filmstitch.app.prefect_server import start_server, stop_server
+    from filmstitch.app.prefect_server import start_server, stop_process_group
 
     api_url = os.environ.get("PREFECT_API_URL")
     if api_url:
@@ -232,7 +232,7 @@ def prefect_api() -> Iterator[str]:
     try:
         yield api_url
     finally:
-        stop_server(process)
+        stop_process_group(process)
 
 
 @contextlib.contextmanager
@@ -538,7 +538,7 @@ def server(
 
     from filmstitch.app import film_server as films
     from filmstitch.app.prefect_server import database_url as check_database_url
-    from filmstitch.app.prefect_server import describe_database, start_server, stop_server
+    from filmstitch.app.prefect_server import describe_database, start_server, stop_process_group
     from filmstitch.deployments.serve import PrefectYamlError, crash_orphaned_runs, register, runner_deployments, serve
 
     # The database password is for the Prefect server process alone: not for the flow runs started from here.
@@ -590,7 +590,7 @@ def server(
                 serve(limit=limit)
     finally:
         if process is not None:
-            stop_server(process)
+            stop_process_group(process)
 
 
 def notices(settings: Settings) -> None:

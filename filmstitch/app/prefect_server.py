@@ -68,7 +68,7 @@ def _die_with_parent() -> None:
         libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
     except OSError:  # not Linux: the server outlives a SIGKILLed parent, as any child process would
         pass
-    os.setsid()  # its own process group, so stop_server can stop it and all its children
+    os.setsid()  # its own process group, so stop_process_group can stop it and all its children
 
 
 def start_server(
@@ -135,8 +135,9 @@ def last_line(log: object, log_path: Path | None) -> str:
     return lines[-1].strip()[:300] if lines else "(it wrote nothing)"
 
 
-def stop_server(process: subprocess.Popen, grace_s: float = 15) -> None:
-    """Stop the server and everything it started (it runs in its own process group)."""
+def stop_process_group(process: subprocess.Popen, grace_s: float = 15) -> None:
+    """Stop a process started in its own process group (a Prefect server, a runner, a worker) and everything
+    it started: SIGTERM, then SIGKILL after ``grace_s``."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(process.pid, sig)

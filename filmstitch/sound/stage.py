@@ -12,17 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from filmstitch import backends
 from filmstitch.models import FilmPlan, derive_seed
 from filmstitch.sound import ambience as amb
 from filmstitch.sound.audio import SAMPLE_RATE, AudioError, from_wav, pauses, speech_bounds
 from filmstitch.sound.casting import NARRATOR, CastingError, casting_for
 from filmstitch.sound.casting import cast_voices as _cast_voices
 from filmstitch.sound.mix import mix_film as _mix_film
-from filmstitch.sound.settings import SoundSettings
 from filmstitch.sound.subtitles import Cue, to_srt, to_vtt
 from filmstitch.sound.timing import fit_segment, lay_out
 from filmstitch.sound.tracks import LineSpeech, SegmentSpeech, SoundMix
-from filmstitch.sound.voices import PiperEngine, SoundEngine, SpeechError, first_words, shape
+from filmstitch.sound.voices import SoundEngine, SpeechError, first_words, shape
 from filmstitch.video import VideoError, mux_av
 
 
@@ -31,40 +31,27 @@ class SoundStageError(RuntimeError):
 
 
 def sound_engine(name: str = "piper", **options: object) -> SoundEngine:
-    """The voice engine by name: 'piper' (offline, default; ``FILMSTITCH_SOUND_PIPER_*`` and
-    ``FILMSTITCH_SOUND_SPEECH_WORKERS`` apply), 'speecht5' (in-process, the local GPU) or 'speecht5-modal'
-    (the deployed Modal app). ``options`` go to the engine's constructor."""
-    if name == "piper":
-        settings = SoundSettings()
-        defaults = {"voices_dir": settings.piper_voices_dir, "noise_scale": settings.piper_noise_scale,
-                    "workers": settings.speech_workers}
-        return PiperEngine(**(defaults | options))  # type: ignore[arg-type]
-    if name == "speecht5":
-        from filmstitch.engines.tts import SpeechT5Engine
-
-        return SpeechT5Engine.load(**options)  # type: ignore[arg-type]
-    if name == "speecht5-modal":
-        from filmstitch.engines.sound_modal import ModalVoiceEngine
-
-        return ModalVoiceEngine(**options)  # type: ignore[arg-type]
-    raise SoundStageError(f"voice engine {name!r} does not exist (engines: piper, speecht5, speecht5-modal)")
+    """The voice engine by name (``filmstitch.backends.VOICE_ENGINES``): 'piper' (offline, default;
+    ``FILMSTITCH_SOUND_PIPER_*`` and ``FILMSTITCH_SOUND_SPEECH_WORKERS`` apply), 'speecht5' (in-process, the local
+    GPU) or 'speecht5-modal' (the deployed Modal app). ``options`` go to the engine's factory."""
+    try:
+        factory = backends.voice_engine_factory(name)
+    except ValueError as exc:
+        raise SoundStageError(str(exc)) from None
+    engine: SoundEngine = factory(**options)
+    return engine
 
 
 def ambience_engine(name: str = "procedural", **options: object) -> amb.BedEngine | None:
-    """The ambience engine by name: 'procedural' (offline, default: None, the stage's own synthesis) or
-    'stable-audio-3' (text-to-audio on the local GPU, in-process) or 'stable-audio-3-modal' (on Modal)."""
-    if name == "procedural":
-        return None
-    if name == "stable-audio-3":
-        from filmstitch.engines.audio import StableAudioAmbienceEngine
-
-        return StableAudioAmbienceEngine.load(**options)  # type: ignore[arg-type]
-    if name == "stable-audio-3-modal":
-        from filmstitch.engines.sound_modal import ModalAmbienceEngine
-
-        return ModalAmbienceEngine(**options)  # type: ignore[arg-type]
-    raise SoundStageError(f"ambience engine {name!r} does not exist "
-                          "(engines: procedural, stable-audio-3, stable-audio-3-modal)")
+    """The ambience engine by name (``filmstitch.backends.AMBIENCE_ENGINES``): 'procedural' (offline, default:
+    None, the stage's own synthesis), 'stable-audio-3' (text-to-audio on the local GPU, in-process) or
+    'stable-audio-3-modal' (on Modal)."""
+    try:
+        factory = backends.ambience_engine_factory(name)
+    except ValueError as exc:
+        raise SoundStageError(str(exc)) from None
+    engine: amb.BedEngine | None = None if factory is None else factory(**options)
+    return engine
 
 
 def cast_voices(plan: FilmPlan, overrides: Mapping[str, str] | None = None,

@@ -52,6 +52,7 @@ import numpy as np
 
 from filmstitch.models import VoiceCasting, stable_hash
 from filmstitch.sound.audio import SAMPLE_RATE, AudioError, filter_wav, from_wav, to_wav
+from filmstitch.sound.settings import SoundSettings
 
 #: Bump when shaping changes what a casting sounds like (part of every engine's code_version).
 SHAPING_VERSION = "shape-1"
@@ -327,3 +328,12 @@ class PiperEngine(SoundEngine):
             self._idle.clear()
         for process in processes:
             process.close()
+
+
+def offline_voice_engine(**options: object) -> PiperEngine:
+    """The offline voice with this machine's settings (``FILMSTITCH_SOUND_PIPER_*``,
+    ``FILMSTITCH_SOUND_SPEECH_WORKERS``); ``options`` override them."""
+    settings = SoundSettings()
+    defaults = {"voices_dir": settings.piper_voices_dir, "noise_scale": settings.piper_noise_scale,
+                "workers": settings.speech_workers}
+    return PiperEngine(**(defaults | options))  # type: ignore[arg-type]

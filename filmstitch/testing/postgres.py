@@ -20,7 +20,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from filmstitch.testing.processes import die_with_parent, free_port
+from filmstitch.app.prefect_server import free_port
+from filmstitch.testing.processes import die_with_parent
 
 INSTALL = "apt-get install -y --no-install-recommends postgresql"
 USER = "filmstitch"

@@ -6,15 +6,7 @@ from __future__ import annotations
 
 import ctypes
 import signal
-import socket
 from pathlib import Path
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def die_with_parent() -> None:

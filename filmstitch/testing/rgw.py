@@ -25,7 +25,8 @@ from typing import Any
 import boto3
 import httpx
 
-from filmstitch.testing.processes import die_with_parent, free_port
+from filmstitch.app.prefect_server import free_port
+from filmstitch.testing.processes import die_with_parent
 
 BINARIES = ("ceph-mon", "ceph-osd", "radosgw", "radosgw-admin", "ceph", "monmaptool")
 INSTALL = "apt-get install -y --no-install-recommends radosgw ceph-mon ceph-osd ceph-common"

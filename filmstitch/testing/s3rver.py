@@ -21,8 +21,9 @@ from typing import Any
 import boto3
 import httpx
 
+from filmstitch.app.prefect_server import free_port
 from filmstitch.settings import StorageConfig
-from filmstitch.testing.processes import die_with_parent, free_port
+from filmstitch.testing.processes import die_with_parent
 
 ROOT = Path(__file__).resolve().parents[2]
 BINARY = ROOT / ".test-servers" / "node_modules" / ".bin" / "s3rver"

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -24,10 +23,11 @@ from typing import Any, TypeVar
 
 import httpx
 
+from filmstitch.app.prefect_server import free_port, stop_process_group
 from filmstitch.settings import StorageConfig
 from filmstitch.storage import FilmStore
 from filmstitch.testing.prefect_api import state_history
-from filmstitch.testing.processes import flow_run_processes, free_port
+from filmstitch.testing.processes import flow_run_processes
 
 REPO = Path(__file__).resolve().parents[2]
 POOL = "filmstitch"
@@ -101,16 +101,16 @@ class Studio:
         except httpx.HTTPError:
             return False
 
-    def stop_server(self) -> None:
+    def stop_process_group(self) -> None:
         if self.server is not None:
-            stop_group(self.server)
+            stop_process_group(self.server)
             self.server = None
 
     def restart_server(self, timeout_s: float = 300) -> float:
         """Stop `filmstitch server` (and the Prefect server it runs) and start it again on the same port and
         database; returns the seconds the API was away."""
         started = time.monotonic()
-        self.stop_server()
+        self.stop_process_group()
         self.start_server(timeout_s)
         return time.monotonic() - started
 
@@ -136,9 +136,9 @@ class Studio:
 
     def stop(self) -> None:
         for worker in self.workers.values():
-            stop_group(worker)
+            stop_process_group(worker)
         self.workers.clear()
-        self.stop_server()
+        self.stop_process_group()
 
     def log_tail(self, name: str, chars: int = 3000) -> str:
         path = self.root / name
@@ -181,20 +181,6 @@ class Studio:
 
     def history(self, run_id: str) -> list[tuple[str, str]]:
         return state_history(self.api, run_id)
-
-
-def stop_group(process: subprocess.Popen) -> None:
-    """SIGTERM the process's group (a worker and anything it left in its session), then SIGKILL."""
-    for sig, wait_s in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=wait_s)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def wait_for(condition: Callable[[], T | None], timeout_s: float, what: str, poll_s: float = 0.5) -> T:

@@ -17,9 +17,9 @@ import httpx
 import pytest
 
 from filmstitch.app.client import FilmStitchClient
-from filmstitch.app.prefect_server import free_port, is_healthy, start_server, stop_server
+from filmstitch.app.prefect_server import free_port, is_healthy, start_server, stop_process_group
 from filmstitch.deployments.serve import deployment_specs, import_flow, schedules
-from tests.support.served import REPO, serve_env, stop_process_group
+from tests.support.served import REPO, serve_env
 
 SMALL = {"segments": 2, "seconds_per_segment": 2.0, "width": 256, "height": 160, "fps": 8, "sound": False}
 
@@ -50,7 +50,7 @@ def own_prefect_server(tmp_path: Path) -> Iterator[str]:
     try:
         yield api
     finally:
-        stop_server(process)
+        stop_process_group(process)
 
 
 @pytest.mark.prefect_server

@@ -23,11 +23,11 @@ import pytest
 import yaml
 
 from filmstitch.app.client import FilmStitchClient, FilmStitchError
-from filmstitch.app.prefect_server import free_port
+from filmstitch.app.prefect_server import free_port, stop_process_group
 from filmstitch.testing.postgres import PostgresServer
 from filmstitch.testing.webhook import WebhookReceiver
 from tests.support.prefect import past_the_script
-from tests.support.served import REPO, serve_env, stop_process_group
+from tests.support.served import REPO, serve_env
 
 SMALL = {"segments": 2, "seconds_per_segment": 2.0, "width": 256, "height": 160, "fps": 8, "sound": False}
 DEPLOYMENTS = ("make-film/make-film", "film-batch/film-batch", "film-notice/film-notice")

@@ -14,7 +14,7 @@ import pytest
 from prefect.settings import PREFECT_API_URL, PREFECT_HOME, PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 
 from filmstitch.app.client import RETRY_STATUSES
-from filmstitch.app.prefect_server import start_server, stop_server
+from filmstitch.app.prefect_server import start_server, stop_process_group
 from filmstitch.testing.prefect_api import drain_prefect_services, find_run
 
 
@@ -27,7 +27,7 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield api_url
     finally:
         drain_prefect_services()
-        stop_server(process)
+        stop_process_group(process)
 
 
 @pytest.fixture

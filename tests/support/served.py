@@ -8,7 +8,6 @@ animatic renderer. Runs created over REST or from the UI are picked up within ab
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -18,6 +17,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from filmstitch.app.prefect_server import stop_process_group
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOYMENTS = ("make-film/make-film", "film-batch/film-batch")
@@ -85,15 +86,3 @@ def served_deployments(prefect_api: str, tmp_path_factory: pytest.TempPathFactor
         stop_process_group(process)
 
 
-def stop_process_group(process: subprocess.Popen) -> None:
-    """SIGTERM the runner's process group (the runner and any flow run it started), then SIGKILL."""
-    for sig, wait_s in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=wait_s)
-            return
-        except subprocess.TimeoutExpired:
-            continue

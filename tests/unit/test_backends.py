@@ -11,6 +11,7 @@ from filmstitch import backends, preflight
 from filmstitch.models import FilmRequest
 from filmstitch.renderers import get_renderer
 from filmstitch.settings import Settings
+from filmstitch.sound import stage
 from filmstitch.sound.settings import SoundSettings
 from filmstitch.writers import writer_class
 
@@ -58,3 +59,19 @@ def test_the_machine_resources_are_the_ones_the_render_slots_know() -> None:
     assert {b.name: b.resource for b in backends.SOUND_ENGINES.values()} == {"offline": "cpu", "local-gpu": "gpu",
                                                                             "modal": None}
     assert {b.resource for b in backends.WRITERS.values()} == {None}
+
+
+@pytest.mark.parametrize("backend", backends.SOUND_ENGINES.values(), ids=lambda b: b.name)
+def test_every_sound_backend_is_made_of_engines_the_stage_can_make(backend: backends.SoundBackend) -> None:
+    assert callable(backends.voice_engine_factory(backend.voice))
+    factory = backends.ambience_engine_factory(backend.ambience)
+    assert (factory is None) == (backend.ambience == "procedural") and (factory is None or callable(factory))
+
+
+def test_the_sound_stage_makes_its_engines_by_name_and_refuses_an_unknown_one() -> None:
+    assert type(stage.sound_engine("piper", workers=1)).__name__ == "PiperEngine"
+    assert stage.ambience_engine("procedural") is None
+    with pytest.raises(stage.SoundStageError, match="unknown voice engine 'kazoo': choose one of 'piper'"):
+        stage.sound_engine("kazoo")
+    with pytest.raises(stage.SoundStageError, match="unknown ambience engine 'rain': choose one of 'procedural'"):
+        stage.ambience_engine("rain")
