@@ -57,8 +57,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from filmstitch.engines import GpuSettings
-from filmstitch.engines import runtime as rt
+from filmstitch.engines import GpuSettings, runtime
 from filmstitch.engines.flux import FluxImageEngine
 from filmstitch.engines.flux2 import Flux2KleinImageEngine
 from filmstitch.engines.frames import interpolate_frames
@@ -194,8 +193,8 @@ def psnr(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
 def undo_speed_ups(pipe: Any) -> None:
     """Back to plain eager for a second baseline: drop the compiled forward, the attention backend, the cache
     hook and the channels-last VAE layout that the optimised engines applied to the shared pipeline."""
-    rt.set_fast_cache(pipe.transformer, "none")  # first: the hook wraps the compiled block forwards
-    rt.uncompile(pipe.transformer, pipe.vae)
+    runtime.set_fast_cache(pipe.transformer, "none")  # first: the hook wraps the compiled block forwards
+    runtime.uncompile(pipe.transformer, pipe.vae)
     pipe.transformer.set_attention_backend("native")
     pipe.vae.to(memory_format=torch.contiguous_format)
 
@@ -260,7 +259,7 @@ def build_reference_encoder(is_tiny: bool, device: torch.device, dtype: torch.dt
 
 
 def tiny_png(image: Image.Image) -> bytes:
-    return rt.png_bytes(image)
+    return runtime.png_bytes(image)
 
 
 #: The settings each timed configuration adds to the eager baseline (GpuSettings fields). "lossless" must equal
@@ -318,9 +317,9 @@ def flux_part(bench: Bench, args: argparse.Namespace) -> None:
     build_s, pipe = timed(lambda: tiny.tiny_flux_pipeline() if args.tiny else tiny.full_flux_pipeline(device, dtype))
     redux = build_redux(args.tiny, device, dtype)
     references = build_reference_encoder(args.tiny, device, dtype)
-    bench.record("flux_build", {"seconds": round(build_s, 1), "weights_gib": round(rt.module_bytes(
+    bench.record("flux_build", {"seconds": round(build_s, 1), "weights_gib": round(runtime.module_bytes(
         pipe.transformer, pipe.text_encoder, pipe.text_encoder_2, pipe.vae) / GiB, 2),
-        "redux_gib": round(rt.module_bytes(redux.prior.image_encoder, redux.prior.image_embedder) / GiB, 2),
+        "redux_gib": round(runtime.module_bytes(redux.prior.image_encoder, redux.prior.image_embedder) / GiB, 2),
         "transformer_params_b": round(sum(p.numel() for p in pipe.transformer.parameters()) / 1e9, 2)})
     refs = [tiny_png(noise_image(ref_side, ref_side, i)) for i in range(len(REFERENCE_WEIGHTS))]
     bench.record("reference_side", ref_side)
@@ -330,7 +329,7 @@ def flux_part(bench: Bench, args: argparse.Namespace) -> None:
             engine.settings = engine.settings.model_copy(update={"image_steps": n_steps, "fast_image_steps": n_steps})
             engine.encode.cache_clear()  # prompt encoding inside every timing, as in a real keyframe call
             pngs = engine.keyframe_pngs(LONG_PROMPT, SUMMARY, refs, [1, 2, 3], w, h, REFERENCE_WEIGHTS)
-            return np.stack([np.asarray(rt.open_image(data)) for data in pngs])
+            return np.stack([np.asarray(runtime.open_image(data)) for data in pngs])
         return run
 
     def reference_call(engine: FluxImageEngine, side: int) -> dict[str, float]:
@@ -446,7 +445,7 @@ def klein_part(bench: Bench, args: argparse.Namespace, device: torch.device, dty
     bench.record("klein_keyframe_batch3_eager", {
         "build_s": round(build_s, 1), "warmup_s": round(warm_s, 2), "call_s": round(call_s, 3),
         "no_references_call_s": round(text_only_s, 3), "steps": settings.flux2_steps, "peak_gib": peak_gib(),
-        "weights_gib": round(rt.module_bytes(pipe.transformer, pipe.text_encoder, pipe.vae) / GiB, 2),
+        "weights_gib": round(runtime.module_bytes(pipe.transformer, pipe.text_encoder, pipe.vae) / GiB, 2),
         "gpu": gpu_state()})
     del engine, pipe
     reset_peak()
@@ -463,7 +462,7 @@ def ltx_part(bench: Bench, args: argparse.Namespace) -> None:
     span = args.clip_frames if not args.tiny else 16
 
     build_s, pipe = timed(lambda: tiny.tiny_ltx_pipeline() if args.tiny else tiny.full_ltx_pipeline(device, dtype))
-    bench.record("ltx_build", {"seconds": round(build_s, 1), "weights_gib": round(rt.module_bytes(
+    bench.record("ltx_build", {"seconds": round(build_s, 1), "weights_gib": round(runtime.module_bytes(
         pipe.transformer, pipe.text_encoder, pipe.vae) / GiB, 2),
         "transformer_params_b": round(sum(p.numel() for p in pipe.transformer.parameters()) / 1e9, 2)})
     first, last = noise_image(width, height, 1), noise_image(width, height, 2)
@@ -588,7 +587,7 @@ def ltx2_part(bench: Bench, args: argparse.Namespace) -> None:
 
     # LTX-Video 0.9.5, the default engine, in the same process: eager and compiled.
     build_s, pipe = timed(lambda: tiny.tiny_ltx_pipeline() if args.tiny else tiny.full_ltx_pipeline(device, dtype))
-    bench.record("ltx095_build", {"seconds": round(build_s, 1), "weights_gib": round(rt.module_bytes(
+    bench.record("ltx095_build", {"seconds": round(build_s, 1), "weights_gib": round(runtime.module_bytes(
         pipe.transformer, pipe.text_encoder, pipe.vae) / GiB, 2)})
     base = GpuSettings(optimise=False, compile=False, video_steps=video_steps)
     for name, update in (("eager", {}), ("compiled", compiled)):
@@ -606,9 +605,9 @@ def ltx2_part(bench: Bench, args: argparse.Namespace) -> None:
     build_s, pipe = timed(lambda: tiny.tiny_ltx2_pipeline() if args.tiny else tiny.full_ltx2_pipeline(device, dtype))
     bench.record("ltx2_build", {
         "seconds": round(build_s, 1),
-        "transformer_gib": round(rt.module_bytes(pipe.transformer) / GiB, 2),
-        "text_encoder_gib": round(rt.module_bytes(pipe.text_encoder) / GiB, 2),
-        "rest_gib": round(rt.module_bytes(pipe.connectors, pipe.vae, pipe.audio_vae, pipe.vocoder) / GiB, 2),
+        "transformer_gib": round(runtime.module_bytes(pipe.transformer) / GiB, 2),
+        "text_encoder_gib": round(runtime.module_bytes(pipe.text_encoder) / GiB, 2),
+        "rest_gib": round(runtime.module_bytes(pipe.connectors, pipe.vae, pipe.audio_vae, pipe.vocoder) / GiB, 2),
         "transformer_params_b": round(sum(p.numel() for p in pipe.transformer.parameters()) / 1e9, 2)})
     base2 = GpuSettings(optimise=False, compile=False, ltx2_steps=ltx2_steps, ltx2_text_encoder="offload")
     configs = [("eager", {}), ("compiled", compiled), ("fp8_compiled", {**compiled, "fp8": True})]  # FP8 last: it

@@ -36,8 +36,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.gpu_benchmark import build_redux, noise_image, psnr, sync, timed, tiny_png
-from filmstitch.engines import GpuSettings
-from filmstitch.engines import runtime as rt
+from filmstitch.engines import GpuSettings, runtime
 from filmstitch.engines.flux import FluxImageEngine
 from filmstitch.engines.ltx import LtxVideoEngine
 from filmstitch.testing import tiny_models as tiny
@@ -221,10 +220,10 @@ def vae_decode_compiled(model: str, pipe: Any, tiny_run: bool) -> dict[str, Any]
     eager_s, eager = timed(lambda: [decode() for _ in range(3)][-1])
     row: dict[str, Any] = {"eager_ms": round(eager_s / 3 * 1000, 1)}
     if not tiny_run:
-        rt.compile_vae_decoder(vae, "default")  # what the engines do under compile
+        runtime.compile_vae_decoder(vae, "default")  # what the engines do under compile
         first_s, _ = timed(decode)
         compiled_s, compiled = timed(lambda: [decode() for _ in range(3)][-1])
-        rt.uncompile_vae_decoder(vae)  # back to eager for what follows
+        runtime.uncompile_vae_decoder(vae)  # back to eager for what follows
         row.update({"compiled_ms": round(compiled_s / 3 * 1000, 1), "compile_s": round(first_s, 1),
                     "compiled_vs_eager": psnr(pixels(compiled), pixels(eager))})
     return row

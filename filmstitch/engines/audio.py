@@ -25,7 +25,7 @@ import torch
 from diffusers import StableAudio3Pipeline
 from scipy.signal import resample_poly
 
-from filmstitch.engines import runtime as rt
+from filmstitch.engines import runtime
 from filmstitch.models import Environment, derive_seed, stable_hash
 from filmstitch.sound.audio import SAMPLE_RATE
 from filmstitch.sound.settings import SoundSettings
@@ -64,9 +64,9 @@ class StableAudioAmbienceEngine:
         from filmstitch.engines.tts import _gpu_settings
 
         gpu = _gpu_settings(settings)
-        target = rt.resolve_device(gpu, device)
-        directory = rt.require_dir(settings.ambience_dir, "Stable Audio 3", "FILMSTITCH_SOUND_AMBIENCE_DIR")
-        pipe = StableAudio3Pipeline.from_pretrained(directory, torch_dtype=rt.resolve_dtype(gpu, target))
+        target = runtime.resolve_device(gpu, device)
+        directory = runtime.require_dir(settings.ambience_dir, "Stable Audio 3", "FILMSTITCH_SOUND_AMBIENCE_DIR")
+        pipe = StableAudio3Pipeline.from_pretrained(directory, torch_dtype=runtime.resolve_dtype(gpu, target))
         return cls(pipe, settings, target)
 
     @classmethod

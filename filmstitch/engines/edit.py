@@ -28,8 +28,7 @@ import torch
 from diffusers import FluxFillPipeline, FluxKontextPipeline
 from PIL import Image
 
-from filmstitch.engines import GpuSettings
-from filmstitch.engines import runtime as rt
+from filmstitch.engines import GpuSettings, runtime
 
 log = logging.getLogger(__name__)
 
@@ -56,23 +55,23 @@ class EditEngine:
     @classmethod
     def load(cls, settings: GpuSettings | None = None, device: str | torch.device | None = None) -> EditEngine:
         settings = settings or GpuSettings()
-        return cls(settings, rt.resolve_device(settings, device))
+        return cls(settings, runtime.resolve_device(settings, device))
 
     def _placed(self, pipe: FluxKontextPipeline | FluxFillPipeline) -> FluxKontextPipeline | FluxFillPipeline:
         pipe.to(self.device)
         pipe.set_progress_bar_config(disable=True)
-        rt.speed_up(pipe, self.settings, self.device, conv_format=torch.channels_last)
+        runtime.speed_up(pipe, self.settings, self.device, conv_format=torch.channels_last)
         return pipe
 
     def _pipe(self, kind: str) -> FluxKontextPipeline | FluxFillPipeline:
         if kind not in self._pipes:
-            dtype = rt.resolve_dtype(self.settings, self.device)
+            dtype = runtime.resolve_dtype(self.settings, self.device)
             if kind == "kontext":
-                directory = rt.require_dir(self.settings.kontext_dir, "FLUX.1-Kontext-dev",
+                directory = runtime.require_dir(self.settings.kontext_dir, "FLUX.1-Kontext-dev",
                                            "FILMSTITCH_GPU_KONTEXT_DIR")
                 pipe = FluxKontextPipeline.from_pretrained(directory, dtype=dtype)
             else:
-                directory = rt.require_dir(self.settings.fill_dir, "FLUX.1-Fill-dev", "FILMSTITCH_GPU_FILL_DIR")
+                directory = runtime.require_dir(self.settings.fill_dir, "FLUX.1-Fill-dev", "FILMSTITCH_GPU_FILL_DIR")
                 pipe = FluxFillPipeline.from_pretrained(directory, dtype=dtype)
             self._pipes[kind] = self._placed(pipe)
             log.info("loaded %s on %s", type(pipe).__name__, self.device)
@@ -84,14 +83,14 @@ class EditEngine:
     def instruct(self, picture: Image.Image, instruction: str, seeds: Sequence[int], width: int,
                  height: int) -> list[Image.Image]:
         """One edit of `picture` per seed, as the instruction says, at width x height."""
-        seeds = rt.check_seeds(seeds)
-        rt.check_size(width, height, 16, "Kontext edit")
+        seeds = runtime.check_seeds(seeds)
+        runtime.check_size(width, height, 16, "Kontext edit")
         if not instruction.strip():
             raise ValueError("the edit instruction is empty")
         with self._lock:
             pipe = self._pipe("kontext")
             result = pipe(
-                image=rt.fit_image(picture, width, height),
+                image=runtime.fit_image(picture, width, height),
                 prompt=instruction,
                 width=width,
                 height=height,
@@ -100,11 +99,11 @@ class EditEngine:
                 num_inference_steps=self.settings.edit_steps,
                 guidance_scale=self.settings.kontext_guidance,
                 num_images_per_prompt=len(seeds),
-                generator=rt.generators(seeds),
+                generator=runtime.generators(seeds),
                 max_sequence_length=self.settings.t5_max_tokens,
                 output_type="pil",
             )
-        return [rt.fit_image(image, width, height) for image in result.images]
+        return [runtime.fit_image(image, width, height) for image in result.images]
 
     # ----- a region: Fill -----
 
@@ -112,9 +111,9 @@ class EditEngine:
     def repaint(self, picture: Image.Image, mask: Image.Image, prompt: str, seeds: Sequence[int], width: int,
                 height: int) -> list[Image.Image]:
         """One repaint of the mask's white part per seed; outside it the pixels are the picture's own."""
-        seeds = rt.check_seeds(seeds)
-        rt.check_size(width, height, 16, "Fill repaint")
-        picture = rt.fit_image(picture, width, height)
+        seeds = runtime.check_seeds(seeds)
+        runtime.check_size(width, height, 16, "Fill repaint")
+        picture = runtime.fit_image(picture, width, height)
         if mask.size != (width, height):
             raise ValueError(f"the mask is {mask.size[0]}x{mask.size[1]}, the picture {width}x{height}")
         mask = mask.convert("L")
@@ -129,22 +128,22 @@ class EditEngine:
                 num_inference_steps=self.settings.edit_steps,
                 guidance_scale=self.settings.fill_guidance,
                 num_images_per_prompt=len(seeds),
-                generator=rt.generators(seeds),
+                generator=runtime.generators(seeds),
                 max_sequence_length=self.settings.t5_max_tokens,
                 output_type="pil",
             )
-        return [Image.composite(rt.fit_image(image, width, height).convert("RGB"), picture, mask)
+        return [Image.composite(runtime.fit_image(image, width, height).convert("RGB"), picture, mask)
                 for image in result.images]
 
     # ----- bytes in, bytes out (what the renderers and a Modal worker call) -----
 
     def instruct_pngs(self, picture_png: bytes, instruction: str, seeds: list[int], width: int,
                       height: int) -> list[bytes]:
-        picture = rt.open_image(picture_png, "the keyframe to edit")
-        return rt.png_bytes_all(self.instruct(picture, instruction, seeds, width, height))
+        picture = runtime.open_image(picture_png, "the keyframe to edit")
+        return runtime.png_bytes_all(self.instruct(picture, instruction, seeds, width, height))
 
     def repaint_pngs(self, picture_png: bytes, mask_png: bytes, prompt: str, seeds: list[int], width: int,
                      height: int) -> list[bytes]:
-        picture = rt.open_image(picture_png, "the keyframe to edit")
-        mask = rt.open_image(mask_png, "the mask").convert("L")
-        return rt.png_bytes_all(self.repaint(picture, mask, prompt, seeds, width, height))
+        picture = runtime.open_image(picture_png, "the keyframe to edit")
+        mask = runtime.open_image(mask_png, "the mask").convert("L")
+        return runtime.png_bytes_all(self.repaint(picture, mask, prompt, seeds, width, height))

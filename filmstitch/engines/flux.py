@@ -28,8 +28,7 @@ import torch
 from diffusers import FluxPipeline
 from PIL import Image
 
-from filmstitch.engines import GpuSettings
-from filmstitch.engines import runtime as rt
+from filmstitch.engines import GpuSettings, runtime
 from filmstitch.engines.references import ReduxEncoder, ReferenceEncoder, blend_pooled, used_references
 
 log = logging.getLogger(__name__)
@@ -70,7 +69,7 @@ class FluxImageEngine:
         self.optimisations: list[str] = []
         self._lock = threading.Lock()
         # Each prompt pair is encoded once, and repeated for every variant.
-        self.encode = functools.lru_cache(maxsize=rt.PROMPT_CACHE_SIZE)(self._encode_prompts)
+        self.encode = functools.lru_cache(maxsize=runtime.PROMPT_CACHE_SIZE)(self._encode_prompts)
         if references is not None and references.pooler_dim != pipe.text_encoder.config.hidden_size:
             raise ValueError(
                 f"CLIP text_projection expects a {references.pooler_dim}-d pooler output but FLUX's CLIP text "
@@ -83,9 +82,9 @@ class FluxImageEngine:
     def load(cls, settings: GpuSettings | None = None, device: str | torch.device | None = None) -> FluxImageEngine:
         """Load FLUX.1-dev (and the reference encoder its ``reference_mode`` needs) from the settings' folders."""
         settings = settings or GpuSettings()
-        device = rt.resolve_device(settings, device)
-        dtype = rt.resolve_dtype(settings, device)
-        directory = rt.require_dir(settings.flux_dir, "FLUX.1-dev", "FILMSTITCH_GPU_FLUX_DIR")
+        device = runtime.resolve_device(settings, device)
+        dtype = runtime.resolve_dtype(settings, device)
+        directory = runtime.require_dir(settings.flux_dir, "FLUX.1-dev", "FILMSTITCH_GPU_FLUX_DIR")
         pipe = FluxPipeline.from_pretrained(directory, dtype=dtype)
         references = redux = None
         if settings.reference_mode == "clip-blend" and settings.reference_weight > 0:
@@ -104,14 +103,14 @@ class FluxImageEngine:
         redux: ReduxEncoder | None = None,
     ) -> FluxImageEngine:
         """Place an assembled pipeline on the device, deciding T5's residency from the memory budget."""
-        budget = rt.memory_budget_bytes(settings, device)
-        resident = rt.module_bytes(pipe.transformer, pipe.text_encoder, pipe.text_encoder_2, pipe.vae)
+        budget = runtime.memory_budget_bytes(settings, device)
+        resident = runtime.module_bytes(pipe.transformer, pipe.text_encoder, pipe.text_encoder_2, pipe.vae)
         offload = device.type == "cuda" and budget is not None and resident + ACTIVATION_HEADROOM_BYTES > budget
         for name in ("transformer", "text_encoder", "vae"):
             getattr(pipe, name).to(device)
         pipe.text_encoder_2.to("cpu" if offload else device)
         engine = cls(pipe, settings, references, redux, offload_text_encoder=offload)
-        engine.optimisations = rt.speed_up(pipe, settings, device, conv_format=torch.channels_last)
+        engine.optimisations = runtime.speed_up(pipe, settings, device, conv_format=torch.channels_last)
         if offload:
             engine.optimisations.append("t5-offloaded-between-prompts")
         log.info("FLUX engine on %s (%s references): %s", device, settings.reference_mode,
@@ -164,9 +163,10 @@ class FluxImageEngine:
     def _set_vae_slicing(self, batch: int, width: int, height: int) -> bool:
         """Decode the batch at once where memory allows, else one image at a time (same pixels either way)."""
         pipe = self.pipe
-        resident = rt.resident_bytes(self.device, pipe.transformer, pipe.text_encoder, pipe.text_encoder_2, pipe.vae)
+        resident = runtime.resident_bytes(self.device, pipe.transformer, pipe.text_encoder, pipe.text_encoder_2,
+                                          pipe.vae)
         decode = batch * width * height * VAE_DECODE_BYTES_PER_PIXEL
-        slicing = rt.would_overflow(resident, decode, rt.memory_budget_bytes(self.settings, self.device))
+        slicing = runtime.would_overflow(resident, decode, runtime.memory_budget_bytes(self.settings, self.device))
         if slicing:
             pipe.vae.enable_slicing()
         else:
@@ -178,8 +178,8 @@ class FluxImageEngine:
     def generate(self, embeds: PromptEmbeds, seeds: Sequence[int], width: int, height: int) -> list[Image.Image]:
         """One batched call: variant k is drawn from ``seeds[k]``; the prompt embeddings are repeated, not
         re-encoded."""
-        seeds = rt.check_seeds(seeds)
-        rt.check_size(width, height, 16, "FLUX image")
+        seeds = runtime.check_seeds(seeds)
+        runtime.check_size(width, height, 16, "FLUX image")
         n = len(seeds)
         self._set_vae_slicing(n, width, height)
         result = self.pipe(
@@ -189,7 +189,7 @@ class FluxImageEngine:
             height=height,
             num_inference_steps=self.settings.effective_image_steps,
             guidance_scale=self.settings.image_guidance,
-            generator=rt.generators(seeds),
+            generator=runtime.generators(seeds),
             max_sequence_length=self.settings.t5_max_tokens,
             output_type="pil",
         )
@@ -220,7 +220,7 @@ class FluxImageEngine:
     # ----- bytes in, bytes out (what the renderers and the Modal workers call) -----
 
     def reference_pngs(self, prompt: str, summary: str, seeds: list[int], width: int, height: int) -> list[bytes]:
-        return rt.png_bytes_all(self.reference_images(prompt, summary, seeds, width, height))
+        return runtime.png_bytes_all(self.reference_images(prompt, summary, seeds, width, height))
 
     def keyframe_pngs(
         self,
@@ -232,6 +232,6 @@ class FluxImageEngine:
         height: int,
         reference_weights: list[float] | None = None,
     ) -> list[bytes]:
-        references = [rt.open_image(data, f"reference image {i}") for i, data in enumerate(reference_pngs)]
+        references = [runtime.open_image(data, f"reference image {i}") for i, data in enumerate(reference_pngs)]
         images = self.keyframe_images(prompt, summary, references, seeds, width, height, reference_weights)
-        return rt.png_bytes_all(images)
+        return runtime.png_bytes_all(images)

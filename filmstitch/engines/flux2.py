@@ -34,8 +34,7 @@ from collections.abc import Sequence
 import torch
 from PIL import Image
 
-from filmstitch.engines import GpuSettings
-from filmstitch.engines import runtime as rt
+from filmstitch.engines import GpuSettings, runtime
 from filmstitch.engines.references import used_references
 
 log = logging.getLogger(__name__)
@@ -66,7 +65,7 @@ class Flux2KleinImageEngine:
         self.device = pipe.transformer.device
         self.optimisations: list[str] = []
         self._lock = threading.Lock()
-        self.encode = functools.lru_cache(maxsize=rt.PROMPT_CACHE_SIZE)(self._encode_prompt)
+        self.encode = functools.lru_cache(maxsize=runtime.PROMPT_CACHE_SIZE)(self._encode_prompt)
         pipe.set_progress_bar_config(disable=True)
 
     @classmethod
@@ -75,16 +74,16 @@ class Flux2KleinImageEngine:
         from diffusers import Flux2KleinPipeline
 
         settings = settings or GpuSettings()
-        device = rt.resolve_device(settings, device)
-        dtype = rt.resolve_dtype(settings, device)
-        directory = rt.require_dir(settings.flux2_dir, "FLUX.2 [klein] 4B", "FILMSTITCH_GPU_FLUX2_DIR")
+        device = runtime.resolve_device(settings, device)
+        dtype = runtime.resolve_dtype(settings, device)
+        directory = runtime.require_dir(settings.flux2_dir, "FLUX.2 [klein] 4B", "FILMSTITCH_GPU_FLUX2_DIR")
         return cls.from_pipeline(Flux2KleinPipeline.from_pretrained(directory, dtype=dtype), settings, device)
 
     @classmethod
     def from_pipeline(cls, pipe: object, settings: GpuSettings, device: torch.device) -> Flux2KleinImageEngine:
         pipe.to(device)
         engine = cls(pipe, settings)
-        engine.optimisations = rt.speed_up(pipe, settings, device, conv_format=torch.channels_last)
+        engine.optimisations = runtime.speed_up(pipe, settings, device, conv_format=torch.channels_last)
         log.info("FLUX.2 klein engine on %s: %s", device, ", ".join(engine.optimisations) or "eager")
         return engine
 
@@ -110,8 +109,8 @@ class Flux2KleinImageEngine:
     def generate(
         self, prompt: str, seeds: Sequence[int], width: int, height: int, references: Sequence[Image.Image] = ()
     ) -> list[Image.Image]:
-        seeds = rt.check_seeds(seeds)
-        rt.check_size(width, height, PIXEL_MULTIPLE, "FLUX.2 image")
+        seeds = runtime.check_seeds(seeds)
+        runtime.check_size(width, height, PIXEL_MULTIPLE, "FLUX.2 image")
         if not prompt.strip():
             raise ValueError("the image prompt is empty")
         embeds = self.encode(prompt)
@@ -122,7 +121,7 @@ class Flux2KleinImageEngine:
             height=height,
             num_inference_steps=self.settings.flux2_steps,
             guidance_scale=self.settings.flux2_guidance,
-            generator=rt.generators(seeds),
+            generator=runtime.generators(seeds),
             max_sequence_length=self.settings.flux2_max_tokens,
             output_type="pil",
         )
@@ -149,7 +148,7 @@ class Flux2KleinImageEngine:
             return self.generate(prompt, seeds, width, height, sized)
 
     def reference_pngs(self, prompt: str, summary: str, seeds: list[int], width: int, height: int) -> list[bytes]:
-        return rt.png_bytes_all(self.reference_images(prompt, summary, seeds, width, height))
+        return runtime.png_bytes_all(self.reference_images(prompt, summary, seeds, width, height))
 
     def keyframe_pngs(
         self,
@@ -161,9 +160,9 @@ class Flux2KleinImageEngine:
         height: int,
         reference_weights: list[float] | None = None,
     ) -> list[bytes]:
-        references = [rt.open_image(data, f"reference image {i}") for i, data in enumerate(reference_pngs)]
+        references = [runtime.open_image(data, f"reference image {i}") for i, data in enumerate(reference_pngs)]
         images = self.keyframe_images(prompt, summary, references, seeds, width, height, reference_weights)
-        return rt.png_bytes_all(images)
+        return runtime.png_bytes_all(images)
 
 
 def load_image_engine(settings: GpuSettings, device: str | torch.device | None = None) -> object:

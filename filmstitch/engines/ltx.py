@@ -48,8 +48,7 @@ from diffusers import LTXConditionPipeline
 from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
 from PIL import Image
 
-from filmstitch.engines import GpuSettings
-from filmstitch.engines import runtime as rt
+from filmstitch.engines import GpuSettings, runtime
 from filmstitch.engines.frames import ClipTiming, clip_timing, h264_round_trip, interpolate_frames
 from filmstitch.engines.weights import shared_text_encoder
 from filmstitch.video import encode_mp4
@@ -83,7 +82,7 @@ def vae_decode_bytes(width: int, height: int, frames: int) -> int:
 
 def needs_vae_tiling(width: int, height: int, frames: int, resident_bytes: int, budget_bytes: int | None) -> bool:
     """Tile the VAE decode only when resident memory plus the decode estimate would overflow the budget."""
-    return rt.would_overflow(resident_bytes, vae_decode_bytes(width, height, frames), budget_bytes)
+    return runtime.would_overflow(resident_bytes, vae_decode_bytes(width, height, frames), budget_bytes)
 
 
 class ConditioningNoise:
@@ -145,15 +144,15 @@ class LtxVideoEngine:
         self.last_tiling: bool | None = None
         self._lock = threading.Lock()
         # Each text is encoded once: the negative prompt, the same for every clip, above all.
-        self.encode_text = functools.lru_cache(maxsize=rt.PROMPT_CACHE_SIZE)(self._encode_text)
+        self.encode_text = functools.lru_cache(maxsize=runtime.PROMPT_CACHE_SIZE)(self._encode_text)
         pipe.set_progress_bar_config(disable=True)
 
     @classmethod
     def load(cls, settings: GpuSettings | None = None, device: str | torch.device | None = None) -> LtxVideoEngine:
         settings = settings or GpuSettings()
-        device = rt.resolve_device(settings, device)
-        dtype = rt.resolve_dtype(settings, device)
-        directory = rt.require_dir(settings.ltx_dir, "LTX-Video 0.9.5", "FILMSTITCH_GPU_LTX_DIR")
+        device = runtime.resolve_device(settings, device)
+        dtype = runtime.resolve_dtype(settings, device)
+        directory = runtime.require_dir(settings.ltx_dir, "LTX-Video 0.9.5", "FILMSTITCH_GPU_LTX_DIR")
         shared = shared_text_encoder(directory)  # FLUX's T5-XXL, when the download found it identical
         extra = {}
         if shared is not None:
@@ -168,7 +167,7 @@ class LtxVideoEngine:
         pipe.to(device)
         engine = cls(pipe, settings)
         # A channels-last-3d VAE decoded 0.7 s *slower* on an H100, so the VAE keeps its layout.
-        engine.optimisations = rt.speed_up(pipe, settings, device, conv_format=None)
+        engine.optimisations = runtime.speed_up(pipe, settings, device, conv_format=None)
         log.info("LTX engine on %s: %s", device, ", ".join(engine.optimisations) or "eager")
         return engine
 
@@ -182,8 +181,8 @@ class LtxVideoEngine:
         return clip_timing(frames, settings.effective_video_motion, settings.video_max_frames, self.frame_step)
 
     def _set_tiling(self, width: int, height: int, frames: int) -> bool:
-        budget = rt.memory_budget_bytes(self.settings, self.device)
-        resident = rt.resident_bytes(self.device, self.pipe.transformer, self.pipe.text_encoder, self.pipe.vae)
+        budget = runtime.memory_budget_bytes(self.settings, self.device)
+        resident = runtime.resident_bytes(self.device, self.pipe.transformer, self.pipe.text_encoder, self.pipe.vae)
         tiling = needs_vae_tiling(width, height, frames, resident, budget)
         if tiling:
             self.pipe.vae.enable_tiling()
@@ -213,14 +212,14 @@ class LtxVideoEngine:
         fps: int,
     ) -> np.ndarray:
         """(frames + 1, height, width, 3) uint8: a clip from ``first`` (t = 0) to ``last`` (t = frames / fps)."""
-        rt.check_size(width, height, 32, "LTX clip")
-        (seed,) = rt.check_seeds([seed])
+        runtime.check_size(width, height, 32, "LTX clip")
+        (seed,) = runtime.check_seeds([seed])
         if not prompt.strip():
             raise ValueError("the clip prompt is empty")
         if fps <= 0:
             raise ValueError(f"fps must be positive, got {fps}")
         timing = self.timing(frames)
-        first, last = rt.fit_image(first, width, height), rt.fit_image(last, width, height)
+        first, last = runtime.fit_image(first, width, height), runtime.fit_image(last, width, height)
         crf = self.settings.keyframe_crf
         conditions = [
             LTXVideoCondition(image=h264_round_trip(first, crf), frame_index=0),
@@ -285,7 +284,7 @@ class LtxVideoEngine:
         to the frame before the closing keyframe (the next clip's first frame); ``closing_frame`` (the last
         segment) keeps the closing keyframe too, ``frames + 1`` frames.
         """
-        first = rt.open_image(first_png, "first keyframe")
-        last = rt.open_image(last_png, "last keyframe")
+        first = runtime.open_image(first_png, "first keyframe")
+        last = runtime.open_image(last_png, "last keyframe")
         video = self.clip_frames(first, last, prompt, seed, width, height, frames, fps)
         return encode_mp4(video if closing_frame else video[:frames], fps)

@@ -50,8 +50,7 @@ from diffusers import LTX2ConditionPipeline
 from diffusers.pipelines.ltx2.pipeline_ltx2_condition import LTX2VideoCondition
 from PIL import Image
 
-from filmstitch.engines import GpuSettings
-from filmstitch.engines import runtime as rt
+from filmstitch.engines import GpuSettings, runtime
 from filmstitch.engines.frames import ClipTiming, clip_timing, h264_round_trip, interpolate_frames
 from filmstitch.engines.ltx import needs_vae_tiling, to_uint8_video
 from filmstitch.video import encode_mp4
@@ -125,15 +124,15 @@ class Ltx2VideoEngine:
         #: The closing keyframe's pixel frame in the last call: where diffusers would put it, where it went.
         self.last_keyframe_frames: dict[str, object] = {}
         self._lock = threading.Lock()
-        self.encode_text = functools.lru_cache(maxsize=rt.PROMPT_CACHE_SIZE)(self._encode_text)
+        self.encode_text = functools.lru_cache(maxsize=runtime.PROMPT_CACHE_SIZE)(self._encode_text)
         pipe.set_progress_bar_config(disable=True)
 
     @classmethod
     def load(cls, settings: GpuSettings | None = None, device: str | torch.device | None = None) -> Ltx2VideoEngine:
         settings = settings or GpuSettings()
-        device = rt.resolve_device(settings, device)
-        dtype = rt.resolve_dtype(settings, device)
-        directory = rt.require_dir(settings.ltx2_dir, "LTX-2", "FILMSTITCH_GPU_LTX2_DIR")
+        device = runtime.resolve_device(settings, device)
+        dtype = runtime.resolve_dtype(settings, device)
+        directory = runtime.require_dir(settings.ltx2_dir, "LTX-2", "FILMSTITCH_GPU_LTX2_DIR")
         pipe = LTX2ConditionPipeline.from_pretrained(directory, dtype=dtype)
         return cls.from_pipeline(pipe, settings, device)
 
@@ -148,7 +147,7 @@ class Ltx2VideoEngine:
             if isinstance(module, torch.nn.Module):
                 module.to("cpu" if offload and name == "text_encoder" else device)
         engine = cls(pipe, settings, device)
-        engine.optimisations = rt.speed_up(pipe, settings, device, conv_format=None)
+        engine.optimisations = runtime.speed_up(pipe, settings, device, conv_format=None)
         if offload:
             engine.optimisations.append("text-encoder-offload")
         log.info("LTX-2 engine on %s: %s", device, ", ".join(engine.optimisations) or "eager")
@@ -193,8 +192,8 @@ class Ltx2VideoEngine:
         return embeds, mask
 
     def _set_tiling(self, width: int, height: int, frames: int) -> bool:
-        budget = rt.memory_budget_bytes(self.settings, self.device)
-        resident = rt.resident_bytes(self.device, self.pipe.transformer, self.pipe.vae, self.pipe.audio_vae)
+        budget = runtime.memory_budget_bytes(self.settings, self.device)
+        resident = runtime.resident_bytes(self.device, self.pipe.transformer, self.pipe.vae, self.pipe.audio_vae)
         tiling = needs_vae_tiling(width, height, frames, resident, budget)
         if tiling:
             self.pipe.vae.enable_tiling()
@@ -209,14 +208,14 @@ class Ltx2VideoEngine:
         fps: int,
     ) -> ClipWithSound:
         """A clip from ``first`` (frame 0) to ``last`` (frame ``frames``), with its sound."""
-        rt.check_size(width, height, 32, "LTX-2 clip")
-        (seed,) = rt.check_seeds([seed])
+        runtime.check_size(width, height, 32, "LTX-2 clip")
+        (seed,) = runtime.check_seeds([seed])
         if not prompt.strip():
             raise ValueError("the clip prompt is empty")
         if fps <= 0:
             raise ValueError(f"fps must be positive, got {fps}")
         timing = self.timing(frames)
-        first, last = rt.fit_image(first, width, height), rt.fit_image(last, width, height)
+        first, last = runtime.fit_image(first, width, height), runtime.fit_image(last, width, height)
         # The round trip is ours (the ffmpeg binary, as LTX-Video's engine does); crf=0 tells diffusers not to do it
         # again (its own needs PyAV).
         crf = self.settings.ltx2_keyframe_crf
@@ -256,8 +255,8 @@ class Ltx2VideoEngine:
     ) -> dict[str, bytes]:
         """The bytes API the renderers and Modal workers call: ``{"mp4": the clip's film frames (as
         ``LtxVideoEngine.clip_mp4``), "wav": its whole waveform}``."""
-        first = rt.open_image(first_png, "first keyframe")
-        last = rt.open_image(last_png, "last keyframe")
+        first = runtime.open_image(first_png, "first keyframe")
+        last = runtime.open_image(last_png, "last keyframe")
         made = self.clip(first, last, prompt, seed, width, height, frames, fps)
         video = made.frames if closing_frame else made.frames[:frames]
         return {"mp4": encode_mp4(video, fps), "wav": wav_bytes(made.audio, made.rate)}

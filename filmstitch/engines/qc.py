@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from filmstitch.engines import runtime as rt
+from filmstitch.engines import runtime
 
 
 class EmbeddingScorer:
@@ -29,7 +29,7 @@ class EmbeddingScorer:
     def load(cls, directory: str, device: torch.device, dtype: torch.dtype) -> EmbeddingScorer:
         from transformers import AutoConfig, AutoImageProcessor, AutoModel, CLIPVisionModelWithProjection
 
-        path = rt.require_dir(directory, "image-embedding model (CLIP-L or DINOv2)", "FILMSTITCH_GPU_QC_DIR")
+        path = runtime.require_dir(directory, "image-embedding model (CLIP-L or DINOv2)", "FILMSTITCH_GPU_QC_DIR")
         config = AutoConfig.from_pretrained(path)
         if config.model_type == "clip":
             model = CLIPVisionModelWithProjection.from_pretrained(path, torch_dtype=dtype)
@@ -64,6 +64,6 @@ class EmbeddingScorer:
 
     def similarity_pngs(self, variant_pngs: list[bytes], reference_pngs: dict[str, bytes]) -> list[dict[str, float]]:
         """The bytes API (renderers, Modal workers): PNG variants and references in, scores out."""
-        variants = [rt.open_image(data, f"variant {i}") for i, data in enumerate(variant_pngs)]
-        references = {name: rt.open_image(data, f"reference {name}") for name, data in reference_pngs.items()}
+        variants = [runtime.open_image(data, f"variant {i}") for i, data in enumerate(variant_pngs)]
+        references = {name: runtime.open_image(data, f"reference {name}") for name, data in reference_pngs.items()}
         return self.similarities(variants, references)

@@ -43,7 +43,7 @@ from PIL import Image
 from safetensors import safe_open
 from transformers import CLIPImageProcessor, CLIPVisionModelWithProjection
 
-from filmstitch.engines import runtime as rt
+from filmstitch.engines import runtime
 
 #: Pooled Redux grids kept per encoder: a film's chosen references, with room for retakes' new picks.
 REFERENCE_CACHE_SIZE = 32
@@ -80,7 +80,7 @@ class ReduxEncoder:
     def load(cls, redux_dir: str, device: torch.device, dtype: torch.dtype, tokens_per_side: int) -> ReduxEncoder:
         from diffusers import FluxPriorReduxPipeline
 
-        directory = rt.require_dir(redux_dir, "FLUX.1-Redux-dev", "FILMSTITCH_GPU_REDUX_DIR")
+        directory = runtime.require_dir(redux_dir, "FLUX.1-Redux-dev", "FILMSTITCH_GPU_REDUX_DIR")
         prior = FluxPriorReduxPipeline.from_pretrained(directory, dtype=dtype).to(device)
         return cls(prior, tokens_per_side)
 
@@ -149,7 +149,7 @@ class ReferenceEncoder:
 
     @classmethod
     def load(cls, clip_dir: str, device: torch.device, dtype: torch.dtype) -> ReferenceEncoder:
-        directory = rt.require_dir(clip_dir, "CLIP-L (clip-vit-large-patch14)", "FILMSTITCH_GPU_CLIP_VISION_DIR")
+        directory = runtime.require_dir(clip_dir, "CLIP-L (clip-vit-large-patch14)", "FILMSTITCH_GPU_CLIP_VISION_DIR")
         vision = CLIPVisionModelWithProjection.from_pretrained(directory, torch_dtype=dtype).to(device)
         processor = CLIPImageProcessor.from_pretrained(directory)
         return cls(vision, processor, load_text_projection(directory))

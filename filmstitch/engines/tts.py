@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from transformers import AutoTokenizer, SpeechT5ForTextToSpeech, SpeechT5HifiGan
 
-from filmstitch.engines import runtime as rt
+from filmstitch.engines import runtime
 from filmstitch.models import VoiceCasting, derive_seed, stable_hash
 from filmstitch.sound.settings import SoundSettings
 from filmstitch.sound.voices import SHAPING_VERSION, RawSpeech, SoundEngine, SpeechError, speakable
@@ -72,9 +72,9 @@ class SpeechT5Engine(SoundEngine):
                 raise FileNotFoundError(f"SpeechT5 weights incomplete: {root / part} is missing (set "
                                         "FILMSTITCH_SOUND_TTS_DIR; docs/sound.md shows the download)")
         gpu = _gpu_settings(settings)
-        target = rt.resolve_device(gpu, device)
+        target = runtime.resolve_device(gpu, device)
         # SpeechT5 is small (~150 M) and was trained in fp32; fp32 on the GPU too unless asked otherwise.
-        dtype = rt.resolve_dtype(gpu, target) if settings.dtype != "auto" else torch.float32
+        dtype = runtime.resolve_dtype(gpu, target) if settings.dtype != "auto" else torch.float32
         with np.load(root / "speakers.npz") as table:
             speakers = {voice: table[voice] for voice in table.files}
         return cls(SpeechT5ForTextToSpeech.from_pretrained(root / "speecht5_tts"),

@@ -21,8 +21,7 @@ from diffusers import Flux2KleinPipeline, FluxPipeline, LTXConditionPipeline
 from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
 from PIL import Image
 
-from filmstitch.engines import GpuSettings
-from filmstitch.engines import runtime as rt
+from filmstitch.engines import GpuSettings, runtime
 from filmstitch.engines.flux import FluxImageEngine
 from filmstitch.engines.flux2 import Flux2KleinImageEngine, reference_size
 from filmstitch.engines.frames import clip_timing, h264_round_trip, interpolate_frames
@@ -641,7 +640,8 @@ def test_engine_switches_vae_tiling_by_its_budget(budget_gb: float | None, tiled
 def test_clip_mp4_holds_the_frames_that_go_into_the_film(ltx: LtxVideoEngine, tmp_path: Path) -> None:
     first, last = solid((240, 200, 40)), solid((40, 80, 240))
     for closing, count in ((False, 16), (True, 17)):
-        mp4 = ltx.clip_mp4(rt.png_bytes(first), rt.png_bytes(last), "walks", 9, 32, 32, 16, 8, closing_frame=closing)
+        mp4 = ltx.clip_mp4(runtime.png_bytes(first), runtime.png_bytes(last), "walks", 9, 32, 32, 16, 8,
+                           closing_frame=closing)
         path = tmp_path / f"clip-{closing}.mp4"
         path.write_bytes(mp4)
         info = probe(path)
@@ -658,7 +658,7 @@ def test_an_assembled_film_shows_every_boundary_keyframe_once(tmp_path: Path) ->
     keys = [solid(color) for color in [(230, 30, 30), (30, 230, 30), (30, 30, 230), (230, 230, 30)]]
     paths = []
     for i in range(3):
-        mp4 = engine.clip_mp4(rt.png_bytes(keys[i]), rt.png_bytes(keys[i + 1]), "walks", i, 32, 32, 16, 8,
+        mp4 = engine.clip_mp4(runtime.png_bytes(keys[i]), runtime.png_bytes(keys[i + 1]), "walks", i, 32, 32, 16, 8,
                               closing_frame=i == 2)
         paths.append(tmp_path / f"c{i}.mp4")
         paths[-1].write_bytes(mp4)
@@ -680,7 +680,7 @@ def test_ltx_refuses_bad_input_before_rendering(ltx: LtxVideoEngine) -> None:
     with pytest.raises(ValueError, match="at least 1 frame interval"):
         ltx.clip_frames(solid((0, 0, 0)), solid((0, 0, 0)), "walks", 1, 32, 32, 0, 8)
     with pytest.raises(ValueError, match="first keyframe is not a readable image"):
-        ltx.clip_mp4(b"junk", rt.png_bytes(solid((0, 0, 0))), "walks", 1, 32, 32, 8, 8)
+        ltx.clip_mp4(b"junk", runtime.png_bytes(solid((0, 0, 0))), "walks", 1, 32, 32, 8, 8)
 
 
 # ------------------------------------------------------------------------------------------ speed-ups
@@ -730,20 +730,20 @@ def test_compiled_blocks_run_under_the_cache_hook_with_one_graph_per_block_class
                    generator=torch.Generator().manual_seed(1), max_sequence_length=32)
         return out.images[0]
 
-    rt.set_fast_cache(transformer, "taylorseer")
+    runtime.set_fast_cache(transformer, "taylorseer")
     eager = render()
-    rt.set_fast_cache(transformer, "none")
+    runtime.set_fast_cache(transformer, "none")
     graphs_before = counters["stats"]["unique_graphs"]
-    assert rt.compile_blocks(transformer, "default") == len(transformer.transformer_blocks) + len(
+    assert runtime.compile_blocks(transformer, "default") == len(transformer.transformer_blocks) + len(
         transformer.single_transformer_blocks)
-    rt.set_fast_cache(transformer, "taylorseer")  # after compiling: the hook wraps the compiled forward
+    runtime.set_fast_cache(transformer, "taylorseer")  # after compiling: the hook wraps the compiled forward
     compiled = render()
     assert np.allclose(compiled, eager, atol=1e-4)
     assert counters["stats"]["unique_graphs"] - graphs_before == 2  # FluxTransformerBlock, FluxSingleTransformerBlock
     assert not counters["recompiles"]
-    rt.set_fast_cache(transformer, "none")
-    rt.uncompile(transformer)
-    assert all("forward" not in block.__dict__ for block in rt.repeated_blocks(transformer))
+    runtime.set_fast_cache(transformer, "none")
+    runtime.uncompile(transformer)
+    assert all("forward" not in block.__dict__ for block in runtime.repeated_blocks(transformer))
 
 
 def test_the_compiled_vae_decoder_decodes_as_eager_and_uncompiles() -> None:
@@ -753,12 +753,12 @@ def test_the_compiled_vae_decoder_decodes_as_eager_and_uncompiles() -> None:
     vae = tiny_flux_pipeline().vae
     latents = torch.randn(2, vae.config.latent_channels, 8, 8, generator=torch.Generator().manual_seed(3))
     eager = vae.decode(latents).sample
-    assert rt.compile_vae_decoder(vae, "default")
+    assert runtime.compile_vae_decoder(vae, "default")
     assert vae.decoder._compiled_call_impl is not None
     torch.testing.assert_close(vae.decode(latents).sample, eager, atol=1e-4, rtol=1e-4)
-    rt.uncompile(tiny_flux_pipeline().transformer, vae)
+    runtime.uncompile(tiny_flux_pipeline().transformer, vae)
     assert vae.decoder._compiled_call_impl is None
-    assert not rt.compile_vae_decoder(torch.nn.Linear(2, 2), "default")  # no decoder: nothing compiled
+    assert not runtime.compile_vae_decoder(torch.nn.Linear(2, 2), "default")  # no decoder: nothing compiled
 
 
 def test_references_render_at_the_size_their_reader_takes() -> None:
@@ -773,19 +773,21 @@ def test_fp8_linear_matches_the_bf16_layer_within_fp8_precision() -> None:
     torch.manual_seed(0)
     linear = torch.nn.Linear(256, 512)
     x = torch.randn(3, 7, 256)
-    fp8 = rt.Fp8Linear(linear)
+    fp8 = runtime.Fp8Linear(linear)
     expected, got = linear(x), fp8(x)
     assert got.shape == expected.shape and got.dtype == expected.dtype
     relative = (got - expected).norm() / expected.norm()
     assert 0 < relative < 0.06  # e4m3 keeps 3 mantissa bits: a few percent, never exact
     model = torch.nn.Sequential(torch.nn.Linear(256, 512), torch.nn.GELU(), torch.nn.Linear(512, 256),
                                 torch.nn.Linear(256, 8))
-    assert rt.to_fp8(model) == 2 and isinstance(model[0], rt.Fp8Linear) and isinstance(model[3], torch.nn.Linear)
+    assert runtime.to_fp8(model) == 2
+    assert isinstance(model[0], runtime.Fp8Linear) and isinstance(model[3], torch.nn.Linear)
 
 
 def test_a_png_batch_is_encoded_side_by_side_to_the_same_bytes_in_order() -> None:
     images = [solid((i * 40, 255 - i * 40, 7)) for i in range(5)]
-    encoded = rt.png_bytes_all(images)
-    assert encoded == [rt.png_bytes(image) for image in images]
-    assert [rt.open_image(data).getpixel((0, 0)) for data in encoded] == [(i * 40, 255 - i * 40, 7) for i in range(5)]
-    assert rt.png_bytes_all([]) == []
+    encoded = runtime.png_bytes_all(images)
+    assert encoded == [runtime.png_bytes(image) for image in images]
+    pixels = [runtime.open_image(data).getpixel((0, 0)) for data in encoded]
+    assert pixels == [(i * 40, 255 - i * 40, 7) for i in range(5)]
+    assert runtime.png_bytes_all([]) == []

@@ -17,7 +17,7 @@ import torch
 from diffusers import LTX2ConditionPipeline
 from PIL import Image
 
-from filmstitch.engines import runtime as rt
+from filmstitch.engines import runtime
 from filmstitch.engines.ltx2 import Ltx2VideoEngine, keyframe_pixel_frame
 from filmstitch.testing.tiny_models import tiny_ltx2_pipeline
 from filmstitch.video import concat_mp4, decode_frames, probe
@@ -93,7 +93,7 @@ def test_clip_parts_give_the_films_frames_as_mp4_and_the_whole_waveform_as_wav(
 ) -> None:
     first, last = solid((240, 200, 40)), solid((40, 80, 240))
     for closing, count in ((False, 16), (True, 17)):
-        parts = engine.clip_parts(rt.png_bytes(first), rt.png_bytes(last), "walks", 9, 32, 32, 16, 8,
+        parts = engine.clip_parts(runtime.png_bytes(first), runtime.png_bytes(last), "walks", 9, 32, 32, 16, 8,
                                   closing_frame=closing)
         path = tmp_path / f"clip-{closing}.mp4"
         path.write_bytes(parts["mp4"])
@@ -108,7 +108,7 @@ def test_an_assembled_ltx2_film_shows_every_boundary_keyframe_once(engine: Ltx2V
     keys = [solid(color) for color in [(230, 30, 30), (30, 230, 30), (30, 30, 230), (230, 230, 30)]]
     paths = []
     for i in range(3):
-        parts = engine.clip_parts(rt.png_bytes(keys[i]), rt.png_bytes(keys[i + 1]), "walks", i, 32, 32, 16, 8,
+        parts = engine.clip_parts(runtime.png_bytes(keys[i]), runtime.png_bytes(keys[i + 1]), "walks", i, 32, 32, 16, 8,
                                   closing_frame=i == 2)
         paths.append(tmp_path / f"c{i}.mp4")
         paths[-1].write_bytes(parts["mp4"])
@@ -130,7 +130,7 @@ def test_ltx2_refuses_bad_input_before_rendering(engine: Ltx2VideoEngine) -> Non
     with pytest.raises(ValueError, match="seeds"):
         engine.clip(good, good, "walks", -1, 32, 32, 16, 8)
     with pytest.raises(ValueError, match="not a readable image"):
-        engine.clip_parts(b"nope", rt.png_bytes(good), "walks", 1, 32, 32, 16, 8)
+        engine.clip_parts(b"nope", runtime.png_bytes(good), "walks", 1, 32, 32, 16, 8)
 
 
 def test_fast_mode_puts_taylorseer_on_ltx2_and_refuses_the_first_block_cache() -> None:

@@ -259,7 +259,9 @@ class Track:
 
 
 @dataclass(frozen=True)
-class Gesture:
+class PerformedGesture:
+    """A gesture of the plan as a figure performs it: its limb positions, when in the shot, what it holds."""
+
     name: str
     limbs: Limbs
     at: float
@@ -299,11 +301,11 @@ class Motion:
 
     # -- setup
 
-    def _gestures(self, plan: FilmPlan, segment: int) -> dict[str, list[Gesture]]:
-        found: dict[str, list[Gesture]] = {}
+    def _gestures(self, plan: FilmPlan, segment: int) -> dict[str, list[PerformedGesture]]:
+        found: dict[str, list[PerformedGesture]] = {}
         for beat in sorted(plan.script.segments[segment].beats, key=lambda b: b.at):
             found.setdefault(beat.character, []).append(
-                Gesture(beat.gesture, GESTURES[beat.gesture], min(0.85, max(0.15, beat.at)), beat.prop,
+                PerformedGesture(beat.gesture, GESTURES[beat.gesture], min(0.85, max(0.15, beat.at)), beat.prop,
                         beat.gesture in HOLDS, beat.gesture in GIVES))
         return found
 

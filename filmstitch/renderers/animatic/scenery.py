@@ -398,7 +398,7 @@ def _near_layer(look: EnvironmentLook, span: float, scale: float) -> Image.Image
         placements.append((look.horizon + 0.08, float(rng.uniform(0.3, 0.7)) * span, look.landmark))
         placements.sort()
     for v, u, kind in placements:
-        PROPS.get(kind, _rock)(draw, look, u * scale, v * scale, depth_scale(look, v) * figure, rng)
+        PROP_DRAWINGS.get(kind, _rock)(draw, look, u * scale, v * scale, depth_scale(look, v) * figure, rng)
     return image
 
 
@@ -862,7 +862,7 @@ def _well(draw, look, x, y, s, rng) -> None:
                  fill=(*shade(look.accents[0], 0.7), 255))
 
 
-PROPS = {
+PROP_DRAWINGS = {
     "rock": _rock,
     "boulder": _boulder,
     "flower": _flower,

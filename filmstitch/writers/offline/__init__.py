@@ -191,7 +191,7 @@ def _localise(p: story.Premise, reading: Reading, tongue: languages.Tongue) -> N
             party.local_label = languages.group_label(party.actor.phrase, len(party.members), counted, tongue.code)
 
 
-def _local_title(p: story.Premise, writer: story.Writer) -> str:
+def _local_title(p: story.Premise, writer: story.BeatWriter) -> str:
     """'Aurore et l'Ours', 'Aiko apprend à voler', 'Rose et les baleines'."""
     tongue = writer.local_tongue
     hero = capitalise(p.hero.local_label) if p.hero.plural else p.hero.name
@@ -207,7 +207,7 @@ def _local_title(p: story.Premise, writer: story.Writer) -> str:
     return hero
 
 
-def _local_logline(p: story.Premise, writer: story.Writer) -> str:
+def _local_logline(p: story.Premise, writer: story.BeatWriter) -> str:
     """'Aurore, une boulangère, ouvre la boulangerie, avec l'aide de l'Ours.'"""
     tongue = writer.local_tongue
     singular, plural, *_ = writer.local_goal()
@@ -224,8 +224,8 @@ def _thing_prop(p: story.Premise) -> str | None:
         return None
     words = p.thing.split()
     words = words[1:] if words[0].lower() in ("the", "a", "an") and len(words) > 1 else words
-    one = next((w for w in singulars(words[-1]) if w in lexicon.PROPS), None) \
-        if words[-1] not in lexicon.PROPS else None
+    one = next((w for w in singulars(words[-1]) if w in lexicon.PROP_NOUNS), None) \
+        if words[-1] not in lexicon.PROP_NOUNS else None
     return " ".join([*words[:-1], one or words[-1]])  # "candles": one candle in hand
 
 
@@ -258,7 +258,7 @@ def draft(idea: str, seed: int, segments: int, seconds: float) -> Draft:
     start = reading.time or ("dusk" if {"storm", "thunderstorm"} & set(weather) else locations[0].time)
     plans = story.plan_beats(p, segments, start)
     owner = story.group_scenes(plans)
-    writer = story.Writer(p, _rng(request, "script"), seconds, tongue)
+    writer = story.BeatWriter(p, _rng(request, "script"), seconds, tongue)
     found_at = next((i for i, plan in enumerate(plans) if plan.key in ("catalyst", "reaction", "midpoint",
                                                                         "climax")), 0)
     trade = {m.name: m.prop for m in members if m.prop}  # the violinist's violin, the knight's sword

@@ -16,7 +16,7 @@ from filmstitch.models import Character, CharacterKind, VoiceAge, VoiceCasting
 from filmstitch.writers.offline import languages, lexicon
 from filmstitch.writers.offline.data_files import load, species
 from filmstitch.writers.offline.english import capitalise, fix_articles, with_article
-from filmstitch.writers.offline.reading import Actor, Reading
+from filmstitch.writers.offline.reading import IdeaActor, Reading
 
 COLOURS: dict[str, str] = {
     "white": "#eef0f2", "cream": "#efe4c8", "orange": "#f08a24", "teal": "#1f9e9a", "crimson": "#b3223b",
@@ -98,7 +98,7 @@ class CastMember:
     """A character as the engine planned it (more than the model keeps: pronouns, short handle)."""
 
     character: Character
-    actor: Actor | None
+    actor: IdeaActor | None
     pronoun: str  # "she", "he", "they", "it"
     possessive: str  # "her", "his", "their", "its"
     objective: str  # "her", "him", "them", "it"
@@ -131,7 +131,7 @@ _AGE_WORDS: dict[str, VoiceAge] = {"young": "young", "little": "child", "elderly
                                     "ancient": "elder", "retired": "elder", "teenage": "young"}
 
 
-def _person(actor: Actor, name: str, role: str, rng: random.Random, setting: str,
+def _person(actor: IdeaActor, name: str, role: str, rng: random.Random, setting: str,
             avoid: set[str] | None = None, gender: str | None = None) -> CastMember:
     gender = gender or actor.gender or rng.choice("fm")
     age: VoiceAge = actor.word.age or "adult"
@@ -183,7 +183,7 @@ def _person(actor: Actor, name: str, role: str, rng: random.Random, setting: str
     return CastMember(character, actor, pronouns[0], pronouns[1], pronouns[2], handle, outfit, actor.noun, prop)
 
 
-def _being(actor: Actor, name: str, role: str, rng: random.Random, avoid: set[str] | None = None) -> CastMember:
+def _being(actor: IdeaActor, name: str, role: str, rng: random.Random, avoid: set[str] | None = None) -> CastMember:
     species = actor.word.species or actor.noun
     if "clockwork" in actor.adjectives and f"clockwork {species}" in BEINGS:
         species = f"clockwork {species}"
@@ -231,7 +231,7 @@ def _words(text: str, limit: int) -> str:
     return ", ".join(kept) if kept else " ".join(text.split()[:limit])
 
 
-def _role(actor: Actor, index: int, reading: Reading) -> str:
+def _role(actor: IdeaActor, index: int, reading: Reading) -> str:
     """'young diver', 'talking octopus', 'protagonist'."""
     adjectives = [a for a in actor.adjectives if a in ("young", "old", "talking", "clockwork", "little", "lonely",
                                                         "stranded", "retired", "lost", "brave", "giant")]
@@ -240,7 +240,7 @@ def _role(actor: Actor, index: int, reading: Reading) -> str:
     return " ".join([*adjectives[:1], noun])
 
 
-def group_sizes(actors: list[Actor]) -> list[int]:
+def group_sizes(actors: list[IdeaActor]) -> list[int]:
     """How many characters each actor becomes: its count (at most lexicon.GROUP_MAX), the largest groups
     made smaller until the whole cast fits the six places of a frame."""
     sizes = [max(1, min(lexicon.GROUP_MAX, a.count)) for a in actors]
@@ -249,7 +249,7 @@ def group_sizes(actors: list[Actor]) -> list[int]:
     return sizes
 
 
-def _group(actor: Actor, count: int, role: str, rng: random.Random, setting: str, culture: str,
+def _group(actor: IdeaActor, count: int, role: str, rng: random.Random, setting: str, culture: str,
            taken: set[str]) -> list[CastMember]:
     """The members of a group the idea counts ("two robots", "the whales"): each its own name (from the
     names of its kind and the idea's culture, never "Robot 2") and its own colours; the role says what it is."""
@@ -277,7 +277,7 @@ def _group(actor: Actor, count: int, role: str, rng: random.Random, setting: str
     return members
 
 
-def _fable_name(actor: Actor, language: str) -> str | None:
+def _fable_name(actor: IdeaActor, language: str) -> str | None:
     """An unnamed being called by what it is in the idea's language, with its article: "l'Ours", 'la Baleine',
     'el Perro' (the idea's own noun). None where the script is English."""
     words = actor.phrase.split()
@@ -293,11 +293,11 @@ def cast(reading: Reading, rng: random.Random, setting: str, culture: str, langu
     when the idea has nobody)."""
     actors = list(reading.actors)
     if not actors:
-        actors = [Actor("traveller", lexicon.ACTORS["traveller"], phrase="a traveller")]
+        actors = [IdeaActor("traveller", lexicon.ACTORS["traveller"], phrase="a traveller")]
     goal = reading.goal
     if len(actors) == 1 and goal is not None and getattr(goal.object, "noun", None) in ("nature", "life"):
         # A lone hero who discovers nature meets it: the first green life, as a small being.
-        actors.append(Actor("sprout spirit", lexicon.ActorWord("creature", "sprout spirit"), name="Sprout",
+        actors.append(IdeaActor("sprout spirit", lexicon.ActorWord("creature", "sprout spirit"), name="Sprout",
                             phrase="a sprout spirit", position=10**6))
     taken = {n for a in actors for n in (a.name, *a.more_names) if n}
     members: list[CastMember] = []

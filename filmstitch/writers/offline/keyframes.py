@@ -28,12 +28,11 @@ from filmstitch.writers.offline.data_files import poses
 from filmstitch.writers.offline.english import join
 from filmstitch.writers.offline.languages import beat_key
 from filmstitch.writers.offline.story import POSE_OF, SHOTS
-from filmstitch.writers.offline.world import LIGHT as LIGHTS
-from filmstitch.writers.offline.world import PREPOSITIONS
+from filmstitch.writers.offline.world import LIGHT_WORDS, PREPOSITIONS
 
 SLOTS = {1: [0.5], 2: [0.36, 0.64], 3: [0.24, 0.5, 0.76], 4: [0.17, 0.39, 0.61, 0.83],
          5: [0.12, 0.31, 0.5, 0.69, 0.88], 6: [0.1, 0.26, 0.42, 0.58, 0.74, 0.9]}
-LIGHT = {"dawn": 0.85, "day": 1.0, "dusk": 0.75, "night": 0.5}
+LIGHT_LEVELS = {"dawn": 0.85, "day": 1.0, "dusk": 0.75, "night": 0.5}
 #: How a prompt says each pose ("kneeling"), from the vocabulary the animatic reads poses with.
 POSE_WORDS: dict[Pose, str] = {pose: words["prompt"] for pose, words in poses().items()}
 
@@ -110,7 +109,7 @@ def write_keyframes(
         new_scene = k == 0 or (closes is not None and closes.scene != opens.scene)
         camera = 0.3 + rng.uniform(0.0, 0.1) if new_scene else min(0.9, camera + rng.uniform(0.04, 0.1))
         time = scene.time_of_day if scene else environment.time_of_day
-        light = LIGHT[time] / LIGHT[environment.time_of_day]
+        light = LIGHT_LEVELS[time] / LIGHT_LEVELS[environment.time_of_day]
         shot = _shot(opens if k < len(segments) else segments[-1])
         if len(names) > 1 and shot == "close":
             shot = "medium"  # a close shot holds one face; two or more people need room
@@ -149,7 +148,7 @@ def _prompt(shot: Shot, segment: Segment, environment: Environment, placements: 
         ledger = ledger + "." if ledger != " Continuity: " else ""
     who = " ".join(f"{text}." for text in people) if people else "No one in frame."
     where = f"{PREPOSITIONS.get(environment.set, 'in')} {environment.name}"
-    lighting = environment.lighting if time == environment.time_of_day else f"{LIGHTS[time]}"
+    lighting = environment.lighting if time == environment.time_of_day else f"{LIGHT_WORDS[time]}"
     text = (f"Cinematic film still, {shot} shot, {time}, at {segment.setting} {where}. {who} "
             f"Setting: {environment.description} Lighting: {lighting}. Materials: "
             f"{environment.materials}. Mood: {environment.atmosphere}.{ledger} 35mm film, shallow depth of field.")

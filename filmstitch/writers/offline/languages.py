@@ -51,7 +51,7 @@ class Tongue:
     narration: dict[str, list[str]]
     catalyst: dict[str, list[str]]
     midpoint: dict[str, list[str]]
-    special: dict[str, list[str]]  # narrations for particular premises (see story.Writer.narration)
+    special: dict[str, list[str]]  # narrations for particular premises (see story.BeatWriter.narration)
     climax: list[str]
     lines: dict[str, dict[str, list[str]]]
     places: dict[str, str]  # the engine's English place names -> this language's

@@ -79,7 +79,7 @@ PLACE_NAMES: dict[str, SetKind] = _PLACES["place_names"]
 #: Prepositions (several languages) that put what follows in a place.
 PLACE_PREPOSITIONS = set(_PLACES["place_prepositions"])
 #: Nouns that are things (props), when nobody makes them act.
-PROPS = set(_PROPS["props"])
+PROP_NOUNS = set(_PROPS["props"])
 #: What a trade holds and uses (the prop is drawn in the hand; the story uses it): role -> prop noun.
 ROLE_PROPS: dict[str, str] = _PROPS["role_props"]
 #: Verbs of each prop's own use: a story whose goal is one of them ends with the prop in use.

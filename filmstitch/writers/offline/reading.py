@@ -69,7 +69,7 @@ class Token:
 
 
 @dataclass
-class Actor:
+class IdeaActor:
     """Someone (or something) who acts in the story."""
 
     noun: str  # English head noun: "diver", "octopus", "lighthouse keeper"
@@ -108,23 +108,23 @@ class Thing:
 class Clause:
     verb: str  # English base form: "find", "return", "learn"
     sort: str  # see lexicon.VERB_SORTS
-    subject: Actor | None = None
-    object: Actor | Thing | Place | None = None
+    subject: IdeaActor | None = None
+    object: IdeaActor | Thing | Place | None = None
     then: str | None = None  # an infinitive after learn/try: "fly"
-    to: Actor | Place | None = None  # recipient or destination
+    to: IdeaActor | Place | None = None  # recipient or destination
     position: int = 0
     extra: str = ""  # a phrase after the object, as written: "from old doors"
     predicate: str = ""  # everything after the verb, as written: "a letter to the top of a snowy mountain"
     helped: bool = False  # its subject is someone the idea's helpers help ("help her return it")
     phrase: str = ""  # the verb as the idea says it, base form: "return", "fall in love"
-    partner: Actor | None = None  # who does it with the subject: "une boulangère et un ours ouvrent"
+    partner: IdeaActor | None = None  # who does it with the subject: "une boulangère et un ours ouvrent"
 
 
 @dataclass
 class Reading:
     idea: str
     language: str  # ISO 639-1 code of the idea's language
-    actors: list[Actor]
+    actors: list[IdeaActor]
     places: list[Place]
     things: list[Thing]
     clauses: list[Clause]
@@ -132,7 +132,7 @@ class Reading:
     weather: list[str] = field(default_factory=list)  # forces that are not characters: "rain", "storm"
 
     @property
-    def hero(self) -> Actor | None:
+    def hero(self) -> IdeaActor | None:
         return self.actors[0] if self.actors else None
 
     @property
@@ -219,7 +219,8 @@ def _is_verb(token: Token) -> bool:
 
 
 def _known_word(gloss: str) -> bool:
-    return (gloss in lexicon.ACTORS or gloss in lexicon.PLACES or gloss in lexicon.PROPS or gloss in lexicon.ADJECTIVES
+    return (gloss in lexicon.ACTORS or gloss in lexicon.PLACES or gloss in lexicon.PROP_NOUNS
+            or gloss in lexicon.ADJECTIVES
             or base_form(gloss) in lexicon.VERB_SORTS or gloss in lexicon.OTHER_VERBS or gloss in DETERMINERS
             or gloss in PRONOUNS or gloss in CONJUNCTIONS or gloss in lexicon.PLACE_PREPOSITIONS
             or any(gloss in words for words in lexicon.FUNCTION_WORDS.values()))
@@ -236,7 +237,7 @@ class _Reader:
         self.language = detect_language(idea)
         shouted = sum(c.isupper() for c in idea) > 0.6 * max(1, sum(c.isalpha() for c in idea))
         self.tokens = tokenize(idea.lower() if shouted else idea, self.language)
-        self.actors: list[Actor] = []
+        self.actors: list[IdeaActor] = []
         self.places: list[Place] = []
         self.things: list[Thing] = []
         self.weather: list[str] = []
@@ -338,7 +339,7 @@ class _Reader:
                 j = after + 1
             head = next((k for k in range(i - 1, max(-1, i - 5), -1) if self._actor_at(k)), None)
             if head is None:  # no noun we know before the marker: friends, as many as the names
-                self.actors.append(Actor("friend", lexicon.ActorWord("person"), name=names[0], more_names=names[1:],
+                self.actors.append(IdeaActor("friend", lexicon.ActorWord("person"), name=names[0], more_names=names[1:],
                                          position=i + 1, count=len(names)))
                 continue
             actor = self._add_actor(head, name=names[0], force=True, named=len(names))
@@ -376,7 +377,7 @@ class _Reader:
         after = self.tokens[i + 1]
         return after.low in DETERMINERS - set(lexicon.COUNTS) or (after.capitalised and not after.is_punct)
 
-    def _add_actor(self, head: int, name: str | None = None, force: bool = False, named: int = 1) -> Actor | None:
+    def _add_actor(self, head: int, name: str | None = None, force: bool = False, named: int = 1) -> IdeaActor | None:
         """Make an actor of the noun at token `head` (and any compound after it)."""
         key, last = self._actor_at(head) or (None, head)
         if key is None:
@@ -397,7 +398,7 @@ class _Reader:
             t.used = True
         trait = self._trait(last)
         count = self._count(start, last, key, named)
-        actor = Actor(key, word, name=name, phrase=self._phrase(start, last), adjectives=adjectives, trait=trait,
+        actor = IdeaActor(key, word, name=name, phrase=self._phrase(start, last), adjectives=adjectives, trait=trait,
                       position=head, gender=word.gender, count=count)
         if "lighthouse" in key and not any(p.noun == "lighthouse" for p in self.places):
             self.places.append(Place("the lighthouse", "lighthouse", "coast", position=head))
@@ -514,7 +515,7 @@ class _Reader:
             after[0].name = name
             after[0].position = first
             return
-        self.actors.append(Actor("person", lexicon.ActorWord("person"), name=name, phrase=name, position=first))
+        self.actors.append(IdeaActor("person", lexicon.ActorWord("person"), name=name, phrase=name, position=first))
 
     def _place(self, start: int, last: int, head: int, also_compound: bool = False) -> None:
         key = " ".join(t.gloss for t in self.tokens[head:last + 1])
@@ -591,7 +592,8 @@ class _Reader:
         for i, token in enumerate(self.tokens):
             if token.used or token.is_punct:
                 continue
-            found = self._compound(i, {k: k for k in lexicon.PROPS} | {k.replace("_", " "): k for k in lexicon.PROPS})
+            props = lexicon.PROP_NOUNS
+            found = self._compound(i, {k: k for k in props} | {k.replace("_", " "): k for k in props})
             if not found or (i and self.tokens[i - 1].low == "to" and base_form(token.gloss) in lexicon.VERB_SORTS):
                 continue  # "learns to paint": a verb, not the paint
             if found[0] != token.gloss and found[1] == i and self._verb_before_object(i):
@@ -630,7 +632,7 @@ class _Reader:
 
     # -- clauses
 
-    def _actor_before(self, i: int) -> Actor | None:
+    def _actor_before(self, i: int) -> IdeaActor | None:
         """The subject of a verb at token i: the nearest actor before it in the same sentence."""
         candidates = [a for a in self.actors if a.position < i]
         for k in range(i - 1, -1, -1):
@@ -644,7 +646,7 @@ class _Reader:
                 return found[-1]
         return None
 
-    def _pronoun(self, word: str, at: int) -> Actor | None:
+    def _pronoun(self, word: str, at: int) -> IdeaActor | None:
         gender = PRONOUNS.get(word)
         earlier = [a for a in self.actors if a.position < at]
         matching = [a for a in earlier if gender is None or a.gender in (gender, None)]
@@ -652,7 +654,7 @@ class _Reader:
             return (matching or earlier)[0]
         return self.actors[0] if self.actors else None
 
-    def _object_after(self, i: int) -> tuple[Actor | Thing | Place | None, int]:
+    def _object_after(self, i: int) -> tuple[IdeaActor | Thing | Place | None, int]:
         """What follows a verb: an actor, thing or place (pronoun 'it' = the last thing)."""
         for k in range(i + 1, min(len(self.tokens), i + 7)):
             token = self.tokens[k]
@@ -663,7 +665,7 @@ class _Reader:
                            default=self.things[0]), k
             for group in (self.actors, self.things, self.places):
                 hit = next((x for x in group if x.position == k or (
-                    isinstance(x, Actor) and x.name and self.tokens[k].text == x.name.split()[0])), None)
+                    isinstance(x, IdeaActor) and x.name and self.tokens[k].text == x.name.split()[0])), None)
                 if hit is not None:
                     return hit, k
             if k > i + 1 and _is_verb(token):
@@ -719,7 +721,7 @@ class _Reader:
             helped = False
             if prev and prev.low in ("her", "him", "them") and clauses and clauses[-1].sort == "help":
                 subject, helped = self._pronoun(prev.low, i - 1), True  # "help her return it": she returns it
-            elif clauses and clauses[-1].sort == "help" and isinstance(clauses[-1].object, Actor) \
+            elif clauses and clauses[-1].sort == "help" and isinstance(clauses[-1].object, IdeaActor) \
                     and i - clauses[-1].object.position <= 2:
                 subject, helped = clauses[-1].object, True  # "helps a kite find its way": the kite finds it
             obj, end = self._object_after(i)
@@ -730,7 +732,7 @@ class _Reader:
                 after = self.tokens[k + 1] if k + 1 < len(self.tokens) else None
                 if self.tokens[k].low in ("to", "for", "à", "zu", "a") and sort != "learn" and not (
                         after is not None and _is_verb(after)):
-                    near: list[Actor | Place] = [*self.actors, *self.places]
+                    near: list[IdeaActor | Place] = [*self.actors, *self.places]
                     to = next((x for x in near if k < x.position <= k + 4), None)
                     break
             phrase = base
@@ -745,7 +747,7 @@ class _Reader:
             clauses.append(clause)
         return clauses
 
-    def _partner(self, subject: Actor | None) -> Actor | None:
+    def _partner(self, subject: IdeaActor | None) -> IdeaActor | None:
         """'A knight and a tiny mouse defend': the actor joined to the subject by 'and' (nothing else between
         them but determiners and adjectives)."""
         if subject is None:

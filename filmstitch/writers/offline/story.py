@@ -44,7 +44,7 @@ from filmstitch.writers.offline.english import (
     third_person,
     with_article,
 )
-from filmstitch.writers.offline.reading import Actor, Clause, Place, Reading, Thing
+from filmstitch.writers.offline.reading import Clause, IdeaActor, Place, Reading, Thing
 from filmstitch.writers.offline.world import ROLE_HOMES, Location
 
 #: Voice-over pace: words per second of clip, narration and dialogue together (filmstitch.pace).
@@ -118,7 +118,7 @@ class Party:
         return self.lead.character
 
     @property
-    def actor(self) -> Actor | None:
+    def actor(self) -> IdeaActor | None:
         return self.lead.actor
 
     @property
@@ -227,7 +227,7 @@ class BeatPlan:
 # --------------------------------------------------------------------------- premise
 
 
-def _member_of(actor: Actor | None, cast: list[Party]) -> Party | None:
+def _member_of(actor: IdeaActor | None, cast: list[Party]) -> Party | None:
     return next((m for m in cast if m.actor is actor), None) if actor is not None else None
 
 
@@ -235,10 +235,10 @@ def premise(reading: Reading, members: list[CastMember], locations: list[Locatio
     goal = reading.goal
     cast = parties(members)
     hero = cast[0]
-    other = _member_of(goal.object, cast) if goal and isinstance(goal.object, Actor) else None
+    other = _member_of(goal.object, cast) if goal and isinstance(goal.object, IdeaActor) else None
     if other is hero:
         other = None
-    recipient = _member_of(goal.to, cast) if goal and isinstance(goal.to, Actor) else None
+    recipient = _member_of(goal.to, cast) if goal and isinstance(goal.to, IdeaActor) else None
     thing_obj = goal.object if goal and isinstance(goal.object, Thing) else (reading.things[0] if reading.things
                                                                             else None)
     thing = thing_noun = None
@@ -612,7 +612,7 @@ class Move:
     shown: str  # what the camera sees, 3rd person singular; "{prop}" is the story's thing: "holds up {prop}"
 
 
-class Writer:
+class BeatWriter:
     """Writes every beat of one film (one instance per film; seeded)."""
 
     def __init__(self, p: Premise, rng: random.Random, seconds: float, tongue: languages.Tongue | None = None) -> None:
@@ -1107,8 +1107,8 @@ def ledger(p: Premise, present: list[str], props: list[str], injuries: dict[str,
 __all__ = [
     "WORDS_PER_SECOND",
     "BeatPlan",
+    "BeatWriter",
     "Premise",
-    "Writer",
     "acts",
     "group_scenes",
     "ledger",

@@ -50,7 +50,7 @@ def _profiles() -> dict[SetKind, SetProfile]:
 
 
 PROFILES: dict[SetKind, SetProfile] = _profiles()
-LIGHT: dict[TimeOfDay, str] = {"dawn": "soft pink dawn light", "day": "clear daylight",
+LIGHT_WORDS: dict[TimeOfDay, str] = {"dawn": "soft pink dawn light", "day": "clear daylight",
                                "dusk": "warm amber dusk light", "night": "cool blue moonlight"}
 TIME_TINT: dict[TimeOfDay, tuple[tuple[float, float, float], float]] = {
     "dawn": ((1.0, 0.78, 0.72), 0.3), "day": ((1.0, 1.0, 1.0), 0.0), "dusk": ((1.0, 0.62, 0.38), 0.38),
@@ -113,7 +113,7 @@ def environment(location: Location, weather: list[str]) -> Environment:
         id=location.id,
         name=location.name,
         description=capitalise(profile.description.format(name=location.name)) + weather_words,
-        lighting=profile.lighting.format(light=LIGHT[time]),
+        lighting=profile.lighting.format(light=LIGHT_WORDS[time]),
         materials=profile.materials,
         atmosphere=profile.atmosphere + (", storm-charged" if "storm" in weather else ""),
         palette=[tint(c, time) for c in profile.palette],
