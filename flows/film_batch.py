@@ -332,7 +332,9 @@ def crash_if_orphaned(client: SyncPrefectClient, run: FlowRun) -> FlowRun:
     message = (f"No heartbeat from its process for {silent_s:.0f} s: its worker or machine died, nobody is "
                "running this film any more")
     get_run_logger().warning("The film run %s: %s", run.name, message)
-    client.set_flow_run_state(run.id, Crashed(message=message), force=True)
+    # Not forced: the film may have ended (or been cancelled) since it was read, and the server's rules then
+    # refuse a Crashed over it; forced, a finished film would be overwritten and made again.
+    client.set_flow_run_state(run.id, Crashed(message=message))
     return client.read_flow_run(run.id)
 
 
