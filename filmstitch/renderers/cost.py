@@ -63,7 +63,9 @@ class Estimate(BaseModel):
         """One line refusing the retake when its price passes `budget` (USD); None when it fits."""
         if budget is None or self.usd <= budget:
             return None
-        seconds = f"{self.gpu_seconds:,.0f} GPU-s on {self.gpu}" if self.gpu else f"{self.cpu_seconds:,.0f} CPU-s"
+        # Seconds as the summary writes them: a short retake's "0 CPU-s" beside its dollars would say it is free.
+        seconds = f"{_seconds(self.gpu_seconds)} GPU-s on {self.gpu}" if self.gpu else \
+            f"{_seconds(self.cpu_seconds)} CPU-s"
         return (f"this retake's estimate is ${self.usd:.2f} ({seconds}), over its budget of ${budget:g} "
                 "(--max-cost / max_cost_usd): fewer variants, or raise the budget")
 
@@ -88,7 +90,7 @@ class Estimate(BaseModel):
 
 
 def _seconds(value: float) -> str:
-    return f"{value:.1f}" if value < 10 else f"{value:.0f}"
+    return f"{value:.1f}" if value < 10 else f"{value:,.0f}"
 
 
 def seconds(renderer: str, plan: FilmPlan, work: Work, count: int, settings: object | None = None) -> float:

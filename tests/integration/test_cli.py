@@ -140,6 +140,37 @@ def test_terminal_checkpoint_one_question_each(prefect_api: str, tmp_path: Path)
     assert plan["script"]["segments"][0]["narration"] == "Sand to the horizon, and not a drop of water."
 
 
+def test_the_terminal_script_checkpoint_shows_the_estimate_before_the_question(
+    prefect_api: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At the terminal the script checkpoint says what the film will cost now that its plan is written (the
+    estimate the dialog, the review page and REST show), before it asks; a CPU-second priced at a dollar makes
+    the animatic's estimate dollars. The film is left at its first question."""
+    from filmstitch.models import FilmPlan
+    from filmstitch.settings import StorageConfig
+    from filmstitch.tasks.estimate import script_cost
+
+    monkeypatch.setenv("FILMSTITCH_COST_CPU_USD_PER_SECOND", "1.0")
+    child = pexpect.spawn(
+        sys.executable, ["-m", "filmstitch.app.cli", "make", "a fox teaches a hen to swim", *SMALL],
+        env=cli_env(tmp_path, PREFECT_API_URL=prefect_api, FILMSTITCH_COST_CPU_USD_PER_SECOND="1.0"),
+        encoding="utf-8", timeout=180,
+    )
+    try:
+        child.expect("the film is waiting for you to read the script")
+        child.expect(r"Enter keeps the script as written[^>]*> ")
+        shown = child.before.replace("\r\n", "\n")
+    finally:
+        child.close(force=True)  # nothing more is needed of this film
+    [folder] = (tmp_path / "films").iterdir()
+    plan = FilmPlan.model_validate_json((folder / "plan" / "plan.json").read_text())
+    cost = script_cost(plan.request, StorageConfig(root=str(tmp_path / "films")), folder.name, len(plan.subjects))
+    lines = cost.splitlines()
+    assert lines and "$0.00-$0.00" not in lines[0] and "CPU-s" in cost, cost  # priced, for the written plan
+    assert all(f"\n  {line}\n" in shown for line in lines), (cost, shown)
+    assert shown.index(lines[0]) < shown.index("Prefect UI:")  # read first, before where else to answer
+
+
 def run_cli(args: list[str], env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess:
     """stdout and stderr together, as a terminal shows them; stdin closed."""
     return subprocess.run([sys.executable, "-m", "filmstitch.app.cli", *args], env=env, stdin=subprocess.DEVNULL,

@@ -18,7 +18,9 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 from PIL import Image
+from typer.testing import CliRunner
 
+from filmstitch.app.cli import app
 from filmstitch.flows.make_film import make_film
 from filmstitch.flows.retake_film import retake_film
 from filmstitch.models import FilmRequest, KeyframeEdit, Region, RetakeRequest
@@ -293,6 +295,41 @@ def test_bad_retakes_are_one_line_from_the_cli_before_anything_starts(tmp_path: 
         lines = [line for line in done.stderr.splitlines() if line.strip()]
         assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], (args, done.stderr)
         assert "Prefect" not in done.stderr and done.stdout == ""
+
+
+@pytest.mark.prefect_server
+def test_retake_max_cost_refuses_in_one_line_under_the_estimate_and_runs_within_it(
+    films: Path, calls: Calls, small, prefect_client_settings: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`filmstitch retake --max-cost`: under the retake's estimate it is one line, before anything is rendered
+    and with nothing of the film changed; with a budget that holds the estimate the retake runs. A CPU-second
+    priced at $100 makes the animatic clip's retake cost dollars."""
+    monkeypatch.setenv("FILMSTITCH_COST_CPU_USD_PER_SECOND", "100")
+    monkeypatch.setenv("PREFECT_API_URL", prefect_client_settings)  # the CLI's flow runs on the tests' server
+    store = store_of(films, small.film_id)
+    film = films / small.film_id / "film.mp4"
+    before = (store.manifest()["artifacts"], store.takes(), store.film_uses(), film.read_bytes())
+    estimate = prepare_retake(RetakeRequest(film_id=small.film_id, clip=1), Settings(storage_dir=str(films))).estimate
+    assert estimate.usd > 2 and estimate.cpu_seconds < 1, estimate
+    retake_clip = ["retake", small.film_id, "--clip", "1", "--seed", "5", "--auto", "--max-cost"]
+
+    refused = CliRunner().invoke(app, [*retake_clip, "1"])
+
+    assert refused.exit_code == 2, refused.output
+    assert [line for line in refused.stderr.splitlines() if line.strip()] == [(
+        f"error: this retake's estimate is ${estimate.usd:.2f} ({estimate.cpu_seconds:.1f} CPU-s), over its budget "
+        "of $1 (--max-cost / max_cost_usd): fewer variants, or raise the budget")]
+    assert refused.stdout == "" and calls.take() == {}  # nothing rendered
+    assert (store.manifest()["artifacts"], store.takes(), store.film_uses(), film.read_bytes()) == before
+
+    accepted = CliRunner().invoke(app, [*retake_clip, f"{estimate.usd + 0.01:.2f}"])
+
+    assert accepted.exit_code == 0, accepted.output
+    assert f"Will render clip 1 ~{estimate.cpu_seconds:.1f} CPU-s" in accepted.stderr
+    assert f"(${estimate.usd:.2f});" in accepted.stderr  # the price it was let through at
+    assert calls.take() == {"clip": 1}
+    assert accepted.stdout.strip().splitlines()[-1] == str(film)
+    assert store.film_uses()["clips/c01"] == {"take": 2} and film.read_bytes() != before[3]
 
 
 @pytest.mark.prefect_server
