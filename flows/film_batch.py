@@ -48,8 +48,8 @@ from pydantic import BaseModel, ValidationError
 
 from filmstitch.models import FilmRequest, FilmSettings, slugify
 from filmstitch.settings import Settings, StorageConfig
-from filmstitch.storage import FilmStore, S3Store, StorageError, open_store
-from filmstitch.tasks.estimate import check_batch_budget
+from filmstitch.storage import FilmStore, S3Store, StorageError
+from filmstitch.tasks.estimate import check_batch_budget, render_records, spent_so_far, spent_usage
 
 REPORT_KEY = "film-batch-report"
 MAX_IDEAS = 500
@@ -154,13 +154,12 @@ def failure_reason(error: BaseException) -> str:
 
 
 def film_cost(storage: StorageConfig, film_id: str) -> float | None:
-    """The writer's cost: the sum of `usage/*.json` in the film's storage; None when none was recorded."""
+    """What the film spent by its records (`spent_so_far`): the writer's usage, and the measured seconds of its
+    renders and its sound at today's price table; None when nothing was recorded."""
     film = FilmStore.open(storage, film_id)
-    keys = [key for key in open_store(storage).list(film.full_key("usage")) if key.endswith(".json")]
-    if not keys:
+    if not spent_usage(film, storage) and not render_records(film, storage):
         return None
-    calls = [call for key in keys for call in film.get_json(key.removeprefix(film.base + "/"))]
-    return round(sum(float(call.get("cost_usd", 0.0)) for call in calls), 6)
+    return spent_so_far(film, storage).usd
 
 
 @task(name="film", cache_policy=NO_CACHE, task_run_name="film: {idea:.60}")

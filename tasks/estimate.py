@@ -4,8 +4,9 @@ Plain functions: `filmstitch make` prints the estimate before it starts a server
 `check_budget` first thing, which logs it, keeps the film's first estimate as a record beside it
 (`estimate.json`, out of the manifest like `film.json`) and refuses a film over its budget with one line; the
 film card shows that estimate beside what was spent (`cost_line`). A film with a budget is checked again before
-each render stage against what its records say it spent (`check_running_budget`): every render stores its
-measured seconds (`metered`), priced with the table in filmstitch.estimate.CostSettings.
+each render stage against what its records say it spent (`check_running_budget`): every render and every
+voice or ambience part stores its measured seconds (`metered`), priced with the table in
+filmstitch.estimate.CostSettings.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from filmstitch import backends
+from filmstitch.backends import Backend
 from filmstitch.estimate import CostSettings, FilmEstimate, approximate_base, count_writer_base, estimate_film
 from filmstitch.models import FilmRequest
 from filmstitch.settings import StorageConfig
@@ -157,51 +160,67 @@ STAGES = ("references", "keyframes", "clips")
 
 
 @contextlib.contextmanager
-def metered(ctx: Any, part: str) -> Iterator[None]:
+def metered(ctx: Any, part: str, backend: Backend | None = None) -> Iterator[None]:
     """Time a render (inside its render slot: waiting for a slot costs nothing) and store its seconds, what they
-    ran on and their unit: what a budget counts as spent. A render that fails stores nothing."""
+    ran on and their unit: what a budget counts as spent. A render that fails stores nothing. `backend`: what
+    renders it, when not the film's renderer (the sound stage's engines)."""
+    backend = backend or backends.renderer(ctx.renderer)
     started = time.monotonic()
     yield
     seconds = round(time.monotonic() - started, 3)
-    gpu = None
-    if ctx.renderer == "modal":
-        from filmstitch.engines import GpuSettings
-
-        gpu = GpuSettings().modal_gpu
-    record = {"part": part, "renderer": ctx.renderer, "gpu": gpu, "seconds": seconds,
-              "unit": "CPU-s" if ctx.renderer == "animatic" else "GPU-s"}
+    record = {"part": part, "kind": backend.kind, "backend": backend.name, "gpu": modal_gpu_of(backend, part),
+              "seconds": seconds, "unit": "CPU-s" if backend.resource == "cpu" else "GPU-s"}
     ctx.store().put_json(f"{RENDERS}/{part}.json", record, stage="render-seconds")
 
 
+def modal_gpu_of(backend: Backend, part: str) -> str | None:
+    """The Modal GPU type a part renders on (priced per type), None off Modal: the sound workers have their own,
+    and the clips theirs (LTX-2 needs an 80 GB card)."""
+    if backend.resource is not None:  # a machine of ours: CPU or a local GPU
+        return None
+    if backend.kind == "sound":
+        from filmstitch.sound.settings import SoundSettings
+
+        return SoundSettings().modal_gpu
+    from filmstitch.engines import GpuSettings
+
+    settings = GpuSettings()
+    return settings.effective_modal_video_gpu if part.startswith("clips/") else settings.modal_gpu
+
+
 class Spent(BaseModel):
-    """What a film has spent, from its records: the writer's usage (USD) and the renders' measured seconds at
-    today's price table."""
+    """What a film has spent, from its records: the writer's usage (USD), and the measured seconds of its renders
+    and of its sound (voices, ambience) at today's price table."""
 
     writer_usd: float
     renders_usd: float
+    sound_usd: float = 0.0
     seconds: dict[str, float]
 
     @property
     def usd(self) -> float:
-        return round(self.writer_usd + self.renders_usd, 4)
+        return round(self.writer_usd + self.renders_usd + self.sound_usd, 4)
 
     def describe(self) -> str:
         seconds = ", ".join(f"{value:,.1f} {unit}" for unit, value in self.seconds.items() if value)
-        return f"${self.usd:.4f} (writer ${self.writer_usd:.4f}, renders ${self.renders_usd:.4f}" + \
+        sound = f", sound ${self.sound_usd:.4f}" if self.sound_usd else ""
+        return f"${self.usd:.4f} (writer ${self.writer_usd:.4f}, renders ${self.renders_usd:.4f}{sound}" + \
             (f" for {seconds})" if seconds else ")")
 
 
 def spent_so_far(store: FilmStore, storage: StorageConfig, prices: CostSettings | None = None) -> Spent:
-    """The film's spending from its stored records: writer usage records and render seconds x the price table."""
+    """The film's spending from its stored records: writer usage records, and render and sound seconds x the price
+    table."""
     prices = prices or CostSettings()
     writer = sum(float(call.get("cost_usd", 0.0)) for call in spent_usage(store, storage))
     seconds: dict[str, float] = {"GPU-s": 0.0, "CPU-s": 0.0}
-    usd = 0.0
+    usd = {"renders": 0.0, "sound": 0.0}
     for record in render_records(store, storage):
         unit = "CPU-s" if record.get("unit") == "CPU-s" else "GPU-s"
         seconds[unit] += float(record.get("seconds", 0.0))
-        usd += float(record.get("seconds", 0.0)) * prices.usd_per_second(unit, record.get("gpu"))
-    return Spent(writer_usd=round(writer, 6), renders_usd=round(usd, 6),
+        what = "sound" if record.get("kind") == "sound" else "renders"
+        usd[what] += float(record.get("seconds", 0.0)) * prices.usd_per_second(unit, record.get("gpu"))
+    return Spent(writer_usd=round(writer, 6), renders_usd=round(usd["renders"], 6), sound_usd=round(usd["sound"], 6),
                  seconds={unit: round(value, 3) for unit, value in seconds.items()})
 
 
@@ -216,8 +235,8 @@ def render_records(store: FilmStore, storage: StorageConfig) -> list[dict[str, A
 def check_running_budget(request: FilmRequest, storage: StorageConfig, film_id: str, subjects: int,
                          stage: str) -> None:
     """Before `stage` (one of STAGES) of a film with a budget: OverBudget (one line) when what it has spent, by its
-    records, plus the low estimate of this stage and those after it (and of the sound, which is not metered)
-    passes the budget. Everything made so far stays stored: a rerun with a higher budget resumes from it."""
+    records, plus the low estimate of this stage and those after it (and what the sound's low estimate has not spent
+    yet) passes the budget. Everything made so far stays stored: a rerun with a higher budget resumes from it."""
     budget = request.max_cost_usd
     if budget is None:
         return
@@ -226,8 +245,10 @@ def check_running_budget(request: FilmRequest, storage: StorageConfig, film_id: 
     spent = spent_so_far(store, storage, prices)
     estimate = estimate_film(request, plan_written=True, subjects=subjects, cost_settings=prices)
     to_come = STAGES[STAGES.index(stage):]
-    coming = [line for line in estimate.lines if line.what.split(" ")[0] in (*to_come, "sound")]
-    low = sum(line.usd_low for line in coming)
+    coming = [line for line in estimate.lines if line.what.split(" ")[0] in to_come]
+    # The sound runs beside the pictures: what of its low estimate its own records have not spent yet.
+    sound_low = sum(line.usd_low for line in estimate.lines if line.what.startswith("sound"))
+    low = sum(line.usd_low for line in coming) + max(0.0, sound_low - spent.sound_usd)
     _logger().info("Budget before the %s: spent %s; at least $%.4f to come, of $%g", stage, spent.describe(), low,
                    budget)
     if spent.usd + low > budget:

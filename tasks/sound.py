@@ -25,6 +25,7 @@ from filmstitch.sound.tracks import LineSpeech, SegmentSpeech
 from filmstitch.storage import ArtifactRef, FilmStore
 from filmstitch.storage.parts import ambience_part, speech_part
 from filmstitch.tasks.common import STAGE, FilmContext, render_slot, stored_take
+from filmstitch.tasks.estimate import metered
 
 _engines: dict[str, Any] = {}
 _engines_guard = threading.Lock()
@@ -94,9 +95,9 @@ def speak_segment(film: FilmContext, plan: FilmPlan, segment: int) -> SpeechRef:
         lines = [store.reuse(key, reuse_key) for key in json.loads(store.get_verified(about))["wav_keys"]]
         if all(lines):
             return SpeechRef(segment=segment, about=about, lines=lines)
-    with render_slot(sound_backend()):
-        speech = stage.speak_segment(plan, segment, engine)
     folder = about_key.rsplit("/", 1)[0]
+    with render_slot(sound_backend()), metered(film, folder, sound_backend()):
+        speech = stage.speak_segment(plan, segment, engine)
     wavs = [store.put(f"{folder}/line-{line.line}.wav", line.wav, "audio/wav", reuse_key=reuse_key,
                       stage="speech", segment=segment, speaker=line.speaker) for line in speech.lines]
     description = speech.model_dump(mode="json", exclude={"lines": {"__all__": {"wav"}}})
@@ -114,7 +115,7 @@ def make_ambience(film: FilmContext, plan: FilmPlan, location_id: str) -> Artifa
     key, reused = stored_take(store, ambience_part(location_id), reuse_key, ".wav")
     if reused is not None:
         return reused
-    with render_slot(sound_backend()):
+    with render_slot(sound_backend()), metered(film, key.removesuffix(".wav"), sound_backend()):
         wav = stage.ambience_bed(plan, location_id, engine=engine)
     return store.put(key, wav, "audio/wav", reuse_key=reuse_key, stage="ambience", location=location_id)
 

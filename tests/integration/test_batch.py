@@ -51,7 +51,7 @@ def test_batch_of_three_ideas_one_invalid(served_deployments: Served, tmp_path: 
         assert film.is_relative_to(served_deployments.storage_dir) and film.stat().st_size > 1000
         # 2 clips of 16 frames and the closing keyframe (each boundary frame once): 33 frames at 8 fps.
         assert row["film_seconds"] == pytest.approx(33 / 8, abs=0.01) and row["title"] and row["error"] == ""
-        assert row["cost_usd"] == ""  # the offline writer records no usage
+        assert row["cost_usd"] == 0.0  # the offline writer's calls and the animatic's CPU-seconds cost nothing
         assert json.loads((film.parent / "picks" / "keyframes.json").read_text())["picked_by"] == "auto"
 
     # One top-level make-film deployment run per valid idea (its own Cancel and Retry), tagged with the batch;
@@ -145,7 +145,7 @@ def test_ideas_from_an_s3_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
             ideas_from_s3("s3://film-ideas/empty/")
 
 
-def test_film_cost_sums_the_usage_records(tmp_path: Path) -> None:
+def test_film_cost_sums_the_usage_and_the_render_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     storage = StorageConfig(root=str(tmp_path))
     film = FilmStore.open(storage, "film-1")
     film.put_json("plan/script.json", {"title": "t"})
@@ -153,3 +153,10 @@ def test_film_cost_sums_the_usage_records(tmp_path: Path) -> None:
     film.put_json("usage/script.json", [{"stage": "script", "model": "m", "cost_usd": 0.0125}])
     film.put_json("usage/keyframes.json", [{"cost_usd": 0.01}, {"cost_usd": 0.0005}])
     assert film_cost(storage, "film-1") == pytest.approx(0.023)
+    # and the renders and the sound: their measured seconds at the price table
+    monkeypatch.setenv("FILMSTITCH_COST_CPU_USD_PER_SECOND", "0.5")
+    film.put_json("renders/clips/c00/take-1.json", {"part": "clips/c00/take-1", "kind": "renderer",
+                                                    "unit": "CPU-s", "seconds": 2.0, "gpu": None})
+    film.put_json("renders/sound/speech/s00/take-1.json", {"part": "sound/speech/s00/take-1", "kind": "sound",
+                                                           "unit": "CPU-s", "seconds": 0.5, "gpu": None})
+    assert film_cost(storage, "film-1") == pytest.approx(0.023 + 1.0 + 0.25)

@@ -11,6 +11,7 @@ import pytest
 
 from filmstitch.estimate import CostSettings, estimate_film
 from filmstitch.flows.make_film import make_film
+from filmstitch.models import FilmPlan
 from filmstitch.renderers.animatic import AnimaticRenderer
 from filmstitch.settings import StorageConfig
 from filmstitch.storage import FilmStore
@@ -96,3 +97,22 @@ def test_a_budget_stops_a_running_film_before_the_stage_that_would_pass_it_and_a
     assert cost_line(store, storage) == (f"Estimated before it started: ${estimate.usd_low:.2f}-"
                                          f"${estimate.usd_high:.2f} ({low:,.0f}-{high:,.0f} CPU-s); "
                                          f"spent: {total.describe()}")
+
+
+@pytest.mark.prefect_server
+def test_a_film_with_sound_records_what_its_voices_and_ambience_spent(films: Path) -> None:
+    request = SMALL.model_copy(update={"sound": True}).resolved("offline", "animatic")
+    make_film(request=request, auto_pick=True)
+    storage = StorageConfig(root=str(films))
+    store = FilmStore.open(storage, request.film_id())
+    plan = FilmPlan.model_validate_json(store.get("plan/plan.json"))
+    sound = {r["part"]: r for r in render_records(store, storage) if r.get("kind") == "sound"}
+    assert set(sound) == {*(f"sound/speech/s{k:02d}/take-1" for k in range(SMALL.segments)),
+                          *(f"sound/ambience/{location}/take-1" for location in plan.script.locations)}
+    assert all(r["unit"] == "CPU-s" and r["backend"] == "offline" and r["seconds"] > 0 for r in sound.values())
+    spent = spent_so_far(store, storage)
+    assert spent.sound_usd == pytest.approx(sum(r["seconds"] for r in sound.values()) * float(CPU_PRICE), abs=1e-5)
+    assert f"sound ${spent.sound_usd:.4f}" in cost_line(store, storage)  # type: ignore[operator]
+
+    make_film(request=request, auto_pick=True)  # everything reused: nothing spent again
+    assert spent_so_far(store, storage) == spent

@@ -250,3 +250,49 @@ def test_a_retake_on_modal_is_priced_and_refused_over_its_budget() -> None:
     assert refusal is not None and "over its budget of $0.05 (--max-cost / max_cost_usd)" in refusal
     retake = RetakeRequest(film_id="film-1", clip=3, max_cost_usd=0.05)
     assert "max_cost_usd" not in retake.model_dump()  # never in a take's record or reuse key
+
+
+def test_a_part_is_priced_on_the_gpu_it_ran_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    from filmstitch import backends
+    from filmstitch.tasks.estimate import modal_gpu_of
+
+    monkeypatch.setenv("FILMSTITCH_GPU_MODAL_GPU", "A100-40GB")
+    monkeypatch.setenv("FILMSTITCH_GPU_VIDEO_ENGINE", "ltx-2")
+    monkeypatch.setenv("FILMSTITCH_SOUND_MODAL_GPU", "L4")
+    modal, sound = backends.renderer("modal"), backends.sound_engine("modal")
+    assert modal_gpu_of(modal, "keyframes/k01/take-1") == "A100-40GB"
+    assert modal_gpu_of(modal, "clips/c01/take-1") == "H100"  # LTX-2's clip worker: an 80 GB card
+    assert modal_gpu_of(sound, "sound/speech/s01/take-1") == "L4"
+    assert modal_gpu_of(backends.renderer("local-gpu"), "clips/c01/take-1") is None  # our own GPU: GPU-s
+    assert modal_gpu_of(backends.sound_engine("offline"), "sound/ambience/moon/take-1") is None
+
+
+def test_the_sound_is_spent_by_its_records_and_a_running_budget_counts_it_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sound runs beside the pictures: before a render stage, what the sound's records spent replaces its low
+    estimate (up to it), so a film whose sound is done is not charged for it twice."""
+    from filmstitch.storage import FilmStore
+    from filmstitch.tasks.estimate import STAGES, check_running_budget, spent_so_far
+
+    monkeypatch.setenv("FILMSTITCH_COST_CPU_USD_PER_SECOND", "1.0")  # a CPU-second at a dollar
+    storage = StorageConfig(root=str(tmp_path / "films"))
+    request = default_film("animatic").resolved("offline", "animatic")
+    assert request.sound
+    store = FilmStore.open(storage, request.film_id())
+    estimate = estimate_film(request, plan_written=True, subjects=2, cost_settings=CostSettings())
+    (sound,) = [line for line in estimate.lines if line.what.startswith("sound")]
+    pictures = sum(line.usd_low for line in estimate.lines if line.what.split(" ")[0] in STAGES)
+    store.put_json("renders/sound/speech/s00/take-1.json", {
+        "part": "sound/speech/s00/take-1", "kind": "sound", "backend": "offline", "gpu": None, "unit": "CPU-s",
+        "seconds": sound.usd_low + 0.01})  # the whole of the sound's low estimate, and a cent
+
+    spent = spent_so_far(store, storage)
+    assert spent.sound_usd == pytest.approx(sound.usd_low + 0.01) and spent.renders_usd == 0
+    assert spent.describe() == (f"${spent.usd:.4f} (writer $0.0000, renders $0.0000, sound ${spent.sound_usd:.4f} "
+                                f"for {sound.usd_low + 0.01:,.1f} CPU-s)")
+    just_enough = request.model_copy(update={"max_cost_usd": spent.usd + pictures + 0.001})
+    check_running_budget(just_enough, storage, request.film_id(), 2, "references")
+    short = request.model_copy(update={"max_cost_usd": spent.usd + pictures - 0.005})
+    with pytest.raises(OverBudget, match="stopped before the references"):
+        check_running_budget(short, storage, request.film_id(), 2, "references")
