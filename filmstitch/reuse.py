@@ -279,3 +279,26 @@ def ambience_inputs(plan: FilmPlan, location_id: str) -> dict[str, Any]:
     spans = [ambience.piece_bounds(plan, span) for span in ambience.location_spans(plan).get(location_id, [])]
     return {"location": _dump(plan.location(location_id)), "spans": spans,
             "seed": derive_seed(plan.request.seed, "ambience", location_id)}
+
+
+# --------------------------------------------------------------------------- the film
+
+
+def film_maker() -> dict[str, Any]:
+    """The film is joined and muxed by ffmpeg through this code: its identity is the video and assembly code."""
+    return {"name": "ffmpeg", "code": code_version("filmstitch.video", "filmstitch.tasks.assemble")}
+
+
+def film_inputs(plan: FilmPlan, clips: Sequence[Any], sound: Mapping[str, Any] | None, cut: BaseModel | None,
+                cut_plan: str | None) -> dict[str, Any]:
+    """The film reads its clips, the mix and its cues (`sound`), whether subtitles are burnt in, the language, the
+    chapter marks (the scenes' titles and frames), and with a `cut` (the takes it uses) that record and the
+    checksum of the plan it is cut from."""
+    from filmstitch.video import scene_chapters
+
+    return {"clips": list(checksums(dict(enumerate(clips))).values()),
+            "sound": checksums(sound) if sound else None,
+            "burn_subtitles": plan.request.burn_subtitles, "language": plan.script.language,
+            "chapters": {"title": plan.script.title, "fps": plan.request.fps,
+                         "marks": [chapter.model_dump() for chapter in scene_chapters(plan)]},
+            "cut": cut.model_dump(mode="json") if cut else None, "plan": cut_plan}

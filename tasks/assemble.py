@@ -11,7 +11,7 @@ from pathlib import Path
 from prefect import task
 
 from filmstitch.models import FilmPlan
-from filmstitch.reuse import checksums, code_version, key_of
+from filmstitch.reuse import film_inputs, film_maker, key_of
 from filmstitch.sound import stage as sound_stage
 from filmstitch.storage import ArtifactRef, FilmStore
 from filmstitch.tasks.common import STAGE, FilmContext
@@ -27,13 +27,9 @@ def assemble_film(
     """film.mp4 from the clips and the sound. With the `cut` (which take of every part it uses,
     filmstitch.tasks.takes), the film and that record are written in one manifest edit, with the plan the film
     is cut from stored beside them (plan/cuts/, by checksum)."""
-    maker = {"name": "ffmpeg", "code": code_version("filmstitch.video", "filmstitch.tasks.assemble")}
-    inputs = {"clips": list(checksums(dict(enumerate(clips))).values()),
-              "sound": checksums({"mix": sound.mix, "cues": sound.cues}) if sound else None,
-              "burn_subtitles": plan.request.burn_subtitles, "language": plan.script.language,
-              "chapters": chapter_inputs(plan),
-              "cut": cut.model_dump(mode="json") if cut else None, "plan": plan_checksum(plan) if cut else None}
-    reuse_key = key_of("film", maker, **inputs)
+    mixed = {"mix": sound.mix, "cues": sound.cues} if sound else None
+    cut_plan = plan_checksum(plan) if cut else None
+    reuse_key = key_of("film", film_maker(), **film_inputs(plan, clips, mixed, cut, cut_plan))
     store = film.store()
     reused = store.reuse(FILM, reuse_key)
     if reused is not None:
@@ -85,12 +81,6 @@ def store_cut_plan(store: FilmStore, plan: FilmPlan) -> str:
     if store.reuse(key, None) is None:
         store.put(key, data, "application/json", stage="plan")
     return key
-
-
-def chapter_inputs(plan: FilmPlan) -> dict:
-    """What the chapter marks are made of (part of the film's reuse key)."""
-    return {"title": plan.script.title, "fps": plan.request.fps,
-            "marks": [chapter.model_dump() for chapter in scene_chapters(plan)]}
 
 
 def mark_scenes(film_path: Path, plan: FilmPlan) -> None:

@@ -87,15 +87,10 @@ def _mix_key(plan: Any, clip_sounds: list[ArtifactRef] | None) -> str:
 
 
 def _film_key(plan: Any, clips: list[ArtifactRef]) -> str:
-    from filmstitch.reuse import checksums, code_version, key_of
-    from filmstitch.tasks.assemble import chapter_inputs
+    from filmstitch.reuse import film_inputs, film_maker, key_of
 
-    maker = {"name": "ffmpeg", "code": code_version("filmstitch.video", "filmstitch.tasks.assemble")}
-    inputs = {"clips": list(checksums(dict(enumerate(clips))).values()),
-              "sound": checksums({"mix": _ref("mix"), "cues": _ref("cues")}),
-              "burn_subtitles": plan.request.burn_subtitles, "language": plan.script.language,
-              "chapters": chapter_inputs(plan), "cut": None, "plan": None}
-    return key_of("film", maker, **inputs)
+    return key_of("film", film_maker(), **film_inputs(plan, clips, {"mix": _ref("mix"), "cues": _ref("cues")}, None,
+                                                      None))
 
 
 PINNED: dict[str, str] = {
@@ -121,10 +116,9 @@ PINNED: dict[str, str] = {
 def fixed_code_versions(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every backend's code version replaced by one fixed string (see the module's docstring)."""
     import filmstitch.reuse
-    import filmstitch.tasks.assemble
 
-    for module in (filmstitch.reuse, filmstitch.tasks.assemble):  # the backends import it from reuse when called
-        monkeypatch.setattr(module, "code_version", lambda *modules: "code")
+    # the backends and the film's maker import it from reuse when called
+    monkeypatch.setattr(filmstitch.reuse, "code_version", lambda *modules: "code")
 
 
 def test_the_reuse_keys_of_a_fixed_film_are_the_ones_stored_films_hold(fixed_code_versions: None) -> None:
