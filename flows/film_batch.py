@@ -49,7 +49,7 @@ from pydantic import BaseModel, ValidationError
 from filmstitch.models import FilmRequest, FilmSettings, slugify
 from filmstitch.settings import Settings, StorageConfig
 from filmstitch.storage import FilmStore, S3Store, StorageError
-from filmstitch.tasks.estimate import check_batch_budget, render_records, spent_so_far, spent_usage
+from filmstitch.tasks.estimate import check_batch_budget, spent_so_far
 
 REPORT_KEY = "film-batch-report"
 MAX_IDEAS = 500
@@ -156,10 +156,8 @@ def failure_reason(error: BaseException) -> str:
 def film_cost(storage: StorageConfig, film_id: str) -> float | None:
     """What the film spent by its records (`spent_so_far`): the writer's usage, and the measured seconds of its
     renders and its sound at today's price table; None when nothing was recorded."""
-    film = FilmStore.open(storage, film_id)
-    if not spent_usage(film, storage) and not render_records(film, storage):
-        return None
-    return spent_so_far(film, storage).usd
+    spent = spent_so_far(FilmStore.open(storage, film_id), storage)
+    return spent.usd if spent.recorded else None
 
 
 @task(name="film", cache_policy=NO_CACHE, task_run_name="film: {idea:.60}")

@@ -196,6 +196,8 @@ class Spent(BaseModel):
     renders_usd: float
     sound_usd: float = 0.0
     seconds: dict[str, float]
+    #: Whether the film has any usage or seconds record at all (a film that recorded nothing vs one that cost $0).
+    recorded: bool = False
 
     @property
     def usd(self) -> float:
@@ -212,16 +214,17 @@ def spent_so_far(store: FilmStore, storage: StorageConfig, prices: CostSettings 
     """The film's spending from its stored records: writer usage records, and render and sound seconds x the price
     table."""
     prices = prices or CostSettings()
-    writer = sum(float(call.get("cost_usd", 0.0)) for call in spent_usage(store, storage))
+    usage, records = spent_usage(store, storage), render_records(store, storage)
+    writer = sum(float(call.get("cost_usd", 0.0)) for call in usage)
     seconds: dict[str, float] = {"GPU-s": 0.0, "CPU-s": 0.0}
     usd = {"renders": 0.0, "sound": 0.0}
-    for record in render_records(store, storage):
+    for record in records:
         unit = "CPU-s" if record.get("unit") == "CPU-s" else "GPU-s"
         seconds[unit] += float(record.get("seconds", 0.0))
         what = "sound" if record.get("kind") == "sound" else "renders"
         usd[what] += float(record.get("seconds", 0.0)) * prices.usd_per_second(unit, record.get("gpu"))
     return Spent(writer_usd=round(writer, 6), renders_usd=round(usd["renders"], 6), sound_usd=round(usd["sound"], 6),
-                 seconds={unit: round(value, 3) for unit, value in seconds.items()})
+                 seconds={unit: round(value, 3) for unit, value in seconds.items()}, recorded=bool(usage or records))
 
 
 def render_records(store: FilmStore, storage: StorageConfig) -> list[dict[str, Any]]:

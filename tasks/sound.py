@@ -96,7 +96,8 @@ def speak_segment(film: FilmContext, plan: FilmPlan, segment: int) -> SpeechRef:
         if all(lines):
             return SpeechRef(segment=segment, about=about, lines=lines)
     folder = about_key.rsplit("/", 1)[0]
-    with render_slot(sound_backend()), metered(film, folder, sound_backend()):
+    backend = sound_backend()
+    with render_slot(backend), metered(film, folder, backend):
         speech = stage.speak_segment(plan, segment, engine)
     wavs = [store.put(f"{folder}/line-{line.line}.wav", line.wav, "audio/wav", reuse_key=reuse_key,
                       stage="speech", segment=segment, speaker=line.speaker) for line in speech.lines]
@@ -115,7 +116,8 @@ def make_ambience(film: FilmContext, plan: FilmPlan, location_id: str) -> Artifa
     key, reused = stored_take(store, ambience_part(location_id), reuse_key, ".wav")
     if reused is not None:
         return reused
-    with render_slot(sound_backend()), metered(film, key.removesuffix(".wav"), sound_backend()):
+    backend = sound_backend()
+    with render_slot(backend), metered(film, key.removesuffix(".wav"), backend):
         wav = stage.ambience_bed(plan, location_id, engine=engine)
     return store.put(key, wav, "audio/wav", reuse_key=reuse_key, stage="ambience", location=location_id)
 
