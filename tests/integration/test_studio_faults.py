@@ -1,8 +1,9 @@
 """The studio under a fault, cheaply: `filmstitch server --pool` on a real PostgreSQL, three
 `prefect worker start --type process` workers, a batch of four small films, and one worker SIGKILLed while it
-renders a film. Every film finishes, on more than one worker, nothing is rendered twice, and no finished film's
-state history holds a Failed or Crashed state. The full figures (12 films against one worker, a server restart,
-20 films waiting at a checkpoint) are `python benchmarks/reliability_report.py --part studio`.
+renders a film. Every film finishes, the killed worker's film on another worker, nothing is rendered twice, and no
+finished film's state history holds a Failed or Crashed state. Which live worker finishes which film is Prefect's
+polling race (one fast worker may claim them all), so the test asks only that the films ran on more than one.
+The full figures (12 films against one worker, a server restart, 20 films waiting at a checkpoint) are `python benchmarks/reliability_report.py --part studio`.
 """
 
 from __future__ import annotations
@@ -52,4 +53,6 @@ def test_a_worker_killed_mid_film_loses_nothing_and_renders_nothing_twice(
     assert figures.problems == []
     assert (figures.finished, figures.lost, figures.stuck, figures.made_twice, figures.failure_states) == \
         (len(IDEAS), 0, 0, 0, 0)
-    assert len(figures.per_worker) >= 2 and sum(figures.per_worker.values()) >= len(IDEAS), figures.per_worker
+    # Every finished film names the worker that finished it; the killed worker's film was finished by a live one.
+    assert sum(figures.per_worker.values()) == len(IDEAS), figures.per_worker
+    assert set(figures.per_worker) - {worker} and len(set(figures.per_worker) | {worker}) >= 2, figures.per_worker
