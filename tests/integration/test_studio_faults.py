@@ -3,7 +3,8 @@
 renders a film. Every film finishes, the killed worker's film on another worker, nothing is rendered twice, and no
 finished film's state history holds a Failed or Crashed state. Which live worker finishes which film is Prefect's
 polling race (one fast worker may claim them all), so the test asks only that the films ran on more than one.
-The full figures (12 films against one worker, a server restart, 20 films waiting at a checkpoint) are `python benchmarks/reliability_report.py --part studio`.
+The full figures (12 films against one worker, a server restart, 20 films waiting at a checkpoint) are
+`python benchmarks/reliability_report.py --part studio`.
 """
 
 from __future__ import annotations
